@@ -1,0 +1,34 @@
+# One command each: `make demo` and `make test` set up everything they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export GOTOOLCHAIN ?= local
+
+.PHONY: setup binaries demo test lint clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,lint]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+binaries: setup
+	$(BIN)/harmonia dev-cluster build
+
+demo: binaries
+	scripts/demo.sh
+
+test: binaries
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check reconciler devcluster tests
+	$(BIN)/ruff format --check reconciler devcluster tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,226 @@
+"""Build the dev cluster's binaries from the upstream Go modules, cached by version.
+
+Each component is built once into `<cache>/bin/<name>-<version>-<recipe>/`, where
+the recipe hash covers everything that changes the output (module, version,
+packages, ldflags, Go version). A changed pin therefore rebuilds exactly that
+component; an unchanged one costs a directory lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from devcluster.pins import BINARIES, COMPONENTS, Component
+
+GO_PROXY_DEFAULT = "https://proxy.golang.org"
+
+Progress = Callable[[str], None]
+
+
+class BuildError(Exception):
+    """A component could not be built; the message names it and quotes Go's output."""
+
+
+def cache_root() -> Path:
+    """The build cache: `$HARMONIA_CACHE_DIR` or `$XDG_CACHE_HOME/harmonia` (~/.cache)."""
+    explicit = os.environ.get("HARMONIA_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "harmonia"
+
+
+def go_version() -> str:
+    go = shutil.which("go")
+    if go is None:
+        raise BuildError("the Go toolchain is not on PATH; install Go 1.26 to build the dev cluster")
+    return subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def recipe_hash(component: Component, go: str) -> str:
+    recipe = "\n".join(
+        [component.module, component.version, *component.packages, *component.ldflags, go]
+    )
+    return hashlib.sha256(recipe.encode()).hexdigest()[:12]
+
+
+def component_bin_dir(component: Component, go: str) -> Path:
+    return cache_root() / "bin" / f"{component.name}-{component.version}-{recipe_hash(component, go)}"
+
+
+def _go_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GOTOOLCHAIN", "local")
+    env.setdefault("GOFLAGS", "-buildvcs=false")
+    env["CGO_ENABLED"] = "0"
+    return env
+
+
+def _run_go(args: list[str], *, cwd: Path, env: dict[str, str], what: str) -> None:
+    result = subprocess.run(["go", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
+        raise BuildError(f"{what} failed (go {' '.join(args[:2])} ...):\n{tail}")
+
+
+def _fetch_upstream_go_mod(component: Component) -> str:
+    proxy = os.environ.get("GOPROXY", GO_PROXY_DEFAULT).split(",")[0].split("|")[0]
+    if proxy in ("direct", "off"):
+        proxy = GO_PROXY_DEFAULT
+    url = f"{proxy.rstrip('/')}/{component.module}/@v/{component.version}.mod"
+    with urllib.request.urlopen(url, timeout=60) as response:
+        text: str = response.read().decode()
+    return text
+
+
+def staging_replacements(upstream_go_mod: str, version: str) -> list[tuple[str, str]]:
+    """Map each module that upstream replaces with a local staging folder to its
+    published release (`k8s.io/api` -> `k8s.io/api v0.36.3` for Kubernetes v1.36.3).
+
+    Read from the pinned version's own go.mod, because the staging set changes
+    between Kubernetes releases.
+    """
+    published = "v0." + version.lstrip("v").split(".", 1)[1]
+    replacements: list[tuple[str, str]] = []
+    for line in upstream_go_mod.splitlines():
+        parts = line.replace("replace", "", 1).split() if line.startswith("replace ") else line.split()
+        if len(parts) == 3 and parts[1] == "=>" and parts[2].startswith("./staging/"):
+            replacements.append((parts[0], published))
+    return replacements
+
+
+def wrapper_go_mod(component: Component, go: str) -> str:
+    replacements: list[tuple[str, str]] = []
+    if component.module == "k8s.io/kubernetes":
+        replacements = staging_replacements(_fetch_upstream_go_mod(component), component.version)
+    lines = [
+        f"module harmonia.dev/devcluster/{component.name}",
+        "",
+        f"go {go.removeprefix('go')}",
+        "",
+        f"require {component.module} {component.version}",
+    ]
+    if replacements:
+        lines += ["", "replace ("]
+        lines += [f"\t{module} => {module} {release}" for module, release in replacements]
+        lines.append(")")
+    return "\n".join(lines) + "\n"
+
+
+def wrapper_tools_go(component: Component) -> str:
+    imports = "\n".join(f'\t_ "{package}"' for package in component.packages)
+    return f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n"
+
+
+# KWOK's controller plays nodes and pods only through Stage objects; these are
+# the upstream "fast" stages that kwokctl also uses, read from the pinned module.
+KWOK_STAGES_FILE = "kwok-stages.yaml"
+KWOK_STAGE_KUSTOMIZATIONS = (
+    "kustomize/stage/node/fast",
+    "kustomize/stage/node/heartbeat-with-lease",
+    "kustomize/stage/pod/fast",
+)
+
+
+def kwok_stages(component: Component, *, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        ["go", "mod", "download", "-json", f"{component.module}@{component.version}"],
+        env=env, capture_output=True, text=True, check=True, cwd=cache_root(),
+    )
+    module_dir = Path(json.loads(result.stdout)["Dir"])
+    documents: list[str] = []
+    for folder in KWOK_STAGE_KUSTOMIZATIONS:
+        kustomization = yaml.safe_load((module_dir / folder / "kustomization.yaml").read_text())
+        for resource in kustomization["resources"]:
+            documents.append((module_dir / folder / resource).read_text().strip())
+    return "\n---\n".join(documents) + "\n"
+
+
+def build_component(component: Component, *, go: str, progress: Progress) -> Path:
+    """Build one component unless its cached binaries exist; return its bin folder."""
+    target = component_bin_dir(component, go)
+    expected = [name for name, owner in BINARIES.items() if owner == component.name]
+    if component.name == "kwok":
+        expected.append(KWOK_STAGES_FILE)
+    if all((target / name).is_file() for name in expected):
+        return target
+    started = time.monotonic()
+    progress(f"building {component.name} {component.version} (first time only; cached in {target})")
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    env = _go_env()
+    ldflags = " ".join(["-s", "-w", *component.ldflags])
+    if component.wrapper:
+        source = cache_root() / "src" / target.name
+        source.mkdir(parents=True, exist_ok=True)
+        (source / "go.mod").write_text(wrapper_go_mod(component, go))
+        (source / "tools.go").write_text(wrapper_tools_go(component))
+        progress(f"  {component.name}: resolving modules")
+        _run_go(["mod", "tidy"], cwd=source, env=env, what=f"{component.name}: module resolution")
+        progress(f"  {component.name}: compiling {len(component.packages)} command(s)")
+        # A lone package is named explicitly: Go would call etcd's `server/v3` "server".
+        output = str(staging / expected[0]) if len(component.packages) == 1 else f"{staging}/"
+        _run_go(
+            ["build", "-trimpath", "-ldflags", ldflags, "-o", output, *component.packages],
+            cwd=source,
+            env=env,
+            what=f"{component.name}: compile",
+        )
+    else:
+        env["GOBIN"] = str(staging)
+        progress(f"  {component.name}: compiling")
+        _run_go(
+            ["install", "-trimpath", "-ldflags", ldflags]
+            + [f"{package}@{component.version}" for package in component.packages],
+            cwd=cache_root(),
+            env=env,
+            what=f"{component.name}: compile",
+        )
+    if component.name == "kwok":
+        (staging / KWOK_STAGES_FILE).write_text(kwok_stages(component, env=env))
+    missing = [name for name in expected if not (staging / name).is_file()]
+    if missing:
+        raise BuildError(f"{component.name}: the build produced no {', '.join(missing)}")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    progress(f"  {component.name}: built in {time.monotonic() - started:.0f}s")
+    return target
+
+
+def ensure_binaries(progress: Progress | None = None) -> dict[str, Path]:
+    """Return binary name -> path, building whatever is not cached yet."""
+    report: Progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    cache_root().mkdir(parents=True, exist_ok=True)
+    go = go_version()
+    paths: dict[str, Path] = {}
+    for component in COMPONENTS:
+        folder = build_component(component, go=go, progress=report)
+        for name, owner in BINARIES.items():
+            if owner == component.name:
+                paths[name] = folder / name
+    return paths
+
+
+def cached_binaries() -> dict[str, Path] | None:
+    """The binaries if every component is already built, else None (no build)."""
+    go = go_version()
+    paths: dict[str, Path] = {}
+    for name, owner in BINARIES.items():
+        component = next(c for c in COMPONENTS if c.name == owner)
+        path = component_bin_dir(component, go) / name
+        if not path.is_file():
+            return None
+        paths[name] = path
+    return paths

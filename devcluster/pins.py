@@ -1,0 +1,99 @@
+"""The pinned upstream versions the dev cluster is built from.
+
+Changing a pin here is the only way to change what `harmonia dev-cluster` runs;
+the build cache is keyed by these values, so a changed pin rebuilds exactly the
+component it names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KUBERNETES_VERSION = "v1.36.3"
+ETCD_VERSION = "v3.6.16"
+KWOK_VERSION = "v0.8.0"
+HELM_VERSION = "v4.3.1"
+
+# Written into every binary so `/version`, `kubectl version` and Helm's
+# `.Capabilities` report the release instead of v0.0.0.
+BUILD_DATE = "2026-01-01T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class Component:
+    """One Go module whose commands are built into the dev cluster's bin folder.
+
+    `wrapper` components are built inside a generated module that requires the
+    upstream one (needed where upstream uses `replace` directives, which `go
+    install pkg@version` refuses); the others are built with `go install`.
+    """
+
+    name: str
+    module: str
+    version: str
+    packages: tuple[str, ...]
+    ldflags: tuple[str, ...] = ()
+    wrapper: bool = False
+
+
+def _kubernetes_ldflags(version: str) -> tuple[str, ...]:
+    major, minor = version.lstrip("v").split(".")[:2]
+    flags: list[str] = []
+    for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [
+            f"-X {package}.gitVersion={version}",
+            f"-X {package}.gitMajor={major}",
+            f"-X {package}.gitMinor={minor}",
+            f"-X {package}.gitTreeState=clean",
+            f"-X {package}.buildDate={BUILD_DATE}",
+        ]
+    return tuple(flags)
+
+
+COMPONENTS: tuple[Component, ...] = (
+    Component(
+        name="etcd",
+        module="go.etcd.io/etcd/server/v3",
+        version=ETCD_VERSION,
+        packages=("go.etcd.io/etcd/server/v3",),
+        wrapper=True,
+    ),
+    Component(
+        name="kubernetes",
+        module="k8s.io/kubernetes",
+        version=KUBERNETES_VERSION,
+        packages=(
+            "k8s.io/kubernetes/cmd/kube-apiserver",
+            "k8s.io/kubernetes/cmd/kube-controller-manager",
+            "k8s.io/kubernetes/cmd/kube-scheduler",
+            "k8s.io/kubernetes/cmd/kubectl",
+        ),
+        ldflags=_kubernetes_ldflags(KUBERNETES_VERSION),
+        wrapper=True,
+    ),
+    Component(
+        name="kwok",
+        module="sigs.k8s.io/kwok",
+        version=KWOK_VERSION,
+        packages=("sigs.k8s.io/kwok/cmd/kwok",),
+        ldflags=(f"-X sigs.k8s.io/kwok/pkg/consts.Version={KWOK_VERSION.lstrip('v')}",),
+    ),
+    Component(
+        name="helm",
+        module="helm.sh/helm/v4",
+        version=HELM_VERSION,
+        packages=("helm.sh/helm/v4/cmd/helm",),
+        ldflags=(f"-X helm.sh/helm/v4/internal/version.version={HELM_VERSION}",),
+    ),
+)
+
+# Binary name -> the component that provides it.
+BINARIES: dict[str, str] = {
+    "etcd": "etcd",
+    "kube-apiserver": "kubernetes",
+    "kube-controller-manager": "kubernetes",
+    "kube-scheduler": "kubernetes",
+    "kubectl": "kubernetes",
+    "kwok": "kwok",
+    "helm": "helm",
+}
