@@ -44,8 +44,12 @@ def cache_root() -> Path:
 def go_version() -> str:
     go = shutil.which("go")
     if go is None:
-        raise BuildError("the Go toolchain is not on PATH; install Go 1.26 to build the dev cluster")
-    return subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
+        raise BuildError(
+            "the Go toolchain is not on PATH; install Go 1.26 to build the dev cluster"
+        )
+    return subprocess.run(
+        [go, "env", "GOVERSION"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def recipe_hash(component: Component, go: str) -> str:
@@ -56,7 +60,9 @@ def recipe_hash(component: Component, go: str) -> str:
 
 
 def component_bin_dir(component: Component, go: str) -> Path:
-    return cache_root() / "bin" / f"{component.name}-{component.version}-{recipe_hash(component, go)}"
+    return (
+        cache_root() / "bin" / f"{component.name}-{component.version}-{recipe_hash(component, go)}"
+    )
 
 
 def _go_env() -> dict[str, str]:
@@ -94,7 +100,9 @@ def staging_replacements(upstream_go_mod: str, version: str) -> list[tuple[str, 
     published = "v0." + version.lstrip("v").split(".", 1)[1]
     replacements: list[tuple[str, str]] = []
     for line in upstream_go_mod.splitlines():
-        parts = line.replace("replace", "", 1).split() if line.startswith("replace ") else line.split()
+        parts = (
+            line.replace("replace", "", 1).split() if line.startswith("replace ") else line.split()
+        )
         if len(parts) == 3 and parts[1] == "=>" and parts[2].startswith("./staging/"):
             replacements.append((parts[0], published))
     return replacements
@@ -136,7 +144,11 @@ KWOK_STAGE_KUSTOMIZATIONS = (
 def kwok_stages(component: Component, *, env: dict[str, str]) -> str:
     result = subprocess.run(
         ["go", "mod", "download", "-json", f"{component.module}@{component.version}"],
-        env=env, capture_output=True, text=True, check=True, cwd=cache_root(),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cache_root(),
     )
     module_dir = Path(json.loads(result.stdout)["Dir"])
     documents: list[str] = []

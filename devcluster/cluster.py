@@ -60,17 +60,30 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:]) or "(log is empty)"
 
 
-def write_kubeconfig(path: Path, *, server: str, pki_dir: Path, identity: pki.ClientIdentity) -> None:
+def write_kubeconfig(
+    path: Path, *, server: str, pki_dir: Path, identity: pki.ClientIdentity
+) -> None:
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "harmonia-dev", "cluster": {
-            "server": server, "certificate-authority": str(pki_dir / "ca.crt")}}],
-        "users": [{"name": identity.user, "user": {
-            "client-certificate": str(pki_dir / f"{identity.file_stem}.crt"),
-            "client-key": str(pki_dir / f"{identity.file_stem}.key")}}],
-        "contexts": [{"name": "harmonia-dev", "context": {
-            "cluster": "harmonia-dev", "user": identity.user}}],
+        "clusters": [
+            {
+                "name": "harmonia-dev",
+                "cluster": {"server": server, "certificate-authority": str(pki_dir / "ca.crt")},
+            }
+        ],
+        "users": [
+            {
+                "name": identity.user,
+                "user": {
+                    "client-certificate": str(pki_dir / f"{identity.file_stem}.crt"),
+                    "client-key": str(pki_dir / f"{identity.file_stem}.key"),
+                },
+            }
+        ],
+        "contexts": [
+            {"name": "harmonia-dev", "context": {"cluster": "harmonia-dev", "user": identity.user}}
+        ],
         "current-context": "harmonia-dev",
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -95,61 +108,89 @@ def _commands(state_dir: Path, ports: Ports, binaries: dict[str, Path]) -> dict[
     peer = f"http://127.0.0.1:{ports.etcd_peer}"
     return {
         "etcd": [
-            str(binaries["etcd"]), "--name=dev", f"--data-dir={state_dir / 'etcd'}",
-            f"--listen-client-urls={etcd}", f"--advertise-client-urls={etcd}",
-            f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
-            f"--initial-cluster=dev={peer}", "--listen-metrics-urls=",
-            "--log-level=warn", "--unsafe-no-fsync=true", "--quota-backend-bytes=4294967296",
+            str(binaries["etcd"]),
+            "--name=dev",
+            f"--data-dir={state_dir / 'etcd'}",
+            f"--listen-client-urls={etcd}",
+            f"--advertise-client-urls={etcd}",
+            f"--listen-peer-urls={peer}",
+            f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster=dev={peer}",
+            "--listen-metrics-urls=",
+            "--log-level=warn",
+            "--unsafe-no-fsync=true",
+            "--quota-backend-bytes=4294967296",
         ],
         "kube-apiserver": [
-            str(binaries["kube-apiserver"]), f"--etcd-servers={etcd}",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-            f"--secure-port={ports.apiserver}", f"--cert-dir={p}",
-            f"--tls-cert-file={p / 'apiserver.crt'}", f"--tls-private-key-file={p / 'apiserver.key'}",
+            str(binaries["kube-apiserver"]),
+            f"--etcd-servers={etcd}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={ports.apiserver}",
+            f"--cert-dir={p}",
+            f"--tls-cert-file={p / 'apiserver.crt'}",
+            f"--tls-private-key-file={p / 'apiserver.key'}",
             f"--client-ca-file={p / 'ca.crt'}",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={p / 'sa.pub'}",
             f"--service-account-signing-key-file={p / 'sa.key'}",
             f"--service-cluster-ip-range={pki.SERVICE_CLUSTER_IP_RANGE}",
-            "--authorization-mode=Node,RBAC", "--allow-privileged=true",
-            "--profiling=false", "--v=1",
+            "--authorization-mode=Node,RBAC",
+            "--allow-privileged=true",
+            "--profiling=false",
+            "--v=1",
         ],
         "kube-controller-manager": [
             str(binaries["kube-controller-manager"]),
             f"--kubeconfig={kubeconfigs / 'controller-manager.kubeconfig'}",
             f"--authentication-kubeconfig={kubeconfigs / 'controller-manager.kubeconfig'}",
             f"--authorization-kubeconfig={kubeconfigs / 'controller-manager.kubeconfig'}",
-            "--bind-address=127.0.0.1", f"--secure-port={ports.controller_manager}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={ports.controller_manager}",
             f"--cert-dir={state_dir / 'controller-manager'}",
-            f"--service-account-private-key-file={p / 'sa.key'}", f"--root-ca-file={p / 'ca.crt'}",
-            f"--cluster-signing-cert-file={p / 'ca.crt'}", f"--cluster-signing-key-file={p / 'ca.key'}",
+            f"--service-account-private-key-file={p / 'sa.key'}",
+            f"--root-ca-file={p / 'ca.crt'}",
+            f"--cluster-signing-cert-file={p / 'ca.crt'}",
+            f"--cluster-signing-key-file={p / 'ca.key'}",
             f"--service-cluster-ip-range={pki.SERVICE_CLUSTER_IP_RANGE}",
-            "--use-service-account-credentials=true", "--leader-elect=false",
-            "--enable-hostpath-provisioner=true", "--controllers=*", "--profiling=false", "--v=1",
+            "--use-service-account-credentials=true",
+            "--leader-elect=false",
+            "--enable-hostpath-provisioner=true",
+            "--controllers=*",
+            "--profiling=false",
+            "--v=1",
         ],
         "kube-scheduler": [
             str(binaries["kube-scheduler"]),
             f"--kubeconfig={kubeconfigs / 'scheduler.kubeconfig'}",
             f"--authentication-kubeconfig={kubeconfigs / 'scheduler.kubeconfig'}",
             f"--authorization-kubeconfig={kubeconfigs / 'scheduler.kubeconfig'}",
-            "--bind-address=127.0.0.1", f"--secure-port={ports.scheduler}",
-            f"--cert-dir={state_dir / 'scheduler'}", "--leader-elect=false",
-            "--profiling=false", "--v=1",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={ports.scheduler}",
+            f"--cert-dir={state_dir / 'scheduler'}",
+            "--leader-elect=false",
+            "--profiling=false",
+            "--v=1",
         ],
         "kwok": [
-            str(binaries["kwok"]), f"--kubeconfig={kubeconfigs / 'kwok.kubeconfig'}",
+            str(binaries["kwok"]),
+            f"--kubeconfig={kubeconfigs / 'kwok.kubeconfig'}",
             f"--config={binaries['kwok'].parent / KWOK_STAGES_FILE}",
             "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            f"--server-address=127.0.0.1:{ports.kwok}", "--node-ip=127.0.0.1",
-            "--cidr=10.244.0.0/16", "--node-lease-duration-seconds=40",
+            f"--server-address=127.0.0.1:{ports.kwok}",
+            "--node-ip=127.0.0.1",
+            "--cidr=10.244.0.0/16",
+            "--node-lease-duration-seconds=40",
         ],
     }
 
 
 def _tls_context(state_dir: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=str(state_dir / "pki" / "ca.crt"))
-    context.load_cert_chain(str(state_dir / "pki" / "admin.crt"), str(state_dir / "pki" / "admin.key"))
+    context.load_cert_chain(
+        str(state_dir / "pki" / "admin.crt"), str(state_dir / "pki" / "admin.key")
+    )
     return context
 
 
@@ -175,12 +216,17 @@ def _healthy(name: str, ports: Ports, state_dir: Path) -> bool:
             context.verify_mode = ssl.CERT_NONE
     try:
         with urllib.request.urlopen(url, timeout=3, context=context) as response:
-            body = response.read().decode(errors="replace")
+            body: str = response.read().decode(errors="replace")
     except (urllib.error.URLError, OSError):
         return False
     if name == "etcd":
         return bool(json.loads(body).get("health") == "true")
     return body.strip() == "ok"
+
+
+# Popen objects of the processes this Python process started, kept so they are
+# reaped on stop instead of lingering as zombies or warning when collected.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 class DevCluster:
@@ -207,8 +253,10 @@ class DevCluster:
             return False
         statuses = self.component_status()
         expected = {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
-        return set(statuses) == expected and all(statuses.values()) and all(
-            _healthy(name, state.ports, self.state_dir) for name in expected
+        return (
+            set(statuses) == expected
+            and all(statuses.values())
+            and all(_healthy(name, state.ports, self.state_dir) for name in expected)
         )
 
     def info(self) -> ClusterInfo:
@@ -232,7 +280,9 @@ class DevCluster:
             self.progress("found a dev cluster that is not healthy; replacing it")
             self.down()
         chosen = ports or Ports()
-        taken = [f"{port} ({name})" for name, port in chosen.by_component().items() if _port_in_use(port)]
+        taken = [
+            f"{port} ({name})" for name, port in chosen.by_component().items() if _port_in_use(port)
+        ]
         if taken:
             raise ClusterError(
                 f"port {', '.join(taken)} already in use on 127.0.0.1; stop what holds it, "
@@ -255,31 +305,47 @@ class DevCluster:
         self.progress("generating certificates")
         pki.write_pki(self.state_dir / "pki")
         server = f"https://127.0.0.1:{state.ports.apiserver}"
-        write_kubeconfig(kubeconfig_path(self.state_dir), server=server,
-                         pki_dir=self.state_dir / "pki", identity=pki.ADMIN)
+        write_kubeconfig(
+            kubeconfig_path(self.state_dir),
+            server=server,
+            pki_dir=self.state_dir / "pki",
+            identity=pki.ADMIN,
+        )
         for identity in (pki.CONTROLLER_MANAGER, pki.SCHEDULER, pki.KWOK):
-            write_kubeconfig(self.state_dir / "kubeconfigs" / f"{identity.file_stem}.kubeconfig",
-                             server=server, pki_dir=self.state_dir / "pki", identity=identity)
+            write_kubeconfig(
+                self.state_dir / "kubeconfigs" / f"{identity.file_stem}.kubeconfig",
+                server=server,
+                pki_dir=self.state_dir / "pki",
+                identity=identity,
+            )
         for name, command in _commands(self.state_dir, state.ports, binaries).items():
             log = self.state_dir / "logs" / f"{name}.log"
             started = time.monotonic()
             with log.open("ab") as log_file:
                 process = subprocess.Popen(
-                    command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                    start_new_session=True, cwd=self.state_dir,
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    cwd=self.state_dir,
                 )
+            _CHILDREN[process.pid] = process
             record = ProcessRecord(pid=process.pid, binary=command[0], log=str(log))
             state.processes[name] = record
             state.save(self.state_dir)
-            self._wait_healthy(name, record, state.ports)
+            self._wait_healthy(name, process, record, state.ports)
             self.progress(f"{name} healthy after {time.monotonic() - started:.1f}s")
 
-    def _wait_healthy(self, name: str, record: ProcessRecord, ports: Ports) -> None:
+    def _wait_healthy(
+        self, name: str, process: subprocess.Popen[bytes], record: ProcessRecord, ports: Ports
+    ) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
-            if not is_running(record):
+            if process.poll() is not None:
                 raise ClusterError(
-                    f"{name} exited during start-up; last lines of {record.log}:\n"
+                    f"{name} exited with code {process.returncode} during start-up; "
+                    f"last lines of {record.log}:\n"
                     f"{log_tail(Path(record.log))}"
                 )
             if _healthy(name, ports, self.state_dir):
@@ -293,7 +359,10 @@ class DevCluster:
     def kubectl(self, kubectl: Path, *args: str, stdin: str | None = None) -> str:
         result = subprocess.run(
             [str(kubectl), f"--kubeconfig={kubeconfig_path(self.state_dir)}", *args],
-            input=stdin, capture_output=True, text=True, timeout=120,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if result.returncode != 0:
             raise ClusterError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
@@ -302,14 +371,27 @@ class DevCluster:
     def _bootstrap(self, kubectl: Path) -> None:
         """Objects every dev cluster has: the default StorageClass and the kwok nodes."""
         self.progress(f"registering {NODE_COUNT} kwok nodes and the default StorageClass")
-        self.kubectl(kubectl, "apply", "--server-side", "--field-manager=harmonia-devcluster",
-                     "-f", "-", stdin=yaml.safe_dump_all(bootstrap_objects()))
+        self.kubectl(
+            kubectl,
+            "apply",
+            "--server-side",
+            "--field-manager=harmonia-devcluster",
+            "-f",
+            "-",
+            stdin=yaml.safe_dump_all(bootstrap_objects()),
+        )
         started = time.monotonic()
         self.kubectl(kubectl, "wait", "--for=condition=Ready", "node", "--all", "--timeout=120s")
         self.progress(f"{NODE_COUNT} nodes Ready after {time.monotonic() - started:.1f}s")
         # Pods are refused until the namespace's default ServiceAccount exists.
-        self.kubectl(kubectl, "wait", "--for=create", "serviceaccount/default",
-                     "--namespace=default", "--timeout=120s")
+        self.kubectl(
+            kubectl,
+            "wait",
+            "--for=create",
+            "serviceaccount/default",
+            "--namespace=default",
+            "--timeout=120s",
+        )
 
     def down(self) -> list[str]:
         """Stop what this state folder recorded and remove it; returns what was stopped."""
@@ -336,6 +418,10 @@ class DevCluster:
                 while is_running(record):
                     time.sleep(0.05)
             stopped.append(name)
+        for record in state.processes.values():
+            child = _CHILDREN.pop(record.pid, None)
+            if child is not None:
+                child.wait()
         return stopped
 
 

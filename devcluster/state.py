@@ -91,10 +91,14 @@ class ClusterState:
 
 
 def is_running(record: ProcessRecord) -> bool:
-    """True if the pid is alive and still runs the recorded binary (pids get reused)."""
+    """True if the pid is alive and runs the recorded binary (pids get reused).
+
+    Reads `/proc/<pid>/exe`, which the kernel sets early in exec, unlike the
+    command line, which is briefly empty while a new program starts.
+    """
     try:
-        argv0 = Path(f"/proc/{record.pid}/cmdline").read_bytes().split(b"\0", 1)[0].decode()
-        status = Path(f"/proc/{record.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
+        executable = os.readlink(f"/proc/{record.pid}/exe")
+        state = Path(f"/proc/{record.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
         return False
-    return argv0 == record.binary and status != "Z"
+    return executable == record.binary and state not in ("Z", "X")

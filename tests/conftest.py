@@ -25,38 +25,44 @@ REAL_PARTS = {"cluster": "the dev cluster", "git": "real Git repositories"}
 
 
 @dataclass(frozen=True)
-class TestCluster:
+class LiveCluster:
     kubeconfig: Path
     binaries: dict[str, Path]
 
     def api(self) -> client.ApiClient:
         return config.new_client_from_config(config_file=str(self.kubeconfig))
 
-    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(self.binaries["kubectl"]), f"--kubeconfig={self.kubeconfig}", *args],
-            input=stdin, capture_output=True, text=True, check=check, timeout=300,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=300,
         )
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestCluster]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCluster]:
     """HARMONIA_TEST_KUBECONFIG names a running cluster; else one is started for the session."""
     binaries = ensure_binaries()
     named = os.environ.get("HARMONIA_TEST_KUBECONFIG")
     if named:
-        yield TestCluster(kubeconfig=Path(named), binaries=binaries)
+        yield LiveCluster(kubeconfig=Path(named), binaries=binaries)
         return
     dev = DevCluster(tmp_path_factory.mktemp("devcluster") / "state")
     info = dev.up(binaries, ports=Ports.free())
     try:
-        yield TestCluster(kubeconfig=info.kubeconfig, binaries=binaries)
+        yield LiveCluster(kubeconfig=info.kubeconfig, binaries=binaries)
     finally:
         dev.down()
 
 
 @pytest.fixture()
-def namespace(cluster: TestCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+def namespace(cluster: LiveCluster, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh namespace for one test, deleted (without waiting) afterwards."""
     stem = request.node.name.lower().replace("_", "-")
     stem = "".join(ch for ch in stem if ch.isalnum() or ch == "-")[:40].strip("-")
@@ -100,8 +106,12 @@ class GitRepos:
 def git_repos(tmp_path: Path) -> GitRepos:
     remote = tmp_path / "remote.git"
     work = tmp_path / "work"
-    subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(remote)], check=True)
-    subprocess.run(["git", "clone", "--quiet", str(remote), str(work)], check=True, capture_output=True)
+    subprocess.run(
+        ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(remote)], check=True
+    )
+    subprocess.run(
+        ["git", "clone", "--quiet", str(remote), str(work)], check=True, capture_output=True
+    )
     repos = GitRepos(remote=remote, work=work)
     repos.git("config", "user.name", "Harmonia Tests")
     repos.git("config", "user.email", "tests@harmonia.invalid")
@@ -127,4 +137,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     needs = [what for marker, what in REAL_PARTS.items() if item.get_closest_marker(marker)]
     if needs:
         report.outcome = "failed"
-        report.longrepr = f"skipped in CI, but this test needs {' and '.join(needs)}: {report.longrepr}"
+        report.longrepr = (
+            f"skipped in CI, but this test needs {' and '.join(needs)}: {report.longrepr}"
+        )

@@ -13,7 +13,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from devcluster.pins import KUBERNETES_VERSION
-from tests.conftest import TestCluster
+from tests.conftest import LiveCluster
 from tests.waiting import wait_for
 
 LABELS = {"app": "smoke"}
@@ -22,18 +22,28 @@ LABELS = {"app": "smoke"}
 def _pod_template() -> client.V1PodTemplateSpec:
     return client.V1PodTemplateSpec(
         metadata=client.V1ObjectMeta(labels=LABELS),
-        spec=client.V1PodSpec(containers=[client.V1Container(name="app", image="registry.invalid/app:1")]),
+        spec=client.V1PodSpec(
+            containers=[client.V1Container(name="app", image="registry.invalid/app:1")]
+        ),
     )
 
 
-def test_deployment_becomes_available_with_pods_on_kwok_nodes(cluster: TestCluster, namespace: str) -> None:
+def test_deployment_becomes_available_with_pods_on_kwok_nodes(
+    cluster: LiveCluster, namespace: str
+) -> None:
     api = cluster.api()
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
-    apps.create_namespaced_deployment(namespace, client.V1Deployment(
-        metadata=client.V1ObjectMeta(name="web"),
-        spec=client.V1DeploymentSpec(
-            replicas=2, selector=client.V1LabelSelector(match_labels=LABELS), template=_pod_template()),
-    ))
+    apps.create_namespaced_deployment(
+        namespace,
+        client.V1Deployment(
+            metadata=client.V1ObjectMeta(name="web"),
+            spec=client.V1DeploymentSpec(
+                replicas=2,
+                selector=client.V1LabelSelector(match_labels=LABELS),
+                template=_pod_template(),
+            ),
+        ),
+    )
     deployment = wait_for(
         lambda: apps.read_namespaced_deployment_status("web", namespace),
         until=lambda d: (d.status.available_replicas or 0) == 2,
@@ -50,7 +60,7 @@ def test_deployment_becomes_available_with_pods_on_kwok_nodes(cluster: TestClust
 
 
 def test_statefulset_with_claim_template_becomes_ready_and_claims_bind(
-    cluster: TestCluster, namespace: str
+    cluster: LiveCluster, namespace: str
 ) -> None:
     api = cluster.api()
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
@@ -62,13 +72,22 @@ def test_statefulset_with_claim_template_becomes_ready_and_claims_bind(
         ),
     )
     template = _pod_template()
-    template.spec.containers[0].volume_mounts = [client.V1VolumeMount(name="data", mount_path="/data")]
-    apps.create_namespaced_stateful_set(namespace, client.V1StatefulSet(
-        metadata=client.V1ObjectMeta(name="db"),
-        spec=client.V1StatefulSetSpec(
-            replicas=2, service_name="db", selector=client.V1LabelSelector(match_labels=LABELS),
-            template=template, volume_claim_templates=[claim]),
-    ))
+    template.spec.containers[0].volume_mounts = [
+        client.V1VolumeMount(name="data", mount_path="/data")
+    ]
+    apps.create_namespaced_stateful_set(
+        namespace,
+        client.V1StatefulSet(
+            metadata=client.V1ObjectMeta(name="db"),
+            spec=client.V1StatefulSetSpec(
+                replicas=2,
+                service_name="db",
+                selector=client.V1LabelSelector(match_labels=LABELS),
+                template=template,
+                volume_claim_templates=[claim],
+            ),
+        ),
+    )
     wait_for(
         lambda: apps.read_namespaced_stateful_set_status("db", namespace).status,
         until=lambda s: (s.ready_replicas or 0) == 2,
@@ -80,39 +99,62 @@ def test_statefulset_with_claim_template_becomes_ready_and_claims_bind(
     assert {c.spec.storage_class_name for c in claims} == {"standard"}
 
 
-def test_crd_becomes_established_and_accepts_objects(cluster: TestCluster, namespace: str) -> None:
+def test_crd_becomes_established_and_accepts_objects(cluster: LiveCluster, namespace: str) -> None:
     group = f"{namespace}.smoke.harmonia.dev"
     crd = {
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
         "metadata": {"name": f"widgets.{group}"},
         "spec": {
-            "group": group, "scope": "Namespaced",
+            "group": group,
+            "scope": "Namespaced",
             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                "type": "object",
-                "properties": {"spec": {"type": "object", "properties": {
-                    "size": {"type": "integer", "default": 3}}}},
-            }}}],
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "spec": {
+                                    "type": "object",
+                                    "properties": {"size": {"type": "integer", "default": 3}},
+                                }
+                            },
+                        }
+                    },
+                }
+            ],
         },
     }
     cluster.kubectl("apply", "--server-side", "-f", "-", stdin=json.dumps(crd))
     try:
-        cluster.kubectl("wait", "--for=condition=Established", f"crd/widgets.{group}", "--timeout=120s")
+        cluster.kubectl(
+            "wait", "--for=condition=Established", f"crd/widgets.{group}", "--timeout=120s"
+        )
         custom = client.CustomObjectsApi(cluster.api())
-        custom.create_namespaced_custom_object(group, "v1", namespace, "widgets", {
-            "apiVersion": f"{group}/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {}})
+        custom.create_namespaced_custom_object(
+            group,
+            "v1",
+            namespace,
+            "widgets",
+            {"apiVersion": f"{group}/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {}},
+        )
         widget = custom.get_namespaced_custom_object(group, "v1", namespace, "widgets", "w")
         assert widget["spec"] == {"size": 3}
     finally:
         cluster.kubectl("delete", f"crd/widgets.{group}", "--wait=false")
 
 
-def test_namespace_deletion_completes(cluster: TestCluster, namespace: str) -> None:
+def test_namespace_deletion_completes(cluster: LiveCluster, namespace: str) -> None:
     core = client.CoreV1Api(cluster.api())
     doomed = f"{namespace}-gone"
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=doomed)))
-    core.create_namespaced_config_map(doomed, client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name="c"), data={"k": "v"}))
+    core.create_namespaced_config_map(
+        doomed, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="c"), data={"k": "v"})
+    )
     core.delete_namespace(doomed)
 
     def phase() -> str:
@@ -125,51 +167,66 @@ def test_namespace_deletion_completes(cluster: TestCluster, namespace: str) -> N
 
 
 def test_service_account_without_grants_is_refused_listing_secrets(
-    cluster: TestCluster, namespace: str
+    cluster: LiveCluster, namespace: str
 ) -> None:
     core = client.CoreV1Api(cluster.api())
-    core.create_namespaced_service_account(namespace, client.V1ServiceAccount(
-        metadata=client.V1ObjectMeta(name="nobody")))
-    token = core.create_namespaced_service_account_token("nobody", namespace, client.AuthenticationV1TokenRequest(
-        spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=600))).status.token
+    core.create_namespaced_service_account(
+        namespace, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="nobody"))
+    )
+    token = core.create_namespaced_service_account_token(
+        "nobody",
+        namespace,
+        client.AuthenticationV1TokenRequest(
+            spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=600)
+        ),
+    ).status.token
     admin_config = cluster.api().configuration
     restricted = client.Configuration()
     restricted.host = admin_config.host
     restricted.ssl_ca_cert = admin_config.ssl_ca_cert
     restricted.api_key = {"authorization": f"Bearer {token}"}
     with client.ApiClient(restricted) as as_nobody:
-        review = client.AuthenticationV1Api(cluster.api()).create_token_review(client.V1TokenReview(
-            spec=client.V1TokenReviewSpec(token=token)))
+        review = client.AuthenticationV1Api(cluster.api()).create_token_review(
+            client.V1TokenReview(spec=client.V1TokenReviewSpec(token=token))
+        )
         assert review.status.user.username == f"system:serviceaccount:{namespace}:nobody"
         try:
             client.CoreV1Api(as_nobody).list_namespaced_secret(namespace)
         except ApiException as error:
             assert error.status == 403
-            assert "cannot list resource \"secrets\"" in json.loads(error.body)["message"]
+            assert 'cannot list resource "secrets"' in json.loads(error.body)["message"]
         else:
             raise AssertionError("a ServiceAccount without grants was allowed to list Secrets")
 
 
-def test_helm_template_sees_the_server_version(cluster: TestCluster, tmp_path: Path) -> None:
+def test_helm_template_sees_the_server_version(cluster: LiveCluster, tmp_path: Path) -> None:
     chart = tmp_path / "capabilities"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: capabilities\nversion: 0.1.0\n")
     (chart / "templates" / "version.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"
         "data:\n  kubeVersion: {{ .Capabilities.KubeVersion.Version | quote }}\n"
-        "  hasApps: {{ .Capabilities.APIVersions.Has \"apps/v1\" | quote }}\n"
+        '  hasApps: {{ .Capabilities.APIVersions.Has "apps/v1" | quote }}\n'
     )
     server = client.VersionApi(cluster.api()).get_code().git_version
     rendered = subprocess.run(
-        [str(cluster.binaries["helm"]), "template", "probe", str(chart), "--validate",
-         f"--kubeconfig={cluster.kubeconfig}"],
-        capture_output=True, text=True, check=True,
+        [
+            str(cluster.binaries["helm"]),
+            "template",
+            "probe",
+            str(chart),
+            "--validate",
+            f"--kubeconfig={cluster.kubeconfig}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     config_map = yaml.safe_load(rendered)
     assert config_map["data"] == {"kubeVersion": server, "hasApps": "true"}
 
 
-def test_kubectl_and_server_report_the_pinned_version(cluster: TestCluster) -> None:
+def test_kubectl_and_server_report_the_pinned_version(cluster: LiveCluster) -> None:
     reported = json.loads(cluster.kubectl("version", "-o", "json").stdout)
     assert reported["clientVersion"]["gitVersion"] == KUBERNETES_VERSION
     assert reported["serverVersion"]["gitVersion"] == KUBERNETES_VERSION

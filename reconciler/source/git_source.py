@@ -1,0 +1,323 @@
+"""The Git source: fetch the release repository and check out one commit per snapshot.
+
+First step of every reconcile cycle (remote -> snapshot -> load -> graph -> ...).
+The only module of Harmonia that imports GitPython.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import replace
+from datetime import UTC, datetime, timezone
+from pathlib import Path
+
+import git
+
+from reconciler.source.cache import RemoteCache, default_cache_root, remove_tree
+from reconciler.source.credentials import Credentials, GitAuth, ensure_askpass, git_auth
+from reconciler.source.errors import (
+    AuthenticationFailed,
+    HostKeyRejected,
+    RefNotFound,
+    RemoteUnreachable,
+    SourceError,
+    SubfolderInvalid,
+    TemporaryError,
+    UnsafeSymlink,
+    classify_git_stderr,
+)
+from reconciler.source.refs import Ref, RefKind, normalise_subfolder, parse_ref
+from reconciler.source.snapshot import Revision, Snapshot
+from reconciler.source.urls import cache_key, parse_remote_url, scrub
+
+log = logging.getLogger(__name__)
+
+_REASONS: dict[type[SourceError], str] = {
+    RemoteUnreachable: "remote unreachable",
+    AuthenticationFailed: "authentication failed (check the token, user name or SSH key)",
+    HostKeyRejected: "SSH host key not trusted (it must be in the known_hosts file)",
+    RefNotFound: "not found on the remote",
+}
+_DETAIL_LIMIT = 600
+
+
+class GitSource:
+    """One remote, one ref, one optional subfolder; `fetch()` gives its current snapshot.
+
+    Layout under `<cache_root>/<cache key of the URL>/`: a bare repository
+    (`repo.git`) that fetches only the refs followed, and `trees/<sha>/`, one
+    plain folder per commit written from Git's objects into a temporary folder
+    and renamed into place. Why folders per commit rather than one working copy
+    (checkout, reset) or `git archive`:
+
+    - a fetch never writes into a tree that was handed out, so the last good
+      snapshot stays intact and readable while a new fetch runs or fails, and a
+      half-written tree is never seen (the rename is atomic);
+    - the trees hold no `.git`, so nothing downstream can run Git in them, and
+      they do not depend on the bare repository surviving a bad fetch;
+    - unlike `git archive`, the checkout ignores `export-ignore`/`export-subst`
+      attributes, so the files are exactly the commit's.
+
+    A fixed commit already in the cache is served without touching the network.
+    Trees are pruned to the `keep_trees` most recent plus the remembered ones.
+    `credentials=None` reads the HARMONIA_GIT_* variables; `timeout` bounds one
+    Git command. A malformed URL, ref or subfolder raises `SourceConfigError`
+    here, before any fetch. One `fetch()` at a time per source; sources in
+    other processes sharing the cache wait on its lock.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        ref: str | Ref = "HEAD",
+        subfolder: str = "",
+        credentials: Credentials | None = None,
+        cache_root: Path | None = None,
+        timeout: float = 300.0,
+        keep_trees: int = 3,
+    ) -> None:
+        self._remote = parse_remote_url(url)
+        self._ref = ref if isinstance(ref, Ref) else parse_ref(ref)
+        self._subfolder = normalise_subfolder(subfolder)
+        self._credentials = Credentials.from_env() if credentials is None else credentials
+        self._cache_root = default_cache_root() if cache_root is None else cache_root
+        self._cache = RemoteCache(self._cache_root / cache_key(self._remote.address))
+        self._timeout = timeout
+        self._keep_trees = max(keep_trees, 1)
+        self._last_good: Snapshot | None = None
+
+    @property
+    def url(self) -> str:
+        """The remote's URL, credentials redacted."""
+        return self._remote.redacted
+
+    @property
+    def ref(self) -> Ref:
+        return self._ref
+
+    @property
+    def cache_folder(self) -> Path:
+        return self._cache.folder
+
+    @property
+    def last_good(self) -> Snapshot | None:
+        """The newest snapshot fetched successfully by this source, never marked stale."""
+        return self._last_good
+
+    @property
+    def subject(self) -> str:
+        """How messages name this source: redacted URL, ref and subfolder."""
+        what = {
+            RefKind.HEAD: "default branch",
+            RefKind.BRANCH: f"branch {self._ref.name}",
+            RefKind.TAG: f"tag {self._ref.name}",
+            RefKind.COMMIT: f"commit {self._ref.name[:12]}",
+            RefKind.NAME: f"ref {self._ref.name}",
+        }[self._ref.kind]
+        if self._subfolder:
+            what += f", subfolder {self._subfolder}"
+        return f"{self.url} ({what})"
+
+    def fetch(self) -> Snapshot:
+        """Fetch the ref and return its snapshot.
+
+        On failure, returns the last good snapshot (from this process, else the
+        one remembered in the cache) with `stale=True` and the redacted error;
+        raises the `SourceError` when there has never been a good one.
+        """
+        try:
+            snapshot = self._fetch_fresh()
+        except SourceError as err:
+            last = self._last_good or self._cache.load_state(str(self._ref), self._subfolder)
+            if last is None:
+                raise
+            self._last_good = last
+            log.warning("%s; serving the last good commit %s", err, last.short_commit)
+            return replace(last, stale=True, error=str(err), unreachable=err.unreachable)
+        if self._last_good is None or self._last_good.commit != snapshot.commit:
+            log.info("%s: at commit %s", self.subject, snapshot.short_commit)
+        self._last_good = snapshot
+        return snapshot
+
+    def _fetch_fresh(self) -> Snapshot:
+        with self._cache.locked():
+            auth = git_auth(
+                self._remote,
+                self._credentials,
+                askpass_program=ensure_askpass(self._cache_root),
+                subject=self.subject,
+            )
+            with self._open_repository() as repo:
+                commit = self._resolve(repo, auth)
+                snapshot = self._snapshot(repo, auth, commit)
+            self._cache.save_state(snapshot)
+            self._cache.prune_trees(keep_recent=self._keep_trees)
+        return snapshot
+
+    def _open_repository(self) -> git.Repo:
+        git_dir = self._cache.git_dir
+        if (git_dir / "HEAD").is_file():
+            try:
+                return git.Repo(git_dir)
+            except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+                remove_tree(git_dir)
+        repo = git.Repo.init(git_dir, bare=True, mkdir=True)
+        with repo.config_writer() as config:
+            # A detached `git gc` would outlive the fetch and race the next one.
+            config.set_value("gc", "autoDetach", "false")
+        return repo
+
+    def _resolve(self, repo: git.Repo, auth: GitAuth) -> Revision:
+        name = self._ref.name
+        match self._ref.kind:
+            case RefKind.COMMIT:
+                return self._resolve_commit(repo, auth, Revision(name))
+            case RefKind.HEAD:
+                return self._fetch_ref(repo, auth, "HEAD")
+            case RefKind.BRANCH:
+                return self._fetch_ref(repo, auth, f"refs/heads/{name}")
+            case RefKind.TAG:
+                return self._fetch_ref(repo, auth, f"refs/tags/{name}")
+        try:
+            return self._fetch_ref(repo, auth, f"refs/heads/{name}")
+        except RefNotFound:
+            pass
+        try:
+            return self._fetch_ref(repo, auth, f"refs/tags/{name}")
+        except RefNotFound as err:
+            reason = "no branch or tag of that name on the remote"
+            raise RefNotFound(self.subject, reason, detail=err.detail) from None
+
+    def _fetch_ref(self, repo: git.Repo, auth: GitAuth, remote_ref: str) -> Revision:
+        """Fetch one ref (force: a rewritten history is followed) under refs/harmonia/."""
+        local_ref = "refs/harmonia/" + remote_ref.removeprefix("refs/")
+        self._git_fetch(repo, auth, f"+{remote_ref}:{local_ref}")
+        status, sha, _ = repo.git.rev_parse(
+            "--verify", "--quiet", f"{local_ref}^{{commit}}", **_quiet()
+        )
+        if status != 0:
+            raise RefNotFound(self.subject, "does not point at a commit")
+        return Revision(sha.strip())
+
+    def _resolve_commit(self, repo: git.Repo, auth: GitAuth, commit: Revision) -> Revision:
+        if _has_commit(repo, commit):
+            return commit
+        local_ref = f"refs/harmonia/commits/{commit}"
+        try:
+            self._git_fetch(repo, auth, f"+{commit}:{local_ref}")
+        except RefNotFound:
+            # A server that refuses unadvertised objects: every branch and tag, then look.
+            self._git_fetch(
+                repo,
+                auth,
+                "+refs/heads/*:refs/harmonia/all/heads/*",
+                "+refs/tags/*:refs/harmonia/all/tags/*",
+            )
+            if not _has_commit(repo, commit):
+                raise RefNotFound(self.subject, "no branch or tag of the remote has it") from None
+            repo.git.update_ref(local_ref, commit)
+        if not _has_commit(repo, commit):
+            raise RefNotFound(self.subject, "is not a commit")
+        return commit
+
+    def _git_fetch(self, repo: git.Repo, auth: GitAuth, *refspecs: str) -> None:
+        status, _, stderr = repo.git.fetch(
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--",
+            self._remote.address,
+            *refspecs,
+            env=auth.env,
+            kill_after_timeout=self._timeout,
+            **_quiet(),
+        )
+        if status != 0:
+            error_class = classify_git_stderr(stderr)
+            reason = _REASONS.get(error_class, "fetch failed")
+            raise error_class(self.subject, reason, detail=_detail(stderr, auth))
+
+    def _snapshot(self, repo: git.Repo, auth: GitAuth, sha: Revision) -> Snapshot:
+        commit = repo.commit(sha)
+        if self._subfolder:
+            try:
+                entry = commit.tree / self._subfolder
+            except KeyError:
+                reason = f"subfolder {self._subfolder!r} does not exist in commit {sha[:12]}"
+                raise SubfolderInvalid(self.subject, reason) from None
+            if entry.type != "tree":
+                reason = f"subfolder {self._subfolder!r} is not a folder in commit {sha[:12]}"
+                raise SubfolderInvalid(self.subject, reason)
+        tree = self._checkout(repo, auth, sha)
+        root = tree / self._subfolder if self._subfolder else tree
+        if not root.resolve().is_relative_to(tree.resolve()) or not root.is_dir():
+            raise SubfolderInvalid(self.subject, f"subfolder {self._subfolder!r} is not usable")
+        message = commit.message
+        if isinstance(message, bytes):
+            message = message.decode("utf-8", errors="replace")
+        return Snapshot(
+            url=self.url,
+            ref=str(self._ref),
+            commit=sha,
+            author=f"{commit.author.name} <{commit.author.email}>",
+            committed_at=_plain_datetime(commit.committed_datetime),
+            message=message.strip(),
+            root=root,
+            subfolder=self._subfolder,
+            fetched_at=datetime.now(UTC),
+        )
+
+    def _checkout(self, repo: git.Repo, auth: GitAuth, sha: Revision) -> Path:
+        """The commit's files in their own folder, written once (see the class docstring)."""
+        tree = self._cache.tree(sha)
+        if tree.is_dir():
+            self._cache.touch_tree(sha)
+            return tree
+        partial = self._cache.partial_tree(sha)
+        index = partial.with_name(f"{partial.name}.index")
+        env = {"GIT_INDEX_FILE": str(index), "GIT_WORK_TREE": str(partial)}
+        try:
+            status, _, stderr = repo.git.read_tree("--reset", "-u", sha, env=env, **_quiet())
+            if status != 0:
+                reason = f"cannot check out commit {sha[:12]}"
+                raise TemporaryError(self.subject, reason, detail=_detail(stderr, auth))
+            _refuse_escaping_symlinks(partial, subject=self.subject)
+            return self._cache.publish_tree(partial, sha)
+        finally:
+            index.unlink(missing_ok=True)
+            if partial.exists():
+                remove_tree(partial)
+
+
+def _quiet() -> dict[str, bool]:
+    """GitPython options: return (status, stdout, stderr) instead of raising."""
+    return {"with_extended_output": True, "with_exceptions": False}
+
+
+def _has_commit(repo: git.Repo, sha: Revision) -> bool:
+    status, _, _ = repo.git.cat_file("-e", f"{sha}^{{commit}}", **_quiet())
+    return bool(status == 0)
+
+
+def _plain_datetime(value: datetime) -> datetime:
+    """The same instant with a standard `timezone`, not GitPython's own tzinfo class."""
+    offset = value.utcoffset()
+    return value.replace(tzinfo=UTC if offset is None else timezone(offset))
+
+
+def _detail(stderr: str, auth: GitAuth) -> str:
+    lines = [line.strip() for line in scrub(stderr, auth.secrets).splitlines() if line.strip()]
+    text = "; ".join(lines)
+    return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 3] + "..."
+
+
+def _refuse_escaping_symlinks(tree: Path, *, subject: str) -> None:
+    """A link out of the tree would let a commit read host files (tokens) into manifests."""
+    top = tree.resolve()
+    for folder, dirnames, filenames in os.walk(tree):
+        for name in (*dirnames, *filenames):
+            path = Path(folder, name)
+            if path.is_symlink() and not path.resolve().is_relative_to(top):
+                shown = path.relative_to(tree).as_posix()
+                raise UnsafeSymlink(subject, f"symbolic link {shown} points outside the repository")
