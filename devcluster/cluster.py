@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import time
@@ -26,7 +25,7 @@ import yaml
 
 from devcluster import pki
 from devcluster.build import KWOK_STAGES_FILE
-from devcluster.state import ClusterState, Ports, ProcessRecord, is_running
+from devcluster.state import ClusterState, Ports, ProcessRecord, is_running, port_is_free
 
 Progress = Callable[[str], None]
 
@@ -88,16 +87,6 @@ def write_kubeconfig(
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     path.chmod(0o600)
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
 
 
 def _commands(state_dir: Path, ports: Ports, binaries: dict[str, Path]) -> dict[str, list[str]]:
@@ -281,7 +270,9 @@ class DevCluster:
             self.down()
         chosen = ports or Ports()
         taken = [
-            f"{port} ({name})" for name, port in chosen.by_component().items() if _port_in_use(port)
+            f"{port} ({name})"
+            for name, port in chosen.by_component().items()
+            if not port_is_free(port)
         ]
         if taken:
             raise ClusterError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,16 +47,37 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
-        """Ports the kernel hands out now; for test clusters beside a running one."""
-        sockets = [socket.socket() for _ in range(6)]
+        """Free ports for a test cluster beside a running one.
+
+        Drawn below the kernel's ephemeral range: a port from there could be taken
+        by an outgoing connection's local end before the component binds it.
+        """
+        low, _high = _ephemeral_range()
+        candidates = list(range(max(1024, low - 12000), low))
+        random.shuffle(candidates)
+        chosen = [port for port in candidates[:200] if port_is_free(port)][:6]
+        if len(chosen) < 6:
+            raise OSError("found no six free ports below the ephemeral range")
+        return cls(*chosen)
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def port_is_free(port: int) -> bool:
+    """True if a server could listen on 127.0.0.1:port now (as Go servers do, with SO_REUSEADDR)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            for s in sockets:
-                s.bind(("127.0.0.1", 0))
-            numbers = [s.getsockname()[1] for s in sockets]
-        finally:
-            for s in sockets:
-                s.close()
-        return cls(*numbers)
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass
