@@ -1,0 +1,69 @@
+"""Connecting to a cluster the way kubectl does, and asking it what it offers.
+
+The edge of the pipeline that talks to Kubernetes: the only place (with the rest
+of `reconciler.kube`) that imports the `kubernetes` client. Failures to reach
+the cluster become `ClusterUnreachable` (exit code 3 in the CLI).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+
+class ClusterUnreachable(Exception):
+    """The kubeconfig is missing or broken, or the API server does not answer."""
+
+
+@dataclass(frozen=True)
+class KubeTarget:
+    """Which cluster: a kubeconfig path (default: $KUBECONFIG, then ~/.kube/config) and context."""
+
+    kubeconfig: Path | None = None
+    context: str | None = None
+
+    def describe(self) -> str:
+        path = self.kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+        return f"{path} (context {self.context or 'current'})"
+
+
+@dataclass(frozen=True)
+class ClusterCapabilities:
+    """What rendering needs from the cluster: its version and served API versions."""
+
+    kube_version: str
+    api_versions: tuple[str, ...]
+
+
+def connect(target: KubeTarget) -> client.ApiClient:
+    """An API client for the target, as kubectl would pick it."""
+    try:
+        path = str(target.kubeconfig) if target.kubeconfig else None
+        return config.new_client_from_config(config_file=path, context=target.context)
+    except (ConfigException, OSError, TypeError) as error:
+        raise ClusterUnreachable(f"cannot load kubeconfig {target.describe()}: {error}") from error
+
+
+def capabilities(api: client.ApiClient) -> ClusterCapabilities:
+    """The server's version and every `group/version` it serves, sorted."""
+    try:
+        version = client.VersionApi(api).get_code().git_version
+        versions = {"v1"}
+        for group in client.ApisApi(api).get_api_versions().groups:
+            versions.update(v.group_version for v in group.versions)
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+        host = api.configuration.host
+        raise ClusterUnreachable(f"cluster at {host} did not answer: {_reason(error)}") from error
+    return ClusterCapabilities(kube_version=str(version), api_versions=tuple(sorted(versions)))
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ApiException):
+        return f"{error.status} {error.reason}"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__

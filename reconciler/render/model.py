@@ -1,0 +1,134 @@
+"""Plain data shared by the rendering stage: what a chart engine is given and returns.
+
+Rendering sits between the dependency graph and the diff: a release request plus
+its dependencies' outputs become the exact objects to apply. No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeAlias
+
+from reconciler.types import JsonObject, ReleaseKey
+
+KubeObject: TypeAlias = JsonObject
+"""One Kubernetes object as a JSON-compatible dict (apiVersion, kind, metadata, ...)."""
+
+OutputValue: TypeAlias = str | int | float | bool
+Outputs: TypeAlias = Mapping[str, OutputValue]
+"""A release's published outputs (the Contracts' flat map, WALM's `outputConfig`)."""
+
+
+class ChartKind(StrEnum):
+    HELM = "helm"
+    JSONNET = "jsonnet"
+    """A plain Jsonnet chart: one main `.jsonnet` file taking the values."""
+    WALM_JSONNET = "walm-jsonnet"
+    """A WALM chart: Helm layout whose templates are Jsonnet evaluated as WALM did."""
+    PLAIN = "plain"
+    """A folder of YAML manifests."""
+    KUSTOMIZE = "kustomize"
+
+
+@dataclass(frozen=True)
+class MetaInfoDependency:
+    """A dependency a chart declares in `transwarp-meta/metainfo.yaml`."""
+
+    name: str
+    chart_name: str
+    alias_config_var: str | None = None
+    min_version: str | None = None
+    max_version: str | None = None
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class MetaInfoMapping:
+    """A metainfo field (role or param) and the values path it writes (`mapKey`)."""
+
+    name: str
+    map_key: str
+    role: str | None = None
+    """The role's name for role fields (`baseConfig`/`resources`), None for params."""
+
+
+@dataclass(frozen=True)
+class ChartMetaInfo:
+    """The parts of WALM's chart metainfo that rendering uses."""
+
+    dependencies: tuple[MetaInfoDependency, ...] = ()
+    mappings: tuple[MetaInfoMapping, ...] = ()
+    plugins: tuple[JsonObject, ...] = ()
+    """Default plugins the chart asks for (WALM's `plugins` in metainfo)."""
+
+
+@dataclass(frozen=True)
+class ResolvedChart:
+    """A chart on local disk, ready for its engine."""
+
+    root: Path
+    kind: ChartKind
+    name: str
+    version: str
+    digest: str
+    """A content hash of every file of the chart: part of the render cache key."""
+    default_values: JsonObject = field(default_factory=dict)
+    metainfo: ChartMetaInfo | None = None
+
+
+@dataclass(frozen=True)
+class RenderEnvironment:
+    """What the target cluster offers, and the tools rendering runs.
+
+    `kube_version`/`api_versions` come from the cluster when reachable, else from
+    `harmonia.yaml` (the Contracts), so a pull-request diff renders what apply will.
+    """
+
+    kube_version: str
+    api_versions: tuple[str, ...]
+    helm: Path
+    kubectl: Path | None = None
+    library_dirs: tuple[Path, ...] = ()
+    """Absolute Jsonnet library folders (e.g. a vendored ksonnet-lib)."""
+    cache_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Hook:
+    """A Helm hook object, rendered but applied by the hook runner, never inventoried."""
+
+    object: KubeObject
+    events: tuple[str, ...]
+    weight: int = 0
+    delete_policies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChartOutput:
+    """What an engine returns: objects in render order, and hooks set apart."""
+
+    objects: tuple[KubeObject, ...]
+    hooks: tuple[Hook, ...] = ()
+
+
+@dataclass(frozen=True)
+class RenderedRelease:
+    """A release ready to diff: owned objects, hooks, outputs for its dependents."""
+
+    key: ReleaseKey
+    objects: tuple[KubeObject, ...]
+    hooks: tuple[Hook, ...]
+    outputs: Outputs
+    values: JsonObject
+    input_hash: str
+    warnings: tuple[str, ...] = ()
+
+
+class RenderError(Exception):
+    """A release could not be rendered. Permanent: it waits for a new commit.
+
+    The message starts with the subject (release, chart or object) and says why.
+    """

@@ -1,0 +1,296 @@
+"""Loads a whole repository: `harmonia.yaml`, then every release file, into plain values.
+
+The spec package's entry point, first after the Git snapshot; also the checks across files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from reconciler.spec.build import build_release, build_repository_config
+from reconciler.spec.diagnostics import Diagnostic, Severity, SourceMap, file_diagnostic
+from reconciler.spec.model import ChartPath, Release, RepoChart, RepositoryConfig, SourceFormat
+from reconciler.spec.schema import Schema, schema_fields, validate_document
+from reconciler.spec.walm import walm_release_document
+from reconciler.spec.yaml_source import DEFAULT_LIMITS, YamlDocument, YamlLimits, read_yaml_file
+from reconciler.types import JsonObject, ReleaseKey, release_key
+
+REPOSITORY_FILE = "harmonia.yaml"
+RELEASE_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadedRepository:
+    """Everything loading found. A release whose file is invalid is not in `releases`."""
+
+    root: Path
+    config: RepositoryConfig | None
+    """None when `harmonia.yaml` is missing or invalid (loading then used the defaults)."""
+    releases: Mapping[ReleaseKey, Release]
+    diagnostics: tuple[Diagnostic, ...]
+    invalid_releases: frozenset[ReleaseKey]
+    """Releases claimed by files with errors (or by two files): known, but not loaded."""
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(item for item in self.diagnostics if item.is_error)
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(item for item in self.diagnostics if not item.is_error)
+
+
+@dataclass(frozen=True)
+class _ReleaseFile:
+    file: str
+    claimed: ReleaseKey | None
+    source: SourceMap | None
+    release: Release | None
+    problems: tuple[Diagnostic, ...]
+
+
+def load_repository(root: Path, *, limits: YamlLimits = DEFAULT_LIMITS) -> LoadedRepository:
+    """Load and validate the repository at `root` (the folder holding `harmonia.yaml`)."""
+    config, settings, problems = _load_config(root, limits)
+    paths, found = _release_paths(root, settings)
+    problems.extend(found)
+    files = [_load_release_file(root, path, settings, config, limits) for path in paths]
+    duplicated, found = _duplicate_claims(files)
+    problems.extend(found)
+    problems.extend(problem for item in files for problem in item.problems)
+    releases = {
+        item.release.key: item.release
+        for item in files
+        if item.release is not None and item.release.key not in duplicated
+    }
+    failed = {item.claimed for item in files if item.claimed is not None and item.problems}
+    return LoadedRepository(
+        root=root,
+        config=config,
+        releases=dict(sorted(releases.items())),
+        diagnostics=tuple(sorted(problems, key=Diagnostic.sort_key)),
+        invalid_releases=frozenset(failed | duplicated),
+    )
+
+
+def _load_config(
+    root: Path, limits: YamlLimits
+) -> tuple[RepositoryConfig | None, RepositoryConfig, list[Diagnostic]]:
+    """The valid config (or None), the settings to load with, and the problems found."""
+    path = root / REPOSITORY_FILE
+    if not path.is_file():
+        missing = file_diagnostic(
+            REPOSITORY_FILE,
+            f"no {REPOSITORY_FILE} at the repository root",
+            "PATH must be the repository root; create harmonia.yaml there with "
+            "apiVersion: harmonia.dev/v1alpha1 and kind: Repository",
+        )
+        return None, RepositoryConfig(), [missing]
+    read = read_yaml_file(path, display_name=REPOSITORY_FILE, limits=limits)
+    if read.document is None:
+        return None, RepositoryConfig(), list(read.problems)
+    data, source = read.document.data, read.document.source
+    problems = list(read.problems) or list(validate_document(data, source, Schema.REPOSITORY))
+    if problems:
+        # Look for releases where a broken harmonia.yaml says they are, if that part is fine.
+        folder = data.get("releasesDir")
+        if not isinstance(folder, str) or any(p.path == "$.releasesDir" for p in problems):
+            folder = RepositoryConfig.releases_dir
+        fallback = RepositoryConfig(releases_dir=folder)
+        return None, fallback, problems
+    config = build_repository_config(data, source)
+    absent = [
+        source.diagnostic(
+            ("libraryDirs", index), f"folder '{folder}' does not exist", "create it or fix the path"
+        )
+        for index, folder in enumerate(config.library_dirs)
+        if not _is_dir_inside(root, folder)
+    ]
+    return config, config, absent
+
+
+def _resolve_inside(root: Path, relative: str) -> Path | None:
+    """`root/relative` with links resolved, or None when that leads out of the repository."""
+    target = (root / relative).resolve()
+    return target if target.is_relative_to(root.resolve()) else None
+
+
+def _is_dir_inside(root: Path, relative: str) -> bool:
+    target = _resolve_inside(root, relative)
+    return target is not None and target.is_dir()
+
+
+def _release_paths(root: Path, settings: RepositoryConfig) -> tuple[list[Path], list[Diagnostic]]:
+    folder = settings.releases_dir
+    if not _is_dir_inside(root, folder):
+        source = settings.source or SourceMap(REPOSITORY_FILE, {})
+        return [], [
+            source.diagnostic(
+                ("releasesDir",),
+                f"the releases folder '{folder}' does not exist",
+                "create it, or set releasesDir in harmonia.yaml",
+            )
+        ]
+    paths, problems = [], []
+    for path in _files_under(root / folder):
+        shown = _display(root, path)
+        if shown == REPOSITORY_FILE:
+            continue
+        if path.suffix not in RELEASE_SUFFIXES:
+            problems.append(
+                file_diagnostic(
+                    shown,
+                    "not read: release files end in .yaml or .yml",
+                    "rename it, or move it out of the releases folder",
+                    severity=Severity.WARNING,
+                )
+            )
+        elif _resolve_inside(root, shown) is None:
+            problems.append(
+                file_diagnostic(
+                    shown,
+                    "symbolic link to a file outside the repository",
+                    "a repository may only use its own files; copy the file in",
+                )
+            )
+        else:
+            paths.append(path)
+    if not paths:
+        problems.append(
+            file_diagnostic(
+                REPOSITORY_FILE,
+                f"no release files under '{folder}'",
+                "add one release request per .yaml file there",
+                severity=Severity.WARNING,
+            )
+        )
+    return paths, problems
+
+
+def _files_under(folder: Path) -> Iterator[Path]:
+    """Files below `folder` in a stable order, hidden ones skipped, folder links not followed."""
+    for current, folders, files in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(current) / name
+
+
+def _display(root: Path, path: Path) -> str:
+    return PurePosixPath(path.relative_to(root)).as_posix()
+
+
+def _load_release_file(
+    root: Path,
+    path: Path,
+    settings: RepositoryConfig,
+    config: RepositoryConfig | None,
+    limits: YamlLimits,
+) -> _ReleaseFile:
+    shown = _display(root, path)
+    read = read_yaml_file(path, display_name=shown, limits=limits)
+    if read.document is None:
+        return _ReleaseFile(shown, None, None, None, read.problems)
+    document = read.document
+    claimed = _claimed_release(document.data)
+    outcome = read.problems or _release_from(document, settings)
+    if isinstance(outcome, Release):
+        outcome = _repository_problems(root, outcome, config) or outcome
+    if isinstance(outcome, Release):
+        return _ReleaseFile(shown, claimed, document.source, outcome, ())
+    problems = tuple(dataclasses.replace(problem, release=claimed) for problem in outcome)
+    return _ReleaseFile(shown, claimed, document.source, None, problems)
+
+
+def _claimed_release(data: JsonObject) -> ReleaseKey | None:
+    name, namespace = data.get("name"), data.get("namespace")
+    if isinstance(name, str) and isinstance(namespace, str) and name and namespace:
+        return None if "/" in name + namespace else release_key(namespace, name)
+    return None
+
+
+def _is_walm_body(data: JsonObject) -> bool:
+    """No apiVersion/kind, and no field only Harmonia's format has."""
+    harmonia_only = schema_fields(Schema.RELEASE) - schema_fields(Schema.WALM_RELEASE_REQUEST)
+    return not harmonia_only & data.keys()
+
+
+def _release_from(
+    document: YamlDocument, settings: RepositoryConfig
+) -> Release | tuple[Diagnostic, ...]:
+    data, source = document.data, document.source
+    source_format = SourceFormat.WALM if _is_walm_body(data) else SourceFormat.HARMONIA
+    if source_format is SourceFormat.WALM:
+        problems = validate_document(data, source, Schema.WALM_RELEASE_REQUEST)
+        if problems:
+            return problems
+        data, problems = walm_release_document(data, source)
+        if problems:
+            return problems
+    problems = validate_document(data, source, Schema.RELEASE)
+    if problems:
+        return problems
+    return build_release(data, source, defaults=settings.defaults, source_format=source_format)
+
+
+def _repository_problems(
+    root: Path, release: Release, config: RepositoryConfig | None
+) -> tuple[Diagnostic, ...]:
+    """What a release names in the repository must be there."""
+    source = release.source
+    problems = []
+    chart = release.chart
+    if isinstance(chart, ChartPath):
+        target = _resolve_inside(root, chart.path)
+        if not target or not (target.is_dir() or (target.is_file() and target.suffix == ".tgz")):
+            problems.append(
+                source.diagnostic(
+                    ("chartPath",),
+                    f"no chart folder or .tgz at '{chart.path}'",
+                    f"chartPath is relative to the repository root (where {REPOSITORY_FILE} is)",
+                )
+            )
+    for index, values_file in enumerate(release.values_files):
+        target = _resolve_inside(root, values_file)
+        if target is None or not target.is_file():
+            problems.append(
+                source.diagnostic(
+                    ("valuesFiles", index),
+                    f"values file '{values_file}' does not exist",
+                    f"paths are relative to the repository root (where {REPOSITORY_FILE} is)",
+                )
+            )
+    if isinstance(chart, RepoChart) and config and chart.repo_name not in config.chart_repositories:
+        known = ", ".join(config.chart_repositories) or "none yet"
+        problems.append(
+            source.diagnostic(
+                ("repoName",),
+                f"chart repository '{chart.repo_name}' is not in {REPOSITORY_FILE}",
+                f"add it under chartRepositories (known: {known})",
+            )
+        )
+    return tuple(problems)
+
+
+def _duplicate_claims(files: list[_ReleaseFile]) -> tuple[set[ReleaseKey], list[Diagnostic]]:
+    """Releases claimed by several files; each later file (by path) gets an error."""
+    first: dict[ReleaseKey, _ReleaseFile] = {}
+    problems = []
+    for item in files:
+        if item.claimed is None or item.source is None:
+            continue
+        earlier = first.setdefault(item.claimed, item)
+        if earlier is item or earlier.source is None:
+            continue
+        where = earlier.source.position(("name",))
+        problem = item.source.diagnostic(
+            ("name",),
+            f"release {item.claimed} is also defined in {earlier.file}:{where.line}",
+            "one file per release: remove one, or change its name or namespace",
+        )
+        problems.append(dataclasses.replace(problem, release=item.claimed))
+    return {problem.release for problem in problems if problem.release}, problems
