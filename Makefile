@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export GOTOOLCHAIN ?= local
 
-.PHONY: setup binaries demo test lint clean
+.PHONY: setup system-deps binaries demo test lint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,16 @@ setup: $(BIN)/.installed
 binaries: setup
 	$(BIN)/harmonia dev-cluster build
 
+# Debian's OCI registry, which the chart-source tests push charts to on loopback.
+system-deps:
+	@command -v docker-registry >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] && SUDO= || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq docker-registry >/dev/null; }
+
 demo: binaries
 	scripts/demo.sh
 
-test: binaries
+test: binaries system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup
