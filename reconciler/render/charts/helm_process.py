@@ -1,0 +1,83 @@
+"""Runs the helm binary the way every chart step needs it: isolated and cluster-blind.
+
+Helm reads settings, plugins and repositories from the user's home and may reach
+for a kubeconfig; here each run gets a fresh home and a kubeconfig that does not
+exist, so results depend only on the arguments. Registry credentials and proxies
+are passed through on purpose (`helm pull` of private OCI charts needs them).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PASSED_THROUGH = (
+    "HELM_REGISTRY_CONFIG",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "TMPDIR",
+)
+"""Variables of Harmonia's own environment that helm may see; nothing else leaks in."""
+
+_ERROR_LINES = 20
+
+
+@dataclass(frozen=True)
+class HelmRun:
+    ok: bool
+    stdout: str
+    error: str
+    """Helm's own error message (its `Error:` prefix dropped), empty on success."""
+
+
+def run_helm(helm: Path, args: Sequence[str], *, timeout: float) -> HelmRun:
+    """Run `helm ARGS` in a throw-away home; a run past `timeout` seconds is a failure."""
+    with tempfile.TemporaryDirectory(prefix="harmonia-helm-") as home:
+        try:
+            completed = subprocess.run(
+                [str(helm), *args],
+                capture_output=True,
+                text=True,
+                env=_helm_environment(Path(home)),
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return HelmRun(ok=False, stdout="", error=f"helm did not finish within {timeout:g}s")
+    if completed.returncode == 0:
+        return HelmRun(ok=True, stdout=completed.stdout, error="")
+    return HelmRun(ok=False, stdout=completed.stdout, error=_error_text(completed.stderr))
+
+
+def _helm_environment(home: Path) -> dict[str, str]:
+    environment = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    environment.update(
+        {
+            "HOME": str(home),
+            "HELM_CACHE_HOME": str(home / "cache"),
+            "HELM_CONFIG_HOME": str(home / "config"),
+            "HELM_DATA_HOME": str(home / "data"),
+            "KUBECONFIG": str(home / "no-cluster"),
+        }
+    )
+    return environment
+
+
+def _error_text(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    # Warnings (symbolic links, deprecated charts) come before helm's error: keep the error.
+    starts = [index for index, line in enumerate(lines) if line.startswith("Error: ")]
+    if starts:
+        lines = [lines[starts[0]].removeprefix("Error: "), *lines[starts[0] + 1 :]]
+    return "\n".join(lines[-_ERROR_LINES:]) or "helm failed without a message"

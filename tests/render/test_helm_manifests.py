@@ -1,0 +1,157 @@
+"""Reading `helm template` output: documents, hooks and masking, without running helm."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from reconciler.render.helm import masked, parse_manifests, split_hooks, template_arguments
+from reconciler.render.model import RenderEnvironment, RenderError
+from reconciler.types import JsonObject
+
+SUBJECT = "release shop/web: chart shop 1.4.2"
+
+
+def hook_object(annotations: dict[str, str]) -> dict[str, object]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "job", "annotations": annotations},
+    }
+
+
+def test_empty_documents_are_dropped_and_order_is_kept() -> None:
+    text = (
+        "---\n# Source: shop/templates/empty.yaml\n\n"
+        "---\n# Source: shop/templates/b.yaml\napiVersion: v1\nkind: Service\nmetadata: {name: b}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
+    )
+
+    objects = parse_manifests(text, subject=SUBJECT)
+
+    assert [o["kind"] for o in objects] == ["Service", "ConfigMap"]
+
+
+def test_values_are_read_as_kubernetes_reads_yaml() -> None:
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+        "  annotations: {built: 2024-05-01T10:00:00Z}\n"
+        "data:\n  2: two\n  true: yes-string\n  mode: 0755\n"
+    )
+
+    (configmap,) = parse_manifests(text, subject=SUBJECT)
+
+    assert configmap["metadata"] == {"name": "a", "annotations": {"built": "2024-05-01T10:00:00Z"}}
+    assert configmap["data"] == {"2": "two", "true": "yes-string", "mode": 493}
+
+
+def test_a_document_that_is_not_a_mapping_names_its_template() -> None:
+    text = "---\n# Source: shop/templates/list.yaml\n- a\n- b\n"
+
+    with pytest.raises(
+        RenderError, match=f"{SUBJECT}: shop/templates/list.yaml: rendered a document that is not"
+    ):
+        parse_manifests(text, subject=SUBJECT)
+
+
+def test_an_object_without_kind_is_refused() -> None:
+    with pytest.raises(RenderError, match="rendered an object without apiVersion and kind"):
+        parse_manifests("apiVersion: v1\nmetadata: {name: a}\n", subject=SUBJECT)
+
+
+def test_invalid_yaml_is_a_render_error_naming_the_template() -> None:
+    text = "---\n# Source: shop/templates/bad.yaml\nkind: [unclosed\n"
+
+    with pytest.raises(
+        RenderError, match=re.escape("shop/templates/bad.yaml: rendered invalid YAML")
+    ):
+        parse_manifests(text, subject=SUBJECT)
+
+
+def test_a_value_json_cannot_hold_is_refused() -> None:
+    text = "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\ndata:\n  raw: !!binary aGVsbG8=\n"
+
+    with pytest.raises(RenderError, match=r"rendered a value JSON cannot hold \(bytes\)"):
+        parse_manifests(text, subject=SUBJECT)
+
+
+@pytest.mark.parametrize(
+    ("annotations", "events", "weight", "policies"),
+    [
+        ({"helm.sh/hook": "pre-install"}, ("pre-install",), 0, ()),
+        (
+            {
+                "helm.sh/hook": "pre-install, post-upgrade",
+                "helm.sh/hook-weight": " 10 ",
+                "helm.sh/hook-delete-policy": "hook-succeeded",
+            },
+            ("pre-install", "post-upgrade"),
+            10,
+            ("hook-succeeded",),
+        ),
+        ({"helm.sh/hook": "post-delete", "helm.sh/hook-weight": "heavy"}, ("post-delete",), 0, ()),
+    ],
+)
+def test_hooks_carry_their_events_weight_and_delete_policies(
+    annotations: dict[str, str], events: tuple[str, ...], weight: int, policies: tuple[str, ...]
+) -> None:
+    output = split_hooks((hook_object(annotations),))  # type: ignore[arg-type]
+
+    assert output.objects == ()
+    (hook,) = output.hooks
+    assert (hook.events, hook.weight, hook.delete_policies) == (events, weight, policies)
+
+
+@pytest.mark.parametrize("events", ["test", "test-success", "pre-install,test"])
+def test_test_hooks_are_left_out_entirely(events: str) -> None:
+    output = split_hooks((hook_object({"helm.sh/hook": events}),))  # type: ignore[arg-type]
+
+    assert output.objects == ()
+    assert output.hooks == ()
+
+
+def test_secret_looking_values_are_masked_in_messages() -> None:
+    values: JsonObject = {
+        "db": {"password": "hunter2-secret", "host": "db.internal"},
+        "apiKeys": ["key-one-1234"],
+        "auth": {"nested": {"value": "deep-secret"}},
+        "pin": {"token": "abc"},
+    }
+    text = "bad hunter2-secret for db.internal with key-one-1234 and deep-secret, pin abc"
+
+    assert masked(text, values) == "bad *** for db.internal with *** and ***, pin abc"
+
+
+def test_the_template_command_names_every_capability_and_never_a_cluster() -> None:
+    env = RenderEnvironment(
+        kube_version="v1.36.3",
+        api_versions=("monitoring.coreos.com/v1", "policy/v1/PodDisruptionBudget"),
+        helm=Path("/bin/helm"),
+    )
+
+    arguments = template_arguments(
+        Path("/charts/shop"),
+        release_name="web",
+        namespace="shop",
+        values_file=Path("/tmp/values.json"),
+        env=env,
+    )
+
+    assert arguments == [
+        "template",
+        "web",
+        "/charts/shop",
+        "--namespace",
+        "shop",
+        "--kube-version",
+        "v1.36.3",
+        "--include-crds",
+        "--values",
+        "/tmp/values.json",
+        "--api-versions",
+        "monitoring.coreos.com/v1",
+        "--api-versions",
+        "policy/v1/PodDisruptionBudget",
+    ]
