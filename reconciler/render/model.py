@@ -10,9 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from reconciler.types import JsonObject, ReleaseKey
+
+if TYPE_CHECKING:
+    # metainfo.py reads the file into these types and imports RenderError from here.
+    from reconciler.render.metainfo import ChartMetaInfo
 
 KubeObject: TypeAlias = JsonObject
 """One Kubernetes object as a JSON-compatible dict (apiVersion, kind, metadata, ...)."""
@@ -31,38 +35,6 @@ class ChartKind(StrEnum):
     PLAIN = "plain"
     """A folder of YAML manifests."""
     KUSTOMIZE = "kustomize"
-
-
-@dataclass(frozen=True)
-class MetaInfoDependency:
-    """A dependency a chart declares in `transwarp-meta/metainfo.yaml`."""
-
-    name: str
-    chart_name: str
-    alias_config_var: str | None = None
-    min_version: str | None = None
-    max_version: str | None = None
-    optional: bool = False
-
-
-@dataclass(frozen=True)
-class MetaInfoMapping:
-    """A metainfo field (role or param) and the values path it writes (`mapKey`)."""
-
-    name: str
-    map_key: str
-    role: str | None = None
-    """The role's name for role fields (`baseConfig`/`resources`), None for params."""
-
-
-@dataclass(frozen=True)
-class ChartMetaInfo:
-    """The parts of WALM's chart metainfo that rendering uses."""
-
-    dependencies: tuple[MetaInfoDependency, ...] = ()
-    mappings: tuple[MetaInfoMapping, ...] = ()
-    plugins: tuple[JsonObject, ...] = ()
-    """Default plugins the chart asks for (WALM's `plugins` in metainfo)."""
 
 
 @dataclass(frozen=True)
