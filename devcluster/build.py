@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from devcluster.pins import BINARIES, COMPONENTS, Component
+from reconciler.locations import cache_home
 
 GO_PROXY_DEFAULT = "https://proxy.golang.org"
 
@@ -33,12 +34,8 @@ class BuildError(Exception):
 
 
 def cache_root() -> Path:
-    """The build cache: `$HARMONIA_CACHE_DIR` or `$XDG_CACHE_HOME/harmonia` (~/.cache)."""
-    explicit = os.environ.get("HARMONIA_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "harmonia"
+    """Harmonia's cache home: the binaries live beside its Git and chart caches."""
+    return cache_home()
 
 
 def go_version() -> str:

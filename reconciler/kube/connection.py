@@ -16,6 +16,9 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+DISCOVERY_TIMEOUT = 10.0
+"""Seconds the version and API discovery may take before the cluster counts as unreachable."""
+
 
 class ClusterUnreachable(Exception):
     """The kubeconfig is missing or broken, or the API server does not answer."""
@@ -53,9 +56,10 @@ def connect(target: KubeTarget) -> client.ApiClient:
 def capabilities(api: client.ApiClient) -> ClusterCapabilities:
     """The server's version and every `group/version` it serves, sorted."""
     try:
-        version = client.VersionApi(api).get_code().git_version
+        version = client.VersionApi(api).get_code(_request_timeout=DISCOVERY_TIMEOUT).git_version
         versions = {"v1"}
-        for group in client.ApisApi(api).get_api_versions().groups:
+        groups = client.ApisApi(api).get_api_versions(_request_timeout=DISCOVERY_TIMEOUT).groups
+        for group in groups:
             versions.update(v.group_version for v in group.versions)
     except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
         host = api.configuration.host
@@ -67,3 +71,12 @@ def _reason(error: Exception) -> str:
     if isinstance(error, ApiException):
         return f"{error.status} {error.reason}"
     return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def probe(target: KubeTarget) -> ClusterCapabilities:
+    """Connect, ask for the capabilities, disconnect: for commands that only render."""
+    api = connect(target)
+    try:
+        return capabilities(api)
+    finally:
+        api.close()

@@ -19,16 +19,13 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
+from reconciler.locations import cache_home
 from reconciler.source.snapshot import Revision, Snapshot
 
 
 def default_cache_root() -> Path:
-    """`$HARMONIA_CACHE_DIR/git`, else `$XDG_CACHE_HOME/harmonia/git` (~/.cache)."""
-    explicit = os.environ.get("HARMONIA_CACHE_DIR")
-    if explicit:
-        return Path(explicit) / "git"
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "harmonia" / "git"
+    """The `git` folder of Harmonia's cache home."""
+    return cache_home() / "git"
 
 
 class RemoteCache:

@@ -1,0 +1,152 @@
+"""Options and helpers shared by the `harmonia` subcommands.
+
+Each option group turns its flags into one value for the command: the policy,
+the cluster target (kubeconfig and context, as kubectl takes them), and the
+render inputs (tools, libraries, registries).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.kube.connection import KubeTarget
+from reconciler.policy import Policy, PolicyConfigError, load_policy
+from reconciler.spec import Diagnostic
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+repository_argument = click.argument(
+    "path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+
+
+def _grouped(
+    options: list[Callable[[Any], Any]], combine: Callable[[dict[str, Any]], tuple[str, object]]
+) -> Callable[[_Command], _Command]:
+    """Apply click `options`, then hand the command one value built from their parameters."""
+
+    def decorator(command: _Command) -> _Command:
+        names: list[str] = []
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            key, value = combine({name: kwargs.pop(name) for name in names})
+            kwargs[key] = value
+            return command(*args, **kwargs)
+
+        wrapper.__dict__["__click_params__"] = []
+        decorated: Any = wrapper
+        for option in reversed(options):
+            decorated = option(decorated)
+        added = decorated.__click_params__
+        names.extend(param.name for param in added)
+        decorated.__click_params__ = [*getattr(command, "__click_params__", []), *added]
+        return decorated  # type: ignore[no-any-return]
+
+    return decorator
+
+
+def reconciler_policy(
+    config_file: Path | None, allowed_namespaces: tuple[str, ...], allow_cluster_scoped: bool
+) -> Policy:
+    try:
+        return load_policy(
+            config_file,
+            allowed_namespaces=allowed_namespaces,
+            allow_cluster_scoped=True if allow_cluster_scoped else None,
+        )
+    except PolicyConfigError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(diagnostic.render(), err=True)
+        raise click.exceptions.Exit(2) from None
+
+
+policy_options = _grouped(
+    [
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="The reconciler's config file (kind: ReconcilerConfig).",
+        ),
+        click.option(
+            "--allowed-namespace",
+            "allowed_namespaces",
+            multiple=True,
+            metavar="NS",
+            help="A namespace (or pattern such as team-*) releases may target; repeatable.",
+        ),
+        click.option(
+            "--allow-cluster-scoped",
+            is_flag=True,
+            help="Let releases create cluster-scoped objects.",
+        ),
+    ],
+    lambda taken: ("policy", reconciler_policy(**taken)),
+)
+"""The reconciler's own policy (what releases may touch): passes `policy: Policy`."""
+
+cluster_options = _grouped(
+    [
+        click.option(
+            "--kubeconfig",
+            type=click.Path(dir_okay=False, path_type=Path),
+            envvar="KUBECONFIG",
+            help="Path to the kubeconfig file (default $KUBECONFIG, then ~/.kube/config).",
+        ),
+        click.option("--context", help="The kubeconfig context to use."),
+    ],
+    lambda taken: ("target", KubeTarget(kubeconfig=taken["kubeconfig"], context=taken["context"])),
+)
+"""Which cluster, as kubectl picks it: passes `target: KubeTarget`."""
+
+
+@dataclass(frozen=True)
+class RenderInputs:
+    offline: bool
+    helm: Path | None
+    jsonnet_libraries: tuple[Path, ...]
+    plain_http_registries: tuple[str, ...]
+
+
+render_options = _grouped(
+    [
+        click.option(
+            "--offline",
+            is_flag=True,
+            help="Do not contact a cluster; render for harmonia.yaml's kubeVersion/apiVersions.",
+        ),
+        click.option(
+            "--helm",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="The helm binary (default $HARMONIA_HELM, then helm on PATH).",
+        ),
+        click.option(
+            "--jsonnet-lib",
+            "jsonnet_libraries",
+            multiple=True,
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="A Jsonnet library folder (e.g. a vendored ksonnet-lib); repeatable.",
+        ),
+        click.option(
+            "--plain-http-registry",
+            "plain_http_registries",
+            multiple=True,
+            metavar="HOST:PORT",
+            help="An OCI registry that may be used over plain HTTP; repeatable.",
+        ),
+    ],
+    lambda taken: ("inputs", RenderInputs(**taken)),
+)
+"""How to render: passes `inputs: RenderInputs`."""
+
+
+def shown(root: Path, diagnostic: Diagnostic) -> str:
+    """A repository problem as one line, its file named as seen from the working folder."""
+    return diagnostic.render(file=str(PurePath(root) / diagnostic.file))

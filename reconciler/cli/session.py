@@ -1,0 +1,94 @@
+"""Turning a command's flags into the desired state: tools, versions, cluster or not.
+
+A cluster named explicitly (--kubeconfig, --context) that does not answer is an
+error (exit 3); the default kubeconfig not answering only means rendering uses
+`harmonia.yaml`'s versions, which the command says on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import click
+
+from reconciler.cli.options import RenderInputs
+from reconciler.desired import DesiredState, Tools, compute_desired_state
+from reconciler.kube.connection import (
+    ClusterCapabilities,
+    ClusterUnreachable,
+    KubeTarget,
+    probe,
+)
+from reconciler.locations import cache_home
+from reconciler.policy import Policy
+from reconciler.render.environment import ToolNotFound, VersionChoice, choose_versions, find_tool
+from reconciler.render.model import RenderError
+from reconciler.spec.model import RepositoryConfig
+from reconciler.types import ReleaseKey
+
+EXIT_UNREACHABLE = 3
+
+
+def _explicit(target: KubeTarget) -> bool:
+    return target.context is not None or (
+        target.kubeconfig is not None and str(target.kubeconfig) != os.environ.get("KUBECONFIG")
+    )
+
+
+def cluster_capabilities(target: KubeTarget) -> ClusterCapabilities | None:
+    try:
+        return probe(target)
+    except ClusterUnreachable as error:
+        if _explicit(target):
+            click.echo(f"error: {error}", err=True)
+            raise click.exceptions.Exit(EXIT_UNREACHABLE) from None
+        click.echo(
+            f"note: no cluster reachable ({error}); using harmonia.yaml's versions", err=True
+        )
+        return None
+
+
+def render_tools(inputs: RenderInputs) -> Tools:
+    try:
+        helm = find_tool("helm", explicit=inputs.helm)
+    except ToolNotFound as error:
+        raise click.ClickException(str(error)) from None
+    kubectl = os.environ.get("HARMONIA_KUBECTL") or shutil.which("kubectl")
+    return Tools(
+        helm=helm,
+        kubectl=Path(kubectl) if kubectl else None,
+        cache_dir=cache_home(),
+        library_dirs=inputs.jsonnet_libraries,
+        plain_http_registries=inputs.plain_http_registries,
+    )
+
+
+def desired_state(
+    path: Path,
+    *,
+    policy: Policy,
+    target: KubeTarget,
+    inputs: RenderInputs,
+    only: frozenset[ReleaseKey] | None = None,
+) -> DesiredState:
+    tools = render_tools(inputs)
+
+    def versions_for(repository: RepositoryConfig | None) -> VersionChoice:
+        cluster = None if inputs.offline else cluster_capabilities(target)
+        versions = choose_versions(repository, cluster=cluster)
+        if versions.origin == "default":
+            click.echo(
+                f"warning: no cluster and no kubeVersion in harmonia.yaml; "
+                f"rendering for Kubernetes {versions.kube_version}",
+                err=True,
+            )
+        return versions
+
+    try:
+        return compute_desired_state(
+            path, policy=policy, versions_for=versions_for, tools=tools, only=only
+        )
+    except RenderError as error:
+        raise click.ClickException(str(error)) from None

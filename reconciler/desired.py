@@ -1,0 +1,121 @@
+"""The desired state of a repository: loaded, checked, ordered and rendered.
+
+The first half of every pass and of the offline commands (`render`, `plan`,
+`diff --base/--head`): plain data in, plain data out, the cluster consulted only
+through the capabilities and external outputs the caller passes in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.graph import ReleaseGraph, build_graph
+from reconciler.policy import Policy, effective_policy, namespace_problems
+from reconciler.render.environment import VersionChoice, library_folders
+from reconciler.render.model import RenderEnvironment
+from reconciler.render.pipeline import (
+    ExternalOutputs,
+    RenderSettings,
+    RepositoryRender,
+    render_repository,
+)
+from reconciler.spec import Diagnostic, LoadedRepository, load_repository
+from reconciler.spec.model import RepositoryConfig
+from reconciler.types import ReleaseKey
+
+VersionsFor = Callable[[RepositoryConfig | None], VersionChoice]
+"""Picks the Kubernetes and API versions once `harmonia.yaml` is known (see environment.py)."""
+
+
+@dataclass(frozen=True)
+class Tools:
+    """The binaries and folders rendering uses, fixed for the reconciler's lifetime."""
+
+    helm: Path
+    kubectl: Path | None
+    cache_dir: Path
+    library_dirs: tuple[Path, ...] = ()
+    """The reconciler's own Jsonnet library folders, after the repository's."""
+    plain_http_registries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    root: Path
+    loaded: LoadedRepository
+    graph: ReleaseGraph
+    policy: Policy
+    """The reconciler's policy narrowed by the repository's `harmonia.yaml`."""
+    versions: VersionChoice
+    render: RepositoryRender
+    diagnostics: tuple[Diagnostic, ...]
+    """Every validation problem: files, policy narrowing, cycles, namespaces."""
+
+    @property
+    def has_errors(self) -> bool:
+        return any(item.is_error for item in self.diagnostics)
+
+
+def check_repository(
+    root: Path, *, policy: Policy
+) -> tuple[LoadedRepository, ReleaseGraph, Policy, tuple[Diagnostic, ...]]:
+    """Load and validate without rendering: what `harmonia validate` reports."""
+    loaded = load_repository(root)
+    narrowed, policy_problems = effective_policy(policy, loaded.config)
+    graph = build_graph(loaded.releases, invalid=loaded.invalid_releases)
+    found = [*loaded.diagnostics, *policy_problems, *graph.diagnostics]
+    found.extend(namespace_problems(narrowed, loaded.releases))
+    return loaded, graph, narrowed, tuple(sorted(found, key=Diagnostic.sort_key))
+
+
+def compute_desired_state(
+    root: Path,
+    *,
+    policy: Policy,
+    versions_for: VersionsFor,
+    tools: Tools,
+    external_outputs: ExternalOutputs = lambda _key: None,
+    only: frozenset[ReleaseKey] | None = None,
+) -> DesiredState:
+    """Load, validate, order and render the repository at `root`.
+
+    Releases outside the narrowed policy's namespaces are not rendered (they are
+    reported as diagnostics); `only` limits rendering to those releases and their
+    dependencies.
+    """
+    loaded, graph, narrowed, diagnostics = check_repository(root, policy=policy)
+    versions = versions_for(loaded.config)
+    allowed = {
+        key: release
+        for key, release in loaded.releases.items()
+        if narrowed.allows_namespace(release.namespace)
+    }
+    settings = RenderSettings(
+        repository_root=root,
+        repository=loaded.config or RepositoryConfig(),
+        environment=RenderEnvironment(
+            kube_version=versions.kube_version,
+            api_versions=versions.api_versions,
+            helm=tools.helm,
+            kubectl=tools.kubectl,
+            library_dirs=library_folders(root, loaded.config, extra=tools.library_dirs),
+            cache_dir=tools.cache_dir,
+        ),
+        policy=narrowed,
+        cache_dir=tools.cache_dir,
+        plain_http_registries=tools.plain_http_registries,
+    )
+    render = render_repository(
+        allowed, graph, settings, external_outputs=external_outputs, only=only
+    )
+    return DesiredState(
+        root=root,
+        loaded=loaded,
+        graph=graph,
+        policy=narrowed,
+        versions=versions,
+        render=render,
+        diagnostics=diagnostics,
+    )

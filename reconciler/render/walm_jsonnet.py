@@ -1,0 +1,147 @@
+"""WALM's Jsonnet charts: a Helm layout whose `template-jsonnet/` is evaluated as WALM did.
+
+A chart engine of the rendering stage, on the core in jsonnet.py. The main file, the
+chart's `applib/` and the common library (ksonnet-lib, given as a library folder) sit
+where WALM put them, so `../../../applib/...` imports resolve as they did, and the values
+are the top-level argument `config`. What WALM did, and where that was read: the research
+notes at the top of docs/jsonnet-charts.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reconciler.render.jsonnet import (
+    LayoutFile,
+    Mount,
+    VirtualLayout,
+    chart_app_version,
+    chart_subject,
+    collect_objects,
+    evaluate_chart,
+    library_mounts,
+    mount_folder,
+    values_code,
+)
+from reconciler.render.model import ChartOutput, RenderEnvironment, RenderError, ResolvedChart
+from reconciler.types import JsonObject
+
+TEMPLATE_DIR = "template-jsonnet"
+APPLIB_DIR = "applib"
+COMMON_LIBRARY_AT = "applib/ksonnet-lib/"
+"""Where WALM placed its common template folder (`jsonnetConfig.commonTemplateFilesPath`)."""
+MAIN_SUFFIX = "main.jsonnet"
+IGNORED_PREFIXES = (".", "_")
+"""Entries of template-jsonnet/ that WALM left out, as Helm leaves out such sub-charts."""
+TOP_LEVEL_ARGUMENT = "config"
+
+
+def main_file_candidates(root: Path) -> list[str]:
+    """Chart paths of the files WALM could take as the main file, sorted."""
+    folder = root / TEMPLATE_DIR
+    if not folder.is_dir():
+        return []
+    found = (
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob(f"*{MAIN_SUFFIX}")
+        if path.is_file()
+    )
+    return sorted(
+        f"{TEMPLATE_DIR}/{path}" for path in found if not path.startswith(IGNORED_PREFIXES)
+    )
+
+
+def is_walm_chart(root: Path) -> bool:
+    """Whether `root` is a WALM Jsonnet chart: Chart.yaml, and a `*main.jsonnet` under
+    template-jsonnet/ (what WALM looked for)."""
+    return (root / "Chart.yaml").is_file() and bool(main_file_candidates(root))
+
+
+def render_walm_jsonnet(
+    chart: ResolvedChart,
+    *,
+    release_name: str,
+    namespace: str,
+    values: JsonObject,
+    env: RenderEnvironment,
+) -> ChartOutput:
+    """Render a WALM chart: its main file is called with `config` = `values`, which already
+    hold the keys WALM set (values.reserved_values), in WALM's virtual layout:
+
+    - `<release>/<appVersion>/template-jsonnet/...`: the chart's template-jsonnet/
+    - `<release>/<appVersion>/values.yaml`: the chart's default values, as JSON
+    - `applib/...`: the chart's applib/
+    - `applib/ksonnet-lib/...`: each library folder's content (the first folder wins)
+    """
+    subject = chart_subject(chart, release_name=release_name, namespace=namespace)
+    app_version = chart_app_version(chart.root, subject=subject)
+    for what, segment in (("the release name", release_name), ("appVersion", app_version)):
+        if segment in ("", ".", "..") or "/" in segment:
+            raise RenderError(
+                f"{subject}: {what} {segment!r} cannot be a folder of WALM's layout, where "
+                "template-jsonnet/ is evaluated as <release>/<appVersion>/template-jsonnet/"
+            )
+    main = _main_file(chart.root, subject=subject)
+    _refuse_helm_templates(chart.root, subject=subject)
+    base = f"{release_name}/{app_version}/"
+    defaults = json.dumps(chart.default_values, sort_keys=True, separators=(",", ":"))
+    try:
+        layout = VirtualLayout.of(
+            *library_mounts(env.library_dirs, at=lambda _: COMMON_LIBRARY_AT),
+            Mount({base + "values.yaml": LayoutFile("values.yaml", content=defaults.encode())}),
+            *(
+                mount_folder(
+                    chart.root / folder,
+                    at=at,
+                    display=f"{folder}/",
+                    owner="the chart",
+                    within=chart.root,
+                    skip_prefixes=skipped,
+                )
+                for folder, at, skipped in (
+                    (TEMPLATE_DIR, f"{base}{TEMPLATE_DIR}/", IGNORED_PREFIXES),
+                    (APPLIB_DIR, f"{APPLIB_DIR}/", ()),
+                )
+            ),
+        )
+    except OSError as error:
+        raise RenderError(
+            f"{subject}: cannot read the chart or a library folder: {error}"
+        ) from None
+    result = evaluate_chart(
+        layout,
+        base + main,
+        subject=subject,
+        helm=env.helm,
+        tla_codes={TOP_LEVEL_ARGUMENT: values_code(values, subject=subject)},
+    )
+    return ChartOutput(objects=collect_objects(result, subject=subject))
+
+
+def _main_file(root: Path, *, subject: str) -> str:
+    candidates = main_file_candidates(root)
+    if len(candidates) != 1:
+        found = ", ".join(candidates) if candidates else "none"
+        raise RenderError(
+            f"{subject}: a WALM chart has exactly one {TEMPLATE_DIR}/...{MAIN_SUFFIX} "
+            f"main file; found {found}"
+        )
+    return candidates[0]
+
+
+def _refuse_helm_templates(root: Path, *, subject: str) -> None:
+    """WALM rendered templates/ with Helm beside the Jsonnet; Harmonia does not mix them."""
+    folder = root / "templates"
+    if not folder.is_dir():
+        return
+    manifests = sorted(
+        path.relative_to(root).as_posix()
+        for path in folder.rglob("*")
+        if path.is_file() and path.name != "NOTES.txt" and not path.name.startswith("_")
+    )
+    if manifests:
+        raise RenderError(
+            f"{subject}: {', '.join(manifests)}: Helm templates beside {TEMPLATE_DIR}/ are "
+            "not supported; write them in Jsonnet, or make a separate Helm chart"
+        )
