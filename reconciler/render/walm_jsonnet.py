@@ -13,17 +13,14 @@ import json
 from pathlib import Path
 
 from reconciler.render.jsonnet import (
-    LayoutFile,
-    Mount,
-    VirtualLayout,
     chart_app_version,
     chart_subject,
     collect_objects,
     evaluate_chart,
     library_mounts,
-    mount_folder,
     values_code,
 )
+from reconciler.render.jsonnet_layout import LayoutFile, Mount, VirtualLayout, mount_folder
 from reconciler.render.model import ChartOutput, RenderEnvironment, RenderError, ResolvedChart
 from reconciler.types import JsonObject
 
