@@ -96,6 +96,7 @@ class RenderedRelease:
     outputs: Outputs
     values: JsonObject
     input_hash: str
+    """sha256 of the objects, hooks and outputs: changes exactly when what would be applied does."""
     warnings: tuple[str, ...] = ()
 
 

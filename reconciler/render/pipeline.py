@@ -9,6 +9,7 @@ outputs just rendered; a failure stops only the release and its dependents.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -203,10 +204,25 @@ class ReleaseRenderer:
             objects, release.plugins, chart_default_plugins=default_plugins, release=release.key
         )
         objects = apply_ownership(objects, release=release.key, policy=settings.policy)
-        hooks = output.hooks
+        hooks = tuple(
+            dataclasses.replace(hook, object=owned)
+            for hook, owned in zip(
+                output.hooks,
+                apply_ownership(
+                    [hook.object for hook in output.hooks],
+                    release=release.key,
+                    policy=settings.policy,
+                ),
+                strict=True,
+            )
+        )
         digest = hashlib.sha256(
             canonical_json(
-                {"render": key, "objects": list(objects), "plugins": repr(release.plugins)}
+                {
+                    "objects": list(objects),
+                    "hooks": [dataclasses.asdict(hook) for hook in hooks],
+                    "outputs": dict(outputs),
+                }
             )
         ).hexdigest()
         return RenderedRelease(

@@ -119,6 +119,13 @@ def _resolve_inside(root: Path, relative: str) -> Path | None:
     return target if target.is_relative_to(root.resolve()) else None
 
 
+def _outside_or_missing(root: Path, relative: str) -> str | None:
+    """Why `relative` cannot be used, or None: it leads outside the repository, or is absent."""
+    if _resolve_inside(root, relative) is None:
+        return "leads outside the repository (through a symbolic link)"
+    return None if (root / relative).exists() else "does not exist"
+
+
 def _is_dir_inside(root: Path, relative: str) -> bool:
     target = _resolve_inside(root, relative)
     return target is not None and target.is_dir()
@@ -250,17 +257,19 @@ def _repository_problems(
             problems.append(
                 source.diagnostic(
                     ("chartPath",),
-                    f"no chart folder or .tgz at '{chart.path}'",
+                    f"no chart folder or .tgz at '{chart.path}'"
+                    + (" (it leads outside the repository)" if target is None else ""),
                     f"chartPath is relative to the repository root (where {REPOSITORY_FILE} is)",
                 )
             )
     for index, values_file in enumerate(release.values_files):
         target = _resolve_inside(root, values_file)
         if target is None or not target.is_file():
+            why = _outside_or_missing(root, values_file) or "is not a file"
             problems.append(
                 source.diagnostic(
                     ("valuesFiles", index),
-                    f"values file '{values_file}' does not exist",
+                    f"values file '{values_file}' {why}",
                     f"paths are relative to the repository root (where {REPOSITORY_FILE} is)",
                 )
             )
