@@ -25,9 +25,9 @@ def version() -> None:
 
 
 def _add_commands() -> None:
-    from reconciler.cli import render, repository
+    from reconciler.cli import cluster, render, repository
 
-    for module in (repository, render):
+    for module in (repository, render, cluster):
         for command in module.COMMANDS:
             cli.add_command(command)
     try:

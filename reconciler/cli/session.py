@@ -15,16 +15,13 @@ import click
 
 from reconciler.cli.options import RenderInputs
 from reconciler.desired import DesiredState, Tools, compute_desired_state
-from reconciler.kube.connection import (
-    ClusterCapabilities,
-    ClusterUnreachable,
-    KubeTarget,
-    probe,
-)
+from reconciler.kube.connection import ClusterCapabilities, KubeTarget, probe
+from reconciler.kube.errors import ClusterUnreachable
 from reconciler.locations import cache_home
 from reconciler.policy import Policy
 from reconciler.render.environment import ToolNotFound, VersionChoice, choose_versions, find_tool
 from reconciler.render.model import RenderError
+from reconciler.render.pipeline import ExternalOutputs
 from reconciler.spec.model import RepositoryConfig
 from reconciler.types import ReleaseKey
 
@@ -72,6 +69,7 @@ def desired_state(
     target: KubeTarget,
     inputs: RenderInputs,
     only: frozenset[ReleaseKey] | None = None,
+    external_outputs: ExternalOutputs = lambda _key: None,
 ) -> DesiredState:
     tools = render_tools(inputs)
 
@@ -88,7 +86,12 @@ def desired_state(
 
     try:
         return compute_desired_state(
-            path, policy=policy, versions_for=versions_for, tools=tools, only=only
+            path,
+            policy=policy,
+            versions_for=versions_for,
+            tools=tools,
+            only=only,
+            external_outputs=external_outputs,
         )
     except RenderError as error:
         raise click.ClickException(str(error)) from None

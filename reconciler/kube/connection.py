@@ -16,12 +16,10 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from reconciler.kube.errors import ClusterUnreachable
+
 DISCOVERY_TIMEOUT = 10.0
 """Seconds the version and API discovery may take before the cluster counts as unreachable."""
-
-
-class ClusterUnreachable(Exception):
-    """The kubeconfig is missing or broken, or the API server does not answer."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,9 @@ def connect(target: KubeTarget) -> client.ApiClient:
         path = str(target.kubeconfig) if target.kubeconfig else None
         return config.new_client_from_config(config_file=path, context=target.context)
     except (ConfigException, OSError, TypeError) as error:
-        raise ClusterUnreachable(f"cannot load kubeconfig {target.describe()}: {error}") from error
+        raise ClusterUnreachable(
+            "", f"cannot load kubeconfig {target.describe()}: {error}"
+        ) from error
 
 
 def capabilities(api: client.ApiClient) -> ClusterCapabilities:
@@ -63,7 +63,9 @@ def capabilities(api: client.ApiClient) -> ClusterCapabilities:
             versions.update(v.group_version for v in group.versions)
     except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
         host = api.configuration.host
-        raise ClusterUnreachable(f"cluster at {host} did not answer: {_reason(error)}") from error
+        raise ClusterUnreachable(
+            "", f"cluster at {host} did not answer: {_reason(error)}"
+        ) from error
     return ClusterCapabilities(kube_version=str(version), api_versions=tuple(sorted(versions)))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timezone
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from reconciler.source.errors import (
 )
 from reconciler.source.refs import Ref, RefKind, normalise_subfolder, parse_ref
 from reconciler.source.snapshot import Revision, Snapshot
-from reconciler.source.urls import cache_key, parse_remote_url, scrub
+from reconciler.source.urls import cache_key, parse_remote_url, redact_url, scrub
 
 log = logging.getLogger(__name__)
 
@@ -321,3 +321,36 @@ def _refuse_escaping_symlinks(tree: Path, *, subject: str) -> None:
             if path.is_symlink() and not path.resolve().is_relative_to(top):
                 shown = path.relative_to(tree).as_posix()
                 raise UnsafeSymlink(subject, f"symbolic link {shown} points outside the repository")
+
+
+@dataclass(frozen=True)
+class LocalCheckout:
+    """A repository folder on local disk, as `harmonia apply PATH` sees it."""
+
+    revision: str
+    """HEAD's SHA (with `-dirty` when files differ from it), or "local" outside Git."""
+    source: str
+    """The identity its releases are recorded under: origin URL (redacted) and subfolder."""
+
+
+def describe_checkout(path: Path) -> LocalCheckout:
+    """Revision and source identity of a folder that may be inside a Git work tree."""
+    folder = path.resolve()
+    try:
+        repo = git.Repo(folder, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return LocalCheckout(revision="local", source=str(folder))
+    with repo:
+        top = Path(repo.working_tree_dir or folder)
+        subfolder = folder.relative_to(top).as_posix()
+        try:
+            revision = repo.head.commit.hexsha
+        except ValueError:
+            revision = "unborn"
+        if repo.is_dirty(untracked_files=True, path=str(folder)):
+            revision += "-dirty"
+        origin = next((r for r in repo.remotes if r.name == "origin"), None)
+        base = redact_url(next(iter(origin.urls))) if origin is not None else str(top)
+    return LocalCheckout(
+        revision=revision, source=base if subfolder == "." else f"{base}//{subfolder}"
+    )

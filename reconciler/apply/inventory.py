@@ -1,0 +1,118 @@
+"""The inventory record of a release: what Harmonia applied for it, kept in the cluster.
+
+One ConfigMap per release in the release namespace (like Helm's release storage).
+The apply step writes it; prune, status, external dependencies and the API read it.
+It holds the object references applied (with a digest of what was applied and the
+resourceVersion that produced, so an unchanged object needs no dry-run), the Git
+revision, the input hash, the outputs, the dependencies' outputs used, and the
+last result with its time. Converting to and from the ConfigMap is pure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from reconciler.objects import ObjectRef
+from reconciler.render.model import KubeObject, OutputValue
+from reconciler.render.ownership import OWNER_ANNOTATION, ownership_labels
+from reconciler.types import JsonObject, ReleaseKey, split_release_key
+
+INVENTORY_LABEL = "harmonia.dev/inventory"
+INVENTORY_KEY = "inventory.json"
+NAME_PREFIX = "harmonia-inventory-"
+
+
+def inventory_name(release: ReleaseKey) -> str:
+    return NAME_PREFIX + split_release_key(release)[1]
+
+
+@dataclass(frozen=True)
+class InventoryEntry:
+    """One object applied for the release."""
+
+    ref: ObjectRef
+    digest: str = ""
+    """sha256 of the object as Harmonia applied it."""
+    resource_version: str = ""
+    """The live resourceVersion right after that apply."""
+
+    def to_json(self) -> JsonObject:
+        return {
+            **self.ref.to_json(),
+            "digest": self.digest,
+            "resourceVersion": self.resource_version,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any) -> InventoryEntry:
+        ref = ObjectRef(
+            api_version=raw["apiVersion"],
+            kind=raw["kind"],
+            namespace=raw.get("namespace", ""),
+            name=raw["name"],
+        )
+        return cls(
+            ref=ref, digest=raw.get("digest", ""), resource_version=raw.get("resourceVersion", "")
+        )
+
+
+@dataclass(frozen=True)
+class InventoryRecord:
+    release: ReleaseKey
+    source: str
+    """Which repository applied it: removal after a file left Git is limited to its own."""
+    revision: str
+    input_hash: str
+    entries: tuple[InventoryEntry, ...]
+    outputs: Mapping[str, OutputValue] = field(default_factory=dict)
+    dependency_outputs: Mapping[str, JsonObject] = field(default_factory=dict)
+    """Alias -> {"release": key, "outputs": {...}} as used by the last render."""
+    result: str = ""
+    """"Applied" or the failure message of the last apply."""
+    time: str = ""
+    """ISO 8601 UTC time of the last result."""
+    prune: bool = True
+    delete_pvcs: bool = False
+    """The release's settings at its last apply, used when its file has left Git."""
+
+    def entry(self, ref: ObjectRef) -> InventoryEntry | None:
+        return next((e for e in self.entries if e.ref.identity == ref.identity), None)
+
+    def to_configmap(self) -> KubeObject:
+        namespace, _name = split_release_key(self.release)
+        labels: JsonObject = dict(ownership_labels(self.release))
+        labels[INVENTORY_LABEL] = "true"
+        payload = asdict(self)
+        payload["entries"] = [entry.to_json() for entry in self.entries]
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": inventory_name(self.release),
+                "namespace": namespace,
+                "labels": labels,
+                "annotations": {OWNER_ANNOTATION: str(self.release)},
+            },
+            "data": {INVENTORY_KEY: json.dumps(payload, sort_keys=True, indent=1)},
+        }
+
+
+class InventoryFormatError(Exception):
+    """An inventory ConfigMap Harmonia cannot read (edited by hand, or from a newer version)."""
+
+
+def record_from_configmap(configmap: KubeObject) -> InventoryRecord:
+    metadata: Any = configmap.get("metadata") or {}
+    subject = f"ConfigMap/{metadata.get('namespace')}/{metadata.get('name')}"
+    data: Any = configmap.get("data") or {}
+    try:
+        raw = json.loads(data[INVENTORY_KEY])
+        entries = tuple(InventoryEntry.from_json(entry) for entry in raw.pop("entries"))
+        return InventoryRecord(entries=entries, **raw)
+    except (KeyError, TypeError, ValueError) as error:
+        raise InventoryFormatError(
+            f"{subject}: not a readable inventory record ({error})"
+        ) from None

@@ -1,0 +1,325 @@
+"""One release against the cluster: plan (read-only), then write in stages.
+
+Planning compares each desired object with the live one through a server-side
+apply dry-run, skipped when neither the object nor its live resourceVersion
+changed since the apply the inventory records. Writing applies only what differs,
+stage by stage (CRDs wait until Established), then records the inventory and
+prunes what left the render. Objects another owner holds are refused unless the
+release adopts them; another Harmonia release's objects are never taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from reconciler.apply.inventory import (
+    InventoryEntry,
+    InventoryRecord,
+    inventory_name,
+    record_from_configmap,
+)
+from reconciler.apply.lifecycle import with_lifecycle
+from reconciler.apply.live import LiveIndex
+from reconciler.apply.prune import PruneResult, prune_stale
+from reconciler.apply.staging import staged
+from reconciler.diff.changeset import Action, ChangeSet, ObjectChange
+from reconciler.diff.compare import compare
+from reconciler.kube.client import KubeClient
+from reconciler.kube.errors import Conflict, Invalid, KubeError
+from reconciler.objects import ObjectRef, ref_of, stub_object
+from reconciler.render.cache import canonical_json
+from reconciler.render.model import KubeObject, RenderedRelease
+from reconciler.render.ownership import (
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    OWNER_ANNOTATION,
+)
+from reconciler.spec import Release
+from reconciler.types import JsonObject, ReleaseKey, split_release_key
+
+CRD_ESTABLISH_TIMEOUT = 60.0
+
+
+def object_digest(obj: KubeObject) -> str:
+    return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
+@dataclass(frozen=True)
+class PlannedObject:
+    desired: KubeObject
+    change: ObjectChange
+    adopt: bool = False
+    """The live object exists without Harmonia's ownership and the release adopts it."""
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    release: ReleaseKey
+    objects: tuple[PlannedObject, ...]
+    stale: tuple[ObjectRef, ...]
+    """In the previous inventory, no longer rendered: to prune."""
+    refused: tuple[str, ...] = ()
+    """Objects that cannot be applied (owned elsewhere, conflicts): the release fails."""
+
+    def change_set(self, *, dry_run: bool) -> ChangeSet:
+        changes = [planned.change for planned in self.objects]
+        changes += [
+            ObjectChange(ref=ref, action=Action.DELETED, reason="no longer rendered")
+            for ref in self.stale
+        ]
+        return ChangeSet(release=self.release, changes=tuple(changes), dry_run=dry_run)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    release: ReleaseKey
+    changes: ChangeSet
+    inventory: InventoryRecord | None
+    prune: PruneResult | None = None
+    error: str | None = None
+    drift: tuple[str, ...] = field(default=())
+    """Objects changed in the cluster since Harmonia's last apply (hand edits corrected)."""
+
+
+def _owner(live: KubeObject) -> str | None:
+    metadata: Any = live.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
+        return None
+    return str((metadata.get("annotations") or {}).get(OWNER_ANNOTATION) or "")
+
+
+def _ownership_problem(release: Release, live: KubeObject) -> tuple[str | None, bool]:
+    """(refusal, adopting) for applying over `live`."""
+    owner = _owner(live)
+    if owner == str(release.key):
+        return None, False
+    subject = str(ref_of(live))
+    if owner:
+        return (
+            f"{subject} belongs to release {owner}; Harmonia never takes another release's objects",
+            False,
+        )
+    if not release.adopt:
+        return (
+            f"{subject} exists and was not created by Harmonia; set `adopt: true` in the "
+            "release file to take it over"
+        ), False
+    return None, True
+
+
+def plan_release(
+    client: KubeClient,
+    rendered: RenderedRelease,
+    release: Release,
+    *,
+    previous: InventoryRecord | None,
+    live: LiveIndex,
+) -> ReleasePlan:
+    """What applying the release would do; reads only (dry-runs)."""
+    desired = with_lifecycle(
+        rendered.objects,
+        paused_release=release.paused,
+        restarted_at=release.restarted_at,
+        live=live.lookup,
+    )
+    live.load(desired)
+    planned: list[PlannedObject] = []
+    refused: list[str] = []
+    for obj in desired:
+        ref = ref_of(obj)
+        current = live.get(ref)
+        adopting = False
+        if current is not None:
+            refusal, adopting = _ownership_problem(release, current)
+            if refusal:
+                refused.append(refusal)
+                continue
+        digest = object_digest(obj)
+        recorded = previous.entry(ref) if previous is not None else None
+        if (
+            current is not None
+            and not adopting
+            and recorded is not None
+            and recorded.digest == digest
+            and recorded.resource_version == (current.get("metadata") or {}).get("resourceVersion")  # type: ignore[union-attr]
+        ):
+            change = ObjectChange(ref, Action.SKIPPED, "unchanged since the last apply")
+            planned.append(PlannedObject(obj, change))
+            continue
+        if current is None:
+            planned.append(PlannedObject(obj, compare(obj, None, rules=release.ignore_differences)))
+            continue
+        try:
+            after = client.apply(obj, dry_run=True, force=release.force or adopting)
+        except Conflict as error:
+            refused.append(f"{error}; set `force: true` to take these fields")
+            continue
+        except KubeError as error:
+            refused.append(str(error))
+            continue
+        planned.append(
+            PlannedObject(obj, compare(after, current, rules=release.ignore_differences), adopting)
+        )
+    rendered_refs = {ref_of(obj).identity for obj in desired}
+    stale = tuple(
+        entry.ref
+        for entry in (previous.entries if previous is not None else ())
+        if entry.ref.identity not in rendered_refs
+    )
+    return ReleasePlan(release.key, tuple(planned), stale, tuple(refused))
+
+
+def ensure_namespace(client: KubeClient, namespace: str) -> None:
+    """Create the release namespace when missing, labelled as Harmonia's (never pruned)."""
+    stub = stub_object(ObjectRef("v1", "Namespace", "", namespace))
+    if client.get(stub) is not None:
+        return
+    client.apply(
+        {**stub, "metadata": {"name": namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}}}
+    )
+
+
+def _wait_established(client: KubeClient, crd: KubeObject) -> None:
+    deadline = time.monotonic() + CRD_ESTABLISH_TIMEOUT
+    while time.monotonic() < deadline:
+        live = client.get(crd) or {}
+        conditions: Any = (live.get("status") or {}).get("conditions") or []  # type: ignore[union-attr]
+        if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+            client.invalidate_discovery()
+            return
+        time.sleep(0.5)
+    raise KubeError(str(ref_of(crd)), f"not Established after {CRD_ESTABLISH_TIMEOUT:.0f}s")
+
+
+def _write(client: KubeClient, planned: PlannedObject, release: Release) -> KubeObject:
+    obj = planned.desired
+    force = release.force or planned.adopt
+    try:
+        return client.apply(obj, force=force)
+    except Invalid as error:
+        if not error.immutable:
+            raise
+        if not release.force:
+            raise KubeError(
+                error.subject,
+                f"{error.message}; set `force: true` to delete and recreate it",
+            ) from None
+        client.delete(obj, propagation="Foreground")
+        _wait_gone(client, obj)
+        return client.apply(obj, force=True)
+
+
+def _wait_gone(client: KubeClient, obj: KubeObject, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while client.get(obj) is not None:
+        if time.monotonic() > deadline:
+            raise KubeError(str(ref_of(obj)), f"still present {timeout:.0f}s after deletion")
+        time.sleep(0.5)
+
+
+def apply_release(
+    client: KubeClient,
+    rendered: RenderedRelease,
+    release: Release,
+    *,
+    previous: InventoryRecord | None,
+    live: LiveIndex,
+    revision: str,
+    source: str,
+    dependency_outputs: Mapping[str, JsonObject] | None = None,
+    prune: bool = True,
+) -> ApplyResult:
+    """Plan, then write what differs, record the inventory, prune what left the render."""
+    plan = plan_release(client, rendered, release, previous=previous, live=live)
+    if plan.refused:
+        return ApplyResult(
+            release.key, plan.change_set(dry_run=True), previous, error="; ".join(plan.refused)
+        )
+    namespace, _name = split_release_key(release.key)
+    ensure_namespace(client, namespace)
+    written: dict[tuple[str, str, str, str], str] = {}
+    outcomes: list[ObjectChange] = []
+    by_identity = {ref_of(p.desired).identity: p for p in plan.objects}
+    drift: list[str] = []
+    for stage in staged([p.desired for p in plan.objects]):
+        for obj in stage:
+            planned = by_identity[ref_of(obj).identity]
+            change = planned.change
+            if change.action in (Action.CREATED, Action.CONFIGURED):
+                try:
+                    stored = _write(client, planned, release)
+                except KubeError as error:
+                    return ApplyResult(
+                        release.key,
+                        ChangeSet(release.key, tuple(outcomes)),
+                        previous,
+                        error=str(error),
+                    )
+                live.update(stored)
+                written[change.ref.identity] = str(stored["metadata"]["resourceVersion"])  # type: ignore[index, call-overload]
+                recorded = previous.entry(change.ref) if previous is not None else None
+                if (
+                    change.action is Action.CONFIGURED
+                    and recorded is not None
+                    and recorded.digest == object_digest(obj)
+                ):
+                    drift.append(str(change.ref))
+            if obj.get("kind") == "CustomResourceDefinition":
+                _wait_established(client, obj)
+            outcomes.append(change)
+    entries = []
+    for planned in plan.objects:
+        ref = planned.change.ref
+        resource_version = written.get(ref.identity)
+        if resource_version is None:
+            current = live.get(ref) or {}
+            resource_version = str((current.get("metadata") or {}).get("resourceVersion", ""))  # type: ignore[union-attr]
+        entries.append(InventoryEntry(ref, object_digest(planned.desired), resource_version))
+    record = InventoryRecord(
+        release=release.key,
+        source=source,
+        revision=revision,
+        input_hash=rendered.input_hash,
+        entries=tuple(entries),
+        outputs=dict(rendered.outputs),
+        dependency_outputs=dependency_outputs or {},
+        result="Applied",
+        time=datetime.now(UTC).isoformat(timespec="seconds"),
+        prune=release.prune,
+        delete_pvcs=release.delete_pvcs,
+    )
+    client.apply(record.to_configmap(), force=True)
+    pruned = None
+    if prune and release.prune and plan.stale:
+        pruned = prune_stale(
+            client,
+            plan.stale,
+            release=release.key,
+            rendered_nothing=not rendered.objects,
+        )
+        outcomes.extend(pruned.changes)
+    return ApplyResult(
+        release.key,
+        ChangeSet(release.key, tuple(outcomes)),
+        record,
+        prune=pruned,
+        drift=tuple(drift),
+    )
+
+
+def read_inventory(client: KubeClient, release: ReleaseKey) -> InventoryRecord | None:
+    namespace, _name = split_release_key(release)
+    configmap = client.get(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": inventory_name(release), "namespace": namespace},
+        }
+    )
+    return record_from_configmap(configmap) if configmap is not None else None

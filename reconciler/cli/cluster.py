@@ -1,0 +1,227 @@
+"""`harmonia diff` and `harmonia apply`: the repository against the live cluster.
+
+Both compute the desired state (rendering with the cluster's versions and the
+external dependencies' outputs from their inventory records), then plan every
+release through server-side-apply dry-runs; `apply` writes. Exit codes are the
+Contracts': 1 for differences with `--exit-code` or a failed release, 3 when the
+cluster cannot be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from reconciler.cli.options import (
+    RenderInputs,
+    cluster_options,
+    policy_options,
+    render_options,
+    repository_argument,
+    shown,
+)
+from reconciler.cli.session import EXIT_UNREACHABLE, desired_state
+from reconciler.desired import DesiredState
+from reconciler.kube.client import KubeClient
+from reconciler.kube.connection import KubeTarget
+from reconciler.kube.errors import ClusterUnreachable
+from reconciler.locations import cache_home
+from reconciler.policy import Policy
+from reconciler.reconcile import (
+    PassOptions,
+    PassReport,
+    ReleaseReport,
+    external_outputs_from,
+    reconcile,
+)
+from reconciler.source.git_source import describe_checkout
+from reconciler.types import ReleaseKey
+
+release_option = click.option(
+    "--release",
+    "-r",
+    "release",
+    metavar="NAMESPACE/NAME",
+    help="Only this release (and what it depends on).",
+)
+
+
+def _connect(target: KubeTarget) -> KubeClient:
+    try:
+        return KubeClient.connect(target, cache_dir=cache_home() / "discovery")
+    except ClusterUnreachable as error:
+        click.echo(f"error: {error}", err=True)
+        raise click.exceptions.Exit(EXIT_UNREACHABLE) from None
+
+
+def _state(
+    path: Path,
+    client: KubeClient,
+    *,
+    policy: Policy,
+    target: KubeTarget,
+    inputs: RenderInputs,
+    release: str | None,
+) -> DesiredState:
+    only = frozenset({ReleaseKey(release)}) if release else None
+    state = desired_state(
+        path,
+        policy=policy,
+        target=target,
+        inputs=inputs,
+        only=only,
+        external_outputs=external_outputs_from(client),
+    )
+    for item in state.diagnostics:
+        if item.is_error:
+            click.echo(shown(path, item), err=True)
+    return state
+
+
+def _pass(
+    client: KubeClient, state: DesiredState, options: PassOptions, *, release: str | None
+) -> PassReport:
+    try:
+        report = reconcile(client, state, options, progress=_progress)
+    except ClusterUnreachable as error:
+        click.echo(f"error: {error}", err=True)
+        raise click.exceptions.Exit(EXIT_UNREACHABLE) from None
+    if release:
+        report = PassReport(
+            report.revision,
+            {k: v for k, v in report.releases.items() if k == release},
+            report.prune_withheld,
+        )
+    return report
+
+
+def _progress(report: ReleaseReport, seconds: float) -> None:
+    summary = report.changes.summary() if report.changes is not None else ""
+    detail = "; ".join(part for part in (summary, report.message) if part)
+    click.echo(
+        f"{report.release}: {report.outcome} ({seconds:.1f}s){': ' + detail if detail else ''}",
+        err=True,
+    )
+
+
+def _print_text_diff(report: PassReport) -> None:
+    for key in sorted(report.releases):
+        entry = report.releases[key]
+        if entry.changes is None or not entry.changes.has_changes:
+            continue
+        click.echo(f"# release {key}: {entry.changes.summary()}")
+        for change in entry.changes.changes:
+            if change.is_change:
+                click.echo(
+                    change.diff_text or f"{change.ref} {change.action}: {change.reason}\n", nl=False
+                )
+
+
+@click.command()
+@repository_argument
+@release_option
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--exit-code", is_flag=True, help="Exit 1 when there are differences (like git diff)."
+)
+@render_options
+@cluster_options
+@policy_options
+def diff(
+    path: Path,
+    release: str | None,
+    output: str,
+    exit_code: bool,
+    policy: Policy,
+    target: KubeTarget,
+    inputs: RenderInputs,
+) -> None:
+    """Show what `harmonia apply` would change in the cluster, Secret values masked.
+
+    Compares each rendered object with the live one through a server-side-apply dry
+    run, so fields the API server defaults never show.
+    """
+    with _connect(target) as client:
+        state = _state(path, client, policy=policy, target=target, inputs=inputs, release=release)
+        checkout = describe_checkout(path)
+        report = _pass(
+            client,
+            state,
+            PassOptions(checkout.revision, checkout.source, dry_run=True),
+            release=release,
+        )
+    if output == "json":
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        _print_text_diff(report)
+    if report.failed or state.has_errors:
+        raise click.exceptions.Exit(1)
+    raise click.exceptions.Exit(1 if exit_code and report.has_changes else 0)
+
+
+@click.command()
+@repository_argument
+@release_option
+@click.option("--dry-run", is_flag=True, help="Plan only: print what would change, write nothing.")
+@click.option(
+    "--prune/--no-prune",
+    default=True,
+    show_default=True,
+    help="Delete objects and releases that left Git (a release's `prune` can opt out).",
+)
+@click.option(
+    "--source-id",
+    help="The repository identity releases are recorded under "
+    "(default: the origin URL and subfolder of PATH).",
+)
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@render_options
+@cluster_options
+@policy_options
+def apply(
+    path: Path,
+    release: str | None,
+    dry_run: bool,
+    prune: bool,
+    source_id: str | None,
+    output: str,
+    policy: Policy,
+    target: KubeTarget,
+    inputs: RenderInputs,
+) -> None:
+    """Run one pass: apply the repository at PATH to the cluster, in dependency order.
+
+    Exit 0 when every release applied, 1 when one is invalid, failed or blocked.
+    """
+    started = time.monotonic()
+    with _connect(target) as client:
+        state = _state(path, client, policy=policy, target=target, inputs=inputs, release=release)
+        checkout = describe_checkout(path)
+        options = PassOptions(
+            checkout.revision,
+            source_id or checkout.source,
+            dry_run=dry_run,
+            prune=prune and release is None,
+        )
+        report = _pass(client, state, options, release=release)
+    if output == "json":
+        click.echo(json.dumps(report.to_json(), indent=2))
+    elif dry_run:
+        _print_text_diff(report)
+    if report.prune_withheld:
+        click.echo(f"prune withheld: {report.prune_withheld}", err=True)
+    failed = sum(
+        r.outcome.value in ("Failed", "Blocked", "Invalid") for r in report.releases.values()
+    )
+    click.echo(
+        f"{len(report.releases)} releases, {failed} not applied, "
+        f"revision {checkout.revision[:12]}, {time.monotonic() - started:.1f}s",
+        err=True,
+    )
+    raise click.exceptions.Exit(1 if report.failed or state.has_errors else 0)
+
+
+COMMANDS = (diff, apply)

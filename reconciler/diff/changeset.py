@@ -1,0 +1,113 @@
+"""The one result vocabulary of every verb: what happened to each object of a release
+(or, in a dry run, what would happen), collected in a per-release change set.
+
+Diff, apply and prune fill it; the CLI, the status report and the logs render from
+it, as with Flux's `ssa.ChangeSet`. Pure data, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from reconciler.objects import ObjectRef
+from reconciler.types import JsonObject, JsonValue, ReleaseKey
+
+
+class Action(StrEnum):
+    """Flux's past-tense actions, for apply and diff alike.
+
+    A diff reports what the apply would do in the same words, with the change set
+    marked `dry_run` (as `kubectl apply --dry-run=server` prints "configured (server
+    dry run)"), so one renderer serves both verbs.
+    """
+
+    CREATED = "created"
+    CONFIGURED = "configured"
+    UNCHANGED = "unchanged"
+    DELETED = "deleted"
+    SKIPPED = "skipped"
+    """Not compared or not written on purpose (nothing changed since the last apply,
+    an exclusion); the reason says which."""
+
+
+CHANGING_ACTIONS = frozenset({Action.CREATED, Action.CONFIGURED, Action.DELETED})
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    """One object's outcome, with why, and (for a diff) the masked unified YAML diff."""
+
+    ref: ObjectRef
+    action: Action
+    reason: str
+    diff_text: str | None = None
+    changed_paths: tuple[str, ...] = ()
+    """JSON pointers of the fields that differ (for `configured`), e.g. `/spec/replicas`."""
+
+    @property
+    def is_change(self) -> bool:
+        return self.action in CHANGING_ACTIONS
+
+    def to_json(self) -> JsonObject:
+        body: JsonObject = {
+            "object": self.ref.to_json(),
+            "subject": str(self.ref),
+            "action": self.action.value,
+            "reason": self.reason,
+        }
+        if self.changed_paths:
+            body["changedPaths"] = list(self.changed_paths)
+        if self.diff_text is not None:
+            body["diff"] = self.diff_text
+        return body
+
+    def __str__(self) -> str:
+        return f"{self.ref} {self.action.value}"
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """One release's object changes, in the order the verb handled them."""
+
+    release: ReleaseKey
+    changes: tuple[ObjectChange, ...] = ()
+    dry_run: bool = False
+    counts: dict[Action, int] = field(init=False, repr=False, compare=False)
+    """How many objects took each action; every action is present, in `Action` order."""
+
+    def __post_init__(self) -> None:
+        seen: set[tuple[str, str, str, str]] = set()
+        for change in self.changes:
+            if change.ref.identity in seen:
+                raise ValueError(
+                    f"release {self.release}: {change.ref} appears twice in one change set"
+                )
+            seen.add(change.ref.identity)
+        counts = dict.fromkeys(Action, 0)
+        for change in self.changes:
+            counts[change.action] += 1
+        object.__setattr__(self, "counts", counts)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(change.is_change for change in self.changes)
+
+    def summary(self) -> str:
+        """One line for logs: `1 created, 2 unchanged`, `(dry run)` appended for a diff."""
+        parts = [f"{count} {action.value}" for action, count in self.counts.items() if count]
+        text = ", ".join(parts) or "no objects"
+        return f"{text} (dry run)" if self.dry_run else text
+
+    def to_json(self) -> JsonObject:
+        """A JSON-compatible value (for `-o json`, the status report and the API)."""
+        counts: dict[str, JsonValue] = {
+            action.value: count for action, count in self.counts.items()
+        }
+        return {
+            "release": self.release,
+            "dryRun": self.dry_run,
+            "hasChanges": self.has_changes,
+            "counts": counts,
+            "changes": [change.to_json() for change in self.changes],
+        }

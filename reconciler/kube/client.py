@@ -1,0 +1,211 @@
+"""The requests Harmonia sends to Kubernetes: server-side apply (and its dry-run),
+get, list by label, delete, patch. One field manager for everything it applies.
+
+The only module that sends object requests; callers hand it plain dicts and get
+plain dicts back. Discovery is cached and refreshed once when a kind is unknown
+(a CRD applied moments ago). Every failure becomes a `KubeError` naming the object.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+
+from reconciler.kube.connection import KubeTarget, connect
+from reconciler.kube.errors import ClusterUnreachable, KubeError, NotFound, from_status
+from reconciler.types import JsonObject
+
+FIELD_MANAGER = "harmonia"
+REQUEST_TIMEOUT = 60.0
+"""Seconds one request may take."""
+
+
+def describe(obj: JsonObject) -> str:
+    """`Kind/namespace/name` (or `Kind/name`), the subject of every message about `obj`."""
+    metadata: Any = obj.get("metadata") or {}
+    parts = [str(obj.get("kind", "?")), metadata.get("namespace"), metadata.get("name", "?")]
+    return "/".join(str(p) for p in parts if p)
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    api_version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+
+class KubeClient:
+    """A connection to one cluster, for one field manager."""
+
+    def __init__(
+        self,
+        api: client.ApiClient,
+        *,
+        field_manager: str = FIELD_MANAGER,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.api = api
+        self.field_manager = field_manager
+        cache_file = None
+        if cache_dir is not None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            cache_file = str(cache_dir / "discovery.json")
+        try:
+            self._dynamic = DynamicClient(api, cache_file=cache_file)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+            raise ClusterUnreachable(
+                "", f"cluster at {api.configuration.host} did not answer: {error}"
+            ) from error
+
+    @classmethod
+    def connect(cls, target: KubeTarget, **kwargs: Any) -> KubeClient:
+        return cls(connect(target), **kwargs)
+
+    def close(self) -> None:
+        self.api.close()
+
+    def __enter__(self) -> KubeClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- discovery ---------------------------------------------------------
+
+    def _resource(self, api_version: str, kind: str) -> Any:
+        subject = f"{kind} ({api_version})"
+        for attempt in range(2):
+            try:
+                return self._dynamic.resources.get(api_version=api_version, kind=kind)
+            except ResourceNotFoundError:
+                if attempt == 0:
+                    self._dynamic.resources.invalidate_cache()
+                    continue
+                raise NotFound(
+                    subject, "the cluster serves no such kind (is its CRD installed?)"
+                ) from None
+            except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+                raise _translated(subject, error) from error
+        raise AssertionError("unreachable")
+
+    def resource_type(self, api_version: str, kind: str) -> ResourceType:
+        found = self._resource(api_version, kind)
+        return ResourceType(api_version, kind, found.name, bool(found.namespaced))
+
+    def invalidate_discovery(self) -> None:
+        self._dynamic.resources.invalidate_cache()
+
+    # -- requests ------------------------------------------------------------
+
+    def _call(self, subject: str, method: str, path: str, **params: Any) -> JsonObject:
+        try:
+            response = self._dynamic.request(
+                method, path, serialize=False, _request_timeout=REQUEST_TIMEOUT, **params
+            )
+        except (ApiException, DynamicApiError, urllib3.exceptions.HTTPError, OSError) as error:
+            raise _translated(subject, error) from error
+        decoded: JsonObject = json.loads(response.data or b"{}")
+        return decoded
+
+    def _path(self, obj: JsonObject) -> tuple[Any, str]:
+        resource = self._resource(str(obj["apiVersion"]), str(obj["kind"]))
+        metadata: Any = obj.get("metadata") or {}
+        namespace = metadata.get("namespace") if resource.namespaced else None
+        return resource, resource.path(name=metadata.get("name"), namespace=namespace)
+
+    def apply(self, obj: JsonObject, *, dry_run: bool = False, force: bool = False) -> JsonObject:
+        """Server-side apply of `obj` as Harmonia's field manager; returns what the server stored
+        (or, with `dry_run`, what it would store, defaults included)."""
+        _resource, path = self._path(obj)
+        return self._call(
+            describe(obj),
+            "patch",
+            path,
+            body=json.dumps(obj),
+            content_type="application/apply-patch+yaml",
+            field_manager=self.field_manager,
+            force_conflicts=force,
+            dry_run="All" if dry_run else None,
+        )
+
+    def get(self, obj: JsonObject) -> JsonObject | None:
+        """The live object named like `obj`, or None."""
+        _resource, path = self._path(obj)
+        try:
+            return self._call(describe(obj), "get", path)
+        except NotFound:
+            return None
+
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+    ) -> list[JsonObject]:
+        resource = self._resource(api_version, kind)
+        path = resource.path(namespace=namespace) if resource.namespaced else resource.path()
+        listed = self._call(f"{kind} list", "get", path, label_selector=label_selector)
+        items: Any = listed.get("items") or []
+        for item in items:
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return list(items)
+
+    def delete(self, obj: JsonObject, *, propagation: str = "Background") -> bool:
+        """Delete the object named like `obj`; False if it was already gone."""
+        _resource, path = self._path(obj)
+        try:
+            self._call(describe(obj), "delete", path, propagation_policy=propagation)
+        except NotFound:
+            return False
+        return True
+
+    def merge_patch(self, obj: JsonObject, patch: JsonObject) -> JsonObject:
+        """A JSON merge patch (for annotations Harmonia keeps outside its applied fields)."""
+        _resource, path = self._path(obj)
+        return self._call(
+            describe(obj),
+            "patch",
+            path,
+            body=json.dumps(patch),
+            content_type="application/merge-patch+json",
+        )
+
+    def create(self, obj: JsonObject) -> JsonObject:
+        resource, _path = self._path(obj)
+        metadata: Any = obj.get("metadata") or {}
+        namespace = metadata.get("namespace") if resource.namespaced else None
+        path = resource.path(namespace=namespace) if resource.namespaced else resource.path()
+        return self._call(describe(obj), "post", path, body=json.dumps(obj))
+
+
+def _translated(subject: str, error: Exception) -> KubeError:
+    if isinstance(error, (ApiException, DynamicApiError)):
+        status = int(getattr(error, "status", 0) or 0)
+        body = getattr(error, "body", None)
+        if status:
+            return from_status(subject, status, body)
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return ClusterUnreachable(subject, f"the API server did not answer: {reason}")
+
+
+def iter_kinds(objects: list[JsonObject]) -> Iterator[tuple[str, str]]:
+    """Each distinct (apiVersion, kind) of `objects`, in first-seen order."""
+    seen: set[tuple[str, str]] = set()
+    for obj in objects:
+        pair = (str(obj["apiVersion"]), str(obj["kind"]))
+        if pair not in seen:
+            seen.add(pair)
+            yield pair

@@ -1,0 +1,286 @@
+"""One pass against the cluster: the desired state applied in dependency order.
+
+The second half of a pass, after `desired.compute_desired_state`: each release is
+planned and applied (or, for a diff, only planned); a dependency that changed in
+this pass, or was never Ready, gates its dependents until it is Ready; a failing
+release affects only its dependents. Releases whose files left Git are removed
+when pruning is on, behind guards that stop mass deletion.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from reconciler.apply.inventory import (
+    INVENTORY_LABEL,
+    InventoryFormatError,
+    InventoryRecord,
+    record_from_configmap,
+)
+from reconciler.apply.live import LiveIndex
+from reconciler.apply.prune import remove_release
+from reconciler.apply.release import apply_release, plan_release, read_inventory
+from reconciler.desired import DesiredState
+from reconciler.diff.changeset import ChangeSet
+from reconciler.kube.client import KubeClient
+from reconciler.kube.errors import KubeError
+from reconciler.render.model import Outputs
+from reconciler.types import JsonObject, ReleaseKey
+
+DEFAULT_MAX_REMOVED_SHARE = 0.5
+"""A snapshot that drops more than this share of the releases removes none of them."""
+
+
+class Outcome(StrEnum):
+    APPLIED = "Applied"
+    UNCHANGED = "Unchanged"
+    PLANNED = "Planned"
+    """Dry run: what would change is in the change set."""
+    FAILED = "Failed"
+    BLOCKED = "Blocked"
+    INVALID = "Invalid"
+    REMOVED = "Removed"
+
+
+FAILING = frozenset({Outcome.FAILED, Outcome.BLOCKED, Outcome.INVALID})
+
+
+@dataclass(frozen=True)
+class ReleaseReport:
+    release: ReleaseKey
+    outcome: Outcome
+    message: str = ""
+    changes: ChangeSet | None = None
+    ready: bool | None = None
+    """Whether the release was Ready when the pass left it; None when not checked."""
+
+    def to_json(self) -> JsonObject:
+        body: JsonObject = {
+            "release": self.release,
+            "outcome": str(self.outcome),
+            "message": self.message,
+        }
+        if self.changes is not None:
+            body["changes"] = self.changes.to_json()
+        return body
+
+
+@dataclass(frozen=True)
+class PassOptions:
+    revision: str
+    source: str
+    """Identifies the repository: only its own releases are removed when their files go."""
+    dry_run: bool = False
+    prune: bool = True
+    """The reconciler's default; a release's own `prune` field decides for it."""
+    max_removed_share: float = DEFAULT_MAX_REMOVED_SHARE
+
+
+@dataclass(frozen=True)
+class PassReport:
+    revision: str
+    releases: Mapping[ReleaseKey, ReleaseReport]
+    prune_withheld: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def failed(self) -> bool:
+        return any(report.outcome in FAILING for report in self.releases.values())
+
+    @property
+    def has_changes(self) -> bool:
+        return any(r.changes is not None and r.changes.has_changes for r in self.releases.values())
+
+    def to_json(self) -> JsonObject:
+        return {
+            "revision": self.revision,
+            "failed": self.failed,
+            "pruneWithheld": self.prune_withheld,
+            "releases": [self.releases[key].to_json() for key in sorted(self.releases)],
+        }
+
+
+Progress = Callable[["ReleaseReport", float], None]
+"""Called with each release's report and the seconds it took, as the pass goes."""
+
+WaitReady = Callable[[KubeClient, ReleaseKey, InventoryRecord], tuple[bool, str]]
+"""Blocks until the release is Ready or its timeout passes: (ready, message)."""
+
+
+def external_outputs_from(client: KubeClient) -> Callable[[ReleaseKey], Outputs | None]:
+    """Outputs of releases outside the repository, read from their inventory records."""
+
+    def lookup(key: ReleaseKey) -> Outputs | None:
+        try:
+            record = read_inventory(client, key)
+        except (KubeError, InventoryFormatError):
+            return None
+        return record.outputs if record is not None else None
+
+    return lookup
+
+
+def _dependency_outputs(state: DesiredState, key: ReleaseKey) -> dict[str, JsonObject]:
+    release = state.loaded.releases[key]
+    used: dict[str, JsonObject] = {}
+    for alias, target in release.dependencies.items():
+        rendered = state.render.rendered.get(target)
+        outputs = dict(rendered.outputs) if rendered is not None else {}
+        used[alias] = {"release": str(target), "outputs": outputs}  # type: ignore[dict-item]
+    return used
+
+
+def reconcile(
+    client: KubeClient,
+    state: DesiredState,
+    options: PassOptions,
+    *,
+    wait_ready: WaitReady | None = None,
+    progress: Progress = lambda _report, _seconds: None,
+) -> PassReport:
+    """Apply (or with `dry_run`, plan) every release of `state`; `progress` hears each one."""
+    reports: dict[ReleaseKey, ReleaseReport] = {}
+    for key in sorted(state.loaded.invalid_releases):
+        reports[key] = ReleaseReport(
+            key, Outcome.INVALID, "its file is invalid; it keeps running as it was"
+        )
+    for key, reason in state.render.blocked.items():
+        reports[key] = ReleaseReport(key, Outcome.BLOCKED, reason)
+    for key, problem in state.render.failed.items():
+        reports[key] = ReleaseReport(key, Outcome.FAILED, problem.message)
+    changed: set[ReleaseKey] = set()
+    live = LiveIndex(client)
+    for level in state.graph.levels:
+        for key in level:
+            if key in reports or key not in state.render.rendered:
+                continue
+            started = time.monotonic()
+            gate = _gate(
+                state.loaded.releases[key].dependencies.values(), reports=reports, changed=changed
+            )
+            if gate is not None:
+                reports[key] = ReleaseReport(key, Outcome.BLOCKED, gate)
+            else:
+                reports[key] = _reconcile_release(
+                    client, state, key, options, live=live, wait_ready=wait_ready
+                )
+                if reports[key].changes is not None and (
+                    reports[key].changes.has_changes or reports[key].outcome is Outcome.APPLIED  # type: ignore[union-attr]
+                ):
+                    changed.add(key)
+            progress(reports[key], time.monotonic() - started)
+    withheld, removed = _removed_releases(client, state, options)
+    reports.update(removed)
+    return PassReport(options.revision, reports, prune_withheld=withheld)
+
+
+def _reconcile_release(
+    client: KubeClient,
+    state: DesiredState,
+    key: ReleaseKey,
+    options: PassOptions,
+    *,
+    live: LiveIndex,
+    wait_ready: WaitReady | None,
+) -> ReleaseReport:
+    release = state.loaded.releases[key]
+    rendered = state.render.rendered[key]
+    try:
+        previous = read_inventory(client, key)
+    except InventoryFormatError as error:
+        return ReleaseReport(key, Outcome.FAILED, str(error))
+    if options.dry_run:
+        plan = plan_release(client, rendered, release, previous=previous, live=live)
+        outcome = Outcome.FAILED if plan.refused else Outcome.PLANNED
+        return ReleaseReport(key, outcome, "; ".join(plan.refused), plan.change_set(dry_run=True))
+    result = apply_release(
+        client,
+        rendered,
+        release,
+        previous=previous,
+        live=live,
+        revision=options.revision,
+        source=options.source,
+        dependency_outputs=_dependency_outputs(state, key),
+        prune=options.prune,
+    )
+    if result.error is not None:
+        return ReleaseReport(key, Outcome.FAILED, result.error, result.changes)
+    messages = [f"drift corrected: {item}" for item in result.drift]
+    if result.prune is not None and result.prune.withheld:
+        messages.append(result.prune.withheld)
+    ready: bool | None = None
+    if wait_ready is not None and result.inventory is not None:
+        ready, health = wait_ready(client, key, result.inventory)
+        messages.append(health)
+    outcome = (
+        Outcome.APPLIED if result.changes.has_changes or previous is None else Outcome.UNCHANGED
+    )
+    if ready is False:
+        outcome = Outcome.FAILED
+    return ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
+
+
+def _gate(
+    dependencies: object, *, reports: Mapping[ReleaseKey, ReleaseReport], changed: set[ReleaseKey]
+) -> str | None:
+    """Why a release must wait for a dependency of this pass, or None."""
+    for target in dependencies:  # type: ignore[attr-defined]
+        report = reports.get(target)
+        if report is None:
+            continue  # external, or not in this pass: its outputs were found when rendering
+        if report.outcome in FAILING:
+            return f"dependency {target} is {report.outcome}: {report.message}"
+        if report.ready is False:
+            return f"dependency {target} is not Ready: {report.message}"
+        if target in changed and report.ready is None and report.outcome is not Outcome.PLANNED:
+            return f"dependency {target} changed and its readiness was not checked"
+    return None
+
+
+def _removed_releases(
+    client: KubeClient, state: DesiredState, options: PassOptions
+) -> tuple[str | None, dict[ReleaseKey, ReleaseReport]]:
+    """Releases this repository applied whose files are gone: removed, behind the guards."""
+    records: list[InventoryRecord] = []
+    for configmap in client.list("v1", "ConfigMap", label_selector=f"{INVENTORY_LABEL}=true"):
+        try:
+            record = record_from_configmap(configmap)
+        except InventoryFormatError:
+            continue
+        if record.source == options.source:
+            records.append(record)
+    present = set(state.loaded.releases) | set(state.loaded.invalid_releases)
+    gone = [record for record in records if record.release not in present]
+    if not gone:
+        return None, {}
+    if state.loaded.config is None:
+        return "harmonia.yaml did not load: releases whose files are missing were not removed", {}
+    share = len(gone) / max(len(records), 1)
+    if share > options.max_removed_share:
+        return (
+            f"the snapshot lost {len(gone)} of {len(records)} releases "
+            f"(over {options.max_removed_share:.0%}): none removed; check the repository",
+            {},
+        )
+    reports: dict[ReleaseKey, ReleaseReport] = {}
+    for record in gone:
+        if not (options.prune and record.prune):
+            reports[record.release] = ReleaseReport(
+                record.release, Outcome.UNCHANGED, "its file left Git; pruning is off, objects kept"
+            )
+            continue
+        if options.dry_run:
+            reports[record.release] = ReleaseReport(
+                record.release, Outcome.PLANNED, "its file left Git; it would be removed"
+            )
+            continue
+        result = remove_release(client, record)
+        changes = ChangeSet(record.release, result.changes)
+        reports[record.release] = ReleaseReport(
+            record.release, Outcome.REMOVED, "its file left Git", changes
+        )
+    return None, reports
