@@ -139,9 +139,9 @@ class KubeClient:
         )
 
     def get(self, obj: JsonObject) -> JsonObject | None:
-        """The live object named like `obj`, or None."""
-        _resource, path = self._path(obj)
+        """The live object named like `obj`, or None (also when its kind is not served)."""
         try:
+            _resource, path = self._path(obj)
             return self._call(describe(obj), "get", path)
         except NotFound:
             return None
@@ -165,8 +165,8 @@ class KubeClient:
 
     def delete(self, obj: JsonObject, *, propagation: str = "Background") -> bool:
         """Delete the object named like `obj`; False if it was already gone."""
-        _resource, path = self._path(obj)
         try:
+            _resource, path = self._path(obj)
             self._call(describe(obj), "delete", path, propagation_policy=propagation)
         except NotFound:
             return False

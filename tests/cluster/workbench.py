@@ -1,0 +1,99 @@
+"""A release repository on disk plus passes against the real dev cluster, for tests.
+
+Each test writes release files and plain-manifest charts into its own folder and
+runs the same library calls `harmonia apply`/`diff` run: desired state, then a
+pass. Nothing is mocked; the cluster is the session's dev cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.desired import DesiredState, Tools, compute_desired_state
+from reconciler.kube.client import KubeClient
+from reconciler.kube.connection import KubeTarget, probe
+from reconciler.policy import Policy
+from reconciler.reconcile import PassOptions, PassReport, external_outputs_from, reconcile
+from reconciler.render.environment import choose_versions
+from reconciler.types import JsonObject, ReleaseKey
+from tests.conftest import LiveCluster
+
+REPOSITORY_FILE = "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n"
+
+
+@dataclass
+class Workbench:
+    cluster: LiveCluster
+    root: Path
+    cache: Path
+    source: str = ""
+    """The repository identity; defaults to one of this workbench's own."""
+    policy: Policy = field(default_factory=lambda: Policy(allowed_namespaces=("*",)))
+    revision: int = 0
+
+    def __post_init__(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.source = self.source or f"tests:{self.root}"
+        if not (self.root / "harmonia.yaml").exists():
+            (self.root / "harmonia.yaml").write_text(REPOSITORY_FILE)
+        (self.root / "releases").mkdir(exist_ok=True)
+
+    def client(self) -> KubeClient:
+        return KubeClient.connect(KubeTarget(self.cluster.kubeconfig), cache_dir=self.cache)
+
+    def chart(self, name: str, objects: list[JsonObject]) -> str:
+        """A plain-manifest chart holding `objects`; returns its chartPath."""
+        folder = self.root / "charts" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.yaml"):
+            old.unlink()
+        (folder / "objects.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
+        return f"charts/{name}"
+
+    def release(self, namespace: str, name: str, **fields: Any) -> ReleaseKey:
+        body = {
+            "apiVersion": "harmonia.dev/v1alpha1",
+            "kind": "Release",
+            "name": name,
+            "namespace": namespace,
+            **fields,
+        }
+        path = self.root / "releases" / namespace / f"{name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(body, indent=1))
+        return ReleaseKey(f"{namespace}/{name}")
+
+    def remove_release(self, namespace: str, name: str) -> None:
+        (self.root / "releases" / namespace / f"{name}.yaml").unlink()
+
+    def desired(self, client: KubeClient) -> DesiredState:
+        cluster = probe(KubeTarget(self.cluster.kubeconfig))
+        tools = Tools(
+            helm=self.cluster.binaries["helm"],
+            kubectl=self.cluster.binaries["kubectl"],
+            cache_dir=self.cache,
+        )
+        return compute_desired_state(
+            self.root,
+            policy=self.policy,
+            versions_for=lambda config: choose_versions(config, cluster=cluster),
+            tools=tools,
+            external_outputs=external_outputs_from(client),
+        )
+
+    def run(self, *, dry_run: bool = False, **options: Any) -> PassReport:
+        """One pass (a diff with `dry_run`), as `harmonia apply` runs it."""
+        self.revision += 0 if dry_run else 1
+        with self.client() as client:
+            state = self.desired(client)
+            assert not state.has_errors, [d.render() for d in state.diagnostics]
+            return reconcile(
+                client,
+                state,
+                PassOptions(f"rev-{self.revision}", self.source, dry_run=dry_run, **options),
+            )
