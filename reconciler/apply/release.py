@@ -53,8 +53,8 @@ def object_digest(obj: KubeObject) -> str:
 class PlannedObject:
     desired: KubeObject
     change: ObjectChange
-    adopt: bool = False
-    """The live object exists without Harmonia's ownership and the release adopts it."""
+    take_over: bool = False
+    """Write with force: the release adopts the object, or takes back hand-edited fields."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,16 @@ def _ownership_problem(release: Release, live: KubeObject) -> tuple[str | None, 
     return None, True
 
 
+def edited_by_hand(live: KubeObject, conflict: Conflict) -> bool:
+    """True when every conflicting manager changed the object by update (kubectl edit,
+    patch, a controller's update), not by its own server-side apply: that is drift in
+    fields Harmonia applies, corrected by taking them back. Another applier's fields
+    are a real conflict, reported unless the release sets `force`."""
+    entries: Any = (live.get("metadata") or {}).get("managedFields") or []  # type: ignore[union-attr]
+    operations = {entry.get("manager"): entry.get("operation") for entry in entries}
+    return all(operations.get(item.manager) == "Update" for item in conflict.conflicts)
+
+
 def plan_release(
     client: KubeClient,
     rendered: RenderedRelease,
@@ -155,17 +165,23 @@ def plan_release(
         if current is None:
             planned.append(PlannedObject(obj, compare(obj, None, rules=release.ignore_differences)))
             continue
+        take_over = release.force or adopting
         try:
-            after = client.apply(obj, dry_run=True, force=release.force or adopting)
+            try:
+                after = client.apply(obj, dry_run=True, force=take_over)
+            except Conflict as error:
+                if not edited_by_hand(current, error):
+                    raise
+                take_over = True
+                after = client.apply(obj, dry_run=True, force=True)
         except Conflict as error:
             refused.append(f"{error}; set `force: true` to take these fields")
             continue
         except KubeError as error:
             refused.append(str(error))
             continue
-        planned.append(
-            PlannedObject(obj, compare(after, current, rules=release.ignore_differences), adopting)
-        )
+        change = compare(after, current, rules=release.ignore_differences)
+        planned.append(PlannedObject(obj, change, take_over))
     rendered_refs = {ref_of(obj).identity for obj in desired}
     stale = tuple(
         entry.ref
@@ -199,7 +215,7 @@ def _wait_established(client: KubeClient, crd: KubeObject) -> None:
 
 def _write(client: KubeClient, planned: PlannedObject, release: Release) -> KubeObject:
     obj = planned.desired
-    force = release.force or planned.adopt
+    force = release.force or planned.take_over
     try:
         return client.apply(obj, force=force)
     except Invalid as error:
