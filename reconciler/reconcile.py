@@ -9,9 +9,11 @@ when pruning is on, behind guards that stop mass deletion.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from reconciler.apply.inventory import (
@@ -22,9 +24,16 @@ from reconciler.apply.inventory import (
 )
 from reconciler.apply.live import LiveIndex
 from reconciler.apply.prune import remove_release
-from reconciler.apply.release import apply_release, plan_release, read_inventory
+from reconciler.apply.release import (
+    apply_release,
+    plan_release,
+    read_inventory,
+    write_inventory,
+)
+from reconciler.apply.wait import wait_until_ready
 from reconciler.desired import DesiredState
 from reconciler.diff.changeset import ChangeSet
+from reconciler.health import ReleaseState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError
 from reconciler.render.model import Outputs
@@ -77,6 +86,9 @@ class PassOptions:
     prune: bool = True
     """The reconciler's default; a release's own `prune` field decides for it."""
     max_removed_share: float = DEFAULT_MAX_REMOVED_SHARE
+    wait: bool = True
+    """Wait for each applied release to become Ready (within its timeoutSec) before its
+    dependents; without it dependents of a changed release are Blocked this pass."""
 
 
 @dataclass(frozen=True)
@@ -105,9 +117,6 @@ class PassReport:
 
 Progress = Callable[["ReleaseReport", float], None]
 """Called with each release's report and the seconds it took, as the pass goes."""
-
-WaitReady = Callable[[KubeClient, ReleaseKey, InventoryRecord], tuple[bool, str]]
-"""Blocks until the release is Ready or its timeout passes: (ready, message)."""
 
 
 def external_outputs_from(client: KubeClient) -> Callable[[ReleaseKey], Outputs | None]:
@@ -138,7 +147,6 @@ def reconcile(
     state: DesiredState,
     options: PassOptions,
     *,
-    wait_ready: WaitReady | None = None,
     progress: Progress = lambda _report, _seconds: None,
 ) -> PassReport:
     """Apply (or with `dry_run`, plan) every release of `state`; `progress` hears each one."""
@@ -164,9 +172,7 @@ def reconcile(
             if gate is not None:
                 reports[key] = ReleaseReport(key, Outcome.BLOCKED, gate)
             else:
-                reports[key] = _reconcile_release(
-                    client, state, key, options, live=live, wait_ready=wait_ready
-                )
+                reports[key] = _reconcile_release(client, state, key, options, live=live)
                 if reports[key].changes is not None and (
                     reports[key].changes.has_changes or reports[key].outcome is Outcome.APPLIED  # type: ignore[union-attr]
                 ):
@@ -184,7 +190,6 @@ def _reconcile_release(
     options: PassOptions,
     *,
     live: LiveIndex,
-    wait_ready: WaitReady | None,
 ) -> ReleaseReport:
     release = state.loaded.releases[key]
     rendered = state.render.rendered[key]
@@ -213,9 +218,18 @@ def _reconcile_release(
     if result.prune is not None and result.prune.withheld:
         messages.append(result.prune.withheld)
     ready: bool | None = None
-    if wait_ready is not None and result.inventory is not None:
-        ready, health = wait_ready(client, key, result.inventory)
-        messages.append(health)
+    if options.wait and result.inventory is not None:
+        health = wait_until_ready(
+            client,
+            result.inventory,
+            timeout=timedelta(seconds=release.timeout_sec),
+            paused=release.paused,
+        )
+        ready = health.state in (ReleaseState.READY, ReleaseState.PAUSED)
+        messages.append(health.message)
+        if ready and not result.inventory.ready_since:
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            write_inventory(client, dataclasses.replace(result.inventory, ready_since=stamp))
     outcome = (
         Outcome.APPLIED if result.changes.has_changes or previous is None else Outcome.UNCHANGED
     )

@@ -77,6 +77,11 @@ class InventoryRecord:
     prune: bool = True
     delete_pvcs: bool = False
     """The release's settings at its last apply, used when its file has left Git."""
+    paused: bool = False
+    timeout_sec: int = 300
+    ready_since: str = ""
+    """When the release was first seen Ready after its last change ("" if not yet): a
+    release not Ready after that is Degraded rather than still Progressing."""
 
     def entry(self, ref: ObjectRef) -> InventoryEntry | None:
         return next((e for e in self.entries if e.ref.identity == ref.identity), None)

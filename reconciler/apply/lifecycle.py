@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from reconciler.health import PAUSED_REPLICAS_ANNOTATION
 from reconciler.render.model import KubeObject
 
-PAUSED_REPLICAS_ANNOTATION = "harmonia.dev/paused-replicas"
 PAUSED_NODE_SELECTOR = "harmonia.dev/paused"
 RESTARTED_AT_ANNOTATION = "harmonia.dev/restartedAt"
 SCALED_KINDS = ("Deployment", "StatefulSet")

@@ -309,8 +309,13 @@ def apply_release(
         time=datetime.now(UTC).isoformat(timespec="seconds"),
         prune=release.prune,
         delete_pvcs=release.delete_pvcs,
+        paused=release.paused,
+        timeout_sec=release.timeout_sec,
+        ready_since=previous.ready_since
+        if previous is not None and not plan.change_set(dry_run=False).has_changes
+        else "",
     )
-    client.apply(record.to_configmap(), force=True)
+    write_inventory(client, record)
     pruned = None
     if prune and release.prune and plan.stale:
         pruned = prune_stale(
@@ -327,6 +332,10 @@ def apply_release(
         prune=pruned,
         drift=tuple(drift),
     )
+
+
+def write_inventory(client: KubeClient, record: InventoryRecord) -> None:
+    client.apply(record.to_configmap(), force=True)
 
 
 def read_inventory(client: KubeClient, release: ReleaseKey) -> InventoryRecord | None:

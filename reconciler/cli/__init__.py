@@ -25,9 +25,9 @@ def version() -> None:
 
 
 def _add_commands() -> None:
-    from reconciler.cli import cluster, render, repository
+    from reconciler.cli import cluster, render, repository, status
 
-    for module in (repository, render, cluster):
+    for module in (repository, render, cluster, status):
         for command in module.COMMANDS:
             cli.add_command(command)
     try:

@@ -49,7 +49,8 @@ release_option = click.option(
 )
 
 
-def _connect(target: KubeTarget) -> KubeClient:
+def connect_or_exit(target: KubeTarget) -> KubeClient:
+    """A client for the target; exit 3 (the Contracts) when it cannot be reached."""
     try:
         return KubeClient.connect(target, cache_dir=cache_home() / "discovery")
     except ClusterUnreachable as error:
@@ -144,7 +145,7 @@ def diff(
     Compares each rendered object with the live one through a server-side-apply dry
     run, so fields the API server defaults never show.
     """
-    with _connect(target) as client:
+    with connect_or_exit(target) as client:
         state = _state(path, client, policy=policy, target=target, inputs=inputs, release=release)
         checkout = describe_checkout(path)
         report = _pass(
@@ -197,7 +198,7 @@ def apply(
     Exit 0 when every release applied, 1 when one is invalid, failed or blocked.
     """
     started = time.monotonic()
-    with _connect(target) as client:
+    with connect_or_exit(target) as client:
         state = _state(path, client, policy=policy, target=target, inputs=inputs, release=release)
         checkout = describe_checkout(path)
         options = PassOptions(

@@ -118,14 +118,18 @@ class Fields:
         return None
 
 
-def fields(obj: LiveObject) -> Fields:
-    """The object's fields, named in errors as `Deployment shop/web`."""
-    return Fields(obj, subject(obj))
+def fields(obj: LiveObject, *, listed_as: str = "") -> Fields:
+    """The object's fields, named in errors as `Deployment shop/web`.
+
+    `listed_as`: the kind of a list's items, which the API server sends without a kind.
+    """
+    return Fields(obj, subject(obj, listed_as=listed_as))
 
 
-def identity(obj: LiveObject) -> tuple[str, str, str]:
+def identity(obj: LiveObject, *, listed_as: str = "") -> tuple[str, str, str]:
     """(kind, namespace, name); an object without a kind or a name is not a live object."""
-    kind, namespace, name = obj.get("kind"), _metadata(obj, "namespace"), _metadata(obj, "name")
+    kind = obj.get("kind") or listed_as
+    namespace, name = _metadata(obj, "namespace"), _metadata(obj, "name")
     if not isinstance(kind, str) or not kind:
         raise HealthError(f"live object {name or '?'}: has no kind")
     if not isinstance(name, str) or not name:
@@ -133,8 +137,8 @@ def identity(obj: LiveObject) -> tuple[str, str, str]:
     return kind, namespace if isinstance(namespace, str) else "", name
 
 
-def subject(obj: LiveObject) -> str:
-    kind, namespace, name = identity(obj)
+def subject(obj: LiveObject, *, listed_as: str = "") -> str:
+    kind, namespace, name = identity(obj, listed_as=listed_as)
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
 
 

@@ -31,7 +31,7 @@ _POD_REASONS = {
 
 def pod_state(pod: LiveObject) -> PodState:
     """One pod's state and why (WALM's `buildWalmPodState`, with container reasons)."""
-    view = fields(pod)
+    view = fields(pod, listed_as="Pod")
     status, reason, message = _status_and_reason(view)
     containers = view.items("status.containerStatuses")
     declared = view.count("spec.containers") or len(containers)
@@ -143,19 +143,21 @@ def select_pods(
     namespace = view.text("metadata.namespace")
     uid = view.text("metadata.uid")
     kind = view.text("kind")
-    candidates = [pod for pod in pods if fields(pod).text("metadata.namespace") == namespace]
+    listed = [(pod, fields(pod, listed_as="Pod")) for pod in pods]
+    candidates = [(pod, pod_view) for pod, pod_view in listed if _namespace(pod_view) == namespace]
     if uid and kind == "Deployment" and replica_sets is not None:
-        owned_sets = {
-            fields(rs).text("metadata.uid")
-            for rs in replica_sets
-            if _controller_uid(fields(rs)) == uid
-        }
-        chosen = [pod for pod in candidates if _controller_uid(fields(pod)) in owned_sets]
+        sets = [fields(rs, listed_as="ReplicaSet") for rs in replica_sets]
+        owners = {rs.text("metadata.uid") for rs in sets if _controller_uid(rs) == uid}
+        chosen = [(pod, v) for pod, v in candidates if _controller_uid(v) in owners]
     elif uid and kind != "Deployment":
-        chosen = [pod for pod in candidates if _controller_uid(fields(pod)) == uid]
+        chosen = [(pod, v) for pod, v in candidates if _controller_uid(v) == uid]
     else:
-        chosen = [pod for pod in candidates if matches_selector(view, fields(pod))]
-    return tuple(sorted(chosen, key=lambda pod: fields(pod).text("metadata.name")))
+        chosen = [(pod, v) for pod, v in candidates if matches_selector(view, v)]
+    return tuple(pod for pod, _ in sorted(chosen, key=lambda entry: entry[1].text("metadata.name")))
+
+
+def _namespace(obj: Fields) -> str:
+    return obj.text("metadata.namespace")
 
 
 def _controller_uid(obj: Fields) -> str:

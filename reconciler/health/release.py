@@ -113,7 +113,8 @@ def release_health(
         return health(ReleaseState.FAILED, failed.headline())
     unready = _first(ordered, lambda r: not r.ready)
     if unready is None:
-        return health(ReleaseState.READY, f"all {len(ordered)} resources are Ready")
+        counted = f"all {len(ordered)} resources are Ready" if ordered else "it has no resources"
+        return health(ReleaseState.READY, counted)
     if was_ready:
         return health(ReleaseState.DEGRADED, unready.headline())
     if since_change > timeout:

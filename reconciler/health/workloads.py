@@ -150,7 +150,7 @@ def _outdated_pod(own: tuple[LiveObject, ...] | None, *, partition: int, revisio
     that still runs an older revision (StatefulSets roll from the highest ordinal down)."""
     outdated = []
     for pod in own or ():
-        view = fields(pod)
+        view = fields(pod, listed_as="Pod")
         name = view.text("metadata.name")
         ordinal = _ordinal(name)
         labels = view.strings("metadata.labels")
@@ -254,8 +254,8 @@ def cron_job_health(obj: LiveObject, context: HealthContext) -> ResourceState:
     last = _newest_job(view, context.jobs)
     if last is None:
         return resource_state(obj, State.READY, message=f"schedule {view.text('spec.schedule')!r}")
-    _, _, job_name = identity(last)
-    result = job_health(last, context)
+    _, _, job_name = identity(last, listed_as="Job")
+    result = job_health({"apiVersion": "batch/v1", "kind": "Job", **last}, context)
     if result.state is State.FAILED:
         message = f"Job {job_name}: {result.reason}"
         if result.message:
@@ -273,7 +273,7 @@ def _newest_job(cron_job: Fields, jobs: tuple[LiveObject, ...]) -> LiveObject | 
     namespace = cron_job.text("metadata.namespace")
     own = []
     for job in jobs:
-        view = fields(job)
+        view = fields(job, listed_as="Job")
         if view.text("metadata.namespace") != namespace:
             continue
         for owner in view.items("metadata.ownerReferences"):

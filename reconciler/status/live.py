@@ -1,0 +1,90 @@
+"""Release status read from the cluster: every inventory record and its health now.
+
+What `harmonia status` shows, in the spirit of WALM's release detail: ready or not
+and why, every resource with its state and pods, the dependencies and the outputs
+taken from them, the outputs published. Never a Secret value: outputs are not
+secret by contract, and resources are shown by state, not content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from reconciler.apply.inventory import (
+    INVENTORY_LABEL,
+    InventoryFormatError,
+    InventoryRecord,
+    record_from_configmap,
+)
+from reconciler.apply.wait import current_health
+from reconciler.health import ReleaseHealth
+from reconciler.kube.client import KubeClient
+from reconciler.types import JsonObject, ReleaseKey
+
+
+@dataclass(frozen=True)
+class ReleaseStatus:
+    record: InventoryRecord
+    health: ReleaseHealth
+
+    @property
+    def key(self) -> ReleaseKey:
+        return self.record.release
+
+    def to_json(self) -> JsonObject:
+        namespace, _, name = self.record.release.partition("/")
+        return {
+            "name": name,
+            "namespace": namespace,
+            "revision": self.record.revision,
+            "source": self.record.source,
+            "lastResult": self.record.result,
+            "lastApplied": self.record.time,
+            "readySince": self.record.ready_since,
+            "paused": self.record.paused,
+            "state": str(self.health.state),
+            "message": self.health.message,
+            "resources": [resource.to_json() for resource in self.health.resources],
+            "dependencies": dict(self.record.dependency_outputs),
+            "outputs": dict(self.record.outputs),
+        }
+
+
+def _since(stamp: str, now: datetime) -> timedelta:
+    try:
+        return max(now - datetime.fromisoformat(stamp), timedelta(0))
+    except ValueError:
+        return timedelta(0)
+
+
+def read_statuses(
+    client: KubeClient, *, namespace: str | None = None, release: ReleaseKey | None = None
+) -> tuple[list[ReleaseStatus], list[str]]:
+    """Statuses of the releases recorded in the cluster, and problems reading any."""
+    if release is not None:
+        namespace = release.partition("/")[0]
+    configmaps = client.list(
+        "v1", "ConfigMap", namespace=namespace, label_selector=f"{INVENTORY_LABEL}=true"
+    )
+    statuses: list[ReleaseStatus] = []
+    problems: list[str] = []
+    now = datetime.now(UTC)
+    for configmap in configmaps:
+        try:
+            record = record_from_configmap(configmap)
+        except InventoryFormatError as error:
+            problems.append(str(error))
+            continue
+        if release is not None and record.release != release:
+            continue
+        health = current_health(
+            client,
+            record,
+            paused=record.paused,
+            since_change=_since(record.time, now),
+            timeout=timedelta(seconds=record.timeout_sec),
+            was_ready=bool(record.ready_since),
+        )
+        statuses.append(ReleaseStatus(record, health))
+    return sorted(statuses, key=lambda status: status.key), problems
