@@ -1,19 +1,42 @@
 #!/usr/bin/env bash
-# The README's demo: start the dev cluster and show what it is.
+# The README's demo: start the dev cluster, reconcile examples/ into it, print the status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
+BIN=$PWD/.venv/bin
 
 $BIN/harmonia dev-cluster up
 KUBECONFIG=$($BIN/harmonia dev-cluster kubeconfig)
 export KUBECONFIG
-KUBECTL=$($BIN/harmonia dev-cluster build | awk '$1 == "kubectl" {print $2}')
+# The dev cluster's own kubectl and helm, for Harmonia and for you.
+while read -r name path; do
+  case $name in kubectl|helm) PATH=$(dirname "$path"):$PATH ;; esac
+done < <($BIN/harmonia dev-cluster build 2>/dev/null)
+export PATH
+
+# examples/ as a Git repository of its own, with a bare remote, as a team would have it.
+work=$(mktemp -d "${TMPDIR:-/tmp}/harmonia-demo.XXXXXX")
+git init --quiet --bare --initial-branch=main "$work/remote.git"
+cp -r examples "$work/examples"
+git -C "$work/examples" init --quiet --initial-branch=main
+git -C "$work/examples" add --all
+git -C "$work/examples" -c user.name=demo -c user.email=demo@harmonia.invalid commit --quiet -m "Release requests for the demo"
+git -C "$work/examples" remote add origin "$work/remote.git"
+git -C "$work/examples" push --quiet origin main
 
 echo
-echo "== nodes"
-"$KUBECTL" get nodes -o wide
+echo "== nodes and versions"
+kubectl get nodes
+kubectl version
 echo
-echo "== versions"
-"$KUBECTL" version
+echo "== validate, order"
+$BIN/harmonia validate "$work/examples"
+$BIN/harmonia graph "$work/examples"
 echo
-echo "Stop it with: $BIN/harmonia dev-cluster down"
+echo "== one pass: apply every release, waiting until each is Ready"
+$BIN/harmonia apply "$work/examples"
+echo
+echo "== status"
+$BIN/harmonia status
+echo
+echo "Try: harmonia diff $work/examples   (edit a release file first)"
+echo "Stop the cluster with: $BIN/harmonia dev-cluster down"
