@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import (
     INVENTORY_LABEL,
     InventoryFormatError,
@@ -214,7 +215,7 @@ def _reconcile_release(
     )
     if result.error is not None:
         return ReleaseReport(key, Outcome.FAILED, result.error, result.changes)
-    messages = [f"drift corrected: {item}" for item in result.drift]
+    messages = [*result.hook_messages, *(f"drift corrected: {item}" for item in result.drift)]
     if result.prune is not None and result.prune.withheld:
         messages.append(result.prune.withheld)
     ready: bool | None = None
@@ -227,6 +228,16 @@ def _reconcile_release(
         )
         ready = health.state in (ReleaseState.READY, ReleaseState.PAUSED)
         messages.append(health.message)
+        if ready and result.post_hooks is not None:
+            try:
+                messages += run_hooks(
+                    client,
+                    state.render.rendered[key].hooks,
+                    event=result.post_hooks,
+                    timeout=release.timeout_sec,
+                )
+            except HookFailed as error:
+                return ReleaseReport(key, Outcome.FAILED, str(error), result.changes, ready)
         if ready and not result.inventory.ready_since:
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             write_inventory(client, dataclasses.replace(result.inventory, ready_since=stamp))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import (
     InventoryEntry,
     InventoryRecord,
@@ -84,6 +85,9 @@ class ApplyResult:
     error: str | None = None
     drift: tuple[str, ...] = field(default=())
     """Objects changed in the cluster since Harmonia's last apply (hand edits corrected)."""
+    post_hooks: str | None = None
+    """The hook event to run once the release is Ready (post-install / post-upgrade)."""
+    hook_messages: tuple[str, ...] = ()
 
 
 def _owner(live: KubeObject) -> str | None:
@@ -259,6 +263,18 @@ def apply_release(
         )
     namespace, _name = split_release_key(release.key)
     ensure_namespace(client, namespace)
+    changing = previous is None or plan.change_set(dry_run=False).has_changes
+    phase = "install" if previous is None else "upgrade"
+    hook_messages: list[str] = []
+    if changing and rendered.hooks:
+        try:
+            hook_messages = run_hooks(
+                client, rendered.hooks, event=f"pre-{phase}", timeout=release.timeout_sec
+            )
+        except HookFailed as error:
+            return ApplyResult(
+                release.key, plan.change_set(dry_run=True), previous, error=str(error)
+            )
     written: dict[tuple[str, str, str, str], str] = {}
     outcomes: list[ObjectChange] = []
     by_identity = {ref_of(p.desired).identity: p for p in plan.objects}
@@ -331,6 +347,8 @@ def apply_release(
         record,
         prune=pruned,
         drift=tuple(drift),
+        post_hooks=f"post-{phase}" if changing and rendered.hooks else None,
+        hook_messages=tuple(hook_messages),
     )
 
 

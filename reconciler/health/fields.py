@@ -22,11 +22,12 @@ class Fields:
 
     def _lookup(self, path: str) -> JsonValue:
         value: JsonValue = dict(self.node)
-        for key in path.split("."):
+        keys = path.split(".")
+        for depth, key in enumerate(keys):
             if value is None:
                 return None
             if not isinstance(value, dict):
-                raise self._wrong(path, "an object on the way", value)
+                raise self._wrong(".".join(keys[:depth]), "an object", value)
             value = value.get(key)
         return value
 

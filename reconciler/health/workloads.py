@@ -43,7 +43,8 @@ def deployment_health(obj: LiveObject, context: HealthContext) -> ResourceState:
     available = view.integer("status.availableReplicas")
     progressing = view.condition("Progressing")
     if progressing is not None and progressing.text("reason") == "ProgressDeadlineExceeded":
-        _, why = _not_ready_reason(obj, view, pods, progressing.text("message"))
+        deadline = progressing.text("message").rstrip(".")
+        _, why = _not_ready_reason(obj, view, pods, deadline)
         return resource_state(obj, State.FAILED, "ProgressDeadlineExceeded", why, pods)
     if updated < desired:
         shortfall = f"{updated} of {desired} replicas updated"
