@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -37,7 +38,9 @@ from reconciler.diff.changeset import ChangeSet
 from reconciler.health import ReleaseState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError
+from reconciler.objects import ref_of
 from reconciler.render.model import Outputs
+from reconciler.render.ownership import OWNER_ANNOTATION
 from reconciler.types import JsonObject, ReleaseKey
 
 DEFAULT_MAX_REMOVED_SHARE = 0.5
@@ -87,6 +90,8 @@ class PassOptions:
     prune: bool = True
     """The reconciler's default; a release's own `prune` field decides for it."""
     max_removed_share: float = DEFAULT_MAX_REMOVED_SHARE
+    parallelism: int = 4
+    """Releases of one dependency level applied at the same time."""
     wait: bool = True
     """Wait for each applied release to become Ready (within its timeoutSec) before its
     dependents; without it dependents of a changed release are Blocked this pass."""
@@ -162,26 +167,60 @@ def reconcile(
         reports[key] = ReleaseReport(key, Outcome.FAILED, problem.message)
     changed: set[ReleaseKey] = set()
     live = LiveIndex(client)
-    for level in state.graph.levels:
-        for key in level:
-            if key in reports or key not in state.render.rendered:
-                continue
-            started = time.monotonic()
-            gate = _gate(
-                state.loaded.releases[key].dependencies.values(), reports=reports, changed=changed
-            )
-            if gate is not None:
-                reports[key] = ReleaseReport(key, Outcome.BLOCKED, gate)
-            else:
-                reports[key] = _reconcile_release(client, state, key, options, live=live)
-                if reports[key].changes is not None and (
-                    reports[key].changes.has_changes or reports[key].outcome is Outcome.APPLIED  # type: ignore[union-attr]
-                ):
-                    changed.add(key)
-            progress(reports[key], time.monotonic() - started)
+    for key, message in _contested(state, live).items():
+        reports.setdefault(key, ReleaseReport(key, Outcome.FAILED, message))
+
+    def one(key: ReleaseKey) -> tuple[ReleaseReport, float]:
+        started = time.monotonic()
+        gate = _gate(
+            state.loaded.releases[key].dependencies.values(), reports=reports, changed=changed
+        )
+        if gate is not None:
+            return ReleaseReport(key, Outcome.BLOCKED, gate), time.monotonic() - started
+        report = _reconcile_release(client, state, key, options, live=live)
+        return report, time.monotonic() - started
+
+    # A level's releases do not depend on each other: they run side by side, and the
+    # next level starts when the whole level is done (gates read finished reports only).
+    with ThreadPoolExecutor(max_workers=options.parallelism) as pool:
+        for level in state.graph.levels:
+            pending = [k for k in level if k not in reports and k in state.render.rendered]
+            for report, seconds in pool.map(one, pending):
+                reports[report.release] = report
+                if report.outcome is Outcome.APPLIED:
+                    changed.add(report.release)
+                progress(report, seconds)
     withheld, removed = _removed_releases(client, state, options)
     reports.update(removed)
     return PassReport(options.revision, reports, prune_withheld=withheld)
+
+
+def _contested(state: DesiredState, live: LiveIndex) -> dict[ReleaseKey, str]:
+    """Releases that render an object another release also renders, with why they stop.
+
+    One object belongs to one release: the release that owns it in the cluster keeps
+    it, else the first by name; the others fail, so the two never take turns.
+    """
+    claims: dict[tuple[str, str, str, str], list[ReleaseKey]] = {}
+    for key in sorted(state.render.rendered):
+        for obj in state.render.rendered[key].objects:
+            claims.setdefault(ref_of(obj).identity, []).append(key)
+    losers: dict[ReleaseKey, str] = {}
+    for identity, keys in claims.items():
+        if len(keys) < 2:
+            continue
+        _group, kind, namespace, name = identity
+        obj = next(
+            o for o in state.render.rendered[keys[0]].objects if ref_of(o).identity == identity
+        )
+        current = live.get(ref_of(obj))
+        owner = ((current or {}).get("metadata") or {}).get("annotations", {}).get(OWNER_ANNOTATION)  # type: ignore[union-attr]
+        winner = owner if owner in keys else keys[0]
+        subject = "/".join(part for part in (kind, namespace, name) if part)
+        for key in keys:
+            if key != winner:
+                losers[key] = f"{subject} belongs to release {winner}, which renders it too"
+    return losers
 
 
 def _reconcile_release(

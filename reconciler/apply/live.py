@@ -8,6 +8,7 @@ number of requests grows with kinds and namespaces, not with objects.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 from reconciler.kube.client import KubeClient
@@ -26,15 +27,18 @@ class LiveIndex:
         self.client = client
         self._objects: dict[tuple[str, str, str, str], KubeObject | None] = {}
         self._listed: set[tuple[str, str, str]] = set()
+        # Releases of one level share the index from several threads.
+        self._lock = threading.Lock()
 
     def load(self, objects: Iterable[KubeObject]) -> None:
         """List every (kind, namespace) that `objects` use, once."""
         for obj in objects:
             ref = ref_of(obj)
             scope = (ref.api_version, ref.kind, ref.namespace)
-            if scope in self._listed:
-                continue
-            self._listed.add(scope)
+            with self._lock:
+                if scope in self._listed:
+                    continue
+                self._listed.add(scope)
             try:
                 listed = self.client.list(
                     ref.api_version,

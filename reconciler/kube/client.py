@@ -9,6 +9,7 @@ plain dicts back. Discovery is cached and refreshed once when a kind is unknown
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,8 @@ class KubeClient:
     ) -> None:
         self.api = api
         self.field_manager = field_manager
+        # Discovery's cache is not safe to fill from several threads at once.
+        self._discovery_lock = threading.RLock()
         cache_file = None
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
@@ -86,10 +89,11 @@ class KubeClient:
         subject = f"{kind} ({api_version})"
         for attempt in range(2):
             try:
-                return self._dynamic.resources.get(api_version=api_version, kind=kind)
+                with self._discovery_lock:
+                    return self._dynamic.resources.get(api_version=api_version, kind=kind)
             except ResourceNotFoundError:
                 if attempt == 0:
-                    self._dynamic.resources.invalidate_cache()
+                    self.invalidate_discovery()
                     continue
                 raise NotFound(
                     subject, "the cluster serves no such kind (is its CRD installed?)"
@@ -103,7 +107,8 @@ class KubeClient:
         return ResourceType(api_version, kind, found.name, bool(found.namespaced))
 
     def invalidate_discovery(self) -> None:
-        self._dynamic.resources.invalidate_cache()
+        with self._discovery_lock:
+            self._dynamic.resources.invalidate_cache()
 
     # -- requests ------------------------------------------------------------
 
