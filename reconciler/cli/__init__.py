@@ -7,9 +7,12 @@ Contracts': 0 success, 1 validation failed / differences / a release failed,
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from reconciler import __version__
+from reconciler.kube.errors import ClusterUnreachable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,4 +45,9 @@ _add_commands()
 
 
 def main() -> None:
-    cli()
+    """Run the command; a cluster lost mid-command still exits 3, as the Contracts say."""
+    try:
+        cli()
+    except ClusterUnreachable as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(3)

@@ -1,0 +1,110 @@
+"""`harmonia apply`, `diff` and `status` as a user runs them: output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.cluster.workbench import Workbench
+from tests.conftest import LiveCluster
+
+HARMONIA = (sys.executable, "-m", "reconciler")
+
+
+def harmonia(
+    cluster: LiveCluster, *args: str, kubeconfig: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "KUBECONFIG": str(kubeconfig or cluster.kubeconfig),
+        "HARMONIA_HELM": str(cluster.binaries["helm"]),
+        "HARMONIA_KUBECTL": str(cluster.binaries["kubectl"]),
+    }
+    return subprocess.run(
+        [*HARMONIA, *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_apply_diff_and_status_speak_through_output_and_exit_codes(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    settings = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings"},
+        "data": {"mode": "fast"},
+    }
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "token"},
+        "stringData": {"token": "cli-secret-value"},
+    }
+    bench.release(namespace, "app", chartPath=bench.chart("app", [settings, secret]))
+    repo = str(bench.root)
+
+    applied = harmonia(cluster, "apply", repo, "--source-id", bench.source)
+    assert applied.returncode == 0, applied.stderr
+    assert f"{namespace}/app: Applied" in applied.stderr
+    clean = harmonia(cluster, "diff", repo, "--exit-code")
+    assert (clean.returncode, clean.stdout) == (0, ""), clean.stderr
+
+    bench.chart(
+        "app",
+        [
+            {**settings, "data": {"mode": "slow"}},
+            {**secret, "stringData": {"token": "cli-secret-changed"}},
+        ],
+    )
+    changed = harmonia(cluster, "diff", repo, "--exit-code")
+    assert changed.returncode == 1, changed.stderr
+    assert "-  mode: fast\n+  mode: slow" in changed.stdout
+    assert "cli-secret" not in changed.stdout + changed.stderr
+    as_json = json.loads(harmonia(cluster, "diff", repo, "-o", "json").stdout)
+    (release,) = as_json["releases"]
+    assert release["changes"]["counts"]["configured"] == 2
+
+    status = harmonia(cluster, "status", "-n", namespace)
+    assert status.returncode == 0, status.stderr
+    assert "app" in status.stdout and "Ready" in status.stdout
+    detail = yaml.safe_load(
+        harmonia(cluster, "status", "-r", f"{namespace}/app", "-o", "yaml").stdout
+    )
+    assert detail["state"] == "Ready"
+    assert {r["kind"] for r in detail["resources"]} == {"ConfigMap", "Secret"}
+    assert "cli-secret" not in json.dumps(detail)
+
+
+def test_an_unreachable_cluster_exits_3(cluster: LiveCluster, tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "nowhere.kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "nowhere",
+                "clusters": [{"name": "nowhere", "cluster": {"server": "https://127.0.0.1:9"}}],
+                "users": [{"name": "nobody", "user": {"token": "x"}}],
+                "contexts": [
+                    {"name": "nowhere", "context": {"cluster": "nowhere", "user": "nobody"}}
+                ],
+            }
+        )
+    )
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    for command in ("apply", "diff"):
+        result = harmonia(cluster, command, str(bench.root), "--kubeconfig", str(kubeconfig))
+        assert result.returncode == 3, (command, result.stderr)
+        assert "127.0.0.1:9" in result.stderr
+    assert harmonia(cluster, "status", "--kubeconfig", str(kubeconfig)).returncode == 3
