@@ -42,10 +42,4 @@ def mask_secret_values(
 
 
 def _mask_all(obj: KubeObject) -> KubeObject:
-    masked = mask_secret(obj)
-    if is_secret(masked):
-        # mask_secret masks maps only; a malformed value must not show either.
-        for field in SECRET_VALUE_FIELDS:
-            if field in masked and not isinstance(masked[field], dict):
-                masked[field] = MASK
-    return masked
+    return mask_secret(obj)

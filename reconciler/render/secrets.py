@@ -28,6 +28,8 @@ def mask_secret(obj: KubeObject) -> KubeObject:
         values = masked.get(field)
         if isinstance(values, dict):
             masked[field] = {key: MASK for key in values}
+        elif field in masked:
+            masked[field] = MASK  # malformed, and still not to be shown
     return masked
 
 
