@@ -60,7 +60,15 @@ def service_health(obj: LiveObject, context: HealthContext) -> ResourceState:
 
 
 def ingress_health(obj: LiveObject, context: HealthContext) -> ResourceState:
-    return _address_health(obj, context, waiting_for="an ingress controller")
+    """Ready once it exists, as kstatus has it: many clusters run no controller that writes
+    an address, and an Ingress without one still routes once a controller comes. The
+    address, when there is one, is the message."""
+    addresses = [
+        entry.text("ip") or entry.text("hostname")
+        for entry in fields(obj).items("status.loadBalancer.ingress")
+    ]
+    message = f"address {', '.join(addresses)}" if addresses else "no address assigned yet"
+    return resource_state(obj, State.READY, message=message)
 
 
 def _address_health(obj: LiveObject, context: HealthContext, *, waiting_for: str) -> ResourceState:
