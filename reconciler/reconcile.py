@@ -39,9 +39,16 @@ from reconciler.health import ReleaseState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError
 from reconciler.objects import ref_of
-from reconciler.render.model import Outputs
+from reconciler.render.model import Outputs, RenderError
+from reconciler.render.outputs import (
+    RELEASE_CONFIG_API_VERSIONS,
+    RELEASE_CONFIG_KIND,
+    extract_outputs,
+)
 from reconciler.render.ownership import OWNER_ANNOTATION
-from reconciler.types import JsonObject, ReleaseKey
+from reconciler.types import JsonObject, ReleaseKey, split_release_key
+
+WALM_RELEASE_CONFIG = RELEASE_CONFIG_API_VERSIONS[0]
 
 DEFAULT_MAX_REMOVED_SHARE = 0.5
 """A snapshot that drops more than this share of the releases removes none of them."""
@@ -126,14 +133,26 @@ Progress = Callable[["ReleaseReport", float], None]
 
 
 def external_outputs_from(client: KubeClient) -> Callable[[ReleaseKey], Outputs | None]:
-    """Outputs of releases outside the repository, read from their inventory records."""
+    """Outputs of releases outside the repository: from their inventory records (a
+    release another Harmonia repository applied), else from the `ReleaseConfig` object
+    WALM keeps for the releases it installed."""
 
     def lookup(key: ReleaseKey) -> Outputs | None:
+        namespace, name = split_release_key(key)
         try:
             record = read_inventory(client, key)
-        except (KubeError, InventoryFormatError):
+            if record is not None:
+                return record.outputs
+            walm = client.get(
+                {
+                    "apiVersion": WALM_RELEASE_CONFIG,
+                    "kind": RELEASE_CONFIG_KIND,
+                    "metadata": {"name": name, "namespace": namespace},
+                }
+            )
+            return extract_outputs([walm])[1] if walm is not None else None
+        except (KubeError, InventoryFormatError, RenderError):
             return None
-        return record.outputs if record is not None else None
 
     return lookup
 

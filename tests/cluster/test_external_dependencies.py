@@ -1,0 +1,156 @@
+"""Kafka on a ZooKeeper that already runs (WALM's first scenario): the dependency is
+not in the repository; its outputs come from its inventory record in the cluster
+(another repository applied it) or from the ReleaseConfig WALM keeps."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from reconciler.reconcile import Outcome
+from tests.cluster.workbench import Workbench
+from tests.conftest import LiveCluster
+
+CHARTS = Path(__file__).parents[2] / "examples" / "charts"
+WALM_RELEASE_CONFIG_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "releaseconfigs.apiextensions.transwarp.io"},
+    "spec": {
+        "group": "apiextensions.transwarp.io",
+        "scope": "Namespaced",
+        "names": {"plural": "releaseconfigs", "singular": "releaseconfig", "kind": "ReleaseConfig"},
+        "versions": [
+            {
+                "name": "v1beta1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": True,
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+def bench_with_chart(cluster: LiveCluster, folder: Path, chart: str) -> Workbench:
+    bench = Workbench(cluster, folder / "repo", folder / "cache")
+    shutil.copytree(CHARTS / chart, bench.root / "charts" / chart)
+    return bench
+
+
+def kafka_connect(cluster: LiveCluster, namespace: str) -> str:
+    config = json.loads(cluster.kubectl("-n", namespace, "get", "cm", "kafka", "-o", "json").stdout)
+    line = next(
+        item
+        for item in config["data"]["server.properties"].splitlines()
+        if item.startswith("zookeeper.connect=")
+    )
+    return line.partition("=")[2]
+
+
+def test_kafka_takes_the_addresses_from_walms_release_config(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    cluster.kubectl(
+        "apply",
+        "--server-side",
+        "--field-manager=walm",
+        "-f",
+        "-",
+        stdin=json.dumps(WALM_RELEASE_CONFIG_CRD),
+    )
+    cluster.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "crd/releaseconfigs.apiextensions.transwarp.io",
+        "--timeout=60s",
+    )
+    release_config = {
+        "apiVersion": "apiextensions.transwarp.io/v1beta1",
+        "kind": "ReleaseConfig",
+        "metadata": {"name": "zk", "namespace": namespace},
+        "spec": {
+            "outputConfig": {
+                "zookeeper_addresses": "zk-0.walm:2181,zk-1.walm:2181",
+                "zookeeper_port": 2181,
+            }
+        },
+    }
+    cluster.kubectl(
+        "apply",
+        "--server-side",
+        "--field-manager=walm",
+        "-f",
+        "-",
+        stdin=json.dumps(release_config),
+    )
+    bench = bench_with_chart(cluster, tmp_path, "kafka")
+    key = bench.release(
+        namespace,
+        "kafka",
+        chartPath="charts/kafka",
+        configValues={"replicas": 1},
+        dependencies={"zookeeper": "zk"},
+    )
+    report = bench.run().releases[key]
+    assert report.outcome is Outcome.APPLIED, report.message
+    assert kafka_connect(cluster, namespace) == "zk-0.walm:2181,zk-1.walm:2181/kafka"
+
+
+def test_kafka_takes_the_outputs_another_repository_recorded(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    platform = bench_with_chart(cluster, tmp_path / "platform", "zookeeper")
+    zookeeper = platform.release(
+        namespace, "zookeeper", chartPath="charts/zookeeper", configValues={"replicas": 2}
+    )
+    assert platform.run().releases[zookeeper].ready is True
+
+    streaming = bench_with_chart(cluster, tmp_path / "streaming", "kafka")
+    kafka = streaming.release(
+        namespace,
+        "kafka",
+        chartPath="charts/kafka",
+        configValues={"replicas": 1},
+        dependencies={"zookeeper": f"{namespace}/zookeeper"},
+    )
+    report = streaming.run().releases[kafka]
+    assert report.outcome is Outcome.APPLIED, report.message
+    connect = kafka_connect(cluster, namespace)
+    assert connect.count(f"zookeeper-hl.{namespace}.svc.cluster.local:2181") == 2
+
+
+def test_an_external_dependency_with_no_outputs_blocks_only_its_dependent(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = bench_with_chart(cluster, tmp_path, "kafka")
+    kafka = bench.release(
+        namespace, "kafka", chartPath="charts/kafka", dependencies={"zookeeper": "nowhere"}
+    )
+    bystander = bench.release(
+        namespace,
+        "settings",
+        chartPath=bench.chart(
+            "settings",
+            [
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "settings"},
+                    "data": {},
+                }
+            ],
+        ),
+    )
+    report = bench.run()
+    assert report.releases[kafka].outcome is Outcome.BLOCKED
+    assert report.releases[kafka].message == (
+        f"dependency {namespace}/nowhere is not in the repository and has published no outputs"
+    )
+    assert report.releases[bystander].outcome is Outcome.APPLIED
