@@ -181,6 +181,13 @@ def plan_release(
         except Conflict as error:
             refused.append(f"{error}; set `force: true` to take these fields")
             continue
+        except Invalid as error:
+            if not (error.immutable and release.force):
+                hint = "; set `force: true` to delete and recreate it" if error.immutable else ""
+                refused.append(f"{error}{hint}")
+                continue
+            # Recreated on write: compare with what is applied, defaults aside.
+            after, take_over = obj, True
         except KubeError as error:
             refused.append(str(error))
             continue

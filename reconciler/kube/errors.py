@@ -11,6 +11,7 @@ KubeError                  subject (Kind/namespace/name) + message; `temporary` 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 
@@ -101,10 +102,19 @@ def from_status(subject: str, status: int, body: str | bytes | None) -> KubeErro
         )
     if status == 422:
         immutable = "immutable" in message or "Forbidden: updates to" in message
-        return Invalid(subject, message, immutable=immutable)
+        return Invalid(subject, _without_dumps(message), immutable=immutable)
     if status == 429 or status >= 500:
         return ClusterUnreachable(subject, message, status=status)
     return KubeError(subject, message, status=status)
+
+
+_LONG_VALUE = re.compile(r"Invalid value: (.{120,}?): (field is immutable|[a-z])")
+
+
+def _without_dumps(message: str) -> str:
+    """The API server quotes a whole rejected value (a pod template can be kilobytes);
+    the field path and the rule are what a person needs."""
+    return _LONG_VALUE.sub(lambda match: f"Invalid value: (omitted): {match.group(2)}", message)
 
 
 def _manager(message: str) -> str:

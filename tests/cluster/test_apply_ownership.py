@@ -174,3 +174,44 @@ def test_another_releases_object_is_never_taken(
     assert report.releases[first].outcome is Outcome.APPLIED
     assert report.releases[second].outcome is Outcome.FAILED
     assert f"belongs to release {namespace}/first" in report.releases[second].message
+
+
+def test_an_immutable_field_is_recreated_only_with_force(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    def job(image: str) -> JsonObject:
+        return {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "once"},
+            "spec": {
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{"name": "run", "image": image}],
+                    }
+                }
+            },
+        }
+
+    bench = bench_for(cluster, tmp_path)
+    key = bench.release(
+        namespace, "app", chartPath=bench.chart("app", [job("registry.invalid/a:1")])
+    )
+    bench.run()
+    first_uid = json.loads(
+        cluster.kubectl("-n", namespace, "get", "job", "once", "-o", "json").stdout
+    )["metadata"]["uid"]
+    chart = bench.chart("app", [job("registry.invalid/a:2")])
+    refused = bench.run().releases[key]
+    assert refused.outcome is Outcome.FAILED
+    assert "field is immutable" in refused.message
+    assert "set `force: true` to delete and recreate it" in refused.message
+
+    bench.release(namespace, "app", chartPath=chart, force=True)
+    assert bench.run().releases[key].outcome is Outcome.APPLIED
+    recreated = json.loads(
+        cluster.kubectl("-n", namespace, "get", "job", "once", "-o", "json").stdout
+    )
+    assert recreated["metadata"]["uid"] != first_uid
+    assert recreated["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.invalid/a:2"
