@@ -1,7 +1,8 @@
 """Health of the kinds that are not workloads: Pod, PVC, Service, Ingress, CRD, and the rest.
 
-A Service or Ingress waits for an address only as long as the release's timeout; any other
-object follows its `Ready`/`Available` condition, or is Ready by existing (ConfigMaps, RBAC).
+A LoadBalancer Service waits for an address only as long as the release's timeout; an
+Ingress is Ready by existing; any other object follows its `Ready`/`Available` condition,
+or is Ready by existing (ConfigMaps, RBAC).
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ def ingress_health(obj: LiveObject, context: HealthContext) -> ResourceState:
 
 def _address_health(obj: LiveObject, context: HealthContext, *, waiting_for: str) -> ResourceState:
     """Ready once something wrote `status.loadBalancer.ingress`. A cluster with nothing to
-    provide it (bare metal without MetalLB, no ingress controller) never will, so after the
-    release's timeout the wait ends as Failed with a reason that says so."""
+    provide it (bare metal without MetalLB) never will, so after the release's timeout the
+    wait ends as Failed with a reason that says so."""
     view = fields(obj)
     addresses = [
         entry.text("ip") or entry.text("hostname")
