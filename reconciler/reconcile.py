@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -308,10 +308,13 @@ def _reconcile_release(
 
 
 def _gate(
-    dependencies: object, *, reports: Mapping[ReleaseKey, ReleaseReport], changed: set[ReleaseKey]
+    dependencies: Iterable[ReleaseKey],
+    *,
+    reports: Mapping[ReleaseKey, ReleaseReport],
+    changed: set[ReleaseKey],
 ) -> str | None:
     """Why a release must wait for a dependency of this pass, or None."""
-    for target in dependencies:  # type: ignore[attr-defined]
+    for target in dependencies:
         report = reports.get(target)
         if report is None:
             continue  # external, or not in this pass: its outputs were found when rendering

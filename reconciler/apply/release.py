@@ -54,6 +54,8 @@ def object_digest(obj: KubeObject) -> str:
 class PlannedObject:
     desired: KubeObject
     change: ObjectChange
+    digest: str
+    """object_digest(desired): what the inventory records as applied."""
     take_over: bool = False
     """Write with force: the release adopts the object, or takes back hand-edited fields."""
 
@@ -164,10 +166,12 @@ def plan_release(
             and recorded.resource_version == (current.get("metadata") or {}).get("resourceVersion")  # type: ignore[union-attr]
         ):
             change = ObjectChange(ref, Action.SKIPPED, "unchanged since the last apply")
-            planned.append(PlannedObject(obj, change))
+            planned.append(PlannedObject(obj, change, digest))
             continue
         if current is None:
-            planned.append(PlannedObject(obj, compare(obj, None, rules=release.ignore_differences)))
+            planned.append(
+                PlannedObject(obj, compare(obj, None, rules=release.ignore_differences), digest)
+            )
             continue
         take_over = release.force or adopting
         try:
@@ -192,7 +196,7 @@ def plan_release(
             refused.append(str(error))
             continue
         change = compare(after, current, rules=release.ignore_differences)
-        planned.append(PlannedObject(obj, change, take_over))
+        planned.append(PlannedObject(obj, change, digest, take_over))
     rendered_refs = {ref_of(obj).identity for obj in desired}
     stale = tuple(
         entry.ref
@@ -306,7 +310,7 @@ def apply_release(
                 if (
                     change.action is Action.CONFIGURED
                     and recorded is not None
-                    and recorded.digest == object_digest(obj)
+                    and recorded.digest == planned.digest
                 ):
                     drift.append(str(change.ref))
             if obj.get("kind") == "CustomResourceDefinition":
@@ -319,7 +323,7 @@ def apply_release(
         if resource_version is None:
             current = live.get(ref) or {}
             resource_version = str((current.get("metadata") or {}).get("resourceVersion", ""))  # type: ignore[union-attr]
-        entries.append(InventoryEntry(ref, object_digest(planned.desired), resource_version))
+        entries.append(InventoryEntry(ref, planned.digest, resource_version))
     record = InventoryRecord(
         release=release.key,
         source=source,
@@ -334,9 +338,7 @@ def apply_release(
         delete_pvcs=release.delete_pvcs,
         paused=release.paused,
         timeout_sec=release.timeout_sec,
-        ready_since=previous.ready_since
-        if previous is not None and not plan.change_set(dry_run=False).has_changes
-        else "",
+        ready_since=previous.ready_since if previous is not None and not changing else "",
     )
     write_inventory(client, record)
     pruned = None

@@ -29,14 +29,25 @@ from reconciler.health.pods import first_unready, pod_blame, pod_state, select_p
 _REVISION_LABEL = "controller-revision-hash"
 
 
-def deployment_health(obj: LiveObject, context: HealthContext) -> ResourceState:
-    view = fields(obj)
-    pods = _long_running(_own_pods(obj, context))
-    if context.paused:
+def _paused_or_unobserved(
+    obj: LiveObject, view: Fields, pods: tuple[PodState, ...] | None, *, paused: bool
+) -> ResourceState | None:
+    """What holds before any replica counting for a scaled workload: a paused release,
+    or a spec the controller has not seen yet (its status describes the old one)."""
+    if paused:
         return _paused_replicas(obj, view, pods)
     unobserved = unobserved_generation(view, required=True)
     if unobserved:
         return resource_state(obj, State.PENDING, Reason.GENERATION_NOT_OBSERVED, unobserved, pods)
+    return None
+
+
+def deployment_health(obj: LiveObject, context: HealthContext) -> ResourceState:
+    view = fields(obj)
+    pods = _long_running(_own_pods(obj, context))
+    settled = _paused_or_unobserved(obj, view, pods, paused=context.paused)
+    if settled is not None:
+        return settled
     desired = view.integer("spec.replicas", 1)
     updated = view.integer("status.updatedReplicas")
     replicas = view.integer("status.replicas")
@@ -65,11 +76,9 @@ def deployment_health(obj: LiveObject, context: HealthContext) -> ResourceState:
 def replica_set_health(obj: LiveObject, context: HealthContext) -> ResourceState:
     view = fields(obj)
     pods = _long_running(_own_pods(obj, context))
-    if context.paused:
-        return _paused_replicas(obj, view, pods)
-    unobserved = unobserved_generation(view, required=True)
-    if unobserved:
-        return resource_state(obj, State.PENDING, Reason.GENERATION_NOT_OBSERVED, unobserved, pods)
+    settled = _paused_or_unobserved(obj, view, pods, paused=context.paused)
+    if settled is not None:
+        return settled
     desired = view.integer("spec.replicas", 1)
     replicas = view.integer("status.replicas")
     available = view.integer("status.availableReplicas")
@@ -88,11 +97,9 @@ def stateful_set_health(obj: LiveObject, context: HealthContext) -> ResourceStat
     view = fields(obj)
     own = _own_pods(obj, context)
     pods = _long_running(own)
-    if context.paused:
-        return _paused_replicas(obj, view, pods)
-    unobserved = unobserved_generation(view, required=True)
-    if unobserved:
-        return resource_state(obj, State.PENDING, Reason.GENERATION_NOT_OBSERVED, unobserved, pods)
+    settled = _paused_or_unobserved(obj, view, pods, paused=context.paused)
+    if settled is not None:
+        return settled
     desired = view.integer("spec.replicas", 1)
     ready = view.integer("status.readyReplicas")
     replicas = view.integer("status.replicas")

@@ -14,6 +14,7 @@ from reconciler.diff.changeset import Action
 from reconciler.policy import Policy
 from reconciler.reconcile import Outcome, PassReport
 from reconciler.types import JsonObject, ReleaseKey
+from tests import manifests
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 
@@ -34,37 +35,14 @@ def corpus(namespace: str) -> list[JsonObject]:
         }
     }
     return [
-        {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"widgets.{group}"},
-            "spec": {
-                "group": group,
-                "scope": "Namespaced",
-                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-                "versions": [
-                    {
-                        "name": "v1",
-                        "served": True,
-                        "storage": True,
-                        "schema": {
-                            "openAPIV3Schema": {
-                                "type": "object",
-                                "properties": {
-                                    "spec": {
-                                        "type": "object",
-                                        "properties": {
-                                            "size": {"type": "integer", "default": 3},
-                                            "color": {"type": "string", "default": "blue"},
-                                        },
-                                    }
-                                },
-                            }
-                        },
-                    }
-                ],
+        manifests.crd(
+            group,
+            "Widget",
+            spec_properties={
+                "size": {"type": "integer", "default": 3},
+                "color": {"type": "string", "default": "blue"},
             },
-        },
+        ),
         {
             "apiVersion": f"{group}/v1",
             "kind": "Widget",

@@ -10,6 +10,7 @@ from pathlib import Path
 from reconciler.policy import Policy
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject
+from tests import manifests
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 from tests.waiting import wait_for
@@ -117,29 +118,7 @@ def test_a_namespace_and_a_crd_outlive_their_release(
 ) -> None:
     group = f"{namespace}.prune.harmonia.dev"
     extra_namespace = f"{namespace}-extra"
-    crd: JsonObject = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"gadgets.{group}"},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    crd = manifests.crd(group, "Gadget")
     extra: JsonObject = {
         "apiVersion": "v1",
         "kind": "Namespace",

@@ -13,6 +13,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from devcluster.pins import KUBERNETES_VERSION
+from tests import manifests
 from tests.conftest import LiveCluster
 from tests.waiting import wait_for
 
@@ -101,34 +102,9 @@ def test_statefulset_with_claim_template_becomes_ready_and_claims_bind(
 
 def test_crd_becomes_established_and_accepts_objects(cluster: LiveCluster, namespace: str) -> None:
     group = f"{namespace}.smoke.harmonia.dev"
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"widgets.{group}"},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {
-                                "spec": {
-                                    "type": "object",
-                                    "properties": {"size": {"type": "integer", "default": 3}},
-                                }
-                            },
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    crd = manifests.crd(
+        group, "Widget", spec_properties={"size": {"type": "integer", "default": 3}}
+    )
     cluster.kubectl("apply", "--server-side", "-f", "-", stdin=json.dumps(crd))
     try:
         cluster.kubectl(

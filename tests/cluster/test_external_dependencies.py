@@ -9,33 +9,14 @@ import shutil
 from pathlib import Path
 
 from reconciler.reconcile import Outcome
+from tests import manifests
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 
 CHARTS = Path(__file__).parents[2] / "examples" / "charts"
-WALM_RELEASE_CONFIG_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "releaseconfigs.apiextensions.transwarp.io"},
-    "spec": {
-        "group": "apiextensions.transwarp.io",
-        "scope": "Namespaced",
-        "names": {"plural": "releaseconfigs", "singular": "releaseconfig", "kind": "ReleaseConfig"},
-        "versions": [
-            {
-                "name": "v1beta1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "x-kubernetes-preserve-unknown-fields": True,
-                    }
-                },
-            }
-        ],
-    },
-}
+WALM_RELEASE_CONFIG_CRD = manifests.crd(
+    "apiextensions.transwarp.io", "ReleaseConfig", version="v1beta1"
+)
 
 
 def bench_with_chart(cluster: LiveCluster, folder: Path, chart: str) -> Workbench:
