@@ -39,13 +39,14 @@ from reconciler.health import ReleaseState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError
 from reconciler.objects import ref_of
-from reconciler.render.model import Outputs, RenderError
+from reconciler.render.model import Outputs, RenderedRelease, RenderError
 from reconciler.render.outputs import (
     RELEASE_CONFIG_API_VERSIONS,
     RELEASE_CONFIG_KIND,
     extract_outputs,
 )
 from reconciler.render.ownership import OWNER_ANNOTATION
+from reconciler.spec.model import Release
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 
 WALM_RELEASE_CONFIG = RELEASE_CONFIG_API_VERSIONS[0]
@@ -63,6 +64,8 @@ class Outcome(StrEnum):
     BLOCKED = "Blocked"
     INVALID = "Invalid"
     REMOVED = "Removed"
+    DEFERRED = "Deferred"
+    """Not attempted this pass: waiting out a backoff, or the reconciler is stopping."""
 
 
 FAILING = frozenset({Outcome.FAILED, Outcome.BLOCKED, Outcome.INVALID})
@@ -102,6 +105,8 @@ class PassOptions:
     wait: bool = True
     """Wait for each applied release to become Ready (within its timeoutSec) before its
     dependents; without it dependents of a changed release are Blocked this pass."""
+    deferred: Mapping[ReleaseKey, str] = field(default_factory=dict)
+    """Releases left alone this pass, with why (a failure backoff); their dependents wait."""
 
 
 @dataclass(frozen=True)
@@ -173,8 +178,13 @@ def reconcile(
     options: PassOptions,
     *,
     progress: Progress = lambda _report, _seconds: None,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> PassReport:
-    """Apply (or with `dry_run`, plan) every release of `state`; `progress` hears each one."""
+    """Apply (or with `dry_run`, plan) every release of `state`; `progress` hears each one.
+
+    Once `stopping()` is true, the releases being written finish and the rest are
+    Deferred; nothing is removed.
+    """
     reports: dict[ReleaseKey, ReleaseReport] = {}
     for key in sorted(state.loaded.invalid_releases):
         reports[key] = ReleaseReport(
@@ -191,6 +201,10 @@ def reconcile(
 
     def one(key: ReleaseKey) -> tuple[ReleaseReport, float]:
         started = time.monotonic()
+        if stopping():
+            return ReleaseReport(key, Outcome.DEFERRED, "the reconciler is stopping"), 0.0
+        if key in options.deferred:
+            return ReleaseReport(key, Outcome.DEFERRED, options.deferred[key]), 0.0
         gate = _gate(
             state.loaded.releases[key].dependencies.values(), reports=reports, changed=changed
         )
@@ -209,6 +223,8 @@ def reconcile(
                 if report.outcome is Outcome.APPLIED:
                     changed.add(report.release)
                 progress(report, seconds)
+    if stopping():
+        return PassReport(options.revision, reports, notes=("stopped before removals",))
     withheld, removed = _removed_releases(client, state, options)
     reports.update(removed)
     return PassReport(options.revision, reports, prune_withheld=withheld)
@@ -256,10 +272,16 @@ def _reconcile_release(
         previous = read_inventory(client, key)
     except InventoryFormatError as error:
         return ReleaseReport(key, Outcome.FAILED, str(error))
-    if options.dry_run:
+    if options.dry_run or _heal_withheld(release, rendered, previous, options):
         plan = plan_release(client, rendered, release, previous=previous, live=live)
         outcome = Outcome.FAILED if plan.refused else Outcome.PLANNED
-        return ReleaseReport(key, outcome, "; ".join(plan.refused), plan.change_set(dry_run=True))
+        changes = plan.change_set(dry_run=True)
+        message = "; ".join(plan.refused)
+        if not options.dry_run and changes.has_changes:
+            message = message or f"selfHeal is off: drift left in place ({changes.summary()})"
+        elif not options.dry_run:
+            outcome = Outcome.UNCHANGED
+        return ReleaseReport(key, outcome, message, changes)
     result = apply_release(
         client,
         rendered,
@@ -307,6 +329,22 @@ def _reconcile_release(
     return ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
 
 
+def _heal_withheld(
+    release: Release,
+    rendered: RenderedRelease,
+    previous: InventoryRecord | None,
+    options: PassOptions,
+) -> bool:
+    """Whether a release with `selfHeal: false` is only checked this pass: it was already
+    applied from this revision with these inputs, so any difference is a hand edit."""
+    return (
+        not release.self_heal
+        and previous is not None
+        and previous.revision == options.revision
+        and previous.input_hash == rendered.input_hash
+    )
+
+
 def _gate(
     dependencies: Iterable[ReleaseKey],
     *,
@@ -318,7 +356,7 @@ def _gate(
         report = reports.get(target)
         if report is None:
             continue  # external, or not in this pass: its outputs were found when rendering
-        if report.outcome in FAILING:
+        if report.outcome in FAILING or report.outcome is Outcome.DEFERRED:
             return f"dependency {target} is {report.outcome}: {report.message}"
         if report.ready is False:
             return f"dependency {target} is not Ready: {report.message}"

@@ -28,9 +28,9 @@ def version() -> None:
 
 
 def _add_commands() -> None:
-    from reconciler.cli import cluster, render, repository, status
+    from reconciler.cli import cluster, render, repository, run, status
 
-    for module in (repository, render, cluster, status):
+    for module in (repository, render, cluster, status, run):
         for command in module.COMMANDS:
             cli.add_command(command)
     try:

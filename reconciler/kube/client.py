@@ -184,7 +184,7 @@ class KubeClient:
             describe(obj),
             "patch",
             path,
-            body=json.dumps(patch),
+            body=patch,
             content_type="application/merge-patch+json",
         )
 
@@ -193,7 +193,7 @@ class KubeClient:
         metadata: Any = obj.get("metadata") or {}
         namespace = metadata.get("namespace") if resource.namespaced else None
         path = resource.path(namespace=namespace) if resource.namespaced else resource.path()
-        return self._call(describe(obj), "post", path, body=json.dumps(obj))
+        return self._call(describe(obj), "post", path, body=obj)
 
 
 def _translated(subject: str, error: Exception) -> KubeError:

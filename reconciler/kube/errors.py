@@ -5,6 +5,7 @@ KubeError                  subject (Kind/namespace/name) + message; `temporary` 
 ├── NotFound               404
 ├── Forbidden              403: RBAC or admission said no
 ├── Conflict               409 from server-side apply: another field manager owns fields
+├── StaleObject            other 409s: changed since read (resourceVersion), or already exists
 └── Invalid                422: the object was refused; `immutable` when a field cannot change
 """
 
@@ -51,6 +52,11 @@ class Conflict(KubeError):
     def __init__(self, subject: str, message: str, *, conflicts: tuple[FieldConflict, ...]) -> None:
         super().__init__(subject, message, status=409)
         self.conflicts = conflicts
+
+
+class StaleObject(KubeError):
+    """The write lost a race: the object changed since it was read (a `resourceVersion`
+    precondition failed), or a create found it already there."""
 
 
 class Invalid(KubeError):
@@ -100,6 +106,8 @@ def from_status(subject: str, status: int, body: str | bytes | None) -> KubeErro
         return Conflict(
             subject, f"apply conflicts with other field managers: {owners}", conflicts=conflicts
         )
+    if status == 409:
+        return StaleObject(subject, message, status=status)
     if status == 422:
         immutable = "immutable" in message or "Forbidden: updates to" in message
         return Invalid(subject, _without_dumps(message), immutable=immutable)

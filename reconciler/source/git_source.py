@@ -195,7 +195,7 @@ class GitSource:
         local_ref = "refs/harmonia/" + remote_ref.removeprefix("refs/")
         self._git_fetch(repo, auth, f"+{remote_ref}:{local_ref}")
         status, sha, _ = repo.git.rev_parse(
-            "--verify", "--quiet", f"{local_ref}^{{commit}}", **_quiet()
+            "--verify", "--quiet", f"{local_ref}^{{commit}}", **quiet()
         )
         if status != 0:
             raise RefNotFound(self.subject, "does not point at a commit")
@@ -231,12 +231,12 @@ class GitSource:
             *refspecs,
             env=auth.env,
             kill_after_timeout=self._timeout,
-            **_quiet(),
+            **quiet(),
         )
         if status != 0:
             error_class = classify_git_stderr(stderr)
             reason = _REASONS.get(error_class, "fetch failed")
-            raise error_class(self.subject, reason, detail=_detail(stderr, auth))
+            raise error_class(self.subject, reason, detail=scrubbed_detail(stderr, auth))
 
     def _snapshot(self, repo: git.Repo, auth: GitAuth, sha: Revision) -> Snapshot:
         commit = repo.commit(sha)
@@ -278,10 +278,10 @@ class GitSource:
         index = partial.with_name(f"{partial.name}.index")
         env = {"GIT_INDEX_FILE": str(index), "GIT_WORK_TREE": str(partial)}
         try:
-            status, _, stderr = repo.git.read_tree("--reset", "-u", sha, env=env, **_quiet())
+            status, _, stderr = repo.git.read_tree("--reset", "-u", sha, env=env, **quiet())
             if status != 0:
                 reason = f"cannot check out commit {sha[:12]}"
-                raise TemporaryError(self.subject, reason, detail=_detail(stderr, auth))
+                raise TemporaryError(self.subject, reason, detail=scrubbed_detail(stderr, auth))
             _refuse_escaping_symlinks(partial, subject=self.subject)
             return self._cache.publish_tree(partial, sha)
         finally:
@@ -290,13 +290,13 @@ class GitSource:
                 remove_tree(partial)
 
 
-def _quiet() -> dict[str, bool]:
+def quiet() -> dict[str, bool]:
     """GitPython options: return (status, stdout, stderr) instead of raising."""
     return {"with_extended_output": True, "with_exceptions": False}
 
 
 def _has_commit(repo: git.Repo, sha: Revision) -> bool:
-    status, _, _ = repo.git.cat_file("-e", f"{sha}^{{commit}}", **_quiet())
+    status, _, _ = repo.git.cat_file("-e", f"{sha}^{{commit}}", **quiet())
     return bool(status == 0)
 
 
@@ -306,7 +306,8 @@ def _plain_datetime(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC if offset is None else timezone(offset))
 
 
-def _detail(stderr: str, auth: GitAuth) -> str:
+def scrubbed_detail(stderr: str, auth: GitAuth) -> str:
+    """What Git printed, for an error message: secrets scrubbed, on one line, bounded."""
     lines = [line.strip() for line in scrub(stderr, auth.secrets).splitlines() if line.strip()]
     text = "; ".join(lines)
     return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 3] + "..."

@@ -8,6 +8,7 @@ pass. Nothing is mocked; the cluster is the session's dev cluster.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,9 +87,17 @@ class Workbench:
             external_outputs=external_outputs_from(client),
         )
 
-    def run(self, *, dry_run: bool = False, **options: Any) -> PassReport:
-        """One pass (a diff with `dry_run`), as `harmonia apply` runs it."""
-        self.revision += 0 if dry_run else 1
+    def run(
+        self,
+        *,
+        dry_run: bool = False,
+        same_commit: bool = False,
+        stopping: Callable[[], bool] = lambda: False,
+        **options: Any,
+    ) -> PassReport:
+        """One pass (a diff with `dry_run`), as `harmonia apply` runs it; each pass is a
+        new commit unless `same_commit` (a scheduled pass with nothing new in Git)."""
+        self.revision += 0 if dry_run or same_commit else 1
         with self.client() as client:
             state = self.desired(client)
             assert not state.has_errors, [d.render() for d in state.diagnostics]
@@ -96,4 +105,5 @@ class Workbench:
                 client,
                 state,
                 PassOptions(f"rev-{self.revision}", self.source, dry_run=dry_run, **options),
+                stopping=stopping,
             )

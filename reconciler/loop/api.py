@@ -1,0 +1,350 @@
+"""The read-only JSON API's answers: the release list and a release's detail (WALM's query API).
+
+Pure functions over `ReleaseView`s, which the catalog gathers and the loop's HTTP server
+serves. No Secret value appears in a body: every value of the release's rendered Secrets,
+and every value under a key that names a secret, reads `***` (see `mask_values`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from reconciler.loop.errors import ApiError
+from reconciler.reconcile import ReleaseReport
+from reconciler.render.model import KubeObject, RenderedRelease
+from reconciler.render.secrets import MASK, SECRET_VALUE_FIELDS, is_secret
+from reconciler.spec.document import chart_fields, release_document
+from reconciler.spec.model import Release
+from reconciler.status.live import ReleaseStatus
+from reconciler.types import JsonObject, JsonValue, ReleaseKey, split_release_key
+
+NOT_INSTALLED = "NotInstalled"
+"""The state of a release with no inventory record in the cluster (never applied)."""
+
+LIST_QUERY_KEYS = ("namespace", "labelSelector")
+
+
+@dataclass(frozen=True)
+class ReleaseView:
+    """Everything known about one release: from Git, the last pass, and the cluster now."""
+
+    key: ReleaseKey
+    release: Release | None
+    """The release request of the last pass's desired state; None if only in the cluster."""
+    rendered: RenderedRelease | None
+    status: ReleaseStatus | None
+    """Read live: its inventory record and health; None when it was never applied."""
+    report: ReleaseReport | None
+    """What the last pass did to it."""
+
+    @property
+    def labels(self) -> Mapping[str, str]:
+        return self.release.release_labels if self.release is not None else {}
+
+
+# -- label selectors ---------------------------------------------------------------
+
+
+class Operator(StrEnum):
+    """kubectl's set-based operators; `a=b` is `a in (b)` and `a!=b` is `a notin (b)`."""
+
+    IN = "in"
+    NOT_IN = "notin"
+    EXISTS = "exists"
+    DOES_NOT_EXIST = "!"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    key: str
+    operator: Operator
+    values: frozenset[str] = frozenset()
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if self.operator is Operator.EXISTS:
+            return self.key in labels
+        if self.operator is Operator.DOES_NOT_EXIST:
+            return self.key not in labels
+        found = labels.get(self.key) in self.values
+        return found if self.operator is Operator.IN else not found
+
+
+@dataclass(frozen=True)
+class LabelSelector:
+    """Requirements that must all hold; no requirements selects everything."""
+
+    requirements: tuple[Requirement, ...] = ()
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return all(requirement.matches(labels) for requirement in self.requirements)
+
+
+_NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?"
+_DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
+_KEY = rf"(?:{_DNS_LABEL}(?:\.{_DNS_LABEL})*/)?{_NAME}"
+_VALUE = re.compile(rf"(?:{_NAME})?")
+_EXISTENCE = re.compile(rf"(?P<negated>!?)\s*(?P<key>{_KEY})")
+_EQUALITY = re.compile(rf"(?P<key>{_KEY})\s*(?P<operator>==|=|!=)\s*(?P<value>\S*)")
+_SET = re.compile(rf"(?P<key>{_KEY})\s+(?P<operator>in|notin)\s*\((?P<values>[^()]*)\)")
+_TOP_LEVEL_COMMA = re.compile(r",(?![^()]*\))")
+_NAMESPACE = re.compile(_DNS_LABEL)
+_MAX_NAME = 63
+_MAX_PREFIX = 253
+
+
+def parse_label_selector(text: str) -> LabelSelector:
+    """kubectl's selector syntax: `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`,
+    `!a`, joined by commas; `ApiError(400)` names the requirement that does not parse."""
+    if not text.strip():
+        return LabelSelector()
+    return LabelSelector(tuple(_requirement(part) for part in _TOP_LEVEL_COMMA.split(text)))
+
+
+def _requirement(text: str) -> Requirement:
+    text = text.strip()
+    if match := _SET.fullmatch(text):
+        values = [value.strip() for value in match["values"].split(",")]
+        if values == [""]:
+            raise _bad_selector(text, "the set of values is empty")
+        operator = Operator.IN if match["operator"] == "in" else Operator.NOT_IN
+        return _checked(match["key"], operator, values, text)
+    if match := _EQUALITY.fullmatch(text):
+        operator = Operator.NOT_IN if match["operator"] == "!=" else Operator.IN
+        return _checked(match["key"], operator, [match["value"]], text)
+    if match := _EXISTENCE.fullmatch(text):
+        operator = Operator.DOES_NOT_EXIST if match["negated"] else Operator.EXISTS
+        return _checked(match["key"], operator, [], text)
+    if not text:
+        raise _bad_selector(text, "an empty requirement (two commas in a row?)")
+    raise _bad_selector(text, "expected key, !key, key=value, key!=value, key in (...)")
+
+
+def _checked(key: str, operator: Operator, values: list[str], text: str) -> Requirement:
+    prefix, _, name = key.rpartition("/")
+    if len(name) > _MAX_NAME or len(prefix) > _MAX_PREFIX:
+        raise _bad_selector(text, f"the key {key!r} is too long")
+    for value in values:
+        if not _VALUE.fullmatch(value) or len(value) > _MAX_NAME:
+            raise _bad_selector(text, f"{value!r} is not a valid label value")
+    return Requirement(key, operator, frozenset(values))
+
+
+def _bad_selector(requirement: str, problem: str) -> ApiError:
+    return ApiError(400, f"labelSelector: cannot parse {requirement!r}: {problem}")
+
+
+# -- the list --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    namespace: str | None = None
+    selector: LabelSelector = LabelSelector()
+
+    def admits(self, view: ReleaseView) -> bool:
+        namespace, _name = split_release_key(view.key)
+        in_namespace = self.namespace is None or namespace == self.namespace
+        return in_namespace and self.selector.matches(view.labels)
+
+
+def parse_list_query(query: Mapping[str, str]) -> ListQuery:
+    """The list's query parameters; `ApiError(400)` for an unknown or malformed one."""
+    unknown = sorted(set(query) - set(LIST_QUERY_KEYS))
+    if unknown:
+        known = ", ".join(LIST_QUERY_KEYS)
+        raise ApiError(400, f"unknown query parameter {', '.join(unknown)} (known: {known})")
+    namespace = query.get("namespace") or None
+    if namespace is not None and not is_namespace_name(namespace):
+        raise ApiError(400, f"namespace: {namespace!r} is not a namespace name")
+    return ListQuery(namespace, parse_label_selector(query.get("labelSelector", "")))
+
+
+def is_namespace_name(text: str) -> bool:
+    """A DNS-1123 label, as every namespace name is."""
+    return len(text) <= _MAX_NAME and _NAMESPACE.fullmatch(text) is not None
+
+
+def release_list(views: Sequence[ReleaseView], query: Mapping[str, str]) -> JsonObject:
+    """`{"releases": [summary, ...], "count": n}` for the views the query admits, by key."""
+    chosen = parse_list_query(query)
+    summaries: list[JsonValue] = [
+        mask_object(release_summary(view), secret_values(view))
+        for view in sorted(views, key=lambda view: view.key)
+        if chosen.admits(view)
+    ]
+    return {"releases": summaries, "count": len(summaries)}
+
+
+def release_summary(view: ReleaseView) -> JsonObject:
+    """One line of the list (unmasked: callers mask)."""
+    namespace, name = split_release_key(view.key)
+    if view.status is not None:
+        state, message = str(view.status.health.state), view.status.health.message
+    else:
+        state = NOT_INSTALLED
+        message = view.report.message if view.report is not None else "not applied yet"
+    return {
+        "name": name,
+        "namespace": namespace,
+        "labels": dict(view.labels),
+        "chart": chart_fields(view.release.chart) if view.release is not None else None,
+        "state": state,
+        "message": message,
+        "revision": view.status.record.revision if view.status is not None else None,
+        "outcome": str(view.report.outcome) if view.report is not None else None,
+    }
+
+
+# -- the detail ------------------------------------------------------------------
+
+_LIVE_FIELDS = (
+    "source",
+    "lastResult",
+    "lastApplied",
+    "readySince",
+    "paused",
+    "resources",
+    "dependencies",
+    "outputs",
+)
+"""What the detail takes from the live status (`ReleaseStatus.to_json`)."""
+
+
+def release_detail(view: ReleaseView) -> JsonObject:
+    """WALM's release detail: the summary, the release request (`spec`), every resource
+    with its state and pods, the dependencies with the outputs taken from them, the
+    outputs published, the computed values and what the last pass did."""
+    live = view.status.to_json() if view.status is not None else _never_applied(view)
+    body: JsonObject = {
+        **release_summary(view),
+        "file": view.release.source.file if view.release is not None else None,
+        "spec": release_document(view.release) if view.release is not None else None,
+        **{field: live[field] for field in _LIVE_FIELDS},
+        "computedValues": view.rendered.values if view.rendered is not None else None,
+        "lastPass": view.report.to_json() if view.report is not None else None,
+    }
+    return mask_object(body, secret_values(view))
+
+
+def _never_applied(view: ReleaseView) -> JsonObject:
+    """The live fields of a release with no inventory record: what Git says it will be."""
+    release = view.release
+    dependencies: JsonObject = {
+        alias: {"release": target}
+        for alias, target in (release.dependencies.items() if release is not None else ())
+    }
+    return {
+        "source": None,
+        "lastResult": None,
+        "lastApplied": None,
+        "readySince": None,
+        "paused": release.paused if release is not None else False,
+        "resources": [],
+        "dependencies": dependencies,
+        "outputs": dict(view.rendered.outputs) if view.rendered is not None else {},
+    }
+
+
+# -- masking -----------------------------------------------------------------------
+
+SECRET_KEY_WORDS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "credential",
+    "privatekey",
+)
+"""A key containing one of these (case, `-` and `_` aside) holds a secret: `dbPassword`,
+`API_KEY`, `private-key`. The second line of defence, after the Secrets' own values."""
+
+MIN_EMBEDDED_SECRET = 8
+"""A Secret value at least this long is masked inside longer text too (a URL, a message);
+shorter ones only where a whole string equals them, so `1` or `true` do not garble text."""
+
+
+def secret_values(view: ReleaseView) -> frozenset[str]:
+    """Every value of the release's rendered v1 Secrets (hooks included)."""
+    if view.rendered is None:
+        return frozenset()
+    hooks = (hook.object for hook in view.rendered.hooks)
+    return values_of_secrets([*view.rendered.objects, *hooks])
+
+
+def values_of_secrets(objects: Iterable[KubeObject]) -> frozenset[str]:
+    """The `stringData` values of the v1 Secrets among `objects`, and their `data` values
+    both as written (base64) and decoded."""
+    found: set[str] = set()
+    for obj in filter(is_secret, objects):
+        for field in SECRET_VALUE_FIELDS:
+            values = obj.get(field)
+            for value in values.values() if isinstance(values, dict) else ():
+                if isinstance(value, dict | list) or value is None or value == "":
+                    continue
+                found.add(str(value))
+                if field == "data" and isinstance(value, str):
+                    found.update(_decoded(value))
+    return frozenset(found)
+
+
+def _decoded(text: str) -> tuple[str, ...]:
+    try:
+        decoded = base64.b64decode(text, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ()
+    return (decoded,) if decoded else ()
+
+
+def mask_values(value: JsonValue, secrets: frozenset[str]) -> JsonValue:
+    """`value` with every string (or number) equal to one of `secrets`, every long secret
+    inside a string, and every value under a key that names a secret reading `***`.
+
+    `{name: DB_PASSWORD, value: ...}` pairs (environment variables, WALM's params) count
+    as a key naming a secret. Flags and nulls stay: they hide nothing.
+    """
+    if isinstance(value, dict):
+        return mask_object(value, secrets)
+    if isinstance(value, list):
+        return [mask_values(item, secrets) for item in value]
+    if isinstance(value, str):
+        return _masked_text(value, secrets)
+    if isinstance(value, int | float) and not isinstance(value, bool) and str(value) in secrets:
+        return MASK
+    return value
+
+
+def mask_object(body: JsonObject, secrets: frozenset[str]) -> JsonObject:
+    """`mask_values` of a JSON object."""
+    return {
+        key: MASK if _hides_secret(key, item, body) else mask_values(item, secrets)
+        for key, item in body.items()
+    }
+
+
+def _hides_secret(key: str, item: JsonValue, within: JsonObject) -> bool:
+    if item is None or isinstance(item, bool):
+        return False
+    if names_secret(key):
+        return True
+    pair_name = within.get("name")
+    return key == "value" and isinstance(pair_name, str) and names_secret(pair_name)
+
+
+def names_secret(key: str) -> bool:
+    folded = key.lower().replace("-", "").replace("_", "")
+    return any(word in folded for word in SECRET_KEY_WORDS)
+
+
+def _masked_text(text: str, secrets: frozenset[str]) -> str:
+    if text in secrets:
+        return MASK
+    for secret in secrets:
+        if len(secret) >= MIN_EMBEDDED_SECRET and secret in text:
+            text = text.replace(secret, MASK)
+    return text

@@ -1,0 +1,85 @@
+"""Exponential backoff for releases that keep failing, forgotten when a new commit arrives.
+
+Part of the loop around the pipeline: after each pass the loop records every release's
+result here and leaves out the releases still inside their backoff. Pure: callers pass
+the time, nothing here reads a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from reconciler.health.model import format_duration
+from reconciler.types import ReleaseKey
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    """Wait `base` after the first failure, `factor` times longer after each further one,
+    never longer than `cap`."""
+
+    base: timedelta = timedelta(seconds=30)
+    factor: float = 2.0
+    cap: timedelta = timedelta(minutes=15)
+
+    def __post_init__(self) -> None:
+        if not timedelta(0) < self.base <= self.cap:
+            raise ValueError(
+                f"backoff: need 0 < base <= cap, got base {format_duration(self.base)} "
+                f"and cap {format_duration(self.cap)}"
+            )
+        if self.factor < 1:
+            raise ValueError(f"backoff: the factor must be at least 1, got {self.factor}")
+
+    def delay(self, failures: int) -> timedelta:
+        """How long to wait after `failures` failures in a row (1 or more)."""
+        try:
+            grown = self.base * self.factor ** (failures - 1)
+        except OverflowError:
+            return self.cap
+        return min(grown, self.cap)
+
+
+@dataclass(frozen=True)
+class FailureStreak:
+    """A release's failures in a row and when it may be tried again."""
+
+    failures: int
+    delay: timedelta
+    retry_at: datetime
+
+    def describe(self) -> str:
+        times = "once" if self.failures == 1 else f"{self.failures} times in a row"
+        return (
+            f"failed {times}; next attempt after {self.retry_at.astimezone(UTC):%H:%M:%S}Z "
+            f"(backoff {format_duration(self.delay)})"
+        )
+
+
+class FailureBackoff:
+    """Failure streaks per release, between passes of the loop."""
+
+    def __init__(self, policy: BackoffPolicy = BackoffPolicy()) -> None:
+        self.policy = policy
+        self._streaks: dict[ReleaseKey, FailureStreak] = {}
+
+    def record(self, key: ReleaseKey, *, failed: bool, now: datetime) -> None:
+        """A pass's result for `key`: a failure lengthens its streak, a success ends it."""
+        if not failed:
+            self._streaks.pop(key, None)
+            return
+        previous = self._streaks.get(key)
+        failures = previous.failures + 1 if previous else 1
+        delay = self.policy.delay(failures)
+        self._streaks[key] = FailureStreak(failures, delay, now + delay)
+
+    def reset(self) -> None:
+        """A new commit: every release gets tried again, streaks start over."""
+        self._streaks.clear()
+
+    def waiting(self, now: datetime) -> dict[ReleaseKey, str]:
+        """The releases still inside their backoff at `now`, each with why and until when."""
+        return {
+            key: streak.describe() for key, streak in self._streaks.items() if now < streak.retry_at
+        }

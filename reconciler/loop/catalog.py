@@ -1,0 +1,108 @@
+"""The releases the JSON API serves: the last pass's desired state and report, joined at
+each request with the statuses read live from the cluster.
+
+The loop updates it after every pass; the HTTP server reads it from its own threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reconciler.desired import DesiredState
+from reconciler.kube.client import KubeClient
+from reconciler.kube.errors import KubeError
+from reconciler.loop.api import (
+    ReleaseView,
+    is_namespace_name,
+    parse_list_query,
+    release_detail,
+    release_list,
+)
+from reconciler.loop.errors import ApiError
+from reconciler.reconcile import PassReport
+from reconciler.status.live import ReleaseStatus, read_statuses
+from reconciler.types import JsonObject, ReleaseKey, release_key, split_release_key
+
+
+@dataclass(frozen=True)
+class _LastPass:
+    state: DesiredState
+    report: PassReport
+
+    def view(self, key: ReleaseKey, status: ReleaseStatus | None) -> ReleaseView:
+        return ReleaseView(
+            key=key,
+            release=self.state.loaded.releases.get(key),
+            rendered=self.state.render.rendered.get(key),
+            status=status,
+            report=self.report.releases.get(key),
+        )
+
+    @property
+    def keys(self) -> frozenset[ReleaseKey]:
+        """Every release in Git, valid or not."""
+        return frozenset(self.state.loaded.releases) | self.state.loaded.invalid_releases
+
+
+class ReleaseCatalog:
+    """The API's view of the releases; thread-safe."""
+
+    def __init__(self, client: KubeClient) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._last: _LastPass | None = None
+
+    def update(self, state: DesiredState, report: PassReport) -> None:
+        """Remember a finished pass (called by the loop after each one)."""
+        with self._lock:
+            self._last = _LastPass(state, report)
+
+    def views(
+        self, *, namespace: str | None = None, release: ReleaseKey | None = None
+    ) -> list[ReleaseView]:
+        """Releases in Git (as of the last pass) or in the cluster, by key; statuses read now."""
+        return self._read(namespace=namespace, release=release)[0]
+
+    def list_releases(self, query: Mapping[str, str]) -> JsonObject:
+        """The body of `GET /api/v1/releases`; `problems` names inventory records that
+        could not be read."""
+        chosen = parse_list_query(query)
+        views, problems = self._read(namespace=chosen.namespace)
+        return {**release_list(views, query), "problems": list(problems)}
+
+    def release_detail(self, namespace: str, name: str) -> JsonObject:
+        """The body of `GET /api/v1/releases/<namespace>/<name>`; `ApiError(404)` if unknown."""
+        key = release_key(namespace, name)
+        views = self._read(release=key)[0] if is_namespace_name(namespace) else []
+        if not views:
+            raise ApiError(404, f"release {key}: not in Git nor in the cluster")
+        return release_detail(views[0])
+
+    def _read(
+        self, *, namespace: str | None = None, release: ReleaseKey | None = None
+    ) -> tuple[list[ReleaseView], list[str]]:
+        with self._lock:
+            last = self._last
+        try:
+            statuses, problems = read_statuses(self._client, namespace=namespace, release=release)
+        except KubeError as error:
+            raise ApiError(503, f"reading the cluster failed: {error}") from error
+        live = {status.key: status for status in statuses}
+        keys = set(live)
+        if last is not None:
+            keys.update(key for key in last.keys if _wanted(key, namespace, release))
+        return [_view(last, key, live.get(key)) for key in sorted(keys)], problems
+
+
+def _view(last: _LastPass | None, key: ReleaseKey, status: ReleaseStatus | None) -> ReleaseView:
+    if last is None:
+        return ReleaseView(key, release=None, rendered=None, status=status, report=None)
+    return last.view(key, status)
+
+
+def _wanted(key: ReleaseKey, namespace: str | None, release: ReleaseKey | None) -> bool:
+    if release is not None:
+        return key == release
+    return namespace is None or split_release_key(key)[0] == namespace

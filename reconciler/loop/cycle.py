@@ -1,0 +1,348 @@
+"""One reconcile cycle of `harmonia run`: fetch, desired state, pass, status commit, reports.
+
+The scheduler, the lease and the signals live in `service.py`; this module is the
+work of one tick, remembering only what must carry from pass to pass (the last
+content revision, the failure backoff). Every failure ends up in the result and
+the metrics, never as an exception out of `run_pass`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reconciler.desired import DesiredState, Tools, compute_desired_state
+from reconciler.kube.client import KubeClient
+from reconciler.kube.connection import capabilities
+from reconciler.kube.errors import ClusterUnreachable, KubeError
+from reconciler.loop.backoff import BackoffPolicy, FailureBackoff
+from reconciler.loop.catalog import ReleaseCatalog
+from reconciler.loop.events import emit_events
+from reconciler.loop.metrics import Metrics
+from reconciler.loop.settings import RunSettings
+from reconciler.policy import Policy
+from reconciler.reconcile import (
+    FAILING,
+    Outcome,
+    PassOptions,
+    PassReport,
+    ReleaseReport,
+    external_outputs_from,
+    reconcile,
+)
+from reconciler.render.environment import VersionChoice, choose_versions
+from reconciler.render.model import RenderError
+from reconciler.source import GitSource, Snapshot, SourceError
+from reconciler.source.status_branch import StatusBranch
+from reconciler.spec.model import RepositoryConfig
+from reconciler.status.files import STATUS_FOLDER, StatusEntry, status_files
+from reconciler.status.live import ReleaseStatus, read_statuses
+from reconciler.types import ReleaseKey
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 3
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """What one cycle did, for the exit code of `--once`, the logs and the tests."""
+
+    revision: str | None = None
+    report: PassReport | None = None
+    problem: str | None = None
+    """Why the cycle stopped early or went wrong (a Git, cluster or repository error)."""
+    unreachable: bool = False
+    """The Git remote or the cluster could not be reached (exit code 3)."""
+    status_commit: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.unreachable:
+            return EXIT_UNREACHABLE
+        if self.problem is not None or self.report is None or self.report.failed:
+            return EXIT_FAILED
+        return EXIT_OK
+
+
+def content_digest(root: Path) -> str:
+    """A digest of the repository folder without its `status/`: equal digests mean a
+    commit changed nothing but status files, which never triggers a pass."""
+    digest = hashlib.sha256()
+    for folder, dirnames, filenames in os.walk(root):
+        relative = Path(folder).relative_to(root)
+        if relative == Path("."):
+            dirnames[:] = [name for name in dirnames if name != STATUS_FOLDER]
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(folder, name)
+            digest.update(f"{(relative / name).as_posix()}\0".encode())
+            content = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+            digest.update(hashlib.sha256(content).digest())
+    return digest.hexdigest()
+
+
+class Cycle:
+    """The pass-to-pass memory of one `harmonia run` and the work of each tick."""
+
+    def __init__(
+        self,
+        settings: RunSettings,
+        *,
+        client: KubeClient,
+        policy: Policy,
+        tools: Tools,
+        metrics: Metrics,
+        catalog: ReleaseCatalog,
+        instance: str,
+        cache_root: Path,
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._policy = policy
+        self._tools = tools
+        self._metrics = metrics
+        self._catalog = catalog
+        self._instance = instance
+        self._cache_root = cache_root
+        self._source = GitSource(
+            settings.url,
+            ref=settings.ref,
+            subfolder=settings.subfolder,
+            credentials=settings.credentials,
+            cache_root=cache_root / "git",
+        )
+        self._backoff = FailureBackoff(
+            BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max)
+        )
+        self._digest: str | None = None
+        self._revision: str | None = None
+        self.fetched_once = False
+
+    @property
+    def source_id(self) -> str:
+        subfolder = self._settings.subfolder.strip("/")
+        return self._settings.source_id or (
+            f"{self._source.url}//{subfolder}" if subfolder else self._source.url
+        )
+
+    def run_pass(self, *, stopping: Callable[[], bool] = lambda: False) -> CycleResult:
+        started = time.monotonic()
+        snapshot = self._fetch()
+        if isinstance(snapshot, CycleResult):
+            return snapshot
+        revision = self._content_revision(snapshot)
+        try:
+            state = self._desired(snapshot.root)
+        except ClusterUnreachable as error:
+            self._metrics.count_error("cluster")
+            log.error("%s", error)
+            return CycleResult(revision, problem=str(error), unreachable=True)
+        except RenderError as error:
+            self._metrics.count_error("render")
+            log.error("revision %s: %s", revision[:12], error)
+            return CycleResult(revision, problem=str(error))
+        for item in state.diagnostics:
+            if item.is_error:
+                log.error("%s", item.render(), extra={"revision": revision})
+        options = PassOptions(
+            revision,
+            self.source_id,
+            prune=self._settings.prune,
+            parallelism=self._settings.parallelism,
+            deferred=self._backoff.waiting(datetime.now(UTC)),
+        )
+        log.info("pass started at revision %s", revision[:12], extra={"revision": revision})
+        try:
+            report = reconcile(
+                self._client,
+                state,
+                options,
+                progress=lambda entry, seconds: self._heard(entry, seconds, revision),
+                stopping=stopping,
+            )
+        except ClusterUnreachable as error:
+            self._metrics.count_error("cluster")
+            log.error("pass at revision %s stopped: %s", revision[:12], error)
+            return CycleResult(revision, problem=str(error), unreachable=True)
+        if report.prune_withheld:
+            log.warning("prune withheld: %s", report.prune_withheld)
+        self._remember_failures(report)
+        seconds = time.monotonic() - started
+        self._metrics.observe_pass(report, seconds, render_failed=state.render.failed.keys())
+        self._catalog.update(state, report)
+        status_commit = self._report_status(state, report, revision, snapshot)
+        log.info(
+            "pass finished at revision %s in %.1fs: %d releases, %d not applied",
+            revision[:12],
+            seconds,
+            len(report.releases),
+            sum(entry.outcome in FAILING for entry in report.releases.values()),
+            extra={"revision": revision},
+        )
+        problem = "the repository has errors" if state.has_errors else None
+        if snapshot.stale:
+            # The pass ran on the last good commit (self-heal goes on); the caller still
+            # hears that the remote failed: exit code 3 for `--once`.
+            return CycleResult(
+                revision,
+                report,
+                problem=snapshot.error,
+                unreachable=snapshot.unreachable,
+                status_commit=status_commit,
+            )
+        return CycleResult(revision, report, problem=problem, status_commit=status_commit)
+
+    # -- the steps -------------------------------------------------------------
+
+    def _fetch(self) -> Snapshot | CycleResult:
+        started = time.monotonic()
+        try:
+            snapshot = self._source.fetch()
+        except SourceError as error:
+            self._metrics.observe_fetch(time.monotonic() - started, ok=False)
+            self._metrics.count_error("git")
+            log.error("%s", error)
+            return CycleResult(problem=str(error), unreachable=error.unreachable)
+        self._metrics.observe_fetch(time.monotonic() - started, ok=not snapshot.stale)
+        self.fetched_once = True
+        if snapshot.stale:
+            self._metrics.count_error("git")
+        return snapshot
+
+    def _content_revision(self, snapshot: Snapshot) -> str:
+        """The commit a pass records: a status-only commit keeps the previous one."""
+        digest = content_digest(snapshot.root)
+        if digest != self._digest or self._revision is None:
+            if self._revision is not None:
+                log.info(
+                    "new commit %s", snapshot.short_commit, extra={"revision": snapshot.commit}
+                )
+            self._digest, self._revision = digest, snapshot.commit
+            self._backoff.reset()
+        return self._revision
+
+    def _desired(self, root: Path) -> DesiredState:
+        def versions_for(repository: RepositoryConfig | None) -> VersionChoice:
+            return choose_versions(repository, cluster=capabilities(self._client.api))
+
+        return compute_desired_state(
+            root,
+            policy=self._policy,
+            versions_for=versions_for,
+            tools=self._tools,
+            external_outputs=external_outputs_from(self._client),
+        )
+
+    def _heard(self, entry: ReleaseReport, seconds: float, revision: str) -> None:
+        summary = entry.changes.summary() if entry.changes is not None else ""
+        detail = "; ".join(part for part in (summary, entry.message) if part)
+        level = logging.WARNING if entry.outcome in FAILING else logging.INFO
+        log.log(
+            level,
+            "release %s %s (%.1fs)%s",
+            entry.release,
+            entry.outcome,
+            seconds,
+            f": {detail}" if detail else "",
+            extra={"release": entry.release, "outcome": str(entry.outcome), "revision": revision},
+        )
+        emit_events(self._client, entry, revision=revision, instance=self._instance)
+
+    def _remember_failures(self, report: PassReport) -> None:
+        now = datetime.now(UTC)
+        for key, entry in report.releases.items():
+            if entry.outcome is Outcome.FAILED:
+                self._backoff.record(key, failed=True, now=now)
+            elif entry.outcome in (Outcome.APPLIED, Outcome.UNCHANGED, Outcome.PLANNED):
+                self._backoff.record(key, failed=False, now=now)
+
+    def _report_status(
+        self, state: DesiredState, report: PassReport, revision: str, snapshot: Snapshot
+    ) -> str | None:
+        if not self._settings.write_status or state.loaded.config is None:
+            return None
+        try:
+            entries = self._status_entries(state, report)
+        except KubeError as error:
+            self._metrics.count_error("cluster")
+            log.error("status not written: %s", error)
+            return None
+        dependencies = {
+            key: tuple(release.dependencies.values())
+            for key, release in state.loaded.releases.items()
+        }
+        branch = StatusBranch(
+            self._settings.url,
+            branch=state.loaded.config.status_branch,
+            folder=snapshot.subfolder,
+            credentials=self._settings.credentials,
+            cache_root=self._cache_root,
+            author_name=self._settings.status_author_name,
+            author_email=self._settings.status_author_email,
+        )
+
+        def compose(current: Mapping[str, str]) -> Mapping[str, str]:
+            return status_files(
+                entries,
+                dependencies=dependencies,
+                previous=current,
+                now=datetime.now(UTC),
+                revision=revision,
+            )
+
+        try:
+            written = branch.publish(compose, message=_status_message(report, revision))
+        except SourceError as error:
+            self._metrics.count_error("status_push")
+            log.error("status not pushed: %s", error)
+            return None
+        if written.commit is not None:
+            log.info(
+                "status committed to %s as %s",
+                state.loaded.config.status_branch,
+                written.commit[:12],
+                extra={"revision": revision},
+            )
+        return written.commit
+
+    def _status_entries(self, state: DesiredState, report: PassReport) -> list[StatusEntry]:
+        statuses, problems = read_statuses(self._client)
+        for problem in problems:
+            log.warning("%s", problem)
+        live = {status.key: status for status in statuses}
+        self._metrics.set_release_states(_count_states(live.values(), report))
+        keys: set[ReleaseKey] = {
+            *state.loaded.releases,
+            *state.loaded.invalid_releases,
+            *(
+                key
+                for key, entry in report.releases.items()
+                if entry.outcome is not Outcome.REMOVED
+            ),
+        }
+        return [StatusEntry(key, live.get(key), report.releases.get(key)) for key in sorted(keys)]
+
+
+def _count_states(statuses: Iterable[ReleaseStatus], report: PassReport) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for status in statuses:
+        state = str(status.health.state)
+        counts[state] = counts.get(state, 0) + 1
+    invalid = sum(entry.outcome is Outcome.INVALID for entry in report.releases.values())
+    if invalid:
+        counts["Invalid"] = invalid
+    return counts
+
+
+def _status_message(report: PassReport, revision: str) -> str:
+    failing = sum(entry.outcome in FAILING for entry in report.releases.values())
+    return f"status: {len(report.releases)} releases at {revision[:12]}" + (
+        f", {failing} not applied" if failing else ""
+    )

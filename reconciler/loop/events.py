@@ -1,0 +1,156 @@
+"""Kubernetes Events for what a pass did to a release, recorded on its inventory ConfigMap.
+
+The loop emits them as each release's report comes in, so `kubectl describe configmap
+harmonia-inventory-<name>` and `kubectl get events` show applies, prunes and failures
+beside the cluster's own. Building the bodies is pure; `emit_events` sends them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from reconciler.apply.inventory import inventory_name
+from reconciler.diff.changeset import Action
+from reconciler.kube.client import KubeClient
+from reconciler.kube.errors import KubeError
+from reconciler.objects import ObjectRef, stub_object
+from reconciler.reconcile import FAILING, Outcome, ReleaseReport
+from reconciler.types import JsonObject, ReleaseKey, split_release_key
+
+log = logging.getLogger(__name__)
+
+SOURCE_COMPONENT = "harmonia"
+REPORTING_COMPONENT = "harmonia.dev/reconciler"
+MESSAGE_LIMIT = 1024
+"""Characters of an event's message (the events.k8s.io limit for a note)."""
+
+EVENTFUL = FAILING | {Outcome.APPLIED, Outcome.REMOVED}
+"""Outcomes that are news; Unchanged, Planned and Deferred record nothing."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One event to record: its type (`Normal`/`Warning`), reason and message."""
+
+    type: str
+    reason: str
+    message: str
+
+
+def release_notices(report: ReleaseReport, *, revision: str) -> list[Notice]:
+    """What is worth an event in `report`. Messages name objects and counts, never values:
+    change summaries hold counts, deleted objects are named by reference."""
+    deleted = _deleted(report)
+    if report.outcome is Outcome.APPLIED:
+        summary = report.changes.summary() if report.changes is not None else "no objects"
+        notices = [Notice("Normal", "Applied", f"revision {revision} applied: {summary}")]
+        if deleted:
+            notices.append(Notice("Normal", "Pruned", f"revision {revision} pruned {deleted}"))
+        return notices
+    if report.outcome is Outcome.REMOVED:
+        message = f"release removed ({report.message})"
+        return [Notice("Normal", "Pruned", f"{message}: deleted {deleted}" if deleted else message)]
+    if report.outcome in FAILING:
+        message = report.message or f"the release is {report.outcome}"
+        return [Notice("Warning", str(report.outcome), message)]
+    return []
+
+
+def _deleted(report: ReleaseReport) -> str:
+    """`2 objects: ConfigMap/shop/a, Secret/shop/b`, or "" when nothing was deleted."""
+    refs: list[ObjectRef] = [
+        change.ref
+        for change in (report.changes.changes if report.changes is not None else ())
+        if change.action is Action.DELETED
+    ]
+    if not refs:
+        return ""
+    noun = "object" if len(refs) == 1 else "objects"
+    return f"{len(refs)} {noun}: " + ", ".join(str(ref) for ref in refs)
+
+
+def release_events(
+    report: ReleaseReport,
+    *,
+    revision: str,
+    now: datetime,
+    instance: str,
+    inventory_uid: str = "",
+) -> list[JsonObject]:
+    """The core v1 Event bodies for `report`, on the release's inventory ConfigMap.
+
+    Names are `<inventory name>.<hex>`, the hex fixed by the release, reason, message,
+    time and instance: the same event always has the same name. `inventory_uid`,
+    when known, lets `kubectl describe configmap` find them.
+    """
+    return [
+        _event(report.release, notice, now=now, instance=instance, uid=inventory_uid)
+        for notice in release_notices(report, revision=revision)
+    ]
+
+
+def _event(
+    release: ReleaseKey, notice: Notice, *, now: datetime, instance: str, uid: str
+) -> JsonObject:
+    involved = _inventory_ref(release)
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    identity = "\0".join((release, notice.reason, notice.message, now.isoformat(), instance))
+    suffix = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    involved_object = involved.to_json()
+    if uid:
+        involved_object["uid"] = uid
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{involved.name}.{suffix}", "namespace": involved.namespace},
+        "involvedObject": involved_object,
+        "type": notice.type,
+        "reason": notice.reason,
+        "message": _truncated(notice.message),
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+        "source": {"component": SOURCE_COMPONENT},
+        "reportingComponent": REPORTING_COMPONENT,
+        "reportingInstance": instance,
+    }
+
+
+def _inventory_ref(release: ReleaseKey) -> ObjectRef:
+    namespace, _name = split_release_key(release)
+    return ObjectRef("v1", "ConfigMap", namespace, inventory_name(release))
+
+
+def _truncated(message: str) -> str:
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    return message[: MESSAGE_LIMIT - 3] + "..."
+
+
+def emit_events(client: KubeClient, report: ReleaseReport, *, revision: str, instance: str) -> None:
+    """Record `report`'s events in the cluster, by server-side apply (so an event sent
+    twice is recorded once); a failure is logged, never raised (events are a courtesy: a
+    pass never fails for want of one)."""
+    if report.outcome not in EVENTFUL:
+        return
+    try:
+        inventory = client.get(stub_object(_inventory_ref(report.release)))
+    except KubeError:
+        inventory = None  # the uid is a nicety; the apply below reports a real problem
+    metadata = (inventory or {}).get("metadata")
+    uid = metadata.get("uid") if isinstance(metadata, dict) else None
+    events = release_events(
+        report,
+        revision=revision,
+        now=datetime.now(UTC),
+        instance=instance,
+        inventory_uid=uid if isinstance(uid, str) else "",
+    )
+    for event in events:
+        try:
+            client.apply(event)
+        except KubeError as error:
+            log.warning("release %s: event not recorded: %s", report.release, error)

@@ -1,0 +1,208 @@
+"""`harmonia run` as a service: the schedule, the leader lease, the HTTP endpoints, signals.
+
+Thin on purpose (the work of a tick is `cycle.py`): it wires the parts together,
+runs one pass per tick (APScheduler, with jitter, never two at once) once this
+replica holds the Lease, and on SIGTERM lets the current writes finish, gives
+the Lease up and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from reconciler.desired import Tools
+from reconciler.kube.client import KubeClient
+from reconciler.kube.connection import KubeTarget
+from reconciler.kube.errors import ClusterUnreachable
+from reconciler.loop.catalog import ReleaseCatalog
+from reconciler.loop.cycle import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Cycle, CycleResult
+from reconciler.loop.lease import LeaderElector, LeaseSettings
+from reconciler.loop.metrics import Metrics
+from reconciler.loop.server import Endpoints, ObservabilityServer
+from reconciler.loop.settings import RunSettings
+from reconciler.policy import Policy
+
+log = logging.getLogger(__name__)
+# The scheduler logs every job run at INFO; the pass logs its own lines.
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def instance_name() -> str:
+    """This replica's identity in the Lease and in Events: the pod's host name and a tag."""
+    return f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class _Progress:
+    """What the readiness probe and the exit code read, written by the pass thread."""
+
+    last: CycleResult | None = None
+    lease_lost: bool = False
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+class Service:
+    def __init__(
+        self,
+        settings: RunSettings,
+        *,
+        target: KubeTarget,
+        policy: Policy,
+        tools: Tools,
+        cache_root: Path,
+    ) -> None:
+        self._settings = settings
+        self._target = target
+        self._policy = policy
+        self._tools = tools
+        self._cache_root = cache_root
+        self._progress = _Progress()
+        self.instance = instance_name()
+
+    def stop(self) -> None:
+        """Ask the service to finish the writes under way and exit (what SIGTERM does)."""
+        self._progress.stop.set()
+
+    def handle_signals(self) -> None:
+        def on_signal(number: int, _frame: FrameType | None) -> None:
+            log.info("%s received: finishing the current writes", signal.Signals(number).name)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def run(self, *, once: bool = False) -> int:
+        """Serve until stopped (or, with `once`, for one pass); returns the exit code."""
+        try:
+            client = KubeClient.connect(self._target, cache_dir=self._cache_root / "discovery")
+        except ClusterUnreachable as error:
+            log.error("%s", error)
+            return EXIT_UNREACHABLE
+        with client:
+            metrics = Metrics()
+            catalog = ReleaseCatalog(client)
+            cycle = Cycle(
+                self._settings,
+                client=client,
+                policy=self._policy,
+                tools=self._tools,
+                metrics=metrics,
+                catalog=catalog,
+                instance=self.instance,
+                cache_root=self._cache_root,
+            )
+            server = self._serve(metrics, catalog)
+            try:
+                return self._lead_and_loop(client, cycle, metrics, once=once)
+            finally:
+                if server is not None:
+                    server.stop()
+
+    def _serve(self, metrics: Metrics, catalog: ReleaseCatalog) -> ObservabilityServer | None:
+        if self._settings.listen is None:
+            return None
+        server = ObservabilityServer(
+            self._settings.listen,
+            Endpoints(
+                metrics=metrics,
+                readiness=self._readiness,
+                releases=catalog.list_releases,
+                release=catalog.release_detail,
+            ),
+        )
+        server.start()
+        log.info("serving /metrics, /healthz, /readyz and /api/v1 on port %d", server.port)
+        return server
+
+    def _readiness(self) -> tuple[bool, str]:
+        if self._progress.stop.is_set():
+            return False, "stopping"
+        last = self._progress.last
+        if last is None:
+            return False, "no pass has finished yet (or this replica is standing by)"
+        if last.unreachable:
+            return False, f"last pass could not reach a needed service: {last.problem}"
+        return True, "ok"
+
+    def _lead_and_loop(
+        self, client: KubeClient, cycle: Cycle, metrics: Metrics, *, once: bool
+    ) -> int:
+        elector = self._elect(client, metrics)
+        if elector is not None and not elector.acquire(self._progress.stop):
+            return EXIT_OK
+        metrics.set_leader(True)
+        try:
+            if once:
+                result = self._tick(cycle)
+                return result.exit_code
+            self._loop(cycle)
+            return EXIT_FAILED if self._progress.lease_lost else EXIT_OK
+        finally:
+            metrics.set_leader(False)
+            if elector is not None and elector.is_leader:
+                elector.release()
+
+    def _elect(self, client: KubeClient, metrics: Metrics) -> LeaderElector | None:
+        if not self._settings.leader_election:
+            return None
+        duration = self._settings.lease_duration
+        settings = LeaseSettings(
+            namespace=self._settings.lease_namespace,
+            name=self._settings.lease_name,
+            identity=self.instance,
+            duration=duration,
+            renew_deadline=duration * 2 / 3,
+            retry_period=duration * 2 / 15,
+        )
+
+        def on_lost() -> None:
+            log.error("leader lease lost: stopping so that two replicas never apply at once")
+            metrics.count_error("lease")
+            self._progress.lease_lost = True
+            self.stop()
+
+        log.info(
+            "waiting for the lease %s/%s as %s", settings.namespace, settings.name, self.instance
+        )
+        return LeaderElector(client, settings, on_lost=on_lost)
+
+    def _tick(self, cycle: Cycle) -> CycleResult:
+        try:
+            result = cycle.run_pass(stopping=self._progress.stop.is_set)
+        except Exception as error:  # a bug must not end the loop: the next tick tries again
+            log.exception("pass crashed")
+            result = CycleResult(problem=f"pass crashed: {error}")
+        self._progress.last = result
+        return result
+
+    def _loop(self, cycle: Cycle) -> None:
+        interval = self._settings.interval.total_seconds()
+        scheduler = BackgroundScheduler(timezone=UTC)
+        scheduler.add_job(
+            self._tick,
+            IntervalTrigger(
+                seconds=interval, jitter=interval * self._settings.jitter or None, timezone=UTC
+            ),
+            args=(cycle,),
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        scheduler.start()
+        try:
+            self._progress.stop.wait()
+        finally:
+            # Waits for a pass under way: it sees the stop and defers what it has not begun.
+            scheduler.shutdown(wait=True)

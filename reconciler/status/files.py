@@ -1,0 +1,253 @@
+"""The status report as files: `status/<namespace>/<name>.yaml` per release and a README.
+
+The end of a pass: the loop hands over each release's live status and this pass's report,
+and `reconciler.source.status_branch` commits what this returns. Pure, no I/O; nothing in
+it changes between passes unless the release did (the one time is a state change's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+
+from reconciler.health import ReleaseState
+from reconciler.reconcile import ReleaseReport
+from reconciler.status.live import ReleaseStatus
+from reconciler.types import JsonObject, JsonValue, ReleaseKey, split_release_key
+from reconciler.yamltext import dump_yaml
+
+API_VERSION = "harmonia.dev/v1alpha1"
+KIND = "ReleaseStatus"
+STATUS_FOLDER = "status"
+"""The folder of the report, beside `harmonia.yaml` (the repository root or subfolder)."""
+README_PATH = f"{STATUS_FOLDER}/README.md"
+
+# Matched on the outcome's value, so outcomes added to `Outcome` later need no import.
+SYNC_STATES = {
+    "Applied": "Synced",
+    "Unchanged": "Synced",
+    "Failed": "Failed",
+    "Invalid": "Invalid",
+    "Blocked": "Blocked",
+    "Deferred": "Deferred",
+    "Planned": "OutOfSync",
+}
+REMOVED = "Removed"
+SYNCED = "Synced"
+
+STATE_COLOURS = {
+    ReleaseState.READY: "fill:#d3f9d8,stroke:#2b8a3e,color:#000",
+    ReleaseState.PROGRESSING: "fill:#d0ebff,stroke:#1971c2,color:#000",
+    ReleaseState.DEGRADED: "fill:#ffe8cc,stroke:#e8590c,color:#000",
+    ReleaseState.FAILED: "fill:#ffc9c9,stroke:#c92a2a,color:#000",
+    ReleaseState.PAUSED: "fill:#e9ecef,stroke:#868e96,color:#000",
+    ReleaseState.BLOCKED: "fill:#fff3bf,stroke:#f08c00,color:#000",
+}
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    key: ReleaseKey
+    live: ReleaseStatus | None
+    """Its inventory record and health now; None when it was never applied."""
+    report: ReleaseReport | None
+    """What this pass did for it; None when it was not in the pass."""
+
+
+def status_path(key: ReleaseKey) -> str:
+    namespace, name = split_release_key(key)
+    return f"{STATUS_FOLDER}/{namespace}/{name}.yaml"
+
+
+def status_files(
+    entries: Sequence[StatusEntry],
+    *,
+    revision: str,
+    dependencies: Mapping[ReleaseKey, Sequence[ReleaseKey]],
+    previous: Mapping[str, str],
+    now: datetime,
+) -> dict[str, str]:
+    """The whole `status/` folder, path -> text, for a pass at `revision`.
+
+    `previous` is the folder as the status branch holds it (unreadable files are
+    ignored); `dependencies` maps a release to the releases it depends on.
+    """
+    documents: dict[ReleaseKey, JsonObject] = {}
+    for entry in sorted(entries, key=lambda e: e.key):
+        earlier = _previous_document(previous.get(status_path(entry.key)))
+        document = release_document(entry, revision=revision, previous=earlier, now=now)
+        if document is not None:
+            documents[entry.key] = document
+    files = {status_path(key): dump_yaml(document) for key, document in documents.items()}
+    files[README_PATH] = readme(documents, revision=revision, dependencies=dependencies)
+    return files
+
+
+def release_document(
+    entry: StatusEntry, *, revision: str, previous: Mapping[str, Any], now: datetime
+) -> JsonObject | None:
+    """One release's status file as data; None when it has none (removed, or nothing known)."""
+    report, live = entry.report, entry.live
+    if report is not None and report.outcome.value == REMOVED:
+        return None
+    if live is not None:
+        state, message = str(live.health.state), live.health.message
+    elif report is not None:
+        state, message = _state_never_applied(report), report.message
+    else:
+        return None
+    namespace, name = split_release_key(entry.key)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "name": name,
+        "namespace": namespace,
+        "state": state,
+        "message": message,
+        "lastTransitionTime": _transition_time(previous, state=state, now=now),
+        "revision": live.record.revision if live is not None else None,
+        "sync": _sync(report, revision=revision, live=live) if report is not None else None,
+        "resources": [r.to_json() for r in live.health.resources] if live is not None else [],
+        "dependencies": _plain(live.record.dependency_outputs) if live is not None else {},
+        "outputs": _plain(live.record.outputs) if live is not None else {},
+    }
+
+
+def _state_never_applied(report: ReleaseReport) -> str:
+    """What the pass says of a release with no inventory record; Progressing while it
+    waits for its first apply (planned, deferred)."""
+    outcome = report.outcome.value
+    if outcome in ("Failed", "Invalid"):
+        return str(ReleaseState.FAILED)
+    if outcome == "Blocked":
+        return str(ReleaseState.BLOCKED)
+    return str(ReleaseState.PROGRESSING)
+
+
+def _sync(report: ReleaseReport, *, revision: str, live: ReleaseStatus | None) -> JsonObject:
+    state = SYNC_STATES.get(report.outcome.value, report.outcome.value)
+    message = report.message
+    if state == SYNCED and live is not None:
+        # The pass's wait ends with the health message as it saw it: `message` already
+        # says the health now, and repeating it here would only add churn between passes.
+        message = _without(message, live.health.message)
+    return {"revision": revision, "state": state, "message": message}
+
+
+def _without(message: str, part: str) -> str:
+    """`message` (parts joined by "; ") with every occurrence of the part `part` dropped."""
+    if not part:
+        return message
+    text = f"; {message}; "
+    while f"; {part}; " in text:
+        text = text.replace(f"; {part}; ", "; ")
+    return text.removeprefix("; ").removesuffix("; ")
+
+
+def _transition_time(previous: Mapping[str, Any], *, state: str, now: datetime) -> str:
+    """The previous file's time while the state is unchanged, else `now`."""
+    stamp = previous.get("lastTransitionTime")
+    if previous.get("state") == state:
+        if isinstance(stamp, datetime):
+            return _timestamp(stamp)
+        if isinstance(stamp, str):
+            try:
+                return _timestamp(datetime.fromisoformat(stamp))
+            except ValueError:
+                pass
+    return _timestamp(now)
+
+
+def _timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC to the second; a time without a zone is taken as UTC."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _previous_document(text: str | None) -> Mapping[str, Any]:
+    if text is None:
+        return {}
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _plain(value: Any) -> JsonValue:
+    """A fresh copy in plain dicts and lists: the YAML dumper knows no other mappings, and
+    a value shared by two fields would otherwise be written as a YAML alias."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value  # type: ignore[no-any-return]
+
+
+def readme(
+    documents: Mapping[ReleaseKey, JsonObject],
+    *,
+    revision: str,
+    dependencies: Mapping[ReleaseKey, Sequence[ReleaseKey]],
+) -> str:
+    """`status/README.md`: a table of every release and a Mermaid graph of their dependencies."""
+    lines = [
+        "# Release status",
+        "",
+        f"Written by Harmonia for revision `{revision}`; do not edit.",
+        "",
+        "| Release | State | Sync | Revision | Message |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key in sorted(documents):
+        lines.append(_table_row(key, documents[key]))
+    lines += ["", "```mermaid", *_graph(documents, dependencies), "```", ""]
+    return "\n".join(lines)
+
+
+def _table_row(key: ReleaseKey, document: JsonObject) -> str:
+    sync = document["sync"]
+    sync_state = sync["state"] if isinstance(sync, dict) else "-"
+    applied = document["revision"]
+    shown_revision = f"`{applied[:12]}`" if isinstance(applied, str) and applied else "-"
+    cells = [key, document["state"], sync_state, shown_revision, document["message"]]
+    return "| " + " | ".join(_table_cell(str(cell)) for cell in cells) + " |"
+
+
+def _table_cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _graph(
+    documents: Mapping[ReleaseKey, JsonObject],
+    dependencies: Mapping[ReleaseKey, Sequence[ReleaseKey]],
+) -> list[str]:
+    """`graph LR` with an edge from each dependency to its dependent, coloured by state."""
+    edges = sorted(
+        {(target, dependent) for dependent, targets in dependencies.items() for target in targets}
+    )
+    keys = sorted({*documents, *(key for edge in edges for key in edge)})
+    lines = ["graph LR"]
+    lines += [f'  {_node_id(key)}["{_node_label(key)}"]' for key in keys]
+    lines += [f"  {_node_id(target)} --> {_node_id(dependent)}" for target, dependent in edges]
+    for state, style in STATE_COLOURS.items():
+        lines.append(f"  classDef {state} {style}")
+    for state in STATE_COLOURS:
+        members = [_node_id(key) for key in sorted(documents) if documents[key]["state"] == state]
+        if members:
+            lines.append(f"  class {','.join(members)} {state}")
+    return lines
+
+
+def _node_id(key: ReleaseKey) -> str:
+    """ASCII letters and digits kept, any other character as `_<hex code>_`: one id per key;
+    the prefix keeps ids clear of Mermaid's keywords (`end`, `graph`)."""
+    return "r_" + "".join(ch if ch.isascii() and ch.isalnum() else f"_{ord(ch):x}_" for ch in key)
+
+
+def _node_label(key: ReleaseKey) -> str:
+    return key.replace('"', "#quot;")

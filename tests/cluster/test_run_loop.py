@@ -1,0 +1,356 @@
+"""`harmonia run` end to end: a real bare Git remote, the real dev cluster, the real CLI.
+
+A commit is applied and its status committed to the status branch; a pass with
+nothing new commits nothing; a hand edit is put back without a new commit; the
+long-running loop serves metrics and the API without a Secret value; two replicas
+share one Lease and the standby takes over when the leader is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import GitRepos, LiveCluster
+from tests.waiting import wait_for
+
+HARMONIA = (sys.executable, "-m", "reconciler")
+SECRET_VALUE = "s3cr3t-loop-value"
+STATUS_BRANCH = "harmonia-status"
+
+
+def eventually(condition: Callable[[], object], *, what: str, timeout: float) -> None:
+    wait_for(condition, until=bool, what=what, timeout=timeout)
+
+
+def repository_files(namespace: str, *, mode: str = "fast") -> dict[str, str]:
+    objects = [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "settings"},
+            "data": {"mode": mode},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "token"},
+            "stringData": {"token": SECRET_VALUE},
+        },
+    ]
+    release = {
+        "apiVersion": "harmonia.dev/v1alpha1",
+        "kind": "Release",
+        "name": "web",
+        "namespace": namespace,
+        "chartPath": "charts/web",
+        "releaseLabels": {"team": "shop"},
+    }
+    return {
+        "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n",
+        f"releases/{namespace}/web.yaml": yaml.safe_dump(release),
+        "charts/web/objects.yaml": yaml.safe_dump_all(objects),
+    }
+
+
+def environment(cluster: LiveCluster, cache: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "HARMONIA_HELM": str(cluster.binaries["helm"]),
+        "HARMONIA_KUBECTL": str(cluster.binaries["kubectl"]),
+        "HARMONIA_CACHE_DIR": str(cache),
+    }
+
+
+def run_once(
+    cluster: LiveCluster, repos: GitRepos, cache: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            *HARMONIA,
+            "run",
+            "--once",
+            "--repo",
+            str(repos.remote),
+            "--ref",
+            "main",
+            "--listen",
+            "off",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=environment(cluster, cache),
+        timeout=300,
+        check=False,
+    )
+
+
+def remote_git(repos: GitRepos, *args: str) -> str:
+    return subprocess.run(
+        ["git", f"--git-dir={repos.remote}", *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def status_tip(repos: GitRepos) -> str:
+    return remote_git(repos, "rev-parse", f"refs/heads/{STATUS_BRANCH}")
+
+
+def status_file(repos: GitRepos, path: str) -> dict[str, object]:
+    loaded = yaml.safe_load(remote_git(repos, "show", f"{STATUS_BRANCH}:{path}"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def config_mode(cluster: LiveCluster, namespace: str) -> str:
+    found = cluster.kubectl("-n", namespace, "get", "configmap", "settings", "-o", "json")
+    return str(json.loads(found.stdout)["data"]["mode"])
+
+
+def test_run_once_applies_a_commit_and_commits_its_status_only_when_something_changed(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    commit = git_repos.commit_and_push(repository_files(namespace), "add web")
+    cache = tmp_path / "cache"
+
+    first = run_once(cluster, git_repos, cache)
+    assert first.returncode == 0, first.stderr
+    assert config_mode(cluster, namespace) == "fast"
+    status = status_file(git_repos, f"status/{namespace}/web.yaml")
+    assert (status["state"], status["revision"]) == ("Ready", commit)
+    assert f"{namespace}/web" in remote_git(git_repos, "show", f"{STATUS_BRANCH}:status/README.md")
+    tip = status_tip(git_repos)
+    author = remote_git(git_repos, "log", "-1", "--format=%an <%ae>", STATUS_BRANCH)
+    assert author == "Harmonia <harmonia@harmonia.dev>"
+
+    second = run_once(cluster, git_repos, cache)
+    assert second.returncode == 0, second.stderr
+    assert status_tip(git_repos) == tip, "a pass with nothing new made a status commit"
+
+    patch = json.dumps({"data": {"mode": "slow"}})
+    cluster.kubectl("-n", namespace, "patch", "configmap", "settings", "--type=merge", "-p", patch)
+    third = run_once(cluster, git_repos, cache)
+    assert third.returncode == 0, third.stderr
+    assert config_mode(cluster, namespace) == "fast"
+    assert "drift corrected: ConfigMap/" in third.stderr
+    assert remote_git(git_repos, "rev-parse", "refs/heads/main") == commit
+
+    every_status = remote_git(git_repos, "log", "-p", STATUS_BRANCH)
+    assert SECRET_VALUE not in every_status
+    assert SECRET_VALUE not in first.stderr + second.stderr + third.stderr
+
+
+def test_run_once_exits_1_for_an_invalid_release_and_3_for_an_unreachable_remote(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    files = repository_files(namespace)
+    files[f"releases/{namespace}/broken.yaml"] = "name: broken\nnamespace: [oops\n"
+    git_repos.commit_and_push(files, "one good, one broken")
+    cache = tmp_path / "cache"
+
+    invalid = run_once(cluster, git_repos, cache, "--no-status")
+    assert invalid.returncode == 1, invalid.stderr
+    assert f"releases/{namespace}/broken.yaml:3:1: YAML syntax error" in invalid.stderr
+    assert config_mode(cluster, namespace) == "fast"
+
+    gone = subprocess.run(
+        [
+            *HARMONIA,
+            "run",
+            "--once",
+            "--repo",
+            str(tmp_path / "no-such-remote.git"),
+            "--listen",
+            "off",
+            "--no-status",
+        ],
+        capture_output=True,
+        text=True,
+        env=environment(cluster, tmp_path / "other-cache"),
+        timeout=300,
+        check=False,
+    )
+    assert gone.returncode == 3, gone.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http_get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except OSError:
+        return 0, ""
+
+
+@contextmanager
+def running(
+    cluster: LiveCluster, repos: GitRepos, cache: Path, log: Path, *extra: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                *HARMONIA,
+                "run",
+                "--repo",
+                str(repos.remote),
+                "--ref",
+                "main",
+                "--interval",
+                "2s",
+                "--jitter",
+                "0",
+                *extra,
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=environment(cluster, cache),
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def test_the_loop_heals_drift_applies_new_commits_and_serves_metrics_and_the_api(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    git_repos.commit_and_push(repository_files(namespace), "add web")
+    port = free_port()
+    log = tmp_path / "run.log"
+    args = ("--listen", f"127.0.0.1:{port}", "--no-leader-elect")
+    with running(cluster, git_repos, tmp_path / "cache", log, *args) as process:
+        eventually(lambda: http_get(port, "/readyz")[0] == 200, timeout=120, what="ready")
+        assert http_get(port, "/healthz") == (200, "ok\n")
+        assert config_mode(cluster, namespace) == "fast"
+
+        patch = json.dumps({"data": {"mode": "slow"}})
+        cluster.kubectl(
+            "-n", namespace, "patch", "configmap", "settings", "--type=merge", "-p", patch
+        )
+        eventually(lambda: config_mode(cluster, namespace) == "fast", timeout=60, what="healed")
+
+        commit = git_repos.commit_and_push(repository_files(namespace, mode="slower"), "slower")
+        eventually(lambda: config_mode(cluster, namespace) == "slower", timeout=60, what="applied")
+        eventually(
+            lambda: status_file(git_repos, f"status/{namespace}/web.yaml")["revision"] == commit,
+            timeout=60,
+            what="status of the new commit",
+        )
+
+        code, metrics = http_get(port, "/metrics")
+        assert code == 200
+        for name in (
+            "harmonia_pass_duration_seconds_count",
+            "harmonia_releases{",
+            'harmonia_objects_applied_total{action="configured"}',
+            "harmonia_errors_total{",
+            "harmonia_git_fetch_duration_seconds_count",
+            f'harmonia_last_applied_revision_info{{revision="{commit}"}} 1.0',
+        ):
+            assert name in metrics, name
+        code, listed = http_get(
+            port, f"/api/v1/releases?labelSelector=team%3Dshop&namespace={namespace}"
+        )
+        assert code == 200, listed
+        assert [r["name"] for r in json.loads(listed)["releases"]] == ["web"]
+        code, detail = http_get(port, f"/api/v1/releases/{namespace}/web")
+        assert code == 200, detail
+        body = json.loads(detail)
+        assert body["state"] == "Ready"
+        assert {r["kind"] for r in body["resources"]} >= {"ConfigMap", "Secret"}
+        assert SECRET_VALUE not in metrics + listed + detail
+        assert http_get(port, f"/api/v1/releases/{namespace}/nothing")[0] == 404
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    text = log.read_text()
+    assert "SIGTERM received" in text
+    assert SECRET_VALUE not in text
+
+
+def lease_holder(cluster: LiveCluster, namespace: str) -> str:
+    found = cluster.kubectl(
+        "-n", namespace, "get", "lease", "harmonia-leader", "-o", "json", check=False
+    )
+    if found.returncode != 0:
+        return ""
+    return str(json.loads(found.stdout)["spec"].get("holderIdentity") or "")
+
+
+def identity_in(log: Path) -> str:
+    for line in log.read_text().splitlines():
+        if "waiting for the lease" in line:
+            return line.rsplit(" as ", 1)[1].strip()
+    return ""
+
+
+def test_two_replicas_apply_one_at_a_time_and_the_standby_takes_over_a_killed_leader(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    git_repos.commit_and_push(repository_files(namespace), "add web")
+    duration = 6
+    args = ("--listen", "off", "--no-status", "--lease-namespace", namespace)
+    args += ("--lease-duration", f"{duration}s")
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    with (
+        running(cluster, git_repos, tmp_path / "cache-1", first_log, *args) as first,
+        running(cluster, git_repos, tmp_path / "cache-2", second_log, *args) as second,
+    ):
+        eventually(
+            lambda: identity_in(first_log) and identity_in(second_log), timeout=60, what="ids"
+        )
+        eventually(lambda: lease_holder(cluster, namespace), timeout=60, what="a leader")
+        eventually(
+            lambda: "pass finished" in (first_log.read_text() + second_log.read_text()),
+            timeout=120,
+            what="a pass",
+        )
+        holder = lease_holder(cluster, namespace)
+        leader, standby = (first, second) if holder == identity_in(first_log) else (second, first)
+        leader_log, standby_log = (
+            (first_log, second_log) if leader is first else (second_log, first_log)
+        )
+        time.sleep(4)  # two more ticks: the standby must still not have applied
+        assert "pass started" not in standby_log.read_text()
+
+        leader.send_signal(signal.SIGKILL)
+        leader.wait(timeout=30)
+        killed = time.monotonic()
+        standby_id = identity_in(standby_log)
+        eventually(
+            lambda: lease_holder(cluster, namespace) == standby_id,
+            timeout=duration * 4,
+            what="the standby holding the lease",
+        )
+        took_over = time.monotonic() - killed
+        eventually(
+            lambda: "pass started" in standby_log.read_text(), timeout=60, what="standby pass"
+        )
+        assert standby.poll() is None
+    assert took_over <= duration + 2 * duration * 2 / 15 + 5, took_over
+    assert "pass started" in leader_log.read_text()

@@ -1,0 +1,450 @@
+"""The JSON API's bodies: kubectl's label selectors, the list's filters, the detail's shape,
+and Secret values masked wherever they would appear."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from reconciler.apply.inventory import InventoryEntry, InventoryRecord
+from reconciler.diff import Action, ChangeSet, ObjectChange
+from reconciler.health import PodState, PodStatus, ReleaseHealth, ReleaseState, ResourceState
+from reconciler.health import State as ResourceHealth
+from reconciler.loop.api import (
+    NOT_INSTALLED,
+    ReleaseView,
+    mask_values,
+    names_secret,
+    parse_label_selector,
+    release_detail,
+    release_list,
+    values_of_secrets,
+)
+from reconciler.loop.errors import ApiError
+from reconciler.objects import ObjectRef
+from reconciler.reconcile import Outcome, ReleaseReport
+from reconciler.render.model import RenderedRelease
+from reconciler.spec.diagnostics import SourceMap
+from reconciler.spec.document import release_document
+from reconciler.spec.model import ChartPath, EnvVar, Release, RoleBaseConfig, RoleConfig
+from reconciler.spec.model import MetaInfoParams as MetaInfo
+from reconciler.status.live import ReleaseStatus
+from reconciler.types import JsonObject, ReleaseKey, release_key
+
+
+def release(namespace: str, name: str, **fields: Any) -> Release:
+    return Release(
+        name=name,
+        namespace=namespace,
+        chart=ChartPath(f"charts/{name}"),
+        source=SourceMap(f"releases/{namespace}/{name}.yaml", {}),
+        **fields,
+    )
+
+
+def rendered(
+    key: ReleaseKey, *objects: JsonObject, values: JsonObject | None = None
+) -> RenderedRelease:
+    return RenderedRelease(
+        key=key,
+        objects=objects,
+        hooks=(),
+        outputs={"port": 9092},
+        values=values or {},
+        input_hash="sha256:x",
+    )
+
+
+def status(key: ReleaseKey) -> ReleaseStatus:
+    web = ObjectRef("apps/v1", "Deployment", key.split("/")[0], "web")
+    pod = PodState("web-1", "node-a", "Running", PodStatus.READY, ready="1/1")
+    return ReleaseStatus(
+        record=InventoryRecord(
+            release=key,
+            source="repo",
+            revision="abc123",
+            input_hash="sha256:x",
+            entries=(InventoryEntry(web),),
+            outputs={"port": 9092},
+            dependency_outputs={"zk": {"release": "infra/zk", "outputs": {"hosts": "zk-0"}}},
+            result="Applied",
+            time="2026-11-23T10:00:00+00:00",
+        ),
+        health=ReleaseHealth(
+            ReleaseState.READY,
+            "all 1 resources Ready",
+            (ResourceState("Deployment", web.namespace, "web", ResourceHealth.READY, pods=(pod,)),),
+        ),
+    )
+
+
+def view(
+    namespace: str = "shop",
+    name: str = "web",
+    *,
+    labels: dict[str, str] | None = None,
+    applied: bool = True,
+    **fields: Any,
+) -> ReleaseView:
+    key = release_key(namespace, name)
+    return ReleaseView(
+        key=key,
+        release=release(namespace, name, release_labels=labels or {}, **fields),
+        rendered=rendered(key),
+        status=status(key) if applied else None,
+        report=ReleaseReport(key, Outcome.APPLIED, "all 1 resources Ready"),
+    )
+
+
+def only_in_cluster(namespace: str, name: str) -> ReleaseView:
+    key = release_key(namespace, name)
+    return ReleaseView(key, release=None, rendered=None, status=status(key), report=None)
+
+
+# -- label selectors ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("selector", "labels", "matches"),
+    [
+        ("", {}, True),
+        ("team=data", {"team": "data"}, True),
+        ("team==data", {"team": "data"}, True),
+        ("team=data", {"team": "web"}, False),
+        ("team=data", {}, False),
+        ("team!=data", {"team": "web"}, True),
+        ("team!=data", {}, True),
+        ("team!=data", {"team": "data"}, False),
+        ("tier in (db, cache)", {"tier": "cache"}, True),
+        ("tier in (db,cache)", {"tier": "web"}, False),
+        ("tier in (db)", {}, False),
+        ("tier notin (db,cache)", {"tier": "web"}, True),
+        ("tier notin (db)", {}, True),
+        ("tier notin (db)", {"tier": "db"}, False),
+        ("team", {"team": ""}, True),
+        ("team", {}, False),
+        ("!team", {}, True),
+        ("! team", {"team": "x"}, False),
+        ("team=data,tier in (db,cache),!legacy", {"team": "data", "tier": "db"}, True),
+        ("team=data, tier in (db,cache), !legacy", {"team": "data", "legacy": "1"}, False),
+        ("harmonia.dev/tier=gold", {"harmonia.dev/tier": "gold"}, True),
+        ("env=", {"env": ""}, True),
+        ("env in (a,b),tier notin (c)", {"env": "b", "tier": "d"}, True),
+    ],
+)
+def test_label_selectors_match_as_kubectls_do(
+    selector: str, labels: dict[str, str], matches: bool
+) -> None:
+    assert parse_label_selector(selector).matches(labels) is matches
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "team=data,,tier=db",
+        "team=data,",
+        "tier in ()",
+        "tier in (db",
+        "tier in db",
+        "tier inn (db)",
+        "=data",
+        "team=da ta",
+        "team===data",
+        "team=-data",
+        "!team=data",
+        "Bad_Prefix/key=x",
+        "team=" + "x" * 64,
+        "a" * 64,
+        "tier in ((db))",
+    ],
+)
+def test_a_malformed_selector_is_a_bad_request_naming_the_requirement(selector: str) -> None:
+    with pytest.raises(ApiError) as raised:
+        parse_label_selector(selector)
+    assert raised.value.status == 400
+    assert raised.value.message.startswith("labelSelector: cannot parse")
+
+
+# -- the list --------------------------------------------------------------------
+
+
+def names(body: JsonObject) -> list[str]:
+    releases: Any = body["releases"]
+    return [f"{item['namespace']}/{item['name']}" for item in releases]
+
+
+VIEWS = [
+    view("shop", "web", labels={"team": "web", "tier": "front"}),
+    view("shop", "db", labels={"team": "data"}),
+    view("data", "kafka", labels={"team": "data"}, applied=False),
+    only_in_cluster("legacy", "zk"),
+]
+
+
+def test_the_list_names_every_release_by_key_with_its_summary() -> None:
+    body = release_list(VIEWS, {})
+    assert body["count"] == 4
+    assert names(body) == ["data/kafka", "legacy/zk", "shop/db", "shop/web"]
+    releases: Any = body["releases"]
+    assert releases[3] == {
+        "name": "web",
+        "namespace": "shop",
+        "labels": {"team": "web", "tier": "front"},
+        "chart": {"chartPath": "charts/web"},
+        "state": "Ready",
+        "message": "all 1 resources Ready",
+        "revision": "abc123",
+        "outcome": "Applied",
+    }
+    assert releases[0]["state"] == NOT_INSTALLED
+    assert releases[0]["revision"] is None
+    assert releases[1]["chart"] is None and releases[1]["outcome"] is None
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"namespace": "shop"}, ["shop/db", "shop/web"]),
+        ({"namespace": ""}, ["data/kafka", "legacy/zk", "shop/db", "shop/web"]),
+        ({"labelSelector": "team=data"}, ["data/kafka", "shop/db"]),
+        ({"labelSelector": "team=data", "namespace": "shop"}, ["shop/db"]),
+        ({"labelSelector": "tier in (front,back)"}, ["shop/web"]),
+        # A release only in the cluster carries no release labels.
+        ({"labelSelector": "!team"}, ["legacy/zk"]),
+        ({"namespace": "nowhere"}, []),
+    ],
+)
+def test_the_list_filters_by_namespace_and_release_labels(
+    query: dict[str, str], expected: list[str]
+) -> None:
+    body = release_list(VIEWS, query)
+    assert names(body) == expected
+    assert body["count"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ({"label": "team=data"}, "unknown query parameter label"),
+        ({"namespace": "Shop_1"}, "is not a namespace name"),
+        ({"labelSelector": "team in ()"}, "the set of values is empty"),
+    ],
+)
+def test_a_bad_list_query_is_a_bad_request(query: dict[str, str], words: str) -> None:
+    with pytest.raises(ApiError) as raised:
+        release_list(VIEWS, query)
+    assert raised.value.status == 400
+    assert words in raised.value.message
+
+
+# -- the detail ------------------------------------------------------------------
+
+
+def test_the_detail_shows_the_request_resources_dependencies_outputs_and_last_pass() -> None:
+    shown = view(
+        labels={"team": "web"},
+        config_values={"replicas": 2},
+        dependencies={"zk": ReleaseKey("infra/zk")},
+    )
+    body: Any = release_detail(shown)
+    assert list(body) == [
+        *("name", "namespace", "labels", "chart", "state", "message", "revision", "outcome"),
+        *("file", "spec", "source", "lastResult", "lastApplied", "readySince", "paused"),
+        *("resources", "dependencies", "outputs", "computedValues", "lastPass"),
+    ]
+    assert body["file"] == "releases/shop/web.yaml"
+    assert body["spec"]["configValues"] == {"replicas": 2}
+    assert body["spec"]["dependencies"] == {"zk": "infra/zk"}
+    assert body["spec"]["releaseLabels"] == {"team": "web"}
+    (resource,) = body["resources"]
+    assert (resource["kind"], resource["state"]) == ("Deployment", "Ready")
+    assert resource["pods"][0]["name"] == "web-1"
+    assert body["dependencies"] == {"zk": {"release": "infra/zk", "outputs": {"hosts": "zk-0"}}}
+    assert body["outputs"] == {"port": 9092}
+    assert body["lastPass"] == {
+        "release": "shop/web",
+        "outcome": "Applied",
+        "message": "all 1 resources Ready",
+    }
+    json.dumps(body)
+
+
+def test_a_release_never_applied_shows_what_git_says_and_why_it_is_not_installed() -> None:
+    key = release_key("shop", "web")
+    shown = ReleaseView(
+        key,
+        release=release("shop", "web", dependencies={"zk": ReleaseKey("infra/zk")}),
+        rendered=None,
+        status=None,
+        report=ReleaseReport(key, Outcome.BLOCKED, "dependency infra/zk is not Ready"),
+    )
+    body: Any = release_detail(shown)
+    assert (body["state"], body["message"]) == (NOT_INSTALLED, "dependency infra/zk is not Ready")
+    assert body["resources"] == [] and body["outputs"] == {}
+    assert body["dependencies"] == {"zk": {"release": "infra/zk"}}
+    assert body["computedValues"] is None
+    assert body["lastPass"]["outcome"] == "Blocked"
+
+
+def test_a_release_only_in_the_cluster_has_no_spec() -> None:
+    body: Any = release_detail(only_in_cluster("legacy", "zk"))
+    assert (body["spec"], body["file"], body["computedValues"]) == (None, None, None)
+    assert body["state"] == "Ready" and body["revision"] == "abc123"
+
+
+# -- masking -----------------------------------------------------------------------
+
+DB_SECRET = "hunter2-correct-horse"
+PIN = "4711"
+
+
+def secret(**string_data: str) -> JsonObject:
+    encoded = base64.b64encode(DB_SECRET.encode()).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db"},
+        "data": {"connection": encoded},
+        "stringData": dict(string_data),
+    }
+
+
+def masked_view() -> ReleaseView:
+    """A chart value (`db.connection`) lands in a Secret; a `password` key and an
+    environment variable named like a secret hold values no Secret has."""
+    key = release_key("shop", "web")
+    config: JsonObject = {
+        "db": {"connection": DB_SECRET, "host": "db.shop", "adminPassword": "s3cr3t"},
+        "pin": PIN,
+        "url": f"postgres://app:{DB_SECRET}@db.shop/app",
+        "replicas": 2,
+    }
+    base = RoleBaseConfig(
+        env=(EnvVar("API_TOKEN", "t0ken"), EnvVar("LOG_LEVEL", "debug")), replicas=2
+    )
+    computed = {**copy.deepcopy(config), "harmonia": {"releaseName": "web"}}
+    return ReleaseView(
+        key,
+        release=release(
+            "shop",
+            "web",
+            config_values=config,
+            meta_info_params=MetaInfo(roles=(RoleConfig("web", base_config=base),)),
+        ),
+        rendered=rendered(
+            key, secret(pin=PIN), {"kind": "ConfigMap", "apiVersion": "v1"}, values=computed
+        ),
+        status=status(key),
+        report=ReleaseReport(key, Outcome.APPLIED, "all 1 resources Ready"),
+    )
+
+
+def test_a_chart_value_that_lands_in_a_secret_is_masked_in_computed_values_and_config() -> None:
+    body: Any = release_detail(masked_view())
+    for values in (body["computedValues"], body["spec"]["configValues"]):
+        assert values["db"]["connection"] == "***"
+        assert values["pin"] == "***"
+        assert values["url"] == "postgres://app:***@db.shop/app"
+
+
+def test_values_under_keys_that_name_a_secret_are_masked() -> None:
+    body: Any = release_detail(masked_view())
+    assert body["spec"]["configValues"]["db"]["adminPassword"] == "***"
+    assert body["computedValues"]["db"]["adminPassword"] == "***"
+    env = body["spec"]["metaInfoParams"]["roles"][0]["baseConfig"]["env"]
+    assert env == [{"name": "API_TOKEN", "value": "***"}, {"name": "LOG_LEVEL", "value": "debug"}]
+
+
+def test_masking_changes_nothing_else() -> None:
+    shown = masked_view()
+    body: Any = release_detail(shown)
+    assert shown.release is not None and shown.rendered is not None
+    spec: Any = release_document(shown.release)
+    for values in (spec["configValues"], body["computedValues"]):
+        assert values["db"]["host"] == "db.shop" and values["replicas"] == 2
+    expected_config = {
+        **spec["configValues"],
+        "db": {"connection": "***", "host": "db.shop", "adminPassword": "***"},
+        "pin": "***",
+        "url": "postgres://app:***@db.shop/app",
+    }
+    spec["configValues"] = expected_config
+    spec["metaInfoParams"]["roles"][0]["baseConfig"]["env"][0]["value"] = "***"
+    assert body["spec"] == spec
+    assert body["computedValues"] == {**expected_config, "harmonia": {"releaseName": "web"}}
+    unmasked = {
+        key: value
+        for key, value in release_detail(view()).items()
+        if key not in ("spec", "computedValues")
+    }
+    assert {k: v for k, v in body.items() if k not in ("spec", "computedValues")} == unmasked
+
+
+def test_no_secret_value_appears_anywhere_in_the_bodies() -> None:
+    shown = masked_view()
+    text = json.dumps([release_detail(shown), release_list([shown], {})])
+    for value in (DB_SECRET, base64.b64encode(DB_SECRET.encode()).decode(), PIN, "s3cr3t"):
+        assert value not in text
+
+
+def test_secret_values_are_read_as_written_and_decoded() -> None:
+    found = values_of_secrets(
+        [secret(pin=PIN), {"apiVersion": "v1", "kind": "Secret", "data": {"bin": "//79"}}]
+    )
+    encoded = base64.b64encode(DB_SECRET.encode()).decode()
+    assert found == {encoded, DB_SECRET, PIN, "//79"}
+    assert values_of_secrets([{**secret(), "kind": "ConfigMap"}]) == frozenset()
+
+
+def test_a_short_secret_is_masked_only_where_a_whole_value_equals_it() -> None:
+    masked = mask_values({"a": "4711", "b": "room 4711", "c": 4711, "d": True}, frozenset({"4711"}))
+    assert masked == {"a": "***", "b": "room 4711", "c": "***", "d": True}
+
+
+@pytest.mark.parametrize(
+    ("key", "secret_named"),
+    [
+        ("password", True),
+        ("dbPassword", True),
+        ("PASSWD", True),
+        ("clientSecret", True),
+        ("api_key", True),
+        ("Api-Key", True),
+        ("apikey", True),
+        ("authToken", True),
+        ("credentials", True),
+        ("private_key", True),
+        ("privateKey", True),
+        ("host", False),
+        ("keyspace", False),
+        ("passes", False),
+    ],
+)
+def test_keys_that_name_a_secret(key: str, secret_named: bool) -> None:
+    assert names_secret(key) is secret_named
+
+
+def test_flags_and_nulls_under_a_secret_key_stay_visible() -> None:
+    masked = mask_values(
+        {"tokenEnabled": False, "password": None, "secret": {"name": "x"}}, frozenset()
+    )
+    assert masked == {"tokenEnabled": False, "password": None, "secret": "***"}
+
+
+def test_the_summary_of_a_change_set_shows_through_unmasked() -> None:
+    key = release_key("shop", "web")
+    ref = ObjectRef("v1", "Secret", "shop", "db")
+    changes = ChangeSet(key, (ObjectChange(ref, Action.CREATED, "not in the cluster"),))
+    shown = ReleaseView(
+        key,
+        release=None,
+        rendered=None,
+        status=None,
+        report=ReleaseReport(key, Outcome.APPLIED, "", changes),
+    )
+    body: Any = release_detail(shown)
+    assert body["lastPass"]["changes"]["changes"][0]["subject"] == "Secret/shop/db"

@@ -1,0 +1,108 @@
+"""`harmonia run`'s settings: durations, and defaults < config file < flags."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from reconciler.loop.settings import RunSettings, SettingsError, parse_duration, run_settings
+from reconciler.policy import PolicyConfigError, load_policy
+from reconciler.source import Credentials
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("1h30m", 5400), ("500ms", 0.5), ("1.5s", 1.5), ("2h", 7200)],
+)
+def test_durations_read_like_go_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text, setting="interval") == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "30", "s", "-5s", "5 m", "1d", "5m3"])
+def test_a_malformed_duration_names_the_setting(text: str) -> None:
+    with pytest.raises(SettingsError, match=r"^interval: .* is not a duration"):
+        parse_duration(text, setting="interval")
+
+
+def test_without_a_repository_url_the_error_says_where_to_give_one() -> None:
+    with pytest.raises(SettingsError, match=r"--repo URL, HARMONIA_REPO_URL or repository\.url"):
+        run_settings({}, {}, pod_namespace=None)
+
+
+def test_defaults_apply_when_nothing_is_given() -> None:
+    settings = run_settings({}, {"url": "https://git.example/r.git"}, pod_namespace=None)
+    assert settings == RunSettings(url="https://git.example/r.git")
+    assert (settings.interval, settings.listen, settings.lease_namespace) == (
+        timedelta(minutes=1),
+        ":8080",
+        "default",
+    )
+
+
+def test_the_config_file_fills_what_flags_leave_out_and_flags_win() -> None:
+    document = {
+        "apiVersion": "harmonia.dev/v1alpha1",
+        "kind": "ReconcilerConfig",
+        "repository": {
+            "url": "https://git.example/from-file.git",
+            "ref": "main",
+            "path": "deploy",
+            "tokenFile": "/etc/harmonia/token",
+        },
+        "interval": "2m",
+        "listen": "off",
+        "leaderElection": {"namespace": "ops", "leaseDuration": "20s"},
+        "status": {"authorName": "Release Bot"},
+        "backoff": {"base": "10s", "max": "5m"},
+        "log": {"format": "json"},
+    }
+    settings = run_settings(
+        document, {"url": "https://git.example/from-flag.git", "interval": None}, pod_namespace="x"
+    )
+    assert settings.url == "https://git.example/from-flag.git"
+    assert (settings.ref, settings.subfolder) == ("main", "deploy")
+    assert settings.credentials == Credentials(token_file=Path("/etc/harmonia/token"))
+    assert settings.interval == timedelta(minutes=2)
+    assert settings.listen is None
+    assert (settings.lease_namespace, settings.lease_duration) == ("ops", timedelta(seconds=20))
+    assert settings.status_author_name == "Release Bot"
+    assert (settings.backoff_base, settings.backoff_max) == (
+        timedelta(seconds=10),
+        timedelta(minutes=5),
+    )
+    assert settings.log_format == "json"
+
+
+def test_the_lease_lives_in_the_pods_namespace_unless_one_is_named() -> None:
+    settings = run_settings({}, {"url": "file:///r"}, pod_namespace="harmonia-system")
+    assert settings.lease_namespace == "harmonia-system"
+
+
+def test_a_zero_interval_is_refused() -> None:
+    with pytest.raises(SettingsError, match="interval must be longer than zero"):
+        run_settings({}, {"url": "file:///r", "interval": timedelta(0)}, pod_namespace=None)
+
+
+def test_a_config_file_with_run_settings_passes_the_policy_schema(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "apiVersion: harmonia.dev/v1alpha1\n"
+        "kind: ReconcilerConfig\n"
+        "allowedNamespaces: [shop]\n"
+        "repository: {url: 'https://git.example/r.git', ref: main}\n"
+        "interval: 1m30s\n"
+        "leaderElection: {enabled: true, name: harmonia}\n"
+        "status: {enabled: false}\n"
+    )
+    assert load_policy(config).allowed_namespaces == ("shop",)
+
+
+def test_a_misspelt_run_setting_is_named_with_its_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("apiVersion: harmonia.dev/v1alpha1\nkind: ReconcilerConfig\ninterval: soon\n")
+    with pytest.raises(PolicyConfigError) as raised:
+        load_policy(config)
+    assert ":3:" in str(raised.value)
+    assert "interval" in str(raised.value)
