@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's demo: start the dev cluster, reconcile examples/ into it, print the status.
+# The README's demo: start the dev cluster, reconcile examples/ into it with one pass of
+# `harmonia run`, print the status and the status commit it pushed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/.venv/bin
@@ -32,11 +33,17 @@ echo "== validate, order"
 $BIN/harmonia validate "$work/examples"
 $BIN/harmonia graph "$work/examples"
 echo
-echo "== one pass: apply every release, waiting until each is Ready"
-$BIN/harmonia apply "$work/examples"
+echo "== one pass of the GitOps loop: fetch main, apply every release in dependency order,"
+echo "== wait until each is Ready, commit the status to the harmonia-status branch"
+$BIN/harmonia run --once --repo "$work/remote.git" --ref main --listen off
 echo
 echo "== status"
 $BIN/harmonia status
 echo
+echo "== the status commit on the harmonia-status branch"
+git --git-dir="$work/remote.git" log -1 --stat --format='%h %an <%ae> %s' harmonia-status
+git --git-dir="$work/remote.git" show harmonia-status:status/README.md
+echo
 echo "Try: harmonia diff $work/examples   (edit a release file first)"
+echo "     harmonia run --repo $work/remote.git --ref main   (the loop; Ctrl-C stops it)"
 echo "Stop the cluster with: $BIN/harmonia dev-cluster down"
