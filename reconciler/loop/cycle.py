@@ -8,9 +8,7 @@ the metrics, never as an exception out of `run_pass`.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -41,7 +39,7 @@ from reconciler.render.model import RenderError
 from reconciler.source import GitSource, Snapshot, SourceError
 from reconciler.source.status_branch import StatusBranch
 from reconciler.spec.model import RepositoryConfig
-from reconciler.status.files import STATUS_FOLDER, StatusEntry, status_files
+from reconciler.status.files import StatusEntry, status_files
 from reconciler.status.live import ReleaseStatus, read_statuses
 from reconciler.types import ReleaseKey
 
@@ -69,23 +67,6 @@ class CycleResult:
         if self.problem is not None or self.report is None or self.report.failed:
             return EXIT_FAILED
         return EXIT_OK
-
-
-def content_digest(root: Path) -> str:
-    """A digest of the repository folder without its `status/`: equal digests mean a
-    commit changed nothing but status files, which never triggers a pass."""
-    digest = hashlib.sha256()
-    for folder, dirnames, filenames in os.walk(root):
-        relative = Path(folder).relative_to(root)
-        if relative == Path("."):
-            dirnames[:] = [name for name in dirnames if name != STATUS_FOLDER]
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(folder, name)
-            digest.update(f"{(relative / name).as_posix()}\0".encode())
-            content = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
-            digest.update(hashlib.sha256(content).digest())
-    return digest.hexdigest()
 
 
 class Cycle:
@@ -121,7 +102,6 @@ class Cycle:
         self._backoff = FailureBackoff(
             BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max)
         )
-        self._digest: str | None = None
         self._revision: str | None = None
         self.fetched_once = False
 
@@ -217,16 +197,13 @@ class Cycle:
         return snapshot
 
     def _content_revision(self, snapshot: Snapshot) -> str:
-        """The commit a pass records: a status-only commit keeps the previous one."""
-        digest = content_digest(snapshot.root)
-        if digest != self._digest or self._revision is None:
+        """The revision the pass records; a new one resets every release's backoff."""
+        if snapshot.revision != self._revision:
             if self._revision is not None:
-                log.info(
-                    "new commit %s", snapshot.short_commit, extra={"revision": snapshot.commit}
-                )
-            self._digest, self._revision = digest, snapshot.commit
+                log.info("new revision %s", snapshot.revision[:12])
+            self._revision = snapshot.revision
             self._backoff.reset()
-        return self._revision
+        return snapshot.revision
 
     def _desired(self, root: Path) -> DesiredState:
         def versions_for(repository: RepositoryConfig | None) -> VersionChoice:

@@ -98,6 +98,7 @@ class RemoteCache:
                 root=Path(record["root"]),
                 subfolder=record["subfolder"],
                 fetched_at=datetime.fromisoformat(record["fetched_at"]),
+                content_commit=record.get("content_commit"),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None

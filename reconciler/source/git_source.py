@@ -28,7 +28,7 @@ from reconciler.source.errors import (
     classify_git_stderr,
 )
 from reconciler.source.refs import Ref, RefKind, normalise_subfolder, parse_ref
-from reconciler.source.snapshot import Revision, Snapshot
+from reconciler.source.snapshot import STATUS_FOLDER, Revision, Snapshot
 from reconciler.source.urls import cache_key, parse_remote_url, redact_url, scrub
 
 log = logging.getLogger(__name__)
@@ -260,6 +260,7 @@ class GitSource:
             url=self.url,
             ref=str(self._ref),
             commit=sha,
+            content_commit=self._content_commit(repo, sha),
             author=f"{commit.author.name} <{commit.author.email}>",
             committed_at=_plain_datetime(commit.committed_datetime),
             message=message.strip(),
@@ -267,6 +268,16 @@ class GitSource:
             subfolder=self._subfolder,
             fetched_at=datetime.now(UTC),
         )
+
+    def _content_commit(self, repo: git.Repo, sha: Revision) -> Revision:
+        """The newest commit up to `sha` that changed the folder outside its `status/`:
+        status commits (Harmonia's own, on the release branch) never make a new revision."""
+        folder = self._subfolder or "."
+        status = f"{self._subfolder}/{STATUS_FOLDER}" if self._subfolder else STATUS_FOLDER
+        code, found, _ = repo.git.log(
+            "-1", "--format=%H", sha, "--", folder, f":(exclude){status}", **quiet()
+        )
+        return Revision(found.strip()) if code == 0 and found.strip() else sha
 
     def _checkout(self, repo: git.Repo, auth: GitAuth, sha: Revision) -> Path:
         """The commit's files in their own folder, written once (see the class docstring)."""

@@ -11,6 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import NewType
 
+STATUS_FOLDER = "status"
+"""Where Harmonia commits status files, inside the repository folder; never content."""
+
 Revision = NewType("Revision", str)
 """A full commit SHA (40 hex digits, or 64 in a SHA-256 repository)."""
 
@@ -35,9 +38,17 @@ class Snapshot:
     root: Path
     subfolder: str
     fetched_at: datetime
+    content_commit: Revision | None = None
+    """The newest commit that changed the folder outside `status/`: what a pass records
+    as its revision (None when unknown: then `commit`)."""
     stale: bool = False
     error: str | None = None
     unreachable: bool = False
+
+    @property
+    def revision(self) -> Revision:
+        """The revision a pass records: a commit of status files alone keeps the previous."""
+        return self.content_commit or self.commit
 
     @property
     def short_commit(self) -> str:

@@ -25,9 +25,9 @@ from reconciler.source.errors import (
 )
 from reconciler.source.git_source import quiet, scrubbed_detail
 from reconciler.source.refs import RefKind, normalise_subfolder, parse_ref
+from reconciler.source.snapshot import STATUS_FOLDER
 from reconciler.source.urls import cache_key, parse_remote_url
 
-STATUS_FOLDER = "status"
 _WORK_BRANCH = "refs/heads/harmonia-status-work"
 _TIP_REF = "refs/harmonia/status-tip"
 _LOCAL = GitAuth(env={}, secrets=())

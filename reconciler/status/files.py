@@ -16,17 +16,16 @@ import yaml
 
 from reconciler.health import ReleaseState
 from reconciler.reconcile import ReleaseReport
+from reconciler.source.snapshot import STATUS_FOLDER
 from reconciler.status.live import ReleaseStatus
 from reconciler.types import JsonObject, JsonValue, ReleaseKey, split_release_key
 from reconciler.yamltext import dump_yaml
 
 API_VERSION = "harmonia.dev/v1alpha1"
 KIND = "ReleaseStatus"
-STATUS_FOLDER = "status"
-"""The folder of the report, beside `harmonia.yaml` (the repository root or subfolder)."""
 README_PATH = f"{STATUS_FOLDER}/README.md"
 
-# Matched on the outcome's value, so outcomes added to `Outcome` later need no import.
+# Matched on the outcome's value (Outcome is a StrEnum).
 SYNC_STATES = {
     "Applied": "Synced",
     "Unchanged": "Synced",

@@ -354,3 +354,25 @@ def test_two_replicas_apply_one_at_a_time_and_the_standby_takes_over_a_killed_le
         assert standby.poll() is None
     assert took_over <= duration + 2 * duration * 2 / 15 + 5, took_over
     assert "pass started" in leader_log.read_text()
+
+
+def test_status_commits_on_the_release_branch_itself_never_trigger_a_new_revision(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    files = repository_files(namespace)
+    files["harmonia.yaml"] += "statusBranch: main\n"
+    commit = git_repos.commit_and_push(files, "status on main")
+    cache = tmp_path / "cache"
+
+    first = run_once(cluster, git_repos, cache)
+    assert first.returncode == 0, first.stderr
+    status_commit = remote_git(git_repos, "rev-parse", "refs/heads/main")
+    assert status_commit != commit
+    changed = remote_git(git_repos, "diff", "--name-only", commit, status_commit).splitlines()
+    assert changed and all(path.startswith("status/") for path in changed)
+
+    second = run_once(cluster, git_repos, cache)
+    assert second.returncode == 0, second.stderr
+    assert remote_git(git_repos, "rev-parse", "refs/heads/main") == status_commit
+    main_status = yaml.safe_load(remote_git(git_repos, "show", f"main:status/{namespace}/web.yaml"))
+    assert main_status["revision"] == commit

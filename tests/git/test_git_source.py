@@ -329,3 +329,31 @@ def test_a_remote_that_never_answers_is_cut_off_after_the_timeout(tmp_path: Path
             git_source.fetch()
 
     assert time.monotonic() - started < 30
+
+
+def test_a_commit_of_status_files_alone_keeps_the_revision(
+    git_repos: GitRepos, tmp_path: Path
+) -> None:
+    content = git_repos.commit_and_push({"releases/shop/web.yaml": RELEASE}, "Add web")
+    status = git_repos.commit_and_push({"status/shop/web.yaml": "state: Ready\n"}, "Status")
+
+    snapshot = source(git_repos, tmp_path, ref="main").fetch()
+
+    assert (snapshot.commit, snapshot.revision) == (status, content)
+    changed = git_repos.commit_and_push(
+        {"releases/shop/web.yaml": RELEASE + "paused: true\n"}, "Pause"
+    )
+    assert source(git_repos, tmp_path, ref="main").fetch().revision == changed
+
+
+def test_in_a_subfolder_only_its_own_changes_make_a_revision(
+    git_repos: GitRepos, tmp_path: Path
+) -> None:
+    content = git_repos.commit_and_push({"deploy/releases/shop/web.yaml": RELEASE}, "Add web")
+    git_repos.commit_and_push({"deploy/status/README.md": "# status\n"}, "Status")
+    git_repos.commit_and_push({"docs/notes.md": "elsewhere\n"}, "Docs")
+    top_status = git_repos.commit_and_push({"status/x.yaml": "a: 1\n"}, "Top-level status")
+
+    snapshot = source(git_repos, tmp_path, ref="main", subfolder="deploy").fetch()
+
+    assert (snapshot.commit, snapshot.revision) == (top_status, content)
