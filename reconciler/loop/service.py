@@ -122,7 +122,6 @@ class Service:
             ),
         )
         server.start()
-        log.info("serving /metrics, /healthz, /readyz and /api/v1 on port %d", server.port)
         return server
 
     def _readiness(self) -> tuple[bool, str]:
