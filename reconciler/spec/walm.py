@@ -74,6 +74,8 @@ def _plugin(item: JsonObject) -> JsonValue:
     plugin |= {key: item[key] for key in ("args", "version") if item.get(key)}
     if item.get("disable"):
         plugin["disable"] = True
+    if isinstance(item.get("priority"), int):
+        plugin["priority"] = item["priority"]
     return plugin
 
 

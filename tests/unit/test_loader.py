@@ -262,3 +262,14 @@ def test_a_broken_releases_folder_setting_falls_back_to_releases(tmp_path: Path)
     loaded = load(tmp_path, {"releases/web.yaml": release("web")}, config=config)
     assert [d.message for d in loaded.errors] == ["must not be empty"]
     assert list(loaded.releases) == ["apps/web"]
+
+
+def test_a_walm_body_keeps_the_plugin_priority_of_walms_later_versions(tmp_path: Path) -> None:
+    body = (
+        "name: zk\nnamespace: streaming\nrepoName: stable\nchartName: zookeeper\n"
+        "chartVersion: 6.1.0\n"
+        "plugins:\n- {name: LabelPod, args: '{\"labelsToAdd\": {\"a\": \"b\"}}', priority: 5}\n"
+    )
+    loaded = load(tmp_path, {"releases/walm/zk.yaml": body})
+    assert loaded.diagnostics == ()
+    assert loaded.releases[ReleaseKey("streaming/zk")].plugins[0].priority == 5
