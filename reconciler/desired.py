@@ -7,7 +7,7 @@ through the capabilities and external outputs the caller passes in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +21,9 @@ from reconciler.render.pipeline import (
     RepositoryRender,
     render_repository,
 )
+from reconciler.render.plugins import validate_plugins
 from reconciler.spec import Diagnostic, LoadedRepository, load_repository
-from reconciler.spec.model import RepositoryConfig
+from reconciler.spec.model import Release, RepositoryConfig
 from reconciler.types import ReleaseKey
 
 VersionsFor = Callable[[RepositoryConfig | None], VersionChoice]
@@ -67,7 +68,22 @@ def check_repository(
     graph = build_graph(loaded.releases, invalid=loaded.invalid_releases)
     found = [*loaded.diagnostics, *policy_problems, *graph.diagnostics]
     found.extend(namespace_problems(narrowed, loaded.releases))
+    found.extend(_plugin_problems(loaded.releases.values()))
     return loaded, graph, narrowed, tuple(sorted(found, key=Diagnostic.sort_key))
+
+
+def _plugin_problems(releases: Iterable[Release]) -> list[Diagnostic]:
+    """Unknown plugins and bad plugin args, found by `validate` rather than at render time."""
+    return [
+        release.source.diagnostic(
+            ("plugins",),
+            problem,
+            "see docs/plugins.md for the plugins and their args",
+            at_key=True,
+        )
+        for release in releases
+        for problem in validate_plugins(release.plugins)
+    ]
 
 
 def compute_desired_state(
@@ -85,13 +101,16 @@ def compute_desired_state(
     reported as diagnostics); `only` limits rendering to those releases and their
     dependencies.
     """
-    loaded, graph, narrowed, diagnostics = check_repository(root, policy=policy)
+    loaded, _graph, narrowed, diagnostics = check_repository(root, policy=policy)
     versions = versions_for(loaded.config)
     allowed = {
         key: release
         for key, release in loaded.releases.items()
         if narrowed.allows_namespace(release.namespace)
     }
+    # A release the policy refuses is left out like an invalid one; its dependents wait.
+    refused = loaded.releases.keys() - allowed.keys()
+    graph = build_graph(allowed, invalid=loaded.invalid_releases | refused)
     settings = RenderSettings(
         repository_root=root,
         repository=loaded.config or RepositoryConfig(),
