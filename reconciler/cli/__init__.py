@@ -28,9 +28,9 @@ def version() -> None:
 
 
 def _add_commands() -> None:
-    from reconciler.cli import cluster, render, repository, run, status
+    from reconciler.cli import cluster, render, repository, run, status, walm
 
-    for module in (repository, render, cluster, status, run):
+    for module in (repository, render, cluster, status, run, walm):
         for command in module.COMMANDS:
             cli.add_command(command)
     try:

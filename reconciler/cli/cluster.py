@@ -2,7 +2,8 @@
 
 Both compute the desired state (rendering with the cluster's versions and the
 external dependencies' outputs from their inventory records), then plan every
-release through server-side-apply dry-runs; `apply` writes. Exit codes are the
+release through server-side-apply dry-runs; `apply` writes. `diff --base/--head`
+compares two revisions without a cluster instead (see review.py). Exit codes are the
 Contracts': 1 for differences with `--exit-code` or a failed release, 3 when the
 cluster cannot be reached.
 """
@@ -23,6 +24,17 @@ from reconciler.cli.options import (
     repository_argument,
     shown,
 )
+from reconciler.cli.review import (
+    OUTPUTS,
+    WORKING_TREE,
+    checkout_or_exit,
+    choose_sides,
+    exit_status,
+    print_review,
+    review_of_pass,
+    review_revisions,
+    seen_from,
+)
 from reconciler.cli.session import EXIT_UNREACHABLE, desired_state
 from reconciler.desired import DesiredState
 from reconciler.kube.client import KubeClient
@@ -37,6 +49,7 @@ from reconciler.reconcile import (
     external_outputs_from,
     reconcile,
 )
+from reconciler.review import RevisionName
 from reconciler.source.git_source import describe_checkout
 from reconciler.types import ReleaseKey
 
@@ -66,7 +79,10 @@ def _state(
     target: KubeTarget,
     inputs: RenderInputs,
     release: str | None,
+    shown_as: Path | None = None,
 ) -> DesiredState:
+    """The desired state of the files at `path`; problems go to stderr, their files
+    named under `shown_as` (default `path`)."""
     only = frozenset({ReleaseKey(release)}) if release else None
     state = desired_state(
         path,
@@ -78,7 +94,7 @@ def _state(
     )
     for item in state.diagnostics:
         if item.is_error:
-            click.echo(shown(path, item), err=True)
+            click.echo(shown(shown_as or path, item), err=True)
     return state
 
 
@@ -124,7 +140,25 @@ def _print_text_diff(report: PassReport) -> None:
 @click.command()
 @repository_argument
 @release_option
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--base",
+    metavar="REV",
+    help="Compare revision REV (branch, tag, SHA, HEAD~1 of the Git repository holding "
+    "PATH) with the head instead of the cluster; no cluster is needed.",
+)
+@click.option(
+    "--head",
+    metavar="REV",
+    help="The revision to review (default: the files at PATH as they are, as `git diff "
+    "REV` compares with the working tree; with --live: HEAD).",
+)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Compare the head (default HEAD) with the cluster through server-side-apply "
+    "dry-runs, as without --base.",
+)
+@click.option("-o", "--output", type=click.Choice(OUTPUTS), default="text")
 @click.option(
     "--exit-code", is_flag=True, help="Exit 1 when there are differences (like git diff)."
 )
@@ -134,27 +168,56 @@ def _print_text_diff(report: PassReport) -> None:
 def diff(
     path: Path,
     release: str | None,
+    base: str | None,
+    head: str | None,
+    live: bool,
     output: str,
     exit_code: bool,
     policy: Policy,
     target: KubeTarget,
     inputs: RenderInputs,
 ) -> None:
-    """Show what `harmonia apply` would change in the cluster, Secret values masked.
+    """Show what would change, Secret values masked: in the cluster (`harmonia apply`),
+    or between two revisions of the repository (a pull request: --base, --head).
 
-    Compares each rendered object with the live one through a server-side-apply dry
-    run, so fields the API server defaults never show.
+    Against the cluster, each rendered object is compared with the live one through a
+    server-side-apply dry run, so fields the API server defaults never show. Between
+    revisions, both are rendered for harmonia.yaml's Kubernetes version; `-o markdown`
+    prints a pull-request comment. Exit 1 on validation errors (or differences with
+    --exit-code), 2 on an unknown revision, 3 when the cluster cannot be reached.
     """
+    sides = choose_sides(base, head, live=live)
+    if sides.base is not None:
+        review = review_revisions(
+            path, sides.base, sides.head, policy=policy, inputs=inputs, release=release
+        )
+        print_review(review, output)
+        raise click.exceptions.Exit(exit_status(review, exit_code=exit_code))
+    snapshot = checkout_or_exit(path, sides.head) if sides.head is not None else None
+    root = snapshot.root if snapshot is not None else path
     with connect_or_exit(target) as client:
-        state = _state(path, client, policy=policy, target=target, inputs=inputs, release=release)
+        state = _state(
+            root,
+            client,
+            policy=policy,
+            target=target,
+            inputs=inputs,
+            release=release,
+            shown_as=path,
+        )
         checkout = describe_checkout(path)
+        revision = snapshot.commit if snapshot is not None else checkout.revision
         report = _pass(
             client,
             state,
-            PassOptions(checkout.revision, checkout.source, dry_run=True),
+            PassOptions(revision, checkout.source, dry_run=True),
             release=release,
         )
-    if output == "json":
+    if output == "markdown":
+        head_name = RevisionName(sides.head, revision) if sides.head else WORKING_TREE
+        diagnostics = seen_from(path, state.diagnostics)
+        print_review(review_of_pass(report, head=head_name, diagnostics=diagnostics), output)
+    elif output == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         _print_text_diff(report)

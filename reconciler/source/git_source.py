@@ -21,6 +21,7 @@ from reconciler.source.errors import (
     HostKeyRejected,
     RefNotFound,
     RemoteUnreachable,
+    SourceConfigError,
     SourceError,
     SubfolderInvalid,
     TemporaryError,
@@ -60,7 +61,9 @@ class GitSource:
       attributes, so the files are exactly the commit's.
 
     A fixed commit already in the cache is served without touching the network.
-    Trees are pruned to the `keep_trees` most recent plus the remembered ones.
+    Trees are pruned to the `keep_trees` most recent plus the remembered ones;
+    `remember=False` records no last good snapshot (a one-off checkout, such as
+    one side of a pull-request diff), so its tree is pruned like any other.
     `credentials=None` reads the HARMONIA_GIT_* variables; `timeout` bounds one
     Git command. A malformed URL, ref or subfolder raises `SourceConfigError`
     here, before any fetch. One `fetch()` at a time per source; sources in
@@ -77,6 +80,7 @@ class GitSource:
         cache_root: Path | None = None,
         timeout: float = 300.0,
         keep_trees: int = 3,
+        remember: bool = True,
     ) -> None:
         self._remote = parse_remote_url(url)
         self._ref = ref if isinstance(ref, Ref) else parse_ref(ref)
@@ -86,6 +90,7 @@ class GitSource:
         self._cache = RemoteCache(self._cache_root / cache_key(self._remote.address))
         self._timeout = timeout
         self._keep_trees = max(keep_trees, 1)
+        self._remember = remember
         self._last_good: Snapshot | None = None
 
     @property
@@ -152,7 +157,8 @@ class GitSource:
             with self._open_repository() as repo:
                 commit = self._resolve(repo, auth)
                 snapshot = self._snapshot(repo, auth, commit)
-            self._cache.save_state(snapshot)
+            if self._remember:
+                self._cache.save_state(snapshot)
             self._cache.prune_trees(keep_recent=self._keep_trees)
         return snapshot
 
@@ -366,3 +372,40 @@ def describe_checkout(path: Path) -> LocalCheckout:
     return LocalCheckout(
         revision=revision, source=base if subfolder == "." else f"{base}//{subfolder}"
     )
+
+
+def checkout_revision(path: Path, revision: str, *, cache_root: Path | None = None) -> Snapshot:
+    """The files of `revision` in the local Git repository holding `path`, for
+    `harmonia diff --base/--head`; the snapshot's root is `path`'s folder in that commit.
+
+    `revision` is anything `git rev-parse` takes (a branch, tag, SHA, `HEAD~1`,
+    `origin/main`), resolved in the local repository without the network. The commit
+    is then read through a `GitSource` on the repository's own folder: its tree is
+    written once per commit in the cache and never holds uncommitted files.
+    """
+    folder = path.resolve()
+    subject = f"{folder} (revision {revision})"
+    if not revision.strip() or revision.startswith("-"):
+        raise SourceConfigError(subject, "not a revision")
+    try:
+        repo = git.Repo(folder, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise SourceConfigError(subject, "not inside a Git work tree") from None
+    with repo:
+        if repo.working_tree_dir is None:
+            raise SourceConfigError(subject, "not inside a Git work tree")
+        top = Path(repo.working_tree_dir).resolve()
+        status, sha, _ = repo.git.rev_parse(
+            "--verify", "--quiet", f"{revision}^{{commit}}", **quiet()
+        )
+    if status != 0:
+        raise RefNotFound(subject, "no such commit in the local repository")
+    source = GitSource(
+        str(top),
+        ref=sha.strip(),
+        subfolder=folder.relative_to(top).as_posix(),
+        credentials=Credentials(),
+        cache_root=cache_root,
+        remember=False,
+    )
+    return source.fetch()

@@ -1,0 +1,175 @@
+"""`harmonia diff --base/--head/--live`: which sides to compare, checking revisions out of
+the local Git repository, and printing the review.
+
+The diff command (cluster.py) calls these; the comparison itself is `reconciler.review`,
+pure. An unknown revision is a usage error (exit 2); a repository that cannot be read
+exits 3; validation errors, or differences with --exit-code, exit 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+import click
+
+from reconciler.cli.options import RenderInputs
+from reconciler.cli.session import EXIT_UNREACHABLE, desired_state
+from reconciler.desired import DesiredState
+from reconciler.diff import ChangeSet
+from reconciler.kube.connection import KubeTarget
+from reconciler.locations import cache_home
+from reconciler.policy import Policy
+from reconciler.reconcile import Outcome, PassReport, ReleaseReport
+from reconciler.review import (
+    ReleaseChange,
+    ReleaseReview,
+    Review,
+    RevisionName,
+    compare_revisions,
+    render_json,
+    render_markdown,
+    render_text,
+)
+from reconciler.source.errors import SourceError
+from reconciler.source.git_source import checkout_revision
+from reconciler.source.snapshot import Snapshot
+from reconciler.spec import Diagnostic
+from reconciler.types import ReleaseKey
+
+EXIT_USAGE = 2
+OUTPUTS = ("text", "markdown", "json")
+RENDERERS: dict[str, Callable[[Review], str]] = {
+    "text": render_text,
+    "markdown": render_markdown,
+    "json": render_json,
+}
+WORKING_TREE = RevisionName("working tree")
+CLUSTER = RevisionName("cluster")
+
+_LIVE_PROBLEMS = {
+    Outcome.FAILED: ReleaseChange.FAILED,
+    Outcome.BLOCKED: ReleaseChange.BLOCKED,
+    Outcome.INVALID: ReleaseChange.INVALID,
+}
+
+
+@dataclass(frozen=True)
+class Sides:
+    """What `harmonia diff` compares."""
+
+    base: str | None
+    """A revision; None: the cluster."""
+    head: str | None
+    """A revision; None: the files at PATH as they are (the working tree)."""
+
+
+def choose_sides(base: str | None, head: str | None, *, live: bool) -> Sides:
+    """Like `git diff REV`, `--base` alone compares with the working tree; `--live` alone
+    compares HEAD (committed files only) with the cluster."""
+    if head is not None and base is None and not live:
+        raise click.UsageError("--head needs --base (two revisions) or --live (the cluster)")
+    if live and base is not None:
+        click.echo("note: --live compares the head with the cluster; --base is not used", err=True)
+    if live and head is None:
+        head = "HEAD"
+    return Sides(base=None if live else base, head=head)
+
+
+def checkout_or_exit(path: Path, revision: str) -> Snapshot:
+    try:
+        return checkout_revision(path, revision, cache_root=cache_home() / "git")
+    except SourceError as error:
+        click.echo(f"error: {error}", err=True)
+        code = EXIT_UNREACHABLE if error.unreachable else EXIT_USAGE
+        raise click.exceptions.Exit(code) from None
+
+
+def review_revisions(
+    path: Path,
+    base_revision: str,
+    head_revision: str | None,
+    *,
+    policy: Policy,
+    inputs: RenderInputs,
+    release: str | None,
+) -> Review:
+    """Both sides rendered for their `harmonia.yaml`'s Kubernetes version (no cluster) and
+    compared; no head revision means the files at `path` as they are."""
+    only = ReleaseKey(release) if release else None
+    base = checkout_or_exit(path, base_revision)
+    base_state = _offline_state(base.root, policy=policy, inputs=inputs, only=only)
+    if head_revision is None:
+        head_root, head_name = path, WORKING_TREE
+    else:
+        head = checkout_or_exit(path, head_revision)
+        head_root, head_name = head.root, RevisionName(head_revision, head.commit)
+    head_state = _offline_state(head_root, policy=policy, inputs=inputs, only=only)
+    review = compare_revisions(
+        base_state,
+        head_state,
+        base_name=RevisionName(base_revision, base.commit),
+        head_name=head_name,
+        only=only,
+    )
+    return dataclasses.replace(review, diagnostics=seen_from(path, review.diagnostics))
+
+
+def _offline_state(
+    root: Path, *, policy: Policy, inputs: RenderInputs, only: ReleaseKey | None
+) -> DesiredState:
+    return desired_state(
+        root,
+        policy=policy,
+        target=KubeTarget(),
+        inputs=dataclasses.replace(inputs, offline=True),
+        only=frozenset({only}) if only else None,
+    )
+
+
+def review_of_pass(
+    report: PassReport, *, head: RevisionName, diagnostics: tuple[Diagnostic, ...]
+) -> Review:
+    """A live dry-run pass as a review (for `-o markdown`): the cluster is the base."""
+    return Review(
+        base=CLUSTER,
+        head=head,
+        releases=tuple(_live_release(report.releases[key]) for key in sorted(report.releases)),
+        diagnostics=diagnostics,
+        notes=("compared with the cluster through server-side-apply dry-runs",),
+    )
+
+
+def _live_release(entry: ReleaseReport) -> ReleaseReview:
+    changes = entry.changes or ChangeSet(entry.release, dry_run=True)
+    if entry.outcome in _LIVE_PROBLEMS:
+        change = _LIVE_PROBLEMS[entry.outcome]
+    elif entry.outcome is Outcome.PLANNED and entry.changes is None:
+        change = ReleaseChange.REMOVED  # its file left Git: the pass would remove it
+    else:
+        change = ReleaseChange.CHANGED if changes.has_changes else ReleaseChange.UNCHANGED
+    return ReleaseReview(entry.release, change, changes, message=entry.message)
+
+
+def seen_from(path: Path, diagnostics: tuple[Diagnostic, ...]) -> tuple[Diagnostic, ...]:
+    """The diagnostics with their files named as seen from the working folder, as
+    `harmonia validate PATH` names them."""
+    return tuple(
+        dataclasses.replace(item, file=str(PurePath(path) / item.file)) for item in diagnostics
+    )
+
+
+def print_review(review: Review, output: str) -> None:
+    click.echo(RENDERERS[output](review), nl=False)
+    changing = sum(item.change is not ReleaseChange.UNCHANGED for item in review.releases)
+    click.echo(
+        f"{len(review.releases)} releases compared, {changing} to show; "
+        f"base {review.base}, head {review.head}",
+        err=True,
+    )
+
+
+def exit_status(review: Review, *, exit_code: bool) -> int:
+    return 1 if review.failed or (exit_code and review.has_changes) else 0
