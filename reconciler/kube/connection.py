@@ -43,14 +43,26 @@ class ClusterCapabilities:
 
 
 def connect(target: KubeTarget) -> client.ApiClient:
-    """An API client for the target, as kubectl would pick it."""
+    """An API client for the target, as kubectl would pick it; in a pod with no
+    kubeconfig at all, the pod's service account (as client-go's in-cluster config)."""
     try:
+        if _in_cluster(target):
+            configuration = client.Configuration()
+            config.load_incluster_config(client_configuration=configuration)
+            return client.ApiClient(configuration)
         path = str(target.kubeconfig) if target.kubeconfig else None
         return config.new_client_from_config(config_file=path, context=target.context)
     except (ConfigException, OSError, TypeError) as error:
         raise ClusterUnreachable(
             "", f"cannot load kubeconfig {target.describe()}: {error}"
         ) from error
+
+
+def _in_cluster(target: KubeTarget) -> bool:
+    """No kubeconfig named or found, and the pod's service-account environment present."""
+    named = target.kubeconfig or os.environ.get("KUBECONFIG") or target.context
+    default = Path(os.path.expanduser(config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION))
+    return not named and not default.exists() and "KUBERNETES_SERVICE_HOST" in os.environ
 
 
 def capabilities(api: client.ApiClient) -> ClusterCapabilities:

@@ -48,7 +48,7 @@ class Endpoints:
 
     metrics: Metrics
     readiness: Callable[[], tuple[bool, str]]
-    """(ready, reason): the reason is the 503 body while not ready."""
+    """(ready, reason): the reason is the body (`ok`, `standing by: ...`, or why not)."""
     releases: Callable[[Mapping[str, str]], JsonObject]
     """Query parameters to the body of `GET /api/v1/releases`."""
     release: Callable[[str, str], JsonObject]
@@ -106,7 +106,7 @@ def _answer(endpoints: Endpoints, path: str, query: Mapping[str, str]) -> Respon
     if path == "/readyz":
         ready, reason = endpoints.readiness()
         if ready:
-            return text_response(HTTPStatus.OK, "ok")
+            return text_response(HTTPStatus.OK, reason or "ok")
         return text_response(HTTPStatus.SERVICE_UNAVAILABLE, reason or "not ready")
     if path in ("/api", "/api/v1"):
         return json_response(HTTPStatus.OK, ROUTES)

@@ -48,6 +48,9 @@ class _Progress:
     """What the readiness probe and the exit code read, written by the pass thread."""
 
     last: CycleResult | None = None
+    standing_by: bool = False
+    """Waiting for the Lease another replica holds: healthy, and Ready (a rolling update
+    must be able to start a new replica while the old one leads)."""
     lease_lost: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -127,9 +130,11 @@ class Service:
     def _readiness(self) -> tuple[bool, str]:
         if self._progress.stop.is_set():
             return False, "stopping"
+        if self._progress.standing_by:
+            return True, "standing by: another replica holds the lease"
         last = self._progress.last
         if last is None:
-            return False, "no pass has finished yet (or this replica is standing by)"
+            return False, "no pass has finished yet"
         if last.unreachable:
             return False, f"last pass could not reach a needed service: {last.problem}"
         return True, "ok"
@@ -138,8 +143,12 @@ class Service:
         self, client: KubeClient, cycle: Cycle, metrics: Metrics, *, once: bool
     ) -> int:
         elector = self._elect(client, metrics)
-        if elector is not None and not elector.acquire(self._progress.stop):
-            return EXIT_OK
+        if elector is not None:
+            self._progress.standing_by = True
+            acquired = elector.acquire(self._progress.stop)
+            self._progress.standing_by = False
+            if not acquired:
+                return EXIT_OK
         metrics.set_leader(True)
         try:
             if once:

@@ -20,6 +20,7 @@ from reconciler.apply.inventory import (
 from reconciler.apply.wait import current_health
 from reconciler.health import ReleaseHealth
 from reconciler.kube.client import KubeClient
+from reconciler.kube.errors import Forbidden, NotFound
 from reconciler.types import JsonObject, ReleaseKey
 
 
@@ -59,9 +60,15 @@ def _since(stamp: str, now: datetime) -> timedelta:
 
 
 def read_statuses(
-    client: KubeClient, *, namespace: str | None = None, release: ReleaseKey | None = None
+    client: KubeClient,
+    *,
+    namespace: str | None = None,
+    release: ReleaseKey | None = None,
+    source: str | None = None,
 ) -> tuple[list[ReleaseStatus], list[str]]:
-    """Statuses of the releases recorded in the cluster, and problems reading any."""
+    """Statuses of the releases recorded in the cluster (only `source`'s when given), and
+    problems reading any: a record whose objects cannot be read (another installation's,
+    in a namespace this one may not read) is a problem, not a failure of the whole list."""
     if release is not None:
         namespace = release.partition("/")[0]
     configmaps = client.list(
@@ -76,15 +83,21 @@ def read_statuses(
         except InventoryFormatError as error:
             problems.append(str(error))
             continue
-        if release is not None and record.release != release:
+        if (release is not None and record.release != release) or (
+            source is not None and record.source != source
+        ):
             continue
-        health = current_health(
-            client,
-            record,
-            paused=record.paused,
-            since_change=_since(record.time, now),
-            timeout=timedelta(seconds=record.timeout_sec),
-            was_ready=bool(record.ready_since),
-        )
+        try:
+            health = current_health(
+                client,
+                record,
+                paused=record.paused,
+                since_change=_since(record.time, now),
+                timeout=timedelta(seconds=record.timeout_sec),
+                was_ready=bool(record.ready_since),
+            )
+        except (Forbidden, NotFound) as error:
+            problems.append(f"release {record.release}: {error}")
+            continue
         statuses.append(ReleaseStatus(record, health))
     return sorted(statuses, key=lambda status: status.key), problems

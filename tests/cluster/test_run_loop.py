@@ -314,12 +314,14 @@ def test_two_replicas_apply_one_at_a_time_and_the_standby_takes_over_a_killed_le
 ) -> None:
     git_repos.commit_and_push(repository_files(namespace), "add web")
     duration = 6
-    args = ("--listen", "off", "--no-status", "--lease-namespace", namespace)
+    args = ("--no-status", "--lease-namespace", namespace)
     args += ("--lease-duration", f"{duration}s")
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    ports = (free_port(), free_port())
+    listen = [("--listen", f"127.0.0.1:{port}") for port in ports]
     with (
-        running(cluster, git_repos, tmp_path / "cache-1", first_log, *args) as first,
-        running(cluster, git_repos, tmp_path / "cache-2", second_log, *args) as second,
+        running(cluster, git_repos, tmp_path / "cache-1", first_log, *args, *listen[0]) as first,
+        running(cluster, git_repos, tmp_path / "cache-2", second_log, *args, *listen[1]) as second,
     ):
         eventually(
             lambda: identity_in(first_log) and identity_in(second_log), timeout=60, what="ids"
@@ -337,6 +339,11 @@ def test_two_replicas_apply_one_at_a_time_and_the_standby_takes_over_a_killed_le
         )
         time.sleep(4)  # two more ticks: the standby must still not have applied
         assert "pass started" not in standby_log.read_text()
+        standby_port = ports[0] if standby is first else ports[1]
+        assert http_get(standby_port, "/readyz") == (
+            200,
+            "standing by: another replica holds the lease\n",
+        )
 
         leader.send_signal(signal.SIGKILL)
         leader.wait(timeout=30)

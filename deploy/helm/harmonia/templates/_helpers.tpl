@@ -1,0 +1,148 @@
+{{/* The name every object of this installation starts with. */}}
+{{- define "harmonia.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "harmonia.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Values.nameOverride | default .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: reconciler
+{{- end -}}
+
+{{- define "harmonia.labels" -}}
+{{ include "harmonia.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "harmonia.leaseName" -}}
+{{- .Values.leaderElection.leaseName | default (printf "%s-leader" (include "harmonia.fullname" .)) -}}
+{{- end -}}
+
+{{/*
+The pod of both modes. Called with (dict "root" $ "once" true|false): a CronJob's pod
+runs one pass with no HTTP server; a Deployment's serves the probes and metrics.
+*/}}
+{{- define "harmonia.podSpec" -}}
+{{- $root := .root -}}
+{{- $values := $root.Values -}}
+{{- $credentials := $values.gitCredentials -}}
+serviceAccountName: {{ include "harmonia.fullname" $root }}
+{{- with $values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  runAsGroup: 10001
+  # Makes the mounted token readable by the group, not the world.
+  fsGroup: 10001
+  seccompProfile: {type: RuntimeDefault}
+{{- with $values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+containers:
+  - name: harmonia
+    image: "{{ $values.image.repository }}:{{ $values.image.tag | default $root.Chart.AppVersion }}"
+    imagePullPolicy: {{ $values.image.pullPolicy }}
+    args:
+      - run
+      {{- if .once }}
+      - --once
+      {{- end }}
+      - --repo
+      - $(HARMONIA_REPO_URL)
+      - --config
+      - /etc/harmonia/config.yaml
+      {{- if .once }}
+      - --listen
+      - "off"
+      {{- end }}
+    env:
+      - name: HARMONIA_REPO_URL
+        value: {{ $values.repository.url | quote }}
+      {{- with $values.repository.ref }}
+      - name: HARMONIA_REPO_REF
+        value: {{ . | quote }}
+      {{- end }}
+      {{- with $values.repository.path }}
+      - name: HARMONIA_REPO_PATH
+        value: {{ . | quote }}
+      {{- end }}
+      {{- with $credentials.tokenKey }}
+      - name: HARMONIA_GIT_TOKEN_FILE
+        value: /etc/harmonia/git/{{ . }}
+      {{- end }}
+      {{- with $credentials.sshKeyKey }}
+      - name: HARMONIA_GIT_SSH_KEY_FILE
+        value: /etc/harmonia/git/{{ . }}
+      {{- end }}
+      {{- with $credentials.knownHostsKey }}
+      - name: HARMONIA_GIT_KNOWN_HOSTS_FILE
+        value: /etc/harmonia/git/{{ . }}
+      {{- end }}
+      - name: POD_NAMESPACE
+        valueFrom:
+          fieldRef: {fieldPath: metadata.namespace}
+      - name: HARMONIA_CACHE_DIR
+        value: /var/cache/harmonia
+      - name: KUBECONFIG
+        value: /etc/harmonia/kubeconfig
+    {{- if not .once }}
+    ports:
+      - name: http-metrics
+        containerPort: 8080
+        protocol: TCP
+    livenessProbe:
+      httpGet: {path: /healthz, port: http-metrics}
+      initialDelaySeconds: 10
+      periodSeconds: 10
+      timeoutSeconds: 5
+      failureThreshold: 3
+    readinessProbe:
+      httpGet: {path: /readyz, port: http-metrics}
+      periodSeconds: 10
+      timeoutSeconds: 5
+      failureThreshold: 3
+    {{- end }}
+    resources:
+      {{- toYaml $values.resources | nindent 6 }}
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      capabilities: {drop: [ALL]}
+    volumeMounts:
+      - {name: config, mountPath: /etc/harmonia, readOnly: true}
+      - {name: cache, mountPath: /var/cache/harmonia}
+      - {name: tmp, mountPath: /tmp}
+volumes:
+  # /etc/harmonia: config.yaml and kubeconfig, and the Git credentials under git/.
+  - name: config
+    projected:
+      defaultMode: 0440
+      sources:
+        - configMap: {name: {{ include "harmonia.fullname" $root }}-config}
+        - secret:
+            name: {{ $credentials.secretName }}
+            items:
+              {{- range list $credentials.tokenKey $credentials.sshKeyKey $credentials.knownHostsKey | compact }}
+              - {key: {{ . }}, path: git/{{ . }}}
+              {{- end }}
+  - name: cache
+    emptyDir: {sizeLimit: {{ $values.cacheSizeLimit }}}
+  - name: tmp
+    emptyDir: {sizeLimit: 256Mi}
+{{- end -}}

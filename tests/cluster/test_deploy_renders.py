@@ -1,0 +1,149 @@
+"""deploy/'s two forms agree: the Helm chart lints, and installs the objects, RBAC rules
+and pod the Kustomize base installs, in Deployment and in CronJob mode; the reconciler's
+config allows exactly the namespaces it is bound in. Needs the kubectl and helm binaries
+of the dev cluster build, not a running cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from devcluster.build import ensure_binaries
+from reconciler.loop.settings import run_settings
+from reconciler.policy import load_policy
+from tests.cluster.deploy_manifests import (
+    CHART,
+    KUSTOMIZE,
+    Document,
+    cronjob_overlay,
+    find,
+    helm_template,
+    kustomize,
+)
+
+DEFAULT_RELEASE = ("harmonia", "-n", "harmonia-system")
+"""A Helm release named like the Kustomize base's objects, in its namespace."""
+
+
+@pytest.fixture(scope="module")
+def binaries() -> dict[str, Path]:
+    return ensure_binaries()
+
+
+def both_in_deployment_mode(binaries: dict[str, Path]) -> list[list[Document]]:
+    return [
+        kustomize(binaries["kubectl"], KUSTOMIZE),
+        helm_template(binaries["helm"], *DEFAULT_RELEASE),
+    ]
+
+
+def both_in_cronjob_mode(binaries: dict[str, Path], folder: Path) -> list[list[Document]]:
+    return [
+        kustomize(binaries["kubectl"], cronjob_overlay(folder)),
+        helm_template(binaries["helm"], *DEFAULT_RELEASE, "--set", "mode=cronjob"),
+    ]
+
+
+def rbac(docs: list[Document]) -> dict[tuple[str, str, str], Any]:
+    """Every RBAC object by kind, namespace and name: its rules, or its role and subjects."""
+    return {
+        (doc["kind"], doc["metadata"].get("namespace", ""), doc["metadata"]["name"]): (
+            doc.get("rules") or (doc["roleRef"], doc["subjects"])
+        )
+        for doc in docs
+        if doc["apiVersion"].startswith("rbac.authorization.k8s.io/")
+    }
+
+
+def pod_spec(docs: list[Document]) -> Document:
+    """The reconciler's pod spec, less what each tool names its own way (the ConfigMap's
+    name, the labels the anti-affinity selects on)."""
+    (workload,) = find(docs, "Deployment") + find(docs, "CronJob")
+    spec = workload["spec"]
+    template = spec["template"] if workload["kind"] == "Deployment" else spec["jobTemplate"]
+    if workload["kind"] == "CronJob":
+        template = template["spec"]["template"]
+    pod: Document = json.loads(json.dumps(template["spec"]))
+    pod.pop("affinity", None)
+    for volume in pod["volumes"]:
+        for source in volume.get("projected", {}).get("sources", []):
+            if "configMap" in source:
+                source["configMap"]["name"] = "harmonia-config"
+    return pod
+
+
+@pytest.mark.parametrize("mode", ["deployment", "cronjob"])
+def test_helm_lint_passes_in_both_modes(binaries: dict[str, Path], mode: str) -> None:
+    linted = subprocess.run(
+        [str(binaries["helm"]), "lint", "--strict", str(CHART), "--set", f"mode={mode}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_the_chart_refuses_a_mode_it_does_not_know(binaries: dict[str, Path]) -> None:
+    refused = subprocess.run(
+        [str(binaries["helm"]), "template", str(CHART), "--set", "mode=daemonset"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode != 0 and "mode" in refused.stderr
+
+
+@pytest.mark.parametrize("mode", ["deployment", "cronjob"])
+def test_the_chart_installs_the_kinds_rules_and_pod_kustomize_installs(
+    binaries: dict[str, Path], tmp_path: Path, mode: str
+) -> None:
+    if mode == "deployment":
+        by_kustomize, by_helm = both_in_deployment_mode(binaries)
+    else:
+        by_kustomize, by_helm = both_in_cronjob_mode(binaries, tmp_path)
+    # Helm does not own the namespace it installs into (`helm install --create-namespace`).
+    kinds = Counter(doc["kind"] for doc in by_kustomize if doc["kind"] != "Namespace")
+    assert kinds == Counter(doc["kind"] for doc in by_helm)
+    assert rbac(by_kustomize) == rbac(by_helm)
+    assert pod_spec(by_kustomize) == pod_spec(by_helm)
+
+
+def test_the_config_allows_exactly_the_namespaces_harmonia_is_bound_in(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    for docs in both_in_deployment_mode(binaries):
+        (configmap,) = find(docs, "ConfigMap", "harmonia-config")
+        config_file = tmp_path / "config.yaml"
+        config_file.write_text(configmap["data"]["config.yaml"])
+        bindings = find(docs, "RoleBinding", "harmonia-release-manager")
+        bound = {binding["metadata"]["namespace"] for binding in bindings}
+        assert set(load_policy(config_file).allowed_namespaces) == bound == {"shop", "streaming"}
+        settings = run_settings(
+            yaml.safe_load(config_file.read_text()),
+            {"url": "https://git.example/releases.git"},
+            pod_namespace="harmonia-system",
+        )
+        (lease_role,) = find(docs, "Role", "harmonia-leader-election")
+        assert [settings.lease_name] in [rule.get("resourceNames") for rule in lease_role["rules"]]
+
+
+def test_the_cronjob_runs_one_pass_at_a_time_and_serves_nothing(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    for docs in both_in_cronjob_mode(binaries, tmp_path):
+        assert not find(docs, "Deployment") and not find(docs, "Service")
+        (cronjob,) = find(docs, "CronJob")
+        assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+        (container,) = pod_spec(docs)["containers"]
+        assert container["args"][:2] == ["run", "--once"]
+        assert container["args"][-2:] == ["--listen", "off"]
+        assert "readinessProbe" not in container and "ports" not in container

