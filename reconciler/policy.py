@@ -24,6 +24,9 @@ class Policy:
     allowed_namespaces: tuple[str, ...] = ("*",)
     """Namespace names or patterns (`*` any characters, `?` one character)."""
     allow_cluster_scoped: bool = False
+    strict_dependencies: bool = False
+    """A dependency running another chart than its dependent's metainfo declares, or a
+    version outside the declared range, fails the dependent (else it is a warning)."""
 
     def allows_namespace(self, namespace: str) -> bool:
         return any(fnmatchcase(namespace, pattern) for pattern in self.allowed_namespaces)
@@ -42,6 +45,7 @@ def load_policy(
     *,
     allowed_namespaces: Sequence[str] = (),
     allow_cluster_scoped: bool | None = None,
+    strict_dependencies: bool | None = None,
 ) -> Policy:
     """The reconciler's policy: built-in defaults < `config_file` < the flags given here."""
     settings: JsonObject = {}
@@ -56,6 +60,8 @@ def load_policy(
         flags["allowedNamespaces"] = list(allowed_namespaces)
     if allow_cluster_scoped is not None:
         flags["allowClusterScoped"] = allow_cluster_scoped
+    if strict_dependencies is not None:
+        flags["strictDependencies"] = strict_dependencies
     _check(flags, SourceMap("command line", {}))
     settings = {**settings, **flags}
     namespaces = settings.get("allowedNamespaces")
@@ -66,6 +72,7 @@ def load_policy(
             else Policy.allowed_namespaces
         ),
         allow_cluster_scoped=settings.get("allowClusterScoped") is True,
+        strict_dependencies=settings.get("strictDependencies") is True,
     )
 
 
@@ -128,7 +135,10 @@ def effective_policy(
                 )
             )
         allow_cluster_scoped = allow_cluster_scoped and repository.allow_cluster_scoped
-    return Policy(namespaces, allow_cluster_scoped), tuple(problems)
+    narrowed = replace(
+        policy, allowed_namespaces=namespaces, allow_cluster_scoped=allow_cluster_scoped
+    )
+    return narrowed, tuple(problems)
 
 
 def namespace_problems(

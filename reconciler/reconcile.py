@@ -37,15 +37,19 @@ from reconciler.desired import DesiredState
 from reconciler.diff.changeset import ChangeSet
 from reconciler.health import ReleaseState
 from reconciler.kube.client import KubeClient
-from reconciler.kube.errors import KubeError
+from reconciler.kube.errors import KubeError, NotFound
 from reconciler.objects import ref_of
-from reconciler.render.model import Outputs, RenderedRelease, RenderError
+from reconciler.render.model import DependedRelease, RenderedRelease, RenderError
 from reconciler.render.outputs import (
+    DUMMY_SERVICE_LABEL,
+    DUMMY_SERVICE_RELEASE_LABEL,
     RELEASE_CONFIG_API_VERSIONS,
     RELEASE_CONFIG_KIND,
-    extract_outputs,
+    is_dummy_service,
+    published_release,
 )
-from reconciler.render.ownership import OWNER_ANNOTATION
+from reconciler.render.ownership import CLUSTER_SCOPED_REFUSAL, OWNER_ANNOTATION
+from reconciler.render.pipeline import ExternalOutputs
 from reconciler.spec.model import Release
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 
@@ -137,17 +141,18 @@ Progress = Callable[["ReleaseReport", float], None]
 """Called with each release's report and the seconds it took, as the pass goes."""
 
 
-def external_outputs_from(client: KubeClient) -> Callable[[ReleaseKey], Outputs | None]:
-    """Outputs of releases outside the repository: from their inventory records (a
-    release another Harmonia repository applied), else from the `ReleaseConfig` object
-    WALM keeps for the releases it installed."""
+def external_outputs_from(client: KubeClient) -> ExternalOutputs:
+    """Releases outside the repository, as the cluster knows them: from their inventory
+    records (a release another Harmonia repository applied), else from the `ReleaseConfig`
+    object WALM keeps for the releases it installed, else from the dummy Service of
+    WALM's older charts (labelled `transwarp.meta: "true"` and `release: <name>`)."""
 
-    def lookup(key: ReleaseKey) -> Outputs | None:
+    def lookup(key: ReleaseKey) -> DependedRelease | None:
         namespace, name = split_release_key(key)
         try:
             record = read_inventory(client, key)
             if record is not None:
-                return record.outputs
+                return DependedRelease(key, record.outputs)
             walm = client.get(
                 {
                     "apiVersion": WALM_RELEASE_CONFIG,
@@ -155,7 +160,13 @@ def external_outputs_from(client: KubeClient) -> Callable[[ReleaseKey], Outputs 
                     "metadata": {"name": name, "namespace": namespace},
                 }
             )
-            return extract_outputs([walm])[1] if walm is not None else None
+            if walm is not None:
+                return published_release(walm, key)
+            selector = f"{DUMMY_SERVICE_LABEL}=true,{DUMMY_SERVICE_RELEASE_LABEL}={name}"
+            services = client.list("v1", "Service", namespace=namespace, label_selector=selector)
+            dummies = [service for service in services if is_dummy_service(service)]
+            # Two dummy Services for one release: which one is meant is not known.
+            return published_release(dummies[0], key) if len(dummies) == 1 else None
         except (KubeError, InventoryFormatError, RenderError):
             return None
 
@@ -186,9 +197,9 @@ def reconcile(
     Deferred; nothing is removed.
     """
     reports: dict[ReleaseKey, ReleaseReport] = {}
-    for key in sorted(state.loaded.invalid_releases):
+    for key, first_error in _invalid_releases(state).items():
         reports[key] = ReleaseReport(
-            key, Outcome.INVALID, "its file is invalid; it keeps running as it was"
+            key, Outcome.INVALID, f"{first_error}; it keeps running as it was"
         )
     for key, reason in state.render.blocked.items():
         reports[key] = ReleaseReport(key, Outcome.BLOCKED, reason)
@@ -258,6 +269,43 @@ def _contested(state: DesiredState, live: LiveIndex) -> dict[ReleaseKey, str]:
     return losers
 
 
+def _invalid_releases(state: DesiredState) -> dict[ReleaseKey, str]:
+    """Releases whose file is invalid or whose namespace the policy refuses, each with
+    where its first problem is (all of them are in the diagnostics)."""
+    keys = set(state.loaded.invalid_releases) | {
+        key
+        for key, release in state.loaded.releases.items()
+        if not state.policy.allows_namespace(release.namespace)
+    }
+    first: dict[ReleaseKey, str] = {}
+    for item in state.diagnostics:
+        if item.is_error and item.release in keys:
+            first.setdefault(item.release, f"{item.file}:{item.line}: {item.message}")
+    return {key: first.get(key, "its file is invalid") for key in sorted(keys)}
+
+
+def _cluster_scoped_refusals(
+    client: KubeClient, rendered: RenderedRelease, *, allowed: bool
+) -> list[str]:
+    """Objects the cluster serves as cluster-scoped while the policy forbids those.
+
+    Rendering refuses the kinds it knows; a custom kind is known here, from discovery.
+    A kind the cluster does not serve is left to the apply, which names it.
+    """
+    if allowed:
+        return []
+    refusals = []
+    for obj in (*rendered.objects, *(hook.object for hook in rendered.hooks)):
+        ref = ref_of(obj)
+        try:
+            namespaced = client.resource_type(ref.api_version, ref.kind).namespaced
+        except NotFound:
+            continue
+        if not namespaced:
+            refusals.append(f"{ref.kind}/{ref.name}: {CLUSTER_SCOPED_REFUSAL}")
+    return refusals
+
+
 def _reconcile_release(
     client: KubeClient,
     state: DesiredState,
@@ -268,6 +316,9 @@ def _reconcile_release(
 ) -> ReleaseReport:
     release = state.loaded.releases[key]
     rendered = state.render.rendered[key]
+    refused = _cluster_scoped_refusals(client, rendered, allowed=state.policy.allow_cluster_scoped)
+    if refused:
+        return ReleaseReport(key, Outcome.FAILED, "; ".join(refused))
     try:
         previous = read_inventory(client, key)
     except InventoryFormatError as error:
@@ -383,6 +434,13 @@ def _removed_releases(
         return None, {}
     if state.loaded.config is None:
         return "harmonia.yaml did not load: releases whose files are missing were not removed", {}
+    unclaimed = state.loaded.unclaimed_files
+    if unclaimed:
+        return (
+            f"{', '.join(unclaimed)}: cannot tell which release the file holds, so releases "
+            "whose files are missing were not removed (fix the file first)",
+            {},
+        )
     share = len(gone) / max(len(records), 1)
     if share > options.max_removed_share:
         return (

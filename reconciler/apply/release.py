@@ -5,7 +5,8 @@ apply dry-run, skipped when neither the object nor its live resourceVersion
 changed since the apply the inventory records. Writing applies only what differs,
 stage by stage (CRDs wait until Established), then records the inventory and
 prunes what left the render. Objects another owner holds are refused unless the
-release adopts them; another Harmonia release's objects are never taken.
+release adopts them (taking over the fields it applies, without changing the object);
+another Harmonia release's objects are never taken.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from reconciler.apply.inventory import (
 )
 from reconciler.apply.lifecycle import with_lifecycle
 from reconciler.apply.live import LiveIndex
+from reconciler.apply.managed_fields import transferred_managed_fields
 from reconciler.apply.prune import PruneResult, prune_stale
 from reconciler.apply.staging import staged
 from reconciler.diff.changeset import Action, ChangeSet, ObjectChange
 from reconciler.diff.compare import compare
 from reconciler.kube.client import KubeClient
-from reconciler.kube.errors import Conflict, Invalid, KubeError
+from reconciler.kube.errors import Conflict, Invalid, KubeError, StaleObject
 from reconciler.objects import ObjectRef, ref_of, stub_object
 from reconciler.render.cache import canonical_json
 from reconciler.render.model import KubeObject, RenderedRelease
@@ -44,6 +46,9 @@ from reconciler.spec import Release
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 
 CRD_ESTABLISH_TIMEOUT = 60.0
+HANDOVER_ATTEMPTS = 3
+_WRITTEN = (Action.CREATED, Action.CONFIGURED)
+"""Tries at rewriting an adopted object's field owners while controllers write to it."""
 
 
 def object_digest(obj: KubeObject) -> str:
@@ -58,6 +63,9 @@ class PlannedObject:
     """object_digest(desired): what the inventory records as applied."""
     take_over: bool = False
     """Write with force: the release adopts the object, or takes back hand-edited fields."""
+    hand_over: bool = False
+    """The object existed before the release recorded it (adopted now, or in a pass that
+    did not finish): after the write, the fields Harmonia applies become its alone."""
 
 
 @dataclass(frozen=True)
@@ -196,7 +204,8 @@ def plan_release(
             refused.append(str(error))
             continue
         change = compare(after, current, rules=release.ignore_differences)
-        planned.append(PlannedObject(obj, change, digest, take_over))
+        hand_over = adopting or recorded is None
+        planned.append(PlannedObject(obj, change, digest, take_over, hand_over))
     rendered_refs = {ref_of(obj).identity for obj in desired}
     stale = tuple(
         entry.ref
@@ -244,6 +253,45 @@ def _write(client: KubeClient, planned: PlannedObject, release: Release) -> Kube
         client.delete(obj, propagation="Foreground")
         _wait_gone(client, obj)
         return client.apply(obj, force=True)
+
+
+def _store(
+    client: KubeClient, planned: PlannedObject, release: Release, live: LiveIndex
+) -> KubeObject | None:
+    """Write the object when it differs, then hand its fields over when that is owed;
+    what the cluster now holds, or None when nothing was written."""
+    stored = _write(client, planned, release) if planned.change.action in _WRITTEN else None
+    current = stored or live.get(planned.change.ref)
+    if not planned.hand_over or current is None:
+        return stored
+    handed = _hand_over_fields(client, current)
+    return handed if handed is not current else stored
+
+
+def _hand_over_fields(client: KubeClient, stored: KubeObject) -> KubeObject:
+    """After adopting: drop the previous managers' claims on the fields Harmonia applied
+    (managed_fields.py), so that a field later removed from the chart leaves the cluster.
+    `stored` itself when there are none.
+
+    Only `metadata.managedFields` changes: no new generation, no restart. The write is
+    conditional on the resourceVersion; a controller writing meanwhile means reading again.
+    """
+    current: KubeObject | None = stored
+    for _attempt in range(HANDOVER_ATTEMPTS):
+        if current is None:
+            break
+        entries = transferred_managed_fields(current, manager=client.field_manager)
+        if entries is None:
+            return current
+        metadata: Any = current["metadata"]
+        try:
+            patch = {"managedFields": entries, "resourceVersion": metadata["resourceVersion"]}
+            return client.merge_patch(current, {"metadata": patch})
+        except StaleObject:
+            current = client.get(current)
+    raise KubeError(
+        str(ref_of(stored)), "adopted, but its field owners kept changing; the next pass retries"
+    )
 
 
 def _wait_gone(client: KubeClient, obj: KubeObject, timeout: float = 120.0) -> None:
@@ -294,25 +342,25 @@ def apply_release(
         for obj in stage:
             planned = by_identity[ref_of(obj).identity]
             change = planned.change
-            if change.action in (Action.CREATED, Action.CONFIGURED):
-                try:
-                    stored = _write(client, planned, release)
-                except KubeError as error:
-                    return ApplyResult(
-                        release.key,
-                        ChangeSet(release.key, tuple(outcomes)),
-                        previous,
-                        error=str(error),
-                    )
+            try:
+                stored = _store(client, planned, release, live)
+            except KubeError as error:
+                return ApplyResult(
+                    release.key,
+                    ChangeSet(release.key, tuple(outcomes)),
+                    previous,
+                    error=str(error),
+                )
+            if stored is not None:
                 live.update(stored)
                 written[change.ref.identity] = str(stored["metadata"]["resourceVersion"])  # type: ignore[index, call-overload]
-                recorded = previous.entry(change.ref) if previous is not None else None
-                if (
-                    change.action is Action.CONFIGURED
-                    and recorded is not None
-                    and recorded.digest == planned.digest
-                ):
-                    drift.append(str(change.ref))
+            recorded = previous.entry(change.ref) if previous is not None else None
+            if (
+                change.action is Action.CONFIGURED
+                and recorded is not None
+                and recorded.digest == planned.digest
+            ):
+                drift.append(str(change.ref))
             if obj.get("kind") == "CustomResourceDefinition":
                 _wait_established(client, obj)
             outcomes.append(change)

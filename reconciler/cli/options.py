@@ -53,13 +53,17 @@ def _grouped(
 
 
 def reconciler_policy(
-    config_file: Path | None, allowed_namespaces: tuple[str, ...], allow_cluster_scoped: bool
+    config_file: Path | None,
+    allowed_namespaces: tuple[str, ...],
+    allow_cluster_scoped: bool,
+    strict_dependencies: bool,
 ) -> Policy:
     try:
         return load_policy(
             config_file,
             allowed_namespaces=allowed_namespaces,
             allow_cluster_scoped=True if allow_cluster_scoped else None,
+            strict_dependencies=True if strict_dependencies else None,
         )
     except PolicyConfigError as error:
         for diagnostic in error.diagnostics:
@@ -86,6 +90,12 @@ policy_options = _grouped(
             "--allow-cluster-scoped",
             is_flag=True,
             help="Let releases create cluster-scoped objects.",
+        ),
+        click.option(
+            "--strict-dependencies",
+            is_flag=True,
+            help="Fail a release whose dependency runs another chart or version than its "
+            "chart's metainfo declares (default: a warning).",
         ),
     ],
     lambda taken: ("policy", reconciler_policy(**taken)),

@@ -265,8 +265,10 @@ SECRET_KEY_WORDS = (
 `API_KEY`, `private-key`. The second line of defence, after the Secrets' own values."""
 
 MIN_EMBEDDED_SECRET = 8
-"""A Secret value at least this long is masked inside longer text too (a URL, a message);
-shorter ones only where a whole string equals them, so `1` or `true` do not garble text."""
+"""A Secret value at least this long is masked inside longer text too (a URL, a message),
+and a string at least this long is masked when a Secret value holds it (a password the
+chart put into a connection string); shorter ones only where a whole string equals a
+Secret value, so `1` or `true` do not garble text."""
 
 
 def secret_values(view: ReleaseView) -> frozenset[str]:
@@ -343,6 +345,8 @@ def names_secret(key: str) -> bool:
 
 def _masked_text(text: str, secrets: frozenset[str]) -> str:
     if text in secrets:
+        return MASK
+    if len(text) >= MIN_EMBEDDED_SECRET and any(text in secret for secret in secrets):
         return MASK
     for secret in secrets:
         if len(secret) >= MIN_EMBEDDED_SECRET and secret in text:

@@ -39,6 +39,9 @@ _MIN_MASKED_LENGTH = 4
 _DOCUMENT_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$", re.MULTILINE)
 _SOURCE_COMMENT = re.compile(r"^# Source: (.+)$", re.MULTILINE)
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+MAX_DOCUMENT_VALUES = 1_000_000
+"""More values than one object the API server could store (its requests stop at 3 MiB):
+a manifest over it repeats anchored values by aliases (an alias bomb)."""
 
 
 def render_helm(
@@ -124,6 +127,8 @@ def parse_manifests(text: str, *, subject: str) -> tuple[KubeObject, ...]:
             documents = list(yaml.load_all(chunk, Loader=_KubernetesYamlLoader))
         except yaml.YAMLError as error:
             raise RenderError(f"{where}: rendered invalid YAML: {error}") from None
+        except RecursionError:
+            raise RenderError(f"{where}: rendered YAML nested too deeply to read") from None
         for document in documents:
             if document is None:
                 continue
@@ -202,20 +207,39 @@ def _hook_weight(value: JsonValue) -> int:
 
 
 def _json_object(document: dict[object, object], *, where: str) -> KubeObject:
-    converted = _json_value(document, where=where)
+    try:
+        converted = _JsonConversion(where).value(document)
+    except RecursionError:
+        raise RenderError(f"{where}: rendered an object nested too deeply") from None
     assert isinstance(converted, dict)
     return converted
 
 
-def _json_value(value: object, *, where: str) -> JsonValue:
-    """A parsed YAML value as JSON holds it; non-string keys become strings, as in Kubernetes."""
-    if isinstance(value, dict):
-        return {_json_key(key): _json_value(item, where=where) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_value(item, where=where) for item in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    raise RenderError(f"{where}: rendered a value JSON cannot hold ({type(value).__name__})")
+class _JsonConversion:
+    """A parsed YAML value as JSON holds it; non-string keys become strings, as in
+    Kubernetes. Counts the values it writes: aliases share one parsed value, which
+    the copy would otherwise repeat without bound."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.left = MAX_DOCUMENT_VALUES
+
+    def value(self, value: object) -> JsonValue:
+        self.left -= 1
+        if self.left < 0:
+            raise RenderError(
+                f"{self.where}: rendered an object of over {MAX_DOCUMENT_VALUES} values "
+                "(YAML aliases repeating values?)"
+            )
+        if isinstance(value, dict):
+            return {_json_key(key): self.value(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.value(item) for item in value]
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        raise RenderError(
+            f"{self.where}: rendered a value JSON cannot hold ({type(value).__name__})"
+        )
 
 
 def _json_key(key: object) -> str:

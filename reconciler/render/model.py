@@ -98,6 +98,22 @@ class RenderedRelease:
     input_hash: str
     """sha256 of the objects, hooks and outputs: changes exactly when what would be applied does."""
     warnings: tuple[str, ...] = ()
+    """What rendering changed or doubted without failing (an API version converted, a
+    dependency's chart outside its declared range), one line each, naming the subject."""
+    chart_name: str = ""
+    chart_version: str = ""
+
+
+@dataclass(frozen=True)
+class DependedRelease:
+    """What a dependent learns of a release it depends on: its outputs, and its chart
+    when known (for the range checks of the dependent's metainfo)."""
+
+    key: ReleaseKey
+    outputs: Outputs
+    chart_name: str = ""
+    """Empty when the source does not say (another repository's inventory record)."""
+    chart_version: str = ""
 
 
 class RenderError(Exception):

@@ -66,6 +66,11 @@ CLUSTER_SCOPED_KINDS: frozenset[GroupKind] = frozenset(
 )
 """Cluster-scoped kinds of Kubernetes itself; discovery adds those of installed CRDs."""
 
+CLUSTER_SCOPED_REFUSAL = (
+    "cluster-scoped objects are not allowed by the reconciler's policy "
+    "(allowClusterScoped is false)"
+)
+
 
 def object_label(obj: KubeObject) -> str:
     """`Kind/namespace/name`, or `Kind/name` without a namespace, for messages."""
@@ -137,10 +142,7 @@ def _refusal(obj: KubeObject, *, cluster_scoped: bool, policy: Policy) -> str | 
     allowed = ", ".join(policy.allowed_namespaces) or "none"
     metadata = ensure_mapping(obj, "metadata")
     if cluster_scoped and not policy.allow_cluster_scoped:
-        return (
-            "cluster-scoped objects are not allowed by the reconciler's policy "
-            "(allowClusterScoped is false)"
-        )
+        return CLUSTER_SCOPED_REFUSAL
     if group_kind(obj) == ("", "Namespace"):
         name = str(metadata.get("name") or "")
         if not policy.allows_namespace(name):

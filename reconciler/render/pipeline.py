@@ -1,32 +1,37 @@
 """One release, and then a whole repository, from request to objects ready to diff.
 
-The rendering stage of a pass: resolve the chart, merge the values (chart
-defaults < valuesFiles < dependency outputs < configValues < metaInfoParams),
-run the engine (through the render cache), take the outputs out, run plugins,
-stamp ownership. Releases go in dependency order so dependents receive the
-outputs just rendered; a failure stops only the release and its dependents.
+The rendering stage of a pass: resolve the chart, check the dependencies against its
+metainfo, merge the values (chart defaults < valuesFiles < dependency outputs <
+configValues < metaInfoParams), run the engine (through the render cache), take the
+outputs out, run plugins, stamp ownership, convert API versions the cluster no longer
+serves. Releases go in dependency order so dependents receive the outputs just
+rendered; a failure stops only the release and its dependents.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.graph import ReleaseGraph
 from reconciler.policy import Policy
+from reconciler.render.api_versions import convert_removed_api_versions
 from reconciler.render.cache import RenderCache, canonical_json, environment_fingerprint, render_key
 from reconciler.render.chart import describe_chart
 from reconciler.render.charts import ChartSourceError, resolve_chart
 from reconciler.render.charts.confine import path_inside
+from reconciler.render.dependencies import check_dependencies
 from reconciler.render.helm import render_helm
 from reconciler.render.jsonnet import render_jsonnet
 from reconciler.render.manifests import render_kustomize, render_plain
 from reconciler.render.model import (
     ChartKind,
     ChartOutput,
+    DependedRelease,
+    KubeObject,
     Outputs,
     RenderedRelease,
     RenderEnvironment,
@@ -59,8 +64,9 @@ ENGINES: Mapping[ChartKind, Engine] = {
 }
 JSONNET_KINDS = (ChartKind.JSONNET, ChartKind.WALM_JSONNET)
 
-ExternalOutputs = Callable[[ReleaseKey], Outputs | None]
-"""Outputs of a release outside the repository (from the cluster), None if not found."""
+ExternalOutputs = Callable[[ReleaseKey], DependedRelease | None]
+"""A release outside the repository as the cluster knows it (its outputs, its chart when
+known), None if it has published no outputs."""
 
 
 @dataclass(frozen=True)
@@ -158,8 +164,9 @@ class ReleaseRenderer:
         )
 
     def render(
-        self, release: Release, *, dependency_outputs: Mapping[str, Outputs]
+        self, release: Release, *, dependencies: Mapping[str, DependedRelease]
     ) -> RenderedRelease:
+        """Render `release`, its dependencies (by alias) already rendered or found."""
         settings = self.settings
         subject = f"release {release.key}"
         try:
@@ -174,10 +181,17 @@ class ReleaseRenderer:
         except ChartSourceError:
             raise
         chart = describe_chart(local, subject=f"{subject}: chart {local.name}")
+        warnings = check_dependencies(
+            release,
+            chart.metainfo,
+            dependencies,
+            chart_name=chart.name,
+            strict=settings.policy.strict_dependencies,
+        )
         values = release_values(
             release,
             chart,
-            dependency_outputs=dependency_outputs,
+            dependency_outputs={alias: found.outputs for alias, found in dependencies.items()},
             repository_root=settings.repository_root,
         )
         key = render_key(
@@ -203,18 +217,11 @@ class ReleaseRenderer:
         objects = apply_plugins(
             objects, release.plugins, chart_default_plugins=default_plugins, release=release.key
         )
-        objects = apply_ownership(objects, release=release.key, policy=settings.policy)
+        objects, object_warnings = self._finished(objects, release)
+        hook_objects, hook_warnings = self._finished([h.object for h in output.hooks], release)
         hooks = tuple(
-            dataclasses.replace(hook, object=owned)
-            for hook, owned in zip(
-                output.hooks,
-                apply_ownership(
-                    [hook.object for hook in output.hooks],
-                    release=release.key,
-                    policy=settings.policy,
-                ),
-                strict=True,
-            )
+            dataclasses.replace(hook, object=finished)
+            for hook, finished in zip(output.hooks, hook_objects, strict=True)
         )
         digest = hashlib.sha256(
             canonical_json(
@@ -232,7 +239,23 @@ class ReleaseRenderer:
             outputs=outputs,
             values=values,
             input_hash=digest,
+            warnings=(*warnings, *object_warnings, *hook_warnings),
+            chart_name=chart.name,
+            chart_version=chart.version,
         )
+
+    def _finished(
+        self, objects: Sequence[KubeObject], release: Release
+    ) -> tuple[tuple[KubeObject, ...], tuple[str, ...]]:
+        """Ownership stamped, then removed API versions converted (with their warnings)."""
+        owned = apply_ownership(objects, release=release.key, policy=self.settings.policy)
+        environment = self.settings.environment
+        converted = convert_removed_api_versions(
+            owned,
+            kube_version=environment.kube_version,
+            api_versions=environment.api_versions,
+        )
+        return converted.objects, converted.warnings
 
 
 def render_repository(
@@ -257,7 +280,7 @@ def render_repository(
             if wanted is not None and key not in wanted:
                 continue
             release = releases[key]
-            outputs, reason = _dependency_outputs(
+            depended, reason = _depended_releases(
                 release,
                 rendered=rendered,
                 failed=failed,
@@ -268,7 +291,7 @@ def render_repository(
                 blocked[key] = reason
                 continue
             try:
-                rendered[key] = renderer.render(release, dependency_outputs=outputs)
+                rendered[key] = renderer.render(release, dependencies=depended)
             except ChartSourceError as error:
                 failed[key] = ReleaseProblem(f"release {key}: {error}", temporary=error.temporary)
             except RenderError as error:
@@ -292,19 +315,22 @@ def _with_dependencies(
     return frozenset(wanted)
 
 
-def _dependency_outputs(
+def _depended_releases(
     release: Release,
     *,
     rendered: Mapping[ReleaseKey, RenderedRelease],
     failed: Mapping[ReleaseKey, ReleaseProblem],
     blocked: Mapping[ReleaseKey, str],
     external: ExternalOutputs,
-) -> tuple[dict[str, Outputs], str | None]:
-    """Outputs by alias, or the reason the release cannot render yet."""
-    outputs: dict[str, Outputs] = {}
+) -> tuple[dict[str, DependedRelease], str | None]:
+    """The releases depended on, by alias, or the reason the release cannot render yet."""
+    depended: dict[str, DependedRelease] = {}
     for alias, target in sorted(release.dependencies.items()):
         if target in rendered:
-            outputs[alias] = rendered[target].outputs
+            done = rendered[target]
+            depended[alias] = DependedRelease(
+                target, done.outputs, chart_name=done.chart_name, chart_version=done.chart_version
+            )
         elif target in failed:
             return {}, f"dependency {target} failed to render"
         elif target in blocked:
@@ -316,5 +342,5 @@ def _dependency_outputs(
                     {},
                     f"dependency {target} is not in the repository and has published no outputs",
                 )
-            outputs[alias] = found
-    return outputs, None
+            depended[alias] = found
+    return depended, None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -21,6 +22,7 @@ from reconciler.types import JsonObject, ReleaseKey, release_key
 
 REPOSITORY_FILE = "harmonia.yaml"
 RELEASE_SUFFIXES = (".yaml", ".yml")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,13 @@ class LoadedRepository:
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
         return tuple(item for item in self.diagnostics if not item.is_error)
+
+    @property
+    def unclaimed_files(self) -> tuple[str, ...]:
+        """Release files with errors that do not say which release they hold (unreadable,
+        or no valid name and namespace): any release could be in one of them."""
+        found = {item.file for item in self.errors if item.release is None}
+        return tuple(sorted(found - {REPOSITORY_FILE}))
 
 
 @dataclass(frozen=True)
@@ -214,9 +223,13 @@ def _load_release_file(
 
 
 def _claimed_release(data: JsonObject) -> ReleaseKey | None:
+    """The release a file names, if its name and namespace could be one (DNS-1123 labels):
+    keys become status file paths and label values, so `..` or `a/b` claim nothing."""
     name, namespace = data.get("name"), data.get("namespace")
-    if isinstance(name, str) and isinstance(namespace, str) and name and namespace:
-        return None if "/" in name + namespace else release_key(namespace, name)
+    if not (isinstance(name, str) and isinstance(namespace, str)):
+        return None
+    if _DNS_LABEL.fullmatch(name) and _DNS_LABEL.fullmatch(namespace):
+        return release_key(namespace, name)
     return None
 
 

@@ -21,7 +21,7 @@ def test_without_any_kubeconfig_in_a_pod_the_service_account_is_used(
     if Path("/var/run/secrets/kubernetes.io/serviceaccount/token").exists():
         pytest.skip("this machine is a pod with a real service account token")
 
-    with pytest.raises(ClusterUnreachable, match="[Ss]ervice [Tt]oken|token"):
+    with pytest.raises(ClusterUnreachable, match=r"[Ss]ervice [Tt]oken|token"):
         connect(KubeTarget())
 
 
@@ -32,5 +32,5 @@ def test_outside_a_pod_a_missing_kubeconfig_is_named(
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
 
-    with pytest.raises(ClusterUnreachable, match="cannot load kubeconfig ~/.kube/config"):
+    with pytest.raises(ClusterUnreachable, match=r"cannot load kubeconfig ~/\.kube/config"):
         connect(KubeTarget())

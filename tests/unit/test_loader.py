@@ -268,7 +268,7 @@ def test_a_walm_body_keeps_the_plugin_priority_of_walms_later_versions(tmp_path:
     body = (
         "name: zk\nnamespace: streaming\nrepoName: stable\nchartName: zookeeper\n"
         "chartVersion: 6.1.0\n"
-        "plugins:\n- {name: LabelPod, args: '{\"labelsToAdd\": {\"a\": \"b\"}}', priority: 5}\n"
+        'plugins:\n- {name: LabelPod, args: \'{"labelsToAdd": {"a": "b"}}\', priority: 5}\n'
     )
     loaded = load(tmp_path, {"releases/walm/zk.yaml": body})
     assert loaded.diagnostics == ()

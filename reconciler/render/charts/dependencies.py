@@ -55,7 +55,13 @@ def declared_dependencies(root: Path, *, subject: str) -> tuple[Dependency, ...]
             entries = (yaml.safe_load(requirements.read_text(encoding="utf-8")) or {}).get(
                 "dependencies"
             )
-        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError) as error:
+        except (
+            OSError,
+            UnicodeDecodeError,
+            yaml.YAMLError,
+            AttributeError,
+            RecursionError,
+        ) as error:
             raise InvalidChart(f"{subject}: requirements.yaml cannot be read: {error}") from None
     if entries is None:
         return ()
@@ -208,6 +214,6 @@ def _archive_chart_name(archive: Path, *, subject: str) -> str:
                     if isinstance(name, str):
                         return name
                     break
-    except (tarfile.TarError, EOFError, OSError, yaml.YAMLError) as error:
+    except (tarfile.TarError, EOFError, OSError, yaml.YAMLError, RecursionError) as error:
         raise InvalidChart(f"{subject}: charts/{archive.name} cannot be read: {error}") from None
     raise InvalidChart(f"{subject}: charts/{archive.name} holds no Chart.yaml with a name")

@@ -90,6 +90,8 @@ def read_chart_yaml(root: Path, *, subject: str) -> dict[str, object]:
         metadata = yaml.safe_load((root / "Chart.yaml").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise InvalidChart(f"{subject}: Chart.yaml cannot be read: {error}") from None
+    except RecursionError:
+        raise InvalidChart(f"{subject}: Chart.yaml is nested too deeply to read") from None
     if not isinstance(metadata, dict):
         raise InvalidChart(f"{subject}: Chart.yaml is not a mapping")
     return metadata
