@@ -85,7 +85,7 @@ def desired_state(
         return versions
 
     try:
-        return compute_desired_state(
+        state = compute_desired_state(
             path,
             policy=policy,
             versions_for=versions_for,
@@ -95,3 +95,7 @@ def desired_state(
         )
     except RenderError as error:
         raise click.ClickException(str(error)) from None
+    for key, rendered in sorted(state.render.rendered.items()):
+        for warning in rendered.warnings:
+            click.echo(f"warning: release {key}: {warning}", err=True)
+    return state

@@ -6,6 +6,9 @@ The charts are written for the tests in WALM's layout (tests/walm_charts.py); no
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +188,20 @@ def test_a_removed_version_that_cannot_be_converted_fails_only_its_release(
         "longer served; apiextensions.k8s.io/v1 needs a structural schema"
     )
     assert {ZOOKEEPER, KAFKA} <= state.render.rendered.keys()
+
+
+def test_the_cli_prints_the_conversion_warning_on_stderr(tmp_path: Path, helm_binary: Path) -> None:
+    root = repository(tmp_path / "repo")
+    shown = subprocess.run(
+        [sys.executable, "-m", "reconciler", "render", str(root), "--offline", "-r", ZOOKEEPER],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HARMONIA_HELM": str(helm_binary)},
+        timeout=300,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        f"warning: release {ZOOKEEPER}: Deployment/streaming/zk-zookeeper: apps/v1beta1 is no "
+        "longer served; converted to apps/v1"
+    ) in shown.stderr
