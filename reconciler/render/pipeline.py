@@ -25,7 +25,7 @@ from reconciler.render.charts import ChartSourceError, resolve_chart
 from reconciler.render.charts.confine import path_inside
 from reconciler.render.dependencies import check_dependencies
 from reconciler.render.helm import render_helm
-from reconciler.render.jsonnet import render_jsonnet
+from reconciler.render.jsonnet import chart_app_version, render_jsonnet
 from reconciler.render.manifests import render_kustomize, render_plain
 from reconciler.render.model import (
     ChartKind,
@@ -130,6 +130,9 @@ def release_values(
         namespace=release.namespace,
         chart_name=chart.name,
         chart_version=chart.version,
+        chart_app_version=(
+            chart_app_version(chart.root, subject=subject) if chart.kind in JSONNET_KINDS else ""
+        ),
         dependencies={alias: str(target) for alias, target in release.dependencies.items()},
     )
     try:

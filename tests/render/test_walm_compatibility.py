@@ -16,7 +16,7 @@ from reconciler.desired import DesiredState, Tools, compute_desired_state
 from reconciler.policy import Policy
 from reconciler.types import ReleaseKey
 from tests.render.test_pipeline import offline_versions, write_repository
-from tests.walm_charts import write_kafka_chart, write_zookeeper_chart
+from tests.walm_charts import write_kafka_chart, write_walm_chart, write_zookeeper_chart
 
 KAFKA = ReleaseKey("streaming/kafka")
 ZOOKEEPER = ReleaseKey("streaming/zk")
@@ -27,6 +27,20 @@ kind: Release
 name: zk
 namespace: streaming
 chartPath: charts/zookeeper
+"""
+VERSIONED_MAIN = """\
+// Labels its object with the app version, as WALM's published charts' applib does.
+function(config={}) {
+  'versioned-configmap.json': {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: config.helmReleaseName + '-versioned',
+      labels: { 'app.kubernetes.io/version': config.chartAppVersion },
+    },
+    data: { appVersion: config.HelmAdditionalValues.HelmNativeValues.appVersion },
+  },
+}
 """
 KAFKA_RELEASE = """\
 apiVersion: harmonia.dev/v1alpha1
@@ -205,3 +219,24 @@ def test_the_cli_prints_the_conversion_warning_on_stderr(tmp_path: Path, helm_bi
         f"warning: release {ZOOKEEPER}: Deployment/streaming/zk-zookeeper: apps/v1beta1 is no "
         "longer served; converted to apps/v1"
     ) in shown.stderr
+
+
+def test_a_walm_chart_receives_the_app_version_of_its_chart_yaml_through_a_release_file(
+    tmp_path: Path, helm_binary: Path
+) -> None:
+    root = repository(tmp_path / "repo")
+    write_walm_chart(
+        root / "charts" / "versioned",
+        name="versioned",
+        version="1.0.0",
+        main=VERSIONED_MAIN,
+        values={},
+    )
+    (root / "releases/streaming/versioned.yaml").write_text(
+        "apiVersion: harmonia.dev/v1alpha1\nkind: Release\nname: versioned\n"
+        "namespace: streaming\nchartPath: charts/versioned\n"
+    )
+    state = render(root, helm_binary)
+    configmap = by_kind(state, ReleaseKey("streaming/versioned"))["ConfigMap"]
+    assert configmap["metadata"]["labels"]["app.kubernetes.io/version"] == "6.1"
+    assert configmap["data"] == {"appVersion": "6.1"}
