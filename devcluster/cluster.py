@@ -2,7 +2,8 @@
 kube-controller-manager, kube-scheduler and KWOK, all on 127.0.0.1.
 
 `up` is idempotent (a healthy cluster is left alone, a half-dead one is replaced),
-`down` stops exactly the pids recorded in the state folder and removes it.
+`down` stops exactly the pids recorded in the state folder and removes it; `kill` and
+`restart` crash and revive one component, for the fault tests.
 Failures name the component and quote the end of its log.
 """
 
@@ -230,6 +231,12 @@ class DevCluster:
     def state(self) -> ClusterState | None:
         return ClusterState.load(self.state_dir)
 
+    def _recorded_state(self) -> ClusterState:
+        state = self.state()
+        if state is None:
+            raise ClusterError(f"no dev cluster in {self.state_dir}; run `harmonia dev-cluster up`")
+        return state
+
     def component_status(self) -> dict[str, bool]:
         state = self.state()
         if state is None:
@@ -249,9 +256,7 @@ class DevCluster:
         )
 
     def info(self) -> ClusterInfo:
-        state = self.state()
-        if state is None:
-            raise ClusterError(f"no dev cluster in {self.state_dir}; run `harmonia dev-cluster up`")
+        state = self._recorded_state()
         return ClusterInfo(
             state_dir=self.state_dir,
             kubeconfig=kubeconfig_path(self.state_dir),
@@ -310,23 +315,27 @@ class DevCluster:
                 identity=identity,
             )
         for name, command in _commands(self.state_dir, state.ports, binaries).items():
-            log = self.state_dir / "logs" / f"{name}.log"
-            started = time.monotonic()
-            with log.open("ab") as log_file:
-                process = subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    cwd=self.state_dir,
-                )
-            _CHILDREN[process.pid] = process
-            record = ProcessRecord(pid=process.pid, binary=command[0], log=str(log))
-            state.processes[name] = record
-            state.save(self.state_dir)
-            self._wait_healthy(name, process, record, state.ports)
-            self.progress(f"{name} healthy after {time.monotonic() - started:.1f}s")
+            self._start(name, command, state)
+
+    def _start(self, name: str, command: list[str], state: ClusterState) -> None:
+        """Start one component, record its pid, and wait until it answers healthy."""
+        log = self.state_dir / "logs" / f"{name}.log"
+        started = time.monotonic()
+        with log.open("ab") as log_file:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.state_dir,
+            )
+        _CHILDREN[process.pid] = process
+        record = ProcessRecord(pid=process.pid, binary=command[0], log=str(log))
+        state.processes[name] = record
+        state.save(self.state_dir)
+        self._wait_healthy(name, process, record, state.ports)
+        self.progress(f"{name} healthy after {time.monotonic() - started:.1f}s")
 
     def _wait_healthy(
         self, name: str, process: subprocess.Popen[bytes], record: ProcessRecord, ports: Ports
@@ -384,6 +393,34 @@ class DevCluster:
             "--timeout=120s",
         )
 
+    def kill(self, component: str) -> None:
+        """SIGKILL one component, as a crash would, and wait until it is gone.
+
+        For fault tests: the others keep running (an API server without etcd, a cluster
+        without its API server) until `restart` brings it back.
+        """
+        record = self._record(component)
+        if is_running(record):
+            os.kill(record.pid, signal.SIGKILL)
+            while is_running(record):
+                time.sleep(0.05)
+        _reap(record)
+
+    def restart(self, component: str, binaries: dict[str, Path]) -> None:
+        """Start one component again with the command line `up` gave it (same ports, same
+        data), killing it first if it still runs; returns once it answers healthy."""
+        self.kill(component)
+        state = self._recorded_state()
+        command = _commands(self.state_dir, state.ports, binaries)[component]
+        self._start(component, command, state)
+
+    def _record(self, component: str) -> ProcessRecord:
+        state = self._recorded_state()
+        if component not in state.processes:
+            known = ", ".join(state.processes)
+            raise ClusterError(f"the dev cluster has no component {component!r} (it has {known})")
+        return state.processes[component]
+
     def down(self) -> list[str]:
         """Stop what this state folder recorded and remove it; returns what was stopped."""
         stopped = self._stop_processes()
@@ -410,10 +447,15 @@ class DevCluster:
                     time.sleep(0.05)
             stopped.append(name)
         for record in state.processes.values():
-            child = _CHILDREN.pop(record.pid, None)
-            if child is not None:
-                child.wait()
+            _reap(record)
         return stopped
+
+
+def _reap(record: ProcessRecord) -> None:
+    """Collect the exit status of a component this process started (no zombie left)."""
+    child = _CHILDREN.pop(record.pid, None)
+    if child is not None:
+        child.wait()
 
 
 def bootstrap_objects() -> list[dict[str, object]]:

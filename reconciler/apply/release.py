@@ -11,6 +11,7 @@ another Harmonia release's objects are never taken.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Mapping
@@ -334,6 +335,9 @@ def apply_release(
             return ApplyResult(
                 release.key, plan.change_set(dry_run=True), previous, error=str(error)
             )
+    _record_before_writes(
+        client, plan, release, previous=previous, source=source, revision=revision
+    )
     written: dict[tuple[str, str, str, str], str] = {}
     outcomes: list[ObjectChange] = []
     by_identity = {ref_of(p.desired).identity: p for p in plan.objects}
@@ -388,7 +392,6 @@ def apply_release(
         timeout_sec=release.timeout_sec,
         ready_since=previous.ready_since if previous is not None and not changing else "",
     )
-    write_inventory(client, record)
     pruned = None
     if prune and release.prune and plan.stale:
         pruned = prune_stale(
@@ -398,6 +401,9 @@ def apply_release(
             rendered_nothing=not rendered.objects,
         )
         outcomes.extend(pruned.changes)
+    # Written after the prune: a pass cut short in between leaves the stale objects in
+    # the record, and the next pass prunes them.
+    write_inventory(client, record)
     return ApplyResult(
         release.key,
         ChangeSet(release.key, tuple(outcomes)),
@@ -406,6 +412,34 @@ def apply_release(
         drift=tuple(drift),
         post_hooks=f"post-{phase}" if changing and rendered.hooks else None,
         hook_messages=tuple(hook_messages),
+    )
+
+
+def _record_before_writes(
+    client: KubeClient,
+    plan: ReleasePlan,
+    release: Release,
+    *,
+    previous: InventoryRecord | None,
+    source: str,
+    revision: str,
+) -> None:
+    """Add the objects about to be created to the record before creating them: a pass
+    cut short then leaves no object that no record names (a later commit dropping it
+    prunes it)."""
+    known = {entry.ref.identity for entry in previous.entries} if previous is not None else set()
+    new = [
+        InventoryEntry(p.change.ref)
+        for p in plan.objects
+        if p.change.action is Action.CREATED and p.change.ref.identity not in known
+    ]
+    if not new:
+        return
+    base = previous or InventoryRecord(
+        release=release.key, source=source, revision=revision, input_hash="", entries=()
+    )
+    write_inventory(
+        client, dataclasses.replace(base, entries=(*base.entries, *new), result="Applying")
     )
 
 

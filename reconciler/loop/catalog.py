@@ -22,6 +22,7 @@ from reconciler.loop.api import (
 )
 from reconciler.loop.errors import ApiError
 from reconciler.reconcile import PassReport
+from reconciler.status.files import SourceState
 from reconciler.status.live import ReleaseStatus, read_statuses
 from reconciler.types import JsonObject, ReleaseKey, release_key, split_release_key
 
@@ -30,6 +31,7 @@ from reconciler.types import JsonObject, ReleaseKey, release_key, split_release_
 class _LastPass:
     state: DesiredState
     report: PassReport
+    source: SourceState | None
 
     def view(self, key: ReleaseKey, status: ReleaseStatus | None) -> ReleaseView:
         return ReleaseView(
@@ -54,10 +56,13 @@ class ReleaseCatalog:
         self._lock = threading.Lock()
         self._last: _LastPass | None = None
 
-    def update(self, state: DesiredState, report: PassReport) -> None:
-        """Remember a finished pass (called by the loop after each one)."""
+    def update(
+        self, state: DesiredState, report: PassReport, *, source: SourceState | None = None
+    ) -> None:
+        """Remember a finished pass (called by the loop after each one) and the revision it
+        ran on, stale when the fetch failed and the last good commit was served."""
         with self._lock:
-            self._last = _LastPass(state, report)
+            self._last = _LastPass(state, report, source)
 
     def views(
         self, *, namespace: str | None = None, release: ReleaseKey | None = None
@@ -67,10 +72,17 @@ class ReleaseCatalog:
 
     def list_releases(self, query: Mapping[str, str]) -> JsonObject:
         """The body of `GET /api/v1/releases`; `problems` names inventory records that
-        could not be read."""
+        could not be read, `source` the revision of the last pass and whether it was stale
+        (null before the first pass)."""
         chosen = parse_list_query(query)
         views, problems = self._read(namespace=chosen.namespace)
-        return {**release_list(views, query), "problems": list(problems)}
+        with self._lock:
+            source = self._last.source if self._last is not None else None
+        return {
+            **release_list(views, query),
+            "problems": list(problems),
+            "source": source.to_json() if source is not None else None,
+        }
 
     def release_detail(self, namespace: str, name: str) -> JsonObject:
         """The body of `GET /api/v1/releases/<namespace>/<name>`; `ApiError(404)` if unknown."""

@@ -39,7 +39,7 @@ from reconciler.render.model import RenderError
 from reconciler.source import GitSource, Snapshot, SourceError
 from reconciler.source.status_branch import StatusBranch
 from reconciler.spec.model import RepositoryConfig
-from reconciler.status.files import StatusEntry, status_files
+from reconciler.status.files import SourceState, StatusEntry, status_files
 from reconciler.status.live import ReleaseStatus, read_statuses
 from reconciler.types import ReleaseKey
 
@@ -156,8 +156,9 @@ class Cycle:
         self._remember_failures(report)
         seconds = time.monotonic() - started
         self._metrics.observe_pass(report, seconds, render_failed=state.render.failed.keys())
-        self._catalog.update(state, report)
-        status_commit = self._report_status(state, report, revision, snapshot)
+        source = SourceState(revision, stale=snapshot.stale, error=snapshot.error)
+        self._catalog.update(state, report, source=source)
+        status_commit = self._report_status(state, report, source, snapshot)
         log.info(
             "pass finished at revision %s in %.1fs: %d releases, %d not applied",
             revision[:12],
@@ -241,10 +242,11 @@ class Cycle:
                 self._backoff.record(key, failed=False, now=now)
 
     def _report_status(
-        self, state: DesiredState, report: PassReport, revision: str, snapshot: Snapshot
+        self, state: DesiredState, report: PassReport, source: SourceState, snapshot: Snapshot
     ) -> str | None:
         if not self._settings.write_status or state.loaded.config is None:
             return None
+        revision = source.revision
         try:
             entries = self._status_entries(state, report)
         except KubeError as error:
@@ -272,6 +274,7 @@ class Cycle:
                 previous=current,
                 now=datetime.now(UTC),
                 revision=revision,
+                source=source,
             )
 
         try:

@@ -49,6 +49,20 @@ STATE_COLOURS = {
 
 
 @dataclass(frozen=True)
+class SourceState:
+    """The revision a pass ran on, and whether it is stale: the fetch failed, so the pass
+    ran on the last good commit (self-heal goes on) and the branch may have moved since."""
+
+    revision: str
+    stale: bool = False
+    error: str | None = None
+    """Why the fetch failed (credentials redacted); None when the source is fresh."""
+
+    def to_json(self) -> JsonObject:
+        return {"revision": self.revision, "stale": self.stale, "error": self.error}
+
+
+@dataclass(frozen=True)
 class StatusEntry:
     key: ReleaseKey
     live: ReleaseStatus | None
@@ -69,20 +83,28 @@ def status_files(
     dependencies: Mapping[ReleaseKey, Sequence[ReleaseKey]],
     previous: Mapping[str, str],
     now: datetime,
+    source: SourceState | None = None,
 ) -> dict[str, str]:
     """The whole `status/` folder, path -> text, for a pass at `revision`.
 
     `previous` is the folder as the status branch holds it (unreadable files are
-    ignored); `dependencies` maps a release to the releases it depends on.
+    ignored); `dependencies` maps a release to the releases it depends on. A stale
+    `source` is noted in every file (`source:` in each release's, a line in the README);
+    a fresh one adds nothing, so the files do not change with every fetch.
     """
+    stale = source if source is not None and source.stale else None
     documents: dict[ReleaseKey, JsonObject] = {}
     for entry in sorted(entries, key=lambda e: e.key):
         earlier = _previous_document(previous.get(status_path(entry.key)))
         document = release_document(entry, revision=revision, previous=earlier, now=now)
         if document is not None:
-            documents[entry.key] = document
+            documents[entry.key] = (
+                document if stale is None else {**document, "source": stale.to_json()}
+            )
     files = {status_path(key): dump_yaml(document) for key, document in documents.items()}
-    files[README_PATH] = readme(documents, revision=revision, dependencies=dependencies)
+    files[README_PATH] = readme(
+        documents, revision=revision, dependencies=dependencies, stale_source=stale
+    )
     return files
 
 
@@ -192,6 +214,7 @@ def readme(
     *,
     revision: str,
     dependencies: Mapping[ReleaseKey, Sequence[ReleaseKey]],
+    stale_source: SourceState | None = None,
 ) -> str:
     """`status/README.md`: a table of every release and a Mermaid graph of their dependencies."""
     lines = [
@@ -199,6 +222,14 @@ def readme(
         "",
         f"Written by Harmonia for revision `{revision}`; do not edit.",
         "",
+    ]
+    if stale_source is not None:
+        lines += [
+            f"**Source stale**: the last fetch failed, so this pass ran on the last good "
+            f"revision `{stale_source.revision}`: {_table_cell(stale_source.error or '')}",
+            "",
+        ]
+    lines += [
         "| Release | State | Sync | Revision | Message |",
         "| --- | --- | --- | --- | --- |",
     ]

@@ -12,7 +12,7 @@ from reconciler.apply.inventory import InventoryEntry, InventoryRecord
 from reconciler.health import PodState, PodStatus, ReleaseHealth, ReleaseState, ResourceState, State
 from reconciler.objects import ObjectRef
 from reconciler.reconcile import Outcome, ReleaseReport
-from reconciler.status.files import README_PATH, StatusEntry, status_files
+from reconciler.status.files import README_PATH, SourceState, StatusEntry, status_files
 from reconciler.status.live import ReleaseStatus
 from reconciler.types import ReleaseKey
 
@@ -64,6 +64,7 @@ def files(
     now: datetime = NOW,
     revision: str = REVISION,
     dependencies: Mapping[ReleaseKey, Sequence[ReleaseKey]] | None = None,
+    source: SourceState | None = None,
 ) -> dict[str, str]:
     return status_files(
         entries,
@@ -71,6 +72,7 @@ def files(
         dependencies=dependencies or {},
         previous=previous or {},
         now=now,
+        source=source,
     )
 
 
@@ -297,3 +299,46 @@ def test_no_secret_value_reaches_a_status_file() -> None:
         assert inventory_detail not in text
     secret = next(r for r in web_file(result)["resources"] if r["kind"] == "Secret")  # type: ignore[attr-defined]
     assert set(secret) == {"kind", "namespace", "name", "state", "reason", "message"}
+
+
+UNREACHABLE = "https://git.example/shop.git (branch main): remote unreachable: HTTP 500"
+
+
+def test_a_stale_source_is_noted_in_every_release_file_and_in_the_readme() -> None:
+    stale = SourceState(REVISION, stale=True, error=UNREACHABLE)
+
+    result = files(
+        StatusEntry(WEB, live(), report(Outcome.UNCHANGED)),
+        StatusEntry(DB, None, report(Outcome.FAILED, "chart not found", key=DB)),
+        source=stale,
+    )
+
+    for path in ("status/shop/web.yaml", "status/shop/db.yaml"):
+        document = yaml.safe_load(result[path])
+        assert document["source"] == {"revision": REVISION, "stale": True, "error": UNREACHABLE}
+    assert web_file(result)["state"] == "Ready"
+    assert (
+        f"**Source stale**: the last fetch failed, so this pass ran on the last good revision "
+        f"`{REVISION}`: {UNREACHABLE}\n"
+    ) in result[README_PATH]
+
+
+def test_a_fresh_source_writes_the_same_files_as_none() -> None:
+    entry = StatusEntry(WEB, live(), report(Outcome.APPLIED))
+
+    fresh = files(entry, source=SourceState(REVISION))
+
+    assert fresh == files(entry)
+    assert "source" not in web_file(fresh)
+    assert "stale" not in fresh[README_PATH].lower()
+
+
+def test_the_files_go_back_to_fresh_once_the_source_is_reachable_again() -> None:
+    entry = StatusEntry(WEB, live(), report(Outcome.UNCHANGED))
+    stale = files(entry, source=SourceState(REVISION, stale=True, error=UNREACHABLE))
+
+    recovered = files(
+        entry, previous=stale, now=NOW + timedelta(minutes=3), source=SourceState(REVISION)
+    )
+
+    assert recovered == files(entry)
