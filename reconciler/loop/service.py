@@ -34,8 +34,9 @@ from reconciler.loop.settings import RunSettings
 from reconciler.policy import Policy
 
 log = logging.getLogger(__name__)
-# The scheduler logs every job run at INFO; the pass logs its own lines.
-logging.getLogger("apscheduler").setLevel(logging.WARNING)
+# The scheduler logs every job run, and every tick skipped while a long pass runs;
+# the pass logs its own lines.
+logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 
 def instance_name() -> str:

@@ -38,6 +38,10 @@ Compose = Callable[[Mapping[str, str]], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
+_LOST_REF_RACE = ("failed to update ref", "cannot lock ref")
+
+
+@dataclass(frozen=True)
 class StatusCommit:
     commit: str | None
     """The new commit's SHA; None when nothing changed."""
@@ -234,7 +238,9 @@ class StatusBranch:
         if status == 0:
             return True
         said = f"{stdout}\n{stderr}"
-        if "[rejected]" in said:
+        # "failed to update ref" / "cannot lock ref": another push won the race for the
+        # branch at the server itself; like a non-fast-forward, fetch and try again.
+        if "[rejected]" in said or any(lost in said for lost in _LOST_REF_RACE):
             return False
         if "[remote rejected]" in said:
             reason = "the remote refused the push"
