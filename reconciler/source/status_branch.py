@@ -37,7 +37,6 @@ Compose = Callable[[Mapping[str, str]], Mapping[str, str]]
 """Given the status files on the branch tip (path -> text), the files it should hold."""
 
 
-@dataclass(frozen=True)
 _LOST_REF_RACE = ("failed to update ref", "cannot lock ref")
 
 
