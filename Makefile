@@ -31,8 +31,8 @@ test: binaries system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check reconciler devcluster tests
-	$(BIN)/ruff format --check reconciler devcluster tests
+	$(BIN)/ruff check reconciler devcluster tests bench
+	$(BIN)/ruff format --check reconciler devcluster tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -1,0 +1,170 @@
+"""The benchmark's own dev cluster: started on free ports with its own state folder.
+
+Never the shared cluster the tests use. Besides starting and stopping it, this module
+counts the API server's requests (`apiserver_request_total` from /metrics), waits until
+the benchmark's Deployments are Ready, and deletes the benchmark's namespaces between
+scenarios so each starts from the same state.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.generate import PART_OF, PART_OF_LABEL
+from bench.kubeapi import ApiAccess
+from devcluster.build import ensure_binaries
+from devcluster.cluster import DevCluster, bootstrap_objects
+from devcluster.state import Ports
+
+REQUEST_METRIC = "apiserver_request_total"
+EXTRA_NODES = 3
+PODS_PER_EXTRA_NODE = 1000
+"""The dev cluster's three nodes hold 110 pods each; N = 1000 needs more, and a rollout
+briefly doubles a Deployment's pods."""
+READY_POLL = 0.5
+NAMESPACE_DELETE_TIMEOUT = 1800
+
+Progress = Callable[[str], None]
+
+
+class BenchError(Exception):
+    """A scenario could not run or did not reach its end state; the message says which."""
+
+
+@dataclass(frozen=True)
+class BenchCluster:
+    kubeconfig: Path
+    binaries: Mapping[str, Path]
+    api: ApiAccess
+    kubectl_cache: Path
+
+    def kubectl(self, *args: str, stdin: str | None = None, timeout: float = 1800) -> str:
+        result = subprocess.run(
+            [
+                str(self.binaries["kubectl"]),
+                f"--kubeconfig={self.kubeconfig}",
+                f"--cache-dir={self.kubectl_cache}",
+                *args,
+            ],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise BenchError(f"kubectl {' '.join(args[:3])} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def request_count(self) -> float:
+        """Requests the API server has served so far, all verbs, resources and codes."""
+        total = 0.0
+        for line in self.kubectl("get", "--raw", "/metrics").splitlines():
+            if line.startswith(REQUEST_METRIC + "{"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def background_rate(self, seconds: float) -> float:
+        """Requests per second the API server serves while the benchmark sends nothing."""
+        before = self.request_count()
+        time.sleep(seconds)
+        return (self.request_count() - before) / seconds
+
+    def add_pod_capacity(self) -> None:
+        """KWOK nodes with room for every benchmark pod, shaped like the dev cluster's own."""
+        template = next(o for o in bootstrap_objects() if o["kind"] == "Node")
+        nodes = []
+        for index in range(EXTRA_NODES):
+            node: Any = copy.deepcopy(template)
+            name = f"bench-node-{index}"
+            node["metadata"]["name"] = name
+            node["metadata"]["labels"]["kubernetes.io/hostname"] = name
+            for field in ("allocatable", "capacity"):
+                node["status"][field]["pods"] = str(PODS_PER_EXTRA_NODE)
+            nodes.append(node)
+        self.kubectl(
+            "apply", "--server-side", "--field-manager=harmonia-bench", "-f", "-",
+            stdin=yaml.safe_dump_all(nodes),
+        )  # fmt: skip
+        self.kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=120s")
+
+    def deployments(self) -> list[dict[str, Any]]:
+        listed = self.api.get_json(
+            f"/apis/apps/v1/deployments?labelSelector={PART_OF_LABEL}%3D{PART_OF}"
+        )
+        items: list[dict[str, Any]] = listed.get("items") or []
+        return items
+
+    def wait_ready(self, expected: int, *, timeout: float) -> float:
+        """Seconds until `expected` benchmark Deployments have finished rolling out."""
+        started = time.monotonic()
+        ready = 0
+        while time.monotonic() - started < timeout:
+            ready = sum(rolled_out(item) for item in self.deployments())
+            if ready >= expected:
+                return time.monotonic() - started
+            time.sleep(READY_POLL)
+        raise BenchError(f"{ready} of {expected} Deployments Ready after {timeout:.0f}s")
+
+    def delete_namespaces(self, names: Sequence[str]) -> None:
+        """Delete the namespaces and wait until they are gone (pods and all)."""
+        self.kubectl(
+            "delete", "namespace", *names, "--ignore-not-found", "--wait=true",
+            f"--timeout={NAMESPACE_DELETE_TIMEOUT}s",
+            timeout=NAMESPACE_DELETE_TIMEOUT + 60,
+        )  # fmt: skip
+
+    def versions(self) -> dict[str, str]:
+        server: Any = self.api.get_json("/version")
+        helm = subprocess.run(
+            [str(self.binaries["helm"]), "version", "--short"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        kubectl = self.kubectl("version", "--client", "-o", "yaml")
+        client: Any = yaml.safe_load(kubectl)["clientVersion"]
+        return {
+            "kubernetes": str(server["gitVersion"]),
+            "kubectl": str(client["gitVersion"]),
+            "helm": helm,
+        }
+
+
+def rolled_out(deployment: dict[str, Any]) -> bool:
+    """Available with every replica on the current template (a rollout has finished)."""
+    spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
+    wanted = spec.get("replicas", 1)
+    return bool(
+        status.get("observedGeneration", 0) >= deployment["metadata"].get("generation", 0)
+        and status.get("updatedReplicas", 0) == wanted
+        and status.get("availableReplicas", 0) == wanted
+        and status.get("replicas", 0) == wanted
+    )
+
+
+@contextmanager
+def own_cluster(workdir: Path, progress: Progress) -> Iterator[BenchCluster]:
+    """A dev cluster for the benchmark alone, stopped and removed afterwards."""
+    binaries = ensure_binaries(progress)
+    dev = DevCluster(workdir / "devcluster", progress=progress)
+    info = dev.up(binaries, ports=Ports.free())
+    try:
+        cluster = BenchCluster(
+            kubeconfig=info.kubeconfig,
+            binaries=binaries,
+            api=ApiAccess.from_kubeconfig(info.kubeconfig),
+            kubectl_cache=workdir / "kubectl-cache",
+        )
+        cluster.add_pod_capacity()
+        yield cluster
+    finally:
+        dev.down()
