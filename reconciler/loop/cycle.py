@@ -103,7 +103,6 @@ class Cycle:
             BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max)
         )
         self._revision: str | None = None
-        self.fetched_once = False
 
     @property
     def source_id(self) -> str:
@@ -192,7 +191,6 @@ class Cycle:
             log.error("%s", error)
             return CycleResult(problem=str(error), unreachable=error.unreachable)
         self._metrics.observe_fetch(time.monotonic() - started, ok=not snapshot.stale)
-        self.fetched_once = True
         if snapshot.stale:
             self._metrics.count_error("git")
         return snapshot
@@ -293,7 +291,9 @@ class Cycle:
         return written.commit
 
     def _status_entries(self, state: DesiredState, report: PassReport) -> list[StatusEntry]:
-        statuses, problems = read_statuses(self._client)
+        # Only this repository's releases: their health is the costly read, and another
+        # installation's records may sit in namespaces this one may not read.
+        statuses, problems = read_statuses(self._client, source=self.source_id)
         for problem in problems:
             log.warning("%s", problem)
         live = {status.key: status for status in statuses}

@@ -19,6 +19,24 @@ WALM_RELEASE_CONFIG_CRD = manifests.crd(
 )
 
 
+def install_walm_release_config_crd(cluster: LiveCluster) -> None:
+    """WALM's ReleaseConfig CRD, applied as WALM's own field manager, and Established."""
+    cluster.kubectl(
+        "apply",
+        "--server-side",
+        "--field-manager=walm",
+        "-f",
+        "-",
+        stdin=json.dumps(WALM_RELEASE_CONFIG_CRD),
+    )
+    cluster.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "crd/releaseconfigs.apiextensions.transwarp.io",
+        "--timeout=60s",
+    )
+
+
 def bench_with_chart(cluster: LiveCluster, folder: Path, chart: str) -> Workbench:
     bench = Workbench(cluster, folder / "repo", folder / "cache")
     shutil.copytree(CHARTS / chart, bench.root / "charts" / chart)
@@ -38,20 +56,7 @@ def kafka_connect(cluster: LiveCluster, namespace: str) -> str:
 def test_kafka_takes_the_addresses_from_walms_release_config(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
-    cluster.kubectl(
-        "apply",
-        "--server-side",
-        "--field-manager=walm",
-        "-f",
-        "-",
-        stdin=json.dumps(WALM_RELEASE_CONFIG_CRD),
-    )
-    cluster.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "crd/releaseconfigs.apiextensions.transwarp.io",
-        "--timeout=60s",
-    )
+    install_walm_release_config_crd(cluster)
     release_config = {
         "apiVersion": "apiextensions.transwarp.io/v1beta1",
         "kind": "ReleaseConfig",

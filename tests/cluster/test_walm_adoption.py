@@ -20,7 +20,7 @@ from reconciler.policy import Policy
 from reconciler.reconcile import Outcome
 from reconciler.render.ownership import OWNER_ANNOTATION, ownership_labels
 from reconciler.types import JsonObject, ReleaseKey
-from tests.cluster.test_external_dependencies import WALM_RELEASE_CONFIG_CRD
+from tests.cluster.test_external_dependencies import install_walm_release_config_crd
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 from tests.waiting import wait_for
@@ -31,23 +31,6 @@ ZOOKEEPER_OUTPUTS = {
     "zookeeper_port": "2181",
 }
 HELM_MANAGED_BY = {"app.kubernetes.io/managed-by": "Helm"}
-
-
-def install_walm_release_config_crd(cluster: LiveCluster) -> None:
-    cluster.kubectl(
-        "apply",
-        "--server-side",
-        "--field-manager=walm",
-        "-f",
-        "-",
-        stdin=json.dumps(WALM_RELEASE_CONFIG_CRD),
-    )
-    cluster.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "crd/releaseconfigs.apiextensions.transwarp.io",
-        "--timeout=60s",
-    )
 
 
 def walm_release_config(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -106,3 +109,30 @@ def test_a_misspelt_run_setting_is_named_with_its_line(tmp_path: Path) -> None:
         load_policy(config)
     assert ":3:" in str(raised.value)
     assert "interval" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (("--interval", "soon"), "--interval: 'soon' is not a duration"),
+        (("--lease-duration", "1d"), "--lease-duration: '1d' is not a duration"),
+        (("--offline",), "--offline: harmonia run needs the cluster"),
+        ((), "no repository: give --repo URL"),
+    ],
+)
+def test_bad_run_flags_exit_2_naming_the_flag_before_touching_git_or_a_cluster(
+    flags: tuple[str, ...], said: str, tmp_path: Path
+) -> None:
+    repo = () if not flags else ("--repo", str(tmp_path / "nowhere.git"))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HARMONIA_REPO")}
+    environment["KUBECONFIG"] = str(tmp_path / "no-kubeconfig")
+    ran = subprocess.run(
+        [sys.executable, "-m", "reconciler", "run", "--once", *repo, *flags],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 2, ran.stderr
+    assert said in ran.stderr
