@@ -29,7 +29,7 @@ class PassMeasure:
     """Difference in the API server's request counter over the pass (all clients)."""
     peak_rss_mib: float
     summary: str
-    """The pass's last line (`N releases, F not applied, revision ..., Ts`)."""
+    """The pass's last line (`N releases, F not applied, revision ..., Ts, R API requests`)."""
 
 
 def _high_water_mib(pid: int) -> float | None:

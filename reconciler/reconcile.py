@@ -16,30 +16,33 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 
 from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import (
     INVENTORY_LABEL,
     InventoryFormatError,
     InventoryRecord,
+    inventory_release,
     record_from_configmap,
 )
 from reconciler.apply.live import LiveIndex
 from reconciler.apply.prune import remove_release
 from reconciler.apply.release import (
+    ApplyResult,
     apply_release,
     plan_release,
     read_inventory,
     write_inventory,
 )
-from reconciler.apply.wait import wait_until_ready
+from reconciler.apply.wait import Awaited, wait_until_settled
 from reconciler.desired import DesiredState
 from reconciler.diff.changeset import ChangeSet
-from reconciler.health import ReleaseState
+from reconciler.health import ReleaseHealth, ReleaseState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError, NotFound
 from reconciler.objects import ref_of
-from reconciler.render.model import DependedRelease, RenderedRelease, RenderError
+from reconciler.render.model import DependedRelease, KubeObject, RenderedRelease, RenderError
 from reconciler.render.outputs import (
     DUMMY_SERVICE_LABEL,
     DUMMY_SERVICE_RELEASE_LABEL,
@@ -104,8 +107,9 @@ class PassOptions:
     prune: bool = True
     """The reconciler's default; a release's own `prune` field decides for it."""
     max_removed_share: float = DEFAULT_MAX_REMOVED_SHARE
-    parallelism: int = 4
-    """Releases of one dependency level applied at the same time."""
+    parallelism: int = 16
+    """Releases of one dependency level applied at the same time (the work is waiting on
+    the API server, so more than the cores)."""
     wait: bool = True
     """Wait for each applied release to become Ready (within its timeoutSec) before its
     dependents; without it dependents of a changed release are Blocked this pass."""
@@ -209,34 +213,59 @@ def reconcile(
     live = LiveIndex(client)
     for key, message in _contested(state, live).items():
         reports.setdefault(key, ReleaseReport(key, Outcome.FAILED, message))
+    inventory = _inventory_configmaps(client)
 
-    def one(key: ReleaseKey) -> tuple[ReleaseReport, float]:
+    def one(key: ReleaseKey) -> _Step:
         started = time.monotonic()
         if stopping():
-            return ReleaseReport(key, Outcome.DEFERRED, "the reconciler is stopping"), 0.0
-        if key in options.deferred:
-            return ReleaseReport(key, Outcome.DEFERRED, options.deferred[key]), 0.0
-        gate = _gate(
-            state.loaded.releases[key].dependencies.values(), reports=reports, changed=changed
-        )
-        if gate is not None:
-            return ReleaseReport(key, Outcome.BLOCKED, gate), time.monotonic() - started
-        report = _reconcile_release(client, state, key, options, live=live)
-        return report, time.monotonic() - started
+            outcome: ReleaseReport | _Written = ReleaseReport(
+                key, Outcome.DEFERRED, "the reconciler is stopping"
+            )
+        elif key in options.deferred:
+            outcome = ReleaseReport(key, Outcome.DEFERRED, options.deferred[key])
+        else:
+            dependencies = state.loaded.releases[key].dependencies.values()
+            gate = _gate(dependencies, reports=reports, changed=changed)
+            outcome = (
+                ReleaseReport(key, Outcome.BLOCKED, gate)
+                if gate is not None
+                else _reconcile_release(
+                    client, state, key, options, live=live, configmap=inventory.get(key)
+                )
+            )
+        return _Step(outcome, started, time.monotonic())
 
-    # A level's releases do not depend on each other: they run side by side, and the
-    # next level starts when the whole level is done (gates read finished reports only).
+    def finish(
+        step: _Step, healths: Mapping[ReleaseKey, ReleaseHealth]
+    ) -> tuple[ReleaseReport, float]:
+        if isinstance(step.outcome, ReleaseReport):
+            return step.outcome, step.ended - step.started
+        report = _finish(client, state, step.outcome, healths.get(step.outcome.key))
+        return report, time.monotonic() - step.started
+
+    # A level's releases do not depend on each other: they are written side by side,
+    # then waited for together, and the next level starts when the whole level is done
+    # (gates read finished reports only).
     with ThreadPoolExecutor(max_workers=options.parallelism) as pool:
-        for level in state.graph.levels:
+        for number, level in enumerate(state.graph.levels):
             pending = [k for k in level if k not in reports and k in state.render.rendered]
-            for report, seconds in pool.map(one, pending):
+            steps = list(pool.map(one, pending))
+            awaited = {
+                step.outcome.key: step.outcome.awaited
+                for step in steps
+                if isinstance(step.outcome, _Written) and step.outcome.awaited is not None
+            }
+            # The pass's own index is current for the first level; later ones read afresh.
+            first = live if number == 0 else LiveIndex(client)
+            healths = wait_until_settled(first, awaited) if awaited else {}
+            for report, seconds in pool.map(partial(finish, healths=healths), steps):
                 reports[report.release] = report
                 if report.outcome is Outcome.APPLIED:
                     changed.add(report.release)
                 progress(report, seconds)
     if stopping():
         return PassReport(options.revision, reports, notes=("stopped before removals",))
-    withheld, removed = _removed_releases(client, state, options)
+    withheld, removed = _removed_releases(client, state, options, inventory)
     reports.update(removed)
     return PassReport(options.revision, reports, prune_withheld=withheld)
 
@@ -306,6 +335,32 @@ def _cluster_scoped_refusals(
     return refusals
 
 
+@dataclass(frozen=True)
+class _Written:
+    """A release whose writes are done this pass; its readiness is not known yet."""
+
+    key: ReleaseKey
+    result: ApplyResult
+    previous: InventoryRecord | None
+    awaited: Awaited | None
+    """What to wait for; None when the pass does not wait."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    outcome: ReleaseReport | _Written
+    started: float
+    ended: float
+
+
+def _inventory_configmaps(client: KubeClient) -> dict[ReleaseKey, KubeObject]:
+    """Every inventory ConfigMap in the cluster by the release it names, in one list
+    request: a pass reads each release's record from here, not with a GET apiece."""
+    listed = client.list("v1", "ConfigMap", label_selector=f"{INVENTORY_LABEL}=true")
+    named = ((inventory_release(configmap), configmap) for configmap in listed)
+    return {key: configmap for key, configmap in named if key is not None}
+
+
 def _reconcile_release(
     client: KubeClient,
     state: DesiredState,
@@ -313,14 +368,15 @@ def _reconcile_release(
     options: PassOptions,
     *,
     live: LiveIndex,
-) -> ReleaseReport:
+    configmap: KubeObject | None,
+) -> ReleaseReport | _Written:
     release = state.loaded.releases[key]
     rendered = state.render.rendered[key]
     refused = _cluster_scoped_refusals(client, rendered, allowed=state.policy.allow_cluster_scoped)
     if refused:
         return ReleaseReport(key, Outcome.FAILED, "; ".join(refused))
     try:
-        previous = read_inventory(client, key)
+        previous = record_from_configmap(configmap) if configmap is not None else None
     except InventoryFormatError as error:
         return ReleaseReport(key, Outcome.FAILED, str(error))
     if options.dry_run or _heal_withheld(release, rendered, previous, options):
@@ -346,17 +402,29 @@ def _reconcile_release(
     )
     if result.error is not None:
         return ReleaseReport(key, Outcome.FAILED, result.error, result.changes)
+    awaited = None
+    if options.wait and result.inventory is not None:
+        awaited = Awaited(
+            result.inventory,
+            timeout=timedelta(seconds=release.timeout_sec),
+            paused=release.paused,
+            changed_at=time.monotonic(),
+        )
+    return _Written(key, result, previous, awaited)
+
+
+def _finish(
+    client: KubeClient, state: DesiredState, written: _Written, health: ReleaseHealth | None
+) -> ReleaseReport:
+    """The release's report once its readiness is known: post hooks run when it is Ready,
+    and the record notes since when it is."""
+    key, result = written.key, written.result
+    release = state.loaded.releases[key]
     messages = [*result.hook_messages, *(f"drift corrected: {item}" for item in result.drift)]
     if result.prune is not None and result.prune.withheld:
         messages.append(result.prune.withheld)
     ready: bool | None = None
-    if options.wait and result.inventory is not None:
-        health = wait_until_ready(
-            client,
-            result.inventory,
-            timeout=timedelta(seconds=release.timeout_sec),
-            paused=release.paused,
-        )
+    if health is not None and result.inventory is not None:
         ready = health.state in (ReleaseState.READY, ReleaseState.PAUSED)
         messages.append(health.message)
         if ready and result.post_hooks is not None:
@@ -372,9 +440,8 @@ def _reconcile_release(
         if ready and not result.inventory.ready_since:
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             write_inventory(client, dataclasses.replace(result.inventory, ready_since=stamp))
-    outcome = (
-        Outcome.APPLIED if result.changes.has_changes or previous is None else Outcome.UNCHANGED
-    )
+    changed = result.changes.has_changes or written.previous is None
+    outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
     if ready is False:
         outcome = Outcome.FAILED
     return ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
@@ -417,11 +484,17 @@ def _gate(
 
 
 def _removed_releases(
-    client: KubeClient, state: DesiredState, options: PassOptions
+    client: KubeClient,
+    state: DesiredState,
+    options: PassOptions,
+    inventory: Mapping[ReleaseKey, KubeObject],
 ) -> tuple[str | None, dict[ReleaseKey, ReleaseReport]]:
-    """Releases this repository applied whose files are gone: removed, behind the guards."""
+    """Releases this repository applied whose files are gone: removed, behind the guards.
+
+    `inventory` is the records as the pass found them: a release gone from the files was
+    not touched since."""
     records: list[InventoryRecord] = []
-    for configmap in client.list("v1", "ConfigMap", label_selector=f"{INVENTORY_LABEL}=true"):
+    for configmap in inventory.values():
         try:
             record = record_from_configmap(configmap)
         except InventoryFormatError:

@@ -18,7 +18,7 @@ from typing import Any
 from reconciler.objects import ObjectRef
 from reconciler.render.model import KubeObject, OutputValue
 from reconciler.render.ownership import OWNER_ANNOTATION, ownership_labels
-from reconciler.types import JsonObject, ReleaseKey, split_release_key
+from reconciler.types import JsonObject, ReleaseKey, release_key, split_release_key
 
 INVENTORY_LABEL = "harmonia.dev/inventory"
 INVENTORY_KEY = "inventory.json"
@@ -27,6 +27,15 @@ NAME_PREFIX = "harmonia-inventory-"
 
 def inventory_name(release: ReleaseKey) -> str:
     return NAME_PREFIX + split_release_key(release)[1]
+
+
+def inventory_release(configmap: KubeObject) -> ReleaseKey | None:
+    """The release an inventory ConfigMap is named for; None for another name."""
+    metadata: Any = configmap.get("metadata") or {}
+    name = str(metadata.get("name") or "")
+    if not name.startswith(NAME_PREFIX):
+        return None
+    return release_key(str(metadata.get("namespace") or ""), name.removeprefix(NAME_PREFIX))
 
 
 @dataclass(frozen=True)

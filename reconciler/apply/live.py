@@ -2,15 +2,19 @@
 
 A pass asks the API server for every kind its releases use, in each namespace they
 touch, filtered by Harmonia's managed-by label; objects not found that way (never
-applied by Harmonia, to be adopted or refused) are fetched one by one. So the
+applied by Harmonia, to be adopted or refused) are fetched one by one. Health reads
+the same index, plus each namespace's pods, ReplicaSets and Jobs, listed once. So the
 number of requests grows with kinds and namespaces, not with objects.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import TypeVar
 
+from reconciler.health.owners import OwnedIndex
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import NotFound
 from reconciler.objects import ObjectRef, ref_of, stub_object
@@ -19,45 +23,75 @@ from reconciler.render.ownership import MANAGED_BY, MANAGED_BY_LABEL
 
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
 
+Scope = tuple[str, str, str]
+"""(apiVersion, kind, namespace): what one list request covers."""
+
+Value = TypeVar("Value")
+
+
+class _Once:
+    """Values computed once per key, even when threads ask for the same key together."""
+
+    def __init__(self) -> None:
+        self._values: dict[object, object] = {}
+        self._locks: dict[object, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: object, compute: Callable[[], Value]) -> Value:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._values:
+                self._values[key] = compute()
+            return self._values[key]  # type: ignore[return-value]
+
 
 class LiveIndex:
-    """Live objects by identity, filled by listing; a miss falls back to one GET."""
+    """Live objects by identity, filled by listing; a miss falls back to one GET.
+
+    One index is one moment's view: a pass plans from one, and the waiter takes a
+    fresh one for each round of readiness checks.
+    """
 
     def __init__(self, client: KubeClient) -> None:
         self.client = client
         self._objects: dict[tuple[str, str, str, str], KubeObject | None] = {}
-        self._listed: set[tuple[str, str, str]] = set()
-        # Releases of one level share the index from several threads.
-        self._lock = threading.Lock()
+        self._scopes = _Once()
+        self._owned = _Once()
+        self._fetched = _Once()
 
     def load(self, objects: Iterable[KubeObject]) -> None:
         """List every (kind, namespace) that `objects` use, once."""
         for obj in objects:
             ref = ref_of(obj)
-            scope = (ref.api_version, ref.kind, ref.namespace)
-            with self._lock:
-                if scope in self._listed:
-                    continue
-                self._listed.add(scope)
-            try:
-                listed = self.client.list(
-                    ref.api_version,
-                    ref.kind,
-                    namespace=ref.namespace or None,
-                    label_selector=MANAGED_SELECTOR,
-                )
-            except NotFound:
-                continue  # a CRD this release brings, not served yet
-            for item in listed:
-                self._objects[ref_of(item).identity] = item
+            self._scopes.get((ref.api_version, ref.kind, ref.namespace), partial(self._list, ref))
+
+    def _list(self, ref: ObjectRef) -> bool:
+        try:
+            listed = self.client.list(
+                ref.api_version,
+                ref.kind,
+                namespace=ref.namespace or None,
+                label_selector=MANAGED_SELECTOR,
+            )
+        except NotFound:
+            return False  # a CRD this release brings, not served yet
+        for item in listed:
+            self._objects.setdefault(ref_of(item).identity, item)
+        return True
 
     def get(self, ref: ObjectRef) -> KubeObject | None:
         if ref.identity not in self._objects:
-            try:
-                self._objects[ref.identity] = self.client.get(stub_object(ref))
-            except NotFound:
-                self._objects[ref.identity] = None
+            # Releases asking for the same object together (their namespace) send one GET.
+            self._fetched.get(ref.identity, partial(self._fetch, ref))
         return self._objects[ref.identity]
+
+    def _fetch(self, ref: ObjectRef) -> None:
+        try:
+            found = self.client.get(stub_object(ref))
+        except NotFound:
+            found = None
+        self._objects.setdefault(ref.identity, found)
 
     def lookup(self, obj: KubeObject) -> KubeObject | None:
         return self.get(ref_of(obj))
@@ -67,3 +101,15 @@ class LiveIndex:
 
     def forget(self, ref: ObjectRef) -> None:
         self._objects[ref.identity] = None
+
+    def owned(self, namespace: str) -> OwnedIndex:
+        """The namespace's pods, ReplicaSets and Jobs by owner, listed once."""
+
+        def listing() -> OwnedIndex:
+            return OwnedIndex.of(
+                self.client.list("v1", "Pod", namespace=namespace),
+                self.client.list("apps/v1", "ReplicaSet", namespace=namespace),
+                self.client.list("batch/v1", "Job", namespace=namespace),
+            )
+
+        return self._owned.get(namespace, listing)

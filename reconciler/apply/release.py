@@ -33,8 +33,9 @@ from reconciler.apply.prune import PruneResult, prune_stale
 from reconciler.apply.staging import staged
 from reconciler.diff.changeset import Action, ChangeSet, ObjectChange
 from reconciler.diff.compare import compare
+from reconciler.diff.contained import still_applied
 from reconciler.kube.client import KubeClient
-from reconciler.kube.errors import Conflict, Invalid, KubeError, StaleObject
+from reconciler.kube.errors import ClusterUnreachable, Conflict, Invalid, KubeError, StaleObject
 from reconciler.objects import ObjectRef, ref_of, stub_object
 from reconciler.render.cache import canonical_json
 from reconciler.render.model import KubeObject, RenderedRelease
@@ -147,13 +148,13 @@ def plan_release(
     live: LiveIndex,
 ) -> ReleasePlan:
     """What applying the release would do; reads only (dry-runs)."""
+    live.load(rendered.objects)
     desired = with_lifecycle(
         rendered.objects,
         paused_release=release.paused,
         restarted_at=release.restarted_at,
         live=live.lookup,
     )
-    live.load(desired)
     planned: list[PlannedObject] = []
     refused: list[str] = []
     for obj in desired:
@@ -167,13 +168,7 @@ def plan_release(
                 continue
         digest = object_digest(obj)
         recorded = previous.entry(ref) if previous is not None else None
-        if (
-            current is not None
-            and not adopting
-            and recorded is not None
-            and recorded.digest == digest
-            and recorded.resource_version == (current.get("metadata") or {}).get("resourceVersion")  # type: ignore[union-attr]
-        ):
+        if current is not None and not adopting and _unchanged(obj, current, recorded, digest):
             change = ObjectChange(ref, Action.SKIPPED, "unchanged since the last apply")
             planned.append(PlannedObject(obj, change, digest))
             continue
@@ -201,6 +196,8 @@ def plan_release(
                 continue
             # Recreated on write: compare with what is applied, defaults aside.
             after, take_over = obj, True
+        except ClusterUnreachable:
+            raise  # the pass stops: nothing is known about this object
         except KubeError as error:
             refused.append(str(error))
             continue
@@ -216,13 +213,31 @@ def plan_release(
     return ReleasePlan(release.key, tuple(planned), stale, tuple(refused))
 
 
-def ensure_namespace(client: KubeClient, namespace: str) -> None:
-    """Create the release namespace when missing, labelled as Harmonia's (never pruned)."""
-    stub = stub_object(ObjectRef("v1", "Namespace", "", namespace))
-    if client.get(stub) is not None:
+def _unchanged(
+    desired: KubeObject, current: KubeObject, recorded: InventoryEntry | None, digest: str
+) -> bool:
+    """Whether the object is as Harmonia last applied it, so no dry-run is needed: the
+    same desired form, and the live object untouched since (same resourceVersion) or
+    changed only outside what Harmonia applies (a controller writing its status)."""
+    if recorded is None or recorded.digest != digest:
+        return False
+    resource_version = (current.get("metadata") or {}).get("resourceVersion")  # type: ignore[union-attr]
+    return recorded.resource_version == resource_version or still_applied(desired, current)
+
+
+def ensure_namespace(client: KubeClient, namespace: str, live: LiveIndex) -> None:
+    """Create the release namespace when missing, labelled as Harmonia's (never pruned).
+
+    Asked once per namespace and pass: `live` remembers the answer for the other releases.
+    """
+    ref = ObjectRef("v1", "Namespace", "", namespace)
+    if live.get(ref) is not None:
         return
-    client.apply(
-        {**stub, "metadata": {"name": namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}}}
+    stub = stub_object(ref)
+    live.update(
+        client.apply(
+            {**stub, "metadata": {"name": namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}}}
+        )
     )
 
 
@@ -322,7 +337,7 @@ def apply_release(
             release.key, plan.change_set(dry_run=True), previous, error="; ".join(plan.refused)
         )
     namespace, _name = split_release_key(release.key)
-    ensure_namespace(client, namespace)
+    ensure_namespace(client, namespace, live)
     changing = previous is None or plan.change_set(dry_run=False).has_changes
     phase = "install" if previous is None else "upgrade"
     hook_messages: list[str] = []
@@ -348,6 +363,8 @@ def apply_release(
             change = planned.change
             try:
                 stored = _store(client, planned, release, live)
+            except ClusterUnreachable:
+                raise  # the pass stops; the record made before the writes names the objects
             except KubeError as error:
                 return ApplyResult(
                     release.key,
@@ -368,14 +385,7 @@ def apply_release(
             if obj.get("kind") == "CustomResourceDefinition":
                 _wait_established(client, obj)
             outcomes.append(change)
-    entries = []
-    for planned in plan.objects:
-        ref = planned.change.ref
-        resource_version = written.get(ref.identity)
-        if resource_version is None:
-            current = live.get(ref) or {}
-            resource_version = str((current.get("metadata") or {}).get("resourceVersion", ""))  # type: ignore[union-attr]
-        entries.append(InventoryEntry(ref, planned.digest, resource_version))
+    entries = [_entry(planned, previous, written, live) for planned in plan.objects]
     record = InventoryRecord(
         release=release.key,
         source=source,
@@ -402,8 +412,12 @@ def apply_release(
         )
         outcomes.extend(pruned.changes)
     # Written after the prune: a pass cut short in between leaves the stale objects in
-    # the record, and the next pass prunes them.
-    write_inventory(client, record)
+    # the record, and the next pass prunes them. A pass that changed nothing leaves the
+    # record as it was: its `time` is the last change, and a no-op pass writes nothing.
+    if previous is None or dataclasses.replace(record, time=previous.time) != previous:
+        write_inventory(client, record)
+    else:
+        record = previous
     return ApplyResult(
         release.key,
         ChangeSet(release.key, tuple(outcomes)),
@@ -413,6 +427,26 @@ def apply_release(
         post_hooks=f"post-{phase}" if changing and rendered.hooks else None,
         hook_messages=tuple(hook_messages),
     )
+
+
+def _entry(
+    planned: PlannedObject,
+    previous: InventoryRecord | None,
+    written: Mapping[tuple[str, str, str, str], str],
+    live: LiveIndex,
+) -> InventoryEntry:
+    """What the record says of one object after the pass: the resourceVersion written, or
+    for an object skipped as unchanged the entry it already had (a controller's status
+    writes since then are not Harmonia's business)."""
+    ref = planned.change.ref
+    recorded = previous.entry(ref) if previous is not None else None
+    if planned.change.action is Action.SKIPPED and recorded is not None:
+        return recorded
+    resource_version = written.get(ref.identity)
+    if resource_version is None:
+        current = live.get(ref) or {}
+        resource_version = str((current.get("metadata") or {}).get("resourceVersion", ""))  # type: ignore[union-attr]
+    return InventoryEntry(ref, planned.digest, resource_version)
 
 
 def _record_before_writes(

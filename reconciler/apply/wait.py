@@ -1,18 +1,22 @@
-"""Reading a release's health from the cluster, and waiting for it to become Ready.
+"""Reading releases' health from the cluster, and waiting for them to become Ready.
 
-After apply, before dependents: the objects the inventory names are read live, the
-namespace's pods, ReplicaSets and Jobs are listed once per check, and the pure
-health rules (`reconciler.health`) decide. Waiting polls until Ready, until a
-resource Failed, or until the release's timeout.
+After apply, before dependents: the objects each inventory names are read from a
+`LiveIndex` (listed per kind and namespace, with each namespace's pods, ReplicaSets
+and Jobs), and the pure health rules (`reconciler.health`) decide. Waiting checks
+every release of a dependency level together, round after round, each round on a
+fresh index, so a round costs requests per kind and namespace, not per release;
+a release leaves when it is Ready, Paused or Failed, or its timeout has passed.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
 from reconciler.apply.inventory import InventoryRecord
+from reconciler.apply.live import LiveIndex
 from reconciler.health import (
     HealthContext,
     ReleaseHealth,
@@ -21,15 +25,21 @@ from reconciler.health import (
     release_health,
     resource_health,
 )
-from reconciler.kube.client import KubeClient
 from reconciler.objects import stub_object
-from reconciler.types import split_release_key
+from reconciler.types import ReleaseKey, split_release_key
 
+FIRST_POLL = 0.1
+"""Seconds before the second round; each later wait doubles, up to POLL_INTERVAL."""
 POLL_INTERVAL = 1.0
+
+WORKLOAD_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+)
+"""Kinds whose health reads the pods, ReplicaSets or Jobs they own."""
 
 
 def current_health(
-    client: KubeClient,
+    live: LiveIndex,
     record: InventoryRecord,
     *,
     paused: bool = False,
@@ -37,41 +47,67 @@ def current_health(
     timeout: timedelta = timedelta(minutes=5),
     was_ready: bool = False,
 ) -> ReleaseHealth:
-    """The release's health now, from the live objects its inventory names."""
+    """The release's health as `live` sees the objects its inventory names."""
     namespace, _name = split_release_key(record.release)
-    context = HealthContext(
-        pods=tuple(client.list("v1", "Pod", namespace=namespace)),
-        replica_sets=tuple(client.list("apps/v1", "ReplicaSet", namespace=namespace)),
-        jobs=tuple(client.list("batch/v1", "Job", namespace=namespace)),
-        paused=paused,
-        waited=since_change,
-        timeout=timeout,
-    )
-    states = []
-    for entry in record.entries:
-        live = client.get(stub_object(entry.ref))
-        if live is None:
-            states.append(not_found(entry.ref.kind, entry.ref.namespace, entry.ref.name))
-        else:
-            states.append(resource_health(live, context=context))
+    live.load(stub_object(entry.ref) for entry in record.entries)
+    found = [(entry.ref, live.get(entry.ref)) for entry in record.entries]
+    present = [obj for _ref, obj in found if obj is not None]
+    if any(obj.get("kind") in WORKLOAD_KINDS for obj in present):
+        context = live.owned(namespace).context_for(
+            present, paused=paused, waited=since_change, timeout=timeout
+        )
+    else:
+        context = HealthContext(paused=paused, waited=since_change, timeout=timeout)
+    states = [
+        resource_health(obj, context=context)
+        if obj is not None
+        else not_found(ref.kind, ref.namespace, ref.name)
+        for ref, obj in found
+    ]
     return release_health(
         states, paused=paused, since_change=since_change, timeout=timeout, was_ready=was_ready
     )
 
 
-def wait_until_ready(
-    client: KubeClient,
-    record: InventoryRecord,
+@dataclass(frozen=True)
+class Awaited:
+    """A release just applied, to wait for."""
+
+    record: InventoryRecord
+    timeout: timedelta
+    paused: bool
+    changed_at: float
+    """When its apply finished (`time.monotonic()`): its timeout counts from there."""
+
+
+def wait_until_settled(
+    first: LiveIndex,
+    awaited: Mapping[ReleaseKey, Awaited],
     *,
-    timeout: timedelta,
-    paused: bool = False,
     sleep: Callable[[float], None] = time.sleep,
-) -> ReleaseHealth:
-    """Poll until the release settles: Ready, Paused, Failed, or its timeout has passed."""
-    started = time.monotonic()
+) -> dict[ReleaseKey, ReleaseHealth]:
+    """Check every release in rounds until each is Ready, Paused, Failed, or late.
+
+    The first round reads `first` (the pass's own index, current as of the writes); each
+    later round a fresh one, so a round sends one list per kind and namespace.
+    """
+    settled: dict[ReleaseKey, ReleaseHealth] = {}
+    live, delay = first, FIRST_POLL
     while True:
-        waited = timedelta(seconds=time.monotonic() - started)
-        health = current_health(client, record, paused=paused, since_change=waited, timeout=timeout)
-        if health.state is not ReleaseState.PROGRESSING:
-            return health
-        sleep(POLL_INTERVAL)
+        now = time.monotonic()
+        for key, item in awaited.items():
+            if key in settled:
+                continue
+            health = current_health(
+                live,
+                item.record,
+                paused=item.paused,
+                since_change=timedelta(seconds=max(now - item.changed_at, 0.0)),
+                timeout=item.timeout,
+            )
+            if health.state is not ReleaseState.PROGRESSING:
+                settled[key] = health
+        if len(settled) == len(awaited):
+            return settled
+        sleep(delay)
+        live, delay = LiveIndex(live.client), min(delay * 2, POLL_INTERVAL)

@@ -271,6 +271,7 @@ def apply(
             prune=prune and release is None,
         )
         report = _pass(client, state, options, release=release)
+        requests = client.requests_sent
     if output == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     elif dry_run:
@@ -282,7 +283,8 @@ def apply(
     )
     click.echo(
         f"{len(report.releases)} releases, {failed} not applied, "
-        f"revision {checkout.revision[:12]}, {time.monotonic() - started:.1f}s",
+        f"revision {checkout.revision[:12]}, {time.monotonic() - started:.1f}s, "
+        f"{requests} API requests",
         err=True,
     )
     raise click.exceptions.Exit(1 if report.failed or state.has_errors else 0)

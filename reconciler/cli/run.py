@@ -90,7 +90,7 @@ def _duration(value: str | None, setting: str) -> Any:
 @click.option("--jitter", type=click.FloatRange(0, 1), help="Share of the interval (default 0.1).")
 @click.option("--once", is_flag=True, help="Run one pass and exit (for a CronJob).")
 @click.option("--prune/--no-prune", default=None, help="Delete what left Git (default on).")
-@click.option("--parallelism", type=click.IntRange(1, 64), help="Releases applied at once (4).")
+@click.option("--parallelism", type=click.IntRange(1, 64), help="Releases applied at once (16).")
 @click.option("--source-id", help="The identity releases are recorded under.")
 @click.option(
     "--listen",

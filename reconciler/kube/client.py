@@ -59,6 +59,8 @@ class KubeClient:
         self.field_manager = field_manager
         # Discovery's cache is not safe to fill from several threads at once.
         self._discovery_lock = threading.RLock()
+        self._sent = 0
+        self._sent_lock = threading.Lock()
         cache_file = None
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
@@ -112,7 +114,14 @@ class KubeClient:
 
     # -- requests ------------------------------------------------------------
 
+    @property
+    def requests_sent(self) -> int:
+        """Requests sent so far (discovery aside): the cost a pass reports."""
+        return self._sent
+
     def _call(self, subject: str, method: str, path: str, **params: Any) -> JsonObject:
+        with self._sent_lock:
+            self._sent += 1
         try:
             response = self._dynamic.request(
                 method, path, serialize=False, _request_timeout=REQUEST_TIMEOUT, **params

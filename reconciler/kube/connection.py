@@ -19,6 +19,9 @@ from kubernetes.config.config_exception import ConfigException
 from reconciler.kube.errors import ClusterUnreachable
 
 DISCOVERY_TIMEOUT = 10.0
+CONNECTION_POOL = 32
+"""Connections kept open to the API server: more than a pass's workers, so none waits
+for one or reconnects (the client's default is five per core)."""
 """Seconds the version and API discovery may take before the cluster counts as unreachable."""
 
 
@@ -45,17 +48,21 @@ class ClusterCapabilities:
 def connect(target: KubeTarget) -> client.ApiClient:
     """An API client for the target, as kubectl would pick it; in a pod with no
     kubeconfig at all, the pod's service account (as client-go's in-cluster config)."""
+    configuration = client.Configuration()
     try:
         if _in_cluster(target):
-            configuration = client.Configuration()
             config.load_incluster_config(client_configuration=configuration)
-            return client.ApiClient(configuration)
-        path = str(target.kubeconfig) if target.kubeconfig else None
-        return config.new_client_from_config(config_file=path, context=target.context)
+        else:
+            path = str(target.kubeconfig) if target.kubeconfig else None
+            config.load_kube_config(
+                config_file=path, context=target.context, client_configuration=configuration
+            )
     except (ConfigException, OSError, TypeError) as error:
         raise ClusterUnreachable(
             "", f"cannot load kubeconfig {target.describe()}: {error}"
         ) from error
+    configuration.connection_pool_maxsize = CONNECTION_POOL
+    return client.ApiClient(configuration)
 
 
 def _in_cluster(target: KubeTarget) -> bool:

@@ -44,7 +44,7 @@ class RunSettings:
     """Each pass starts up to `jitter * interval` late, so replicas of many
     reconcilers do not hit the Git server in step."""
     prune: bool = True
-    parallelism: int = 4
+    parallelism: int = 16
     source_id: str | None = None
     listen: str | None = DEFAULT_LISTEN
     """host:port of the metrics, probes and API; None when switched off."""

@@ -17,6 +17,7 @@ from reconciler.apply.inventory import (
     InventoryRecord,
     record_from_configmap,
 )
+from reconciler.apply.live import LiveIndex
 from reconciler.apply.wait import current_health
 from reconciler.health import ReleaseHealth
 from reconciler.kube.client import KubeClient
@@ -77,6 +78,8 @@ def read_statuses(
     statuses: list[ReleaseStatus] = []
     problems: list[str] = []
     now = datetime.now(UTC)
+    # One index for every record: objects listed per kind and namespace, not fetched apiece.
+    live = LiveIndex(client)
     for configmap in configmaps:
         try:
             record = record_from_configmap(configmap)
@@ -89,7 +92,7 @@ def read_statuses(
             continue
         try:
             health = current_health(
-                client,
+                live,
                 record,
                 paused=record.paused,
                 since_change=_since(record.time, now),

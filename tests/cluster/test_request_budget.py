@@ -1,0 +1,104 @@
+"""A pass with nothing to do costs requests per kind and namespace, never per release.
+
+Counted by the client that sends them (`KubeClient.requests_sent`), on the real dev
+cluster: doubling the releases of two namespaces leaves the count of a no-op pass as
+it was, and the no-op writes nothing (no inventory rewritten, no dry-run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client as k8s
+
+from reconciler.reconcile import Outcome, PassOptions, reconcile
+from reconciler.types import JsonObject
+from tests.cluster.workbench import Workbench
+from tests.conftest import LiveCluster
+
+
+def app(name: str) -> list[JsonObject]:
+    """The five kinds of the benchmark's releases, a one-replica Deployment among them."""
+    labels = {"app": name}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}},
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name},
+            "stringData": {"k": "v"},
+        },
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": "v"}},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name},
+            "spec": {"selector": labels, "ports": [{"port": 80}]},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "serviceAccountName": name,
+                        "containers": [{"name": "app", "image": "registry.invalid/app:1"}],
+                    },
+                },
+            },
+        },
+    ]
+
+
+@pytest.fixture()
+def namespaces(cluster: LiveCluster, namespace: str) -> Iterator[tuple[str, str]]:
+    """Two namespaces: the test's own, and a second one Harmonia creates."""
+    second = f"{namespace[:50]}-b"
+    try:
+        yield namespace, second
+    finally:
+        api = k8s.CoreV1Api(cluster.api())
+        try:
+            api.delete_namespace(second)
+        except k8s.ApiException as error:
+            if error.status != 404:
+                raise
+        api.api_client.close()
+
+
+def no_op_requests(bench: Workbench, count: int, namespaces: tuple[str, str]) -> int:
+    """Apply `count` releases per namespace and wait for them; then count the requests of
+    a second pass over the same commit, which must find nothing to do."""
+    for namespace in namespaces:
+        for number in range(count):
+            name = f"app-{number}"
+            bench.release(namespace, name, chartPath=bench.chart(name, app(name)))
+    first = bench.run()
+    assert not first.failed, first.to_json()
+    with bench.client() as client:
+        state = bench.desired(client)
+        before = client.requests_sent
+        report = reconcile(client, state, PassOptions(f"rev-{bench.revision}", bench.source))
+        sent = client.requests_sent - before
+    assert {r.outcome for r in report.releases.values()} == {Outcome.UNCHANGED}, report.to_json()
+    assert all(r.ready for r in report.releases.values())
+    return sent
+
+
+def test_a_no_op_pass_sends_as_many_requests_for_twice_the_releases(
+    cluster: LiveCluster, tmp_path: Path, namespaces: tuple[str, str]
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    with_three = no_op_requests(bench, 3, namespaces)
+    with_six = no_op_requests(bench, 6, namespaces)
+    print(f"no-op pass: {with_three} requests for 6 releases, {with_six} for 12")
+    assert with_six == with_three
+    # One inventory list; per namespace a GET of it, five kinds and the pods, ReplicaSets
+    # and Jobs listed: 1 + 2 x (1 + 5 + 3).
+    assert with_three == 19
