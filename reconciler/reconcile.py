@@ -256,7 +256,7 @@ def reconcile(
                 if isinstance(step.outcome, _Written) and step.outcome.awaited is not None
             }
             # The pass's own index is current for the first level; later ones read afresh.
-            first = live if number == 0 else LiveIndex(client)
+            first = live if number == 0 else LiveIndex(client, managed_fields=False)
             healths = wait_until_settled(first, awaited) if awaited else {}
             for report, seconds in pool.map(partial(finish, healths=healths), steps):
                 reports[report.release] = report

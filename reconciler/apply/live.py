@@ -53,8 +53,11 @@ class LiveIndex:
     fresh one for each round of readiness checks.
     """
 
-    def __init__(self, client: KubeClient) -> None:
+    def __init__(self, client: KubeClient, *, managed_fields: bool = True) -> None:
+        """`managed_fields=False` drops each listed object's `metadata.managedFields`,
+        often half its size, for an index that only judges health."""
         self.client = client
+        self.managed_fields = managed_fields
         self._objects: dict[tuple[str, str, str, str], KubeObject | None] = {}
         self._scopes = _Once()
         self._owned = _Once()
@@ -76,6 +79,8 @@ class LiveIndex:
             )
         except NotFound:
             return False  # a CRD this release brings, not served yet
+        if not self.managed_fields:
+            _drop_managed_fields(listed)
         for item in listed:
             self._objects.setdefault(ref_of(item).identity, item)
         return True
@@ -107,9 +112,19 @@ class LiveIndex:
 
         def listing() -> OwnedIndex:
             return OwnedIndex.of(
-                self.client.list("v1", "Pod", namespace=namespace),
-                self.client.list("apps/v1", "ReplicaSet", namespace=namespace),
-                self.client.list("batch/v1", "Job", namespace=namespace),
+                _drop_managed_fields(self.client.list("v1", "Pod", namespace=namespace)),
+                _drop_managed_fields(
+                    self.client.list("apps/v1", "ReplicaSet", namespace=namespace)
+                ),
+                _drop_managed_fields(self.client.list("batch/v1", "Job", namespace=namespace)),
             )
 
         return self._owned.get(namespace, listing)
+
+
+def _drop_managed_fields(objects: list[KubeObject]) -> list[KubeObject]:
+    for obj in objects:
+        metadata = obj.get("metadata")
+        if isinstance(metadata, dict):
+            metadata.pop("managedFields", None)
+    return objects

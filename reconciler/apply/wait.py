@@ -36,6 +36,9 @@ WORKLOAD_KINDS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
 )
 """Kinds whose health reads the pods, ReplicaSets or Jobs they own."""
+READY_BY_STATUS = frozenset({"Deployment", "ReplicaSet"})
+"""Workloads whose Ready verdict comes from their status alone: their pods only explain
+a workload that is not Ready."""
 
 
 def current_health(
@@ -46,27 +49,40 @@ def current_health(
     since_change: timedelta = timedelta(0),
     timeout: timedelta = timedelta(minutes=5),
     was_ready: bool = False,
+    pods: bool = True,
 ) -> ReleaseHealth:
-    """The release's health as `live` sees the objects its inventory names."""
+    """The release's health as `live` sees the objects its inventory names.
+
+    With `pods=False` a release whose workloads are Ready by their own status is judged
+    without listing pods (they would only be shown, not change the verdict); a release
+    that is not Ready is judged again with them, for the reason.
+    """
     namespace, _name = split_release_key(record.release)
     live.load(stub_object(entry.ref) for entry in record.entries)
     found = [(entry.ref, live.get(entry.ref)) for entry in record.entries]
     present = [obj for _ref, obj in found if obj is not None]
-    if any(obj.get("kind") in WORKLOAD_KINDS for obj in present):
-        context = live.owned(namespace).context_for(
-            present, paused=paused, waited=since_change, timeout=timeout
+    kinds = {obj.get("kind") for obj in present}
+
+    def judged(context: HealthContext) -> ReleaseHealth:
+        states = [
+            resource_health(obj, context=context)
+            if obj is not None
+            else not_found(ref.kind, ref.namespace, ref.name)
+            for ref, obj in found
+        ]
+        return release_health(
+            states, paused=paused, since_change=since_change, timeout=timeout, was_ready=was_ready
         )
-    else:
-        context = HealthContext(paused=paused, waited=since_change, timeout=timeout)
-    states = [
-        resource_health(obj, context=context)
-        if obj is not None
-        else not_found(ref.kind, ref.namespace, ref.name)
-        for ref, obj in found
-    ]
-    return release_health(
-        states, paused=paused, since_change=since_change, timeout=timeout, was_ready=was_ready
-    )
+
+    plain = HealthContext(paused=paused, waited=since_change, timeout=timeout)
+    if not kinds & WORKLOAD_KINDS:
+        return judged(plain)
+    if not pods and not paused and kinds & WORKLOAD_KINDS <= READY_BY_STATUS:
+        health = judged(plain)
+        if health.state is ReleaseState.READY:
+            return health
+    owned = live.owned(namespace)
+    return judged(owned.context_for(present, paused=paused, waited=since_change, timeout=timeout))
 
 
 @dataclass(frozen=True)
@@ -104,10 +120,11 @@ def wait_until_settled(
                 paused=item.paused,
                 since_change=timedelta(seconds=max(now - item.changed_at, 0.0)),
                 timeout=item.timeout,
+                pods=False,
             )
             if health.state is not ReleaseState.PROGRESSING:
                 settled[key] = health
         if len(settled) == len(awaited):
             return settled
         sleep(delay)
-        live, delay = LiveIndex(live.client), min(delay * 2, POLL_INTERVAL)
+        live, delay = LiveIndex(live.client, managed_fields=False), min(delay * 2, POLL_INTERVAL)

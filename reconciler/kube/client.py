@@ -59,6 +59,7 @@ class KubeClient:
         self.field_manager = field_manager
         # Discovery's cache is not safe to fill from several threads at once.
         self._discovery_lock = threading.RLock()
+        self._resources: dict[tuple[str, str], Any] = {}
         self._sent = 0
         self._sent_lock = threading.Lock()
         cache_file = None
@@ -88,11 +89,17 @@ class KubeClient:
     # -- discovery ---------------------------------------------------------
 
     def _resource(self, api_version: str, kind: str) -> Any:
+        # Found once per kind: the discoverer's search is slow and runs under the lock.
+        known = self._resources.get((api_version, kind))
+        if known is not None:
+            return known
         subject = f"{kind} ({api_version})"
         for attempt in range(2):
             try:
                 with self._discovery_lock:
-                    return self._dynamic.resources.get(api_version=api_version, kind=kind)
+                    found = self._dynamic.resources.get(api_version=api_version, kind=kind)
+                    self._resources[(api_version, kind)] = found
+                    return found
             except ResourceNotFoundError:
                 if attempt == 0:
                     self.invalidate_discovery()
@@ -110,6 +117,7 @@ class KubeClient:
 
     def invalidate_discovery(self) -> None:
         with self._discovery_lock:
+            self._resources.clear()
             self._dynamic.resources.invalidate_cache()
 
     # -- requests ------------------------------------------------------------
