@@ -45,6 +45,10 @@ class _Once:
                 self._values[key] = compute()
             return self._values[key]  # type: ignore[return-value]
 
+    def peek(self, key: object) -> object | None:
+        """The value computed for `key`, or None when none was (yet)."""
+        return self._values.get(key)
+
 
 class LiveIndex:
     """Live objects by identity, filled by listing; a miss falls back to one GET.
@@ -62,6 +66,7 @@ class LiveIndex:
         self._scopes = _Once()
         self._owned = _Once()
         self._fetched = _Once()
+        self._unmanaged = _Once()
 
     def load(self, objects: Iterable[KubeObject]) -> None:
         """List every (kind, namespace) that `objects` use, once."""
@@ -86,10 +91,24 @@ class LiveIndex:
         return True
 
     def get(self, ref: ObjectRef) -> KubeObject | None:
+        """The live object, or None. An object missing from a listed scope (not Harmonia's,
+        or absent) is looked for in one unfiltered list of that scope, taken once, so a
+        first install of many releases does not send a GET per object; any other miss
+        is one GET, sent once however many releases ask (their namespace)."""
         if ref.identity not in self._objects:
-            # Releases asking for the same object together (their namespace) send one GET.
-            self._fetched.get(ref.identity, partial(self._fetch, ref))
+            scope = (ref.api_version, ref.kind, ref.namespace)
+            if self._scopes.peek(scope):
+                everything = self._unmanaged.get(scope, partial(self._list_unfiltered, ref))
+                self._objects.setdefault(ref.identity, everything.get(ref.identity))
+            else:
+                self._fetched.get(ref.identity, partial(self._fetch, ref))
         return self._objects[ref.identity]
+
+    def _list_unfiltered(self, ref: ObjectRef) -> dict[tuple[str, str, str, str], KubeObject]:
+        listed = self.client.list(ref.api_version, ref.kind, namespace=ref.namespace or None)
+        if not self.managed_fields:
+            _drop_managed_fields(listed)
+        return {ref_of(item).identity: item for item in listed}
 
     def _fetch(self, ref: ObjectRef) -> None:
         try:
