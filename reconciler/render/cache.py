@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -105,12 +106,18 @@ class RenderCache:
         )
 
     def put(self, key: str, output: ChartOutput) -> None:
+        """Written aside under a name no other writer (process or thread) uses, then
+        renamed over the entry: readers see the old file, the new one, or none."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(
-            json.dumps(
-                {"objects": list(output.objects), "hooks": [asdict(h) for h in output.hooks]}
-            )
+        text = json.dumps(
+            {"objects": list(output.objects), "hooks": [asdict(h) for h in output.hooks]}
         )
-        temporary.replace(path)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "w") as written:
+                written.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise

@@ -1,84 +1,32 @@
-"""One release, and then a whole repository, from request to objects ready to diff.
+"""A whole repository rendered: every release the graph lets proceed, dependencies first.
 
-The rendering stage of a pass: resolve the chart, check the dependencies against its
-metainfo, merge the values (chart defaults < valuesFiles < dependency outputs <
-configValues < metaInfoParams), run the engine (through the render cache), take the
-outputs out, run plugins, stamp ownership, convert API versions the cluster no longer
-serves. Releases go in dependency order so dependents receive the outputs just
-rendered; a failure stops only the release and its dependents.
+The rendering stage of a pass, over `release.py`'s three steps. Releases go in
+dependency order so dependents receive the outputs just rendered; within one graph
+level the engines of the releases the cache misses run in parallel on a thread pool,
+while the other steps run in order on the calling thread, so the outcome is the one a
+release-by-release render gives. A failure stops only the release and its dependents.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import partial
+from typing import TypeVar
 
 from reconciler.graph import ReleaseGraph
-from reconciler.policy import Policy
-from reconciler.render.api_versions import convert_removed_api_versions
-from reconciler.render.cache import RenderCache, canonical_json, environment_fingerprint, render_key
-from reconciler.render.chart import describe_chart
-from reconciler.render.charts import ChartSourceError, resolve_chart
-from reconciler.render.charts.confine import path_inside
-from reconciler.render.dependencies import check_dependencies
-from reconciler.render.helm import render_helm
-from reconciler.render.jsonnet import chart_app_version, render_jsonnet
-from reconciler.render.manifests import render_kustomize, render_plain
-from reconciler.render.model import (
-    ChartKind,
-    ChartOutput,
-    DependedRelease,
-    KubeObject,
-    Outputs,
-    RenderedRelease,
-    RenderEnvironment,
-    RenderError,
-    ResolvedChart,
-)
-from reconciler.render.outputs import extract_outputs
-from reconciler.render.ownership import apply_ownership
-from reconciler.render.plugins.registry import apply_plugins
-from reconciler.render.values import (
-    ReleaseIdentity,
-    compute_values,
-    inject_dependency_outputs,
-    meta_info_values,
-    reserved_values,
-)
-from reconciler.render.walm_jsonnet import render_walm_jsonnet
+from reconciler.render.charts import ChartSourceError
+from reconciler.render.model import ChartOutput, DependedRelease, RenderedRelease, RenderError
+from reconciler.render.release import PreparedRelease, ReleaseRenderer, RenderSettings
 from reconciler.spec import Release
-from reconciler.spec.model import RepositoryConfig
-from reconciler.spec.yaml_source import read_yaml_file
-from reconciler.types import JsonObject, ReleaseKey
+from reconciler.types import ReleaseKey
 
-Engine = Callable[..., ChartOutput]
-ENGINES: Mapping[ChartKind, Engine] = {
-    ChartKind.HELM: render_helm,
-    ChartKind.JSONNET: render_jsonnet,
-    ChartKind.WALM_JSONNET: render_walm_jsonnet,
-    ChartKind.PLAIN: render_plain,
-    ChartKind.KUSTOMIZE: render_kustomize,
-}
-JSONNET_KINDS = (ChartKind.JSONNET, ChartKind.WALM_JSONNET)
+T = TypeVar("T")
 
 ExternalOutputs = Callable[[ReleaseKey], DependedRelease | None]
 """A release outside the repository as the cluster knows it (its outputs, its chart when
 known), None if it has published no outputs."""
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    """Everything a pass renders with, besides the releases themselves."""
-
-    repository_root: Path
-    repository: RepositoryConfig
-    environment: RenderEnvironment
-    policy: Policy
-    cache_dir: Path
-    plain_http_registries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,167 +48,6 @@ class RepositoryRender:
     """Renders that missed the cache this pass."""
 
 
-def _values_files(release: Release, *, root: Path, subject: str) -> list[JsonObject]:
-    layers: list[JsonObject] = []
-    for relative in release.values_files:
-        try:
-            path = path_inside(root, relative, base=root, subject=f"{subject}: valuesFiles")
-        except ChartSourceError as error:
-            raise RenderError(str(error)) from None
-        read = read_yaml_file(path, display_name=relative)
-        if read.document is None or read.problems:
-            raise RenderError(f"{subject}: " + "; ".join(p.render() for p in read.problems))
-        if not isinstance(read.document.data, dict):
-            raise RenderError(f"{subject}: valuesFiles {relative} is not a mapping")
-        layers.append(read.document.data)
-    return layers
-
-
-def release_values(
-    release: Release,
-    chart: ResolvedChart,
-    *,
-    dependency_outputs: Mapping[str, Outputs],
-    repository_root: Path,
-) -> JsonObject:
-    """The merged values, lowest to highest precedence, then Harmonia's reserved keys."""
-    subject = f"release {release.key}"
-    identity = ReleaseIdentity(
-        name=release.name,
-        namespace=release.namespace,
-        chart_name=chart.name,
-        chart_version=chart.version,
-        chart_app_version=(
-            chart_app_version(chart.root, subject=subject) if chart.kind in JSONNET_KINDS else ""
-        ),
-        dependencies={alias: str(target) for alias, target in release.dependencies.items()},
-    )
-    try:
-        meta_values = meta_info_values(release.meta_info_params, chart.metainfo)
-    except RenderError as error:
-        raise RenderError(f"{subject}: {error}") from None
-    return compute_values(
-        chart_defaults=chart.default_values,
-        values_files=_values_files(release, root=repository_root, subject=subject),
-        dependency_outputs=inject_dependency_outputs(dependency_outputs, metainfo=chart.metainfo),
-        config_values=release.config_values,
-        meta_info_values=meta_values,
-        reserved=reserved_values(identity) if chart.kind in JSONNET_KINDS else {},
-    )
-
-
-@dataclass
-class ReleaseRenderer:
-    """Renders releases of one pass, sharing the cache and the environment fingerprint."""
-
-    settings: RenderSettings
-    cache: RenderCache
-    fingerprint: str
-    engine_runs: int = 0
-
-    @classmethod
-    def for_settings(cls, settings: RenderSettings) -> ReleaseRenderer:
-        return cls(
-            settings=settings,
-            cache=RenderCache(settings.cache_dir / "render"),
-            fingerprint=environment_fingerprint(settings.environment),
-        )
-
-    def render(
-        self, release: Release, *, dependencies: Mapping[str, DependedRelease]
-    ) -> RenderedRelease:
-        """Render `release`, its dependencies (by alias) already rendered or found."""
-        settings = self.settings
-        subject = f"release {release.key}"
-        try:
-            local = resolve_chart(
-                release.chart,
-                repository_root=settings.repository_root,
-                chart_repositories=settings.repository.chart_repositories,
-                cache_dir=settings.cache_dir / "charts",
-                helm=settings.environment.helm,
-                plain_http_registries=settings.plain_http_registries,
-            )
-        except ChartSourceError:
-            raise
-        chart = describe_chart(local, subject=f"{subject}: chart {local.name}")
-        warnings = check_dependencies(
-            release,
-            chart.metainfo,
-            dependencies,
-            chart_name=chart.name,
-            strict=settings.policy.strict_dependencies,
-        )
-        values = release_values(
-            release,
-            chart,
-            dependency_outputs={alias: found.outputs for alias, found in dependencies.items()},
-            repository_root=settings.repository_root,
-        )
-        key = render_key(
-            chart,
-            release_name=release.name,
-            namespace=release.namespace,
-            values=values,
-            environment=self.fingerprint,
-        )
-        output = self.cache.get(key)
-        if output is None:
-            output = ENGINES[chart.kind](
-                chart,
-                release_name=release.name,
-                namespace=release.namespace,
-                values=values,
-                env=settings.environment,
-            )
-            self.cache.put(key, output)
-            self.engine_runs += 1
-        objects, outputs = extract_outputs(output.objects)
-        default_plugins = chart.metainfo.plugins if chart.metainfo is not None else ()
-        objects = apply_plugins(
-            objects, release.plugins, chart_default_plugins=default_plugins, release=release.key
-        )
-        objects, object_warnings = self._finished(objects, release)
-        hook_objects, hook_warnings = self._finished([h.object for h in output.hooks], release)
-        hooks = tuple(
-            dataclasses.replace(hook, object=finished)
-            for hook, finished in zip(output.hooks, hook_objects, strict=True)
-        )
-        digest = hashlib.sha256(
-            canonical_json(
-                {
-                    "objects": list(objects),
-                    "hooks": [dataclasses.asdict(hook) for hook in hooks],
-                    "outputs": dict(outputs),
-                }
-            )
-        ).hexdigest()
-        return RenderedRelease(
-            key=release.key,
-            objects=objects,
-            hooks=hooks,
-            outputs=outputs,
-            values=values,
-            input_hash=digest,
-            warnings=(*warnings, *object_warnings, *hook_warnings),
-            chart_name=chart.name,
-            chart_version=chart.version,
-        )
-
-    def _finished(
-        self, objects: Sequence[KubeObject], release: Release
-    ) -> tuple[tuple[KubeObject, ...], tuple[str, ...]]:
-        """Ownership stamped, then removed API versions converted (with their warnings)."""
-        owned = apply_ownership(objects, release=release.key, policy=self.settings.policy)
-        environment = self.settings.environment
-        converted = convert_removed_api_versions(
-            owned,
-            kube_version=environment.kube_version,
-            api_versions=environment.api_versions,
-        )
-        return converted.objects, converted.warnings
-
-
 def render_repository(
     releases: Mapping[ReleaseKey, Release],
     graph: ReleaseGraph,
@@ -278,30 +65,80 @@ def render_repository(
     rendered: dict[ReleaseKey, RenderedRelease] = {}
     failed: dict[ReleaseKey, ReleaseProblem] = {}
     blocked: dict[ReleaseKey, str] = dict(graph.blocked)
-    for level in graph.levels:
-        for key in level:
-            if wanted is not None and key not in wanted:
-                continue
-            release = releases[key]
-            depended, reason = _depended_releases(
-                release,
-                rendered=rendered,
-                failed=failed,
-                blocked=blocked,
-                external=external_outputs,
-            )
-            if reason is not None:
-                blocked[key] = reason
-                continue
-            try:
-                rendered[key] = renderer.render(release, dependencies=depended)
-            except ChartSourceError as error:
-                failed[key] = ReleaseProblem(f"release {key}: {error}", temporary=error.temporary)
-            except RenderError as error:
-                failed[key] = ReleaseProblem(str(error))
+    pool = ThreadPoolExecutor(settings.render_workers, thread_name_prefix="render")
+    try:
+        for level in graph.levels:
+            ready: list[tuple[Release, Mapping[str, DependedRelease]]] = []
+            for key in level:
+                if wanted is not None and key not in wanted:
+                    continue
+                depended, reason = _depended_releases(
+                    releases[key],
+                    rendered=rendered,
+                    failed=failed,
+                    blocked=blocked,
+                    external=external_outputs,
+                )
+                if reason is None:
+                    ready.append((releases[key], depended))
+                else:
+                    blocked[key] = reason
+            for outcome in _render_level(renderer, ready, pool):
+                if isinstance(outcome, RenderedRelease):
+                    rendered[outcome.key] = outcome
+                else:
+                    failed[outcome.key] = outcome.problem
+    finally:
+        # Interrupted (a signal, a bug): the engine runs not started yet never start.
+        pool.shutdown(cancel_futures=True)
     return RepositoryRender(
         rendered=rendered, failed=failed, blocked=blocked, engine_runs=renderer.engine_runs
     )
+
+
+@dataclass(frozen=True)
+class _Failure:
+    key: ReleaseKey
+    problem: ReleaseProblem
+
+
+def _render_level(
+    renderer: ReleaseRenderer,
+    ready: Sequence[tuple[Release, Mapping[str, DependedRelease]]],
+    pool: ThreadPoolExecutor,
+) -> list[RenderedRelease | _Failure]:
+    """A level's releases (none depends on another), rendered in order. Only the engine
+    runs of cache misses go to `pool`; releases are finished here while later ones run."""
+    prepared = [
+        _attempt(release.key, partial(renderer.prepare, release, dependencies=depended))
+        for release, depended in ready
+    ]
+    engine_runs: dict[ReleaseKey, Future[ChartOutput | _Failure]] = {}
+    for item in prepared:
+        if isinstance(item, PreparedRelease) and item.cached is None:
+            run = partial(renderer.run_engine, item)
+            engine_runs[item.release.key] = pool.submit(_attempt, item.release.key, run)
+    outcomes: list[RenderedRelease | _Failure] = []
+    for item in prepared:
+        if isinstance(item, _Failure):
+            outcomes.append(item)
+            continue
+        output = engine_runs[item.release.key].result() if item.cached is None else item.cached
+        if isinstance(output, _Failure):
+            outcomes.append(output)
+            continue
+        outcomes.append(_attempt(item.release.key, partial(renderer.finish, item, output)))
+    return outcomes
+
+
+def _attempt(key: ReleaseKey, step: Callable[[], T]) -> T | _Failure:
+    """`step()`, or why the release cannot render; other errors are bugs and propagate."""
+    try:
+        return step()
+    except ChartSourceError as error:
+        return _Failure(key, ReleaseProblem(f"release {key}: {error}", temporary=error.temporary))
+    except RenderError as error:
+        return _Failure(key, ReleaseProblem(str(error)))
 
 
 def _with_dependencies(

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.spec import yaml_source
 from reconciler.spec.diagnostics import Position
 from reconciler.spec.yaml_source import (
+    DEFAULT_LIMITS,
     YamlLimits,
     YamlRead,
     parse_yaml_bytes,
@@ -188,3 +190,61 @@ def test_a_value_its_explicit_tag_cannot_read_is_an_error(text: str, message: st
 def test_a_merge_that_contains_itself_is_an_error() -> None:
     read = parse_yaml_text("a: &a {x: {<<: *a}}\n", display_name="f")
     assert only_problem(read)[2] == "an alias refers to a value that contains it"
+
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+YAML_FILES = sorted(
+    path
+    for folder in ("examples", "tests/fixtures")
+    for path in (REPOSITORY / folder).rglob("*")
+    if path.suffix in (".yaml", ".yml") and path.is_file()
+)
+CLEAN_DOCUMENTS = [
+    "a: 1\nb:\nc: ~\nd: ''\n",
+    "a:\n  - x\n  -\n  - {k: v, e: }\n  - [1, 2.5, -3, 0x1F, .5, 1e3, yes, No]\n",
+    "a: \"é \\u00e9 \\t tab escape\"\nb: 'it''s'\nc: plain # comment\n",
+    "text: |\n  line one\n   indented\n\nfolded: >-\n  one\n  two\nkeep: |+\n  x\n\n",
+    "base: &base {a: 1, b: [x, y]}\nother:\n  <<: *base\n  b: 2\nagain: *base\n",
+    "? complex\n: value\n'quoted key': 1\n\"80\": http\n",
+    "---\nwindows: line endings\r\nnested:\r\n  k: v\r\n",
+    "ünïcödé: ✓\nemoji: 😀\nlong: 2026-11-23T10:00:00Z\n",
+    "empty_map: {}\nempty_list: []\nnull_value: null\nbool: true\n...\n",
+]
+DIFFERENTLY_SCANNED = [
+    "a: 1\t\n",
+    "a:\t1\n",
+    "a: [1,\t2]\n",
+    "a: 1\nb:",
+    "a: &x 1\nb: *x",
+    "a: !!binary aGVsbG8=\n",
+    "a: {b: c\n",
+    "a: 1\n---\nb: 2\n",
+    "a: x\x07\n",
+]
+
+
+def exact_reading(text: str) -> YamlRead:
+    """The text read by PyYAML's own scanner, as every file was before libyaml's."""
+    return yaml_source._read(yaml_source._PythonComposer, text, "f", DEFAULT_LIMITS)
+
+
+@pytest.mark.skipif(yaml_source._LIBYAML_COMPOSER is None, reason="PyYAML without libyaml")
+@pytest.mark.parametrize("text", CLEAN_DOCUMENTS)
+def test_libyamls_scanner_gives_the_same_values_and_positions_as_pyyamls(text: str) -> None:
+    assert yaml_source._LIBYAML_COMPOSER is not None
+    read = yaml_source._read(yaml_source._LIBYAML_COMPOSER, text, "f", DEFAULT_LIMITS)
+    assert read.document is not None and read.problems == ()
+    assert read == exact_reading(text)
+
+
+@pytest.mark.parametrize("text", DIFFERENTLY_SCANNED)
+def test_a_text_libyaml_would_read_otherwise_is_read_as_pyyaml_reads_it(text: str) -> None:
+    assert parse_yaml_text(text, display_name="f") == exact_reading(text)
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=lambda path: str(path.relative_to(REPOSITORY)))
+def test_every_yaml_file_of_the_examples_and_fixtures_reads_as_pyyaml_reads_it(
+    path: Path,
+) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert parse_yaml_text(text, display_name="f") == exact_reading(text)

@@ -50,7 +50,8 @@ def apply_plugins(
     chart_default_plugins: Sequence[Plugin],
     release: ReleaseKey,
 ) -> tuple[KubeObject, ...]:
-    """The rendered objects after every plugin that runs; `objects` are not changed."""
+    """The rendered objects after every plugin that runs (the same objects when none runs);
+    `objects` are not changed."""
     transforms, problems = _built(plugins, "plugins")
     default_transforms, default_problems = _built(
         _defaults_used(plugins, chart_default_plugins), "chart metainfo plugins"
@@ -60,8 +61,11 @@ def apply_plugins(
     by_name = {**default_transforms, **transforms}
     namespace, name = split_release_key(release)
     context = PluginContext(release_name=name, release_namespace=namespace)
+    running = effective_plugins(plugins, chart_default_plugins=chart_default_plugins)
+    if not running:
+        return tuple(objects)
     working = copy.deepcopy(list(objects))
-    for plugin in effective_plugins(plugins, chart_default_plugins=chart_default_plugins):
+    for plugin in running:
         try:
             working = by_name[plugin.name](working, context)
         except RenderError as error:

@@ -1,0 +1,287 @@
+"""One release, from request to objects ready to diff, in three steps a pass can spread out.
+
+`prepare` resolves the chart, checks the dependencies against its metainfo, merges the
+values (chart defaults < valuesFiles < dependency outputs < configValues <
+metaInfoParams) and looks the render up in the cache; `run_engine` runs the chart's
+engine on a miss (helm is a child process: the pipeline runs these on a thread pool);
+`finish` takes the outputs out, runs plugins, stamps ownership and converts API versions
+the cluster no longer serves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.policy import Policy
+from reconciler.render.api_versions import convert_removed_api_versions
+from reconciler.render.cache import RenderCache, canonical_json, environment_fingerprint, render_key
+from reconciler.render.chart import describe_chart
+from reconciler.render.charts import ChartSourceError, LocalChart, resolve_chart
+from reconciler.render.charts.confine import path_inside
+from reconciler.render.dependencies import check_dependencies
+from reconciler.render.helm import render_helm
+from reconciler.render.jsonnet import chart_app_version, render_jsonnet
+from reconciler.render.manifests import render_kustomize, render_plain
+from reconciler.render.model import (
+    ChartKind,
+    ChartOutput,
+    DependedRelease,
+    KubeObject,
+    Outputs,
+    RenderedRelease,
+    RenderEnvironment,
+    RenderError,
+    ResolvedChart,
+)
+from reconciler.render.outputs import extract_outputs
+from reconciler.render.ownership import apply_ownership
+from reconciler.render.plugins.registry import apply_plugins
+from reconciler.render.values import (
+    ReleaseIdentity,
+    compute_values,
+    inject_dependency_outputs,
+    meta_info_values,
+    reserved_values,
+)
+from reconciler.render.walm_jsonnet import render_walm_jsonnet
+from reconciler.spec import Release
+from reconciler.spec.model import ChartSource, RepositoryConfig
+from reconciler.spec.yaml_source import read_yaml_file
+from reconciler.types import JsonObject
+
+Engine = Callable[..., ChartOutput]
+ENGINES: Mapping[ChartKind, Engine] = {
+    ChartKind.HELM: render_helm,
+    ChartKind.JSONNET: render_jsonnet,
+    ChartKind.WALM_JSONNET: render_walm_jsonnet,
+    ChartKind.PLAIN: render_plain,
+    ChartKind.KUSTOMIZE: render_kustomize,
+}
+JSONNET_KINDS = (ChartKind.JSONNET, ChartKind.WALM_JSONNET)
+
+DEFAULT_RENDER_WORKERS = min(8, (os.cpu_count() or 1) * 2)
+"""Engines run at once. They are mostly child processes (`helm template`, `kubectl
+kustomize`) busy on a core each while the thread waiting for them holds no lock: two per
+core keep the cores busy while the main thread does the Python steps; more would only
+queue, and eight bound the memory of the helm processes running together."""
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Everything a pass renders with, besides the releases themselves."""
+
+    repository_root: Path
+    repository: RepositoryConfig
+    environment: RenderEnvironment
+    policy: Policy
+    cache_dir: Path
+    plain_http_registries: tuple[str, ...] = ()
+    render_workers: int = DEFAULT_RENDER_WORKERS
+    """Engines of one graph level run in parallel; 1 runs them one at a time."""
+
+
+def _values_files(release: Release, *, root: Path, subject: str) -> list[JsonObject]:
+    layers: list[JsonObject] = []
+    for relative in release.values_files:
+        try:
+            path = path_inside(root, relative, base=root, subject=f"{subject}: valuesFiles")
+        except ChartSourceError as error:
+            raise RenderError(str(error)) from None
+        read = read_yaml_file(path, display_name=relative)
+        if read.document is None or read.problems:
+            raise RenderError(f"{subject}: " + "; ".join(p.render() for p in read.problems))
+        if not isinstance(read.document.data, dict):
+            raise RenderError(f"{subject}: valuesFiles {relative} is not a mapping")
+        layers.append(read.document.data)
+    return layers
+
+
+def release_values(
+    release: Release,
+    chart: ResolvedChart,
+    *,
+    dependency_outputs: Mapping[str, Outputs],
+    repository_root: Path,
+) -> JsonObject:
+    """The merged values, lowest to highest precedence, then Harmonia's reserved keys."""
+    subject = f"release {release.key}"
+    identity = ReleaseIdentity(
+        name=release.name,
+        namespace=release.namespace,
+        chart_name=chart.name,
+        chart_version=chart.version,
+        chart_app_version=(
+            chart_app_version(chart.root, subject=subject) if chart.kind in JSONNET_KINDS else ""
+        ),
+        dependencies={alias: str(target) for alias, target in release.dependencies.items()},
+    )
+    try:
+        meta_values = meta_info_values(release.meta_info_params, chart.metainfo)
+    except RenderError as error:
+        raise RenderError(f"{subject}: {error}") from None
+    return compute_values(
+        chart_defaults=chart.default_values,
+        values_files=_values_files(release, root=repository_root, subject=subject),
+        dependency_outputs=inject_dependency_outputs(dependency_outputs, metainfo=chart.metainfo),
+        config_values=release.config_values,
+        meta_info_values=meta_values,
+        reserved=reserved_values(identity) if chart.kind in JSONNET_KINDS else {},
+    )
+
+
+@dataclass(frozen=True)
+class PreparedRelease:
+    """A release with everything its engine needs, and the engine's output when the cache
+    had it."""
+
+    release: Release
+    chart: ResolvedChart
+    values: JsonObject
+    cache_key: str
+    warnings: tuple[str, ...]
+    cached: ChartOutput | None
+
+
+@dataclass
+class ReleaseRenderer:
+    """Renders the releases of one pass, sharing the cache and the environment fingerprint.
+
+    Each chart is resolved and described once per pass (its folder read and hashed once,
+    not once per release using it); a failure is not kept, so every release reports its
+    own. `run_engine` may run on several threads at once; the other steps run on one.
+    """
+
+    settings: RenderSettings
+    cache: RenderCache
+    fingerprint: str
+    engine_runs: int = 0
+    _local_charts: dict[ChartSource, LocalChart] = field(default_factory=dict, init=False)
+    _charts: dict[LocalChart, ResolvedChart] = field(default_factory=dict, init=False)
+    _count_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    @classmethod
+    def for_settings(cls, settings: RenderSettings) -> ReleaseRenderer:
+        return cls(
+            settings=settings,
+            cache=RenderCache(settings.cache_dir / "render"),
+            fingerprint=environment_fingerprint(settings.environment),
+        )
+
+    def prepare(
+        self, release: Release, *, dependencies: Mapping[str, DependedRelease]
+    ) -> PreparedRelease:
+        """`release` ready for its engine, its dependencies (by alias) rendered or found."""
+        settings = self.settings
+        chart = self._chart(release)
+        warnings = check_dependencies(
+            release,
+            chart.metainfo,
+            dependencies,
+            chart_name=chart.name,
+            strict=settings.policy.strict_dependencies,
+        )
+        values = release_values(
+            release,
+            chart,
+            dependency_outputs={alias: found.outputs for alias, found in dependencies.items()},
+            repository_root=settings.repository_root,
+        )
+        key = render_key(
+            chart,
+            release_name=release.name,
+            namespace=release.namespace,
+            values=values,
+            environment=self.fingerprint,
+        )
+        return PreparedRelease(release, chart, values, key, warnings, self.cache.get(key))
+
+    def run_engine(self, prepared: PreparedRelease) -> ChartOutput:
+        """The chart's engine run for a release the cache did not have, its output stored."""
+        release = prepared.release
+        output = ENGINES[prepared.chart.kind](
+            prepared.chart,
+            release_name=release.name,
+            namespace=release.namespace,
+            values=prepared.values,
+            env=self.settings.environment,
+        )
+        self.cache.put(prepared.cache_key, output)
+        with self._count_lock:
+            self.engine_runs += 1
+        return output
+
+    def finish(self, prepared: PreparedRelease, output: ChartOutput) -> RenderedRelease:
+        """The engine's output made into the release's objects, hooks and outputs."""
+        release, chart = prepared.release, prepared.chart
+        objects, outputs = extract_outputs(output.objects)
+        default_plugins = chart.metainfo.plugins if chart.metainfo is not None else ()
+        objects = apply_plugins(
+            objects, release.plugins, chart_default_plugins=default_plugins, release=release.key
+        )
+        objects, object_warnings = self._finished(objects, release)
+        hook_objects, hook_warnings = self._finished([h.object for h in output.hooks], release)
+        hooks = tuple(
+            dataclasses.replace(hook, object=finished)
+            for hook, finished in zip(output.hooks, hook_objects, strict=True)
+        )
+        digest = hashlib.sha256(
+            canonical_json(
+                {
+                    "objects": list(objects),
+                    "hooks": [dataclasses.asdict(hook) for hook in hooks],
+                    "outputs": dict(outputs),
+                }
+            )
+        ).hexdigest()
+        return RenderedRelease(
+            key=release.key,
+            objects=objects,
+            hooks=hooks,
+            outputs=outputs,
+            values=prepared.values,
+            input_hash=digest,
+            warnings=(*prepared.warnings, *object_warnings, *hook_warnings),
+            chart_name=chart.name,
+            chart_version=chart.version,
+        )
+
+    def _chart(self, release: Release) -> ResolvedChart:
+        """The release's chart on local disk, described (kind, default values, metainfo)."""
+        local = self._local_charts.get(release.chart)
+        if local is None:
+            local = self._local_charts[release.chart] = self._resolve(release.chart)
+        described = self._charts.get(local)
+        if described is None:
+            subject = f"release {release.key}: chart {local.name}"
+            described = self._charts[local] = describe_chart(local, subject=subject)
+        return described
+
+    def _resolve(self, source: ChartSource) -> LocalChart:
+        settings = self.settings
+        return resolve_chart(
+            source,
+            repository_root=settings.repository_root,
+            chart_repositories=settings.repository.chart_repositories,
+            cache_dir=settings.cache_dir / "charts",
+            helm=settings.environment.helm,
+            plain_http_registries=settings.plain_http_registries,
+        )
+
+    def _finished(
+        self, objects: Sequence[KubeObject], release: Release
+    ) -> tuple[tuple[KubeObject, ...], tuple[str, ...]]:
+        """Ownership stamped, then removed API versions converted (with their warnings)."""
+        owned = apply_ownership(objects, release=release.key, policy=self.settings.policy)
+        environment = self.settings.environment
+        converted = convert_removed_api_versions(
+            owned,
+            kube_version=environment.kube_version,
+            api_versions=environment.api_versions,
+        )
+        return converted.objects, converted.warnings

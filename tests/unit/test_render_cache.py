@@ -1,0 +1,41 @@
+"""The render cache: what one pass stores the next one finds, even with writers racing."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from reconciler.render.cache import RenderCache
+from reconciler.render.model import ChartOutput, Hook, KubeObject
+
+KEY = "ab" + "0" * 62
+
+
+def output(number: int) -> ChartOutput:
+    config_map: KubeObject = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"c{number}"},
+    }
+    job: KubeObject = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate"}}
+    return ChartOutput(
+        objects=(config_map,),
+        hooks=(Hook(object=job, events=("pre-install",), weight=number),),
+    )
+
+
+def test_a_stored_output_is_found_again_as_it_was(tmp_path: Path) -> None:
+    cache = RenderCache(tmp_path)
+    assert cache.get(KEY) is None
+    cache.put(KEY, output(1))
+    assert RenderCache(tmp_path).get(KEY) == output(1)
+
+
+def test_writers_racing_on_one_key_leave_one_whole_entry_and_no_temporary_files(
+    tmp_path: Path,
+) -> None:
+    cache = RenderCache(tmp_path)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda number: cache.put(KEY, output(number)), range(64)))
+    assert cache.get(KEY) in [output(number) for number in range(64)]
+    assert [path.name for path in tmp_path.rglob("*") if path.is_file()] == [f"{KEY}.json"]
