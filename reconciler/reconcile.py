@@ -247,7 +247,9 @@ def reconcile(
     # then waited for together, and the next level starts when the whole level is done
     # (gates read finished reports only).
     with ThreadPoolExecutor(max_workers=options.parallelism) as pool:
-        for number, level in enumerate(state.graph.levels):
+        rendered = (obj for release in state.render.rendered.values() for obj in release.objects)
+        live.load(rendered, mapper=pool.map)
+        for level in state.graph.levels:
             pending = [k for k in level if k not in reports and k in state.render.rendered]
             steps = list(pool.map(one, pending))
             awaited = {
@@ -255,9 +257,10 @@ def reconcile(
                 for step in steps
                 if isinstance(step.outcome, _Written) and step.outcome.awaited is not None
             }
-            # The pass's own index is current for the first level; later ones read afresh.
-            first = live if number == 0 else LiveIndex(client, managed_fields=False)
-            healths = wait_until_settled(first, awaited) if awaited else {}
+            # The first round reads the pass's own index (the writes are in it), with the
+            # pods, ReplicaSets and Jobs as they are now; later rounds list afresh.
+            live.forget_children()
+            healths = wait_until_settled(live, awaited) if awaited else {}
             for report, seconds in pool.map(partial(finish, healths=healths), steps):
                 reports[report.release] = report
                 if report.outcome is Outcome.APPLIED:

@@ -27,6 +27,7 @@ Scope = tuple[str, str, str]
 """(apiVersion, kind, namespace): what one list request covers."""
 
 Value = TypeVar("Value")
+Mapper = Callable[[Callable[[ObjectRef], object], Iterable[ObjectRef]], Iterable[object]]
 
 
 class _Once:
@@ -68,11 +69,17 @@ class LiveIndex:
         self._fetched = _Once()
         self._unmanaged = _Once()
 
-    def load(self, objects: Iterable[KubeObject]) -> None:
-        """List every (kind, namespace) that `objects` use, once."""
-        for obj in objects:
-            ref = ref_of(obj)
-            self._scopes.get((ref.api_version, ref.kind, ref.namespace), partial(self._list, ref))
+    def load(self, objects: Iterable[KubeObject], *, mapper: Mapper = map) -> None:
+        """List every (kind, namespace) that `objects` use, once; `mapper` (a thread
+        pool's `map`) may send the lists side by side."""
+        scopes = {(ref.api_version, ref.kind, ref.namespace): ref for ref in map(ref_of, objects)}
+        for _listed in mapper(self._load_scope, scopes.values()):
+            pass
+
+    def _load_scope(self, ref: ObjectRef) -> object:
+        return self._scopes.get(
+            (ref.api_version, ref.kind, ref.namespace), partial(self._list, ref)
+        )
 
     def _list(self, ref: ObjectRef) -> bool:
         try:
@@ -125,6 +132,10 @@ class LiveIndex:
 
     def forget(self, ref: ObjectRef) -> None:
         self._objects[ref.identity] = None
+
+    def forget_children(self) -> None:
+        """Drop the pods, ReplicaSets and Jobs listed so far: the next `owned` lists again."""
+        self._owned = _Once()
 
     def owned(self, namespace: str) -> OwnedIndex:
         """The namespace's pods, ReplicaSets and Jobs by owner, listed once."""
