@@ -55,14 +55,13 @@ class LiveIndex:
     """Live objects by identity, filled by listing; a miss falls back to one GET.
 
     One index is one moment's view: a pass plans from one, and the waiter takes a
-    fresh one for each round of readiness checks.
+    fresh one for each round of readiness checks. Objects read are kept without
+    `metadata.managedFields` (often half an object; at a thousand releases, most of the
+    memory); the rare step that needs them reads the object again.
     """
 
-    def __init__(self, client: KubeClient, *, managed_fields: bool = True) -> None:
-        """`managed_fields=False` drops each listed object's `metadata.managedFields`,
-        often half its size, for an index that only judges health."""
+    def __init__(self, client: KubeClient) -> None:
         self.client = client
-        self.managed_fields = managed_fields
         self._objects: dict[tuple[str, str, str, str], KubeObject | None] = {}
         self._scopes = _Once()
         self._owned = _Once()
@@ -91,9 +90,7 @@ class LiveIndex:
             )
         except NotFound:
             return False  # a CRD this release brings, not served yet
-        if not self.managed_fields:
-            _drop_managed_fields(listed)
-        for item in listed:
+        for item in _drop_managed_fields(listed):
             self._objects.setdefault(ref_of(item).identity, item)
         return True
 
@@ -113,15 +110,15 @@ class LiveIndex:
 
     def _list_unfiltered(self, ref: ObjectRef) -> dict[tuple[str, str, str, str], KubeObject]:
         listed = self.client.list(ref.api_version, ref.kind, namespace=ref.namespace or None)
-        if not self.managed_fields:
-            _drop_managed_fields(listed)
-        return {ref_of(item).identity: item for item in listed}
+        return {ref_of(item).identity: item for item in _drop_managed_fields(listed)}
 
     def _fetch(self, ref: ObjectRef) -> None:
         try:
             found = self.client.get(stub_object(ref))
         except NotFound:
             found = None
+        if found is not None:
+            _drop_managed_fields([found])
         self._objects.setdefault(ref.identity, found)
 
     def lookup(self, obj: KubeObject) -> KubeObject | None:

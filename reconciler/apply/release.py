@@ -182,7 +182,8 @@ def plan_release(
             try:
                 after = client.apply(obj, dry_run=True, force=take_over)
             except Conflict as error:
-                if not edited_by_hand(current, error):
+                # Who changed the fields is in managedFields, which the index does not keep.
+                if not edited_by_hand(client.get(obj) or current, error):
                     raise
                 take_over = True
                 after = client.apply(obj, dry_run=True, force=True)
@@ -271,14 +272,15 @@ def _write(client: KubeClient, planned: PlannedObject, release: Release) -> Kube
         return client.apply(obj, force=True)
 
 
-def _store(
-    client: KubeClient, planned: PlannedObject, release: Release, live: LiveIndex
-) -> KubeObject | None:
+def _store(client: KubeClient, planned: PlannedObject, release: Release) -> KubeObject | None:
     """Write the object when it differs, then hand its fields over when that is owed;
     what the cluster now holds, or None when nothing was written."""
     stored = _write(client, planned, release) if planned.change.action in _WRITTEN else None
-    current = stored or live.get(planned.change.ref)
-    if not planned.hand_over or current is None:
+    if not planned.hand_over:
+        return stored
+    # Read again when not written: the pass's index keeps no managedFields.
+    current = stored or client.get(stub_object(planned.change.ref))
+    if current is None:
         return stored
     handed = _hand_over_fields(client, current)
     return handed if handed is not current else stored
@@ -362,7 +364,7 @@ def apply_release(
             planned = by_identity[ref_of(obj).identity]
             change = planned.change
             try:
-                stored = _store(client, planned, release, live)
+                stored = _store(client, planned, release)
             except ClusterUnreachable:
                 raise  # the pass stops; the record made before the writes names the objects
             except KubeError as error:

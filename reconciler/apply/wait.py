@@ -127,4 +127,4 @@ def wait_until_settled(
         if len(settled) == len(awaited):
             return settled
         sleep(delay)
-        live, delay = LiveIndex(live.client, managed_fields=False), min(delay * 2, POLL_INTERVAL)
+        live, delay = LiveIndex(live.client), min(delay * 2, POLL_INTERVAL)

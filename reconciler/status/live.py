@@ -79,7 +79,7 @@ def read_statuses(
     problems: list[str] = []
     now = datetime.now(UTC)
     # One index for every record: objects listed per kind and namespace, not fetched apiece.
-    live = LiveIndex(client, managed_fields=False)
+    live = LiveIndex(client)
     for configmap in configmaps:
         try:
             record = record_from_configmap(configmap)
