@@ -93,7 +93,8 @@ class InventoryRecord:
     release not Ready after that is Degraded rather than still Progressing."""
 
     def entry(self, ref: ObjectRef) -> InventoryEntry | None:
-        return next((e for e in self.entries if e.ref.identity == ref.identity), None)
+        identity = ref.identity
+        return next((e for e in self.entries if e.ref.identity == identity), None)
 
     def to_configmap(self) -> KubeObject:
         namespace, _name = split_release_key(self.release)

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 from reconciler.diff.normalize import normalize
 from reconciler.render.model import KubeObject
+from reconciler.render.secrets import is_secret
 from reconciler.types import JsonValue
 
 
 def still_applied(desired: KubeObject, live: KubeObject) -> bool:
-    """True when every field of `desired` is in `live` with an equal value (lists whole)."""
-    return _holds(normalize(desired), normalize(live))
+    """True when every field of `desired` is in `live` with an equal value (lists whole).
+
+    Compared as they are (what the server adds to `live` is extra, not different), but a
+    Secret's `stringData` first folded into `data`, as the server stores it.
+    """
+    if is_secret(desired):
+        return _holds(normalize(desired), normalize(live))
+    return _holds(desired, live)
 
 
 def _holds(wanted: JsonValue, present: JsonValue) -> bool:
