@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from reconciler.apply.recorded import Recorded, reading_recorded
 from reconciler.cli.options import (
     RenderInputs,
     cluster_options,
@@ -101,15 +99,10 @@ def _state(
 
 
 def _pass(
-    client: KubeClient,
-    state: DesiredState,
-    options: PassOptions,
-    *,
-    release: str | None,
-    recorded: Callable[[], Recorded],
+    client: KubeClient, state: DesiredState, options: PassOptions, *, release: str | None
 ) -> PassReport:
     try:
-        report = reconcile(client, state, options, progress=_progress, recorded=recorded)
+        report = reconcile(client, state, options, progress=_progress)
     except ClusterUnreachable as error:
         click.echo(f"error: {error}", err=True)
         raise click.exceptions.Exit(EXIT_UNREACHABLE) from None
@@ -202,11 +195,7 @@ def diff(
         raise click.exceptions.Exit(exit_status(review, exit_code=exit_code))
     snapshot = checkout_or_exit(path, sides.head) if sides.head is not None else None
     root = snapshot.root if snapshot is not None else path
-    checkout = describe_checkout(path)
-    with (
-        connect_or_exit(target) as client,
-        reading_recorded(client, source=checkout.source) as recorded,
-    ):
+    with connect_or_exit(target) as client:
         state = _state(
             root,
             client,
@@ -216,13 +205,13 @@ def diff(
             release=release,
             shown_as=path,
         )
+        checkout = describe_checkout(path)
         revision = snapshot.commit if snapshot is not None else checkout.revision
         report = _pass(
             client,
             state,
             PassOptions(revision, checkout.source, dry_run=True),
             release=release,
-            recorded=recorded,
         )
     if output == "markdown":
         head_name = RevisionName(sides.head, revision) if sides.head else WORKING_TREE
@@ -272,14 +261,16 @@ def apply(
     Exit 0 when every release applied, 1 when one is invalid, failed or blocked.
     """
     started = time.monotonic()
-    checkout = describe_checkout(path)
-    source = source_id or checkout.source
-    with connect_or_exit(target) as client, reading_recorded(client, source=source) as recorded:
+    with connect_or_exit(target) as client:
         state = _state(path, client, policy=policy, target=target, inputs=inputs, release=release)
+        checkout = describe_checkout(path)
         options = PassOptions(
-            checkout.revision, source, dry_run=dry_run, prune=prune and release is None
+            checkout.revision,
+            source_id or checkout.source,
+            dry_run=dry_run,
+            prune=prune and release is None,
         )
-        report = _pass(client, state, options, release=release, recorded=recorded)
+        report = _pass(client, state, options, release=release)
         requests = client.requests_sent
     if output == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
