@@ -42,7 +42,7 @@ from reconciler.health import ReleaseHealth, ReleaseState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError, NotFound
 from reconciler.objects import ref_of
-from reconciler.render.model import DependedRelease, KubeObject, RenderedRelease, RenderError
+from reconciler.render.model import DependedRelease, RenderedRelease, RenderError
 from reconciler.render.outputs import (
     DUMMY_SERVICE_LABEL,
     DUMMY_SERVICE_RELEASE_LABEL,
@@ -213,7 +213,7 @@ def reconcile(
     live = LiveIndex(client)
     for key, message in _contested(state, live).items():
         reports.setdefault(key, ReleaseReport(key, Outcome.FAILED, message))
-    inventory = _inventory_configmaps(client)
+    records = _inventory_records(client)
 
     def one(key: ReleaseKey) -> _Step:
         started = time.monotonic()
@@ -230,7 +230,7 @@ def reconcile(
                 ReleaseReport(key, Outcome.BLOCKED, gate)
                 if gate is not None
                 else _reconcile_release(
-                    client, state, key, options, live=live, configmap=inventory.get(key)
+                    client, state, key, options, live=live, previous=records.get(key)
                 )
             )
         return _Step(outcome, started, time.monotonic())
@@ -268,7 +268,7 @@ def reconcile(
                 progress(report, seconds)
     if stopping():
         return PassReport(options.revision, reports, notes=("stopped before removals",))
-    withheld, removed = _removed_releases(client, state, options, inventory)
+    withheld, removed = _removed_releases(client, state, options, records)
     reports.update(removed)
     return PassReport(options.revision, reports, prune_withheld=withheld)
 
@@ -356,12 +356,23 @@ class _Step:
     ended: float
 
 
-def _inventory_configmaps(client: KubeClient) -> dict[ReleaseKey, KubeObject]:
-    """Every inventory ConfigMap in the cluster by the release it names, in one list
-    request: a pass reads each release's record from here, not with a GET apiece."""
-    listed = client.list("v1", "ConfigMap", label_selector=f"{INVENTORY_LABEL}=true")
-    named = ((inventory_release(configmap), configmap) for configmap in listed)
-    return {key: configmap for key, configmap in named if key is not None}
+RecordRead = InventoryRecord | InventoryFormatError
+"""A release's inventory record as found, or why it cannot be read."""
+
+
+def _inventory_records(client: KubeClient) -> dict[ReleaseKey, RecordRead]:
+    """Every inventory record in the cluster by its release, in one list request and read
+    once: a pass takes each release's record from here, not with a GET apiece."""
+    records: dict[ReleaseKey, RecordRead] = {}
+    for configmap in client.list("v1", "ConfigMap", label_selector=f"{INVENTORY_LABEL}=true"):
+        key = inventory_release(configmap)
+        if key is None:
+            continue
+        try:
+            records[key] = record_from_configmap(configmap)
+        except InventoryFormatError as error:
+            records[key] = error
+    return records
 
 
 def _reconcile_release(
@@ -371,17 +382,15 @@ def _reconcile_release(
     options: PassOptions,
     *,
     live: LiveIndex,
-    configmap: KubeObject | None,
+    previous: RecordRead | None,
 ) -> ReleaseReport | _Written:
     release = state.loaded.releases[key]
     rendered = state.render.rendered[key]
     refused = _cluster_scoped_refusals(client, rendered, allowed=state.policy.allow_cluster_scoped)
     if refused:
         return ReleaseReport(key, Outcome.FAILED, "; ".join(refused))
-    try:
-        previous = record_from_configmap(configmap) if configmap is not None else None
-    except InventoryFormatError as error:
-        return ReleaseReport(key, Outcome.FAILED, str(error))
+    if isinstance(previous, InventoryFormatError):
+        return ReleaseReport(key, Outcome.FAILED, str(previous))
     if options.dry_run or _heal_withheld(release, rendered, previous, options):
         plan = plan_release(client, rendered, release, previous=previous, live=live)
         outcome = Outcome.FAILED if plan.refused else Outcome.PLANNED
@@ -490,20 +499,18 @@ def _removed_releases(
     client: KubeClient,
     state: DesiredState,
     options: PassOptions,
-    inventory: Mapping[ReleaseKey, KubeObject],
+    found: Mapping[ReleaseKey, RecordRead],
 ) -> tuple[str | None, dict[ReleaseKey, ReleaseReport]]:
     """Releases this repository applied whose files are gone: removed, behind the guards.
 
-    `inventory` is the records as the pass found them: a release gone from the files was
-    not touched since."""
-    records: list[InventoryRecord] = []
-    for configmap in inventory.values():
-        try:
-            record = record_from_configmap(configmap)
-        except InventoryFormatError:
-            continue
-        if record.source == options.source:
-            records.append(record)
+    `found` is the records as the pass found them: a release gone from the files was not
+    touched since. An unreadable record is left alone (its release fails if it is present).
+    """
+    records = [
+        record
+        for record in found.values()
+        if isinstance(record, InventoryRecord) and record.source == options.source
+    ]
     present = set(state.loaded.releases) | set(state.loaded.invalid_releases)
     gone = [record for record in records if record.release not in present]
     if not gone:

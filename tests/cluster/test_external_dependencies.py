@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from reconciler.reconcile import Outcome
+from reconciler.types import JsonObject
 from tests import manifests
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
@@ -19,16 +20,16 @@ WALM_RELEASE_CONFIG_CRD = manifests.crd(
 )
 
 
+def apply_as_walm(cluster: LiveCluster, obj: JsonObject) -> None:
+    """Server-side apply `obj` as WALM's own field manager would."""
+    cluster.kubectl(
+        "apply", "--server-side", "--field-manager=walm", "-f", "-", stdin=json.dumps(obj)
+    )
+
+
 def install_walm_release_config_crd(cluster: LiveCluster) -> None:
     """WALM's ReleaseConfig CRD, applied as WALM's own field manager, and Established."""
-    cluster.kubectl(
-        "apply",
-        "--server-side",
-        "--field-manager=walm",
-        "-f",
-        "-",
-        stdin=json.dumps(WALM_RELEASE_CONFIG_CRD),
-    )
+    apply_as_walm(cluster, WALM_RELEASE_CONFIG_CRD)
     cluster.kubectl(
         "wait",
         "--for=condition=Established",
@@ -68,14 +69,7 @@ def test_kafka_takes_the_addresses_from_walms_release_config(
             }
         },
     }
-    cluster.kubectl(
-        "apply",
-        "--server-side",
-        "--field-manager=walm",
-        "-f",
-        "-",
-        stdin=json.dumps(release_config),
-    )
+    apply_as_walm(cluster, release_config)
     bench = bench_with_chart(cluster, tmp_path, "kafka")
     key = bench.release(
         namespace,

@@ -20,7 +20,10 @@ from reconciler.policy import Policy
 from reconciler.reconcile import Outcome
 from reconciler.render.ownership import OWNER_ANNOTATION, ownership_labels
 from reconciler.types import JsonObject, ReleaseKey
-from tests.cluster.test_external_dependencies import install_walm_release_config_crd
+from tests.cluster.test_external_dependencies import (
+    apply_as_walm,
+    install_walm_release_config_crd,
+)
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 from tests.waiting import wait_for
@@ -120,9 +123,7 @@ def test_a_release_walm_installed_is_adopted_without_restarting_its_pods(
     zookeeper = walm_release_config(
         namespace, "zk", ZOOKEEPER_OUTPUTS, chart="zookeeper", version="6.1.0"
     )
-    cluster.kubectl(
-        "apply", "--server-side", "--field-manager=walm", "-f", "-", stdin=json.dumps(zookeeper)
-    )
+    apply_as_walm(cluster, zookeeper)
     bench = kafka_bench(cluster, tmp_path, namespace, adopt=True, dependencies={"zookeeper": "zk"})
     kafka = ReleaseKey(f"{namespace}/kafka")
     with bench.client() as client:
@@ -221,9 +222,7 @@ def test_a_walm_dependency_of_another_chart_version_fails_only_under_strict_depe
     zookeeper = walm_release_config(
         namespace, "zk", ZOOKEEPER_OUTPUTS, chart="zookeeper", version="7.0.0"
     )
-    cluster.kubectl(
-        "apply", "--server-side", "--field-manager=walm", "-f", "-", stdin=json.dumps(zookeeper)
-    )
+    apply_as_walm(cluster, zookeeper)
     bench = kafka_bench(cluster, tmp_path, namespace, dependencies={"zookeeper": "zk"})
     kafka = ReleaseKey(f"{namespace}/kafka")
     bench.policy = Policy(allowed_namespaces=("*",), strict_dependencies=True)
@@ -248,9 +247,7 @@ def test_a_takeover_a_pass_left_unfinished_is_finished_by_the_next_pass(
     zookeeper = walm_release_config(
         namespace, "zk", ZOOKEEPER_OUTPUTS, chart="zookeeper", version="6.1.0"
     )
-    cluster.kubectl(
-        "apply", "--server-side", "--field-manager=walm", "-f", "-", stdin=json.dumps(zookeeper)
-    )
+    apply_as_walm(cluster, zookeeper)
     bench = kafka_bench(cluster, tmp_path, namespace, dependencies={"zookeeper": "zk"})
     kafka = ReleaseKey(f"{namespace}/kafka")
     with bench.client() as client:
