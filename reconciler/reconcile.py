@@ -411,6 +411,7 @@ def _reconcile_release(
         source=options.source,
         dependency_outputs=_dependency_outputs(state, key),
         prune=options.prune,
+        defer_record=options.wait,
     )
     if result.error is not None:
         return ReleaseReport(key, Outcome.FAILED, result.error, result.changes)
@@ -429,7 +430,7 @@ def _finish(
     client: KubeClient, state: DesiredState, written: _Written, health: ReleaseHealth | None
 ) -> ReleaseReport:
     """The release's report once its readiness is known: post hooks run when it is Ready,
-    and the record notes since when it is."""
+    and the record is written, noting since when it is (one write for both)."""
     key, result = written.key, written.result
     release = state.loaded.releases[key]
     messages = [*result.hook_messages, *(f"drift corrected: {item}" for item in result.drift)]
@@ -448,15 +449,27 @@ def _finish(
                     timeout=release.timeout_sec,
                 )
             except HookFailed as error:
+                _record_readiness(client, result, ready=False)
                 return ReleaseReport(key, Outcome.FAILED, str(error), result.changes, ready)
-        if ready and not result.inventory.ready_since:
-            stamp = datetime.now(UTC).isoformat(timespec="seconds")
-            write_inventory(client, dataclasses.replace(result.inventory, ready_since=stamp))
+    _record_readiness(client, result, ready=bool(ready))
     changed = result.changes.has_changes or written.previous is None
     outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
     if ready is False:
         outcome = Outcome.FAILED
     return ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
+
+
+def _record_readiness(client: KubeClient, result: ApplyResult, *, ready: bool) -> None:
+    """Write the release's record when the apply left it pending or it has just become
+    Ready (`readySince` set now); a record already saying so is left alone."""
+    record = result.inventory
+    if record is None:
+        return
+    if ready and not record.ready_since:
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        record = dataclasses.replace(record, ready_since=stamp)
+    if result.record_pending or record is not result.inventory:
+        write_inventory(client, record)
 
 
 def _heal_withheld(

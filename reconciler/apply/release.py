@@ -100,6 +100,9 @@ class ApplyResult:
     post_hooks: str | None = None
     """The hook event to run once the release is Ready (post-install / post-upgrade)."""
     hook_messages: tuple[str, ...] = ()
+    record_pending: bool = False
+    """`inventory` differs from the record in the cluster and is not written yet: the
+    caller writes it once it knows whether the release became Ready (`defer_record`)."""
 
 
 def _owner(live: KubeObject) -> str | None:
@@ -331,8 +334,14 @@ def apply_release(
     source: str,
     dependency_outputs: Mapping[str, JsonObject] | None = None,
     prune: bool = True,
+    defer_record: bool = False,
 ) -> ApplyResult:
-    """Plan, then write what differs, record the inventory, prune what left the render."""
+    """Plan, then write what differs, record the inventory, prune what left the render.
+
+    `defer_record`: leave the final record to the caller, who waits for the release and
+    writes it once with `readySince` (one write instead of two; until then the record made
+    before the writes, or the previous one, names every object the release may hold).
+    """
     plan = plan_release(client, rendered, release, previous=previous, live=live)
     if plan.refused:
         return ApplyResult(
@@ -416,10 +425,11 @@ def apply_release(
     # Written after the prune: a pass cut short in between leaves the stale objects in
     # the record, and the next pass prunes them. A pass that changed nothing leaves the
     # record as it was: its `time` is the last change, and a no-op pass writes nothing.
-    if previous is None or dataclasses.replace(record, time=previous.time) != previous:
-        write_inventory(client, record)
-    else:
+    pending = previous is None or dataclasses.replace(record, time=previous.time) != previous
+    if previous is not None and not pending:
         record = previous
+    elif not defer_record:
+        write_inventory(client, record)
     return ApplyResult(
         release.key,
         ChangeSet(release.key, tuple(outcomes)),
@@ -428,6 +438,7 @@ def apply_release(
         drift=tuple(drift),
         post_hooks=f"post-{phase}" if changing and rendered.hooks else None,
         hook_messages=tuple(hook_messages),
+        record_pending=pending and defer_record,
     )
 
 

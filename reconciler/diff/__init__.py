@@ -6,7 +6,7 @@ normalize -> ignore (pointer) -> fields -> mask -> text, joined by compare; chan
 holds the result vocabulary every verb shares. Pure: no I/O in this package.
 """
 
-from reconciler.diff.changeset import CHANGING_ACTIONS, Action, ChangeSet, ObjectChange
+from reconciler.diff.changeset import CHANGING_ACTIONS, Action, ChangeSet, DiffText, ObjectChange
 from reconciler.diff.compare import compare
 from reconciler.diff.fields import changed_paths
 from reconciler.diff.ignore import ignore_differences, rule_applies
@@ -17,6 +17,7 @@ __all__ = [
     "CHANGING_ACTIONS",
     "Action",
     "ChangeSet",
+    "DiffText",
     "InvalidPointer",
     "ObjectChange",
     "changed_paths",

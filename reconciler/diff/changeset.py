@@ -7,6 +7,7 @@ it, as with Flux's `ssa.ChangeSet`. Pure data, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -34,6 +35,42 @@ class Action(StrEnum):
 CHANGING_ACTIONS = frozenset({Action.CREATED, Action.CONFIGURED, Action.DELETED})
 
 
+class DiffText:
+    """A diff's text, written when first read and then kept.
+
+    Writing both sides as YAML is most of what a comparison costs, and a pass that
+    applies reads no diff of the objects it creates: only a dry run, `-o json` and a
+    review show them. Equal when the texts are equal.
+    """
+
+    __slots__ = ("_make", "_text")
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self._make = make
+        self._text: str | None = None
+
+    @classmethod
+    def of(cls, text: str) -> DiffText:
+        written = cls(lambda: text)
+        written._text = text
+        return written
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._make()  # two threads at once write the same text
+        return self._text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DiffText) and self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __repr__(self) -> str:
+        return f"DiffText({self.text!r})"
+
+
 @dataclass(frozen=True)
 class ObjectChange:
     """One object's outcome, with why, and (for a diff) the masked unified YAML diff."""
@@ -41,9 +78,13 @@ class ObjectChange:
     ref: ObjectRef
     action: Action
     reason: str
-    diff_text: str | None = None
+    diff: DiffText | None = None
     changed_paths: tuple[str, ...] = ()
     """JSON pointers of the fields that differ (for `configured`), e.g. `/spec/replicas`."""
+
+    @property
+    def diff_text(self) -> str | None:
+        return self.diff.text if self.diff is not None else None
 
     @property
     def is_change(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconciler.diff.changeset import Action, ObjectChange
+from reconciler.diff.changeset import Action, DiffText, ObjectChange
 from reconciler.diff.fields import changed_paths
 from reconciler.diff.ignore import ignore_differences
 from reconciler.diff.mask import mask_secret_values
@@ -54,9 +54,12 @@ def compare(
         if not paths:
             return ObjectChange(ref, Action.UNCHANGED, "matches the cluster")
         action, reason = Action.CONFIGURED, _differs_at(paths)
-    shown_before, shown_after = mask_secret_values(before, after)
-    text = unified_yaml_diff(shown_before, shown_after, ref=ref, context_lines=context_lines)
-    return ObjectChange(ref, action, reason, diff_text=text, changed_paths=paths)
+
+    def text() -> str:
+        shown_before, shown_after = mask_secret_values(before, after)
+        return unified_yaml_diff(shown_before, shown_after, ref=ref, context_lines=context_lines)
+
+    return ObjectChange(ref, action, reason, diff=DiffText(text), changed_paths=paths)
 
 
 def _differs_at(paths: tuple[str, ...]) -> str:

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from reconciler.desired import DesiredState
-from reconciler.diff import Action, ChangeSet, ObjectChange, compare
+from reconciler.diff import Action, ChangeSet, DiffText, ObjectChange, compare
 from reconciler.diff.fields import same_json
 from reconciler.objects import ref_of
 from reconciler.render.estimate import Totals, estimate_release
@@ -210,13 +210,17 @@ def _not_rendered(head: DesiredState, key: ReleaseKey) -> tuple[ReleaseChange, s
 
 
 def _between_revisions(change: ObjectChange) -> ObjectChange:
-    text = change.diff_text
-    if text is not None:
-        for old, new in _SIDE_LABELS:
-            text = text.replace(old, new, 1)
     return dataclasses.replace(
-        change, reason=_REASONS.get(change.action, change.reason), diff_text=text
+        change,
+        reason=_REASONS.get(change.action, change.reason),
+        diff=DiffText.of(_relabelled(change.diff.text)) if change.diff is not None else None,
     )
+
+
+def _relabelled(text: str) -> str:
+    for old, new in _SIDE_LABELS:
+        text = text.replace(old, new, 1)
+    return text
 
 
 def _resources(

@@ -2,19 +2,22 @@
 
 Counted by the client that sends them (`KubeClient.requests_sent`), on the real dev
 cluster: doubling the releases of two namespaces leaves the count of a no-op pass as
-it was, and the no-op writes nothing (no inventory rewritten, no dry-run).
+it was, and the no-op writes nothing (no inventory rewritten, no dry-run). A pass that
+installs a release writes its record twice, an upgrade once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client as k8s
 
+from reconciler.apply.inventory import inventory_name, record_from_configmap
 from reconciler.reconcile import Outcome, PassOptions, reconcile
-from reconciler.types import JsonObject
+from reconciler.types import JsonObject, ReleaseKey
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 
@@ -102,3 +105,52 @@ def test_a_no_op_pass_sends_as_many_requests_for_twice_the_releases(
     # One inventory list; per namespace a GET of it and a list of each of the five kinds.
     # No pods: Deployments Ready by their status need none to be judged.
     assert with_three == 1 + 2 * (1 + 5)
+
+
+def inventory_writes(bench: Workbench, key: ReleaseKey) -> list[JsonObject]:
+    """One pass over a new commit; the release's inventory records it wrote, in order.
+
+    The client's `apply` is watched, not replaced: every request still reaches the cluster.
+    """
+    bench.revision += 1
+    written: list[JsonObject] = []
+    with bench.client() as client:
+        state = bench.desired(client)
+        send = client.apply
+
+        def watched(obj: JsonObject, **options: Any) -> JsonObject:
+            metadata: Any = obj.get("metadata") or {}
+            if obj.get("kind") == "ConfigMap" and metadata.get("name") == inventory_name(key):
+                written.append(obj)
+            return send(obj, **options)
+
+        client.apply = watched  # type: ignore[method-assign]
+        report = reconcile(client, state, PassOptions(f"rev-{bench.revision}", bench.source))
+    assert report.releases[key].outcome is Outcome.APPLIED, report.to_json()
+    assert report.releases[key].ready
+    return written
+
+
+def test_a_release_records_its_inventory_before_its_objects_and_once_it_is_ready(
+    cluster: LiveCluster, tmp_path: Path, namespace: str
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    key = bench.release(namespace, "app", chartPath=bench.chart("app", app("app")))
+    installed = [record_from_configmap(cm) for cm in inventory_writes(bench, key)]
+    print("new release: inventory written", [(r.result, r.ready_since) for r in installed])
+    # Before the writes: the five objects it is about to create, not yet applied.
+    assert [(r.result, bool(r.ready_since)) for r in installed] == [
+        ("Applying", False),
+        ("Applied", True),
+    ]
+    assert {entry.ref.kind for entry in installed[0].entries} == {
+        "ServiceAccount", "Secret", "ConfigMap", "Service", "Deployment",
+    }  # fmt: skip
+    assert all(entry.digest and entry.resource_version for entry in installed[1].entries)
+
+    changed = app("app")
+    changed[2]["data"] = {"k": "changed"}
+    bench.chart("app", changed)
+    upgraded = [record_from_configmap(cm) for cm in inventory_writes(bench, key)]
+    # No object is new: one record, written once the release is Ready again.
+    assert [(r.result, bool(r.ready_since)) for r in upgraded] == [("Applied", True)]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from reconciler.diff import CHANGING_ACTIONS, Action, ChangeSet, ObjectChange
+from reconciler.diff import CHANGING_ACTIONS, Action, ChangeSet, DiffText, ObjectChange
 from reconciler.objects import ObjectRef
 from reconciler.types import ReleaseKey
 
@@ -18,7 +18,11 @@ def change(
 ) -> ObjectChange:
     ref = ObjectRef(api_version="v1", kind="ConfigMap", namespace="shop", name=name)
     return ObjectChange(
-        ref, action, f"because {name}", diff_text=diff_text, changed_paths=changed_paths
+        ref,
+        action,
+        f"because {name}",
+        diff=DiffText.of(diff_text) if diff_text is not None else None,
+        changed_paths=changed_paths,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.diff import Action, ChangeSet, ObjectChange
+from reconciler.diff import Action, ChangeSet, DiffText, ObjectChange
 from reconciler.loop.events import MESSAGE_LIMIT, release_events
 from reconciler.objects import ObjectRef
 from reconciler.reconcile import Outcome, ReleaseReport
@@ -20,7 +20,8 @@ NOW = datetime(2026, 11, 23, 10, 0, 5, 123456, tzinfo=UTC)
 
 
 def change(kind: str, name: str, action: Action, diff_text: str | None = None) -> ObjectChange:
-    return ObjectChange(ObjectRef("v1", kind, "shop", name), action, "why", diff_text=diff_text)
+    diff = DiffText.of(diff_text) if diff_text is not None else None
+    return ObjectChange(ObjectRef("v1", kind, "shop", name), action, "why", diff=diff)
 
 
 def events(report: ReleaseReport, **options: Any) -> list[Any]:

@@ -29,6 +29,13 @@ PASSED_THROUGH = (
 )
 """Variables of Harmonia's own environment that helm may see; nothing else leaks in."""
 
+GO_RUNTIME_DEFAULTS = {"GOMAXPROCS": "1", "GOGC": "400"}
+"""How each helm process runs, unless Harmonia's environment sets these itself: one
+thread (Harmonia runs several helm processes side by side; helm's own parallel garbage
+collection only competes with them) and a garbage collector that runs a fifth as often
+(a run lives for tens of milliseconds). Together they cut helm's CPU per `helm template`
+by about a third; `docs/benchmarks.md` has the figures."""
+
 _ERROR_LINES = 20
 
 
@@ -61,7 +68,8 @@ def run_helm(helm: Path, args: Sequence[str], *, timeout: float) -> HelmRun:
 
 
 def _helm_environment(home: Path) -> dict[str, str]:
-    environment = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    environment = {name: os.environ.get(name, value) for name, value in GO_RUNTIME_DEFAULTS.items()}
+    environment.update({name: os.environ[name] for name in PASSED_THROUGH if name in os.environ})
     environment.update(
         {
             "HOME": str(home),

@@ -1,0 +1,55 @@
+"""The environment each helm process gets: isolated, with Go runtime settings a user may
+override. A stand-in executable prints what it was given (the real helm's behaviour under
+these settings is covered by the render tests, which all run through `run_helm`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.render.charts.helm_process import GO_RUNTIME_DEFAULTS, run_helm
+
+
+@pytest.fixture
+def print_environment(tmp_path: Path) -> Path:
+    script = tmp_path / "helm"
+    script.write_text("#!/bin/sh\nenv\n")
+    script.chmod(0o755)
+    return script
+
+
+def _environment(helm: Path) -> dict[str, str]:
+    run = run_helm(helm, [], timeout=30)
+    assert run.ok, run.error
+    return dict(line.split("=", 1) for line in run.stdout.splitlines() if "=" in line)
+
+
+def test_helm_runs_on_one_thread_with_a_lazier_collector(
+    print_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in GO_RUNTIME_DEFAULTS:
+        monkeypatch.delenv(name, raising=False)
+    environment = _environment(print_environment)
+    assert environment["GOMAXPROCS"] == "1"
+    assert environment["GOGC"] == "400"
+
+
+def test_the_users_go_settings_win(
+    print_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOGC", "100")
+    monkeypatch.setenv("GOMAXPROCS", "4")
+    environment = _environment(print_environment)
+    assert (environment["GOGC"], environment["GOMAXPROCS"]) == ("100", "4")
+
+
+def test_nothing_else_of_harmonias_environment_leaks_in(
+    print_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARMONIA_SECRET_TOKEN", "not-for-helm")
+    monkeypatch.setenv("KUBECONFIG", "/somewhere/real")
+    environment = _environment(print_environment)
+    assert "HARMONIA_SECRET_TOKEN" not in environment
+    assert environment["KUBECONFIG"].endswith("no-cluster")
+    assert environment["HOME"] != str(Path.home())
