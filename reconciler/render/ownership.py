@@ -10,7 +10,6 @@ release (its inventory record and status), not each object in it.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Collection, Sequence
 from typing import TypeAlias
 
@@ -110,6 +109,9 @@ def apply_ownership(
 ) -> tuple[KubeObject, ...]:
     """Copies of `objects` with ownership metadata; every refusal is reported at once.
 
+    Only the object and the metadata maps it changes are copied; the rest (the spec) is
+    shared with the input, which no step changes in place.
+
     A namespaced object without a namespace gets the release's. A cluster-scoped object
     loses a namespace it was given (Kubernetes ignores it, and keeping it would show as a
     difference). Refused: a namespace the policy does not allow, a cluster-scoped object
@@ -120,8 +122,8 @@ def apply_ownership(
     owned: list[KubeObject] = []
     refusals: list[str] = []
     for obj in objects:
-        copied = copy.deepcopy(obj)
-        metadata = ensure_mapping(copied, "metadata")
+        copied = dict(obj)
+        metadata = copied["metadata"] = dict(ensure_mapping(copied, "metadata"))
         cluster_scoped = is_cluster_scoped(copied, extra=extra_cluster_scoped)
         if cluster_scoped:
             metadata.pop("namespace", None)
@@ -130,8 +132,9 @@ def apply_ownership(
         refusal = _refusal(copied, cluster_scoped=cluster_scoped, policy=policy)
         if refusal:
             refusals.append(f"{object_label(copied)}: {refusal}")
-        ensure_mapping(metadata, "labels").update(labels)
-        ensure_mapping(metadata, "annotations")[OWNER_ANNOTATION] = str(release)
+        metadata["labels"] = {**ensure_mapping(metadata, "labels"), **labels}
+        annotations = ensure_mapping(metadata, "annotations")
+        metadata["annotations"] = {**annotations, OWNER_ANNOTATION: str(release)}
         owned.append(copied)
     if refusals:
         raise RenderError("; ".join(refusals))
