@@ -1,9 +1,9 @@
 """The benchmark's own dev cluster: started on free ports with its own state folder.
 
-Never the shared cluster the tests use. Besides starting and stopping it, this module
-counts the API server's requests (`apiserver_request_total` from /metrics), waits until
-the benchmark's Deployments are Ready, and deletes the benchmark's namespaces between
-scenarios so each starts from the same state.
+Never the shared cluster the tests use. Besides starting it and removing it with its
+state (each scenario gets a new one), this module counts the API server's requests
+(`apiserver_request_total` from /metrics) and waits until the benchmark's Deployments
+are Ready.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,6 @@ PODS_PER_EXTRA_NODE = 1000
 """The dev cluster's three nodes hold 110 pods each; N = 1000 needs more, and a rollout
 briefly doubles a Deployment's pods."""
 READY_POLL = 0.5
-NAMESPACE_DELETE_TIMEOUT = 1800
 
 Progress = Callable[[str], None]
 
@@ -113,14 +112,6 @@ class BenchCluster:
                 return time.monotonic() - started
             time.sleep(READY_POLL)
         raise BenchError(f"{ready} of {expected} Deployments Ready after {timeout:.0f}s")
-
-    def delete_namespaces(self, names: Sequence[str]) -> None:
-        """Delete the namespaces and wait until they are gone (pods and all)."""
-        self.kubectl(
-            "delete", "namespace", *names, "--ignore-not-found", "--wait=true",
-            f"--timeout={NAMESPACE_DELETE_TIMEOUT}s",
-            timeout=NAMESPACE_DELETE_TIMEOUT + 60,
-        )  # fmt: skip
 
     def versions(self) -> dict[str, str]:
         server: Any = self.api.get_json("/version")

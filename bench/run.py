@@ -1,9 +1,9 @@
 """One command for the whole benchmark: `python -m bench.run --sizes 10,100,1000 --repeats 3`.
 
-Starts a dev cluster of its own, then for each size generates the repository, renders
-the peers' inputs once, and in every repeat runs each scenario from a cluster without
-the benchmark's namespaces: Harmonia's cold pass, no-op pass, one changed release and
-the hub's fan-out; kubectl per release and at once; helm per release; the floor.
+For each size it generates the repository, renders the peers' inputs once, and in every
+repeat runs each scenario on a dev cluster of its own, started fresh for it and removed
+after it: Harmonia's cold pass, no-op pass, one changed release and the hub's fan-out (one
+sequence, one cluster); kubectl per release and at once; helm per release; the floor.
 Results go to `bench/results/<timestamp>.md|.json` and `bench/results/latest.md`,
 rewritten after each figure so a long run leaves what it has finished.
 """
@@ -20,9 +20,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ from bench.results import (
     ScenarioResult,
     write_results,
 )
+from devcluster.build import ensure_binaries
 from reconciler import __version__
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -92,18 +94,28 @@ class Settings:
         return scenario not in self.skip and not grouped
 
 
+FreshCluster = Callable[[], AbstractContextManager[BenchCluster]]
+
+
 class SizeRun:
-    """Every scenario of one size, repeated; `publish` is called after each figure."""
+    """Every scenario of one size, repeated; `publish` is called after each figure.
+
+    Each scenario (Harmonia's four passes count as one) gets a cluster started for it:
+    a cluster that served earlier scenarios carries their history (etcd's revisions,
+    the controllers' caches, events), which slowed every tool by up to a third from one
+    repeat to the next when they shared one.
+    """
 
     def __init__(
         self,
-        cluster: BenchCluster,
+        clusters: FreshCluster,
         size: int,
         settings: Settings,
         *,
+        helm: Path,
         publish: Callable[[], None],
     ) -> None:
-        self.cluster = cluster
+        self.clusters = clusters
         self.size = size
         self.settings = settings
         self.publish = publish
@@ -118,7 +130,7 @@ class SizeRun:
         self.peers: PeerInputs = render_peer_inputs(
             self.repository,
             chart_root=self.git.work,
-            helm=cluster.binaries["helm"],
+            helm=helm,
             folder=self.folder / "peers",
         )
         self.ready_timeout = READY_TIMEOUT_BASE + READY_TIMEOUT_PER_RELEASE * size
@@ -130,9 +142,6 @@ class SizeRun:
         for name, note in notes.items():
             if name in self.results:
                 self.results[name].note = note
-
-    def clean(self) -> None:
-        self.cluster.delete_namespaces(self.repository.namespaces)
 
     @contextmanager
     def scenario(self, name: str, repeat: int) -> Iterator[Callable[[Sample], None]]:
@@ -153,30 +162,27 @@ class SizeRun:
         self.publish()
 
     def run(self) -> None:
-        peers = (
+        scenarios: tuple[tuple[str, Callable[[BenchCluster, int], None]], ...] = (
+            (HARMONIA_COLD, self.harmonia),
             (KUBECTL_PER_RELEASE, self.kubectl_per_release),
             (KUBECTL_EVERYTHING, self.kubectl_everything),
             (HELM_PER_RELEASE, self.helm),
             (FLOOR, self.floor),
         )
         for repeat in range(self.settings.repeats):
-            if self.settings.runs(HARMONIA_COLD):
-                self.clean()
-                self.harmonia(repeat)
-            for name, scenario in peers:
+            for name, scenario in scenarios:
                 if self.settings.runs(name):
-                    self.clean()
-                    scenario(repeat)
-        self.clean()
+                    with self.clusters() as cluster:
+                        scenario(cluster, repeat)
 
-    def harmonia(self, repeat: int) -> None:
+    def harmonia(self, cluster: BenchCluster, repeat: int) -> None:
         """Cold, no-op, one release changed, the hub's fan-out: one sequence, one cache."""
         cache = self.folder / f"harmonia-cache-{repeat}"
 
         def one_pass(name: str, *, background_rate: float | None = None) -> None:
             with self.scenario(name, repeat) as record:
                 measure = harmonia_apply(
-                    self.cluster,
+                    cluster,
                     self.git.work,
                     cache=cache,
                     log=self.folder / f"{name}-{repeat}.log",
@@ -191,7 +197,7 @@ class SizeRun:
                 )
 
         one_pass(HARMONIA_COLD)
-        one_pass(HARMONIA_NOOP, background_rate=self.cluster.background_rate(BACKGROUND_WINDOW))
+        one_pass(HARMONIA_NOOP, background_rate=cluster.background_rate(BACKGROUND_WINDOW))
         changed = self.repository.releases[-1].key
         self.repository = with_settings_changed(self.repository, changed, str(repeat + 2))
         self.git.commit(self.repository, f"{changed}: a new setting")
@@ -201,23 +207,25 @@ class SizeRun:
         one_pass(HARMONIA_FAN_OUT)
         shutil.rmtree(cache, ignore_errors=True)
 
-    def _peer(self, name: str, repeat: int, send: Callable[[], float]) -> None:
+    def _peer(
+        self, name: str, cluster: BenchCluster, repeat: int, send: Callable[[], float]
+    ) -> None:
         with self.scenario(name, repeat) as record:
-            before = self.cluster.request_count()
+            before = cluster.request_count()
             sent = send()
-            requests = self.cluster.request_count() - before
-            waited = self.cluster.wait_ready(self.size, timeout=self.ready_timeout)
+            requests = cluster.request_count() - before
+            waited = cluster.wait_ready(self.size, timeout=self.ready_timeout)
             record(Sample(sent + waited, apply_seconds=sent, requests=requests))
 
-    def kubectl_per_release(self, repeat: int) -> None:
-        self._peer(
-            KUBECTL_PER_RELEASE, repeat, lambda: kubectl_per_release(self.cluster, self.peers)
-        )
+    def kubectl_per_release(self, cluster: BenchCluster, repeat: int) -> None:
+        send = partial(kubectl_per_release, cluster, self.peers)
+        self._peer(KUBECTL_PER_RELEASE, cluster, repeat, send)
 
-    def kubectl_everything(self, repeat: int) -> None:
-        self._peer(KUBECTL_EVERYTHING, repeat, lambda: kubectl_everything(self.cluster, self.peers))
+    def kubectl_everything(self, cluster: BenchCluster, repeat: int) -> None:
+        send = partial(kubectl_everything, cluster, self.peers)
+        self._peer(KUBECTL_EVERYTHING, cluster, repeat, send)
 
-    def helm(self, repeat: int) -> None:
+    def helm(self, cluster: BenchCluster, repeat: int) -> None:
         """Per release; above `--helm-sample` releases, a sample, its send time scaled up."""
         releases = helm_sample(self.peers, self.settings.helm_sample)
         scale = self.size / len(releases)
@@ -227,20 +235,18 @@ class SizeRun:
                 f"their send time x{scale:g}, plus their measured wait for Ready"
             )
         with self.scenario(HELM_PER_RELEASE, repeat) as record:
-            before = self.cluster.request_count()
-            sent = helm_per_release(
-                self.cluster, self.peers, releases, home=self.folder / "helm-home"
-            )
-            requests = (self.cluster.request_count() - before) * scale
-            waited = self.cluster.wait_ready(len(releases), timeout=self.ready_timeout)
+            before = cluster.request_count()
+            sent = helm_per_release(cluster, self.peers, releases, home=self.folder / "helm-home")
+            requests = (cluster.request_count() - before) * scale
+            waited = cluster.wait_ready(len(releases), timeout=self.ready_timeout)
             record(Sample(sent * scale + waited, apply_seconds=sent * scale, requests=requests))
 
-    def floor(self, repeat: int) -> None:
+    def floor(self, cluster: BenchCluster, repeat: int) -> None:
         objects = [
             *self.peers.namespaces,
             *(obj for release in self.peers.releases for obj in release.objects),
         ]
-        self._peer(FLOOR, repeat, lambda: floor_apply(self.cluster.api, objects))
+        self._peer(FLOOR, cluster, repeat, lambda: floor_apply(cluster.api, objects))
 
 
 def _commit() -> str:
@@ -280,32 +286,38 @@ def run(settings: Settings) -> int:
     stem = started.strftime("%Y%m%dT%H%M%SZ")
     clock = time.monotonic()
     results: list[ScenarioResult] = []
-    with own_cluster(settings.workdir, log) as cluster:
-        meta: dict[str, Any] = {
-            "started": started.isoformat(timespec="seconds"),
-            "sizes": list(settings.sizes),
-            "repeats": settings.repeats,
-            "helm_sample": settings.helm_sample,
-            "skipped": sorted(settings.skip),
-            "machine": machine(),
-            "versions": {
-                "python": platform.python_version(),
-                "harmonia": __version__,
-                "commit": _commit(),
-                **cluster.versions(),
-            },
-        }
 
-        def publish() -> None:
-            meta["seconds"] = round(time.monotonic() - clock, 1)
-            meta["machine"]["load_at_end"] = _load()
-            write_results(settings.results_dir, stem, meta, results)
+    def fresh_cluster() -> AbstractContextManager[BenchCluster]:
+        return own_cluster(settings.workdir, log)
 
-        for size in settings.sizes:
-            size_run = SizeRun(cluster, size, settings, publish=publish)
-            results += size_run.results.values()
-            size_run.run()
-            log(f"N={size} done; results in {settings.results_dir / stem}.md")
+    with fresh_cluster() as cluster:
+        versions = cluster.versions()
+    meta: dict[str, Any] = {
+        "started": started.isoformat(timespec="seconds"),
+        "sizes": list(settings.sizes),
+        "repeats": settings.repeats,
+        "helm_sample": settings.helm_sample,
+        "skipped": sorted(settings.skip),
+        "machine": machine(),
+        "versions": {
+            "python": platform.python_version(),
+            "harmonia": __version__,
+            "commit": _commit(),
+            **versions,
+        },
+    }
+
+    def publish() -> None:
+        meta["seconds"] = round(time.monotonic() - clock, 1)
+        meta["machine"]["load_at_end"] = _load()
+        write_results(settings.results_dir, stem, meta, results)
+
+    helm = ensure_binaries(log)["helm"]
+    for size in settings.sizes:
+        size_run = SizeRun(fresh_cluster, size, settings, helm=helm, publish=publish)
+        results += size_run.results.values()
+        size_run.run()
+        log(f"N={size} done; results in {settings.results_dir / stem}.md")
     failed = [result for result in results if result.errors or not result.samples]
     for result in failed:
         log(f"N={result.size} {result.title}: {'; '.join(result.errors) or 'no figure'}")
