@@ -19,7 +19,10 @@ def print_environment(tmp_path: Path) -> Path:
     return script
 
 
-def _environment(helm: Path) -> dict[str, str]:
+def _environment(helm: Path, monkeypatch: pytest.MonkeyPatch, **harmonias: str) -> dict[str, str]:
+    """What helm sees when Harmonia's own environment has `harmonias` set."""
+    for name, value in harmonias.items():
+        monkeypatch.setenv(name, value)
     run = run_helm(helm, [], timeout=30)
     assert run.ok, run.error
     return dict(line.split("=", 1) for line in run.stdout.splitlines() if "=" in line)
@@ -30,26 +33,26 @@ def test_helm_runs_on_one_thread_with_a_lazier_collector(
 ) -> None:
     for name in GO_RUNTIME_DEFAULTS:
         monkeypatch.delenv(name, raising=False)
-    environment = _environment(print_environment)
-    assert environment["GOMAXPROCS"] == "1"
-    assert environment["GOGC"] == "400"
+    environment = _environment(print_environment, monkeypatch)
+    assert (environment["GOMAXPROCS"], environment["GOGC"]) == ("1", "400")
 
 
 def test_the_users_go_settings_win(
     print_environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GOGC", "100")
-    monkeypatch.setenv("GOMAXPROCS", "4")
-    environment = _environment(print_environment)
+    environment = _environment(print_environment, monkeypatch, GOGC="100", GOMAXPROCS="4")
     assert (environment["GOGC"], environment["GOMAXPROCS"]) == ("100", "4")
 
 
 def test_nothing_else_of_harmonias_environment_leaks_in(
     print_environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HARMONIA_SECRET_TOKEN", "not-for-helm")
-    monkeypatch.setenv("KUBECONFIG", "/somewhere/real")
-    environment = _environment(print_environment)
+    environment = _environment(
+        print_environment,
+        monkeypatch,
+        HARMONIA_SECRET_TOKEN="not-for-helm",
+        KUBECONFIG="/somewhere/real",
+    )
     assert "HARMONIA_SECRET_TOKEN" not in environment
     assert environment["KUBECONFIG"].endswith("no-cluster")
     assert environment["HOME"] != str(Path.home())
