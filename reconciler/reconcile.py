@@ -20,7 +20,7 @@ from functools import partial
 
 from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import (
-    INVENTORY_LABEL,
+    INVENTORY_SELECTOR,
     InventoryFormatError,
     InventoryRecord,
     inventory_release,
@@ -364,7 +364,7 @@ def _inventory_records(client: KubeClient) -> dict[ReleaseKey, RecordRead]:
     """Every inventory record in the cluster by its release, in one list request and read
     once: a pass takes each release's record from here, not with a GET apiece."""
     records: dict[ReleaseKey, RecordRead] = {}
-    for configmap in client.list("v1", "ConfigMap", label_selector=f"{INVENTORY_LABEL}=true"):
+    for configmap in client.list("v1", "ConfigMap", label_selector=INVENTORY_SELECTOR):
         key = inventory_release(configmap)
         if key is None:
             continue

@@ -21,6 +21,8 @@ from reconciler.render.ownership import OWNER_ANNOTATION, ownership_labels
 from reconciler.types import JsonObject, ReleaseKey, release_key, split_release_key
 
 INVENTORY_LABEL = "harmonia.dev/inventory"
+INVENTORY_SELECTOR = f"{INVENTORY_LABEL}=true"
+"""The label selector that lists every inventory ConfigMap."""
 INVENTORY_KEY = "inventory.json"
 NAME_PREFIX = "harmonia-inventory-"
 

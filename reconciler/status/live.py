@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reconciler.apply.inventory import (
-    INVENTORY_LABEL,
+    INVENTORY_SELECTOR,
     InventoryFormatError,
     InventoryRecord,
     record_from_configmap,
@@ -73,7 +73,7 @@ def read_statuses(
     if release is not None:
         namespace = release.partition("/")[0]
     configmaps = client.list(
-        "v1", "ConfigMap", namespace=namespace, label_selector=f"{INVENTORY_LABEL}=true"
+        "v1", "ConfigMap", namespace=namespace, label_selector=INVENTORY_SELECTOR
     )
     statuses: list[ReleaseStatus] = []
     problems: list[str] = []

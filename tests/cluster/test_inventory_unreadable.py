@@ -7,18 +7,9 @@ import json
 from pathlib import Path
 
 from reconciler.reconcile import Outcome
-from reconciler.types import JsonObject
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
-
-
-def config_map(name: str, value: str) -> JsonObject:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name},
-        "data": {"v": value},
-    }
+from tests.faults.convergence import config_maps
 
 
 def live_value(cluster: LiveCluster, namespace: str, name: str) -> str:
@@ -30,8 +21,10 @@ def test_an_unreadable_record_fails_its_release_alone_and_keeps_its_objects(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
     bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
-    bench.release(namespace, "good", chartPath=bench.chart("good", [config_map("good", "1")]))
-    bench.release(namespace, "bad", chartPath=bench.chart("bad", [config_map("bad", "1")]))
+    bench.release(
+        namespace, "good", chartPath=bench.chart("good", config_maps(["good"], value="1"))
+    )
+    bench.release(namespace, "bad", chartPath=bench.chart("bad", config_maps(["bad"], value="1")))
     assert not bench.run().failed
     cluster.kubectl(
         "-n",
@@ -43,8 +36,8 @@ def test_an_unreadable_record_fails_its_release_alone_and_keeps_its_objects(
         "-p",
         json.dumps({"data": {"inventory.json": "{not json"}}),
     )
-    bench.chart("good", [config_map("good", "2")])
-    bench.chart("bad", [config_map("bad", "2")])
+    bench.chart("good", config_maps(["good"], value="2"))
+    bench.chart("bad", config_maps(["bad"], value="2"))
 
     report = bench.run()
 
