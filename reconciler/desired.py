@@ -56,10 +56,11 @@ class DesiredState:
 
 
 def check_repository(
-    root: Path, *, policy: Policy
+    root: Path, *, policy: Policy, cache_dir: Path | None = None
 ) -> tuple[LoadedRepository, ReleaseGraph, Policy, tuple[Diagnostic, ...]]:
-    """Load and validate without rendering: what `harmonia validate` reports."""
-    loaded = load_repository(root)
+    """Load and validate without rendering: what `harmonia validate` reports. A pass
+    gives its `cache_dir`, so unchanged release files are not read and validated again."""
+    loaded = load_repository(root, cache_dir=cache_dir)
     narrowed, policy_problems = effective_policy(policy, loaded.config)
     graph = build_graph(loaded.releases, invalid=loaded.invalid_releases)
     found = [*loaded.diagnostics, *policy_problems, *graph.diagnostics]
@@ -97,7 +98,9 @@ def compute_desired_state(
     reported as diagnostics); `only` limits rendering to those releases and their
     dependencies.
     """
-    loaded, _graph, narrowed, diagnostics = check_repository(root, policy=policy)
+    loaded, _graph, narrowed, diagnostics = check_repository(
+        root, policy=policy, cache_dir=tools.cache_dir
+    )
     versions = versions_for(loaded.config)
     allowed = {
         key: release

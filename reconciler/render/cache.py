@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 from reconciler import __version__
+from reconciler.json_store import JsonStore
 from reconciler.render.model import ChartOutput, Hook, RenderEnvironment, ResolvedChart
 from reconciler.types import JsonObject
 
@@ -79,18 +78,14 @@ def render_key(
 
 
 class RenderCache:
-    """Engine outputs as JSON files under one folder; safe for concurrent writers."""
+    """Engine outputs as JSON entries under one folder; safe for concurrent writers."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.json"
+        self.store = JsonStore(folder)
 
     def get(self, key: str) -> ChartOutput | None:
-        try:
-            raw = json.loads(self._path(key).read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+        raw = self.store.get(key)
+        if raw is None:
             return None
         return ChartOutput(
             objects=tuple(raw["objects"]),
@@ -106,18 +101,6 @@ class RenderCache:
         )
 
     def put(self, key: str, output: ChartOutput) -> None:
-        """Written aside under a name no other writer (process or thread) uses, then
-        renamed over the entry: readers see the old file, the new one, or none."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(
-            {"objects": list(output.objects), "hooks": [asdict(h) for h in output.hooks]}
+        self.store.put(
+            key, {"objects": list(output.objects), "hooks": [asdict(h) for h in output.hooks]}
         )
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "w") as written:
-                written.write(text)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise

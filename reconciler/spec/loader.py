@@ -14,10 +14,18 @@ from pathlib import Path, PurePosixPath
 
 from reconciler.spec.build import build_release, build_repository_config
 from reconciler.spec.diagnostics import Diagnostic, Severity, SourceMap, file_diagnostic
+from reconciler.spec.document_cache import CheckedDocument, DocumentCache
 from reconciler.spec.model import ChartPath, Release, RepoChart, RepositoryConfig, SourceFormat
 from reconciler.spec.schema import Schema, schema_fields, validate_document
 from reconciler.spec.walm import walm_release_document
-from reconciler.spec.yaml_source import DEFAULT_LIMITS, YamlDocument, YamlLimits, read_yaml_file
+from reconciler.spec.yaml_source import (
+    DEFAULT_LIMITS,
+    YamlDocument,
+    YamlLimits,
+    parse_yaml_bytes,
+    read_limited,
+    read_yaml_file,
+)
 from reconciler.types import JsonObject, ReleaseKey, release_key
 
 REPOSITORY_FILE = "harmonia.yaml"
@@ -62,12 +70,22 @@ class _ReleaseFile:
     problems: tuple[Diagnostic, ...]
 
 
-def load_repository(root: Path, *, limits: YamlLimits = DEFAULT_LIMITS) -> LoadedRepository:
-    """Load and validate the repository at `root` (the folder holding `harmonia.yaml`)."""
-    config, settings, problems = _load_config(root, limits)
-    paths, found = _release_paths(root, settings)
+def load_repository(
+    root: Path, *, limits: YamlLimits = DEFAULT_LIMITS, cache_dir: Path | None = None
+) -> LoadedRepository:
+    """Load and validate the repository at `root` (the folder holding `harmonia.yaml`).
+
+    With `cache_dir`, release files read and validated before are taken from the
+    document cache there (see `document_cache`)."""
+    # Resolved once: every check that a path stays inside the repository compares with it.
+    real_root = root.resolve()
+    config, settings, problems = _load_config(real_root, limits)
+    paths, found = _release_paths(real_root, settings)
     problems.extend(found)
-    files = [_load_release_file(root, path, settings, config, limits) for path in paths]
+    documents = DocumentCache(cache_dir / "releases", limits=limits) if cache_dir else None
+    files = [
+        _load_release_file(real_root, path, settings, config, limits, documents) for path in paths
+    ]
     duplicated, found = _duplicate_claims(files)
     problems.extend(found)
     problems.extend(problem for item in files for problem in item.problems)
@@ -123,9 +141,10 @@ def _load_config(
 
 
 def _resolve_inside(root: Path, relative: str) -> Path | None:
-    """`root/relative` with links resolved, or None when that leads out of the repository."""
+    """`root/relative` with links resolved, or None when that leads out of the repository
+    (`root` is resolved already)."""
     target = (root / relative).resolve()
-    return target if target.is_relative_to(root.resolve()) else None
+    return target if target.is_relative_to(root) else None
 
 
 def _outside_or_missing(root: Path, relative: str) -> str | None:
@@ -206,20 +225,44 @@ def _load_release_file(
     settings: RepositoryConfig,
     config: RepositoryConfig | None,
     limits: YamlLimits,
+    documents: DocumentCache | None,
 ) -> _ReleaseFile:
     shown = _display(root, path)
-    read = read_yaml_file(path, display_name=shown, limits=limits)
-    if read.document is None:
-        return _ReleaseFile(shown, None, None, None, read.problems)
-    document = read.document
-    claimed = _claimed_release(document.data)
-    outcome = read.problems or _release_from(document, settings)
+    raw = read_limited(path, display_name=shown, limits=limits)
+    if isinstance(raw, Diagnostic):
+        return _ReleaseFile(shown, None, None, None, (raw,))
+    checked = documents.get(raw, file=shown) if documents is not None else None
+    if checked is None:
+        read = parse_yaml_bytes(raw, display_name=shown, limits=limits)
+        if read.document is None:
+            return _ReleaseFile(shown, None, None, None, read.problems)
+        claimed = _claimed_release(read.document.data)
+        checked_or_problems = read.problems or _checked_document(read.document)
+        if not isinstance(checked_or_problems, CheckedDocument):
+            return _invalid_file(shown, claimed, read.document.source, checked_or_problems)
+        checked = checked_or_problems
+        if documents is not None:
+            documents.put(raw, checked)
+    else:
+        claimed = _claimed_release(checked.data)
+    outcome = build_release(
+        checked.data,
+        checked.source,
+        defaults=settings.defaults,
+        source_format=checked.source_format,
+    )
     if isinstance(outcome, Release):
         outcome = _repository_problems(root, outcome, config) or outcome
     if isinstance(outcome, Release):
-        return _ReleaseFile(shown, claimed, document.source, outcome, ())
-    problems = tuple(dataclasses.replace(problem, release=claimed) for problem in outcome)
-    return _ReleaseFile(shown, claimed, document.source, None, problems)
+        return _ReleaseFile(shown, claimed, checked.source, outcome, ())
+    return _invalid_file(shown, claimed, checked.source, outcome)
+
+
+def _invalid_file(
+    shown: str, claimed: ReleaseKey | None, source: SourceMap, problems: tuple[Diagnostic, ...]
+) -> _ReleaseFile:
+    attributed = tuple(dataclasses.replace(problem, release=claimed) for problem in problems)
+    return _ReleaseFile(shown, claimed, source, None, attributed)
 
 
 def _claimed_release(data: JsonObject) -> ReleaseKey | None:
@@ -239,9 +282,8 @@ def _is_walm_body(data: JsonObject) -> bool:
     return not harmonia_only & data.keys()
 
 
-def _release_from(
-    document: YamlDocument, settings: RepositoryConfig
-) -> Release | tuple[Diagnostic, ...]:
+def _checked_document(document: YamlDocument) -> CheckedDocument | tuple[Diagnostic, ...]:
+    """The release document (a WALM request translated) once it passes its schemas."""
     data, source = document.data, document.source
     source_format = SourceFormat.WALM if _is_walm_body(data) else SourceFormat.HARMONIA
     if source_format is SourceFormat.WALM:
@@ -252,9 +294,7 @@ def _release_from(
         if problems:
             return problems
     problems = validate_document(data, source, Schema.RELEASE)
-    if problems:
-        return problems
-    return build_release(data, source, defaults=settings.defaults, source_format=source_format)
+    return problems or CheckedDocument(data, source, source_format)
 
 
 def _repository_problems(

@@ -38,7 +38,7 @@ def schema_folder() -> Traversable:
 
 
 @functools.cache
-def _schema_documents() -> dict[str, Any]:
+def schema_documents() -> dict[str, Any]:
     folder = schema_folder()
     return {
         entry.name: json.loads(entry.read_text(encoding="utf-8"))
@@ -49,7 +49,7 @@ def _schema_documents() -> dict[str, Any]:
 
 @functools.cache
 def _validator(schema: Schema) -> Draft202012Validator:
-    documents = _schema_documents()
+    documents = schema_documents()
     # Schemas refer to each other by file name, as editors resolve them next to each other.
     registry: Registry[Any] = Registry().with_resources(
         (name, Resource.from_contents(contents)) for name, contents in documents.items()
@@ -59,7 +59,7 @@ def _validator(schema: Schema) -> Draft202012Validator:
 
 def schema_fields(schema: Schema) -> frozenset[str]:
     """The top-level field names a schema knows."""
-    return frozenset(_schema_documents()[schema.value]["properties"])
+    return frozenset(schema_documents()[schema.value]["properties"])
 
 
 def validate_document(

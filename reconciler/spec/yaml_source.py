@@ -92,23 +92,27 @@ def read_yaml_file(
     path: Path, *, display_name: str, limits: YamlLimits = DEFAULT_LIMITS
 ) -> YamlRead:
     """Read `path`, reporting problems under `display_name`."""
+    raw = read_limited(path, display_name=display_name, limits=limits)
+    if isinstance(raw, Diagnostic):
+        return YamlRead(None, (raw,))
+    return parse_yaml_bytes(raw, display_name=display_name, limits=limits)
+
+
+def read_limited(path: Path, *, display_name: str, limits: YamlLimits) -> bytes | Diagnostic:
+    """The file's bytes, or why they cannot be read (missing, unreadable, too large)."""
     too_large = f"larger than {limits.max_bytes} bytes"
     split_hint = "keep release files small; move large values into valuesFiles"
     try:
         if path.stat().st_size > limits.max_bytes:
-            return YamlRead(
-                None, (file_diagnostic(display_name, f"file is {too_large}", split_hint),)
-            )
+            return file_diagnostic(display_name, f"file is {too_large}", split_hint)
         with path.open("rb") as stream:
             raw = stream.read(limits.max_bytes + 1)
     except OSError as error:
         reason = error.strerror or str(error)
-        return YamlRead(
-            None, (file_diagnostic(display_name, f"cannot read the file: {reason}", "check it"),)
-        )
+        return file_diagnostic(display_name, f"cannot read the file: {reason}", "check it")
     if len(raw) > limits.max_bytes:
-        return YamlRead(None, (file_diagnostic(display_name, f"file is {too_large}", split_hint),))
-    return parse_yaml_bytes(raw, display_name=display_name, limits=limits)
+        return file_diagnostic(display_name, f"file is {too_large}", split_hint)
+    return raw
 
 
 def parse_yaml_bytes(

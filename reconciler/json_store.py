@@ -1,0 +1,45 @@
+"""JSON entries under one folder, one file per key: the store behind the render cache and
+the release-document cache. A bottom-layer helper: keys are hashes the caller computes.
+
+An entry is written aside and renamed over its name, so concurrent writers (threads,
+processes, CronJob runs sharing a volume) never leave a torn file; an entry that cannot
+be read is a miss, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+class JsonStore:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> Any:
+        """The value stored under `key` (its shape is the caller's), or None."""
+        try:
+            return json.loads(self._path(key).read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, value: object) -> None:
+        """Written under a name no other writer (process or thread) uses, then renamed
+        over the entry: readers see the old file, the new one, or none."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(value)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "w") as written:
+                written.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
