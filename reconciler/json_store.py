@@ -3,7 +3,7 @@ the release-document cache. A bottom-layer helper: keys are hashes the caller co
 
 An entry is written aside and renamed over its name, so concurrent writers (threads,
 processes, CronJob runs sharing a volume) never leave a torn file; an entry that cannot
-be read is a miss, never an error.
+be read is a miss, and one that cannot be written is skipped: never an error.
 """
 
 from __future__ import annotations
@@ -31,15 +31,23 @@ class JsonStore:
 
     def put(self, key: str, value: object) -> None:
         """Written under a name no other writer (process or thread) uses, then renamed
-        over the entry: readers see the old file, the new one, or none."""
+        over the entry: readers see the old file, the new one, or none. A folder that
+        cannot be written (read-only, or a file in its place) stores nothing: a cache
+        costs time when it fails, never the pass."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(value)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(
+                dir=path.parent, prefix=f".{key}.", suffix=".tmp"
+            )
+        except OSError:
+            return
         try:
             with os.fdopen(descriptor, "w") as written:
                 written.write(text)
             os.replace(temporary, path)
-        except BaseException:
+        except BaseException as error:
             Path(temporary).unlink(missing_ok=True)
-            raise
+            if not isinstance(error, OSError):
+                raise

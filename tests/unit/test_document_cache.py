@@ -135,3 +135,10 @@ def test_an_unreadable_entry_is_a_miss(tmp_path: Path) -> None:
     [entry] = entries(cache)
     entry.write_text('{"data": ')
     assert load_repository(root, cache_dir=cache) == expected
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_time_not_the_load(tmp_path: Path) -> None:
+    root = write_repository(tmp_path / "repo", FILES)
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder should be\n")
+    assert load_repository(root, cache_dir=blocked) == load_repository(root)

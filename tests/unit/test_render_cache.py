@@ -39,3 +39,12 @@ def test_writers_racing_on_one_key_leave_one_whole_entry_and_no_temporary_files(
         list(pool.map(lambda number: cache.put(KEY, output(number)), range(64)))
     assert cache.get(KEY) in [output(number) for number in range(64)]
     assert [path.name for path in tmp_path.rglob("*") if path.is_file()] == [f"{KEY}.json"]
+
+
+def test_a_folder_that_cannot_be_written_stores_nothing_and_finds_nothing(tmp_path: Path) -> None:
+    blocked = tmp_path / "render"
+    blocked.write_text("a file where the cache folder should be\n")
+    cache = RenderCache(blocked)
+    cache.put(KEY, output(1))
+    assert cache.get(KEY) is None
+    assert [path.name for path in tmp_path.iterdir()] == ["render"]
