@@ -3,7 +3,8 @@ the release-document cache. A bottom-layer helper: keys are hashes the caller co
 
 An entry is written aside and renamed over its name, so concurrent writers (threads,
 processes, CronJob runs sharing a volume) never leave a torn file; an entry that cannot
-be read is a miss, and one that cannot be written is skipped: never an error.
+be read (or decoded) is a miss, and one that cannot be written is skipped: never an
+error.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class JsonStore:
@@ -22,11 +26,13 @@ class JsonStore:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> Any:
-        """The value stored under `key` (its shape is the caller's), or None."""
+    def get(self, key: str, decode: Callable[[Any], T]) -> T | None:
+        """`decode` of the value stored under `key`, or None when there is none, or it is
+        not JSON, or not of the shape `decode` expects (it raised KeyError, IndexError,
+        TypeError or ValueError reading it)."""
         try:
-            return json.loads(self._path(key).read_bytes())
-        except (OSError, ValueError):
+            return decode(json.loads(self._path(key).read_bytes()))
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
             return None
 
     def put(self, key: str, value: object) -> None:

@@ -14,6 +14,7 @@ import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from reconciler import __version__
 from reconciler.json_store import JsonStore
@@ -77,6 +78,21 @@ def render_key(
     ).hexdigest()
 
 
+def _chart_output(raw: Any) -> ChartOutput:
+    return ChartOutput(
+        objects=tuple(raw["objects"]),
+        hooks=tuple(
+            Hook(
+                object=hook["object"],
+                events=tuple(hook["events"]),
+                weight=hook["weight"],
+                delete_policies=tuple(hook["delete_policies"]),
+            )
+            for hook in raw["hooks"]
+        ),
+    )
+
+
 class RenderCache:
     """Engine outputs as JSON entries under one folder; safe for concurrent writers."""
 
@@ -84,21 +100,7 @@ class RenderCache:
         self.store = JsonStore(folder)
 
     def get(self, key: str) -> ChartOutput | None:
-        raw = self.store.get(key)
-        if raw is None:
-            return None
-        return ChartOutput(
-            objects=tuple(raw["objects"]),
-            hooks=tuple(
-                Hook(
-                    object=hook["object"],
-                    events=tuple(hook["events"]),
-                    weight=hook["weight"],
-                    delete_policies=tuple(hook["delete_policies"]),
-                )
-                for hook in raw["hooks"]
-            ),
-        )
+        return self.store.get(key, _chart_output)
 
     def put(self, key: str, output: ChartOutput) -> None:
         self.store.put(

@@ -13,11 +13,13 @@ an entry can only be found by what would have produced it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -43,7 +45,9 @@ class CheckedDocument:
     source_format: SourceFormat
 
 
+@functools.cache
 def _code_fingerprint() -> bytes:
+    """Read once per process: the code and schemas do not change while it runs."""
     digest = hashlib.sha256(f"{__version__}\0{yaml.__version__}\0".encode())
     package = resources.files(__package__)
     for name in _PRODUCING_MODULES:
@@ -60,6 +64,17 @@ def _pair(position: Position | None) -> list[int] | None:
     return [position.line, position.column] if position is not None else None
 
 
+def _checked_document(entry: Any, *, file: str) -> CheckedDocument:
+    """An entry read back; one of another shape raises (and is a miss)."""
+    nodes = {
+        tuple(path): NodeInfo(Position(*value), _position(key), scalar)
+        for path, value, key, scalar in entry["nodes"]
+    }
+    if not isinstance(entry["data"], dict):
+        raise TypeError("the stored data must be a mapping")
+    return CheckedDocument(entry["data"], SourceMap(file, nodes), SourceFormat(entry["format"]))
+
+
 class DocumentCache:
     def __init__(self, folder: Path, *, limits: YamlLimits) -> None:
         self.store = JsonStore(folder)
@@ -70,14 +85,7 @@ class DocumentCache:
 
     def get(self, raw: bytes, *, file: str) -> CheckedDocument | None:
         """The checked document of a file with these bytes, positions under `file`."""
-        entry = self.store.get(self.key(raw))
-        if entry is None:
-            return None
-        nodes = {
-            tuple(path): NodeInfo(Position(*value), _position(key), scalar)
-            for path, value, key, scalar in entry["nodes"]
-        }
-        return CheckedDocument(entry["data"], SourceMap(file, nodes), SourceFormat(entry["format"]))
+        return self.store.get(self.key(raw), functools.partial(_checked_document, file=file))
 
     def put(self, raw: bytes, document: CheckedDocument) -> None:
         nodes = [

@@ -128,12 +128,23 @@ def test_other_read_limits_do_not_find_the_entry(tmp_path: Path) -> None:
     assert found == [("releases/web.yaml", "nested deeper than 1 levels")]
 
 
-def test_an_unreadable_entry_is_a_miss(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "stored",
+    [
+        pytest.param('{"data": ', id="cut-short"),
+        pytest.param("null", id="null"),
+        pytest.param('{"data": {}, "format": "harmonia"}', id="no-nodes"),
+        pytest.param('{"data": [], "format": "harmonia", "nodes": []}', id="data-not-a-mapping"),
+        pytest.param('{"data": {}, "format": "helm", "nodes": []}', id="unknown-format"),
+        pytest.param('{"data": {}, "format": "walm", "nodes": [[["name"]]]}', id="short-node"),
+    ],
+)
+def test_an_entry_that_cannot_be_read_back_is_a_miss(tmp_path: Path, stored: str) -> None:
     root = write_repository(tmp_path / "repo", {"releases/web.yaml": release("web")})
     cache = tmp_path / "cache"
     expected = load_repository(root, cache_dir=cache)
     [entry] = entries(cache)
-    entry.write_text('{"data": ')
+    entry.write_text(stored)
     assert load_repository(root, cache_dir=cache) == expected
 
 

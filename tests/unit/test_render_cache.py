@@ -5,6 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from reconciler.render.cache import RenderCache
 from reconciler.render.model import ChartOutput, Hook, KubeObject
 
@@ -48,3 +50,15 @@ def test_a_folder_that_cannot_be_written_stores_nothing_and_finds_nothing(tmp_pa
     cache.put(KEY, output(1))
     assert cache.get(KEY) is None
     assert [path.name for path in tmp_path.iterdir()] == ["render"]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ['{"objects": ', "null", '{"objects": []}', '{"objects": [], "hooks": [{"object": {}}]}'],
+)
+def test_an_entry_that_cannot_be_read_back_is_a_miss(tmp_path: Path, stored: str) -> None:
+    cache = RenderCache(tmp_path)
+    cache.put(KEY, output(1))
+    [entry] = [path for path in tmp_path.rglob("*") if path.is_file()]
+    entry.write_text(stored)
+    assert cache.get(KEY) is None
