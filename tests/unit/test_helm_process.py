@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.render.charts.helm_process import GO_RUNTIME_DEFAULTS, run_helm
+from reconciler.render.charts.helm_process import GO_RUNTIME_DEFAULTS, MESSAGE_LANGUAGE, run_helm
 
 
 @pytest.fixture
@@ -42,6 +42,19 @@ def test_the_users_go_settings_win(
 ) -> None:
     environment = _environment(print_environment, monkeypatch, GOGC="100", GOMAXPROCS="4")
     assert (environment["GOGC"], environment["GOMAXPROCS"]) == ("100", "4")
+
+
+def test_helm_reads_the_small_message_catalogue_whatever_the_users_locale(
+    print_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kubectl's catalogue code reads LC_ALL, then LC_MESSAGES, then LANG: none of the
+    user's may reach helm, or the English catalogue is read again."""
+    environment = _environment(
+        print_environment, monkeypatch, LC_ALL="en_US.UTF-8", LANG="en_US.UTF-8"
+    )
+    assert environment["LC_MESSAGES"] == MESSAGE_LANGUAGE["LC_MESSAGES"] == "fr_FR.UTF-8"
+    assert "LC_ALL" not in environment
+    assert "LANG" not in environment
 
 
 def test_nothing_else_of_harmonias_environment_leaks_in(

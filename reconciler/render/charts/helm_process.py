@@ -36,6 +36,14 @@ collection only competes with them) and a garbage collector that runs a fifth as
 (a run lives for tens of milliseconds). Together they cut helm's CPU per `helm template`
 by about a third; `docs/benchmarks.md` has the figures."""
 
+MESSAGE_LANGUAGE = {"LC_MESSAGES": "fr_FR.UTF-8"}
+"""The language of kubectl's message catalogue, which helm links (for `helm status`) and
+reads whenever it starts: the English catalogue, read for every language that has none
+of its own, costs each run about 15 ms of CPU, a third of a `helm template`; the French
+one, among the smallest, about 1 ms. Helm's own messages, its errors included, are not
+translated, and no command Harmonia runs prints a catalogue message, so the output is
+the same (`docs/benchmarks.md`, row 22, has the figures)."""
+
 _ERROR_LINES = 20
 
 
@@ -69,6 +77,7 @@ def run_helm(helm: Path, args: Sequence[str], *, timeout: float) -> HelmRun:
 
 def _helm_environment(home: Path) -> dict[str, str]:
     environment = {name: os.environ.get(name, value) for name, value in GO_RUNTIME_DEFAULTS.items()}
+    environment.update(MESSAGE_LANGUAGE)
     environment.update({name: os.environ[name] for name in PASSED_THROUGH if name in os.environ})
     environment.update(
         {
