@@ -112,15 +112,21 @@ class ClusterState:
         )
 
 
+DELETED_BINARY_SUFFIX = " (deleted)"
+
+
 def is_running(record: ProcessRecord) -> bool:
     """True if the pid is alive and runs the recorded binary (pids get reused).
 
     Reads `/proc/<pid>/exe`, which the kernel sets early in exec, unlike the
-    command line, which is briefly empty while a new program starts.
+    command line, which is briefly empty while a new program starts. A binary removed
+    since it started (its cache folder cleared) still runs: the kernel then adds
+    " (deleted)" to the path, and `down` must still find and stop it.
     """
     try:
         executable = os.readlink(f"/proc/{record.pid}/exe")
         state = Path(f"/proc/{record.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
         return False
-    return executable == record.binary and state not in ("Z", "X")
+    running_binary = executable.removesuffix(DELETED_BINARY_SUFFIX)
+    return running_binary == record.binary and state not in ("Z", "X")
