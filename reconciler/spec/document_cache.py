@@ -64,7 +64,7 @@ def _pair(position: Position | None) -> list[int] | None:
     return [position.line, position.column] if position is not None else None
 
 
-def _checked_document(entry: Any, *, file: str) -> CheckedDocument:
+def _document_from_entry(entry: Any, *, file: str) -> CheckedDocument:
     """An entry read back; one of another shape raises (and is a miss)."""
     nodes = {
         tuple(path): NodeInfo(Position(*value), _position(key), scalar)
@@ -85,7 +85,7 @@ class DocumentCache:
 
     def get(self, raw: bytes, *, file: str) -> CheckedDocument | None:
         """The checked document of a file with these bytes, positions under `file`."""
-        return self.store.get(self.key(raw), functools.partial(_checked_document, file=file))
+        return self.store.get(self.key(raw), functools.partial(_document_from_entry, file=file))
 
     def put(self, raw: bytes, document: CheckedDocument) -> None:
         nodes = [
