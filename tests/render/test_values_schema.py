@@ -108,6 +108,11 @@ PROBE = "{probe}"
             "charts/sub-1.0.0.tgz: sub/values.schema.json",
             f"$ref '{PROBE}' at #/properties/a",
         ),
+        (
+            "archive-in-archive",
+            "charts/sub-1.0.0.tgz: sub/charts/inner-1.0.0.tgz: inner/values.schema.json",
+            f"$ref '{PROBE}' at #/properties/a",
+        ),
     ],
 )
 def test_a_schema_naming_a_url_fails_the_release_and_nothing_is_fetched(
@@ -130,14 +135,23 @@ def test_a_schema_naming_a_url_fails_the_release_and_nothing_is_fetched(
     repository = tmp_path / "repository"
     chart = write_chart(repository / "charts" / "c", schemas.get(placement))
     values: JsonObject = {"a": "x"}
+    reaching: JsonObject = {"properties": {"a": {"$ref": probe}}}
     if placement.startswith("sub-chart"):
-        sub = write_chart(tmp_path / "sub", {"properties": {"a": {"$ref": probe}}}, name="sub")
+        sub = write_chart(tmp_path / "sub", reaching, name="sub")
         (chart / "charts").mkdir()
         if placement == "sub-chart-folder":
             sub.rename(chart / "charts" / "sub")
         else:
             packed(sub, chart / "charts" / "sub-1.0.0.tgz")
         values = {"a": "x", "sub": {"a": "x"}}
+    if placement == "archive-in-archive":
+        inner = write_chart(tmp_path / "inner", reaching, name="inner")
+        sub = write_chart(tmp_path / "sub", None, name="sub")
+        (sub / "charts").mkdir()
+        packed(inner, sub / "charts" / "inner-1.0.0.tgz")
+        (chart / "charts").mkdir()
+        packed(sub, chart / "charts" / "sub-1.0.0.tgz")
+        values = {"a": "x", "sub": {"inner": {"a": "x"}}}
 
     message = render_error(repository, helm_binary, values)
 
@@ -169,13 +183,15 @@ def test_a_schema_naming_a_host_file_fails_the_release_and_the_file_is_never_rea
     assert marker not in message
 
 
+@pytest.mark.parametrize("own_id", [PROBE, "urn:example:web-values", "defs/values.json"])
 def test_a_schema_naming_only_itself_still_checks_the_values_and_fetches_nothing(
-    tmp_path: Path, helm_binary: Path, listener: ChartRepositoryServer
+    tmp_path: Path, helm_binary: Path, listener: ChartRepositoryServer, own_id: str
 ) -> None:
     schema: JsonObject = {
         "$schema": "http://json-schema.org/draft-07/schema#",
-        # Helm finds the document under its own $id: a plain one names, and fetches, nothing.
-        "$id": address(listener, "/ssrf-probe.json"),
+        # Helm finds the document under its own plain $id, so it fetches nothing (a relative
+        # one would be opened as file:///defs/values.json, and fail the render).
+        "$id": own_id.replace(PROBE, address(listener, "/ssrf-probe.json")),
         "properties": {"a": {"$ref": "#/definitions/name"}},
         "definitions": {"name": {"type": "string", "pattern": "^[a-z]+$"}},
     }
