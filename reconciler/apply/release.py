@@ -431,6 +431,8 @@ def apply_release(
             rendered_nothing=not rendered.objects,
         )
         outcomes.extend(pruned.changes)
+    else:
+        outcomes.extend(ObjectChange(ref, Action.SKIPPED, STALE_KEPT) for ref in plan.stale)
     if previous is not None and (pruned is None or pruned.withheld):
         # Not pruned (pruning off, or the guard held): the record keeps naming them, so a
         # later pass that prunes still finds them.
