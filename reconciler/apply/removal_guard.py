@@ -60,7 +60,7 @@ def decide_removals(
             for record in unconfirmed
         )
         summary = (
-            f"{share}: none of them removed; check the repository, or list the releases "
+            f"{share}: none removed; check the repository, or list the releases "
             f"to remove under {CONFIRM_FIELD} in harmonia.yaml"
         )
         new_marks = tuple(w for w, r in zip(withheld, unconfirmed, strict=True) if w is not r)

@@ -92,7 +92,7 @@ def test_an_inventoried_object_that_lost_its_labels_is_left_alone(
     assert exists(cluster, "-n", namespace, "cm", "b")
 
 
-def test_a_render_with_no_objects_prunes_nothing_on_this_pass_or_the_next(
+def test_a_render_with_no_objects_prunes_nothing(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
     bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
