@@ -546,7 +546,7 @@ def _removed_releases(
     held = _unknown_snapshot(state)
     if held is not None:
         for record in gone:
-            message = f"its file left Git; its removal is withheld: {held}"
+            message = f"no readable release file names it; its removal is withheld: {held}"
             report(ReleaseReport(record.release, Outcome.REMOVAL_WITHHELD, message))
         return held, reports
     for record in gone:

@@ -436,7 +436,8 @@ def apply_release(
     if previous is not None and (pruned is None or pruned.withheld):
         # Not pruned (pruning off, or the guard held): the record keeps naming them, so a
         # later pass that prunes still finds them.
-        kept = (entry for entry in previous.entries if entry.ref in plan.stale)
+        stale = set(plan.stale)
+        kept = (entry for entry in previous.entries if entry.ref in stale)
         record = dataclasses.replace(record, entries=(*record.entries, *kept))
     # Written after the prune: a pass cut short in between leaves the stale objects in
     # the record, and the next pass prunes them. A pass that changed nothing leaves the
