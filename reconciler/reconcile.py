@@ -177,14 +177,13 @@ def external_outputs_from(client: KubeClient) -> ExternalOutputs:
     return lookup
 
 
-def _dependency_outputs(state: DesiredState, key: ReleaseKey) -> dict[str, JsonObject]:
-    release = state.loaded.releases[key]
-    used: dict[str, JsonObject] = {}
-    for alias, target in release.dependencies.items():
-        rendered = state.render.rendered.get(target)
-        outputs = dict(rendered.outputs) if rendered is not None else {}
-        used[alias] = {"release": str(target), "outputs": outputs}  # type: ignore[dict-item]
-    return used
+def _dependency_outputs(rendered: RenderedRelease) -> dict[str, JsonObject]:
+    """What the record keeps of the dependencies: the outputs the render used, whether
+    rendered in this pass or read from the cluster (a release of another repository)."""
+    return {
+        alias: {"release": str(found.key), "outputs": dict(found.outputs)}  # type: ignore[dict-item]
+        for alias, found in rendered.dependencies.items()
+    }
 
 
 def reconcile(
@@ -409,7 +408,7 @@ def _reconcile_release(
         live=live,
         revision=options.revision,
         source=options.source,
-        dependency_outputs=_dependency_outputs(state, key),
+        dependency_outputs=_dependency_outputs(rendered),
         prune=options.prune,
         defer_record=options.wait,
     )

@@ -102,6 +102,9 @@ class RenderedRelease:
     dependency's chart outside its declared range), one line each, naming the subject."""
     chart_name: str = ""
     chart_version: str = ""
+    dependencies: Mapping[str, DependedRelease] = field(default_factory=dict)
+    """The releases depended on, by alias, with the outputs this render used: from this
+    pass's renders, or from the cluster for a release outside the repository."""
 
 
 @dataclass(frozen=True)
