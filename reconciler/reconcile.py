@@ -181,7 +181,7 @@ def _dependency_outputs(rendered: RenderedRelease) -> dict[str, JsonObject]:
     """What the record keeps of the dependencies: the outputs the render used, whether
     rendered in this pass or read from the cluster (a release of another repository)."""
     return {
-        alias: {"release": str(found.key), "outputs": dict(found.outputs)}  # type: ignore[dict-item]
+        alias: {"release": str(found.key), "outputs": dict(found.outputs)}
         for alias, found in rendered.dependencies.items()
     }
 
