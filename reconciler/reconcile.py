@@ -413,7 +413,9 @@ def _reconcile_release(
         defer_record=options.wait,
     )
     if result.error is not None:
-        return ReleaseReport(key, Outcome.FAILED, result.error, result.changes)
+        failed = ReleaseReport(key, Outcome.FAILED, result.error, result.changes)
+        _record_apply_failure(client, failed, source=options.source)
+        return failed
     awaited = None
     if options.wait and result.inventory is not None:
         awaited = Awaited(
@@ -448,27 +450,46 @@ def _finish(
                     timeout=release.timeout_sec,
                 )
             except HookFailed as error:
-                _record_readiness(client, result, ready=False)
-                return ReleaseReport(key, Outcome.FAILED, str(error), result.changes, ready)
-    _record_readiness(client, result, ready=bool(ready))
+                report = ReleaseReport(key, Outcome.FAILED, str(error), result.changes, ready)
+                _record_outcome(client, result, report)
+                return report
     changed = result.changes.has_changes or written.previous is None
     outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
     if ready is False:
         outcome = Outcome.FAILED
-    return ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
+    report = ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
+    _record_outcome(client, result, report)
+    return report
 
 
-def _record_readiness(client: KubeClient, result: ApplyResult, *, ready: bool) -> None:
-    """Write the release's record when the apply left it pending or it has just become
-    Ready (`readySince` set now); a record already saying so is left alone."""
+def _last_result(report: ReleaseReport) -> str:
+    """The record's `result`: "Applied", or "Failed: <why>" as the report says it."""
+    return f"Failed: {report.message}" if report.outcome is Outcome.FAILED else "Applied"
+
+
+def _record_outcome(client: KubeClient, result: ApplyResult, report: ReleaseReport) -> None:
+    """Write the release's record when the apply left it pending, it has just become
+    Ready (`readySince` set now) or its last result changed; a record already saying so
+    is left alone, so a release failing the same way pass after pass writes nothing."""
     record = result.inventory
     if record is None:
         return
-    if ready and not record.ready_since:
+    if report.ready and report.outcome is not Outcome.FAILED and not record.ready_since:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         record = dataclasses.replace(record, ready_since=stamp)
+    if record.result != _last_result(report):
+        record = dataclasses.replace(record, result=_last_result(report))
     if result.record_pending or record is not result.inventory:
         write_inventory(client, record)
+
+
+def _record_apply_failure(client: KubeClient, report: ReleaseReport, *, source: str) -> None:
+    """Note a failed apply in the release's record as the writes left it (read again: it
+    may name objects created before the failure); another source's record is not ours."""
+    record = read_inventory(client, report.release)
+    if record is None or record.source != source or record.result == _last_result(report):
+        return
+    write_inventory(client, dataclasses.replace(record, result=_last_result(report)))
 
 
 def _heal_withheld(

@@ -82,7 +82,8 @@ class InventoryRecord:
     dependency_outputs: Mapping[str, JsonObject] = field(default_factory=dict)
     """Alias -> {"release": key, "outputs": {...}} as used by the last render."""
     result: str = ""
-    """"Applied" or the failure message of the last apply."""
+    """What the last apply came to: "Applied", or "Failed: <why>" when the apply, a hook or
+    the wait for Ready failed ("Applying" while the writes are under way)."""
     time: str = ""
     """ISO 8601 UTC time of the last result."""
     prune: bool = True

@@ -425,7 +425,10 @@ def apply_release(
     # Written after the prune: a pass cut short in between leaves the stale objects in
     # the record, and the next pass prunes them. A pass that changed nothing leaves the
     # record as it was: its `time` is the last change, and a no-op pass writes nothing.
-    pending = previous is None or dataclasses.replace(record, time=previous.time) != previous
+    # Its `result` is the caller's to settle once it knows whether the release is Ready.
+    pending = previous is None or previous != dataclasses.replace(
+        record, time=previous.time, result=previous.result
+    )
     if previous is not None and not pending:
         record = previous
     elif not defer_record:

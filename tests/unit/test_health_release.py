@@ -114,7 +114,7 @@ def test_a_change_not_ready_within_its_timeout_has_failed() -> None:
     assert health.state is ReleaseState.FAILED
     assert health.message == (
         "StatefulSet streaming/zookeeper is Pending: PodPending; "
-        "not Ready 6m0s after the change (timeout 5m0s)"
+        "not Ready within its timeout of 5m0s after the change"
     )
 
 
