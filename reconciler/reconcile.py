@@ -35,7 +35,7 @@ from reconciler.apply.release import (
     read_inventory,
     write_inventory,
 )
-from reconciler.apply.wait import Awaited, wait_until_settled
+from reconciler.apply.wait import Awaited, wait_until_settled, with_completed_jobs
 from reconciler.desired import DesiredState
 from reconciler.diff.changeset import ChangeSet
 from reconciler.health import ReleaseHealth, ReleaseState
@@ -451,14 +451,14 @@ def _finish(
                 )
             except HookFailed as error:
                 report = ReleaseReport(key, Outcome.FAILED, str(error), result.changes, ready)
-                _record_outcome(client, result, report)
+                _record_outcome(client, result, report, health)
                 return report
     changed = result.changes.has_changes or written.previous is None
     outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
     if ready is False:
         outcome = Outcome.FAILED
     report = ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
-    _record_outcome(client, result, report)
+    _record_outcome(client, result, report, health)
     return report
 
 
@@ -467,13 +467,18 @@ def _last_result(report: ReleaseReport) -> str:
     return f"Failed: {report.message}" if report.outcome is Outcome.FAILED else "Applied"
 
 
-def _record_outcome(client: KubeClient, result: ApplyResult, report: ReleaseReport) -> None:
+def _record_outcome(
+    client: KubeClient, result: ApplyResult, report: ReleaseReport, health: ReleaseHealth | None
+) -> None:
     """Write the release's record when the apply left it pending, it has just become
-    Ready (`readySince` set now) or its last result changed; a record already saying so
-    is left alone, so a release failing the same way pass after pass writes nothing."""
+    Ready (`readySince` set now), a Job of it completed, or its last result changed; a
+    record already saying so is left alone, so a release failing the same way pass after
+    pass writes nothing."""
     record = result.inventory
     if record is None:
         return
+    if health is not None:
+        record = with_completed_jobs(record, health)
     if report.ready and report.outcome is not Outcome.FAILED and not record.ready_since:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         record = dataclasses.replace(record, ready_since=stamp)

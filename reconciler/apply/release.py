@@ -34,6 +34,7 @@ from reconciler.apply.staging import staged
 from reconciler.diff.changeset import Action, ChangeSet, ObjectChange
 from reconciler.diff.compare import compare
 from reconciler.diff.contained import still_applied
+from reconciler.health.removed_jobs import REMOVED as JOB_REMOVED
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import ClusterUnreachable, Conflict, Invalid, KubeError, StaleObject
 from reconciler.objects import ObjectRef, ref_of, stub_object
@@ -171,6 +172,10 @@ def plan_release(
                 continue
         digest = object_digest(obj)
         recorded = previous.entry(ref) if previous is not None else None
+        if current is None and _removed_after_completion(obj, recorded, digest):
+            change = ObjectChange(ref, Action.SKIPPED, f"completed; {JOB_REMOVED}")
+            planned.append(PlannedObject(obj, change, digest))
+            continue
         if current is not None and not adopting and _unchanged(obj, current, recorded, digest):
             change = ObjectChange(ref, Action.SKIPPED, "unchanged since the last apply")
             planned.append(PlannedObject(obj, change, digest))
@@ -215,6 +220,21 @@ def plan_release(
         if entry.ref.identity not in rendered_refs
     )
     return ReleasePlan(release.key, tuple(planned), stale, tuple(refused))
+
+
+def _removed_after_completion(
+    desired: KubeObject, recorded: InventoryEntry | None, digest: str
+) -> bool:
+    """A Job that completed as it is rendered now and that its ttlSecondsAfterFinished
+    removed since: done, so not created again until its spec changes."""
+    spec: Any = desired.get("spec") or {}
+    return (
+        desired.get("kind") == "Job"
+        and spec.get("ttlSecondsAfterFinished") is not None
+        and recorded is not None
+        and recorded.completed
+        and recorded.digest == digest
+    )
 
 
 def _unchanged(
