@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from reconciler.apply.release import read_inventory
 from reconciler.diff.changeset import Action
 from reconciler.reconcile import Outcome
 from reconciler.status.live import read_statuses
@@ -72,3 +73,20 @@ def test_a_job_its_ttl_removed_after_completing_is_ready_and_not_created_again(
     actions = {change.ref.kind: change.action for change in changed.changes.changes}
     assert actions["Job"] is Action.CREATED, changed.changes.to_json()
     assert (changed.outcome, changed.ready) == (Outcome.APPLIED, True), changed.message
+
+
+def test_a_pass_that_did_not_wait_learns_from_the_events_that_the_removed_job_completed(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    chart = bench.chart("admission", [job(ttl=0, args=["create"])])
+    key = bench.release(namespace, "admission", chartPath=chart)
+    assert bench.run(wait=False).releases[key].outcome is Outcome.APPLIED
+    wait_for(lambda: jobs_in(cluster, namespace), until=lambda jobs: not jobs, what="the TTL")
+
+    again = bench.run(same_commit=True, wait=False).releases[key]
+    assert again.changes is not None and not again.changes.has_changes, again.changes.to_json()
+    assert jobs_in(cluster, namespace) == []
+    with bench.client() as client:
+        record = read_inventory(client, key)
+    assert record is not None and [entry.completed for entry in record.entries] == [True]
