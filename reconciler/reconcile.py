@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 
+from reconciler.apply.claim import source_conflict
 from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import (
     INVENTORY_SELECTOR,
@@ -210,10 +211,15 @@ def reconcile(
     for key, problem in state.render.failed.items():
         reports[key] = ReleaseReport(key, Outcome.FAILED, problem.message)
     changed: set[ReleaseKey] = set()
+    records = _inventory_records(client)
+    for key, record in records.items():
+        if isinstance(record, InventoryRecord) and key in state.render.rendered:
+            conflict = source_conflict(record, source=options.source)
+            if conflict is not None:
+                reports.setdefault(key, ReleaseReport(key, Outcome.FAILED, conflict))
     live = LiveIndex(client)
     for key, message in _contested(state, live).items():
         reports.setdefault(key, ReleaseReport(key, Outcome.FAILED, message))
-    records = _inventory_records(client)
 
     def one(key: ReleaseKey) -> _Step:
         started = time.monotonic()
