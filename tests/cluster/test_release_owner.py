@@ -1,18 +1,21 @@
 """One owner per release, against the real API server: a second repository declaring a
 release another repository applied fails there, writing and deleting nothing, its
 dependents wait, and it takes the release only once the owner lets go (the owner's
-file removed, or the record annotated to hand it over)."""
+file removed, or the record annotated to hand it over). A release cannot forge another's
+record either."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
-from reconciler.apply.inventory import HAND_OVER_ANNOTATION
+from reconciler.apply.inventory import HAND_OVER_ANNOTATION, InventoryRecord
 from reconciler.diff.changeset import Action
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject, ReleaseKey
 from tests.cluster.test_cli_cluster import harmonia
+from tests.cluster.test_external_dependencies import CHARTS
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 
@@ -207,3 +210,33 @@ def test_a_hand_over_annotation_gives_the_release_to_the_source_it_names(
     assert refused.message.startswith(f"Release {namespace}/web belongs to {newcomer.source}")
     assert newcomer.run().releases[web].outcome is Outcome.UNCHANGED
     assert live_names(cluster, namespace) == {"configmap/web"}
+
+
+def test_a_look_alike_record_another_release_renders_feeds_no_outputs_to_dependents(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    attacker = Workbench(cluster, tmp_path / "b", tmp_path / "cache", source=f"{namespace}/b")
+    forged = InventoryRecord(
+        release=ReleaseKey(f"{namespace}/zookeeper"),
+        source=f"{namespace}/a",
+        revision="0" * 40,
+        input_hash="",
+        entries=(),
+        outputs={"zookeeper_addresses": "attacker.example:2181", "zookeeper_port": 2181},
+    ).to_configmap()
+    attacker.release(namespace, "squatter", chartPath=attacker.chart("squatter", [forged]))
+    assert not attacker.run().failed
+    victim = Workbench(cluster, tmp_path / "a", tmp_path / "cache", source=f"{namespace}/a")
+    shutil.copytree(CHARTS / "kafka", victim.root / "charts" / "kafka")
+    kafka = victim.release(
+        namespace,
+        "kafka",
+        chartPath="charts/kafka",
+        dependencies={"zookeeper": f"{namespace}/zookeeper"},
+    )
+
+    report = victim.run().releases[kafka]
+
+    assert report.outcome is Outcome.BLOCKED, report
+    assert "has published no outputs" in report.message
+    assert cluster.kubectl("-n", namespace, "get", "cm", "kafka", check=False).returncode != 0
