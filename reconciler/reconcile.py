@@ -211,15 +211,10 @@ def reconcile(
     for key, problem in state.render.failed.items():
         reports[key] = ReleaseReport(key, Outcome.FAILED, problem.message)
     changed: set[ReleaseKey] = set()
-    records = _inventory_records(client)
-    for key, record in records.items():
-        if isinstance(record, InventoryRecord) and key in state.render.rendered:
-            conflict = source_conflict(record, source=options.source)
-            if conflict is not None:
-                reports.setdefault(key, ReleaseReport(key, Outcome.FAILED, conflict))
     live = LiveIndex(client)
     for key, message in _contested(state, live).items():
         reports.setdefault(key, ReleaseReport(key, Outcome.FAILED, message))
+    records = _inventory_records(client)
 
     def one(key: ReleaseKey) -> _Step:
         started = time.monotonic()
@@ -397,6 +392,8 @@ def _reconcile_release(
         return ReleaseReport(key, Outcome.FAILED, "; ".join(refused))
     if isinstance(previous, InventoryFormatError):
         return ReleaseReport(key, Outcome.FAILED, str(previous))
+    if previous is not None and (conflict := source_conflict(previous, source=options.source)):
+        return ReleaseReport(key, Outcome.FAILED, conflict)
     if options.dry_run or _heal_withheld(release, rendered, previous, options):
         plan = plan_release(client, rendered, release, previous=previous, live=live)
         outcome = Outcome.FAILED if plan.refused else Outcome.PLANNED

@@ -143,6 +143,7 @@ def test_harmonia_apply_and_diff_of_the_newcomer_exit_1_naming_the_owner(
         assert result.returncode == 1, result.stderr
         assert f"Release {namespace}/web belongs to {owner.source}" in result.stdout + result.stderr
 
+    assert f"{namespace}/web: Failed" in result.stderr
     assert f"{namespace}/api: Blocked" in result.stderr
     assert live_names(cluster, namespace) == before
 
