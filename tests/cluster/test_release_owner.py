@@ -16,8 +16,9 @@ from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject, ReleaseKey
 from tests.cluster.test_cli_cluster import harmonia
 from tests.cluster.test_external_dependencies import CHARTS
+from tests.cluster.test_run_loop import repository_files, run_once, status_file
 from tests.cluster.workbench import Workbench
-from tests.conftest import LiveCluster
+from tests.conftest import GitRepos, LiveCluster, new_git_repos
 
 LABELS = {"app": "web"}
 
@@ -146,6 +147,35 @@ def test_harmonia_apply_and_diff_of_the_newcomer_exit_1_naming_the_owner(
     assert f"{namespace}/web: Failed" in result.stderr
     assert f"{namespace}/api: Blocked" in result.stderr
     assert live_names(cluster, namespace) == before
+
+
+def test_two_git_repositories_under_harmonia_run_never_take_turns_on_one_release(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    git_repos.commit_and_push(repository_files(namespace), "web")
+    other = new_git_repos(tmp_path / "b")
+    newcomer = Workbench(cluster, other.work, tmp_path / "unused")
+    declare_web_and_api(newcomer, namespace)
+    other.git("add", "--all")
+    other.git("commit", "--quiet", "-m", "web too")
+    other.git("push", "--quiet", "origin", "HEAD:main")
+    cache = tmp_path / "cache"
+    assert run_once(cluster, git_repos, cache).returncode == 0
+    owned = live_names(cluster, namespace)
+
+    for _turn in range(2):
+        refused = run_once(cluster, other, cache)
+        assert refused.returncode == 1, refused.stderr
+        assert f"release {namespace}/web Failed" in refused.stderr
+        assert f"Release {namespace}/web belongs to {git_repos.remote}" in refused.stderr
+        assert run_once(cluster, git_repos, cache).returncode == 0
+
+    assert live_names(cluster, namespace) == owned
+    assert recorded_source(cluster, namespace) == str(git_repos.remote)
+    status = status_file(other, f"status/{namespace}/web.yaml")
+    assert status["state"] == "Failed", status
+    assert f"Release {namespace}/web belongs to {git_repos.remote}" in str(status["message"])
+    assert status_file(other, f"status/{namespace}/api.yaml")["state"] == "Blocked"
 
 
 def test_once_the_owner_removes_its_file_the_newcomer_takes_the_release(
