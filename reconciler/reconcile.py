@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 
+from reconciler.apply.claim import source_conflict
 from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import (
     INVENTORY_SELECTOR,
@@ -410,6 +411,8 @@ def _reconcile_release(
         return ReleaseReport(key, Outcome.FAILED, "; ".join(refused))
     if isinstance(previous, InventoryFormatError):
         return ReleaseReport(key, Outcome.FAILED, str(previous))
+    if previous is not None and (conflict := source_conflict(previous, source=options.source)):
+        return ReleaseReport(key, Outcome.FAILED, conflict)
     if options.dry_run or _heal_withheld(release, rendered, previous, options):
         plan = plan_release(
             client, rendered, release, previous=previous, live=live, prune=options.prune

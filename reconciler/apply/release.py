@@ -534,9 +534,11 @@ def _record_before_writes(
     base = previous or InventoryRecord(
         release=release.key, source=source, revision=revision, input_hash="", entries=()
     )
-    write_inventory(
-        client, dataclasses.replace(base, entries=(*base.entries, *new), result="Applying")
+    # With this source: a release handed over stays with the new owner if the pass stops.
+    applying = dataclasses.replace(
+        base, source=source, entries=(*base.entries, *new), result="Applying"
     )
+    write_inventory(client, applying)
 
 
 def write_inventory(client: KubeClient, record: InventoryRecord) -> None:

@@ -137,9 +137,18 @@ def _print_text_diff(report: PassReport) -> None:
                 )
 
 
+source_id_option = click.option(
+    "--source-id",
+    help="The repository identity releases are recorded under; a release recorded under "
+    "another is its owner's, not this repository's (default: the origin URL and "
+    "subfolder of PATH).",
+)
+
+
 @click.command()
 @repository_argument
 @release_option
+@source_id_option
 @click.option(
     "--base",
     metavar="REV",
@@ -168,6 +177,7 @@ def _print_text_diff(report: PassReport) -> None:
 def diff(
     path: Path,
     release: str | None,
+    source_id: str | None,
     base: str | None,
     head: str | None,
     live: bool,
@@ -210,7 +220,7 @@ def diff(
         report = _pass(
             client,
             state,
-            PassOptions(revision, checkout.source, dry_run=True),
+            PassOptions(revision, source_id or checkout.source, dry_run=True),
             release=release,
         )
     if output == "markdown":
@@ -236,11 +246,7 @@ def diff(
     show_default=True,
     help="Delete objects and releases that left Git (a release's `prune` can opt out).",
 )
-@click.option(
-    "--source-id",
-    help="The repository identity releases are recorded under "
-    "(default: the origin URL and subfolder of PATH).",
-)
+@source_id_option
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
 @render_options
 @cluster_options
