@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
+from typing import TypeVar
 
 from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import (
@@ -141,6 +142,8 @@ class PassReport:
         }
 
 
+_Outcome = TypeVar("_Outcome")
+
 Progress = Callable[["ReleaseReport", float], None]
 """Called with each release's report and the seconds it took, as the pass goes."""
 
@@ -229,8 +232,17 @@ def reconcile(
             outcome = (
                 ReleaseReport(key, Outcome.BLOCKED, gate)
                 if gate is not None
-                else _reconcile_release(
-                    client, state, key, options, live=live, previous=records.get(key)
+                else _refused_alone(
+                    key,
+                    partial(
+                        _reconcile_release,
+                        client,
+                        state,
+                        key,
+                        options,
+                        live=live,
+                        previous=records.get(key),
+                    ),
                 )
             )
         return _Step(outcome, started, time.monotonic())
@@ -240,7 +252,10 @@ def reconcile(
     ) -> tuple[ReleaseReport, float]:
         if isinstance(step.outcome, ReleaseReport):
             return step.outcome, step.ended - step.started
-        report = _finish(client, state, step.outcome, healths.get(step.outcome.key))
+        written = step.outcome
+        report = _refused_alone(
+            written.key, partial(_finish, client, state, written, healths.get(written.key))
+        )
         return report, time.monotonic() - step.started
 
     # A level's releases do not depend on each other: they are written side by side,
@@ -271,6 +286,18 @@ def reconcile(
     withheld, removed = _removed_releases(client, state, options, records)
     reports.update(removed)
     return PassReport(options.revision, reports, prune_withheld=withheld)
+
+
+def _refused_alone(key: ReleaseKey, step: Callable[[], _Outcome]) -> _Outcome | ReleaseReport:
+    """`step()`, or the release Failed with the API server's answer when the server said
+    no to something of it: that is this release's failure, not the pass's. Only a cluster
+    that does not answer (`ClusterUnreachable`, temporary) stops the pass."""
+    try:
+        return step()
+    except KubeError as error:
+        if error.temporary:
+            raise
+        return ReleaseReport(key, Outcome.FAILED, str(error))
 
 
 def _contested(state: DesiredState, live: LiveIndex) -> dict[ReleaseKey, str]:
@@ -556,9 +583,13 @@ def _removed_releases(
                 record.release, Outcome.PLANNED, "its file left Git; it would be removed"
             )
             continue
-        result = remove_release(client, record)
-        changes = ChangeSet(record.release, result.changes)
-        reports[record.release] = ReleaseReport(
-            record.release, Outcome.REMOVED, "its file left Git", changes
+        reports[record.release] = _refused_alone(
+            record.release, partial(_removal_report, client, record)
         )
     return None, reports
+
+
+def _removal_report(client: KubeClient, record: InventoryRecord) -> ReleaseReport:
+    result = remove_release(client, record)
+    changes = ChangeSet(record.release, result.changes)
+    return ReleaseReport(record.release, Outcome.REMOVED, "its file left Git", changes)
