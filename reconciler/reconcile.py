@@ -54,6 +54,11 @@ from reconciler.render.outputs import (
 )
 from reconciler.render.ownership import CLUSTER_SCOPED_REFUSAL, OWNER_ANNOTATION
 from reconciler.render.pipeline import ExternalOutputs
+from reconciler.render.secret_values import (
+    public_outputs,
+    redacted,
+    withheld_secret_outputs,
+)
 from reconciler.spec.model import Release
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 
@@ -159,7 +164,8 @@ def external_outputs_from(client: KubeClient) -> ExternalOutputs:
         try:
             record = read_inventory(client, key)
             if record is not None:
-                return DependedRelease(key, record.outputs)
+                # A secret output is recorded as `***`: absent, rather than that text.
+                return DependedRelease(key, withheld_secret_outputs(record.outputs))
             walm = client.get(
                 {
                     "apiVersion": WALM_RELEASE_CONFIG,
@@ -185,7 +191,7 @@ def _dependency_outputs(state: DesiredState, key: ReleaseKey) -> dict[str, JsonO
     used: dict[str, JsonObject] = {}
     for alias, target in release.dependencies.items():
         rendered = state.render.rendered.get(target)
-        outputs = dict(rendered.outputs) if rendered is not None else {}
+        outputs = public_outputs(rendered) if rendered is not None else {}
         used[alias] = {"release": str(target), "outputs": outputs}  # type: ignore[dict-item]
     return used
 
@@ -276,7 +282,11 @@ def reconcile(
             # pods, ReplicaSets and Jobs as they are now; later rounds list afresh.
             live.forget_children()
             healths = wait_until_settled(live, awaited) if awaited else {}
-            for report, seconds in pool.map(partial(finish, healths=healths), steps):
+            for finished, seconds in pool.map(partial(finish, healths=healths), steps):
+                # The API server's and the hooks' words may quote what a Secret holds.
+                report = dataclasses.replace(
+                    finished, message=redacted(finished.message, state.render.secrets)
+                )
                 reports[report.release] = report
                 if report.outcome is Outcome.APPLIED:
                     changed.add(report.release)

@@ -44,6 +44,7 @@ from reconciler.render.ownership import (
     MANAGED_BY_LABEL,
     OWNER_ANNOTATION,
 )
+from reconciler.render.secret_values import public_outputs
 from reconciler.spec import Release
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 
@@ -403,7 +404,7 @@ def apply_release(
         revision=revision,
         input_hash=rendered.input_hash,
         entries=tuple(entries),
-        outputs=dict(rendered.outputs),
+        outputs=public_outputs(rendered, masked_before=previous.outputs if previous else None),
         dependency_outputs=dependency_outputs or {},
         result="Applied",
         time=datetime.now(UTC).isoformat(timespec="seconds"),
