@@ -2,8 +2,10 @@
 
 Sits after chart resolution and values merging, before plugins and ownership
 metadata. Helm runs isolated and never reaches a cluster: the Kubernetes and
-API versions come from the `RenderEnvironment` (the Contracts). Its output is
-parsed as Kubernetes reads YAML, and hooks are set apart for the apply step.
+API versions come from the `RenderEnvironment` (the Contracts), and the chart's
+values schemas are checked first, so that validating the values fetches nothing.
+Its output is parsed as Kubernetes reads YAML, and hooks are set apart for the
+apply step.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from reconciler.render.model import (
     RenderError,
     ResolvedChart,
 )
+from reconciler.render.values_schema import check_values_schemas
 from reconciler.types import JsonObject, JsonValue
 
 HOOK_ANNOTATION = "helm.sh/hook"
@@ -48,6 +51,7 @@ def render_helm(
 ) -> ChartOutput:
     """Objects and hooks of `chart` rendered with exactly `values` (already merged)."""
     subject = f"release {namespace}/{release_name}: chart {chart.name} {chart.version}"
+    check_values_schemas(chart.root, digest=chart.digest, subject=subject)
     with tempfile.TemporaryDirectory(prefix="harmonia-values-") as folder:
         values_file = Path(folder) / "values.json"
         values_file.write_text(json.dumps(values, sort_keys=True), encoding="utf-8")
