@@ -158,10 +158,12 @@ class Cycle:
                 progress=lambda entry, seconds: self._heard(entry, seconds, revision),
                 stopping=stopping,
             )
-        except ClusterUnreachable as error:
+        except KubeError as error:
+            # What no single release stands for (the inventory records cannot be listed):
+            # unreachable when temporary, else a refusal that stops this pass only.
             self._metrics.count_error("cluster")
             log.error("pass at revision %s stopped: %s", revision[:12], error)
-            return CycleResult(revision, problem=str(error), unreachable=True)
+            return CycleResult(revision, problem=str(error), unreachable=error.temporary)
         if report.prune_withheld:
             log.warning("prune withheld: %s", report.prune_withheld)
         self._remember_failures(report)

@@ -11,6 +11,8 @@ engine; a list kind that cannot be named fails its release at render.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +31,7 @@ from reconciler.policy import Policy
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject
 from tests.cluster.test_run_loop import (
+    environment,
     free_port,
     http_get,
     remote_git,
@@ -331,3 +334,43 @@ def test_a_crashing_pass_makes_the_reconciler_unready_and_is_counted(
     assert (code, reason.strip()) == (503, "last pass crashed (the log has the error)")
     assert 'harmonia_passes_total{result="failed"}' in metrics
     assert 'harmonia_passes_total{result="succeeded"} 0.0' in metrics
+
+
+def limited_kubeconfig(cluster: LiveCluster, namespace: str, folder: Path) -> Path:
+    """A kubeconfig for a service account that may do anything in `namespace` and
+    nothing cluster-wide: it cannot list the inventory records a pass starts from."""
+    cluster.kubectl("-n", namespace, "create", "serviceaccount", "limited")
+    binding = ("rolebinding", "limited-admin", "--clusterrole=admin")
+    cluster.kubectl("-n", namespace, "create", *binding, f"--serviceaccount={namespace}:limited")
+    token = cluster.kubectl("-n", namespace, "create", "token", "limited").stdout.strip()
+    config = yaml.safe_load(cluster.kubeconfig.read_text())
+    config["users"] = [{"name": "limited", "user": {"token": token}}]
+    for context in config["contexts"]:
+        context["context"]["user"] = "limited"
+    path = folder / "limited-kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_a_pass_the_api_server_refuses_as_a_whole_stops_with_its_message_not_a_traceback(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    bench.release(namespace, "web", chartPath=bench.chart("web", [config_map("web", a="b")]))
+    kubeconfig = limited_kubeconfig(cluster, namespace, tmp_path)
+
+    applied = subprocess.run(
+        [sys.executable, "-m", "reconciler", "apply", str(bench.root)],
+        capture_output=True,
+        text=True,
+        env={**environment(cluster, tmp_path / "cache"), "KUBECONFIG": str(kubeconfig)},
+        timeout=300,
+        check=False,
+    )
+
+    # Forbidden is a refusal, not an unreachable cluster (3), and not a crash.
+    assert applied.returncode == 1, applied.stderr
+    assert "Traceback" not in applied.stderr
+    assert applied.stderr.startswith("error: ConfigMap list: configmaps is forbidden"), (
+        applied.stderr
+    )
