@@ -37,7 +37,7 @@ from reconciler.apply.release import (
     write_inventory,
 )
 from reconciler.apply.removal_guard import CONFIRM_FIELD, decide_removals, withheld_message
-from reconciler.apply.wait import Awaited, wait_until_settled
+from reconciler.apply.wait import Awaited, wait_until_settled, with_completed_jobs
 from reconciler.desired import DesiredState
 from reconciler.diff.changeset import ChangeSet
 from reconciler.health import ReleaseHealth, ReleaseState
@@ -56,8 +56,9 @@ from reconciler.render.outputs import (
 from reconciler.render.ownership import CLUSTER_SCOPED_REFUSAL, OWNER_ANNOTATION
 from reconciler.render.pipeline import ExternalOutputs
 from reconciler.render.secret_values import (
-    public_outputs,
+    hidden_outputs,
     redacted,
+    secret_output_names,
     withheld_secret_outputs,
 )
 from reconciler.spec.model import Release
@@ -190,13 +191,17 @@ def external_outputs_from(client: KubeClient) -> ExternalOutputs:
     return lookup
 
 
-def _dependency_outputs(state: DesiredState, key: ReleaseKey) -> dict[str, JsonObject]:
-    release = state.loaded.releases[key]
+def _dependency_outputs(
+    rendered: RenderedRelease, secrets: frozenset[str]
+) -> dict[str, JsonObject]:
+    """What the record keeps of the dependencies: the outputs the render used, whether
+    rendered in this pass or read from the cluster (a release of another repository),
+    those some Secret of the pass holds as `***`."""
     used: dict[str, JsonObject] = {}
-    for alias, target in release.dependencies.items():
-        rendered = state.render.rendered.get(target)
-        outputs = public_outputs(rendered) if rendered is not None else {}
-        used[alias] = {"release": str(target), "outputs": outputs}  # type: ignore[dict-item]
+    for alias, found in rendered.dependencies.items():
+        hidden = secret_output_names(found.outputs, secrets)
+        outputs: JsonObject = dict(hidden_outputs(found.outputs, hidden))
+        used[alias] = {"release": str(found.key), "outputs": outputs}
     return used
 
 
@@ -452,12 +457,14 @@ def _reconcile_release(
         live=live,
         revision=options.revision,
         source=options.source,
-        dependency_outputs=_dependency_outputs(state, key),
+        dependency_outputs=_dependency_outputs(rendered, state.render.secrets),
         prune=options.prune,
         defer_record=options.wait,
     )
     if result.error is not None:
-        return ReleaseReport(key, Outcome.FAILED, result.error, result.changes)
+        failed = ReleaseReport(key, Outcome.FAILED, result.error, result.changes)
+        _record_apply_failure(client, failed, source=options.source, secrets=state.render.secrets)
+        return failed
     awaited = None
     if options.wait and result.inventory is not None:
         awaited = Awaited(
@@ -492,27 +499,63 @@ def _finish(
                     timeout=release.timeout_sec,
                 )
             except HookFailed as error:
-                _record_readiness(client, result, ready=False)
-                return ReleaseReport(key, Outcome.FAILED, str(error), result.changes, ready)
-    _record_readiness(client, result, ready=bool(ready))
+                report = ReleaseReport(key, Outcome.FAILED, str(error), result.changes, ready)
+                _record_outcome(client, result, report, health, secrets=state.render.secrets)
+                return report
     changed = result.changes.has_changes or written.previous is None
     outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
     if ready is False:
         outcome = Outcome.FAILED
-    return ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
+    report = ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
+    _record_outcome(client, result, report, health, secrets=state.render.secrets)
+    return report
 
 
-def _record_readiness(client: KubeClient, result: ApplyResult, *, ready: bool) -> None:
-    """Write the release's record when the apply left it pending or it has just become
-    Ready (`readySince` set now); a record already saying so is left alone."""
+def _last_result(report: ReleaseReport, secrets: frozenset[str]) -> str:
+    """The record's `result`: "Applied", or "Failed: <why>" as the report says it (a
+    ConfigMap: what a Secret of the pass holds is cut out)."""
+    if report.outcome is not Outcome.FAILED:
+        return "Applied"
+    return f"Failed: {redacted(report.message, secrets)}"
+
+
+def _record_outcome(
+    client: KubeClient,
+    result: ApplyResult,
+    report: ReleaseReport,
+    health: ReleaseHealth | None,
+    *,
+    secrets: frozenset[str],
+) -> None:
+    """Write the release's record when the apply left it pending, it has just become
+    Ready (`readySince` set now), a Job of it completed, or its last result changed; a
+    record already saying so is left alone, so a release failing the same way pass after
+    pass writes nothing."""
     record = result.inventory
     if record is None:
         return
-    if ready and not record.ready_since:
+    if health is not None:
+        record = with_completed_jobs(record, health)
+    if report.ready and report.outcome is not Outcome.FAILED and not record.ready_since:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         record = dataclasses.replace(record, ready_since=stamp)
+    last_result = _last_result(report, secrets)
+    if record.result != last_result:
+        record = dataclasses.replace(record, result=last_result)
     if result.record_pending or record is not result.inventory:
         write_inventory(client, record)
+
+
+def _record_apply_failure(
+    client: KubeClient, report: ReleaseReport, *, source: str, secrets: frozenset[str]
+) -> None:
+    """Note a failed apply in the release's record as the writes left it (read again: it
+    may name objects created before the failure); another source's record is not ours."""
+    record = read_inventory(client, report.release)
+    last_result = _last_result(report, secrets)
+    if record is None or record.source != source or record.result == last_result:
+        return
+    write_inventory(client, dataclasses.replace(record, result=last_result))
 
 
 def _heal_withheld(

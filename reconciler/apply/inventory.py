@@ -49,13 +49,19 @@ class InventoryEntry:
     """sha256 of the object as Harmonia applied it."""
     resource_version: str = ""
     """The live resourceVersion right after that apply."""
+    completed: bool = False
+    """A Job seen complete at this digest: once its ttlSecondsAfterFinished removes it, it
+    is done, not missing (not created again until its spec changes)."""
 
     def to_json(self) -> JsonObject:
-        return {
+        body: JsonObject = {
             **self.ref.to_json(),
             "digest": self.digest,
             "resourceVersion": self.resource_version,
         }
+        if self.completed:
+            body["completed"] = True
+        return body
 
     @classmethod
     def from_json(cls, raw: Any) -> InventoryEntry:
@@ -66,7 +72,10 @@ class InventoryEntry:
             name=raw["name"],
         )
         return cls(
-            ref=ref, digest=raw.get("digest", ""), resource_version=raw.get("resourceVersion", "")
+            ref=ref,
+            digest=raw.get("digest", ""),
+            resource_version=raw.get("resourceVersion", ""),
+            completed=raw.get("completed", False) is True,
         )
 
 
@@ -82,7 +91,8 @@ class InventoryRecord:
     dependency_outputs: Mapping[str, JsonObject] = field(default_factory=dict)
     """Alias -> {"release": key, "outputs": {...}} as used by the last render."""
     result: str = ""
-    """"Applied" or the failure message of the last apply."""
+    """What the last apply came to: "Applied", or "Failed: <why>" when the apply, a hook or
+    the wait for Ready failed ("Applying" while the writes are under way)."""
     time: str = ""
     """ISO 8601 UTC time of the last result."""
     prune: bool = True

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from reconciler.health.owners import OwnedIndex
 from reconciler.kube.client import KubeClient
-from reconciler.kube.errors import KubeError, NotFound
+from reconciler.kube.errors import Forbidden, KubeError, NotFound
 from reconciler.objects import ObjectRef, ref_of, stub_object
 from reconciler.render.model import KubeObject
 from reconciler.render.ownership import MANAGED_BY, MANAGED_BY_LABEL
@@ -67,6 +67,7 @@ class LiveIndex:
         self._owned = _Once()
         self._fetched = _Once()
         self._unmanaged = _Once()
+        self._events = _Once()
 
     def load(self, objects: Iterable[KubeObject], *, mapper: Mapper = map) -> None:
         """List every (kind, namespace) that `objects` use, once; `mapper` (a thread
@@ -152,6 +153,23 @@ class LiveIndex:
             )
 
         return self._owned.get(namespace, listing)
+
+    def events_about(self, ref: ObjectRef) -> tuple[KubeObject, ...]:
+        """The Events about the object named like `ref`, listed once: what is left of how
+        a Job ended once its TTL removed it. None readable (RBAC without `list events`)
+        means nothing is known, as when there are none."""
+
+        def listing() -> tuple[KubeObject, ...]:
+            selector = f"involvedObject.kind={ref.kind},involvedObject.name={ref.name}"
+            try:
+                listed = self.client.list(
+                    "v1", "Event", namespace=ref.namespace, field_selector=selector
+                )
+            except Forbidden:
+                return ()
+            return tuple(listed)
+
+        return self._events.get(ref.identity, listing)
 
 
 def _drop_managed_fields(objects: list[KubeObject]) -> list[KubeObject]:

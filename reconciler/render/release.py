@@ -147,6 +147,7 @@ class PreparedRelease:
     cache_key: str
     warnings: tuple[str, ...]
     cached: ChartOutput | None
+    dependencies: Mapping[str, DependedRelease] = field(default_factory=dict)
 
 
 @dataclass
@@ -200,7 +201,9 @@ class ReleaseRenderer:
             values=values,
             environment=self.fingerprint,
         )
-        return PreparedRelease(release, chart, values, key, warnings, self.cache.get(key))
+        return PreparedRelease(
+            release, chart, values, key, warnings, self.cache.get(key), dict(dependencies)
+        )
 
     def run_engine(self, prepared: PreparedRelease) -> ChartOutput:
         """The chart's engine run for a release the cache did not have, its output stored."""
@@ -257,6 +260,7 @@ class ReleaseRenderer:
             warnings=(*prepared.warnings, *object_warnings, *hook_warnings),
             chart_name=chart.name,
             chart_version=chart.version,
+            dependencies=prepared.dependencies,
         )
 
     def _chart(self, release: Release) -> ResolvedChart:
