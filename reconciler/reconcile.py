@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
+from typing import TypeVar
 
 from reconciler.apply.claim import source_conflict
 from reconciler.apply.hooks import HookFailed, run_hooks
@@ -152,6 +153,8 @@ class PassReport:
         }
 
 
+_Outcome = TypeVar("_Outcome")
+
 Progress = Callable[["ReleaseReport", float], None]
 """Called with each release's report and the seconds it took, as the pass goes."""
 
@@ -245,8 +248,17 @@ def reconcile(
             outcome = (
                 ReleaseReport(key, Outcome.BLOCKED, gate)
                 if gate is not None
-                else _reconcile_release(
-                    client, state, key, options, live=live, previous=records.get(key)
+                else _refused_alone(
+                    key,
+                    partial(
+                        _reconcile_release,
+                        client,
+                        state,
+                        key,
+                        options,
+                        live=live,
+                        previous=records.get(key),
+                    ),
                 )
             )
         return _Step(outcome, started, time.monotonic())
@@ -256,7 +268,10 @@ def reconcile(
     ) -> tuple[ReleaseReport, float]:
         if isinstance(step.outcome, ReleaseReport):
             return step.outcome, step.ended - step.started
-        report = _finish(client, state, step.outcome, healths.get(step.outcome.key))
+        written = step.outcome
+        report = _refused_alone(
+            written.key, partial(_finish, client, state, written, healths.get(written.key))
+        )
         return report, time.monotonic() - step.started
 
     # A level's releases do not depend on each other: they are written side by side,
@@ -291,6 +306,18 @@ def reconcile(
     withheld, removed = _removed_releases(client, state, options, records, progress=progress)
     reports.update(removed)
     return PassReport(options.revision, reports, prune_withheld=withheld)
+
+
+def _refused_alone(key: ReleaseKey, step: Callable[[], _Outcome]) -> _Outcome | ReleaseReport:
+    """`step()`, or the release Failed with the API server's answer when the server said
+    no to something of it: that is this release's failure, not the pass's. Only a cluster
+    that does not answer (`ClusterUnreachable`, temporary) stops the pass."""
+    try:
+        return step()
+    except KubeError as error:
+        if error.temporary:
+            raise
+        return ReleaseReport(key, Outcome.FAILED, str(error))
 
 
 def _contested(state: DesiredState, live: LiveIndex) -> dict[ReleaseKey, str]:
@@ -633,10 +660,15 @@ def _removed_releases(
             message = f"{why}; it would be removed"
             report(ReleaseReport(record.release, Outcome.PLANNED, message), started)
             continue
-        result = remove_release(client, record)
-        changes = ChangeSet(record.release, result.changes)
-        report(ReleaseReport(record.release, Outcome.REMOVED, why, changes), started)
+        removal = partial(_removal_report, client, record, why=why)
+        report(_refused_alone(record.release, removal), started)
     return decision.summary, reports
+
+
+def _removal_report(client: KubeClient, record: InventoryRecord, *, why: str) -> ReleaseReport:
+    result = remove_release(client, record)
+    changes = ChangeSet(record.release, result.changes)
+    return ReleaseReport(record.release, Outcome.REMOVED, why, changes)
 
 
 def _unknown_snapshot(state: DesiredState) -> str | None:

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from reconciler.health.owners import OwnedIndex
 from reconciler.kube.client import KubeClient
-from reconciler.kube.errors import Forbidden, NotFound
+from reconciler.kube.errors import Forbidden, KubeError, NotFound
 from reconciler.objects import ObjectRef, ref_of, stub_object
 from reconciler.render.model import KubeObject
 from reconciler.render.ownership import MANAGED_BY, MANAGED_BY_LABEL
@@ -89,8 +89,13 @@ class LiveIndex:
                 namespace=ref.namespace or None,
                 label_selector=MANAGED_SELECTOR,
             )
-        except NotFound:
-            return False  # a CRD this release brings, not served yet
+        except KubeError as error:
+            # A CRD this release brings, not served yet; or a kind the API server will not
+            # list (RBAC): the objects are then read one by one, and a refusal fails only
+            # the release that asks (the first load covers every release of the pass).
+            if error.temporary:
+                raise
+            return False
         for item in _drop_managed_fields(listed):
             self._objects.setdefault(ref_of(item).identity, item)
         return True

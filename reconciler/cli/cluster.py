@@ -39,7 +39,7 @@ from reconciler.cli.session import EXIT_UNREACHABLE, desired_state
 from reconciler.desired import DesiredState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import KubeTarget
-from reconciler.kube.errors import ClusterUnreachable
+from reconciler.kube.errors import ClusterUnreachable, KubeError
 from reconciler.locations import cache_home
 from reconciler.policy import Policy
 from reconciler.reconcile import (
@@ -103,9 +103,11 @@ def _pass(
 ) -> PassReport:
     try:
         report = reconcile(client, state, options, progress=_progress)
-    except ClusterUnreachable as error:
+    except KubeError as error:
+        # A release's refusals are in the report; this one stopped the pass (the
+        # inventory records cannot be listed, or the cluster does not answer).
         click.echo(f"error: {error}", err=True)
-        raise click.exceptions.Exit(EXIT_UNREACHABLE) from None
+        raise click.exceptions.Exit(EXIT_UNREACHABLE if error.temporary else 1) from None
     if release:
         report = PassReport(
             report.revision,
