@@ -159,14 +159,6 @@ def test_run_once_fails_only_the_releases_whose_objects_the_api_server_rejects(
     assert str(REJECTED_PIN) not in log + status_branch
 
 
-def helm_chart(root: Path, name: str, template: str) -> str:
-    folder = root / "charts" / name
-    (folder / "templates").mkdir(parents=True)
-    (folder / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: 1.0.0\n")
-    (folder / "templates" / "objects.yaml").write_text(template)
-    return f"charts/{name}"
-
-
 def folder_chart(root: Path, name: str, files: dict[str, str]) -> str:
     folder = root / "charts" / name
     folder.mkdir(parents=True)
