@@ -210,7 +210,7 @@ def test_a_selector_is_cut_into_terms_at_commas_outside_parentheses(
 
 
 def test_cutting_a_selector_into_terms_takes_time_in_proportion_to_its_length() -> None:
-    # The regular expression this replaced took 13s on this input, holding the GIL.
+    # The regular expression this replaced took some 15s on this input, holding the GIL.
     started = time.monotonic()
     terms = selector_terms("tier in (" + ",".join(["x"] * 64_000) + "),b")
     assert time.monotonic() - started < 1.0
