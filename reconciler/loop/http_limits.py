@@ -8,7 +8,9 @@ process, so bounded work per request is what keeps a flood of requests from dela
 from __future__ import annotations
 
 import io
+import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -18,8 +20,9 @@ MAX_REQUEST_BYTES = 16 * 1024
 """The request line and headers together, in bytes: room for the longest label selector
 the API parses (`MAX_SELECTOR_LENGTH`, percent-encoded) and ordinary headers."""
 REQUEST_TIMEOUT_SECONDS = 5.0
-"""How long a connection may take to send its request (and to take each part of the
-answer) before it is dropped, so a slow client cannot hold a thread."""
+"""How long a connection may take to send its whole request, and to take each part of
+the answer, before it is dropped: a slow client cannot hold a thread."""
+RECEIVE_BYTES = 4096
 MAX_CONNECTIONS = 32
 """Connections served at once; the next one waits in the listen queue until one ends."""
 MAX_API_REQUESTS = 4
@@ -35,19 +38,30 @@ class RequestTooLarge(Exception):
     """The request line and headers ran over `MAX_REQUEST_BYTES`."""
 
 
-class BoundedReader(io.BufferedIOBase):
-    """A connection's input that refuses to read more than `budget` bytes of request: the
-    server reads the request line and headers through it, and reads no body."""
+class RequestReader(io.BufferedIOBase):
+    """A connection's request line and headers, read straight from its socket: at most
+    `budget` bytes (then `RequestTooLarge`), all within `seconds` of the connection's
+    start (then `TimeoutError`), however slowly the client trickles them in."""
 
-    def __init__(self, stream: io.BufferedIOBase, budget: int) -> None:
+    def __init__(self, connection: socket.socket, *, budget: int, seconds: float) -> None:
         super().__init__()
-        self._stream = stream
+        self._connection = connection
         self._left = budget
+        self._seconds = seconds
+        self._deadline = time.monotonic() + seconds
+        self._buffer = bytearray()
 
     def readline(self, size: int | None = -1) -> bytes:
-        """One line, as `stream.readline`; `RequestTooLarge` once the budget is spent."""
-        wanted = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
-        line = self._stream.readline(wanted)
+        """One line, or `size` bytes of it, or what came before the client closed."""
+        limit = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
+        while (end := self._buffer.find(b"\n", 0, limit)) < 0 and len(self._buffer) < limit:
+            chunk = self._receive()
+            if not chunk:
+                break
+            self._buffer += chunk
+        cut = end + 1 if end >= 0 else min(len(self._buffer), limit)
+        line = bytes(self._buffer[:cut])
+        del self._buffer[:cut]
         self._left -= len(line)
         if self._left < 0:
             raise RequestTooLarge(f"the request line and headers exceed {MAX_REQUEST_BYTES} bytes")
@@ -56,9 +70,12 @@ class BoundedReader(io.BufferedIOBase):
     def readable(self) -> bool:
         return True
 
-    def close(self) -> None:
-        self._stream.close()
-        super().close()
+    def _receive(self) -> bytes:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"the request did not arrive within {self._seconds:g}s")
+        self._connection.settimeout(remaining)
+        return self._connection.recv(RECEIVE_BYTES)
 
 
 class ConcurrencyLimit:

@@ -25,8 +25,8 @@ from reconciler.loop.http_limits import (
     MAX_REQUEST_BYTES,
     REQUEST_TIMEOUT_SECONDS,
     RETRY_AFTER_SECONDS,
-    BoundedReader,
     ConcurrencyLimit,
+    RequestReader,
     RequestTooLarge,
 )
 from reconciler.loop.metrics import Metrics
@@ -180,7 +180,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.rfile = BoundedReader(self.rfile, MAX_REQUEST_BYTES)
+        self.rfile.close()  # the request is read by RequestReader, which bounds it
+        self.rfile = RequestReader(
+            self.connection, budget=MAX_REQUEST_BYTES, seconds=REQUEST_TIMEOUT_SECONDS
+        )
 
     def handle_one_request(self) -> None:
         self.raw_requestline = b""
@@ -207,6 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _refuse_method
 
     def _send(self, response: Response, *, allow: str | None = None) -> None:
+        # Reading the request may have left a shorter timeout on the socket.
+        self.connection.settimeout(REQUEST_TIMEOUT_SECONDS)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))

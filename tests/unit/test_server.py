@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
 import time
@@ -344,11 +345,22 @@ def test_at_most_a_bounded_number_of_connections_are_served_at_once(metrics: Met
     assert gate.most_inside == MAX_CONNECTIONS
 
 
-def test_a_client_that_sends_no_request_is_dropped_after_the_request_timeout(
+def test_a_client_that_trickles_its_request_is_dropped_after_the_request_timeout(
     server: ObservabilityServer,
 ) -> None:
-    with socket.create_connection(("127.0.0.1", server.port)) as idle:
-        idle.settimeout(REQUEST_TIMEOUT_SECONDS + 10)
+    request = b"GET /healthz HTTP/1.0\r\n" + b"X-Slow: " + b"s" * 30
+    with socket.create_connection(("127.0.0.1", server.port)) as slow:
         started = time.monotonic()
-        assert idle.recv(1) == b""
-        assert time.monotonic() - started < REQUEST_TIMEOUT_SECONDS + 5
+        closed = False
+        for byte in request:
+            try:
+                slow.sendall(bytes([byte]))
+            except OSError:
+                closed = True
+                break
+            readable, _, _ = select.select([slow], [], [], 0.5)
+            if readable:
+                closed = slow.recv(1) == b""
+                break
+        assert closed
+        assert time.monotonic() - started < REQUEST_TIMEOUT_SECONDS + 3
