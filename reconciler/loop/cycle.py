@@ -82,7 +82,6 @@ class Cycle:
         policy: Policy,
         tools: Tools,
         metrics: Metrics,
-        catalog: ReleaseCatalog,
         instance: str,
         cache_root: Path,
     ) -> None:
@@ -91,7 +90,6 @@ class Cycle:
         self._policy = policy
         self._tools = tools
         self._metrics = metrics
-        self._catalog = catalog
         self._instance = instance
         self._cache_root = cache_root
         self._source = GitSource(
@@ -105,6 +103,10 @@ class Cycle:
             BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max)
         )
         self._revision: str | None = None
+        self.catalog = ReleaseCatalog(
+            client, source=None if settings.api_scope == "all" else self.source_id
+        )
+        """What the JSON API serves, updated after each pass."""
 
     @property
     def source_id(self) -> str:
@@ -170,7 +172,7 @@ class Cycle:
         seconds = time.monotonic() - started
         self._metrics.observe_pass(report, seconds, render_failed=state.render.failed.keys())
         source = SourceState(revision, stale=snapshot.stale, error=snapshot.error)
-        self._catalog.update(state, report, source=source)
+        self.catalog.update(state, report, source=source)
         status_commit = self._report_status(state, report, source, snapshot)
         log.info(
             "pass finished at revision %s in %.1fs: %d releases, %d not applied",

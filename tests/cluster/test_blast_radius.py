@@ -38,7 +38,7 @@ from tests.cluster.test_run_loop import (
     run_once,
     status_file,
 )
-from tests.cluster.workbench import Workbench
+from tests.cluster.workbench import Workbench, helm_chart
 from tests.conftest import GitRepos, LiveCluster
 from tests.waiting import wait_for
 
