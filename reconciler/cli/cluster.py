@@ -60,6 +60,11 @@ release_option = click.option(
     metavar="NAMESPACE/NAME",
     help="Only this release (and what it depends on).",
 )
+source_id_option = click.option(
+    "--source-id",
+    help="The repository identity releases are recorded under "
+    "(default: the origin URL and subfolder of PATH).",
+)
 
 
 def connect_or_exit(target: KubeTarget) -> KubeClient:
@@ -162,6 +167,7 @@ def _print_text_diff(report: PassReport) -> None:
 @click.option(
     "--exit-code", is_flag=True, help="Exit 1 when there are differences (like git diff)."
 )
+@source_id_option
 @render_options
 @cluster_options
 @policy_options
@@ -173,6 +179,7 @@ def diff(
     live: bool,
     output: str,
     exit_code: bool,
+    source_id: str | None,
     policy: Policy,
     target: KubeTarget,
     inputs: RenderInputs,
@@ -188,6 +195,8 @@ def diff(
     """
     sides = choose_sides(base, head, live=live)
     if sides.base is not None:
+        if source_id is not None:
+            raise click.UsageError("--source-id names releases in the cluster: not with --base")
         review = review_revisions(
             path, sides.base, sides.head, policy=policy, inputs=inputs, release=release
         )
@@ -210,7 +219,7 @@ def diff(
         report = _pass(
             client,
             state,
-            PassOptions(revision, checkout.source, dry_run=True),
+            PassOptions(revision, source_id or checkout.source, dry_run=True),
             release=release,
         )
     if output == "markdown":
@@ -236,11 +245,7 @@ def diff(
     show_default=True,
     help="Delete objects and releases that left Git (a release's `prune` can opt out).",
 )
-@click.option(
-    "--source-id",
-    help="The repository identity releases are recorded under "
-    "(default: the origin URL and subfolder of PATH).",
-)
+@source_id_option
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
 @render_options
 @cluster_options
