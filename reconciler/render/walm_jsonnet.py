@@ -36,13 +36,16 @@ TOP_LEVEL_ARGUMENT = "config"
 
 def main_file_candidates(root: Path) -> list[str]:
     """Chart paths of the files WALM could take as the main file, sorted."""
+    return _template_files(root, f"*{MAIN_SUFFIX}")
+
+
+def _template_files(root: Path, pattern: str) -> list[str]:
+    """Chart paths of the files under template-jsonnet/ matching `pattern`, sorted."""
     folder = root / TEMPLATE_DIR
     if not folder.is_dir():
         return []
     found = (
-        path.relative_to(folder).as_posix()
-        for path in folder.rglob(f"*{MAIN_SUFFIX}")
-        if path.is_file()
+        path.relative_to(folder).as_posix() for path in folder.rglob(pattern) if path.is_file()
     )
     return sorted(
         f"{TEMPLATE_DIR}/{path}" for path in found if not path.startswith(IGNORED_PREFIXES)
@@ -50,9 +53,14 @@ def main_file_candidates(root: Path) -> list[str]:
 
 
 def is_walm_chart(root: Path) -> bool:
-    """Whether `root` is a WALM Jsonnet chart: Chart.yaml, and a `*main.jsonnet` under
-    template-jsonnet/ (what WALM looked for)."""
-    return (root / "Chart.yaml").is_file() and bool(main_file_candidates(root))
+    """Whether `root` is a WALM Jsonnet chart: Chart.yaml, and Jsonnet under
+    template-jsonnet/.
+
+    WALM looked for a `*main.jsonnet` there; a chart whose main file is named otherwise
+    is WALM's all the same, so that it fails naming the file expected instead of
+    rendering as something else (or as nothing).
+    """
+    return (root / "Chart.yaml").is_file() and bool(_template_files(root, "*.jsonnet"))
 
 
 def render_walm_jsonnet(
@@ -119,7 +127,8 @@ def render_walm_jsonnet(
 def _main_file(root: Path, *, subject: str) -> str:
     candidates = main_file_candidates(root)
     if len(candidates) != 1:
-        found = ", ".join(candidates) if candidates else "none"
+        others = ", ".join(_template_files(root, "*.jsonnet"))
+        found = ", ".join(candidates) if candidates else f"none (among {others})"
         raise RenderError(
             f"{subject}: a WALM chart has exactly one {TEMPLATE_DIR}/...{MAIN_SUFFIX} "
             f"main file; found {found}"
