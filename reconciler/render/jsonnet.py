@@ -62,7 +62,7 @@ class _Evaluation:
     as one JSON text. Messages are given back the columns that prelude took.
     """
 
-    def __init__(self, layout: VirtualLayout, helm: Path) -> None:
+    def __init__(self, layout: VirtualLayout, helm: Path | None) -> None:
         self.layout = layout
         natives: dict[str, tuple[tuple[str, ...], _Native]] = {
             "parseYaml": (("yaml",), parse_yaml_stream),
@@ -133,7 +133,7 @@ def evaluate_chart(
     main: str,
     *,
     subject: str,
-    helm: Path,
+    helm: Path | None,
     tla_codes: Mapping[str, str] = _NO_STRINGS,
     ext_codes: Mapping[str, str] = _NO_STRINGS,
     ext_vars: Mapping[str, str] = _NO_STRINGS,
