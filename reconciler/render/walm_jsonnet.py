@@ -36,16 +36,13 @@ TOP_LEVEL_ARGUMENT = "config"
 
 def main_file_candidates(root: Path) -> list[str]:
     """Chart paths of the files WALM could take as the main file, sorted."""
-    return _template_files(root, f"*{MAIN_SUFFIX}")
-
-
-def _template_files(root: Path, pattern: str) -> list[str]:
-    """Chart paths of the files under template-jsonnet/ matching `pattern`, sorted."""
     folder = root / TEMPLATE_DIR
     if not folder.is_dir():
         return []
     found = (
-        path.relative_to(folder).as_posix() for path in folder.rglob(pattern) if path.is_file()
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob(f"*{MAIN_SUFFIX}")
+        if path.is_file()
     )
     return sorted(
         f"{TEMPLATE_DIR}/{path}" for path in found if not path.startswith(IGNORED_PREFIXES)
@@ -58,9 +55,23 @@ def is_walm_chart(root: Path) -> bool:
 
     WALM looked for a `*main.jsonnet` there; a chart whose main file is named otherwise
     is WALM's all the same, so that it fails naming the file expected instead of
-    rendering as something else (or as nothing).
+    rendering as another kind of chart (or as nothing).
     """
-    return (root / "Chart.yaml").is_file() and bool(_template_files(root, "*.jsonnet"))
+    return (root / "Chart.yaml").is_file() and bool(_jsonnet_files(root))
+
+
+def _jsonnet_files(root: Path) -> list[str]:
+    """Chart paths of the Jsonnet files under template-jsonnet/, sorted; links leading out
+    of the chart are not followed, so a message listing them names no other file."""
+    folder = mount_folder(
+        root / TEMPLATE_DIR,
+        at=f"{TEMPLATE_DIR}/",
+        display=f"{TEMPLATE_DIR}/",
+        owner="the chart",
+        within=root,
+        skip_prefixes=IGNORED_PREFIXES,
+    )
+    return sorted(path for path in folder.files if path.endswith(".jsonnet"))
 
 
 def render_walm_jsonnet(
@@ -127,8 +138,7 @@ def render_walm_jsonnet(
 def _main_file(root: Path, *, subject: str) -> str:
     candidates = main_file_candidates(root)
     if len(candidates) != 1:
-        others = ", ".join(_template_files(root, "*.jsonnet"))
-        found = ", ".join(candidates) if candidates else f"none (among {others})"
+        found = ", ".join(candidates or [f"none (among {', '.join(_jsonnet_files(root))})"])
         raise RenderError(
             f"{subject}: a WALM chart has exactly one {TEMPLATE_DIR}/...{MAIN_SUFFIX} "
             f"main file; found {found}"
