@@ -26,10 +26,15 @@ FROM python:3.11-slim-bookworm AS builder
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/harmonia
 WORKDIR /src
+# The locked versions, each file checked against its sha256 (requirements/README.md),
+# then the project itself without resolving anything more.
+COPY requirements/runtime.txt ./requirements/
+RUN /opt/harmonia/bin/pip install --require-hashes --no-deps -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY schemas ./schemas
 COPY reconciler ./reconciler
-RUN /opt/harmonia/bin/pip install . \
+RUN /opt/harmonia/bin/pip install --no-deps --no-build-isolation . \
+    && /opt/harmonia/bin/pip check \
     && /opt/harmonia/bin/harmonia --help > /dev/null
 
 FROM python:3.11-slim-bookworm

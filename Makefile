@@ -5,12 +5,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export GOTOOLCHAIN ?= local
 
-.PHONY: setup system-deps binaries demo test lint clean
+LATEST ?= .venv-latest
+LOCK := $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command "make lock"
 
-$(BIN)/.installed: pyproject.toml
+.PHONY: setup system-deps binaries demo test lint lock test-latest clean
+
+# Exactly the locked versions, each file checked against its sha256 (requirements/).
+$(BIN)/.installed: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,lint]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 setup: $(BIN)/.installed
@@ -36,5 +41,18 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Refresh both lock files to the newest versions pyproject.toml allows (requirements/README.md).
+lock: setup
+	$(LOCK) pyproject.toml requirements/build.in --extra test --extra lint -o requirements/dev.txt
+	$(LOCK) pyproject.toml requirements/backend.in -c requirements/dev.txt -o requirements/runtime.txt
+
+# The whole suite against the newest versions in range, without the lock.
+test-latest: binaries system-deps
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/pip install --quiet --upgrade pip
+	$(LATEST)/bin/pip install --quiet --upgrade --upgrade-strategy eager -e '.[test,lint]'
+	$(LATEST)/bin/pip list --format=freeze
+	$(LATEST)/bin/pytest $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(LATEST) build *.egg-info

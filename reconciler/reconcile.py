@@ -35,6 +35,7 @@ from reconciler.apply.release import (
     read_inventory,
     write_inventory,
 )
+from reconciler.apply.removal_guard import CONFIRM_FIELD, decide_removals, withheld_message
 from reconciler.apply.wait import Awaited, wait_until_settled
 from reconciler.desired import DesiredState
 from reconciler.diff.changeset import ChangeSet
@@ -53,13 +54,19 @@ from reconciler.render.outputs import (
 )
 from reconciler.render.ownership import CLUSTER_SCOPED_REFUSAL, OWNER_ANNOTATION
 from reconciler.render.pipeline import ExternalOutputs
+from reconciler.render.secret_values import (
+    public_outputs,
+    redacted,
+    withheld_secret_outputs,
+)
 from reconciler.spec.model import Release
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 
 WALM_RELEASE_CONFIG = RELEASE_CONFIG_API_VERSIONS[0]
 
 DEFAULT_MAX_REMOVED_SHARE = 0.5
-"""A snapshot that drops more than this share of the releases removes none of them."""
+"""A snapshot that drops more than this share of the releases removes none of them
+until a person confirms the removals (removal_guard.py)."""
 
 
 class Outcome(StrEnum):
@@ -71,6 +78,8 @@ class Outcome(StrEnum):
     BLOCKED = "Blocked"
     INVALID = "Invalid"
     REMOVED = "Removed"
+    REMOVAL_WITHHELD = "RemovalWithheld"
+    """Its file left Git, but a guard keeps it until a person confirms the removal."""
     DEFERRED = "Deferred"
     """Not attempted this pass: waiting out a backoff, or the reconciler is stopping."""
 
@@ -156,7 +165,8 @@ def external_outputs_from(client: KubeClient) -> ExternalOutputs:
         try:
             record = read_inventory(client, key)
             if record is not None:
-                return DependedRelease(key, record.outputs)
+                # A secret output is recorded as `***`: absent, rather than that text.
+                return DependedRelease(key, withheld_secret_outputs(record.outputs))
             walm = client.get(
                 {
                     "apiVersion": WALM_RELEASE_CONFIG,
@@ -182,7 +192,7 @@ def _dependency_outputs(state: DesiredState, key: ReleaseKey) -> dict[str, JsonO
     used: dict[str, JsonObject] = {}
     for alias, target in release.dependencies.items():
         rendered = state.render.rendered.get(target)
-        outputs = dict(rendered.outputs) if rendered is not None else {}
+        outputs = public_outputs(rendered) if rendered is not None else {}
         used[alias] = {"release": str(target), "outputs": outputs}  # type: ignore[dict-item]
     return used
 
@@ -261,14 +271,18 @@ def reconcile(
             # pods, ReplicaSets and Jobs as they are now; later rounds list afresh.
             live.forget_children()
             healths = wait_until_settled(live, awaited) if awaited else {}
-            for report, seconds in pool.map(partial(finish, healths=healths), steps):
+            for finished, seconds in pool.map(partial(finish, healths=healths), steps):
+                # The API server's and the hooks' words may quote what a Secret holds.
+                report = dataclasses.replace(
+                    finished, message=redacted(finished.message, state.render.secrets)
+                )
                 reports[report.release] = report
                 if report.outcome is Outcome.APPLIED:
                     changed.add(report.release)
                 progress(report, seconds)
     if stopping():
         return PassReport(options.revision, reports, notes=("stopped before removals",))
-    withheld, removed = _removed_releases(client, state, options, records)
+    withheld, removed = _removed_releases(client, state, options, records, progress=progress)
     reports.update(removed)
     return PassReport(options.revision, reports, prune_withheld=withheld)
 
@@ -392,7 +406,9 @@ def _reconcile_release(
     if isinstance(previous, InventoryFormatError):
         return ReleaseReport(key, Outcome.FAILED, str(previous))
     if options.dry_run or _heal_withheld(release, rendered, previous, options):
-        plan = plan_release(client, rendered, release, previous=previous, live=live)
+        plan = plan_release(
+            client, rendered, release, previous=previous, live=live, prune=options.prune
+        )
         outcome = Outcome.FAILED if plan.refused else Outcome.PLANNED
         changes = plan.change_set(dry_run=True)
         message = "; ".join(plan.refused)
@@ -513,11 +529,14 @@ def _removed_releases(
     state: DesiredState,
     options: PassOptions,
     found: Mapping[ReleaseKey, RecordRead],
+    *,
+    progress: Progress,
 ) -> tuple[str | None, dict[ReleaseKey, ReleaseReport]]:
     """Releases this repository applied whose files are gone: removed, behind the guards.
 
     `found` is the records as the pass found them: a release gone from the files was not
     touched since. An unreadable record is left alone (its release fails if it is present).
+    A withheld removal is marked in its record (removal_guard.py) and stays withheld.
     """
     records = [
         record
@@ -528,37 +547,60 @@ def _removed_releases(
     gone = [record for record in records if record.release not in present]
     if not gone:
         return None, {}
+    reports: dict[ReleaseKey, ReleaseReport] = {}
+
+    def report(entry: ReleaseReport, started: float | None = None) -> None:
+        reports[entry.release] = entry
+        progress(entry, 0.0 if started is None else time.monotonic() - started)
+
+    held = _unknown_snapshot(state)
+    if held is not None:
+        for record in gone:
+            message = f"no readable release file names it; its removal is withheld: {held}"
+            report(ReleaseReport(record.release, Outcome.REMOVAL_WITHHELD, message))
+        return held, reports
+    for record in gone:
+        if not (options.prune and record.prune):
+            message = "its file left Git; pruning is off, objects kept"
+            report(ReleaseReport(record.release, Outcome.UNCHANGED, message))
+    config = state.loaded.config
+    confirmed = config.confirm_removal if config is not None else frozenset()
+    decision = decide_removals(
+        [record for record in gone if record.release not in reports],
+        owned=len(records),
+        confirmed=confirmed,
+        max_share=options.max_removed_share,
+        revision=options.revision,
+    )
+    for record in decision.withheld:
+        started = time.monotonic()
+        if not options.dry_run and record in decision.new_marks:
+            write_inventory(client, record)
+        message = withheld_message(record)
+        report(ReleaseReport(record.release, Outcome.REMOVAL_WITHHELD, message), started)
+    for record in decision.remove:
+        started = time.monotonic()
+        why = "its file left Git"
+        if record.release in confirmed:
+            why += f"; removal confirmed by {CONFIRM_FIELD} in harmonia.yaml"
+        if options.dry_run:
+            message = f"{why}; it would be removed"
+            report(ReleaseReport(record.release, Outcome.PLANNED, message), started)
+            continue
+        result = remove_release(client, record)
+        changes = ChangeSet(record.release, result.changes)
+        report(ReleaseReport(record.release, Outcome.REMOVED, why, changes), started)
+    return decision.summary, reports
+
+
+def _unknown_snapshot(state: DesiredState) -> str | None:
+    """Why the snapshot cannot tell which releases left it, or None."""
     if state.loaded.config is None:
-        return "harmonia.yaml did not load: releases whose files are missing were not removed", {}
+        return "harmonia.yaml did not load: releases whose files are missing were not removed"
     unclaimed = state.loaded.unclaimed_files
     if unclaimed:
         return (
             f"{', '.join(unclaimed)}: cannot tell which release the file holds, so releases "
-            "whose files are missing were not removed (fix the file first)",
-            {},
+            "whose files are missing were not removed (fix the file first)"
         )
-    share = len(gone) / max(len(records), 1)
-    if share > options.max_removed_share:
-        return (
-            f"the snapshot lost {len(gone)} of {len(records)} releases "
-            f"(over {options.max_removed_share:.0%}): none removed; check the repository",
-            {},
-        )
-    reports: dict[ReleaseKey, ReleaseReport] = {}
-    for record in gone:
-        if not (options.prune and record.prune):
-            reports[record.release] = ReleaseReport(
-                record.release, Outcome.UNCHANGED, "its file left Git; pruning is off, objects kept"
-            )
-            continue
-        if options.dry_run:
-            reports[record.release] = ReleaseReport(
-                record.release, Outcome.PLANNED, "its file left Git; it would be removed"
-            )
-            continue
-        result = remove_release(client, record)
-        changes = ChangeSet(record.release, result.changes)
-        reports[record.release] = ReleaseReport(
-            record.release, Outcome.REMOVED, "its file left Git", changes
-        )
-    return None, reports
+    return None

@@ -93,6 +93,10 @@ class InventoryRecord:
     ready_since: str = ""
     """When the release was first seen Ready after its last change ("" if not yet): a
     release not Ready after that is Degraded rather than still Progressing."""
+    removal_withheld: str = ""
+    """Why the removal of this release, whose file left Git, was withheld ("" if it was
+    not): it stays withheld on every later pass until `confirmRemoval` in harmonia.yaml
+    names the release. An apply of the release (its file is back) writes a record without it."""
 
     def entry(self, ref: ObjectRef) -> InventoryEntry | None:
         identity = ref.identity

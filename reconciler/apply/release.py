@@ -44,6 +44,7 @@ from reconciler.render.ownership import (
     MANAGED_BY_LABEL,
     OWNER_ANNOTATION,
 )
+from reconciler.render.secret_values import public_outputs
 from reconciler.spec import Release
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 
@@ -51,6 +52,7 @@ CRD_ESTABLISH_TIMEOUT = 60.0
 HANDOVER_ATTEMPTS = 3
 _WRITTEN = (Action.CREATED, Action.CONFIGURED)
 """Tries at rewriting an adopted object's field owners while controllers write to it."""
+STALE_KEPT = "no longer rendered; pruning is off, so it stays (and stays in the record)"
 
 
 def object_digest(obj: KubeObject) -> str:
@@ -78,11 +80,15 @@ class ReleasePlan:
     """In the previous inventory, no longer rendered: to prune."""
     refused: tuple[str, ...] = ()
     """Objects that cannot be applied (owned elsewhere, conflicts): the release fails."""
+    prune: bool = True
+    """Whether the stale objects are pruned; if not they stay, and stay in the record."""
 
     def change_set(self, *, dry_run: bool) -> ChangeSet:
         changes = [planned.change for planned in self.objects]
         changes += [
             ObjectChange(ref=ref, action=Action.DELETED, reason="no longer rendered")
+            if self.prune
+            else ObjectChange(ref=ref, action=Action.SKIPPED, reason=STALE_KEPT)
             for ref in self.stale
         ]
         return ChangeSet(release=self.release, changes=tuple(changes), dry_run=dry_run)
@@ -149,8 +155,10 @@ def plan_release(
     *,
     previous: InventoryRecord | None,
     live: LiveIndex,
+    prune: bool = True,
 ) -> ReleasePlan:
-    """What applying the release would do; reads only (dry-runs)."""
+    """What applying the release would do; reads only (dry-runs). `prune`: the pass
+    prunes (the release's own `prune` decides too)."""
     live.load(rendered.objects)
     desired = with_lifecycle(
         rendered.objects,
@@ -214,7 +222,9 @@ def plan_release(
         for entry in (previous.entries if previous is not None else ())
         if entry.ref.identity not in rendered_refs
     )
-    return ReleasePlan(release.key, tuple(planned), stale, tuple(refused))
+    return ReleasePlan(
+        release.key, tuple(planned), stale, tuple(refused), prune=prune and release.prune
+    )
 
 
 def _unchanged(
@@ -342,7 +352,7 @@ def apply_release(
     writes it once with `readySince` (one write instead of two; until then the record made
     before the writes, or the previous one, names every object the release may hold).
     """
-    plan = plan_release(client, rendered, release, previous=previous, live=live)
+    plan = plan_release(client, rendered, release, previous=previous, live=live, prune=prune)
     if plan.refused:
         return ApplyResult(
             release.key, plan.change_set(dry_run=True), previous, error="; ".join(plan.refused)
@@ -403,7 +413,7 @@ def apply_release(
         revision=revision,
         input_hash=rendered.input_hash,
         entries=tuple(entries),
-        outputs=dict(rendered.outputs),
+        outputs=public_outputs(rendered, masked_before=previous.outputs if previous else None),
         dependency_outputs=dependency_outputs or {},
         result="Applied",
         time=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -414,7 +424,7 @@ def apply_release(
         ready_since=previous.ready_since if previous is not None and not changing else "",
     )
     pruned = None
-    if prune and release.prune and plan.stale:
+    if plan.prune and plan.stale:
         pruned = prune_stale(
             client,
             plan.stale,
@@ -422,6 +432,14 @@ def apply_release(
             rendered_nothing=not rendered.objects,
         )
         outcomes.extend(pruned.changes)
+    else:
+        outcomes.extend(ObjectChange(ref, Action.SKIPPED, STALE_KEPT) for ref in plan.stale)
+    if previous is not None and (pruned is None or pruned.withheld):
+        # Not pruned (pruning off, or the guard held): the record keeps naming them, so a
+        # later pass that prunes still finds them.
+        stale = set(plan.stale)
+        kept = (entry for entry in previous.entries if entry.ref in stale)
+        record = dataclasses.replace(record, entries=(*record.entries, *kept))
     # Written after the prune: a pass cut short in between leaves the stale objects in
     # the record, and the next pass prunes them. A pass that changed nothing leaves the
     # record as it was: its `time` is the last change, and a no-op pass writes nothing.

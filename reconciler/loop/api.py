@@ -7,17 +7,16 @@ and every value under a key that names a secret, reads `***` (see `mask_values`)
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from reconciler.loop.errors import ApiError
 from reconciler.reconcile import ReleaseReport
-from reconciler.render.model import KubeObject, RenderedRelease
-from reconciler.render.secrets import MASK, SECRET_VALUE_FIELDS, is_secret
+from reconciler.render.model import RenderedRelease
+from reconciler.render.secret_values import public_outputs, values_of_secrets
+from reconciler.render.secrets import MASK
 from reconciler.spec.document import chart_fields, release_document
 from reconciler.spec.model import Release
 from reconciler.status.live import ReleaseStatus
@@ -246,7 +245,7 @@ def _never_applied(view: ReleaseView) -> JsonObject:
         "paused": release.paused if release is not None else False,
         "resources": [],
         "dependencies": dependencies,
-        "outputs": dict(view.rendered.outputs) if view.rendered is not None else {},
+        "outputs": dict(public_outputs(view.rendered)) if view.rendered is not None else {},
     }
 
 
@@ -277,30 +276,6 @@ def secret_values(view: ReleaseView) -> frozenset[str]:
         return frozenset()
     hooks = (hook.object for hook in view.rendered.hooks)
     return values_of_secrets([*view.rendered.objects, *hooks])
-
-
-def values_of_secrets(objects: Iterable[KubeObject]) -> frozenset[str]:
-    """The `stringData` values of the v1 Secrets among `objects`, and their `data` values
-    both as written (base64) and decoded."""
-    found: set[str] = set()
-    for obj in filter(is_secret, objects):
-        for field in SECRET_VALUE_FIELDS:
-            values = obj.get(field)
-            for value in values.values() if isinstance(values, dict) else ():
-                if isinstance(value, dict | list) or value is None or value == "":
-                    continue
-                found.add(str(value))
-                if field == "data" and isinstance(value, str):
-                    found.update(_decoded(value))
-    return frozenset(found)
-
-
-def _decoded(text: str) -> tuple[str, ...]:
-    try:
-        decoded = base64.b64decode(text, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return ()
-    return (decoded,) if decoded else ()
 
 
 def mask_values(value: JsonValue, secrets: frozenset[str]) -> JsonValue:

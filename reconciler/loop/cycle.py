@@ -219,7 +219,8 @@ class Cycle:
     def _heard(self, entry: ReleaseReport, seconds: float, revision: str) -> None:
         summary = entry.changes.summary() if entry.changes is not None else ""
         detail = "; ".join(part for part in (summary, entry.message) if part)
-        level = logging.WARNING if entry.outcome in FAILING else logging.INFO
+        warned = entry.outcome in FAILING or entry.outcome is Outcome.REMOVAL_WITHHELD
+        level = logging.WARNING if warned else logging.INFO
         log.log(
             level,
             "release %s %s (%.1fs)%s",

@@ -27,7 +27,7 @@ REPORTING_COMPONENT = "harmonia.dev/reconciler"
 MESSAGE_LIMIT = 1024
 """Characters of an event's message (the events.k8s.io limit for a note)."""
 
-EVENTFUL = FAILING | {Outcome.APPLIED, Outcome.REMOVED}
+EVENTFUL = FAILING | {Outcome.APPLIED, Outcome.REMOVED, Outcome.REMOVAL_WITHHELD}
 """Outcomes that are news; Unchanged, Planned and Deferred record nothing."""
 
 
@@ -53,7 +53,7 @@ def release_notices(report: ReleaseReport, *, revision: str) -> list[Notice]:
     if report.outcome is Outcome.REMOVED:
         message = f"release removed ({report.message})"
         return [Notice("Normal", "Pruned", f"{message}: deleted {deleted}" if deleted else message)]
-    if report.outcome in FAILING:
+    if report.outcome in FAILING or report.outcome is Outcome.REMOVAL_WITHHELD:
         message = report.message or f"the release is {report.outcome}"
         return [Notice("Warning", str(report.outcome), message)]
     return []

@@ -72,7 +72,14 @@ def mount_folder(
             elif real.is_file():
                 files[at + path] = LayoutFile(display=display + path, source=real)
 
-    if source.is_dir():
+    if not source.is_dir():
+        return Mount(files, refused)
+    if not source.resolve().is_relative_to(boundary):
+        # Refused before it is listed: not even the names behind the link are read.
+        refused[at.rstrip("/")] = (
+            f"{display.rstrip('/')} is a symbolic link leading outside {owner}"
+        )
+    else:
         visit(source, "", frozenset({source.resolve()}))
     return Mount(files, refused)
 

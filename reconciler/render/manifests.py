@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import subprocess
 
-from reconciler.render.helm import parse_manifests, split_hooks
+from reconciler.render.helm import split_hooks
+from reconciler.render.manifest_yaml import parse_manifests
 from reconciler.render.model import (
     ChartOutput,
     KubeObject,

@@ -103,6 +103,9 @@ class RenderedRelease:
     dependency's chart outside its declared range), one line each, naming the subject."""
     chart_name: str = ""
     chart_version: str = ""
+    secret_outputs: frozenset[str] = frozenset()
+    """Outputs whose value a Secret of the pass holds: recorded and shown as `***`
+    (`secret_values.public_outputs`), handed to dependents in memory only."""
 
 
 @dataclass(frozen=True)

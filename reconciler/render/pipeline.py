@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TypeVar
 
@@ -19,6 +19,7 @@ from reconciler.graph import ReleaseGraph
 from reconciler.render.charts import ChartSourceError
 from reconciler.render.model import ChartOutput, DependedRelease, RenderedRelease, RenderError
 from reconciler.render.release import PreparedRelease, ReleaseRenderer, RenderSettings
+from reconciler.render.secret_values import redacted, secret_output_names, values_of_secrets
 from reconciler.spec import Release
 from reconciler.types import ReleaseKey
 
@@ -46,6 +47,9 @@ class RepositoryRender:
     """Releases not rendered because of a dependency (failed, blocked, or without outputs)."""
     engine_runs: int = 0
     """Renders that missed the cache this pass."""
+    secrets: frozenset[str] = frozenset()
+    """Every value the rendered Secrets hold (`secret_values`): texts leaving the pass
+    are redacted against it. Memory only."""
 
 
 def render_repository(
@@ -91,8 +95,23 @@ def render_repository(
     finally:
         # Interrupted (a signal, a bug): the engine runs not started yet never start.
         pool.shutdown(cancel_futures=True)
+    secrets = values_of_secrets(
+        obj
+        for release in rendered.values()
+        for obj in (*release.objects, *(hook.object for hook in release.hooks))
+    )
     return RepositoryRender(
-        rendered=rendered, failed=failed, blocked=blocked, engine_runs=renderer.engine_runs
+        rendered={
+            key: replace(release, secret_outputs=secret_output_names(release.outputs, secrets))
+            for key, release in rendered.items()
+        },
+        failed={
+            key: replace(problem, message=redacted(problem.message, secrets))
+            for key, problem in failed.items()
+        },
+        blocked={key: redacted(reason, secrets) for key, reason in blocked.items()},
+        engine_runs=renderer.engine_runs,
+        secrets=secrets,
     )
 
 

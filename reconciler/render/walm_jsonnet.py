@@ -10,7 +10,7 @@ notes at the top of docs/jsonnet-charts.md.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from reconciler.render.jsonnet import (
     chart_app_version,
@@ -35,17 +35,21 @@ TOP_LEVEL_ARGUMENT = "config"
 
 
 def main_file_candidates(root: Path) -> list[str]:
-    """Chart paths of the files WALM could take as the main file, sorted."""
-    folder = root / TEMPLATE_DIR
-    if not folder.is_dir():
-        return []
-    found = (
-        path.relative_to(folder).as_posix()
-        for path in folder.rglob(f"*{MAIN_SUFFIX}")
-        if path.is_file()
-    )
-    return sorted(
-        f"{TEMPLATE_DIR}/{path}" for path in found if not path.startswith(IGNORED_PREFIXES)
+    """Chart paths of the files WALM could take as the main file, sorted; links leading
+    out of the chart are not followed, so a message listing these names no other file."""
+    folder = _chart_folder(root, TEMPLATE_DIR, skip_prefixes=IGNORED_PREFIXES)
+    return sorted(path for path in folder.files if path.endswith(MAIN_SUFFIX))
+
+
+def _chart_folder(root: Path, name: str, *, skip_prefixes: tuple[str, ...] = ()) -> Mount:
+    """The chart's folder `name`, its files at chart paths, confined to the chart."""
+    return mount_folder(
+        root / name,
+        at=f"{name}/",
+        display=f"{name}/",
+        owner="the chart",
+        within=root,
+        skip_prefixes=skip_prefixes,
     )
 
 
@@ -148,13 +152,13 @@ def _main_file(root: Path, *, subject: str) -> str:
 
 def _refuse_helm_templates(root: Path, *, subject: str) -> None:
     """WALM rendered templates/ with Helm beside the Jsonnet; Harmonia does not mix them."""
-    folder = root / "templates"
-    if not folder.is_dir():
-        return
+    templates = _chart_folder(root, "templates")
+    if templates.refused:
+        raise RenderError(f"{subject}: {min(templates.refused.values())}")
     manifests = sorted(
-        path.relative_to(root).as_posix()
-        for path in folder.rglob("*")
-        if path.is_file() and path.name != "NOTES.txt" and not path.name.startswith("_")
+        path
+        for path in templates.files
+        if PurePosixPath(path).name != "NOTES.txt" and not PurePosixPath(path).name.startswith("_")
     )
     if manifests:
         raise RenderError(

@@ -343,4 +343,5 @@ def build_repository_config(document: JsonObject, source: SourceMap) -> Reposito
         library_dirs=fields.strings("libraryDirs"),
         allowed_namespaces=None if narrowed is None else fields.strings("allowedNamespaces"),
         allow_cluster_scoped=fields.flag("allowClusterScoped"),
+        confirm_removal=frozenset(map(ReleaseKey, fields.strings("confirmRemoval"))),
     )

@@ -36,6 +36,7 @@ SYNC_STATES = {
     "Planned": "OutOfSync",
 }
 REMOVED = "Removed"
+REMOVAL_WITHHELD = "RemovalWithheld"
 SYNCED = "Synced"
 
 STATE_COLOURS = {
@@ -115,7 +116,10 @@ def release_document(
     report, live = entry.report, entry.live
     if report is not None and report.outcome.value == REMOVED:
         return None
-    if live is not None:
+    if report is not None and report.outcome.value == REMOVAL_WITHHELD:
+        # Its file left Git and it still runs: what waits for a person comes first.
+        state, message = REMOVAL_WITHHELD, report.message
+    elif live is not None:
         state, message = str(live.health.state), live.health.message
     elif report is not None:
         state, message = _state_never_applied(report), report.message

@@ -2,8 +2,8 @@
 
 What `harmonia status` shows, in the spirit of WALM's release detail: ready or not
 and why, every resource with its state and pods, the dependencies and the outputs
-taken from them, the outputs published. Never a Secret value: outputs are not
-secret by contract, and resources are shown by state, not content.
+taken from them, the outputs published. Never a Secret value: an output some
+Secret holds is recorded as `***`, and resources are shown by state, not content.
 """
 
 from __future__ import annotations

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from reconciler.policy import Policy
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject
 from tests import manifests
-from tests.cluster.workbench import Workbench
+from tests.cluster.test_cli_cluster import harmonia
+from tests.cluster.workbench import REPOSITORY_FILE, Workbench
 from tests.conftest import LiveCluster
 from tests.waiting import wait_for
 
@@ -27,6 +29,19 @@ def config_map(name: str) -> JsonObject:
 
 def exists(cluster: LiveCluster, *args: str) -> bool:
     return cluster.kubectl("get", *args, check=False).returncode == 0
+
+
+def inventory(cluster: LiveCluster, namespace: str, name: str) -> dict[str, Any]:
+    """The release's inventory record as stored in the cluster."""
+    found = cluster.kubectl(
+        "-n", namespace, "get", "cm", f"harmonia-inventory-{name}", "-o", "json"
+    )
+    record: dict[str, Any] = json.loads(json.loads(found.stdout)["data"]["inventory.json"])
+    return record
+
+
+def recorded_names(cluster: LiveCluster, namespace: str, release: str) -> list[str]:
+    return sorted(entry["name"] for entry in inventory(cluster, namespace, release)["entries"])
 
 
 def test_prune_deletes_what_left_the_render_and_spares_a_look_alike(
@@ -84,9 +99,11 @@ def test_a_render_with_no_objects_prunes_nothing(
     key = bench.release(namespace, "app", chartPath=bench.chart("app", [config_map("a")]))
     bench.run()
     bench.chart("app", [])
-    report = bench.run().releases[key]
-    assert "rendered no objects but had 1; prune withheld" in report.message
-    assert exists(cluster, "-n", namespace, "cm", "a")
+    for same_commit in (False, True):
+        report = bench.run(same_commit=same_commit).releases[key]
+        assert "rendered no objects but had 1; prune withheld" in report.message
+        assert exists(cluster, "-n", namespace, "cm", "a")
+        assert recorded_names(cluster, namespace, "app") == ["a"]
 
 
 def test_a_snapshot_that_lost_most_releases_removes_none(
@@ -216,3 +233,162 @@ def test_a_removed_release_takes_its_claims_only_with_delete_pvcs(
     assert (
         wait_for(claim_state, until=lambda s: s != "present", what="the claim deleted") != "present"
     )
+
+
+def confirm_removal(bench: Workbench, *keys: str) -> None:
+    """A person confirms removals the way the docs say: harmonia.yaml's confirmRemoval."""
+    (bench.root / "harmonia.yaml").write_text(
+        REPOSITORY_FILE + "confirmRemoval: " + json.dumps(list(keys)) + "\n"
+    )
+
+
+def test_a_withheld_removal_stays_withheld_on_every_later_pass_until_harmonia_yaml_confirms_it(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    old = ("web", "cache", "kafka", "zookeeper")
+    for name in old:
+        bench.release(namespace, name, chartPath=bench.chart(name, [config_map(name)]))
+    assert not bench.run().failed
+    # One commit replaces all four by five new ConfigMap-only releases.
+    for name in old:
+        bench.remove_release(namespace, name)
+    new = ("one", "two", "three", "four", "five")
+    for name in new:
+        bench.release(namespace, name, chartPath=bench.chart(name, [config_map(name)]))
+
+    first = bench.run()
+    assert first.prune_withheld is not None
+    assert first.prune_withheld.startswith("the snapshot lost 4 of 4 releases (over 50%)")
+    # The same commit again (the new releases now recorded), then a later commit.
+    for later in (bench.run(same_commit=True), bench.run()):
+        for report in (first, later):
+            withheld = {
+                key: entry.outcome
+                for key, entry in report.releases.items()
+                if entry.outcome is Outcome.REMOVAL_WITHHELD
+            }
+            assert withheld == dict.fromkeys(
+                [f"{namespace}/{name}" for name in old], Outcome.REMOVAL_WITHHELD
+            )
+        assert later.prune_withheld is not None
+        assert "until confirmRemoval in harmonia.yaml names them" in later.prune_withheld
+        assert all(exists(cluster, "-n", namespace, "cm", name) for name in (*old, *new))
+    message = later.releases[f"{namespace}/web"].message  # type: ignore[index]
+    assert "the snapshot lost 4 of 4 releases" in message
+    assert f"until confirmRemoval in harmonia.yaml names {namespace}/web" in message
+    assert "the snapshot lost 4 of 4" in inventory(cluster, namespace, "web")["removal_withheld"]
+
+    # Its file back: the release is applied again and its record loses the mark.
+    bench.release(namespace, "zookeeper", chartPath="charts/zookeeper")
+    back = bench.run().releases[f"{namespace}/zookeeper"]  # type: ignore[index]
+    assert back.outcome in (Outcome.APPLIED, Outcome.UNCHANGED), back
+    assert inventory(cluster, namespace, "zookeeper")["removal_withheld"] == ""
+
+    confirm_removal(bench, f"{namespace}/web", f"{namespace}/cache")
+    confirmed = bench.run()
+    for name in ("web", "cache"):
+        report = confirmed.releases[f"{namespace}/{name}"]  # type: ignore[index]
+        assert report.outcome is Outcome.REMOVED
+        assert "removal confirmed by confirmRemoval in harmonia.yaml" in report.message
+        assert not exists(cluster, "-n", namespace, "cm", name)
+        assert not exists(cluster, "-n", namespace, "cm", f"harmonia-inventory-{name}")
+    kafka = confirmed.releases[f"{namespace}/kafka"]  # type: ignore[index]
+    assert kafka.outcome is Outcome.REMOVAL_WITHHELD
+    assert exists(cluster, "-n", namespace, "cm", "kafka")
+
+
+def test_the_last_release_of_a_repository_is_removed_once_confirm_removal_names_it(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    key = bench.release(namespace, "only", chartPath=bench.chart("only", [config_map("only")]))
+    bench.run()
+    bench.remove_release(namespace, "only")
+    for same_commit in (False, True):
+        report = bench.run(same_commit=same_commit)
+        assert report.releases[key].outcome is Outcome.REMOVAL_WITHHELD
+        assert exists(cluster, "-n", namespace, "cm", "only")
+    # A dry run with the confirmation says what the pass will do, and does nothing.
+    confirm_removal(bench, key)
+    planned = bench.run(dry_run=True).releases[key]
+    assert (planned.outcome, exists(cluster, "-n", namespace, "cm", "only")) == (
+        Outcome.PLANNED,
+        True,
+    )
+    removed = bench.run()
+    assert removed.releases[key].outcome is Outcome.REMOVED
+    assert removed.prune_withheld is None
+    assert not exists(cluster, "-n", namespace, "cm", "only")
+
+
+def test_objects_dropped_while_pruning_is_off_stay_in_the_record_and_a_later_pass_prunes_them(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    key = bench.release(
+        namespace, "app", chartPath=bench.chart("app", [config_map("a"), config_map("b")])
+    )
+    bench.run()
+    bench.chart("app", [config_map("a")])
+    # The pass without pruning (`--no-prune`) says what it keeps, and keeps it recorded.
+    kept = bench.run(prune=False).releases[key]
+    assert kept.changes is not None
+    (b,) = [c for c in kept.changes.changes if c.ref.name == "b"]
+    assert b.action.value == "skipped"
+    assert exists(cluster, "-n", namespace, "cm", "b")
+    assert recorded_names(cluster, namespace, "app") == ["a", "b"]
+    quiet = bench.run(prune=False, same_commit=True).releases[key]
+    assert quiet.outcome is Outcome.UNCHANGED, quiet
+
+    pruned = bench.run().releases[key]
+    assert pruned.changes is not None
+    assert [str(c.ref) for c in pruned.changes.changes if c.action.value == "deleted"] == [
+        f"ConfigMap/{namespace}/b"
+    ]
+    assert not exists(cluster, "-n", namespace, "cm", "b")
+    assert recorded_names(cluster, namespace, "app") == ["a"]
+
+
+def test_a_release_applied_alone_keeps_what_it_dropped_in_its_record_for_the_next_full_apply(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    bench.release(
+        namespace, "app", chartPath=bench.chart("app", [config_map("a"), config_map("b")])
+    )
+    bench.release(namespace, "other", chartPath=bench.chart("other", [config_map("other")]))
+    repo, source = str(bench.root), ("--source-id", bench.source)
+    assert harmonia(cluster, "apply", repo, *source).returncode == 0
+    bench.chart("app", [config_map("a")])
+
+    alone = harmonia(cluster, "apply", repo, "-r", f"{namespace}/app", *source)
+    assert alone.returncode == 0, alone.stderr
+    assert exists(cluster, "-n", namespace, "cm", "b")
+    assert recorded_names(cluster, namespace, "app") == ["a", "b"]
+
+    full = harmonia(cluster, "apply", repo, *source)
+    assert full.returncode == 0, full.stderr
+    assert not exists(cluster, "-n", namespace, "cm", "b")
+    assert recorded_names(cluster, namespace, "app") == ["a"]
+
+
+def test_a_release_with_prune_false_keeps_dropped_objects_recorded_until_it_prunes_again(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    chart = bench.chart("app", [config_map("a"), config_map("b")])
+    key = bench.release(namespace, "app", chartPath=chart, prune=False)
+    bench.run()
+    bench.chart("app", [config_map("a")])
+    kept = bench.run().releases[key]
+    assert kept.outcome is Outcome.UNCHANGED, kept
+    assert exists(cluster, "-n", namespace, "cm", "b")
+    assert recorded_names(cluster, namespace, "app") == ["a", "b"]
+    diff = bench.run(dry_run=True).releases[key]
+    assert diff.changes is not None and not diff.changes.has_changes, diff
+
+    bench.release(namespace, "app", chartPath=chart, prune=True)
+    bench.run()
+    assert not exists(cluster, "-n", namespace, "cm", "b")
+    assert recorded_names(cluster, namespace, "app") == ["a"]

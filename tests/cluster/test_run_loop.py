@@ -383,3 +383,86 @@ def test_status_commits_on_the_release_branch_itself_never_trigger_a_new_revisio
     assert remote_git(git_repos, "rev-parse", "refs/heads/main") == status_commit
     main_status = yaml.safe_load(remote_git(git_repos, "show", f"main:status/{namespace}/web.yaml"))
     assert main_status["revision"] == commit
+
+
+def config_map_release(namespace: str, name: str) -> dict[str, str]:
+    """A release of one ConfigMap, as files of the repository."""
+    release = {
+        "apiVersion": "harmonia.dev/v1alpha1",
+        "kind": "Release",
+        "name": name,
+        "namespace": namespace,
+        "chartPath": f"charts/{name}",
+    }
+    objects = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}]
+    return {
+        f"releases/{namespace}/{name}.yaml": yaml.safe_dump(release),
+        f"charts/{name}/objects.yaml": yaml.safe_dump_all(objects),
+    }
+
+
+def test_a_withheld_removal_is_logged_evented_and_kept_in_the_status_until_a_person_confirms_it(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    repository = "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n"
+    old = ("web", "cache")
+    files = {"harmonia.yaml": repository}
+    for name in old:
+        files |= config_map_release(namespace, name)
+    git_repos.commit_and_push(files, "two releases")
+    cache = tmp_path / "cache"
+    assert run_once(cluster, git_repos, cache).returncode == 0
+    for name in old:
+        git_repos.git("rm", "--quiet", f"releases/{namespace}/{name}.yaml")
+    # As in the issue: one commit replaces them by more new releases than there were,
+    # so on the next pass the loss is under half of what the cluster records.
+    new = ("shop", "cart", "pay")
+    replacing: dict[str, str] = {}
+    for name in new:
+        replacing |= config_map_release(namespace, name)
+    git_repos.commit_and_push(replacing, "both replaced by three")
+
+    def exists(name: str) -> bool:
+        found = cluster.kubectl("-n", namespace, "get", "configmap", name, check=False)
+        return found.returncode == 0
+
+    passes = [run_once(cluster, git_repos, cache) for _ in range(2)]
+    tips = []
+    for passed in passes:
+        assert passed.returncode == 0, passed.stderr
+        for name in old:
+            assert f"release {namespace}/{name} RemovalWithheld" in passed.stderr, passed.stderr
+            status = status_file(git_repos, f"status/{namespace}/{name}.yaml")
+            assert status["state"] == "RemovalWithheld", status
+            assert f"confirmRemoval in harmonia.yaml names {namespace}/{name}" in str(
+                status["message"]
+            )
+            assert exists(name)
+        tips.append(status_tip(git_repos))
+    assert "prune withheld: the snapshot lost 2 of 2 releases" in passes[0].stderr
+    assert "prune withheld: 2 of the releases whose files left Git stay" in passes[1].stderr
+    assert tips[0] == tips[1], "a pass that withheld the same removal again made a status commit"
+    events = cluster.kubectl(
+        "-n",
+        namespace,
+        "get",
+        "events",
+        "-o",
+        "json",
+        "--field-selector",
+        "involvedObject.name=harmonia-inventory-web",
+    )
+    reasons = [event["reason"] for event in json.loads(events.stdout)["items"]]
+    assert reasons.count("RemovalWithheld") >= 2, reasons
+
+    confirmation = f"confirmRemoval: [{namespace}/web, {namespace}/cache]\n"
+    git_repos.commit_and_push({"harmonia.yaml": repository + confirmation}, "remove both")
+    confirmed = run_once(cluster, git_repos, cache)
+    assert confirmed.returncode == 0, confirmed.stderr
+    listed = remote_git(git_repos, "ls-tree", "-r", "--name-only", STATUS_BRANCH)
+    for name in old:
+        assert f"release {namespace}/{name} Removed" in confirmed.stderr, confirmed.stderr
+        assert not exists(name)
+        assert f"status/{namespace}/{name}.yaml" not in listed
+    assert "removal confirmed by confirmRemoval in harmonia.yaml" in confirmed.stderr
+    assert all(exists(name) for name in new)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.render.helm import masked, parse_manifests, split_hooks, template_arguments
+from reconciler.render.helm import masked, split_hooks, template_arguments
+from reconciler.render.manifest_yaml import parse_manifests
 from reconciler.render.model import RenderEnvironment, RenderError
 from reconciler.types import JsonObject
 
@@ -155,3 +156,39 @@ def test_the_template_command_names_every_capability_and_never_a_cluster() -> No
         "--api-versions",
         "policy/v1/PodDisruptionBudget",
     ]
+
+
+def test_an_equals_sign_is_a_string_as_kubectl_reads_it() -> None:
+    # kube-prometheus's Alertmanager CRD lists `=` among an enum's values.
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  ops: [=, '!=', =~]\n"
+
+    (configmap,) = parse_manifests(text, subject=SUBJECT)
+
+    assert configmap["data"] == {"ops": ["=", "!=", "=~"]}
+
+
+@pytest.mark.parametrize(
+    ("document", "position", "problem"),
+    [
+        ("  password: !s3cr3tValue99\n", "line 5, column 13", "a tag Kubernetes does not read"),
+        ("  a: [unclosed\n", "line 6, column 1", "not closed or not indented"),
+        ("  a: *nowhere\n", "line 5, column 6", "an alias names no anchor"),
+        ("  a: b: c\n", "line 5, column 7", "does not scan as YAML"),
+    ],
+    ids=["unknown-tag", "unclosed", "undefined-alias", "colon"],
+)
+def test_invalid_yaml_is_reported_in_harmonias_words_without_the_text(
+    document: str, position: str, problem: str
+) -> None:
+    header = "---\n# Source: shop/templates/s.yaml\napiVersion: v1\nkind: Secret\n"
+    text = f"{header}stringData:\n{document}"
+
+    with pytest.raises(RenderError) as raised:
+        parse_manifests(text, subject=SUBJECT)
+
+    message = str(raised.value)
+    assert message.startswith(
+        f"{SUBJECT}: shop/templates/s.yaml: rendered invalid YAML at {position}: "
+    )
+    assert problem in message
+    assert "s3cr3t" not in message and "nowhere" not in message and "\n" not in message

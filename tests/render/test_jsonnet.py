@@ -10,13 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import textwrap
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from reconciler.desired import Tools, compute_desired_state
+from reconciler.policy import Policy
 from reconciler.render.charts.folder import chart_identity
+from reconciler.render.environment import choose_versions
 from reconciler.render.jsonnet import is_plain_jsonnet_chart, render_jsonnet
 from reconciler.render.model import (
     ChartKind,
@@ -27,7 +31,7 @@ from reconciler.render.model import (
     ResolvedChart,
 )
 from reconciler.render.values import ReleaseIdentity, compute_values, reserved_values
-from reconciler.types import JsonObject
+from reconciler.types import JsonObject, ReleaseKey
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 CHARTS = FIXTURES / "charts"
@@ -498,3 +502,38 @@ def test_rendering_twice_gives_byte_identical_objects(chart: str) -> None:
     first = json.dumps(render(CHARTS / chart).objects)
     second = json.dumps(render(CHARTS / chart).objects)
     assert first == second
+
+
+def test_a_chart_folder_linked_to_a_host_folder_is_refused_without_naming_what_is_in_it(
+    tmp_path: Path, helm_binary: Path
+) -> None:
+    marker = f"host-only-{uuid.uuid4().hex}"
+    host = tmp_path / "host-etc"
+    (host / marker).mkdir(parents=True)
+    (host / marker / "settings.conf").write_text("from the host")
+    (host / f"{marker}.conf").symlink_to(host / "gone")
+    repository = tmp_path / "repository"
+    write_chart(repository / "charts" / "j", {"main.jsonnet": "[]"})
+    (repository / "charts" / "j" / "etc").symlink_to(host)
+    (repository / "harmonia.yaml").write_text(
+        "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\nkubeVersion: v1.36.3\n"
+    )
+    release = repository / "releases" / "shop" / "j.yaml"
+    release.parent.mkdir(parents=True)
+    release.write_text(
+        "apiVersion: harmonia.dev/v1alpha1\nkind: Release\nname: j\nnamespace: shop\n"
+        "chartPath: charts/j\n"
+    )
+
+    state = compute_desired_state(
+        repository,
+        policy=Policy(allowed_namespaces=("*",), allow_cluster_scoped=False),
+        versions_for=lambda config: choose_versions(config, cluster=None),
+        tools=Tools(helm=helm_binary, kubectl=None, cache_dir=tmp_path / "cache"),
+    )
+
+    message = state.render.failed[ReleaseKey("shop/j")].message
+    assert message == (
+        "release shop/j: chart charts/j: etc is a symbolic link to outside the repository"
+    )
+    assert marker not in message

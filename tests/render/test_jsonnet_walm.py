@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -293,3 +294,21 @@ def test_the_first_library_folder_wins(tmp_path: Path) -> None:
     assert render_walm(ZOOKEEPER, env=environment(library_dirs=(LIBRARY, other))).objects
     message = walm_error(ZOOKEEPER, env=environment(library_dirs=(other, LIBRARY)))
     assert message.startswith(f"{ZK_SUBJECT}: other-lib/ksonnet.beta.2/k.libsonnet:1: ")
+
+
+def test_folders_linked_out_of_the_chart_are_refused_before_their_files_are_listed(
+    zookeeper_copy: Path, tmp_path: Path
+) -> None:
+    marker = f"host-only-{uuid.uuid4().hex}"
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / f"{marker}.yaml").write_text("kind: Service\n")
+    (host / f"{marker}-main.jsonnet").write_text("{}")
+    (zookeeper_copy / "templates").symlink_to(host)
+    message = walm_error(zookeeper_copy)
+    assert message == f"{ZK_SUBJECT}: templates is a symbolic link leading outside the chart"
+
+    shutil.rmtree(zookeeper_copy / "template-jsonnet")
+    (zookeeper_copy / "template-jsonnet").symlink_to(host)
+    assert main_file_candidates(zookeeper_copy) == []
+    assert not is_walm_chart(zookeeper_copy)

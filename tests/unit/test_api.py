@@ -22,12 +22,12 @@ from reconciler.loop.api import (
     parse_label_selector,
     release_detail,
     release_list,
-    values_of_secrets,
 )
 from reconciler.loop.errors import ApiError
 from reconciler.objects import ObjectRef
 from reconciler.reconcile import Outcome, ReleaseReport
 from reconciler.render.model import RenderedRelease
+from reconciler.render.secret_values import values_of_secrets
 from reconciler.spec.diagnostics import SourceMap
 from reconciler.spec.document import release_document
 from reconciler.spec.model import ChartPath, EnvVar, Release, RoleBaseConfig, RoleConfig

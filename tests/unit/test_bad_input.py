@@ -22,7 +22,7 @@ from reconciler.policy import Policy, effective_policy
 from reconciler.render.chart import default_values
 from reconciler.render.charts import InvalidChart
 from reconciler.render.charts.folder import read_chart_yaml
-from reconciler.render.helm import MAX_DOCUMENT_VALUES, parse_manifests
+from reconciler.render.manifest_yaml import MAX_DEPTH, MAX_DOCUMENT_VALUES, parse_manifests
 from reconciler.render.model import RenderError
 from reconciler.spec import LoadedRepository, load_repository
 from reconciler.spec.schema import Schema, schema_fields
@@ -277,3 +277,22 @@ def test_a_manifest_alias_bomb_is_refused_before_it_expands() -> None:
     text = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\ndata:\n{bomb}"
     with pytest.raises(RenderError, match=f"over {MAX_DOCUMENT_VALUES} values"):
         parse_manifests(text, subject="chart c: cm.yaml")
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 999, 1000, 5000])
+def test_a_manifest_over_the_depth_limit_is_refused_in_harmonias_words(depth: int) -> None:
+    # Below libyaml's own limit (1000 since PyYAML 6.0.4) the document parses and the
+    # conversion refuses it; at or above, the parser fails and the refusal is the same.
+    text = "apiVersion: v1\nkind: ConfigMap\ndata:\n  x: " + "[" * depth + "]" * depth
+    with pytest.raises(
+        RenderError,
+        match=rf"^chart c: rendered YAML nested too deeply \(over {MAX_DEPTH} levels\)$",
+    ):
+        parse_manifests(text + "\n", subject="chart c")
+
+
+def test_a_manifest_at_the_depth_limit_is_read() -> None:
+    depth = MAX_DEPTH - 2
+    text = "apiVersion: v1\nkind: ConfigMap\ndata:\n  x: " + "[" * depth + "]" * depth
+    (configmap,) = parse_manifests(text + "\n", subject="chart c")
+    assert configmap["kind"] == "ConfigMap"

@@ -148,7 +148,11 @@ def test_the_image_gets_the_product_and_its_tools_but_no_dev_cluster() -> None:
     builder = stage_named("builder")
     copied = " ".join(builder.arguments("COPY"))
     assert "reconciler" in copied and "devcluster" not in copied
-    assert re.search(r"/opt/harmonia/bin/pip install \.( |$)", " ".join(builder.arguments("RUN")))
+    installs = " ".join(builder.arguments("RUN"))
+    assert "pip install --require-hashes --no-deps -r requirements/runtime.txt" in installs
+    assert re.search(
+        r"/opt/harmonia/bin/pip install --no-deps --no-build-isolation \.( |$)", installs
+    )
     assert "git openssh-client" in " ".join(FINAL.arguments("RUN"))
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     ignored = [line for line in lines if line and not line.startswith("#")]

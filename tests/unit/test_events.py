@@ -130,3 +130,9 @@ def test_event_messages_name_objects_never_their_values() -> None:
         change("Secret", "old", Action.DELETED, diff_text=diff),
     )
     assert "hunter2" not in json.dumps(events(report))
+
+
+def test_a_withheld_removal_records_a_warning_named_removal_withheld() -> None:
+    why = "its file left Git; its removal is withheld (the snapshot lost 4 of 4 releases)"
+    (event,) = events(ReleaseReport(KEY, Outcome.REMOVAL_WITHHELD, why))
+    assert (event["type"], event["reason"], event["message"]) == ("Warning", "RemovalWithheld", why)

@@ -273,3 +273,18 @@ def test_a_walm_body_keeps_the_plugin_priority_of_walms_later_versions(tmp_path:
     loaded = load(tmp_path, {"releases/walm/zk.yaml": body})
     assert loaded.diagnostics == ()
     assert loaded.releases[ReleaseKey("streaming/zk")].plugins[0].priority == 5
+
+
+def test_confirm_removal_in_harmonia_yaml_names_releases_and_refuses_anything_else(
+    tmp_path: Path,
+) -> None:
+    confirmed = REPOSITORY + "confirmRemoval: [shop/web, streaming/kafka]\n"
+    loaded = load(tmp_path / "good", {}, config=confirmed)
+    assert loaded.config is not None
+    assert loaded.config.confirm_removal == {"shop/web", "streaming/kafka"}
+
+    loaded = load(tmp_path / "bad", {}, config=REPOSITORY + "confirmRemoval: [web]\n")
+    assert loaded.config is None
+    assert ("harmonia.yaml", 10, 18, '"web" is not a valid namespace/name of a release') in (
+        places(loaded)
+    )

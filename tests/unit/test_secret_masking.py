@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 
-from reconciler.loop.api import MIN_EMBEDDED_SECRET, mask_values, values_of_secrets
+from reconciler.loop.api import MIN_EMBEDDED_SECRET, mask_values
+from reconciler.render.secret_values import values_of_secrets
 from reconciler.render.secrets import MASK
 from reconciler.types import JsonObject
 

@@ -342,3 +342,17 @@ def test_the_files_go_back_to_fresh_once_the_source_is_reachable_again() -> None
     )
 
     assert recovered == files(entry)
+
+
+def test_a_release_whose_removal_is_withheld_keeps_its_file_saying_so_pass_after_pass() -> None:
+    why = "its file left Git; its removal is withheld (...) until confirmRemoval names shop/web"
+    withheld = StatusEntry(WEB, live(), report(Outcome.REMOVAL_WITHHELD, why))
+    first = files(withheld)
+    document = web_file(first)
+    assert (document["state"], document["message"]) == ("RemovalWithheld", why)
+    assert document["sync"] == {"revision": REVISION, "state": "RemovalWithheld", "message": why}
+    assert len(document["resources"]) == 2  # type: ignore[arg-type]
+    assert "| shop/web | RemovalWithheld | RemovalWithheld |" in first[README_PATH]
+
+    later = files(withheld, previous=first, now=NOW + timedelta(minutes=5))
+    assert later == first

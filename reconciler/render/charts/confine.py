@@ -24,10 +24,5 @@ def path_inside(repository_root: Path, relative: str, *, base: Path, subject: st
 
 
 def files_inside(folder: Path, repository_root: Path, *, subject: str) -> list[tuple[str, Path]]:
-    """`chart_files(folder)`, refused if any of them is a link to outside the repository."""
-    root = repository_root.resolve()
-    files = chart_files(folder, subject=subject)
-    for relative, path in files:
-        if not path.resolve().is_relative_to(root):
-            raise UnsafeChart(f"{subject}: {relative} is a symbolic link to outside the repository")
-    return files
+    """`chart_files(folder)`, refusing a link to outside the repository before following it."""
+    return chart_files(folder, subject=subject, within=repository_root, bound="the repository")

@@ -31,12 +31,15 @@ class LocalChart:
     """`sha256:<hex>` over every file's relative path and content: stable across machines."""
 
 
-def chart_files(root: Path, *, subject: str) -> list[tuple[str, Path]]:
+def chart_files(root: Path, *, subject: str, within: Path, bound: str) -> list[tuple[str, Path]]:
     """Every file under `root` as (relative POSIX path, path), sorted, following links.
 
-    Links are followed because helm follows them when it loads a folder; a link
-    cycle is refused rather than walked forever.
+    Links are followed because helm follows them when it loads a folder, but only while
+    they stay under `within` (named `bound` in messages): a link leading elsewhere is
+    refused before the walk enters it, so nothing behind it is listed, read or named in a
+    message. A link cycle is refused rather than walked forever.
     """
+    boundary = within.resolve()
     found: list[tuple[str, Path]] = []
     seen_dirs: set[str] = set()
     for current, dirs, files in os.walk(root, followlinks=True):
@@ -49,6 +52,11 @@ def chart_files(root: Path, *, subject: str) -> list[tuple[str, Path]]:
         seen_dirs.add(real)
         dirs.sort()
         base = Path(current)
+        for name in (*dirs, *files):
+            path = base / name
+            if not Path(os.path.realpath(path)).is_relative_to(boundary):
+                relative = path.relative_to(root).as_posix()
+                raise UnsafeChart(f"{subject}: {relative} is a symbolic link to outside {bound}")
         for file_name in files:
             path = base / file_name
             relative = path.relative_to(root).as_posix()
@@ -100,5 +108,5 @@ def read_chart_yaml(root: Path, *, subject: str) -> dict[str, object]:
 def load_local_chart(root: Path, *, subject: str) -> LocalChart:
     """The `LocalChart` for a folder whose content is final."""
     name, version = chart_identity(root, subject=subject)
-    digest = content_digest(chart_files(root, subject=subject))
+    digest = content_digest(chart_files(root, subject=subject, within=root, bound="the chart"))
     return LocalChart(root=root, name=name, version=version, digest=digest)
