@@ -10,6 +10,7 @@ a release leaves when it is Ready, Paused or Failed, or its timeout has passed.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from reconciler.apply.inventory import InventoryRecord
 from reconciler.apply.live import LiveIndex
 from reconciler.health import (
     HealthContext,
+    Reason,
     ReleaseHealth,
     ReleaseState,
     not_found,
@@ -82,7 +84,13 @@ def current_health(
         if health.state is ReleaseState.READY:
             return health
     owned = live.owned(namespace)
-    return judged(owned.context_for(present, paused=paused, waited=since_change, timeout=timeout))
+    context = owned.context_for(present, paused=paused, waited=since_change, timeout=timeout)
+    health = judged(context)
+    if any(state.reason == Reason.POD_NOT_CREATED for state in health.resources):
+        failures = live.creation_failures(namespace)
+        if failures:
+            return judged(dataclasses.replace(context, creation_failures=failures))
+    return health
 
 
 @dataclass(frozen=True)

@@ -175,10 +175,14 @@ class KubeClient:
         *,
         namespace: str | None = None,
         label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> list[JsonObject]:
         resource = self._resource(api_version, kind)
         path = resource.path(namespace=namespace) if resource.namespaced else resource.path()
-        listed = self._call(f"{kind} list", "get", path, label_selector=label_selector)
+        selectors = {"label_selector": label_selector, "field_selector": field_selector}
+        listed = self._call(
+            f"{kind} list", "get", path, **{key: value for key, value in selectors.items() if value}
+        )
         items: Any = listed.get("items") or []
         for item in items:
             item.setdefault("apiVersion", api_version)
