@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
 
-_DECIMAL_SUFFIXES = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12}
-_DECIMAL_SUFFIXES |= {"P": 15, "E": 18}
+_DECIMAL_SUFFIXES = {
+    **{"n": -9, "u": -6, "m": -3, "": 0},
+    **{"k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18},
+}
 _BINARY_SUFFIXES = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _SUFFIX_LETTERS = frozenset("eEinumkKMGTP")
 _NANO = -9

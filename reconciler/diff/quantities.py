@@ -16,16 +16,16 @@ from reconciler.quantity import NotAQuantity, canonical_quantity
 from reconciler.render.model import KubeObject
 from reconciler.types import JsonValue
 
-Path = tuple[str, ...]
+FieldPath = tuple[str, ...]
 """Field names from the object's root; `*` is every item of a list or map."""
 
-_RESOURCE_LISTS: tuple[Path, ...] = (("limits", "*"), ("requests", "*"))
-_CONTAINER_FIELDS: tuple[tuple[Path, bool], ...] = (
+_RESOURCE_LISTS: tuple[FieldPath, ...] = (("limits", "*"), ("requests", "*"))
+_CONTAINER_FIELDS: tuple[tuple[FieldPath, bool], ...] = (
     *((("resources", *path), True) for path in _RESOURCE_LISTS),
     (("env", "*", "valueFrom", "resourceFieldRef", "divisor"), False),
 )
-_DOWNWARD_ITEMS: Path = ("items", "*", "resourceFieldRef", "divisor")
-_POD_SPEC_FIELDS: tuple[tuple[Path, bool], ...] = (
+_DOWNWARD_ITEMS: FieldPath = ("items", "*", "resourceFieldRef", "divisor")
+_POD_SPEC_FIELDS: tuple[tuple[FieldPath, bool], ...] = (
     *(
         ((containers, "*", *path), in_list)
         for containers in ("containers", "initContainers", "ephemeralContainers")
@@ -41,17 +41,19 @@ _POD_SPEC_FIELDS: tuple[tuple[Path, bool], ...] = (
     (("volumes", "*", "downwardAPI", *_DOWNWARD_ITEMS), False),
     (("volumes", "*", "projected", "sources", "*", "downwardAPI", *_DOWNWARD_ITEMS), False),
 )
-_CLAIM_SPEC_FIELDS: tuple[tuple[Path, bool], ...] = tuple(
+_CLAIM_SPEC_FIELDS: tuple[tuple[FieldPath, bool], ...] = tuple(
     (("resources", *path), True) for path in _RESOURCE_LISTS
 )
 
 
-def _under(prefix: Path, fields: tuple[tuple[Path, bool], ...]) -> tuple[tuple[Path, bool], ...]:
+def _under(
+    prefix: FieldPath, fields: tuple[tuple[FieldPath, bool], ...]
+) -> tuple[tuple[FieldPath, bool], ...]:
     return tuple(((*prefix, *path), in_list) for path, in_list in fields)
 
 
 _TEMPLATE = ("spec", "template", "spec")
-QUANTITY_FIELDS: Mapping[tuple[str, str], tuple[tuple[Path, bool], ...]] = {
+QUANTITY_FIELDS: Mapping[tuple[str, str], tuple[tuple[FieldPath, bool], ...]] = {
     ("", "Pod"): _under(("spec",), _POD_SPEC_FIELDS),
     ("", "PodTemplate"): _under(("template", "spec"), _POD_SPEC_FIELDS),
     ("", "ReplicationController"): _under(_TEMPLATE, _POD_SPEC_FIELDS),
@@ -95,7 +97,7 @@ def _canonical(value: JsonValue, *, in_resource_list: bool) -> JsonValue:
         return value
 
 
-def _rewrite(node: JsonValue, path: Path, change: Callable[[JsonValue], JsonValue]) -> None:
+def _rewrite(node: JsonValue, path: FieldPath, change: Callable[[JsonValue], JsonValue]) -> None:
     """Replace every value at `path` under `node` by `change(value)`."""
     step, rest = path[0], path[1:]
     if isinstance(node, dict):
