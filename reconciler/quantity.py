@@ -24,6 +24,9 @@ _NANO = -9
 _MILLI = -3
 _MAX_DIGITS = 18
 """Digits of an int64 the parser's fast path keeps exactly (`maxInt64Factors`)."""
+_MAX_TEXT = 1000
+"""Longer texts are refused before any digit is read: no resource needs them, and
+Python will not read a number of over 4300 digits."""
 _MAX_BINARY = 2**63 - 1
 """The largest binary quantity; larger ones are capped, as the server does."""
 
@@ -61,6 +64,8 @@ def parse_quantity(text: str) -> Quantity:
         raise NotAQuantity("an empty string is not a quantity")
     if text == "0":
         return Quantity(0, 0, QuantityFormat.DECIMAL_SI, written=text)
+    if len(text) > _MAX_TEXT:
+        raise NotAQuantity(f"a quantity of {len(text)} characters is longer than any resource")
     negative, numerator, denominator, suffix = _split(text)
     base, power, form = _interpret(suffix, text)
     kept = _kept_as_written(text, numerator, denominator, power, form)

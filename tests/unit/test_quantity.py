@@ -10,6 +10,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler.quantity import NotAQuantity, canonical_quantity, parse_quantity
 
@@ -108,3 +110,19 @@ def test_what_the_api_server_rejects_is_not_a_quantity(text: str) -> None:
 def test_a_huge_exponent_is_written_without_computing_the_number() -> None:
     assert canonical_quantity("1e999999999") == "1e999999999"
     assert canonical_quantity("1e-999999999") == "1e-9"
+
+
+def test_a_quantity_longer_than_any_resource_is_refused_without_reading_it() -> None:
+    with pytest.raises(NotAQuantity, match="longer than any resource"):
+        canonical_quantity("1" * 5000)
+    with pytest.raises(NotAQuantity):
+        canonical_quantity("1e" + "9" * 5000)
+
+
+@given(st.text(alphabet="0123456789.+-eEinumkKMGTP ", max_size=30) | st.text(max_size=30))
+def test_any_text_is_a_canonical_quantity_or_not_a_quantity_and_nothing_else(text: str) -> None:
+    try:
+        written = canonical_quantity(text)
+    except NotAQuantity:
+        return
+    assert canonical_quantity(written) == written
