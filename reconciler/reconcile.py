@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
+from typing import TypeVar
 
+from reconciler.apply.claim import source_conflict
 from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import (
     INVENTORY_SELECTOR,
@@ -36,7 +38,7 @@ from reconciler.apply.release import (
     write_inventory,
 )
 from reconciler.apply.removal_guard import CONFIRM_FIELD, decide_removals, withheld_message
-from reconciler.apply.wait import Awaited, wait_until_settled
+from reconciler.apply.wait import Awaited, wait_until_settled, with_completed_jobs
 from reconciler.desired import DesiredState
 from reconciler.diff.changeset import ChangeSet
 from reconciler.health import ReleaseHealth, ReleaseState
@@ -55,8 +57,9 @@ from reconciler.render.outputs import (
 from reconciler.render.ownership import CLUSTER_SCOPED_REFUSAL, OWNER_ANNOTATION
 from reconciler.render.pipeline import ExternalOutputs
 from reconciler.render.secret_values import (
-    public_outputs,
+    hidden_outputs,
     redacted,
+    secret_output_names,
     withheld_secret_outputs,
 )
 from reconciler.spec.model import Release
@@ -150,6 +153,8 @@ class PassReport:
         }
 
 
+_Outcome = TypeVar("_Outcome")
+
 Progress = Callable[["ReleaseReport", float], None]
 """Called with each release's report and the seconds it took, as the pass goes."""
 
@@ -187,13 +192,17 @@ def external_outputs_from(client: KubeClient) -> ExternalOutputs:
     return lookup
 
 
-def _dependency_outputs(state: DesiredState, key: ReleaseKey) -> dict[str, JsonObject]:
-    release = state.loaded.releases[key]
+def _dependency_outputs(
+    rendered: RenderedRelease, secrets: frozenset[str]
+) -> dict[str, JsonObject]:
+    """What the record keeps of the dependencies: the outputs the render used, whether
+    rendered in this pass or read from the cluster (a release of another repository),
+    those some Secret of the pass holds as `***`."""
     used: dict[str, JsonObject] = {}
-    for alias, target in release.dependencies.items():
-        rendered = state.render.rendered.get(target)
-        outputs = public_outputs(rendered) if rendered is not None else {}
-        used[alias] = {"release": str(target), "outputs": outputs}  # type: ignore[dict-item]
+    for alias, found in rendered.dependencies.items():
+        hidden = secret_output_names(found.outputs, secrets)
+        outputs: JsonObject = dict(hidden_outputs(found.outputs, hidden))
+        used[alias] = {"release": str(found.key), "outputs": outputs}
     return used
 
 
@@ -239,8 +248,17 @@ def reconcile(
             outcome = (
                 ReleaseReport(key, Outcome.BLOCKED, gate)
                 if gate is not None
-                else _reconcile_release(
-                    client, state, key, options, live=live, previous=records.get(key)
+                else _refused_alone(
+                    key,
+                    partial(
+                        _reconcile_release,
+                        client,
+                        state,
+                        key,
+                        options,
+                        live=live,
+                        previous=records.get(key),
+                    ),
                 )
             )
         return _Step(outcome, started, time.monotonic())
@@ -250,7 +268,10 @@ def reconcile(
     ) -> tuple[ReleaseReport, float]:
         if isinstance(step.outcome, ReleaseReport):
             return step.outcome, step.ended - step.started
-        report = _finish(client, state, step.outcome, healths.get(step.outcome.key))
+        written = step.outcome
+        report = _refused_alone(
+            written.key, partial(_finish, client, state, written, healths.get(written.key))
+        )
         return report, time.monotonic() - step.started
 
     # A level's releases do not depend on each other: they are written side by side,
@@ -285,6 +306,18 @@ def reconcile(
     withheld, removed = _removed_releases(client, state, options, records, progress=progress)
     reports.update(removed)
     return PassReport(options.revision, reports, prune_withheld=withheld)
+
+
+def _refused_alone(key: ReleaseKey, step: Callable[[], _Outcome]) -> _Outcome | ReleaseReport:
+    """`step()`, or the release Failed with the API server's answer when the server said
+    no to something of it: that is this release's failure, not the pass's. Only a cluster
+    that does not answer (`ClusterUnreachable`, temporary) stops the pass."""
+    try:
+        return step()
+    except KubeError as error:
+        if error.temporary:
+            raise
+        return ReleaseReport(key, Outcome.FAILED, str(error))
 
 
 def _contested(state: DesiredState, live: LiveIndex) -> dict[ReleaseKey, str]:
@@ -405,6 +438,8 @@ def _reconcile_release(
         return ReleaseReport(key, Outcome.FAILED, "; ".join(refused))
     if isinstance(previous, InventoryFormatError):
         return ReleaseReport(key, Outcome.FAILED, str(previous))
+    if previous is not None and (conflict := source_conflict(previous, source=options.source)):
+        return ReleaseReport(key, Outcome.FAILED, conflict)
     if options.dry_run or _heal_withheld(release, rendered, previous, options):
         plan = plan_release(
             client, rendered, release, previous=previous, live=live, prune=options.prune
@@ -425,12 +460,14 @@ def _reconcile_release(
         live=live,
         revision=options.revision,
         source=options.source,
-        dependency_outputs=_dependency_outputs(state, key),
+        dependency_outputs=_dependency_outputs(rendered, state.render.secrets),
         prune=options.prune,
         defer_record=options.wait,
     )
     if result.error is not None:
-        return ReleaseReport(key, Outcome.FAILED, result.error, result.changes)
+        failed = ReleaseReport(key, Outcome.FAILED, result.error, result.changes)
+        _record_apply_failure(client, failed, source=options.source, secrets=state.render.secrets)
+        return failed
     awaited = None
     if options.wait and result.inventory is not None:
         awaited = Awaited(
@@ -465,27 +502,63 @@ def _finish(
                     timeout=release.timeout_sec,
                 )
             except HookFailed as error:
-                _record_readiness(client, result, ready=False)
-                return ReleaseReport(key, Outcome.FAILED, str(error), result.changes, ready)
-    _record_readiness(client, result, ready=bool(ready))
+                report = ReleaseReport(key, Outcome.FAILED, str(error), result.changes, ready)
+                _record_outcome(client, result, report, health, secrets=state.render.secrets)
+                return report
     changed = result.changes.has_changes or written.previous is None
     outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
     if ready is False:
         outcome = Outcome.FAILED
-    return ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
+    report = ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
+    _record_outcome(client, result, report, health, secrets=state.render.secrets)
+    return report
 
 
-def _record_readiness(client: KubeClient, result: ApplyResult, *, ready: bool) -> None:
-    """Write the release's record when the apply left it pending or it has just become
-    Ready (`readySince` set now); a record already saying so is left alone."""
+def _last_result(report: ReleaseReport, secrets: frozenset[str]) -> str:
+    """The record's `result`: "Applied", or "Failed: <why>" as the report says it (a
+    ConfigMap: what a Secret of the pass holds is cut out)."""
+    if report.outcome is not Outcome.FAILED:
+        return "Applied"
+    return f"Failed: {redacted(report.message, secrets)}"
+
+
+def _record_outcome(
+    client: KubeClient,
+    result: ApplyResult,
+    report: ReleaseReport,
+    health: ReleaseHealth | None,
+    *,
+    secrets: frozenset[str],
+) -> None:
+    """Write the release's record when the apply left it pending, it has just become
+    Ready (`readySince` set now), a Job of it completed, or its last result changed; a
+    record already saying so is left alone, so a release failing the same way pass after
+    pass writes nothing."""
     record = result.inventory
     if record is None:
         return
-    if ready and not record.ready_since:
+    if health is not None:
+        record = with_completed_jobs(record, health)
+    if report.ready and report.outcome is not Outcome.FAILED and not record.ready_since:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         record = dataclasses.replace(record, ready_since=stamp)
+    last_result = _last_result(report, secrets)
+    if record.result != last_result:
+        record = dataclasses.replace(record, result=last_result)
     if result.record_pending or record is not result.inventory:
         write_inventory(client, record)
+
+
+def _record_apply_failure(
+    client: KubeClient, report: ReleaseReport, *, source: str, secrets: frozenset[str]
+) -> None:
+    """Note a failed apply in the release's record as the writes left it (read again: it
+    may name objects created before the failure); another source's record is not ours."""
+    record = read_inventory(client, report.release)
+    last_result = _last_result(report, secrets)
+    if record is None or record.source != source or record.result == last_result:
+        return
+    write_inventory(client, dataclasses.replace(record, result=last_result))
 
 
 def _heal_withheld(
@@ -587,10 +660,15 @@ def _removed_releases(
             message = f"{why}; it would be removed"
             report(ReleaseReport(record.release, Outcome.PLANNED, message), started)
             continue
-        result = remove_release(client, record)
-        changes = ChangeSet(record.release, result.changes)
-        report(ReleaseReport(record.release, Outcome.REMOVED, why, changes), started)
+        removal = partial(_removal_report, client, record, why=why)
+        report(_refused_alone(record.release, removal), started)
     return decision.summary, reports
+
+
+def _removal_report(client: KubeClient, record: InventoryRecord, *, why: str) -> ReleaseReport:
+    result = remove_release(client, record)
+    changes = ChangeSet(record.release, result.changes)
+    return ReleaseReport(record.release, Outcome.REMOVED, why, changes)
 
 
 def _unknown_snapshot(state: DesiredState) -> str | None:

@@ -16,17 +16,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from reconciler.apply.inventory import InventoryRecord
+from reconciler.apply.inventory import InventoryEntry, InventoryRecord
 from reconciler.apply.live import LiveIndex
 from reconciler.health import (
     HealthContext,
     Reason,
     ReleaseHealth,
     ReleaseState,
+    ResourceState,
     not_found,
     release_health,
     resource_health,
 )
+from reconciler.health.removed_jobs import completed_job_removed, job_completed, removed_job_health
 from reconciler.objects import stub_object
 from reconciler.types import ReleaseKey, split_release_key
 
@@ -61,16 +63,14 @@ def current_health(
     """
     namespace, _name = split_release_key(record.release)
     live.load(stub_object(entry.ref) for entry in record.entries)
-    found = [(entry.ref, live.get(entry.ref)) for entry in record.entries]
+    found = [(entry, live.get(entry.ref)) for entry in record.entries]
     present = [obj for _ref, obj in found if obj is not None]
     kinds = {obj.get("kind") for obj in present}
 
     def judged(context: HealthContext) -> ReleaseHealth:
         states = [
-            resource_health(obj, context=context)
-            if obj is not None
-            else not_found(ref.kind, ref.namespace, ref.name)
-            for ref, obj in found
+            resource_health(obj, context=context) if obj is not None else _absent(live, entry)
+            for entry, obj in found
         ]
         return release_health(
             states, paused=paused, since_change=since_change, timeout=timeout, was_ready=was_ready
@@ -91,6 +91,30 @@ def current_health(
         if failures:
             return judged(dataclasses.replace(context, creation_failures=failures))
     return health
+
+
+def _absent(live: LiveIndex, entry: InventoryEntry) -> ResourceState:
+    """An object the record names that the cluster lacks: missing, except a Job that its
+    ttlSecondsAfterFinished removed after it finished (recorded, or told by its Events)."""
+    ref = entry.ref
+    if ref.kind != "Job" or not ref.api_version.startswith("batch/"):
+        return not_found(ref.kind, ref.namespace, ref.name)
+    if entry.completed:
+        return completed_job_removed(ref.namespace, ref.name)
+    return removed_job_health(ref.namespace, ref.name, live.events_about(ref))
+
+
+def with_completed_jobs(record: InventoryRecord, health: ReleaseHealth) -> InventoryRecord:
+    """`record` noting the Jobs `health` found complete, so that their TTL's removal is not
+    taken for a missing object later; `record` itself when there is nothing new to note."""
+    done = {(s.namespace, s.name) for s in health.resources if job_completed(s)}
+    entries = tuple(
+        dataclasses.replace(entry, completed=True)
+        if entry.ref.kind == "Job" and (entry.ref.namespace, entry.ref.name) in done
+        else entry
+        for entry in record.entries
+    )
+    return record if entries == record.entries else dataclasses.replace(record, entries=entries)
 
 
 @dataclass(frozen=True)

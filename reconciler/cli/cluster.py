@@ -39,7 +39,7 @@ from reconciler.cli.session import EXIT_UNREACHABLE, desired_state
 from reconciler.desired import DesiredState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import KubeTarget
-from reconciler.kube.errors import ClusterUnreachable
+from reconciler.kube.errors import ClusterUnreachable, KubeError
 from reconciler.locations import cache_home
 from reconciler.policy import Policy
 from reconciler.reconcile import (
@@ -59,11 +59,6 @@ release_option = click.option(
     "release",
     metavar="NAMESPACE/NAME",
     help="Only this release (and what it depends on).",
-)
-source_id_option = click.option(
-    "--source-id",
-    help="The repository identity releases are recorded under "
-    "(default: the origin URL and subfolder of PATH).",
 )
 
 
@@ -108,9 +103,11 @@ def _pass(
 ) -> PassReport:
     try:
         report = reconcile(client, state, options, progress=_progress)
-    except ClusterUnreachable as error:
+    except KubeError as error:
+        # A release's refusals are in the report; this one stopped the pass (the
+        # inventory records cannot be listed, or the cluster does not answer).
         click.echo(f"error: {error}", err=True)
-        raise click.exceptions.Exit(EXIT_UNREACHABLE) from None
+        raise click.exceptions.Exit(EXIT_UNREACHABLE if error.temporary else 1) from None
     if release:
         report = PassReport(
             report.revision,
@@ -142,9 +139,18 @@ def _print_text_diff(report: PassReport) -> None:
                 )
 
 
+source_id_option = click.option(
+    "--source-id",
+    help="The repository identity releases are recorded under; a release recorded under "
+    "another is its owner's, not this repository's (default: the origin URL and "
+    "subfolder of PATH).",
+)
+
+
 @click.command()
 @repository_argument
 @release_option
+@source_id_option
 @click.option(
     "--base",
     metavar="REV",
@@ -167,19 +173,18 @@ def _print_text_diff(report: PassReport) -> None:
 @click.option(
     "--exit-code", is_flag=True, help="Exit 1 when there are differences (like git diff)."
 )
-@source_id_option
 @render_options
 @cluster_options
 @policy_options
 def diff(
     path: Path,
     release: str | None,
+    source_id: str | None,
     base: str | None,
     head: str | None,
     live: bool,
     output: str,
     exit_code: bool,
-    source_id: str | None,
     policy: Policy,
     target: KubeTarget,
     inputs: RenderInputs,

@@ -59,6 +59,8 @@ class CycleResult:
     unreachable: bool = False
     """The Git remote or the cluster could not be reached (exit code 3)."""
     status_commit: str | None = None
+    crashed: bool = False
+    """The pass ended in an unexpected exception (a bug): logged with its traceback."""
 
     @property
     def exit_code(self) -> int:
@@ -112,6 +114,16 @@ class Cycle:
         )
 
     def run_pass(self, *, stopping: Callable[[], bool] = lambda: False) -> CycleResult:
+        """One tick's work; a bug in it is a crashed pass in the result and the metrics
+        (the next tick tries again), never an exception."""
+        try:
+            return self._run_pass(stopping=stopping)
+        except Exception as error:
+            log.exception("pass crashed")
+            self._metrics.observe_crash()
+            return CycleResult(problem=f"pass crashed: {error}", crashed=True)
+
+    def _run_pass(self, *, stopping: Callable[[], bool]) -> CycleResult:
         started = time.monotonic()
         snapshot = self._fetch()
         if isinstance(snapshot, CycleResult):
@@ -146,10 +158,12 @@ class Cycle:
                 progress=lambda entry, seconds: self._heard(entry, seconds, revision),
                 stopping=stopping,
             )
-        except ClusterUnreachable as error:
+        except KubeError as error:
+            # What no single release stands for (the inventory records cannot be listed):
+            # unreachable when temporary, else a refusal that stops this pass only.
             self._metrics.count_error("cluster")
             log.error("pass at revision %s stopped: %s", revision[:12], error)
-            return CycleResult(revision, problem=str(error), unreachable=True)
+            return CycleResult(revision, problem=str(error), unreachable=error.temporary)
         if report.prune_withheld:
             log.warning("prune withheld: %s", report.prune_withheld)
         self._remember_failures(report)

@@ -138,6 +138,8 @@ class Service:
             return False, "no pass has finished yet"
         if last.unreachable:
             return False, f"last pass could not reach a needed service: {last.problem}"
+        if last.crashed:
+            return False, "last pass crashed (the log has the error)"
         return True, "ok"
 
     def _lead_and_loop(
@@ -187,11 +189,7 @@ class Service:
         return LeaderElector(client, settings, on_lost=on_lost)
 
     def _tick(self, cycle: Cycle) -> CycleResult:
-        try:
-            result = cycle.run_pass(stopping=self._progress.stop.is_set)
-        except Exception as error:  # a bug must not end the loop: the next tick tries again
-            log.exception("pass crashed")
-            result = CycleResult(problem=f"pass crashed: {error}")
+        result = cycle.run_pass(stopping=self._progress.stop.is_set)
         self._progress.last = result
         return result
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 
 from reconciler.render.helm import split_hooks
+from reconciler.render.kustomization import check_kustomization
 from reconciler.render.manifest_yaml import parse_manifests
 from reconciler.render.model import (
     ChartOutput,
@@ -62,10 +63,12 @@ def render_kustomize(
     values: JsonObject,
     env: RenderEnvironment,
 ) -> ChartOutput:
-    """`kubectl kustomize` of the folder; remote bases are refused by kustomize's own rules."""
+    """`kubectl kustomize` of the folder, once every path its kustomizations name is known
+    to stay inside it (`check_kustomization`): kustomize itself would fetch remotes."""
     subject = _subject(chart, release_name, namespace)
     if env.kubectl is None:
         raise RenderError(f"{subject}: a Kustomize folder needs kubectl, and none is configured")
+    check_kustomization(chart.root, subject=subject)
     try:
         built = subprocess.run(
             [str(env.kubectl), "kustomize", str(chart.root)],

@@ -14,7 +14,7 @@ import yaml
 from reconciler.diff.changeset import Action
 from reconciler.reconcile import Outcome, PassOptions, ReleaseReport, reconcile
 from reconciler.types import ReleaseKey
-from tests.cluster.workbench import Workbench
+from tests.cluster.workbench import EXAMPLES_SOURCE, Workbench
 from tests.conftest import LiveCluster
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -25,7 +25,7 @@ KAFKA = ReleaseKey("streaming/kafka")
 def examples_bench(cluster: LiveCluster, tmp_path: Path) -> Workbench:
     root = tmp_path / "examples"
     shutil.copytree(EXAMPLES, root)
-    return Workbench(cluster, root, tmp_path / "cache", source=f"examples-{tmp_path.name}")
+    return Workbench(cluster, root, tmp_path / "cache", source=EXAMPLES_SOURCE)
 
 
 def edit(path: Path, old: str, new: str) -> None:

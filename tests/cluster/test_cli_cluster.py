@@ -57,7 +57,7 @@ def test_apply_diff_and_status_speak_through_output_and_exit_codes(
     applied = harmonia(cluster, "apply", repo, "--source-id", bench.source)
     assert applied.returncode == 0, applied.stderr
     assert f"{namespace}/app: Applied" in applied.stderr
-    clean = harmonia(cluster, "diff", repo, "--exit-code")
+    clean = harmonia(cluster, "diff", repo, "--exit-code", "--source-id", bench.source)
     assert (clean.returncode, clean.stdout) == (0, ""), clean.stderr
 
     bench.chart(
@@ -67,11 +67,13 @@ def test_apply_diff_and_status_speak_through_output_and_exit_codes(
             {**secret, "stringData": {"token": "cli-secret-changed"}},
         ],
     )
-    changed = harmonia(cluster, "diff", repo, "--exit-code")
+    changed = harmonia(cluster, "diff", repo, "--exit-code", "--source-id", bench.source)
     assert changed.returncode == 1, changed.stderr
     assert "-  mode: fast\n+  mode: slow" in changed.stdout
     assert "cli-secret" not in changed.stdout + changed.stderr
-    as_json = json.loads(harmonia(cluster, "diff", repo, "-o", "json").stdout)
+    as_json = json.loads(
+        harmonia(cluster, "diff", repo, "-o", "json", "--source-id", bench.source).stdout
+    )
     (release,) = as_json["releases"]
     assert release["changes"]["counts"]["configured"] == 2
 

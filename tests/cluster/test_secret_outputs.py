@@ -110,3 +110,5 @@ def test_an_output_placed_in_a_secret_is_recorded_and_shown_masked(
     message = failing.releases[ReleaseKey(f"{namespace}/app")].message
     assert failing.releases[ReleaseKey(f"{namespace}/app")].outcome is Outcome.FAILED
     assert f"{MASK}/x" in message and password not in message
+    recorded = cluster.kubectl("-n", namespace, "get", "configmaps", "-o", "json").stdout
+    assert "Failed: " in recorded and password not in recorded

@@ -25,6 +25,10 @@ from reconciler.types import JsonObject, ReleaseKey
 from tests.conftest import LiveCluster
 
 REPOSITORY_FILE = "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n"
+EXAMPLES_SOURCE = "tests:examples"
+"""The source of every copy of `examples/`: its releases live in fixed namespaces (shop,
+streaming) that the tests share, and a release has one owner, so the copies are one
+repository."""
 
 
 @dataclass

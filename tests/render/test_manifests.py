@@ -3,6 +3,8 @@ built by the real `kubectl kustomize`."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from devcluster.build import ensure_binaries
 from reconciler.render.chart import chart_kind
 from reconciler.render.manifests import render_kustomize, render_plain
 from reconciler.render.model import ChartKind, RenderEnvironment, RenderError, ResolvedChart
+from tests.render.servers import ChartRepositoryServer
 
 
 def chart(root: Path, kind: ChartKind) -> ResolvedChart:
@@ -76,9 +79,10 @@ def test_a_broken_kustomization_is_a_render_error_quoting_kustomize(
 ) -> None:
     root = tmp_path / "broken"
     root.mkdir()
-    (root / "kustomization.yaml").write_text("resources: [missing.yaml]\n")
+    (root / "kustomization.yaml").write_text("resources: [cm.yaml]\nnamePrefix: [not, text]\n")
+    (root / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
     with pytest.raises(
-        RenderError, match=r"^release ns/r: chart broken: kubectl kustomize failed: .*missing\.yaml"
+        RenderError, match=r"^release ns/r: chart broken: kubectl kustomize failed: "
     ):
         render_kustomize(
             chart(root, ChartKind.KUSTOMIZE),
@@ -87,3 +91,112 @@ def test_a_broken_kustomization_is_a_render_error_quoting_kustomize(
             values={},
             env=environment(helm_binary),
         )
+
+
+@pytest.fixture()
+def listener(tmp_path: Path) -> Iterator[ChartRepositoryServer]:
+    """A loopback HTTP server that records every request and would serve a ConfigMap."""
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fetched}\n")
+    server = ChartRepositoryServer(served)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("kustomization", "problem"),
+    [
+        ("resources: [{url}/cm.yaml]\n", "is not a file or folder inside the chart"),
+        ("bases: [{url}/cm.yaml]\n", "is not a file or folder inside the chart"),
+        ("resources: ['git::{url}/repo.git//base?ref=v1']\n", "not a file or folder inside"),
+        ("resources: [github.com/example/repo//base?ref=v1]\n", "not a file or folder inside"),
+        ("resources: [../outside]\n", "'../outside' leads outside the chart"),
+        ("resources: [missing.yaml]\n", "'missing.yaml' is not a file or folder inside the chart"),
+        ("resources: [{host}]\n", "is an absolute path"),
+        ("resources: [base]\n", "base/kustomization.yaml: '../../outside' leads outside"),
+        ("resources: [linked]\n", "'linked' leads outside the chart"),
+        ("patches: [{{path: ../outside/patch.yaml}}]\n", "leads outside the chart"),
+        (
+            "configMapGenerator: [{{name: c, files: [k=../outside/secret.txt]}}]\n",
+            "'../outside/secret.txt' leads outside the chart",
+        ),
+    ],
+    ids=[
+        "url",
+        "url-base",
+        "git",
+        "github",
+        "dotdot",
+        "missing",
+        "absolute",
+        "nested-dotdot",
+        "link",
+        "patch",
+        "generator-file",
+    ],
+)
+def test_a_kustomization_reaching_outside_the_chart_fails_before_kustomize_runs(
+    helm_binary: Path,
+    tmp_path: Path,
+    listener: ChartRepositoryServer,
+    kustomization: str,
+    problem: str,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    marker = f"host-marker-{tmp_path.name}"
+    (outside / "kustomization.yaml").write_text("resources: [cm.yaml]\n")
+    (outside / "cm.yaml").write_text(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {marker}}}\n"
+    )
+    (outside / "secret.txt").write_text(marker)
+    root = tmp_path / "chart"
+    (root / "base").mkdir(parents=True)
+    (root / "base" / "kustomization.yaml").write_text("resources: [../../outside]\n")
+    (root / "linked").symlink_to(outside)
+    url = listener.url.removesuffix("/charts")
+    (root / "kustomization.yaml").write_text(kustomization.format(url=url, host=outside))
+
+    with pytest.raises(RenderError, match=re.escape(problem)) as raised:
+        render_kustomize(
+            chart(root, ChartKind.KUSTOMIZE),
+            release_name="r",
+            namespace="ns",
+            values={},
+            env=environment(helm_binary),
+        )
+
+    assert str(raised.value).startswith("release ns/r: chart chart: ")
+    assert marker not in str(raised.value)
+    assert listener.requests == []
+
+
+def test_a_kustomization_with_bases_and_generators_inside_the_chart_renders(
+    helm_binary: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "app"
+    (root / "base").mkdir(parents=True)
+    (root / "overlay").mkdir()
+    (root / "base" / "kustomization.yaml").write_text("resources: [cm.yaml]\n")
+    (root / "base" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    (root / "overlay" / "kustomization.yaml").write_text(
+        "resources: [../base]\nconfigMapGenerator: [{name: gen, files: [k=v.txt]}]\n"
+        "patches:\n- patch: |\n    - op: add\n      path: /data\n      value: {x: y}\n"
+        "  target: {kind: ConfigMap, name: a}\n"
+    )
+    (root / "overlay" / "v.txt").write_text("value\n")
+    (root / "kustomization.yaml").write_text("resources: [overlay]\n")
+
+    output = render_kustomize(
+        chart(root, ChartKind.KUSTOMIZE),
+        release_name="r",
+        namespace="ns",
+        values={},
+        env=environment(helm_binary),
+    )
+
+    names = sorted(str(o["metadata"]["name"]) for o in output.objects)  # type: ignore[index, call-overload]
+    assert names[0] == "a" and names[1].startswith("gen-")
