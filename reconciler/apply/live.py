@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TypeVar
 
+from reconciler.health.events import creation_failures
 from reconciler.health.owners import OwnedIndex
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import Forbidden, KubeError, NotFound
@@ -67,6 +68,7 @@ class LiveIndex:
         self._owned = _Once()
         self._fetched = _Once()
         self._unmanaged = _Once()
+        self._failures = _Once()
         self._events = _Once()
 
     def load(self, objects: Iterable[KubeObject], *, mapper: Mapper = map) -> None:
@@ -153,6 +155,21 @@ class LiveIndex:
             )
 
         return self._owned.get(namespace, listing)
+
+    def creation_failures(self, namespace: str) -> dict[str, str]:
+        """Why workloads of the namespace cannot create pods, by uid (their controllers'
+        `FailedCreate` Events), listed once; nothing when Events may not be listed."""
+
+        def listing() -> dict[str, str]:
+            try:
+                events = self.client.list(
+                    "v1", "Event", namespace=namespace, field_selector="reason=FailedCreate"
+                )
+            except Forbidden:
+                return {}  # an older deployment's role, without `list` on events
+            return creation_failures(events)
+
+        return self._failures.get(namespace, listing)
 
     def events_about(self, ref: ObjectRef) -> tuple[KubeObject, ...]:
         """The Events about the object named like `ref`, listed once: what is left of how

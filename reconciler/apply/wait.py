@@ -20,6 +20,7 @@ from reconciler.apply.inventory import InventoryEntry, InventoryRecord
 from reconciler.apply.live import LiveIndex
 from reconciler.health import (
     HealthContext,
+    Reason,
     ReleaseHealth,
     ReleaseState,
     ResourceState,
@@ -83,7 +84,13 @@ def current_health(
         if health.state is ReleaseState.READY:
             return health
     owned = live.owned(namespace)
-    return judged(owned.context_for(present, paused=paused, waited=since_change, timeout=timeout))
+    context = owned.context_for(present, paused=paused, waited=since_change, timeout=timeout)
+    health = judged(context)
+    if any(state.reason == Reason.POD_NOT_CREATED for state in health.resources):
+        failures = live.creation_failures(namespace)
+        if failures:
+            return judged(dataclasses.replace(context, creation_failures=failures))
+    return health
 
 
 def _absent(live: LiveIndex, entry: InventoryEntry) -> ResourceState:

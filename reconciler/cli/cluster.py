@@ -200,6 +200,8 @@ def diff(
     """
     sides = choose_sides(base, head, live=live)
     if sides.base is not None:
+        if source_id is not None:
+            raise click.UsageError("--source-id names releases in the cluster: not with --base")
         review = review_revisions(
             path, sides.base, sides.head, policy=policy, inputs=inputs, release=release
         )

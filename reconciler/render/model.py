@@ -61,7 +61,8 @@ class RenderEnvironment:
 
     kube_version: str
     api_versions: tuple[str, ...]
-    helm: Path
+    helm: Path | None
+    """None when no helm was found: only what needs it fails (HELM_NOT_FOUND)."""
     kubectl: Path | None = None
     library_dirs: tuple[Path, ...] = ()
     """Absolute Jsonnet library folders (e.g. a vendored ksonnet-lib)."""

@@ -143,7 +143,7 @@ NEEDED = [
     Access("list", "pods", "allowed"),  # health
     Access("list", "replicasets.apps", "allowed"),
     Access("create", "events", "allowed"),
-    Access("list", "events", "allowed"),  # how a Job its TTL removed ended
+    Access("list", "events", "allowed"),  # a Job its TTL removed; a FailedCreate
     Access("get", "namespaces/{allowed}", "allowed"),  # the release namespace exists
     Access("create", "leases.coordination.k8s.io", "system"),
     Access("patch", "leases.coordination.k8s.io/{lease}", "system"),
