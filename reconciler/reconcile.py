@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import partial
 
 from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import (
@@ -35,7 +35,7 @@ from reconciler.apply.release import (
     read_inventory,
     write_inventory,
 )
-from reconciler.apply.wait import Awaited, wait_until_settled
+from reconciler.apply.wait import Awaited, Waiter
 from reconciler.desired import DesiredState
 from reconciler.diff.changeset import ChangeSet
 from reconciler.health import ReleaseHealth, ReleaseState
@@ -86,6 +86,17 @@ class ReleaseReport:
     changes: ChangeSet | None = None
     ready: bool | None = None
     """Whether the release was Ready when the pass left it; None when not checked."""
+    seconds: float | None = None
+    """How long the pass spent on it, from its start to its report (its wait included);
+    None when it was decided before the pass began (invalid, blocked, not rendered)."""
+
+    def describe(self) -> str:
+        """`Applied (1.2s): 1 created; ...`: the outcome, what changed and why, as the log
+        and the CLI say it after the release's name."""
+        summary = self.changes.summary() if self.changes is not None else ""
+        detail = "; ".join(part for part in (summary, self.message) if part)
+        took = f" ({self.seconds:.1f}s)" if self.seconds is not None else ""
+        return f"{self.outcome}{took}" + (f": {detail}" if detail else "")
 
     def to_json(self) -> JsonObject:
         body: JsonObject = {
@@ -93,6 +104,8 @@ class ReleaseReport:
             "outcome": str(self.outcome),
             "message": self.message,
         }
+        if self.seconds is not None:
+            body["seconds"] = round(self.seconds, 3)
         if self.changes is not None:
             body["changes"] = self.changes.to_json()
         return body
@@ -139,10 +152,6 @@ class PassReport:
             "pruneWithheld": self.prune_withheld,
             "releases": [self.releases[key].to_json() for key in sorted(self.releases)],
         }
-
-
-Progress = Callable[["ReleaseReport", float], None]
-"""Called with each release's report and the seconds it took, as the pass goes."""
 
 
 def external_outputs_from(client: KubeClient) -> ExternalOutputs:
@@ -192,10 +201,10 @@ def reconcile(
     state: DesiredState,
     options: PassOptions,
     *,
-    progress: Progress = lambda _report, _seconds: None,
     stopping: Callable[[], bool] = lambda: False,
 ) -> PassReport:
-    """Apply (or with `dry_run`, plan) every release of `state`; `progress` hears each one.
+    """Apply (or with `dry_run`, plan) every release of `state`: one report for each, from
+    which the log, the Events, the status files and the CLI all say what happened.
 
     Once `stopping()` is true, the releases being written finish and the rest are
     Deferred; nothing is removed.
@@ -235,37 +244,56 @@ def reconcile(
             )
         return _Step(outcome, started, time.monotonic())
 
-    def finish(
-        step: _Step, healths: Mapping[ReleaseKey, ReleaseHealth]
-    ) -> tuple[ReleaseReport, float]:
+    def finish(step: _Step, health: ReleaseHealth | None) -> ReleaseReport:
         if isinstance(step.outcome, ReleaseReport):
-            return step.outcome, step.ended - step.started
-        report = _finish(client, state, step.outcome, healths.get(step.outcome.key))
-        return report, time.monotonic() - step.started
+            report, ended = step.outcome, step.ended
+        else:
+            report, ended = _finish(client, state, step.outcome, health), time.monotonic()
+        return dataclasses.replace(report, seconds=ended - step.started)
 
-    # A level's releases do not depend on each other: they are written side by side,
-    # then waited for together, and the next level starts when the whole level is done
-    # (gates read finished reports only).
+    def reported(report: ReleaseReport) -> None:
+        reports[report.release] = report
+        if report.outcome is Outcome.APPLIED:
+            changed.add(report.release)
+
+    # A release starts once each dependency of this pass has its report, and is waited
+    # for on its own: a slow or failing release holds back its dependents, nobody else.
+    # Gates read finished reports only.
+    todo = [
+        key
+        for level in state.graph.levels
+        for key in level
+        if key not in reports and key in state.render.rendered
+    ]
     with ThreadPoolExecutor(max_workers=options.parallelism) as pool:
         rendered = (obj for release in state.render.rendered.values() for obj in release.objects)
         live.load(rendered, mapper=pool.map)
-        for level in state.graph.levels:
-            pending = [k for k in level if k not in reports and k in state.render.rendered]
-            steps = list(pool.map(one, pending))
-            awaited = {
-                step.outcome.key: step.outcome.awaited
-                for step in steps
-                if isinstance(step.outcome, _Written) and step.outcome.awaited is not None
-            }
-            # The first round reads the pass's own index (the writes are in it), with the
-            # pods, ReplicaSets and Jobs as they are now; later rounds list afresh.
-            live.forget_children()
-            healths = wait_until_settled(live, awaited) if awaited else {}
-            for report, seconds in pool.map(partial(finish, healths=healths), steps):
-                reports[report.release] = report
-                if report.outcome is Outcome.APPLIED:
-                    changed.add(report.release)
-                progress(report, seconds)
+        in_pass, waiter = frozenset(todo), Waiter(live)
+        waiting: dict[ReleaseKey, _Step] = {}
+        running: set[futures.Future[_Step | ReleaseReport]] = set()
+        while todo or running or waiter:
+            for key in [key for key in todo if _dependencies_done(state, key, reports, in_pass)]:
+                todo.remove(key)
+                running.add(pool.submit(one, key))
+            due = waiter.due_in(time.monotonic())
+            done: set[futures.Future[_Step | ReleaseReport]] = set()
+            if running:
+                done, running = futures.wait(running, due, futures.FIRST_COMPLETED)
+            elif due:
+                time.sleep(due)
+            for future in done:
+                result = future.result()
+                if isinstance(result, ReleaseReport):
+                    reported(result)
+                elif isinstance(result.outcome, ReleaseReport):
+                    reported(finish(result, None))
+                elif result.outcome.awaited is not None:
+                    waiting[result.outcome.key] = result
+                    waiter.add(result.outcome.key, result.outcome.awaited)
+                else:
+                    running.add(pool.submit(finish, result, None))
+            for key, health in waiter.poll(time.monotonic()).items():
+                running.add(pool.submit(finish, waiting.pop(key), health))
     if stopping():
         return PassReport(options.revision, reports, notes=("stopped before removals",))
     withheld, removed = _removed_releases(client, state, options, records)
@@ -485,6 +513,20 @@ def _heal_withheld(
         and previous is not None
         and previous.revision == options.revision
         and previous.input_hash == rendered.input_hash
+    )
+
+
+def _dependencies_done(
+    state: DesiredState,
+    key: ReleaseKey,
+    reports: Mapping[ReleaseKey, ReleaseReport],
+    in_pass: frozenset[ReleaseKey],
+) -> bool:
+    """Whether every dependency of `key` that this pass applies has its report (the
+    others were reported before the pass began, or are not in it)."""
+    return all(
+        target in reports or target not in in_pass
+        for target in state.loaded.releases[key].dependencies.values()
     )
 
 

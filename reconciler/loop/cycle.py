@@ -143,13 +143,14 @@ class Cycle:
                 self._client,
                 state,
                 options,
-                progress=lambda entry, seconds: self._heard(entry, seconds, revision),
                 stopping=stopping,
             )
         except ClusterUnreachable as error:
             self._metrics.count_error("cluster")
             log.error("pass at revision %s stopped: %s", revision[:12], error)
             return CycleResult(revision, problem=str(error), unreachable=True)
+        for key in sorted(report.releases):
+            self._heard(report.releases[key], revision)
         if report.prune_withheld:
             log.warning("prune withheld: %s", report.prune_withheld)
         self._remember_failures(report)
@@ -216,17 +217,14 @@ class Cycle:
             external_outputs=external_outputs_from(self._client),
         )
 
-    def _heard(self, entry: ReleaseReport, seconds: float, revision: str) -> None:
-        summary = entry.changes.summary() if entry.changes is not None else ""
-        detail = "; ".join(part for part in (summary, entry.message) if part)
+    def _heard(self, entry: ReleaseReport, revision: str) -> None:
+        """Say what the pass decided for one release, once: a log line and its Events."""
         level = logging.WARNING if entry.outcome in FAILING else logging.INFO
         log.log(
             level,
-            "release %s %s (%.1fs)%s",
+            "release %s %s",
             entry.release,
-            entry.outcome,
-            seconds,
-            f": {detail}" if detail else "",
+            entry.describe(),
             extra={"release": entry.release, "outcome": str(entry.outcome), "revision": revision},
         )
         emit_events(self._client, entry, revision=revision, instance=self._instance)
