@@ -41,7 +41,7 @@ from reconciler.source.status_branch import StatusBranch
 from reconciler.spec.model import RepositoryConfig
 from reconciler.status.files import SourceState, StatusEntry, status_files
 from reconciler.status.live import ReleaseStatus, read_statuses
-from reconciler.types import ReleaseKey
+from reconciler.types import ReleaseKey, split_release_key
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class Cycle:
             log.error("pass at revision %s stopped: %s", revision[:12], error)
             return CycleResult(revision, problem=str(error), unreachable=True)
         for key in sorted(report.releases):
-            self._heard(report.releases[key], revision)
+            self._say_outcome(report.releases[key], revision)
         if report.prune_withheld:
             log.warning("prune withheld: %s", report.prune_withheld)
         self._remember_failures(report)
@@ -217,7 +217,7 @@ class Cycle:
             external_outputs=external_outputs_from(self._client),
         )
 
-    def _heard(self, entry: ReleaseReport, revision: str) -> None:
+    def _say_outcome(self, entry: ReleaseReport, revision: str) -> None:
         """Say what the pass decided for one release, once: a log line and its Events."""
         level = logging.WARNING if entry.outcome in FAILING else logging.INFO
         log.log(
@@ -227,7 +227,10 @@ class Cycle:
             entry.describe(),
             extra={"release": entry.release, "outcome": str(entry.outcome), "revision": revision},
         )
-        emit_events(self._client, entry, revision=revision, instance=self._instance)
+        namespace, _name = split_release_key(entry.release)
+        if self._policy.allows_namespace(namespace):
+            # Not in a namespace the reconciler may not write to: the log line says it.
+            emit_events(self._client, entry, revision=revision, instance=self._instance)
 
     def _remember_failures(self, report: PassReport) -> None:
         now = datetime.now(UTC)

@@ -41,18 +41,19 @@ class Notice:
 
 
 def release_notices(report: ReleaseReport, *, revision: str) -> list[Notice]:
-    """What is worth an event in `report`. Messages name objects and counts, never values:
-    change summaries hold counts, deleted objects are named by reference."""
+    """What is worth an event in `report`, its reason from the contract's vocabulary (the
+    outcome's name). Messages name objects and counts, never values: change summaries
+    hold counts, deleted objects are named by reference."""
     deleted = _deleted(report)
     if report.outcome is Outcome.APPLIED:
         summary = report.changes.summary() if report.changes is not None else "no objects"
-        notices = [Notice("Normal", "Applied", f"revision {revision} applied: {summary}")]
-        if deleted:
-            notices.append(Notice("Normal", "Pruned", f"revision {revision} pruned {deleted}"))
-        return notices
+        message = f"revision {revision} applied: {summary}"
+        return [Notice("Normal", "Applied", f"{message}; pruned {deleted}" if deleted else message)]
     if report.outcome is Outcome.REMOVED:
         message = f"release removed ({report.message})"
-        return [Notice("Normal", "Pruned", f"{message}: deleted {deleted}" if deleted else message)]
+        return [
+            Notice("Normal", "Removed", f"{message}: deleted {deleted}" if deleted else message)
+        ]
     if report.outcome in FAILING:
         message = report.message or f"the release is {report.outcome}"
         return [Notice("Warning", str(report.outcome), message)]
