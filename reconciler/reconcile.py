@@ -86,6 +86,8 @@ class ReleaseReport:
     changes: ChangeSet | None = None
     ready: bool | None = None
     """Whether the release was Ready when the pass left it; None when not checked."""
+    drift: tuple[str, ...] = ()
+    """Objects changed by hand that this pass put back (their references)."""
     seconds: float | None = None
     """How long the pass spent on it, from its start to its report (its wait included);
     None when it was decided before the pass began (invalid, blocked, not rendered)."""
@@ -478,13 +480,16 @@ def _finish(
                 )
             except HookFailed as error:
                 _record_readiness(client, result, ready=False)
-                return ReleaseReport(key, Outcome.FAILED, str(error), result.changes, ready)
+                return ReleaseReport(
+                    key, Outcome.FAILED, str(error), result.changes, ready, drift=result.drift
+                )
     _record_readiness(client, result, ready=bool(ready))
     changed = result.changes.has_changes or written.previous is None
     outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
     if ready is False:
         outcome = Outcome.FAILED
-    return ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
+    message = "; ".join(m for m in messages if m)
+    return ReleaseReport(key, outcome, message, result.changes, ready, drift=result.drift)
 
 
 def _record_readiness(client: KubeClient, result: ApplyResult, *, ready: bool) -> None:

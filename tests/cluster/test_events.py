@@ -123,4 +123,28 @@ def test_every_outcome_of_a_pass_is_logged_once_and_evented_on_its_inventory(
     second = run_once(cluster, git_repos, tmp_path / "cache", "--allowed-namespace", namespace)
     assert f"release {namespace}/gone Removed" in second.stderr, second.stderr
     removed = events_on(cluster, namespace, "harmonia-inventory-gone")
-    assert [event["reason"] for event in removed] == ["Applied", "Removed"]
+    assert sorted(event["reason"] for event in removed) == ["Applied", "Removed"]
+
+
+def test_a_hand_edit_put_back_by_a_pass_gets_a_drift_corrected_event(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}
+    key = bench.release(
+        namespace, "app", chartPath=bench.chart("app", [config_map | {"data": {"k": "v"}}])
+    )
+    assert bench.run().releases[key].outcome is Outcome.APPLIED
+    cluster.kubectl("-n", namespace, "patch", "configmap", "a", "-p", '{"data":{"k":"edited"}}')
+
+    report = bench.run(same_commit=True).releases[key]
+    with bench.client() as client:
+        emit_events(client, report, revision="rev-1", instance="test-instance")
+
+    assert report.drift == (f"ConfigMap/{namespace}/a",)
+    reasons = {
+        event["reason"]: event for event in events_on(cluster, namespace, "harmonia-inventory-app")
+    }
+    assert reasons["DriftCorrected"]["message"] == (
+        f"revision rev-1: drift corrected on ConfigMap/{namespace}/a"
+    )

@@ -3,6 +3,7 @@ nothing for a pass that changed nothing; on the inventory ConfigMap, with stable
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -84,6 +85,16 @@ def test_a_removed_release_records_a_removed_event_with_what_was_deleted() -> No
         event["message"]
         == "release removed (its file left Git): deleted 1 object: ConfigMap/shop/a"
     )
+
+
+def test_a_hand_edit_put_back_records_drift_corrected_beside_the_applied_event() -> None:
+    report = dataclasses.replace(
+        applied(change("ConfigMap", "a", Action.CONFIGURED)), drift=("ConfigMap/shop/a",)
+    )
+    applied_event, drift = events(report)
+    assert applied_event["reason"] == "Applied"
+    assert (drift["type"], drift["reason"]) == ("Normal", "DriftCorrected")
+    assert drift["message"] == "revision abc123: drift corrected on ConfigMap/shop/a"
 
 
 @pytest.mark.parametrize("outcome", [Outcome.FAILED, Outcome.INVALID, Outcome.BLOCKED])
