@@ -253,30 +253,33 @@ def reconcile(
             report, ended = _finish(client, state, step.outcome, health), time.monotonic()
         return dataclasses.replace(report, seconds=ended - step.started)
 
+    # A release starts once each dependency of this pass has its report, and is waited
+    # for on its own: a slow or failing release holds back its dependents, nobody else.
+    # Gates read finished reports only.
+    order = _StartOrder(
+        state,
+        [
+            key
+            for level in state.graph.levels
+            for key in level
+            if key not in reports and key in state.render.rendered
+        ],
+    )
+
     def reported(report: ReleaseReport) -> None:
         reports[report.release] = report
         if report.outcome is Outcome.APPLIED:
             changed.add(report.release)
+        order.reported(report.release)
 
-    # A release starts once each dependency of this pass has its report, and is waited
-    # for on its own: a slow or failing release holds back its dependents, nobody else.
-    # Gates read finished reports only.
-    todo = [
-        key
-        for level in state.graph.levels
-        for key in level
-        if key not in reports and key in state.render.rendered
-    ]
     with ThreadPoolExecutor(max_workers=options.parallelism) as pool:
         rendered = (obj for release in state.render.rendered.values() for obj in release.objects)
         live.load(rendered, mapper=pool.map)
-        in_pass, waiter = frozenset(todo), Waiter(live)
+        waiter = Waiter(live)
         waiting: dict[ReleaseKey, _Step] = {}
         running: set[futures.Future[_Step | ReleaseReport]] = set()
-        while todo or running or waiter:
-            for key in [key for key in todo if _dependencies_done(state, key, reports, in_pass)]:
-                todo.remove(key)
-                running.add(pool.submit(one, key))
+        while order or running or waiter:
+            running |= {pool.submit(one, key) for key in order.startable()}
             due = waiter.due_in(time.monotonic())
             done: set[futures.Future[_Step | ReleaseReport]] = set()
             if running:
@@ -521,18 +524,39 @@ def _heal_withheld(
     )
 
 
-def _dependencies_done(
-    state: DesiredState,
-    key: ReleaseKey,
-    reports: Mapping[ReleaseKey, ReleaseReport],
-    in_pass: frozenset[ReleaseKey],
-) -> bool:
-    """Whether every dependency of `key` that this pass applies has its report (the
-    others were reported before the pass began, or are not in it)."""
-    return all(
-        target in reports or target not in in_pass
-        for target in state.loaded.releases[key].dependencies.values()
-    )
+class _StartOrder:
+    """The releases a pass has still to start, each free to start once every dependency
+    of this pass has its report (the others were reported before the pass began, or are
+    not in it)."""
+
+    def __init__(self, state: DesiredState, keys: Iterable[ReleaseKey]) -> None:
+        in_pass = set(keys)
+        self._waiting_on = {
+            key: {t for t in state.loaded.releases[key].dependencies.values() if t in in_pass}
+            for key in in_pass
+        }
+        self._dependents: dict[ReleaseKey, list[ReleaseKey]] = {}
+        for key, targets in self._waiting_on.items():
+            for target in targets:
+                self._dependents.setdefault(target, []).append(key)
+        self._free = sorted(key for key, targets in self._waiting_on.items() if not targets)
+        self._left = len(in_pass)
+
+    def __bool__(self) -> bool:
+        """Whether some release has not been started yet."""
+        return self._left > 0
+
+    def startable(self) -> list[ReleaseKey]:
+        """The releases free to start now, taken: each is returned once."""
+        free, self._free = self._free, []
+        self._left -= len(free)
+        return free
+
+    def reported(self, key: ReleaseKey) -> None:
+        for dependent in self._dependents.get(key, ()):
+            self._waiting_on[dependent].discard(key)
+            if not self._waiting_on[dependent]:
+                self._free.append(dependent)
 
 
 def _gate(
