@@ -100,9 +100,12 @@ class Waiter:
     """The releases a pass is waiting for, checked together in rounds while it goes on.
 
     A release joins when its writes are done and leaves with its health once it is no
-    longer Progressing. Its first check reads `first` (the pass's own index, current as
-    of the writes; its pods, ReplicaSets and Jobs listed again at most once a round
-    interval); later rounds read a fresh index shared by every release still waiting.
+    longer Progressing. Its first check is at once, on `first` (the pass's own index,
+    current as of the writes, so it costs no request; its pods, ReplicaSets and Jobs
+    listed again at most once a round interval). Later checks go in rounds on a fresh
+    index shared by every release still waiting, 0.1 s after the first release
+    joined, doubling to 1 s; a release joining later does not hurry the rounds, so
+    they cost requests per kind, namespace and second, however many releases join.
     The caller passes the time in, and sleeps itself until `due_in()`.
     """
 
@@ -118,32 +121,32 @@ class Waiter:
         return bool(self._new or self._waiting)
 
     def add(self, key: ReleaseKey, awaited: Awaited) -> None:
-        """Wait for `key` too: it is checked at the next `poll`, whenever that is due."""
+        """Wait for `key` too: its first check is at the next `poll`."""
         self._new[key] = awaited
-        self._due, self._delay = 0.0, FIRST_POLL
 
     def due_in(self, now: float) -> float | None:
-        """Seconds until the next round is due (0 when it is), None when none waits."""
-        return max(self._due - now, 0.0) if self else None
+        """Seconds until `poll` has work (0 when it has), None when nothing waits."""
+        if self._new:
+            return 0.0
+        return max(self._due - now, 0.0) if self._waiting else None
 
     def poll(self, now: float) -> dict[ReleaseKey, ReleaseHealth]:
-        """One round, when one is due: the releases that settled, with their health."""
-        if not self or now < self._due:
-            return {}
+        """The checks due by `now`: the releases that settled, with their health."""
         settled: dict[ReleaseKey, ReleaseHealth] = {}
-        if self._waiting:
-            fresh = LiveIndex(self._first.client)
-            settled |= _settled(fresh, self._waiting, now)
+        if self._waiting and now >= self._due:
+            settled = _settled(LiveIndex(self._first.client), self._waiting, now)
+            self._waiting = {k: v for k, v in self._waiting.items() if k not in settled}
+            self._due, self._delay = now + self._delay, min(self._delay * 2, POLL_INTERVAL)
         if self._new:
             if now - self._children_listed >= POLL_INTERVAL:
                 self._first.forget_children()
                 self._children_listed = now
-            settled |= _settled(self._first, self._new, now)
-            self._waiting |= self._new
+            first = _settled(self._first, self._new, now)
+            if not self._waiting:
+                self._due, self._delay = now + FIRST_POLL, FIRST_POLL * 2
+            self._waiting |= {k: v for k, v in self._new.items() if k not in first}
             self._new = {}
-        for key in settled:
-            del self._waiting[key]
-        self._due, self._delay = now + self._delay, min(self._delay * 2, POLL_INTERVAL)
+            settled |= first
         return settled
 
 
