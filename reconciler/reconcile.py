@@ -123,8 +123,8 @@ class PassOptions:
     """The reconciler's default; a release's own `prune` field decides for it."""
     max_removed_share: float = DEFAULT_MAX_REMOVED_SHARE
     parallelism: int = 16
-    """Releases of one dependency level applied at the same time (the work is waiting on
-    the API server, so more than the cores)."""
+    """Releases written at the same time, of those whose dependencies are done (the work
+    is waiting on the API server, so more than the cores; waiting for Ready takes none)."""
     wait: bool = True
     """Wait for each applied release to become Ready (within its timeoutSec) before its
     dependents; without it dependents of a changed release are Blocked this pass."""
