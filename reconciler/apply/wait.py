@@ -2,17 +2,17 @@
 
 After apply, before dependents: the objects each inventory names are read from a
 `LiveIndex` (listed per kind and namespace, with each namespace's pods, ReplicaSets
-and Jobs), and the pure health rules (`reconciler.health`) decide. Waiting checks
-every release of a dependency level together, round after round, each round on a
-fresh index, so a round costs requests per kind and namespace, not per release;
-a release leaves when it is Ready, Paused or Failed, or its timeout has passed.
+and Jobs), and the pure health rules (`reconciler.health`) decide. The `Waiter` checks
+every release being waited for together, round after round, each round on a fresh
+index, so a round costs requests per kind and namespace, not per release; a release
+leaves as soon as it is Ready, Paused or Failed, or its own timeout has passed, and
+releases join while others wait (one slow release holds back only its dependents).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -128,35 +128,73 @@ class Awaited:
     """When its apply finished (`time.monotonic()`): its timeout counts from there."""
 
 
-def wait_until_settled(
-    first: LiveIndex,
-    awaited: Mapping[ReleaseKey, Awaited],
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[ReleaseKey, ReleaseHealth]:
-    """Check every release in rounds until each is Ready, Paused, Failed, or late.
+class Waiter:
+    """The releases a pass is waiting for, checked together in rounds while it goes on.
 
-    The first round reads `first` (the pass's own index, current as of the writes); each
-    later round a fresh one, so a round sends one list per kind and namespace.
+    A release joins when its writes are done and leaves with its health once it is no
+    longer Progressing. Its first check is at once, on `first` (the pass's own index,
+    current as of the writes, so it costs no request; its pods, ReplicaSets and Jobs
+    listed again at most once a round interval). Later checks go in rounds on a fresh
+    index shared by every release still waiting, 0.1 s after the first release
+    joined, doubling to 1 s; a release joining later does not hurry the rounds, so
+    they cost requests per kind, namespace and second, however many releases join.
+    The caller passes the time in, and sleeps itself until `due_in()`.
     """
+
+    def __init__(self, first: LiveIndex) -> None:
+        self._first = first
+        self._new: dict[ReleaseKey, Awaited] = {}
+        self._waiting: dict[ReleaseKey, Awaited] = {}
+        self._due = 0.0
+        self._delay = FIRST_POLL
+        self._children_listed = float("-inf")
+
+    def __bool__(self) -> bool:
+        return bool(self._new or self._waiting)
+
+    def add(self, key: ReleaseKey, awaited: Awaited) -> None:
+        """Wait for `key` too: its first check is at the next `poll`."""
+        self._new[key] = awaited
+
+    def due_in(self, now: float) -> float | None:
+        """Seconds until `poll` has work (0 when it has), None when nothing waits."""
+        if self._new:
+            return 0.0
+        return max(self._due - now, 0.0) if self._waiting else None
+
+    def poll(self, now: float) -> dict[ReleaseKey, ReleaseHealth]:
+        """The checks due by `now`: the releases that settled, with their health."""
+        settled: dict[ReleaseKey, ReleaseHealth] = {}
+        if self._waiting and now >= self._due:
+            settled = _settled(LiveIndex(self._first.client), self._waiting, now)
+            self._waiting = {k: v for k, v in self._waiting.items() if k not in settled}
+            self._due, self._delay = now + self._delay, min(self._delay * 2, POLL_INTERVAL)
+        if self._new:
+            if now - self._children_listed >= POLL_INTERVAL:
+                self._first.forget_children()
+                self._children_listed = now
+            first = _settled(self._first, self._new, now)
+            if not self._waiting:
+                self._due, self._delay = now + FIRST_POLL, FIRST_POLL * 2
+            self._waiting |= {k: v for k, v in self._new.items() if k not in first}
+            self._new = {}
+            settled |= first
+        return settled
+
+
+def _settled(
+    live: LiveIndex, awaited: Mapping[ReleaseKey, Awaited], now: float
+) -> dict[ReleaseKey, ReleaseHealth]:
     settled: dict[ReleaseKey, ReleaseHealth] = {}
-    live, delay = first, FIRST_POLL
-    while True:
-        now = time.monotonic()
-        for key, item in awaited.items():
-            if key in settled:
-                continue
-            health = current_health(
-                live,
-                item.record,
-                paused=item.paused,
-                since_change=timedelta(seconds=max(now - item.changed_at, 0.0)),
-                timeout=item.timeout,
-                pods=False,
-            )
-            if health.state is not ReleaseState.PROGRESSING:
-                settled[key] = health
-        if len(settled) == len(awaited):
-            return settled
-        sleep(delay)
-        live, delay = LiveIndex(live.client), min(delay * 2, POLL_INTERVAL)
+    for key, item in awaited.items():
+        health = current_health(
+            live,
+            item.record,
+            paused=item.paused,
+            since_change=timedelta(seconds=max(now - item.changed_at, 0.0)),
+            timeout=item.timeout,
+            pods=False,
+        )
+        if health.state is not ReleaseState.PROGRESSING:
+            settled[key] = health
+    return settled

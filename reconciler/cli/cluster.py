@@ -43,9 +43,9 @@ from reconciler.kube.errors import ClusterUnreachable, KubeError
 from reconciler.locations import cache_home
 from reconciler.policy import Policy
 from reconciler.reconcile import (
+    FAILING,
     PassOptions,
     PassReport,
-    ReleaseReport,
     external_outputs_from,
     reconcile,
 )
@@ -101,8 +101,10 @@ def _state(
 def _pass(
     client: KubeClient, state: DesiredState, options: PassOptions, *, release: str | None
 ) -> PassReport:
+    """One pass; each release's outcome and why go to stderr, one line apiece (the
+    releases removed because their files left Git among them)."""
     try:
-        report = reconcile(client, state, options, progress=_progress)
+        report = reconcile(client, state, options)
     except KubeError as error:
         # A release's refusals are in the report; this one stopped the pass (the
         # inventory records cannot be listed, or the cluster does not answer).
@@ -114,16 +116,9 @@ def _pass(
             {k: v for k, v in report.releases.items() if k == release},
             report.prune_withheld,
         )
+    for key in sorted(report.releases):
+        click.echo(f"{key}: {report.releases[key].describe()}", err=True)
     return report
-
-
-def _progress(report: ReleaseReport, seconds: float) -> None:
-    summary = report.changes.summary() if report.changes is not None else ""
-    detail = "; ".join(part for part in (summary, report.message) if part)
-    click.echo(
-        f"{report.release}: {report.outcome} ({seconds:.1f}s){': ' + detail if detail else ''}",
-        err=True,
-    )
 
 
 def _print_text_diff(report: PassReport) -> None:
@@ -288,9 +283,7 @@ def apply(
         _print_text_diff(report)
     if report.prune_withheld:
         click.echo(f"prune withheld: {report.prune_withheld}", err=True)
-    failed = sum(
-        r.outcome.value in ("Failed", "Blocked", "Invalid") for r in report.releases.values()
-    )
+    failed = sum(r.outcome in FAILING for r in report.releases.values())
     click.echo(
         f"{len(report.releases)} releases, {failed} not applied, "
         f"revision {checkout.revision[:12]}, {time.monotonic() - started:.1f}s, "

@@ -41,7 +41,7 @@ from reconciler.source.status_branch import StatusBranch
 from reconciler.spec.model import RepositoryConfig
 from reconciler.status.files import SourceState, StatusEntry, status_files
 from reconciler.status.live import ReleaseStatus, read_statuses
-from reconciler.types import ReleaseKey
+from reconciler.types import ReleaseKey, split_release_key
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,6 @@ class Cycle:
                 self._client,
                 state,
                 options,
-                progress=lambda entry, seconds: self._heard(entry, seconds, revision),
                 stopping=stopping,
             )
         except KubeError as error:
@@ -166,6 +165,8 @@ class Cycle:
             self._metrics.count_error("cluster")
             log.error("pass at revision %s stopped: %s", revision[:12], error)
             return CycleResult(revision, problem=str(error), unreachable=error.temporary)
+        for key in sorted(report.releases):
+            self._say_outcome(report.releases[key], revision)
         if report.prune_withheld:
             log.warning("prune withheld: %s", report.prune_withheld)
         self._remember_failures(report)
@@ -232,21 +233,21 @@ class Cycle:
             external_outputs=external_outputs_from(self._client),
         )
 
-    def _heard(self, entry: ReleaseReport, seconds: float, revision: str) -> None:
-        summary = entry.changes.summary() if entry.changes is not None else ""
-        detail = "; ".join(part for part in (summary, entry.message) if part)
+    def _say_outcome(self, entry: ReleaseReport, revision: str) -> None:
+        """Say what the pass decided for one release, once: a log line and its Events."""
         warned = entry.outcome in FAILING or entry.outcome is Outcome.REMOVAL_WITHHELD
         level = logging.WARNING if warned else logging.INFO
         log.log(
             level,
-            "release %s %s (%.1fs)%s",
+            "release %s %s",
             entry.release,
-            entry.outcome,
-            seconds,
-            f": {detail}" if detail else "",
+            entry.describe(),
             extra={"release": entry.release, "outcome": str(entry.outcome), "revision": revision},
         )
-        emit_events(self._client, entry, revision=revision, instance=self._instance)
+        namespace, _name = split_release_key(entry.release)
+        if self._policy.allows_namespace(namespace):
+            # Not in a namespace the reconciler may not write to: the log line says it.
+            emit_events(self._client, entry, revision=revision, instance=self._instance)
 
     def _remember_failures(self, report: PassReport) -> None:
         now = datetime.now(UTC)
