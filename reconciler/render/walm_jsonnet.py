@@ -37,8 +37,7 @@ TOP_LEVEL_ARGUMENT = "config"
 def main_file_candidates(root: Path) -> list[str]:
     """Chart paths of the files WALM could take as the main file, sorted; links leading
     out of the chart are not followed, so a message listing these names no other file."""
-    folder = _chart_folder(root, TEMPLATE_DIR, skip_prefixes=IGNORED_PREFIXES)
-    return sorted(path for path in folder.files if path.endswith(MAIN_SUFFIX))
+    return [path for path in _jsonnet_files(root) if path.endswith(MAIN_SUFFIX)]
 
 
 def _chart_folder(root: Path, name: str, *, skip_prefixes: tuple[str, ...] = ()) -> Mount:
@@ -67,14 +66,7 @@ def is_walm_chart(root: Path) -> bool:
 def _jsonnet_files(root: Path) -> list[str]:
     """Chart paths of the Jsonnet files under template-jsonnet/, sorted; links leading out
     of the chart are not followed, so a message listing them names no other file."""
-    folder = mount_folder(
-        root / TEMPLATE_DIR,
-        at=f"{TEMPLATE_DIR}/",
-        display=f"{TEMPLATE_DIR}/",
-        owner="the chart",
-        within=root,
-        skip_prefixes=IGNORED_PREFIXES,
-    )
+    folder = _chart_folder(root, TEMPLATE_DIR, skip_prefixes=IGNORED_PREFIXES)
     return sorted(path for path in folder.files if path.endswith(".jsonnet"))
 
 
