@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 from reconciler.apply.release import read_inventory
-from reconciler.reconcile import Outcome
+from reconciler.reconcile import Outcome, ReleaseReport
 from reconciler.status.live import read_statuses
-from reconciler.types import JsonObject
+from reconciler.types import JsonObject, ReleaseKey
 from tests import manifests
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
@@ -56,6 +56,27 @@ def kafka_connect(cluster: LiveCluster, namespace: str) -> str:
     return line.partition("=")[2]
 
 
+def kafka_from_another_repository(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> tuple[Workbench, ReleaseKey, ReleaseKey, ReleaseReport]:
+    """ZooKeeper applied (and ready) from one repository, then Kafka from a second that
+    names it only as `namespace/zookeeper`: the second bench, both keys, Kafka's report."""
+    platform = bench_with_chart(cluster, tmp_path / "platform", "zookeeper")
+    zookeeper = platform.release(
+        namespace, "zookeeper", chartPath="charts/zookeeper", configValues={"replicas": 2}
+    )
+    assert platform.run().releases[zookeeper].ready is True
+    streaming = bench_with_chart(cluster, tmp_path / "streaming", "kafka")
+    kafka = streaming.release(
+        namespace,
+        "kafka",
+        chartPath="charts/kafka",
+        configValues={"replicas": 1},
+        dependencies={"zookeeper": f"{namespace}/zookeeper"},
+    )
+    return streaming, zookeeper, kafka, streaming.run().releases[kafka]
+
+
 def test_kafka_takes_the_addresses_from_walms_release_config(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
@@ -88,21 +109,7 @@ def test_kafka_takes_the_addresses_from_walms_release_config(
 def test_kafka_takes_the_outputs_another_repository_recorded(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
-    platform = bench_with_chart(cluster, tmp_path / "platform", "zookeeper")
-    zookeeper = platform.release(
-        namespace, "zookeeper", chartPath="charts/zookeeper", configValues={"replicas": 2}
-    )
-    assert platform.run().releases[zookeeper].ready is True
-
-    streaming = bench_with_chart(cluster, tmp_path / "streaming", "kafka")
-    kafka = streaming.release(
-        namespace,
-        "kafka",
-        chartPath="charts/kafka",
-        configValues={"replicas": 1},
-        dependencies={"zookeeper": f"{namespace}/zookeeper"},
-    )
-    report = streaming.run().releases[kafka]
+    _, _, _, report = kafka_from_another_repository(cluster, namespace, tmp_path)
     assert report.outcome is Outcome.APPLIED, report.message
     connect = kafka_connect(cluster, namespace)
     assert connect.count(f"zookeeper-hl.{namespace}.svc.cluster.local:2181") == 2
@@ -141,20 +148,10 @@ def test_an_external_dependency_with_no_outputs_blocks_only_its_dependent(
 def test_the_outputs_read_from_another_repository_are_recorded_as_used(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
-    platform = bench_with_chart(cluster, tmp_path / "platform", "zookeeper")
-    zookeeper = platform.release(
-        namespace, "zookeeper", chartPath="charts/zookeeper", configValues={"replicas": 2}
+    streaming, zookeeper, kafka, report = kafka_from_another_repository(
+        cluster, namespace, tmp_path
     )
-    assert platform.run().releases[zookeeper].ready is True
-    streaming = bench_with_chart(cluster, tmp_path / "streaming", "kafka")
-    kafka = streaming.release(
-        namespace,
-        "kafka",
-        chartPath="charts/kafka",
-        configValues={"replicas": 1},
-        dependencies={"zookeeper": f"{namespace}/zookeeper"},
-    )
-    assert streaming.run().releases[kafka].outcome is Outcome.APPLIED
+    assert report.outcome is Outcome.APPLIED
 
     with streaming.client() as client:
         published = read_inventory(client, zookeeper)
