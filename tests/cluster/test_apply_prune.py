@@ -10,7 +10,7 @@ from typing import Any
 
 from reconciler.policy import Policy
 from reconciler.reconcile import Outcome
-from reconciler.types import JsonObject
+from reconciler.types import JsonObject, ReleaseKey
 from tests import manifests
 from tests.cluster.test_cli_cluster import harmonia
 from tests.cluster.workbench import REPOSITORY_FILE, Workbench
@@ -44,14 +44,22 @@ def recorded_names(cluster: LiveCluster, namespace: str, release: str) -> list[s
     return sorted(entry["name"] for entry in inventory(cluster, namespace, release)["entries"])
 
 
+def applied_release(
+    cluster: LiveCluster, namespace: str, tmp_path: Path, name: str, *config_maps: str
+) -> tuple[Workbench, ReleaseKey]:
+    """A bench whose release `name` holds one ConfigMap per name in `config_maps`, applied
+    once: the starting point of every prune story below."""
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    objects = [config_map(each) for each in config_maps]
+    key = bench.release(namespace, name, chartPath=bench.chart(name, objects))
+    bench.run()
+    return bench, key
+
+
 def test_prune_deletes_what_left_the_render_and_spares_a_look_alike(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
-    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
-    key = bench.release(
-        namespace, "app", chartPath=bench.chart("app", [config_map("a"), config_map("b")])
-    )
-    bench.run()
+    bench, key = applied_release(cluster, namespace, tmp_path, "app", "a", "b")
     # Someone copies the release's labels onto an object of their own.
     labels = json.loads(cluster.kubectl("-n", namespace, "get", "cm", "b", "-o", "json").stdout)[
         "metadata"
@@ -75,11 +83,7 @@ def test_prune_deletes_what_left_the_render_and_spares_a_look_alike(
 def test_an_inventoried_object_that_lost_its_labels_is_left_alone(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
-    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
-    key = bench.release(
-        namespace, "app", chartPath=bench.chart("app", [config_map("a"), config_map("b")])
-    )
-    bench.run()
+    bench, key = applied_release(cluster, namespace, tmp_path, "app", "a", "b")
     # The object was replaced by someone else's under the same name.
     cluster.kubectl("-n", namespace, "delete", "cm", "b")
     cluster.kubectl("-n", namespace, "create", "cm", "b", "--from-literal=owner=someone-else")
@@ -95,9 +99,7 @@ def test_an_inventoried_object_that_lost_its_labels_is_left_alone(
 def test_a_render_with_no_objects_prunes_nothing(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
-    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
-    key = bench.release(namespace, "app", chartPath=bench.chart("app", [config_map("a")]))
-    bench.run()
+    bench, key = applied_release(cluster, namespace, tmp_path, "app", "a")
     bench.chart("app", [])
     for same_commit in (False, True):
         report = bench.run(same_commit=same_commit).releases[key]
@@ -301,9 +303,7 @@ def test_a_withheld_removal_stays_withheld_on_every_later_pass_until_harmonia_ya
 def test_the_last_release_of_a_repository_is_removed_once_confirm_removal_names_it(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
-    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
-    key = bench.release(namespace, "only", chartPath=bench.chart("only", [config_map("only")]))
-    bench.run()
+    bench, key = applied_release(cluster, namespace, tmp_path, "only", "only")
     bench.remove_release(namespace, "only")
     for same_commit in (False, True):
         report = bench.run(same_commit=same_commit)
@@ -325,11 +325,7 @@ def test_the_last_release_of_a_repository_is_removed_once_confirm_removal_names_
 def test_objects_dropped_while_pruning_is_off_stay_in_the_record_and_a_later_pass_prunes_them(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
-    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
-    key = bench.release(
-        namespace, "app", chartPath=bench.chart("app", [config_map("a"), config_map("b")])
-    )
-    bench.run()
+    bench, key = applied_release(cluster, namespace, tmp_path, "app", "a", "b")
     bench.chart("app", [config_map("a")])
     # The pass without pruning (`--no-prune`) says what it keeps, and keeps it recorded.
     kept = bench.run(prune=False).releases[key]
