@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from reconciler.types import JsonObject
 
 OPEN_SCHEMA: JsonObject = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+DATA_CLAIM: JsonObject = {
+    "metadata": {"name": "data"},
+    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+}
+"""A StatefulSet's claim template: each pod's volume `data`, 1Gi."""
 
 
 def crd(
@@ -35,5 +42,44 @@ def crd(
                     "schema": {"openAPIV3Schema": schema},
                 }
             ],
+        },
+    }
+
+
+def pod_template(
+    labels: dict[str, Any],
+    *,
+    container: str = "app",
+    image: str = "registry.invalid/app:1",
+    **pod_spec: Any,
+) -> JsonObject:
+    """A pod template of one container that never pulls (the dev cluster's nodes are
+    KWOK's); `pod_spec` adds to the pod's spec."""
+    return {
+        "metadata": {"labels": labels},
+        "spec": {"containers": [{"name": container, "image": image}], **pod_spec},
+    }
+
+
+def workload(
+    kind: str,
+    name: str,
+    *,
+    container: str = "app",
+    image: str = "registry.invalid/app:1",
+    pod: dict[str, Any] | None = None,
+    **spec: Any,
+) -> JsonObject:
+    """A Deployment or StatefulSet `name` of one container, its pods labelled and selected
+    by `app: name`; `spec` adds to the workload's spec, `pod` to the pod's."""
+    labels: dict[str, Any] = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": {
+            **spec,
+            "selector": {"matchLabels": labels},
+            "template": pod_template(labels, container=container, image=image, **(pod or {})),
         },
     }

@@ -14,6 +14,7 @@ import yaml
 from reconciler.diff.changeset import Action
 from reconciler.reconcile import Outcome, PassOptions, reconcile
 from reconciler.types import JsonObject, ReleaseKey
+from tests import manifests
 from tests.cluster.workbench import EXAMPLES_SOURCE, Workbench
 from tests.conftest import LiveCluster
 
@@ -101,21 +102,8 @@ def test_a_zookeeper_that_never_gets_ready_blocks_kafka_and_only_kafka(
 
 
 def deployment(name: str, **pod_spec: object) -> JsonObject:
-    labels = {"app": name}
-    container = {"name": "app", "image": f"registry.invalid/{name}:1"}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [container], **pod_spec},
-            },
-        },
-    }
+    image = f"registry.invalid/{name}:1"
+    return manifests.workload("Deployment", name, image=image, pod=pod_spec, replicas=1)
 
 
 def test_a_release_that_never_gets_ready_holds_back_its_dependents_and_nobody_else(

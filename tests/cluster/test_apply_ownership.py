@@ -11,27 +11,15 @@ from pathlib import Path
 from reconciler.diff.changeset import Action
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject
+from tests import manifests
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 from tests.waiting import wait_for
 
-LABELS = {"app": "web"}
-
 
 def deployment(**spec: object) -> JsonObject:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web"},
-        "spec": {
-            "selector": {"matchLabels": LABELS},
-            "template": {
-                "metadata": {"labels": LABELS},
-                "spec": {"containers": [{"name": "web", "image": "registry.invalid/web:1"}]},
-            },
-            **spec,
-        },
-    }
+    image = "registry.invalid/web:1"
+    return manifests.workload("Deployment", "web", container="web", image=image, **spec)
 
 
 def config_map(mode: str = "fast") -> JsonObject:

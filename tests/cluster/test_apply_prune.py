@@ -173,30 +173,15 @@ def test_a_removed_release_takes_its_claims_only_with_delete_pvcs(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
     def statefulset(name: str) -> JsonObject:
-        labels = {"app": name}
-        return {
-            "apiVersion": "apps/v1",
-            "kind": "StatefulSet",
-            "metadata": {"name": name},
-            "spec": {
-                "serviceName": name,
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "db", "image": "registry.invalid/db:1"}]},
-                },
-                "volumeClaimTemplates": [
-                    {
-                        "metadata": {"name": "data"},
-                        "spec": {
-                            "accessModes": ["ReadWriteOnce"],
-                            "resources": {"requests": {"storage": "1Gi"}},
-                        },
-                    }
-                ],
-            },
-        }
+        return manifests.workload(
+            "StatefulSet",
+            name,
+            container="db",
+            image="registry.invalid/db:1",
+            serviceName=name,
+            replicas=1,
+            volumeClaimTemplates=[manifests.DATA_CLAIM],
+        )
 
     bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
     bench.release(namespace, "anchor", chartPath=bench.chart("anchor", [config_map("anchor")]))

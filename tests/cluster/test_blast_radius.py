@@ -30,6 +30,7 @@ from reconciler.loop.settings import RunSettings
 from reconciler.policy import Policy
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject
+from tests import manifests
 from tests.cluster.test_run_loop import (
     environment,
     free_port,
@@ -68,22 +69,9 @@ def plain_chart(name: str, objects: list[JsonObject]) -> dict[str, str]:
 
 def deployment_with_unknown_volume_field(name: str) -> JsonObject:
     """WALM's kafka chart's mistake: a volume with a key the pod schema does not know."""
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "containers": [{"name": "main", "image": "registry.invalid/kafka:1"}],
-                    "volumes": [{"name": "data", "tosDisk": {"size": "10Gi"}}],
-                },
-            },
-        },
-    }
+    pod = {"volumes": [{"name": "data", "tosDisk": {"size": "10Gi"}}]}
+    image = "registry.invalid/kafka:1"
+    return manifests.workload("Deployment", name, container="main", image=image, pod=pod)
 
 
 def test_run_once_fails_only_the_releases_whose_objects_the_api_server_rejects(

@@ -21,6 +21,7 @@ from reconciler.health import (
     release_health,
     resource_health,
 )
+from tests import manifests
 from tests.conftest import LiveCluster
 from tests.waiting import wait_for
 
@@ -73,53 +74,23 @@ class Namespace:
         return resource_health(self.read(kind, name), context=self.context(**settings))
 
 
-def pod_template(labels: dict[str, str], **spec: Any) -> dict[str, Any]:
-    return {
-        "metadata": {"labels": labels},
-        "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1"}], **spec},
-    }
-
-
 def deployment(name: str, replicas: int, **spec: Any) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": pod_template(labels, **spec),
-        },
-    }
+    return manifests.workload("Deployment", name, pod=spec, replicas=replicas)
 
 
 def stateful_set(name: str, replicas: int, *, partition: int = 0, image: str = "app:1") -> Any:
-    labels = {"app": name}
-    template = pod_template(labels)
-    template["spec"]["containers"][0]["image"] = f"registry.invalid/{image}"
-    template["spec"]["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "serviceName": name,
-            "selector": {"matchLabels": labels},
-            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": partition}},
-            "template": template,
-            "volumeClaimTemplates": [
-                {
-                    "metadata": {"name": "data"},
-                    "spec": {
-                        "accessModes": ["ReadWriteOnce"],
-                        "resources": {"requests": {"storage": "1Gi"}},
-                    },
-                }
-            ],
-        },
-    }
+    body: Any = manifests.workload(
+        "StatefulSet",
+        name,
+        image=f"registry.invalid/{image}",
+        replicas=replicas,
+        serviceName=name,
+        updateStrategy={"type": "RollingUpdate", "rollingUpdate": {"partition": partition}},
+        volumeClaimTemplates=[manifests.DATA_CLAIM],
+    )
+    container = body["spec"]["template"]["spec"]["containers"][0]
+    container["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+    return body
 
 
 def until_state(state: State) -> Callable[[ResourceState], bool]:
@@ -222,7 +193,7 @@ def test_a_job_runs_to_completion_through_kwok_and_is_ready(
     cluster: LiveCluster, namespace: str
 ) -> None:
     ns = Namespace(cluster, namespace)
-    template = pod_template({"app": "migrate"}, restartPolicy="Never")
+    template = manifests.pod_template({"app": "migrate"}, restartPolicy="Never")
     ns.apply(
         {
             "apiVersion": "batch/v1",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject
+from tests import manifests
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 
@@ -14,24 +15,8 @@ MISSING_PRIORITY = "no PriorityClass with name low-priority was found"
 
 
 def stateful_set(name: str) -> JsonObject:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": name},
-        "spec": {
-            "serviceName": name,
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "priorityClassName": "low-priority",
-                    "containers": [{"name": "app", "image": "registry.invalid/app:1"}],
-                },
-            },
-        },
-    }
+    pod = {"priorityClassName": "low-priority"}
+    return manifests.workload("StatefulSet", name, pod=pod, serviceName=name, replicas=1)
 
 
 def test_a_statefulset_that_cannot_create_pods_names_the_controllers_reason(

@@ -14,6 +14,7 @@ from reconciler.apply.inventory import HAND_OVER_ANNOTATION, InventoryRecord
 from reconciler.diff.changeset import Action
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject, ReleaseKey
+from tests import manifests
 from tests.cluster.test_cli_cluster import harmonia
 from tests.cluster.test_external_dependencies import CHARTS
 from tests.cluster.test_run_loop import repository_files, run_once, status_file
@@ -26,18 +27,7 @@ LABELS = {"app": "web"}
 def web_objects() -> list[JsonObject]:
     """The examples' web release in small: a Deployment, a Service and a Secret."""
     return [
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "web"},
-            "spec": {
-                "selector": {"matchLabels": LABELS},
-                "template": {
-                    "metadata": {"labels": LABELS},
-                    "spec": {"containers": [{"name": "web", "image": "registry.invalid/web:1"}]},
-                },
-            },
-        },
+        manifests.workload("Deployment", "web", container="web", image="registry.invalid/web:1"),
         {
             "apiVersion": "v1",
             "kind": "Service",

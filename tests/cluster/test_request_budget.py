@@ -18,6 +18,7 @@ from kubernetes import client as k8s
 from reconciler.apply.inventory import inventory_name, record_from_configmap
 from reconciler.reconcile import Outcome, PassOptions, reconcile
 from reconciler.types import JsonObject, ReleaseKey
+from tests import manifests
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 
@@ -40,22 +41,7 @@ def app(name: str) -> list[JsonObject]:
             "metadata": {"name": name},
             "spec": {"selector": labels, "ports": [{"port": 80}]},
         },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": name},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "serviceAccountName": name,
-                        "containers": [{"name": "app", "image": "registry.invalid/app:1"}],
-                    },
-                },
-            },
-        },
+        manifests.workload("Deployment", name, pod={"serviceAccountName": name}, replicas=1),
     ]
 
 
