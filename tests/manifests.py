@@ -83,3 +83,13 @@ def workload(
             "template": pod_template(labels, container=container, image=image, **(pod or {})),
         },
     }
+
+
+def release_config(name: str, outputs: JsonObject) -> JsonObject:
+    """The ReleaseConfig by which a chart publishes `outputs` to its dependents."""
+    return {
+        "apiVersion": "harmonia.dev/v1alpha1",
+        "kind": "ReleaseConfig",
+        "metadata": {"name": name},
+        "spec": {"outputConfig": outputs},
+    }

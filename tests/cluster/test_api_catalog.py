@@ -17,6 +17,7 @@ from reconciler.kube.client import KubeClient
 from reconciler.loop.catalog import ReleaseCatalog
 from reconciler.loop.errors import ApiError
 from reconciler.types import release_key
+from tests import manifests
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 
@@ -145,12 +146,7 @@ def test_another_repositorys_releases_and_outputs_show_only_when_all_are_asked_f
     after_pass: AfterPass, cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
     other = Workbench(cluster, tmp_path / "other-repo", tmp_path / "other-cache")
-    published = {
-        "apiVersion": "harmonia.dev/v1alpha1",
-        "kind": "ReleaseConfig",
-        "metadata": {"name": "theirs"},
-        "spec": {"outputConfig": {"endpoint": OTHER_OUTPUT}},
-    }
+    published = manifests.release_config("theirs", {"endpoint": OTHER_OUTPUT})
     settings = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "theirs"}}
     other.release(namespace, "theirs", chartPath=other.chart("theirs", [published, settings]))
     assert other.run().releases[release_key(namespace, "theirs")].ready is True
@@ -187,12 +183,7 @@ def test_an_output_that_a_dependent_puts_into_a_secret_is_masked_in_the_publishe
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
     bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
-    published = {
-        "apiVersion": "harmonia.dev/v1alpha1",
-        "kind": "ReleaseConfig",
-        "metadata": {"name": "db"},
-        "spec": {"outputConfig": {"address": DB_ADDRESS, "port": 5432}},
-    }
+    published = manifests.release_config("db", {"address": DB_ADDRESS, "port": 5432})
     bench.release(namespace, "db", chartPath=bench.chart("db", [published]))
     bench.release(
         namespace,
