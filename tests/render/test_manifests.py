@@ -12,7 +12,13 @@ import pytest
 from devcluster.build import ensure_binaries
 from reconciler.render.chart import chart_kind
 from reconciler.render.manifests import render_kustomize, render_plain
-from reconciler.render.model import ChartKind, RenderEnvironment, RenderError, ResolvedChart
+from reconciler.render.model import (
+    ChartKind,
+    ChartOutput,
+    RenderEnvironment,
+    RenderError,
+    ResolvedChart,
+)
 from tests.render.servers import ChartRepositoryServer
 
 
@@ -26,6 +32,18 @@ def environment(helm_binary: Path) -> RenderEnvironment:
         api_versions=(),
         helm=helm_binary,
         kubectl=ensure_binaries()["kubectl"],
+    )
+
+
+def render_folder(root: Path, kind: ChartKind, helm_binary: Path) -> ChartOutput:
+    """The folder `root` rendered by its engine as release ns/r, with no values."""
+    engine = render_plain if kind is ChartKind.PLAIN else render_kustomize
+    return engine(
+        chart(root, kind),
+        release_name="r",
+        namespace="ns",
+        values={},
+        env=environment(helm_binary),
     )
 
 
@@ -43,13 +61,7 @@ def test_a_plain_folder_renders_every_manifest_in_path_order(
     )
     (root / "README.md").write_text("not a manifest\n")
     assert chart_kind(root) is ChartKind.PLAIN
-    output = render_plain(
-        chart(root, ChartKind.PLAIN),
-        release_name="r",
-        namespace="ns",
-        values={},
-        env=environment(helm_binary),
-    )
+    output = render_folder(root, ChartKind.PLAIN, helm_binary)
     assert [o["metadata"]["name"] for o in output.objects] == ["one", "two", "web"]  # type: ignore[index, call-overload]
 
 
@@ -63,13 +75,7 @@ def test_a_kustomize_folder_renders_through_kubectl_kustomize(
     )
     (root / "config.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n")
     assert chart_kind(root) is ChartKind.KUSTOMIZE
-    output = render_kustomize(
-        chart(root, ChartKind.KUSTOMIZE),
-        release_name="r",
-        namespace="ns",
-        values={},
-        env=environment(helm_binary),
-    )
+    output = render_folder(root, ChartKind.KUSTOMIZE, helm_binary)
     (config,) = output.objects
     assert config["metadata"] == {"name": "prod-web", "labels": {"tier": "web"}}
 
@@ -84,13 +90,7 @@ def test_a_broken_kustomization_is_a_render_error_quoting_kustomize(
     with pytest.raises(
         RenderError, match=r"^release ns/r: chart broken: kubectl kustomize failed: "
     ):
-        render_kustomize(
-            chart(root, ChartKind.KUSTOMIZE),
-            release_name="r",
-            namespace="ns",
-            values={},
-            env=environment(helm_binary),
-        )
+        render_folder(root, ChartKind.KUSTOMIZE, helm_binary)
 
 
 @pytest.fixture()
@@ -161,13 +161,7 @@ def test_a_kustomization_reaching_outside_the_chart_fails_before_kustomize_runs(
     (root / "kustomization.yaml").write_text(kustomization.format(url=url, host=outside))
 
     with pytest.raises(RenderError, match=re.escape(problem)) as raised:
-        render_kustomize(
-            chart(root, ChartKind.KUSTOMIZE),
-            release_name="r",
-            namespace="ns",
-            values={},
-            env=environment(helm_binary),
-        )
+        render_folder(root, ChartKind.KUSTOMIZE, helm_binary)
 
     assert str(raised.value).startswith("release ns/r: chart chart: ")
     assert marker not in str(raised.value)
@@ -190,13 +184,7 @@ def test_a_kustomization_with_bases_and_generators_inside_the_chart_renders(
     (root / "overlay" / "v.txt").write_text("value\n")
     (root / "kustomization.yaml").write_text("resources: [overlay]\n")
 
-    output = render_kustomize(
-        chart(root, ChartKind.KUSTOMIZE),
-        release_name="r",
-        namespace="ns",
-        values={},
-        env=environment(helm_binary),
-    )
+    output = render_folder(root, ChartKind.KUSTOMIZE, helm_binary)
 
     names = sorted(str(o["metadata"]["name"]) for o in output.objects)  # type: ignore[index, call-overload]
     assert names[0] == "a" and names[1].startswith("gen-")
