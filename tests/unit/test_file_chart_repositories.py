@@ -14,6 +14,13 @@ from tests.unit.test_cli_import_walm import bodies, run  # noqa: F401 (a fixture
 HARMONIA_YAML = "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\nchartRepositories:\n"
 
 
+def import_walm(walm_bodies: Path, out: Path, *chart_repos: str) -> tuple[int, str, str]:
+    """`import-walm` of the streaming namespace's bodies into `out`, one `--chart-repo`
+    per `name=url` in `chart_repos`."""
+    options = [option for repo in chart_repos for option in ("--chart-repo", repo)]
+    return run("import-walm", walm_bodies, "-n", "streaming", "-o", out, *options)
+
+
 @pytest.mark.parametrize(
     "url", ["file:///srv/charts", "file:///srv/charts/", "https://charts.example/stable"]
 )
@@ -45,11 +52,9 @@ def test_import_walm_writes_a_file_chart_repository_that_validates(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "repo"
-    code, _, stderr = run(
-        "import-walm", bodies, "-n", "streaming", "-o", out,
-        "--chart-repo", "qa=file:///srv/charts/qa",
-        "--chart-repo", "stable=file:///srv/charts/stable",
-    )  # fmt: skip
+    code, _, stderr = import_walm(
+        bodies, out, "qa=file:///srv/charts/qa", "stable=file:///srv/charts/stable"
+    )
     assert code == 0, stderr
     code, stdout, stderr = run("validate", out)
     assert (code, stdout) == (0, ""), stderr
@@ -60,10 +65,7 @@ def test_import_walm_refuses_to_write_a_harmonia_yaml_that_would_not_load(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "repo"
-    code, _, stderr = run(
-        "import-walm", bodies, "-n", "streaming", "-o", out,
-        "--chart-repo", "qa=ftp://charts.example/qa",
-    )  # fmt: skip
+    code, _, stderr = import_walm(bodies, out, "qa=ftp://charts.example/qa")
     assert code == 1
     assert f"{out / 'harmonia.yaml'}:5:" in stderr  # under the comment saying who wrote it
     assert "chartRepositories.qa" in stderr and "nothing was written" in stderr
