@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
 from reconciler.types import JsonObject
 
 OPEN_SCHEMA: JsonObject = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
@@ -93,3 +95,19 @@ def release_config(name: str, outputs: JsonObject) -> JsonObject:
         "metadata": {"name": name},
         "spec": {"outputConfig": outputs},
     }
+
+
+def release(namespace: str, name: str, **fields: Any) -> JsonObject:
+    """A Release file's body; `fields` (chartPath, dependencies, ...) follow its name."""
+    return {
+        "apiVersion": "harmonia.dev/v1alpha1",
+        "kind": "Release",
+        "name": name,
+        "namespace": namespace,
+        **fields,
+    }
+
+
+def release_yaml(namespace: str, name: str, **fields: Any) -> str:
+    """A Release file's text, its keys in the order written."""
+    return yaml.safe_dump(release(namespace, name, **fields), sort_keys=False)

@@ -21,6 +21,7 @@ from reconciler.desired import DesiredState
 from reconciler.policy import Policy
 from reconciler.reconcile import Outcome, PassOptions, PassReport, reconcile
 from reconciler.types import JsonObject, ReleaseKey
+from tests import manifests
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 from tests.unit.test_bad_input import ALIAS_BOMB, DEEP
@@ -44,17 +45,6 @@ def config_map(name: str, phase: str) -> JsonObject:
         "metadata": {"name": name},
         "data": {"phase": phase},
     }
-
-
-def release_text(name: str, namespace: str, **fields: object) -> str:
-    body = {
-        "apiVersion": "harmonia.dev/v1alpha1",
-        "kind": "Release",
-        "name": name,
-        "namespace": namespace,
-        **fields,
-    }
-    return yaml.safe_dump(body, sort_keys=False)
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> None:
@@ -193,40 +183,42 @@ def test_one_pass_applies_the_good_release_and_every_bad_one_stays_its_own_probl
             "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n"
             f"allowedNamespaces: [{ns}, kube-system]\nallowClusterScoped: true\n",
             f"{releases}/victim-syntax.yaml": "name: victim-syntax\n  namespace: [oops\n",
-            f"{releases}/victim-schema.yaml": release_text(
-                "victim-schema", ns, chartPath="charts/victim-schema", timeoutSec="soon"
+            f"{releases}/victim-schema.yaml": manifests.release_yaml(
+                ns, "victim-schema", chartPath="charts/victim-schema", timeoutSec="soon"
             ),
             f"{releases}/bad-binary.yaml": b"\x7fELF\x02\x01\x01\x00",
             f"{releases}/bad-utf8.yaml": b"name: bad-utf8\nnamespace: x\ndescription: caf\xe9\n",
             f"{releases}/bad-alias-bomb.yaml": ALIAS_BOMB,
             f"{releases}/bad-deep.yaml": DEEP,
             f"{releases}/bad-huge.yaml": "name: bad-huge\ndescription: " + "x" * (1 << 20) + "\n",
-            f"{releases}/bad-name.yaml": release_text("Bad_Name", ns, chartPath="charts/good"),
-            f"{releases}/bad-chart-path.yaml": release_text(
-                "bad-chart-path", ns, chartPath="../outside"
+            f"{releases}/bad-name.yaml": manifests.release_yaml(
+                ns, "Bad_Name", chartPath="charts/good"
             ),
-            f"{releases}/bad-values-link.yaml": release_text(
-                "bad-values-link", ns, chartPath="charts/good", valuesFiles=["values/linked.yaml"]
+            f"{releases}/bad-chart-path.yaml": manifests.release_yaml(
+                ns, "bad-chart-path", chartPath="../outside"
             ),
-            "releases/kube-system/bad-namespace.yaml": release_text(
-                "bad-namespace", "kube-system", chartPath="charts/good"
+            f"{releases}/bad-values-link.yaml": manifests.release_yaml(
+                ns, "bad-values-link", chartPath="charts/good", valuesFiles=["values/linked.yaml"]
             ),
-            f"{releases}/bad-jsonnet.yaml": release_text(
-                "bad-jsonnet", ns, chartPath="charts/bad-jsonnet"
+            "releases/kube-system/bad-namespace.yaml": manifests.release_yaml(
+                "kube-system", "bad-namespace", chartPath="charts/good"
+            ),
+            f"{releases}/bad-jsonnet.yaml": manifests.release_yaml(
+                ns, "bad-jsonnet", chartPath="charts/bad-jsonnet"
             ),
             "charts/bad-jsonnet/main.jsonnet": ESCAPING_JSONNET,
-            f"{releases}/bad-chart-link.yaml": release_text(
-                "bad-chart-link", ns, chartPath="charts/bad-chart-link"
+            f"{releases}/bad-chart-link.yaml": manifests.release_yaml(
+                ns, "bad-chart-link", chartPath="charts/bad-chart-link"
             ),
-            f"{releases}/bad-archive.yaml": release_text(
-                "bad-archive", ns, chartPath="charts/bad-archive-1.0.0.tgz"
+            f"{releases}/bad-archive.yaml": manifests.release_yaml(
+                ns, "bad-archive", chartPath="charts/bad-archive-1.0.0.tgz"
             ),
             "charts/bad-archive-1.0.0.tgz": archive_with_escaping_member(),
-            f"{releases}/bad-widget.yaml": release_text(
-                "bad-widget", ns, chartPath=bench.chart("bad-widget", [widget])
+            f"{releases}/bad-widget.yaml": manifests.release_yaml(
+                ns, "bad-widget", chartPath=bench.chart("bad-widget", [widget])
             ),
-            f"{releases}/bad-chart-yaml.yaml": release_text(
-                "bad-chart-yaml", ns, chartPath="charts/bad-chart-yaml"
+            f"{releases}/bad-chart-yaml.yaml": manifests.release_yaml(
+                ns, "bad-chart-yaml", chartPath="charts/bad-chart-yaml"
             ),
             "charts/bad-chart-yaml/Chart.yaml": "apiVersion: v2\nname: c\nversion: 1.0.0\nx: "
             + "[" * 5000
@@ -234,8 +226,8 @@ def test_one_pass_applies_the_good_release_and_every_bad_one_stays_its_own_probl
             "charts/bad-chart-yaml/templates/cm.yaml": yaml.safe_dump(
                 config_map("bad-chart-yaml", "2")
             ),
-            f"{releases}/bad-manifest-bomb.yaml": release_text(
-                "bad-manifest-bomb", ns, chartPath="charts/bad-manifest-bomb"
+            f"{releases}/bad-manifest-bomb.yaml": manifests.release_yaml(
+                ns, "bad-manifest-bomb", chartPath="charts/bad-manifest-bomb"
             ),
             "charts/bad-manifest-bomb/cm.yaml": MANIFEST_ALIAS_BOMB,
         },

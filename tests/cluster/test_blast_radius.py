@@ -52,15 +52,8 @@ def config_map(name: str, **data: object) -> JsonObject:
 
 
 def release_file(namespace: str, name: str, **fields: object) -> str:
-    body = {
-        "apiVersion": "harmonia.dev/v1alpha1",
-        "kind": "Release",
-        "name": name,
-        "namespace": namespace,
-        "chartPath": f"charts/{name}",
-        **fields,
-    }
-    return yaml.safe_dump(body, sort_keys=False)
+    """A release of the chart of its own name, unless `fields` name another."""
+    return manifests.release_yaml(namespace, name, **{"chartPath": f"charts/{name}", **fields})
 
 
 def plain_chart(name: str, objects: list[JsonObject]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from reconciler.policy import Policy
 from reconciler.reconcile import PassOptions, PassReport, external_outputs_from, reconcile
 from reconciler.render.environment import choose_versions
 from reconciler.types import JsonObject, ReleaseKey
+from tests import manifests
 from tests.conftest import LiveCluster
 
 REPOSITORY_FILE = "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n"
@@ -61,13 +62,7 @@ class Workbench:
         return f"charts/{name}"
 
     def release(self, namespace: str, name: str, **fields: Any) -> ReleaseKey:
-        body = {
-            "apiVersion": "harmonia.dev/v1alpha1",
-            "kind": "Release",
-            "name": name,
-            "namespace": namespace,
-            **fields,
-        }
+        body = manifests.release(namespace, name, **fields)
         path = self.root / "releases" / namespace / f"{name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(body, indent=1))
