@@ -27,12 +27,11 @@ from reconciler.loop.api import MAX_REQUIREMENTS, MAX_SELECTOR_LENGTH
 from reconciler.loop.lease import LeaseSettings, lease_reference, parse_micro_time
 from reconciler.types import JsonObject, release_key
 from tests.cluster.test_run_loop import (
-    eventually,
     free_port,
     http_get,
     identity_in,
     repository_files,
-    running,
+    running_ready,
 )
 from tests.cluster.workbench import Workbench
 from tests.conftest import GitRepos, LiveCluster
@@ -145,11 +144,10 @@ def test_a_flood_of_costly_api_requests_never_delays_the_lease_renewal_nor_the_p
     git_repos.commit_and_push(repository_files(namespace), "add web")
     port = free_port()
     log = tmp_path / "run.log"
-    args: tuple[str, ...] = ("--listen", f"127.0.0.1:{port}", "--no-status")
-    args += ("--lease-namespace", namespace)
+    args: tuple[str, ...] = ("--no-status", "--lease-namespace", namespace)
     args += ("--lease-duration", f"{LEASE_DURATION}s")
-    with running(cluster, git_repos, tmp_path / "cache", log, *args) as process:
-        eventually(lambda: http_get(port, "/readyz")[0] == 200, timeout=120, what="leading")
+    cache = tmp_path / "cache"
+    with running_ready(cluster, git_repos, cache, log, port, *args, what="leading") as process:
         with watching(cluster, namespace, port) as seen:
             statuses = flood(port, flood_paths(namespace))
         assert process.poll() is None, log.read_text()
@@ -176,17 +174,14 @@ def test_a_running_reconcilers_api_shows_its_own_releases_and_not_another_reposi
     assert other.run().releases[release_key(namespace, "theirs")].ready is True
     git_repos.commit_and_push(repository_files(namespace), "add web")
     port = free_port()
-    args = ("--listen", f"127.0.0.1:{port}", "--no-leader-elect", "--no-status")
-    with running(cluster, git_repos, tmp_path / "cache", tmp_path / "run.log", *args):
-        eventually(lambda: http_get(port, "/readyz")[0] == 200, timeout=120, what="ready")
+    args = ("--no-leader-elect", "--no-status")
+    with running_ready(cluster, git_repos, tmp_path / "cache", tmp_path / "run.log", port, *args):
         code, listed = http_get(port, f"/api/v1/releases?namespace={namespace}")
         assert code == 200, listed
         assert [item["name"] for item in json.loads(listed)["releases"]] == ["web"]
         code, detail = http_get(port, f"/api/v1/releases/{namespace}/theirs")
         assert code == 404, detail
-    with running(
-        cluster, git_repos, tmp_path / "cache", tmp_path / "all.log", *args, "--api-scope", "all"
-    ):
-        eventually(lambda: http_get(port, "/readyz")[0] == 200, timeout=120, what="ready")
+    every_log, every = tmp_path / "all.log", ("--api-scope", "all")
+    with running_ready(cluster, git_repos, tmp_path / "cache", every_log, port, *args, *every):
         code, listed = http_get(port, f"/api/v1/releases?namespace={namespace}")
         assert [item["name"] for item in json.loads(listed)["releases"]] == ["theirs", "web"]

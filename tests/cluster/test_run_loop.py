@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from tests import manifests
 from tests.conftest import GitRepos, LiveCluster
 from tests.waiting import wait_for
 
@@ -49,14 +50,9 @@ def repository_files(namespace: str, *, mode: str = "fast") -> dict[str, str]:
             "stringData": {"token": SECRET_VALUE},
         },
     ]
-    release = {
-        "apiVersion": "harmonia.dev/v1alpha1",
-        "kind": "Release",
-        "name": "web",
-        "namespace": namespace,
-        "chartPath": "charts/web",
-        "releaseLabels": {"team": "shop"},
-    }
+    release = manifests.release(
+        namespace, "web", chartPath="charts/web", releaseLabels={"team": "shop"}
+    )
     return {
         "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n",
         f"releases/{namespace}/web.yaml": yaml.safe_dump(release),
@@ -236,15 +232,31 @@ def running(
                     process.wait()
 
 
+@contextmanager
+def running_ready(
+    cluster: LiveCluster,
+    repos: GitRepos,
+    cache: Path,
+    log: Path,
+    port: int,
+    *extra: str,
+    what: str = "ready",
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`running`, listening on `port`, entered once its /readyz answers 200."""
+    listen = ("--listen", f"127.0.0.1:{port}")
+    with running(cluster, repos, cache, log, *listen, *extra) as process:
+        eventually(lambda: http_get(port, "/readyz")[0] == 200, timeout=120, what=what)
+        yield process
+
+
 def test_the_loop_heals_drift_applies_new_commits_and_serves_metrics_and_the_api(
     cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
 ) -> None:
     git_repos.commit_and_push(repository_files(namespace), "add web")
     port = free_port()
     log = tmp_path / "run.log"
-    args = ("--listen", f"127.0.0.1:{port}", "--no-leader-elect")
-    with running(cluster, git_repos, tmp_path / "cache", log, *args) as process:
-        eventually(lambda: http_get(port, "/readyz")[0] == 200, timeout=120, what="ready")
+    args = ("--no-leader-elect",)
+    with running_ready(cluster, git_repos, tmp_path / "cache", log, port, *args) as process:
         assert http_get(port, "/healthz") == (200, "ok\n")
         assert config_mode(cluster, namespace) == "fast"
 
@@ -387,13 +399,7 @@ def test_status_commits_on_the_release_branch_itself_never_trigger_a_new_revisio
 
 def config_map_release(namespace: str, name: str) -> dict[str, str]:
     """A release of one ConfigMap, as files of the repository."""
-    release = {
-        "apiVersion": "harmonia.dev/v1alpha1",
-        "kind": "Release",
-        "name": name,
-        "namespace": namespace,
-        "chartPath": f"charts/{name}",
-    }
+    release = manifests.release(namespace, name, chartPath=f"charts/{name}")
     objects = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}]
     return {
         f"releases/{namespace}/{name}.yaml": yaml.safe_dump(release),
@@ -471,29 +477,9 @@ def test_a_withheld_removal_is_logged_evented_and_kept_in_the_status_until_a_per
 def unschedulable_release_files(namespace: str) -> dict[str, str]:
     """A release whose one Deployment never becomes Ready: its pods want a node no node
     is, and the release gives it one second."""
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "stuck"},
-        "spec": {
-            "selector": {"matchLabels": {"app": "stuck"}},
-            "template": {
-                "metadata": {"labels": {"app": "stuck"}},
-                "spec": {
-                    "nodeSelector": {"harmonia.dev/no-such-node": "true"},
-                    "containers": [{"name": "app", "image": "stuck:1"}],
-                },
-            },
-        },
-    }
-    release = {
-        "apiVersion": "harmonia.dev/v1alpha1",
-        "kind": "Release",
-        "name": "stuck",
-        "namespace": namespace,
-        "chartPath": "charts/stuck",
-        "timeoutSec": 1,
-    }
+    nowhere = {"nodeSelector": {"harmonia.dev/no-such-node": "true"}}
+    deployment = manifests.workload("Deployment", "stuck", image="stuck:1", pod=nowhere)
+    release = manifests.release(namespace, "stuck", chartPath="charts/stuck", timeoutSec=1)
     return {
         "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n",
         f"releases/{namespace}/stuck.yaml": yaml.safe_dump(release),
