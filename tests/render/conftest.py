@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,19 @@ from tests.render.servers import (
 )
 
 FIXTURE_CHARTS = Path(__file__).parent.parent / "fixtures" / "charts"
+
+
+@contextmanager
+def recording_listener(folder: Path, name: str, content: str) -> Iterator[ChartRepositoryServer]:
+    """A loopback HTTP server that records every request and serves `content` as `name`:
+    a fetch the code must never make would succeed, so only the record shows it."""
+    folder.mkdir()
+    (folder / name).write_text(content)
+    server = ChartRepositoryServer(folder)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

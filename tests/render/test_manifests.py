@@ -19,6 +19,7 @@ from reconciler.render.model import (
     RenderError,
     ResolvedChart,
 )
+from tests.render.conftest import recording_listener
 from tests.render.servers import ChartRepositoryServer
 
 
@@ -96,14 +97,9 @@ def test_a_broken_kustomization_is_a_render_error_quoting_kustomize(
 @pytest.fixture()
 def listener(tmp_path: Path) -> Iterator[ChartRepositoryServer]:
     """A loopback HTTP server that records every request and would serve a ConfigMap."""
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fetched}\n")
-    server = ChartRepositoryServer(served)
-    try:
+    config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fetched}\n"
+    with recording_listener(tmp_path / "served", "cm.yaml", config_map) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize(

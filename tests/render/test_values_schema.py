@@ -20,6 +20,7 @@ from reconciler.render.helm import render_helm
 from reconciler.render.model import ChartOutput, RenderError
 from reconciler.spec.model import ChartPath
 from reconciler.types import JsonObject, JsonValue
+from tests.render.conftest import recording_listener
 from tests.render.servers import ChartRepositoryServer
 from tests.render.test_helm_render import as_resolved, environment
 
@@ -34,14 +35,9 @@ STRING_SCHEMA: JsonObject = {"type": "string"}
 def listener(tmp_path: Path) -> Iterator[ChartRepositoryServer]:
     """An HTTP server on loopback that records every request; it serves a valid schema at
     /ssrf-probe.json, so a fetch would succeed and the render would pass."""
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / "ssrf-probe.json").write_text(json.dumps(STRING_SCHEMA))
-    server = ChartRepositoryServer(served)
-    try:
+    schema = json.dumps(STRING_SCHEMA)
+    with recording_listener(tmp_path / "served", "ssrf-probe.json", schema) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def address(server: ChartRepositoryServer, path: str) -> str:
