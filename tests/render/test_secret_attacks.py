@@ -1,5 +1,6 @@
-"""Secret values against a hostile chart: an output a dependent embeds in a Secret's
-text, and a helm `fail` quoting a value the release's own Secret holds."""
+"""Secret values and tokens against a hostile chart: an output a dependent embeds in a
+Secret's text, a helm `fail` quoting the release's own Secret value, the render cache, and
+a chart link into the working tree's `.git` folder."""
 
 from __future__ import annotations
 
@@ -106,3 +107,31 @@ def test_the_render_cache_on_disk_holds_no_secret_value(helm_binary: Path, tmp_p
     rendered = [p for p in (cache / "render").rglob("*") if p.is_file()]
     assert rendered, "the render cache is where engine outputs go"
     assert [p for p in rendered if PASSWORD.encode() in p.read_bytes()] == []
+
+
+def test_a_chart_link_into_the_working_trees_git_folder_is_refused(
+    helm_binary: Path, tmp_path: Path
+) -> None:
+    """`harmonia diff PATH` and `render` read a working tree, whose `.git/config` holds the
+    token of a CI checkout: a chart must not carry it into a rendered object."""
+    token = "TOKEN-4711"
+    files = {
+        "harmonia.yaml": REPOSITORY,
+        ".git/config": f"[http]\n\textraheader = AUTHORIZATION: basic {token}\n",
+        **chart(
+            "main",
+            {
+                "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: main}\n"
+                'data:\n  c: {{ .Files.Get "files/c" | quote }}\n'
+            },
+        ),
+        **release("main"),
+    }
+    root = write_repository(tmp_path / "repo", files)
+    (root / "charts" / "main" / "files").mkdir()
+    (root / "charts" / "main" / "files" / "c").symlink_to("../../../.git/config")
+    state = desired(root, helm_binary, tmp_path / "cache")
+    assert ReleaseKey("db/main") not in state.render.rendered
+    message = state.render.failed[ReleaseKey("db/main")].message
+    assert "files/c leads into the repository's .git folder" in message
+    assert token not in message
