@@ -69,3 +69,9 @@ def test_an_output_once_masked_stays_masked_while_it_is_published() -> None:
     assert public_outputs(release, masked_before=before) == {"password": MASK, "host": "db.svc"}
     secret = rendered({"password": PASSWORD, "host": "db.svc"}, frozenset({"password"}))
     assert public_outputs(secret) == {"password": MASK, "host": "db.svc"}
+
+
+def test_an_output_inside_a_secrets_longer_text_is_secret_when_it_is_long_enough() -> None:
+    url = f"postgres://app:{PASSWORD}@db:5432/app"
+    outputs = {"password": PASSWORD, "host": "db", "port": 5432}
+    assert secret_output_names(outputs, frozenset({url})) == {"password"}
