@@ -4,13 +4,19 @@ host file during render (test_manifests.py covers the kustomization's own fields
 
 from __future__ import annotations
 
+import hashlib
+import json
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from reconciler.render.charts import resolve_chart
 from reconciler.render.manifests import render_kustomize
 from reconciler.render.model import ChartKind, RenderError
+from reconciler.spec.model import ChartPath
 from tests.render.servers import ChartRepositoryServer
 from tests.render.test_manifests import chart, environment
 
@@ -109,3 +115,77 @@ def test_a_plugin_configuration_naming_files_inside_the_chart_still_renders(
     data = {str(o["metadata"]["name"]): o.get("data") for o in output.objects}  # type: ignore[index, call-overload]
     assert data["a"] == {"p": "patched"}
     assert [v for k, v in data.items() if k.startswith("gen-")] == [{"v.txt": "inside\n"}]
+
+
+class ConnectionCounter:
+    """A loopback port that accepts and counts connections (a TLS hello included)."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(8)
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.socket.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.socket.close()
+
+
+def chart_lock_naming(repository: str) -> str:
+    """A Chart.lock whose digest matches (helm checks only that), naming `repository`."""
+    required = [{"name": "dep", "version": "1.0.0", "repository": "file://../dep"}]
+    locked = [{"name": "dep", "version": "1.0.0", "repository": repository}]
+    payload = json.dumps([required, locked], separators=(",", ":")).encode()
+    return (
+        f"dependencies:\n- name: dep\n  repository: {repository}\n  version: 1.0.0\n"
+        f"digest: sha256:{hashlib.sha256(payload).hexdigest()}\n"
+        'generated: "2026-01-01T00:00:00Z"\n'
+    )
+
+
+def test_a_chart_lock_naming_a_registry_does_not_make_the_file_dependency_build_fetch(
+    helm_binary: Path, tmp_path: Path
+) -> None:
+    repository = tmp_path / "repository"
+    dep = repository / "charts" / "dep"
+    app = repository / "charts" / "app"
+    for folder, extra in ((dep, ""), (app, DEPENDS_ON_DEP)):
+        (folder / "templates").mkdir(parents=True)
+        (folder / "Chart.yaml").write_text(
+            f"apiVersion: v2\nname: {folder.name}\nversion: 1.0.0\n{extra}"
+        )
+        (folder / "templates" / "cm.yaml").write_text(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {folder.name}}}\n"
+        )
+    counter = ConnectionCounter()
+    try:
+        (app / "Chart.lock").write_text(chart_lock_naming(f"oci://127.0.0.1:{counter.port}/c"))
+        chart = resolve_chart(
+            ChartPath("charts/app"),
+            repository_root=repository,
+            chart_repositories={},
+            cache_dir=tmp_path / "cache",
+            helm=helm_binary,
+        )
+    finally:
+        counter.stop()
+    assert counter.connections == 0
+    assert (chart.root / "charts" / "dep-1.0.0.tgz").is_file()
+
+
+DEPENDS_ON_DEP = "dependencies:\n- name: dep\n  version: 1.0.0\n  repository: file://../dep\n"
