@@ -44,6 +44,10 @@ class ReleaseView:
     """Read live: its inventory record and health; None when it was never applied."""
     report: ReleaseReport | None
     """What the last pass did to it."""
+    pass_secrets: frozenset[str] = frozenset()
+    """Every value the last pass's Secrets hold (`RepositoryRender.secrets`): another
+    release's Secret may hold one of this release's values (an output its dependent
+    put into a Secret)."""
 
     @property
     def labels(self) -> Mapping[str, str]:
@@ -269,11 +273,12 @@ SECRET_KEY_WORDS = (
 
 
 def secret_values(view: ReleaseView) -> frozenset[str]:
-    """Every value of the release's rendered v1 Secrets (hooks included)."""
+    """Every value of the release's rendered v1 Secrets (hooks included), and of the
+    pass's other Secrets."""
     if view.rendered is None:
-        return frozenset()
+        return view.pass_secrets
     hooks = (hook.object for hook in view.rendered.hooks)
-    return values_of_secrets([*view.rendered.objects, *hooks])
+    return view.pass_secrets | values_of_secrets([*view.rendered.objects, *hooks])
 
 
 def mask_values(value: JsonValue, secrets: frozenset[str]) -> JsonValue:

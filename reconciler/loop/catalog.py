@@ -40,6 +40,7 @@ class _LastPass:
             rendered=self.state.render.rendered.get(key),
             status=status,
             report=self.report.releases.get(key),
+            pass_secrets=self.state.render.secrets,
         )
 
     @property
