@@ -113,3 +113,13 @@ def test_confirm_removal_in_another_repository_confirms_nothing_here(
     }
     assert exists(cluster, "-n", namespace, "cm", "one")
     assert exists(cluster, "-n", namespace, "cm", "mine")
+
+
+def test_a_pass_without_pruning_does_not_let_a_later_pass_remove_what_the_share_withholds(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = four_releases(cluster, namespace, tmp_path)
+    replace_all_releases(bench, namespace)
+    kept = bench.run(prune=False)  # `harmonia apply --no-prune`: the new five are recorded
+    assert {kept.releases[f"{namespace}/{n}"].outcome for n in OLD} == {Outcome.UNCHANGED}  # type: ignore[index]
+    assert_old_withheld(bench.run(same_commit=True), cluster, namespace)
