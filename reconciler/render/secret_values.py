@@ -44,8 +44,11 @@ def values_of_secrets(objects: Iterable[KubeObject]) -> frozenset[str]:
 
 
 def _decoded(text: str) -> tuple[str, ...]:
+    """`text` decoded as the API server decodes `data` (Go's decoder skips line breaks,
+    so base64 pasted as `base64` prints it, wrapped at 76 columns, is stored decoded)."""
     try:
-        decoded = base64.b64decode(text, validate=True).decode("utf-8")
+        unwrapped = text.replace("\r", "").replace("\n", "")
+        decoded = base64.b64decode(unwrapped, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         return ()
     return (decoded,) if decoded else ()

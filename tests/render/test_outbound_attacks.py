@@ -51,6 +51,9 @@ INLINE = {
         "  metadata: {{name: probe}}\n  path: {url}/patch.yaml\n"
         "  target: {{kind: ConfigMap}}\n"
     ),
+    "component": "resources: [cm.yaml]\ncomponents: [{url}/component]\n",
+    "openapi": "resources: [cm.yaml]\nopenapi: {{path: {url}/openapi.json}}\n",
+    "replacement": "resources: [cm.yaml]\nreplacements: [{{path: {url}/r.yaml}}]\n",
     "generator-file": "resources: [cm.yaml]\ngenerators: [gen.yaml]\n",
     "generator-folder": "resources: [cm.yaml]\ngenerators: [gens]\n",
     "helm": ("helmCharts:\n- name: probe\n  repo: {url}\n  version: 1.0.0\n"),

@@ -75,3 +75,10 @@ def test_an_output_inside_a_secrets_longer_text_is_secret_when_it_is_long_enough
     url = f"postgres://app:{PASSWORD}@db:5432/app"
     outputs = {"password": PASSWORD, "host": "db", "port": 5432}
     assert secret_output_names(outputs, frozenset({url})) == {"password"}
+
+
+def test_a_line_wrapped_data_value_is_decoded_as_the_api_server_decodes_it() -> None:
+    encoded = base64.b64encode(PASSWORD.encode()).decode()
+    wrapped = "\n".join(encoded[i : i + 8] for i in range(0, len(encoded), 8)) + "\n"
+    secret = {"apiVersion": "v1", "kind": "Secret", "data": {"k": wrapped}}
+    assert PASSWORD in values_of_secrets([secret])
