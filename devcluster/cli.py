@@ -47,7 +47,8 @@ def build() -> None:
 @state_dir_option
 @click.option("--random-ports", is_flag=True, help="Listen on free ports instead of the defaults.")
 def up(state_dir: Path, random_ports: bool) -> None:
-    """Start the dev cluster (building it first if needed); idempotent."""
+    """Start the dev cluster (building it first if needed); idempotent: of a recorded
+    cluster, only the components that died are started again (same ports, data kept)."""
     started = time.monotonic()
     try:
         binaries = ensure_binaries(_progress)

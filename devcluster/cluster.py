@@ -1,9 +1,10 @@
 """Start, stop and inspect the local control plane: etcd, kube-apiserver,
 kube-controller-manager, kube-scheduler and KWOK, all on 127.0.0.1.
 
-`up` is idempotent (a healthy cluster is left alone, a half-dead one is replaced),
-`down` stops exactly the pids recorded in the state folder and removes it; `kill` and
-`restart` crash and revive one component, for the fault tests.
+`up` is idempotent (a healthy cluster is left alone; of a half-dead one, what died is
+started again on its ports, with its data), `down` stops exactly the pids recorded in the
+state folder and removes it; `kill` and `restart` crash and revive one component, for the
+fault tests.
 Failures name the component and quote the end of its log.
 """
 
@@ -34,6 +35,8 @@ NODE_COUNT = 3
 STORAGE_CLASS = "standard"
 STARTUP_TIMEOUT = 120.0
 LOG_TAIL_LINES = 25
+REVIVE_GRACE = 20.0
+"""Seconds a running component may take to answer healthy again before `up` restarts it."""
 CONTROLLER_CLIENT_LIMITS = ("--kube-api-qps=200", "--kube-api-burst=400")
 """The controller-manager's request rate to the API server (the scheduler's default, 50/s,
 keeps up). Upstream's
@@ -273,12 +276,13 @@ class DevCluster:
     # -- lifecycle ---------------------------------------------------------
 
     def up(self, binaries: dict[str, Path], *, ports: Ports | None = None) -> ClusterInfo:
+        """Start a cluster; a recorded one is kept (`ports` then do not apply): left alone
+        when healthy, else what died is started again (`revive`)."""
         if self.is_up():
             self.progress(f"dev cluster already running ({self.state_dir})")
             return self.info()
         if self.state() is not None:
-            self.progress("found a dev cluster that is not healthy; replacing it")
-            self.down()
+            return self.revive(binaries)
         chosen = ports or Ports()
         taken = [
             f"{port} ({name})"
@@ -302,6 +306,40 @@ class DevCluster:
             self._stop_processes()
             raise
         return self.info()
+
+    def revive(self, binaries: dict[str, Path]) -> ClusterInfo:
+        """Start again, in start order, each recorded component that is not running and
+        healthy, on its recorded ports and with the same certificates and etcd data; the
+        others keep running. A component that does not come back is an error naming it:
+        nothing is erased (`down`, then `up`, starts a new, empty cluster)."""
+        state = self._recorded_state()
+        self.progress(f"found a dev cluster in {self.state_dir} that is not healthy")
+        try:
+            for name, command in _commands(self.state_dir, state.ports, binaries).items():
+                record = state.processes.get(name)
+                if record is not None and is_running(record) and self._settles(name, state):
+                    continue
+                self.progress(f"{name} is not running healthy: starting it again")
+                if record is not None:
+                    self.kill(name)
+                self._start(name, command, state)
+            self._bootstrap(binaries["kubectl"])
+        except ClusterError as error:
+            raise ClusterError(
+                f"{error}\nthe cluster's data is kept in {self.state_dir}; "
+                "`harmonia dev-cluster down`, then `up`, starts a new, empty one"
+            ) from None
+        return self.info()
+
+    def _settles(self, name: str, state: ClusterState) -> bool:
+        """Whether a running component is healthy, or becomes so within REVIVE_GRACE
+        seconds (an API server reconnecting to an etcd just started again)."""
+        deadline = time.monotonic() + REVIVE_GRACE
+        while not _healthy(name, state.ports, self.state_dir):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.3)
+        return True
 
     def _start_all(self, state: ClusterState, binaries: dict[str, Path]) -> None:
         self.progress("generating certificates")

@@ -30,7 +30,8 @@ VersionsFor = Callable[[RepositoryConfig | None], VersionChoice]
 class Tools:
     """The binaries and folders rendering uses, fixed for the reconciler's lifetime."""
 
-    helm: Path
+    helm: Path | None
+    """None when none was found: releases that need helm fail, the others render."""
     kubectl: Path | None
     cache_dir: Path
     library_dirs: tuple[Path, ...] = ()

@@ -12,12 +12,15 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
+from typing import TypeVar
 
+from reconciler.apply.claim import source_conflict
 from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import (
     INVENTORY_SELECTOR,
@@ -36,7 +39,7 @@ from reconciler.apply.release import (
     write_inventory,
 )
 from reconciler.apply.removal_guard import CONFIRM_FIELD, decide_removals, withheld_message
-from reconciler.apply.wait import Awaited, wait_until_settled
+from reconciler.apply.wait import Awaited, Waiter, with_completed_jobs
 from reconciler.desired import DesiredState
 from reconciler.diff.changeset import ChangeSet
 from reconciler.health import ReleaseHealth, ReleaseState
@@ -55,8 +58,9 @@ from reconciler.render.outputs import (
 from reconciler.render.ownership import CLUSTER_SCOPED_REFUSAL, OWNER_ANNOTATION
 from reconciler.render.pipeline import ExternalOutputs
 from reconciler.render.secret_values import (
-    public_outputs,
+    hidden_outputs,
     redacted,
+    secret_output_names,
     withheld_secret_outputs,
 )
 from reconciler.spec.model import Release
@@ -95,6 +99,19 @@ class ReleaseReport:
     changes: ChangeSet | None = None
     ready: bool | None = None
     """Whether the release was Ready when the pass left it; None when not checked."""
+    drift: tuple[str, ...] = ()
+    """Objects changed by hand that this pass put back (their references)."""
+    seconds: float | None = None
+    """How long the pass spent on it, from its start to its report (its wait included);
+    None when it was decided before the pass began (invalid, blocked, not rendered)."""
+
+    def describe(self) -> str:
+        """`Applied (1.2s): 1 created; ...`: the outcome, what changed and why, as the log
+        and the CLI say it after the release's name."""
+        summary = self.changes.summary() if self.changes is not None else ""
+        detail = "; ".join(part for part in (summary, self.message) if part)
+        took = f" ({self.seconds:.1f}s)" if self.seconds is not None else ""
+        return f"{self.outcome}{took}" + (f": {detail}" if detail else "")
 
     def to_json(self) -> JsonObject:
         body: JsonObject = {
@@ -102,6 +119,8 @@ class ReleaseReport:
             "outcome": str(self.outcome),
             "message": self.message,
         }
+        if self.seconds is not None:
+            body["seconds"] = round(self.seconds, 3)
         if self.changes is not None:
             body["changes"] = self.changes.to_json()
         return body
@@ -117,8 +136,8 @@ class PassOptions:
     """The reconciler's default; a release's own `prune` field decides for it."""
     max_removed_share: float = DEFAULT_MAX_REMOVED_SHARE
     parallelism: int = 16
-    """Releases of one dependency level applied at the same time (the work is waiting on
-    the API server, so more than the cores)."""
+    """Releases written at the same time, of those whose dependencies are done (the work
+    is waiting on the API server, so more than the cores; waiting for Ready takes none)."""
     wait: bool = True
     """Wait for each applied release to become Ready (within its timeoutSec) before its
     dependents; without it dependents of a changed release are Blocked this pass."""
@@ -150,8 +169,7 @@ class PassReport:
         }
 
 
-Progress = Callable[["ReleaseReport", float], None]
-"""Called with each release's report and the seconds it took, as the pass goes."""
+_Outcome = TypeVar("_Outcome")
 
 
 def external_outputs_from(client: KubeClient) -> ExternalOutputs:
@@ -187,13 +205,17 @@ def external_outputs_from(client: KubeClient) -> ExternalOutputs:
     return lookup
 
 
-def _dependency_outputs(state: DesiredState, key: ReleaseKey) -> dict[str, JsonObject]:
-    release = state.loaded.releases[key]
+def _dependency_outputs(
+    rendered: RenderedRelease, secrets: frozenset[str]
+) -> dict[str, JsonObject]:
+    """What the record keeps of the dependencies: the outputs the render used, whether
+    rendered in this pass or read from the cluster (a release of another repository),
+    those some Secret of the pass holds as `***`."""
     used: dict[str, JsonObject] = {}
-    for alias, target in release.dependencies.items():
-        rendered = state.render.rendered.get(target)
-        outputs = public_outputs(rendered) if rendered is not None else {}
-        used[alias] = {"release": str(target), "outputs": outputs}  # type: ignore[dict-item]
+    for alias, found in rendered.dependencies.items():
+        hidden = secret_output_names(found.outputs, secrets)
+        outputs: JsonObject = dict(hidden_outputs(found.outputs, hidden))
+        used[alias] = {"release": str(found.key), "outputs": outputs}
     return used
 
 
@@ -202,10 +224,10 @@ def reconcile(
     state: DesiredState,
     options: PassOptions,
     *,
-    progress: Progress = lambda _report, _seconds: None,
     stopping: Callable[[], bool] = lambda: False,
 ) -> PassReport:
-    """Apply (or with `dry_run`, plan) every release of `state`; `progress` hears each one.
+    """Apply (or with `dry_run`, plan) every release of `state`: one report for each, from
+    which the log, the Events, the status files and the CLI all say what happened.
 
     Once `stopping()` is true, the releases being written finish and the rest are
     Deferred; nothing is removed.
@@ -239,52 +261,95 @@ def reconcile(
             outcome = (
                 ReleaseReport(key, Outcome.BLOCKED, gate)
                 if gate is not None
-                else _reconcile_release(
-                    client, state, key, options, live=live, previous=records.get(key)
+                else _refused_alone(
+                    key,
+                    partial(
+                        _reconcile_release,
+                        client,
+                        state,
+                        key,
+                        options,
+                        live=live,
+                        previous=records.get(key),
+                    ),
                 )
             )
         return _Step(outcome, started, time.monotonic())
 
-    def finish(
-        step: _Step, healths: Mapping[ReleaseKey, ReleaseHealth]
-    ) -> tuple[ReleaseReport, float]:
+    def finish(step: _Step, health: ReleaseHealth | None) -> ReleaseReport:
         if isinstance(step.outcome, ReleaseReport):
-            return step.outcome, step.ended - step.started
-        report = _finish(client, state, step.outcome, healths.get(step.outcome.key))
-        return report, time.monotonic() - step.started
+            report, ended = step.outcome, step.ended
+        else:
+            written = step.outcome
+            report = _refused_alone(written.key, partial(_finish, client, state, written, health))
+            ended = time.monotonic()
+        # The API server's and the hooks' words may quote what a Secret holds.
+        message = redacted(report.message, state.render.secrets)
+        return dataclasses.replace(report, message=message, seconds=ended - step.started)
 
-    # A level's releases do not depend on each other: they are written side by side,
-    # then waited for together, and the next level starts when the whole level is done
-    # (gates read finished reports only).
+    # A release starts once each dependency of this pass has its report, and is waited
+    # for on its own: a slow or failing release holds back its dependents, nobody else.
+    # Gates read finished reports only.
+    order = _StartOrder(
+        state,
+        [
+            key
+            for level in state.graph.levels
+            for key in level
+            if key not in reports and key in state.render.rendered
+        ],
+    )
+
+    def reported(report: ReleaseReport) -> None:
+        reports[report.release] = report
+        if report.outcome is Outcome.APPLIED:
+            changed.add(report.release)
+        order.reported(report.release)
+
     with ThreadPoolExecutor(max_workers=options.parallelism) as pool:
         rendered = (obj for release in state.render.rendered.values() for obj in release.objects)
         live.load(rendered, mapper=pool.map)
-        for level in state.graph.levels:
-            pending = [k for k in level if k not in reports and k in state.render.rendered]
-            steps = list(pool.map(one, pending))
-            awaited = {
-                step.outcome.key: step.outcome.awaited
-                for step in steps
-                if isinstance(step.outcome, _Written) and step.outcome.awaited is not None
-            }
-            # The first round reads the pass's own index (the writes are in it), with the
-            # pods, ReplicaSets and Jobs as they are now; later rounds list afresh.
-            live.forget_children()
-            healths = wait_until_settled(live, awaited) if awaited else {}
-            for finished, seconds in pool.map(partial(finish, healths=healths), steps):
-                # The API server's and the hooks' words may quote what a Secret holds.
-                report = dataclasses.replace(
-                    finished, message=redacted(finished.message, state.render.secrets)
-                )
-                reports[report.release] = report
-                if report.outcome is Outcome.APPLIED:
-                    changed.add(report.release)
-                progress(report, seconds)
+        waiter = Waiter(live)
+        waiting: dict[ReleaseKey, _Step] = {}
+        running: set[futures.Future[_Step | ReleaseReport]] = set()
+        while order or running or waiter:
+            running |= {pool.submit(one, key) for key in order.startable()}
+            due = waiter.due_in(time.monotonic())
+            done: set[futures.Future[_Step | ReleaseReport]] = set()
+            if running:
+                done, running = futures.wait(running, due, futures.FIRST_COMPLETED)
+            elif due:
+                time.sleep(due)
+            for future in done:
+                result = future.result()
+                if isinstance(result, ReleaseReport):
+                    reported(result)
+                elif isinstance(result.outcome, ReleaseReport):
+                    reported(finish(result, None))
+                elif result.outcome.awaited is not None:
+                    waiting[result.outcome.key] = result
+                    waiter.add(result.outcome.key, result.outcome.awaited)
+                else:
+                    running.add(pool.submit(finish, result, None))
+            for key, health in waiter.poll(time.monotonic()).items():
+                running.add(pool.submit(finish, waiting.pop(key), health))
     if stopping():
         return PassReport(options.revision, reports, notes=("stopped before removals",))
-    withheld, removed = _removed_releases(client, state, options, records, progress=progress)
+    withheld, removed = _removed_releases(client, state, options, records)
     reports.update(removed)
     return PassReport(options.revision, reports, prune_withheld=withheld)
+
+
+def _refused_alone(key: ReleaseKey, step: Callable[[], _Outcome]) -> _Outcome | ReleaseReport:
+    """`step()`, or the release Failed with the API server's answer when the server said
+    no to something of it: that is this release's failure, not the pass's. Only a cluster
+    that does not answer (`ClusterUnreachable`, temporary) stops the pass."""
+    try:
+        return step()
+    except KubeError as error:
+        if error.temporary:
+            raise
+        return ReleaseReport(key, Outcome.FAILED, str(error))
 
 
 def _contested(state: DesiredState, live: LiveIndex) -> dict[ReleaseKey, str]:
@@ -405,6 +470,8 @@ def _reconcile_release(
         return ReleaseReport(key, Outcome.FAILED, "; ".join(refused))
     if isinstance(previous, InventoryFormatError):
         return ReleaseReport(key, Outcome.FAILED, str(previous))
+    if previous is not None and (conflict := source_conflict(previous, source=options.source)):
+        return ReleaseReport(key, Outcome.FAILED, conflict)
     if options.dry_run or _heal_withheld(release, rendered, previous, options):
         plan = plan_release(
             client, rendered, release, previous=previous, live=live, prune=options.prune
@@ -425,12 +492,14 @@ def _reconcile_release(
         live=live,
         revision=options.revision,
         source=options.source,
-        dependency_outputs=_dependency_outputs(state, key),
+        dependency_outputs=_dependency_outputs(rendered, state.render.secrets),
         prune=options.prune,
         defer_record=options.wait,
     )
     if result.error is not None:
-        return ReleaseReport(key, Outcome.FAILED, result.error, result.changes)
+        failed = ReleaseReport(key, Outcome.FAILED, result.error, result.changes)
+        _record_apply_failure(client, failed, source=options.source, secrets=state.render.secrets)
+        return failed
     awaited = None
     if options.wait and result.inventory is not None:
         awaited = Awaited(
@@ -465,27 +534,66 @@ def _finish(
                     timeout=release.timeout_sec,
                 )
             except HookFailed as error:
-                _record_readiness(client, result, ready=False)
-                return ReleaseReport(key, Outcome.FAILED, str(error), result.changes, ready)
-    _record_readiness(client, result, ready=bool(ready))
+                report = ReleaseReport(
+                    key, Outcome.FAILED, str(error), result.changes, ready, drift=result.drift
+                )
+                _record_outcome(client, result, report, health, secrets=state.render.secrets)
+                return report
     changed = result.changes.has_changes or written.previous is None
     outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
     if ready is False:
         outcome = Outcome.FAILED
-    return ReleaseReport(key, outcome, "; ".join(m for m in messages if m), result.changes, ready)
+    message = "; ".join(m for m in messages if m)
+    report = ReleaseReport(key, outcome, message, result.changes, ready, drift=result.drift)
+    _record_outcome(client, result, report, health, secrets=state.render.secrets)
+    return report
 
 
-def _record_readiness(client: KubeClient, result: ApplyResult, *, ready: bool) -> None:
-    """Write the release's record when the apply left it pending or it has just become
-    Ready (`readySince` set now); a record already saying so is left alone."""
+def _last_result(report: ReleaseReport, secrets: frozenset[str]) -> str:
+    """The record's `result`: "Applied", or "Failed: <why>" as the report says it (a
+    ConfigMap: what a Secret of the pass holds is cut out)."""
+    if report.outcome is not Outcome.FAILED:
+        return "Applied"
+    return f"Failed: {redacted(report.message, secrets)}"
+
+
+def _record_outcome(
+    client: KubeClient,
+    result: ApplyResult,
+    report: ReleaseReport,
+    health: ReleaseHealth | None,
+    *,
+    secrets: frozenset[str],
+) -> None:
+    """Write the release's record when the apply left it pending, it has just become
+    Ready (`readySince` set now), a Job of it completed, or its last result changed; a
+    record already saying so is left alone, so a release failing the same way pass after
+    pass writes nothing."""
     record = result.inventory
     if record is None:
         return
-    if ready and not record.ready_since:
+    if health is not None:
+        record = with_completed_jobs(record, health)
+    if report.ready and report.outcome is not Outcome.FAILED and not record.ready_since:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         record = dataclasses.replace(record, ready_since=stamp)
+    last_result = _last_result(report, secrets)
+    if record.result != last_result:
+        record = dataclasses.replace(record, result=last_result)
     if result.record_pending or record is not result.inventory:
         write_inventory(client, record)
+
+
+def _record_apply_failure(
+    client: KubeClient, report: ReleaseReport, *, source: str, secrets: frozenset[str]
+) -> None:
+    """Note a failed apply in the release's record as the writes left it (read again: it
+    may name objects created before the failure); another source's record is not ours."""
+    record = read_inventory(client, report.release)
+    last_result = _last_result(report, secrets)
+    if record is None or record.source != source or record.result == last_result:
+        return
+    write_inventory(client, dataclasses.replace(record, result=last_result))
 
 
 def _heal_withheld(
@@ -502,6 +610,41 @@ def _heal_withheld(
         and previous.revision == options.revision
         and previous.input_hash == rendered.input_hash
     )
+
+
+class _StartOrder:
+    """The releases a pass has still to start, each free to start once every dependency
+    of this pass has its report (the others were reported before the pass began, or are
+    not in it)."""
+
+    def __init__(self, state: DesiredState, keys: Iterable[ReleaseKey]) -> None:
+        in_pass = set(keys)
+        self._waiting_on = {
+            key: {t for t in state.loaded.releases[key].dependencies.values() if t in in_pass}
+            for key in in_pass
+        }
+        self._dependents: dict[ReleaseKey, list[ReleaseKey]] = {}
+        for key, targets in self._waiting_on.items():
+            for target in targets:
+                self._dependents.setdefault(target, []).append(key)
+        self._free = sorted(key for key, targets in self._waiting_on.items() if not targets)
+        self._left = len(in_pass)
+
+    def __bool__(self) -> bool:
+        """Whether some release has not been started yet."""
+        return self._left > 0
+
+    def startable(self) -> list[ReleaseKey]:
+        """The releases free to start now, taken: each is returned once."""
+        free, self._free = self._free, []
+        self._left -= len(free)
+        return free
+
+    def reported(self, key: ReleaseKey) -> None:
+        for dependent in self._dependents.get(key, ()):
+            self._waiting_on[dependent].discard(key)
+            if not self._waiting_on[dependent]:
+                self._free.append(dependent)
 
 
 def _gate(
@@ -529,8 +672,6 @@ def _removed_releases(
     state: DesiredState,
     options: PassOptions,
     found: Mapping[ReleaseKey, RecordRead],
-    *,
-    progress: Progress,
 ) -> tuple[str | None, dict[ReleaseKey, ReleaseReport]]:
     """Releases this repository applied whose files are gone: removed, behind the guards.
 
@@ -551,8 +692,8 @@ def _removed_releases(
     reports: dict[ReleaseKey, ReleaseReport] = {}
 
     def report(entry: ReleaseReport, started: float | None = None) -> None:
-        reports[entry.release] = entry
-        progress(entry, 0.0 if started is None else time.monotonic() - started)
+        seconds = None if started is None else time.monotonic() - started
+        reports[entry.release] = dataclasses.replace(entry, seconds=seconds)
 
     config = state.loaded.config
     confirmed = config.confirm_removal if config is not None else frozenset()
@@ -593,10 +734,15 @@ def _removed_releases(
             message = f"{why}; it would be removed"
             report(ReleaseReport(record.release, Outcome.PLANNED, message), started)
             continue
-        result = remove_release(client, record)
-        changes = ChangeSet(record.release, result.changes)
-        report(ReleaseReport(record.release, Outcome.REMOVED, why, changes), started)
+        removal = partial(_removal_report, client, record, why=why)
+        report(_refused_alone(record.release, removal), started)
     return decision.summary, reports
+
+
+def _removal_report(client: KubeClient, record: InventoryRecord, *, why: str) -> ReleaseReport:
+    result = remove_release(client, record)
+    changes = ChangeSet(record.release, result.changes)
+    return ReleaseReport(record.release, Outcome.REMOVED, why, changes)
 
 
 def _unknown_snapshot(state: DesiredState) -> str | None:

@@ -15,10 +15,18 @@ class _ReadableDumper(yaml.SafeDumper):
     """SafeDumper that writes multi-line strings as literal blocks."""
 
 
+_OTHER_LINE_BREAKS = frozenset("\r\x85\u2028\u2029")
+"""Characters YAML reads as line breaks besides `\n`: PyYAML writes them unescaped in
+plain and single-quoted scalars, where a reader folds them into a space or `\n`."""
+
+
 def _represent_string(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    """Every string is read back exactly as it was: a `|` block where PyYAML can write
+    one, else its own choice (double quotes for a line with trailing spaces, which a block
+    would lose); double quotes, which escape them, for the other line breaks."""
+    if not _OTHER_LINE_BREAKS.isdisjoint(text):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"')
     if "\n" in text:
-        # Trailing spaces on a line make PyYAML fall back to quoting; strip them to keep blocks.
-        text = "\n".join(line.rstrip() for line in text.split("\n"))
         return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", text)
 

@@ -15,6 +15,9 @@ done < <($BIN/harmonia dev-cluster build 2>/dev/null)
 export PATH
 
 # examples/ as a Git repository of its own, with a bare remote, as a team would have it.
+# Every demo is the same source, wherever its copy lives: a release has one owner, and
+# the cluster keeps the releases of the last demo.
+source_id=harmonia-demo
 work=$(mktemp -d "${TMPDIR:-/tmp}/harmonia-demo.XXXXXX")
 git init --quiet --bare --initial-branch=main "$work/remote.git"
 cp -r examples "$work/examples"
@@ -35,7 +38,7 @@ $BIN/harmonia graph "$work/examples"
 echo
 echo "== one pass of the GitOps loop: fetch main, apply every release in dependency order,"
 echo "== wait until each is Ready, commit the status to the harmonia-status branch"
-$BIN/harmonia run --once --repo "$work/remote.git" --ref main --listen off
+$BIN/harmonia run --once --repo "$work/remote.git" --ref main --listen off --source-id $source_id
 echo
 echo "== status"
 $BIN/harmonia status
@@ -44,6 +47,6 @@ echo "== the status commit on the harmonia-status branch"
 git --git-dir="$work/remote.git" log -1 --stat --format='%h %an <%ae> %s' harmonia-status
 git --git-dir="$work/remote.git" show harmonia-status:status/README.md
 echo
-echo "Try: harmonia diff $work/examples   (edit a release file first)"
-echo "     harmonia run --repo $work/remote.git --ref main   (the loop; Ctrl-C stops it)"
+echo "Try: harmonia diff --source-id $source_id $work/examples   (edit a release file first)"
+echo "     harmonia run --repo $work/remote.git --ref main --source-id $source_id   (the loop; Ctrl-C stops it)"
 echo "Stop the cluster with: $BIN/harmonia dev-cluster down"

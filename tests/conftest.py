@@ -104,8 +104,13 @@ class GitRepos:
 
 @pytest.fixture()
 def git_repos(tmp_path: Path) -> GitRepos:
-    remote = tmp_path / "remote.git"
-    work = tmp_path / "work"
+    return new_git_repos(tmp_path)
+
+
+def new_git_repos(folder: Path) -> GitRepos:
+    """A bare remote and a clone on `main` in `folder` (the fixture's, or a second one)."""
+    remote = folder / "remote.git"
+    work = folder / "work"
     subprocess.run(
         ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(remote)], check=True
     )

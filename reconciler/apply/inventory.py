@@ -5,7 +5,8 @@ The apply step writes it; prune, status, external dependencies and the API read 
 It holds the object references applied (with a digest of what was applied and the
 resourceVersion that produced, so an unchanged object needs no dry-run), the Git
 revision, the input hash, the outputs, the dependencies' outputs used, and the
-last result with its time. Converting to and from the ConfigMap is pure.
+last result with its time, and the source (repository and path) that owns the release.
+Converting to and from the ConfigMap is pure.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ INVENTORY_SELECTOR = f"{INVENTORY_LABEL}=true"
 """The label selector that lists every inventory ConfigMap."""
 INVENTORY_KEY = "inventory.json"
 NAME_PREFIX = "harmonia-inventory-"
+HAND_OVER_ANNOTATION = "harmonia.dev/hand-over-to"
+"""Set on a record by a person (RBAC decides who): the source named may take the release."""
 
 
 def inventory_name(release: ReleaseKey) -> str:
@@ -49,13 +52,19 @@ class InventoryEntry:
     """sha256 of the object as Harmonia applied it."""
     resource_version: str = ""
     """The live resourceVersion right after that apply."""
+    completed: bool = False
+    """A Job seen complete at this digest: once its ttlSecondsAfterFinished removes it, it
+    is done, not missing (not created again until its spec changes)."""
 
     def to_json(self) -> JsonObject:
-        return {
+        body: JsonObject = {
             **self.ref.to_json(),
             "digest": self.digest,
             "resourceVersion": self.resource_version,
         }
+        if self.completed:
+            body["completed"] = True
+        return body
 
     @classmethod
     def from_json(cls, raw: Any) -> InventoryEntry:
@@ -66,7 +75,10 @@ class InventoryEntry:
             name=raw["name"],
         )
         return cls(
-            ref=ref, digest=raw.get("digest", ""), resource_version=raw.get("resourceVersion", "")
+            ref=ref,
+            digest=raw.get("digest", ""),
+            resource_version=raw.get("resourceVersion", ""),
+            completed=raw.get("completed", False) is True,
         )
 
 
@@ -74,7 +86,8 @@ class InventoryEntry:
 class InventoryRecord:
     release: ReleaseKey
     source: str
-    """Which repository applied it: removal after a file left Git is limited to its own."""
+    """The source (repository and path) that owns the release: only it applies the release
+    and removes it when its file leaves Git ("" in a record of an older version)."""
     revision: str
     input_hash: str
     entries: tuple[InventoryEntry, ...]
@@ -82,7 +95,8 @@ class InventoryRecord:
     dependency_outputs: Mapping[str, JsonObject] = field(default_factory=dict)
     """Alias -> {"release": key, "outputs": {...}} as used by the last render."""
     result: str = ""
-    """"Applied" or the failure message of the last apply."""
+    """What the last apply came to: "Applied", or "Failed: <why>" when the apply, a hook or
+    the wait for Ready failed ("Applying" while the writes are under way)."""
     time: str = ""
     """ISO 8601 UTC time of the last result."""
     prune: bool = True
@@ -97,6 +111,9 @@ class InventoryRecord:
     """Why the removal of this release, whose file left Git, was withheld ("" if it was
     not): it stays withheld on every later pass until `confirmRemoval` in harmonia.yaml
     names the release. An apply of the release (its file is back) writes a record without it."""
+    handed_over_to: str = field(default="", compare=False)
+    """The record's HAND_OVER_ANNOTATION as found: a person's, never written by Harmonia
+    (so its applies leave the annotation to the person who set it)."""
 
     def entry(self, ref: ObjectRef) -> InventoryEntry | None:
         identity = ref.identity
@@ -107,6 +124,7 @@ class InventoryRecord:
         labels: JsonObject = dict(ownership_labels(self.release))
         labels[INVENTORY_LABEL] = "true"
         payload = asdict(self)
+        del payload["handed_over_to"]
         payload["entries"] = [entry.to_json() for entry in self.entries]
         return {
             "apiVersion": "v1",
@@ -126,13 +144,30 @@ class InventoryFormatError(Exception):
 
 
 def record_from_configmap(configmap: KubeObject) -> InventoryRecord:
+    """The record a ConfigMap holds, when it is the record of the release it is named for.
+
+    A record carries the owner annotation of its own release, which a release's objects
+    cannot (rendering sets theirs to the release that renders them): a look-alike made
+    by another release is refused, so it cannot feed outputs, a source or a hand-over.
+    """
     metadata: Any = configmap.get("metadata") or {}
     subject = f"ConfigMap/{metadata.get('namespace')}/{metadata.get('name')}"
+    annotations: Any = metadata.get("annotations") or {}
+    named_for = inventory_release(configmap)
+    owner = annotations.get(OWNER_ANNOTATION)
+    if named_for is None or owner != named_for:
+        raise InventoryFormatError(
+            f"{subject}: not the inventory record of {named_for} (it belongs to release "
+            f"{owner or 'none'}); delete or rename it"
+        )
     data: Any = configmap.get("data") or {}
     try:
         raw = json.loads(data[INVENTORY_KEY])
         entries = tuple(InventoryEntry.from_json(entry) for entry in raw.pop("entries"))
-        return InventoryRecord(entries=entries, **raw)
+        raw.setdefault("source", "")
+        return InventoryRecord(
+            entries=entries, handed_over_to=str(annotations.get(HAND_OVER_ANNOTATION, "")), **raw
+        )
     except (KeyError, TypeError, ValueError) as error:
         raise InventoryFormatError(
             f"{subject}: not a readable inventory record ({error})"

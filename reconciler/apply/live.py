@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TypeVar
 
+from reconciler.health.events import creation_failures
 from reconciler.health.owners import OwnedIndex
 from reconciler.kube.client import KubeClient
-from reconciler.kube.errors import NotFound
+from reconciler.kube.errors import Forbidden, KubeError, NotFound
 from reconciler.objects import ObjectRef, ref_of, stub_object
 from reconciler.render.model import KubeObject
 from reconciler.render.ownership import MANAGED_BY, MANAGED_BY_LABEL
@@ -67,6 +68,8 @@ class LiveIndex:
         self._owned = _Once()
         self._fetched = _Once()
         self._unmanaged = _Once()
+        self._failures = _Once()
+        self._events = _Once()
 
     def load(self, objects: Iterable[KubeObject], *, mapper: Mapper = map) -> None:
         """List every (kind, namespace) that `objects` use, once; `mapper` (a thread
@@ -88,8 +91,13 @@ class LiveIndex:
                 namespace=ref.namespace or None,
                 label_selector=MANAGED_SELECTOR,
             )
-        except NotFound:
-            return False  # a CRD this release brings, not served yet
+        except KubeError as error:
+            # A CRD this release brings, not served yet; or a kind the API server will not
+            # list (RBAC): the objects are then read one by one, and a refusal fails only
+            # the release that asks (the first load covers every release of the pass).
+            if error.temporary:
+                raise
+            return False
         for item in _drop_managed_fields(listed):
             self._objects.setdefault(ref_of(item).identity, item)
         return True
@@ -147,6 +155,38 @@ class LiveIndex:
             )
 
         return self._owned.get(namespace, listing)
+
+    def creation_failures(self, namespace: str) -> dict[str, str]:
+        """Why workloads of the namespace cannot create pods, by uid (their controllers'
+        `FailedCreate` Events), listed once; nothing when Events may not be listed."""
+
+        def listing() -> dict[str, str]:
+            try:
+                events = self.client.list(
+                    "v1", "Event", namespace=namespace, field_selector="reason=FailedCreate"
+                )
+            except Forbidden:
+                return {}  # an older deployment's role, without `list` on events
+            return creation_failures(events)
+
+        return self._failures.get(namespace, listing)
+
+    def events_about(self, ref: ObjectRef) -> tuple[KubeObject, ...]:
+        """The Events about the object named like `ref`, listed once: what is left of how
+        a Job ended once its TTL removed it. None readable (RBAC without `list events`)
+        means nothing is known, as when there are none."""
+
+        def listing() -> tuple[KubeObject, ...]:
+            selector = f"involvedObject.kind={ref.kind},involvedObject.name={ref.name}"
+            try:
+                listed = self.client.list(
+                    "v1", "Event", namespace=ref.namespace, field_selector=selector
+                )
+            except Forbidden:
+                return ()
+            return tuple(listed)
+
+        return self._events.get(ref.identity, listing)
 
 
 def _drop_managed_fields(objects: list[KubeObject]) -> list[KubeObject]:

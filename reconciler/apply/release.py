@@ -34,6 +34,8 @@ from reconciler.apply.staging import staged
 from reconciler.diff.changeset import Action, ChangeSet, ObjectChange
 from reconciler.diff.compare import compare
 from reconciler.diff.contained import still_applied
+from reconciler.health.removed_jobs import REMOVED as JOB_REMOVED
+from reconciler.health.removed_jobs import job_completed, removed_job_health
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import ClusterUnreachable, Conflict, Invalid, KubeError, StaleObject
 from reconciler.objects import ObjectRef, ref_of, stub_object
@@ -70,6 +72,8 @@ class PlannedObject:
     hand_over: bool = False
     """The object existed before the release recorded it (adopted now, or in a pass that
     did not finish): after the write, the fields Harmonia applies become its alone."""
+    completed: bool = False
+    """A Job that completed at this digest and that its TTL removed: recorded as such."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,10 @@ def plan_release(
                 continue
         digest = object_digest(obj)
         recorded = previous.entry(ref) if previous is not None else None
+        if current is None and _removed_after_completion(obj, recorded, digest, live):
+            change = ObjectChange(ref, Action.SKIPPED, f"completed; {JOB_REMOVED}")
+            planned.append(PlannedObject(obj, change, digest, completed=True))
+            continue
         if current is not None and not adopting and _unchanged(obj, current, recorded, digest):
             change = ObjectChange(ref, Action.SKIPPED, "unchanged since the last apply")
             planned.append(PlannedObject(obj, change, digest))
@@ -224,6 +232,26 @@ def plan_release(
     )
     return ReleasePlan(
         release.key, tuple(planned), stale, tuple(refused), prune=prune and release.prune
+    )
+
+
+def _removed_after_completion(
+    desired: KubeObject, recorded: InventoryEntry | None, digest: str, live: LiveIndex
+) -> bool:
+    """A Job that completed as it is rendered now and that its ttlSecondsAfterFinished
+    removed since (the record noted it, or the Job controller's Events say so): done, so
+    not created again until its spec changes."""
+    spec: Any = desired.get("spec") or {}
+    if (
+        desired.get("kind") != "Job"
+        or spec.get("ttlSecondsAfterFinished") is None
+        or recorded is None
+        or recorded.digest != digest
+    ):
+        return False
+    ref = recorded.ref
+    return recorded.completed or job_completed(
+        removed_job_health(ref.namespace, ref.name, live.events_about(ref))
     )
 
 
@@ -443,7 +471,10 @@ def apply_release(
     # Written after the prune: a pass cut short in between leaves the stale objects in
     # the record, and the next pass prunes them. A pass that changed nothing leaves the
     # record as it was: its `time` is the last change, and a no-op pass writes nothing.
-    pending = previous is None or dataclasses.replace(record, time=previous.time) != previous
+    # Its `result` is the caller's to settle once it knows whether the release is Ready.
+    pending = previous is None or previous != dataclasses.replace(
+        record, time=previous.time, result=previous.result
+    )
     if previous is not None and not pending:
         record = previous
     elif not defer_record:
@@ -472,7 +503,7 @@ def _entry(
     ref = planned.change.ref
     recorded = previous.entry(ref) if previous is not None else None
     if planned.change.action is Action.SKIPPED and recorded is not None:
-        return recorded
+        return dataclasses.replace(recorded, completed=True) if planned.completed else recorded
     resource_version = written.get(ref.identity)
     if resource_version is None:
         current = live.get(ref) or {}
@@ -503,9 +534,11 @@ def _record_before_writes(
     base = previous or InventoryRecord(
         release=release.key, source=source, revision=revision, input_hash="", entries=()
     )
-    write_inventory(
-        client, dataclasses.replace(base, entries=(*base.entries, *new), result="Applying")
+    # With this source: a release handed over stays with the new owner if the pass stops.
+    applying = dataclasses.replace(
+        base, source=source, entries=(*base.entries, *new), result="Applying"
     )
+    write_inventory(client, applying)
 
 
 def write_inventory(client: KubeClient, record: InventoryRecord) -> None:

@@ -2,29 +2,33 @@
 
 After apply, before dependents: the objects each inventory names are read from a
 `LiveIndex` (listed per kind and namespace, with each namespace's pods, ReplicaSets
-and Jobs), and the pure health rules (`reconciler.health`) decide. Waiting checks
-every release of a dependency level together, round after round, each round on a
-fresh index, so a round costs requests per kind and namespace, not per release;
-a release leaves when it is Ready, Paused or Failed, or its timeout has passed.
+and Jobs), and the pure health rules (`reconciler.health`) decide. The `Waiter` checks
+every release being waited for together, round after round, each round on a fresh
+index, so a round costs requests per kind and namespace, not per release; a release
+leaves as soon as it is Ready, Paused or Failed, or its own timeout has passed, and
+releases join while others wait (one slow release holds back only its dependents).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from reconciler.apply.inventory import InventoryRecord
+from reconciler.apply.inventory import InventoryEntry, InventoryRecord
 from reconciler.apply.live import LiveIndex
 from reconciler.health import (
     HealthContext,
+    Reason,
     ReleaseHealth,
     ReleaseState,
+    ResourceState,
     not_found,
     release_health,
     resource_health,
 )
+from reconciler.health.removed_jobs import completed_job_removed, job_completed, removed_job_health
 from reconciler.objects import stub_object
 from reconciler.types import ReleaseKey, split_release_key
 
@@ -59,16 +63,14 @@ def current_health(
     """
     namespace, _name = split_release_key(record.release)
     live.load(stub_object(entry.ref) for entry in record.entries)
-    found = [(entry.ref, live.get(entry.ref)) for entry in record.entries]
+    found = [(entry, live.get(entry.ref)) for entry in record.entries]
     present = [obj for _ref, obj in found if obj is not None]
     kinds = {obj.get("kind") for obj in present}
 
     def judged(context: HealthContext) -> ReleaseHealth:
         states = [
-            resource_health(obj, context=context)
-            if obj is not None
-            else not_found(ref.kind, ref.namespace, ref.name)
-            for ref, obj in found
+            resource_health(obj, context=context) if obj is not None else _absent(live, entry)
+            for entry, obj in found
         ]
         return release_health(
             states, paused=paused, since_change=since_change, timeout=timeout, was_ready=was_ready
@@ -82,7 +84,37 @@ def current_health(
         if health.state is ReleaseState.READY:
             return health
     owned = live.owned(namespace)
-    return judged(owned.context_for(present, paused=paused, waited=since_change, timeout=timeout))
+    context = owned.context_for(present, paused=paused, waited=since_change, timeout=timeout)
+    health = judged(context)
+    if any(state.reason == Reason.POD_NOT_CREATED for state in health.resources):
+        failures = live.creation_failures(namespace)
+        if failures:
+            return judged(dataclasses.replace(context, creation_failures=failures))
+    return health
+
+
+def _absent(live: LiveIndex, entry: InventoryEntry) -> ResourceState:
+    """An object the record names that the cluster lacks: missing, except a Job that its
+    ttlSecondsAfterFinished removed after it finished (recorded, or told by its Events)."""
+    ref = entry.ref
+    if ref.kind != "Job" or not ref.api_version.startswith("batch/"):
+        return not_found(ref.kind, ref.namespace, ref.name)
+    if entry.completed:
+        return completed_job_removed(ref.namespace, ref.name)
+    return removed_job_health(ref.namespace, ref.name, live.events_about(ref))
+
+
+def with_completed_jobs(record: InventoryRecord, health: ReleaseHealth) -> InventoryRecord:
+    """`record` noting the Jobs `health` found complete, so that their TTL's removal is not
+    taken for a missing object later; `record` itself when there is nothing new to note."""
+    done = {(s.namespace, s.name) for s in health.resources if job_completed(s)}
+    entries = tuple(
+        dataclasses.replace(entry, completed=True)
+        if entry.ref.kind == "Job" and (entry.ref.namespace, entry.ref.name) in done
+        else entry
+        for entry in record.entries
+    )
+    return record if entries == record.entries else dataclasses.replace(record, entries=entries)
 
 
 @dataclass(frozen=True)
@@ -96,35 +128,73 @@ class Awaited:
     """When its apply finished (`time.monotonic()`): its timeout counts from there."""
 
 
-def wait_until_settled(
-    first: LiveIndex,
-    awaited: Mapping[ReleaseKey, Awaited],
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[ReleaseKey, ReleaseHealth]:
-    """Check every release in rounds until each is Ready, Paused, Failed, or late.
+class Waiter:
+    """The releases a pass is waiting for, checked together in rounds while it goes on.
 
-    The first round reads `first` (the pass's own index, current as of the writes); each
-    later round a fresh one, so a round sends one list per kind and namespace.
+    A release joins when its writes are done and leaves with its health once it is no
+    longer Progressing. Its first check is at once, on `first` (the pass's own index,
+    current as of the writes, so it costs no request; its pods, ReplicaSets and Jobs
+    listed again at most once a round interval). Later checks go in rounds on a fresh
+    index shared by every release still waiting, 0.1 s after the first release
+    joined, doubling to 1 s; a release joining later does not hurry the rounds, so
+    they cost requests per kind, namespace and second, however many releases join.
+    The caller passes the time in, and sleeps itself until `due_in()`.
     """
+
+    def __init__(self, first: LiveIndex) -> None:
+        self._first = first
+        self._new: dict[ReleaseKey, Awaited] = {}
+        self._waiting: dict[ReleaseKey, Awaited] = {}
+        self._due = 0.0
+        self._delay = FIRST_POLL
+        self._children_listed = float("-inf")
+
+    def __bool__(self) -> bool:
+        return bool(self._new or self._waiting)
+
+    def add(self, key: ReleaseKey, awaited: Awaited) -> None:
+        """Wait for `key` too: its first check is at the next `poll`."""
+        self._new[key] = awaited
+
+    def due_in(self, now: float) -> float | None:
+        """Seconds until `poll` has work (0 when it has), None when nothing waits."""
+        if self._new:
+            return 0.0
+        return max(self._due - now, 0.0) if self._waiting else None
+
+    def poll(self, now: float) -> dict[ReleaseKey, ReleaseHealth]:
+        """The checks due by `now`: the releases that settled, with their health."""
+        settled: dict[ReleaseKey, ReleaseHealth] = {}
+        if self._waiting and now >= self._due:
+            settled = _settled(LiveIndex(self._first.client), self._waiting, now)
+            self._waiting = {k: v for k, v in self._waiting.items() if k not in settled}
+            self._due, self._delay = now + self._delay, min(self._delay * 2, POLL_INTERVAL)
+        if self._new:
+            if now - self._children_listed >= POLL_INTERVAL:
+                self._first.forget_children()
+                self._children_listed = now
+            first = _settled(self._first, self._new, now)
+            if not self._waiting:
+                self._due, self._delay = now + FIRST_POLL, FIRST_POLL * 2
+            self._waiting |= {k: v for k, v in self._new.items() if k not in first}
+            self._new = {}
+            settled |= first
+        return settled
+
+
+def _settled(
+    live: LiveIndex, awaited: Mapping[ReleaseKey, Awaited], now: float
+) -> dict[ReleaseKey, ReleaseHealth]:
     settled: dict[ReleaseKey, ReleaseHealth] = {}
-    live, delay = first, FIRST_POLL
-    while True:
-        now = time.monotonic()
-        for key, item in awaited.items():
-            if key in settled:
-                continue
-            health = current_health(
-                live,
-                item.record,
-                paused=item.paused,
-                since_change=timedelta(seconds=max(now - item.changed_at, 0.0)),
-                timeout=item.timeout,
-                pods=False,
-            )
-            if health.state is not ReleaseState.PROGRESSING:
-                settled[key] = health
-        if len(settled) == len(awaited):
-            return settled
-        sleep(delay)
-        live, delay = LiveIndex(live.client), min(delay * 2, POLL_INTERVAL)
+    for key, item in awaited.items():
+        health = current_health(
+            live,
+            item.record,
+            paused=item.paused,
+            since_change=timedelta(seconds=max(now - item.changed_at, 0.0)),
+            timeout=item.timeout,
+            pods=False,
+        )
+        if health.state is not ReleaseState.PROGRESSING:
+            settled[key] = health
+    return settled

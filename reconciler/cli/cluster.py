@@ -39,13 +39,13 @@ from reconciler.cli.session import EXIT_UNREACHABLE, desired_state
 from reconciler.desired import DesiredState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import KubeTarget
-from reconciler.kube.errors import ClusterUnreachable
+from reconciler.kube.errors import ClusterUnreachable, KubeError
 from reconciler.locations import cache_home
 from reconciler.policy import Policy
 from reconciler.reconcile import (
+    FAILING,
     PassOptions,
     PassReport,
-    ReleaseReport,
     external_outputs_from,
     reconcile,
 )
@@ -101,27 +101,24 @@ def _state(
 def _pass(
     client: KubeClient, state: DesiredState, options: PassOptions, *, release: str | None
 ) -> PassReport:
+    """One pass; each release's outcome and why go to stderr, one line apiece (the
+    releases removed because their files left Git among them)."""
     try:
-        report = reconcile(client, state, options, progress=_progress)
-    except ClusterUnreachable as error:
+        report = reconcile(client, state, options)
+    except KubeError as error:
+        # A release's refusals are in the report; this one stopped the pass (the
+        # inventory records cannot be listed, or the cluster does not answer).
         click.echo(f"error: {error}", err=True)
-        raise click.exceptions.Exit(EXIT_UNREACHABLE) from None
+        raise click.exceptions.Exit(EXIT_UNREACHABLE if error.temporary else 1) from None
     if release:
         report = PassReport(
             report.revision,
             {k: v for k, v in report.releases.items() if k == release},
             report.prune_withheld,
         )
+    for key in sorted(report.releases):
+        click.echo(f"{key}: {report.releases[key].describe()}", err=True)
     return report
-
-
-def _progress(report: ReleaseReport, seconds: float) -> None:
-    summary = report.changes.summary() if report.changes is not None else ""
-    detail = "; ".join(part for part in (summary, report.message) if part)
-    click.echo(
-        f"{report.release}: {report.outcome} ({seconds:.1f}s){': ' + detail if detail else ''}",
-        err=True,
-    )
 
 
 def _print_text_diff(report: PassReport) -> None:
@@ -137,9 +134,18 @@ def _print_text_diff(report: PassReport) -> None:
                 )
 
 
+source_id_option = click.option(
+    "--source-id",
+    help="The repository identity releases are recorded under; a release recorded under "
+    "another is its owner's, not this repository's (default: the origin URL and "
+    "subfolder of PATH).",
+)
+
+
 @click.command()
 @repository_argument
 @release_option
+@source_id_option
 @click.option(
     "--base",
     metavar="REV",
@@ -168,6 +174,7 @@ def _print_text_diff(report: PassReport) -> None:
 def diff(
     path: Path,
     release: str | None,
+    source_id: str | None,
     base: str | None,
     head: str | None,
     live: bool,
@@ -188,6 +195,8 @@ def diff(
     """
     sides = choose_sides(base, head, live=live)
     if sides.base is not None:
+        if source_id is not None:
+            raise click.UsageError("--source-id names releases in the cluster: not with --base")
         review = review_revisions(
             path, sides.base, sides.head, policy=policy, inputs=inputs, release=release
         )
@@ -210,7 +219,7 @@ def diff(
         report = _pass(
             client,
             state,
-            PassOptions(revision, checkout.source, dry_run=True),
+            PassOptions(revision, source_id or checkout.source, dry_run=True),
             release=release,
         )
     if output == "markdown":
@@ -236,11 +245,7 @@ def diff(
     show_default=True,
     help="Delete objects and releases that left Git (a release's `prune` can opt out).",
 )
-@click.option(
-    "--source-id",
-    help="The repository identity releases are recorded under "
-    "(default: the origin URL and subfolder of PATH).",
-)
+@source_id_option
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
 @render_options
 @cluster_options
@@ -278,9 +283,7 @@ def apply(
         _print_text_diff(report)
     if report.prune_withheld:
         click.echo(f"prune withheld: {report.prune_withheld}", err=True)
-    failed = sum(
-        r.outcome.value in ("Failed", "Blocked", "Invalid") for r in report.releases.values()
-    )
+    failed = sum(r.outcome in FAILING for r in report.releases.values())
     click.echo(
         f"{len(report.releases)} releases, {failed} not applied, "
         f"revision {checkout.revision[:12]}, {time.monotonic() - started:.1f}s, "

@@ -19,7 +19,13 @@ from reconciler.kube.connection import KubeTarget
 from reconciler.locations import cache_home
 from reconciler.loop.logs import configure_logging
 from reconciler.loop.service import Service
-from reconciler.loop.settings import RunSettings, SettingsError, parse_duration, run_settings
+from reconciler.loop.settings import (
+    API_SCOPES,
+    RunSettings,
+    SettingsError,
+    parse_duration,
+    run_settings,
+)
 from reconciler.policy import Policy
 from reconciler.source import Credentials
 from reconciler.spec.yaml_source import read_yaml_file
@@ -95,7 +101,13 @@ def _duration(value: str | None, setting: str) -> Any:
 @click.option(
     "--listen",
     envvar="HARMONIA_LISTEN",
-    help="host:port of /metrics, /healthz, /readyz and /api/v1 (default :8080; off to disable).",
+    help="host:port of /metrics, /healthz, /readyz and /api/v1 (default 127.0.0.1:8080, "
+    "loopback only; :8080 or 0.0.0.0:8080 for every interface; off to disable).",
+)
+@click.option(
+    "--api-scope",
+    type=click.Choice(API_SCOPES),
+    help="Releases the API shows: this reconciler's (source, the default) or all in the cluster.",
 )
 @click.option(
     "--leader-elect/--no-leader-elect",
@@ -151,6 +163,7 @@ def run(
             "parallelism": flags["parallelism"],
             "source_id": flags["source_id"],
             "listen": flags["listen"],
+            "api_scope": flags["api_scope"],
             "leader_election": False if once and flags["leader_election"] is None else None,
             "lease_namespace": flags["lease_namespace"],
             "lease_name": flags["lease_name"],

@@ -48,10 +48,15 @@ def cluster_capabilities(target: KubeTarget) -> ClusterCapabilities | None:
 
 
 def render_tools(inputs: RenderInputs) -> Tools:
+    """The tools rendering runs. helm is looked for, not required: a release of plain
+    manifests renders without it, and one that needs it fails saying so. A `--helm` that
+    does not exist is an error at once."""
     try:
-        helm = find_tool("helm", explicit=inputs.helm)
+        helm: Path | None = find_tool("helm", explicit=inputs.helm)
     except ToolNotFound as error:
-        raise click.ClickException(str(error)) from None
+        if inputs.helm is not None:
+            raise click.ClickException(str(error)) from None
+        helm = None
     kubectl = os.environ.get("HARMONIA_KUBECTL") or shutil.which("kubectl")
     return Tools(
         helm=helm,

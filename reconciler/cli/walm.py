@@ -22,6 +22,7 @@ from reconciler.spec.walm_import import (
     import_walm_bodies,
     parse_walm_text,
     release_file_text,
+    repository_file_problems,
     repository_file_text,
     walm_bodies,
 )
@@ -187,6 +188,16 @@ def _write_repository(
     when `root` has none. False when files were refused."""
     config_file = root / REPOSITORY_FILE
     existing = _existing_config(config_file)
+    config_text = repository_file_text(repositories) if existing is None else None
+    problems = (
+        repository_file_problems(config_text, display_name=str(config_file))
+        if config_text is not None
+        else ()
+    )
+    if problems:
+        for problem in problems:
+            click.echo(f"{problem.render()}; nothing was written", err=True)
+        return False
     releases_dir = existing.releases_dir if existing else RepositoryConfig.releases_dir
     targets = {item.key: _release_path(root / releases_dir, item) for item in imported}
     taken = [path for path in targets.values() if path.exists()]
@@ -198,8 +209,8 @@ def _write_repository(
         target = targets[item.key]
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(release_file_text(item), encoding="utf-8")
-    if existing is None:
-        config_file.write_text(repository_file_text(repositories), encoding="utf-8")
+    if config_text is not None:
+        config_file.write_text(config_text, encoding="utf-8")
     elif repositories:
         click.echo(
             f"{config_file}: warning: exists, so --chart-repo was not written; add them "

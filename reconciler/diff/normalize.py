@@ -1,4 +1,5 @@
-"""Objects as users write them: what the API server owns or adds is taken out before a diff.
+"""Objects as users write them: what the API server owns or adds is taken out before a diff,
+and what it rewrites (Secret `stringData`, quantities) is written its way.
 
 The first step of every comparison. The server-side-apply dry-run result and the live
 object go through the same function, so fields the server defaults are on both sides
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import copy
 
+from reconciler.diff.quantities import canonical_quantities
 from reconciler.render.model import KubeObject
 from reconciler.render.secrets import is_secret
 
@@ -38,8 +40,9 @@ SERVER_ANNOTATIONS = (
 def normalize(obj: KubeObject) -> KubeObject:
     """A copy of `obj` without status, server-owned metadata and server annotations.
 
-    Empty `labels`/`annotations` maps go too (the server never stores them), and a
-    Secret's `stringData` is folded into `data` as the server would store it.
+    Empty `labels`/`annotations` maps go too (the server never stores them), a
+    Secret's `stringData` is folded into `data` and resource quantities are written as
+    the server would store them (`0.125Gi` as `128Mi`).
     """
     normalized = copy.deepcopy(obj)
     normalized.pop("status", None)
@@ -56,6 +59,7 @@ def normalize(obj: KubeObject) -> KubeObject:
                 del metadata[field]
     if is_secret(normalized):
         _fold_string_data(normalized)
+    canonical_quantities(normalized)
     return normalized
 
 

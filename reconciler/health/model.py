@@ -7,7 +7,7 @@ objects and turn them into these values. Pure data, no I/O; WALM's state names.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import TypeAlias
@@ -81,6 +81,10 @@ class Reason(StrEnum):
     CRD_INSTALLING = "Installing"
     NOT_READY = "NotReady"
 
+
+FAILED_CREATE = "FailedCreate"
+"""The reason of the Event a workload controller records when it cannot create a pod;
+passed through as the workload's reason."""
 
 WORKLOAD_UPDATING = {
     "Deployment": Reason.DEPLOYMENT_UPDATING,
@@ -219,6 +223,9 @@ class HealthContext:
     waited: timedelta = timedelta(0)
     """How long the caller has waited for this state (since the change, or the object's age)."""
     timeout: timedelta = DEFAULT_TIMEOUT
+    creation_failures: Mapping[str, str] = field(default_factory=dict)
+    """Why a workload's controller cannot create its pods, by the workload's uid: the
+    message of its latest `FailedCreate` Event (`no PriorityClass with name ...`)."""
 
     def __post_init__(self) -> None:
         if self.waited < timedelta(0):

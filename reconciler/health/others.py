@@ -85,8 +85,8 @@ def _address_health(obj: LiveObject, context: HealthContext, *, waiting_for: str
         return resource_state(obj, State.READY, message=f"address {', '.join(addresses)}")
     if context.waited > context.timeout:
         message = (
-            f"no address after {format_duration(context.waited)} (timeout "
-            f"{format_duration(context.timeout)}): does the cluster have {waiting_for}?"
+            f"no address within its timeout of {format_duration(context.timeout)}: "
+            f"does the cluster have {waiting_for}?"
         )
         return resource_state(obj, State.FAILED, Reason.LOAD_BALANCER_TIMEOUT, message)
     message = f"waiting for {waiting_for} to assign an address"

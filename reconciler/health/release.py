@@ -118,9 +118,11 @@ def release_health(
     if was_ready:
         return health(ReleaseState.DEGRADED, unready.headline())
     if since_change > timeout:
+        # The timeout, not the time waited: the message goes into the status files, which
+        # must not change from one pass to the next while the release stays as it is.
         late = (
-            f"{unready.headline()}; not Ready {format_duration(since_change)} after the change "
-            f"(timeout {format_duration(timeout)})"
+            f"{unready.headline()}; not Ready within its timeout of "
+            f"{format_duration(timeout)} after the change"
         )
         return health(ReleaseState.FAILED, late)
     return health(ReleaseState.PROGRESSING, unready.headline())

@@ -14,6 +14,7 @@ from reconciler.health.fields import (
     unobserved_generation,
 )
 from reconciler.health.model import (
+    FAILED_CREATE,
     PAUSED_REPLICAS_ANNOTATION,
     WORKLOAD_UPDATING,
     HealthContext,
@@ -55,7 +56,7 @@ def deployment_health(obj: LiveObject, context: HealthContext) -> ResourceState:
     progressing = view.condition("Progressing")
     if progressing is not None and progressing.text("reason") == "ProgressDeadlineExceeded":
         deadline = progressing.text("message").rstrip(".")
-        _, why = _not_ready_reason(obj, view, pods, deadline)
+        _, why = _not_ready_reason(obj, view, pods, deadline, context)
         return resource_state(obj, State.FAILED, "ProgressDeadlineExceeded", why, pods)
     if updated < desired:
         shortfall = f"{updated} of {desired} replicas updated"
@@ -70,7 +71,9 @@ def deployment_health(obj: LiveObject, context: HealthContext) -> ResourceState:
     if view.flag("spec.paused"):
         message = f"rollout paused (spec.paused); {shortfall}"
         return resource_state(obj, State.PENDING, Reason.DEPLOYMENT_PAUSED, message, pods)
-    return resource_state(obj, State.PENDING, *_not_ready_reason(obj, view, pods, shortfall), pods)
+    return resource_state(
+        obj, State.PENDING, *_not_ready_reason(obj, view, pods, shortfall, context), pods
+    )
 
 
 def replica_set_health(obj: LiveObject, context: HealthContext) -> ResourceState:
@@ -90,7 +93,9 @@ def replica_set_health(obj: LiveObject, context: HealthContext) -> ResourceState
         return resource_state(
             obj, State.READY, message=f"{available}/{desired} available", pods=pods
         )
-    return resource_state(obj, State.PENDING, *_not_ready_reason(obj, view, pods, shortfall), pods)
+    return resource_state(
+        obj, State.PENDING, *_not_ready_reason(obj, view, pods, shortfall, context), pods
+    )
 
 
 def stateful_set_health(obj: LiveObject, context: HealthContext) -> ResourceState:
@@ -106,12 +111,12 @@ def stateful_set_health(obj: LiveObject, context: HealthContext) -> ResourceStat
     if ready < desired:
         shortfall = f"{ready} of {desired} replicas ready"
         return resource_state(
-            obj, State.PENDING, *_not_ready_reason(obj, view, pods, shortfall), pods
+            obj, State.PENDING, *_not_ready_reason(obj, view, pods, shortfall, context), pods
         )
     if replicas > desired:
         shortfall = f"{replicas - desired} extra replicas pending termination"
         return resource_state(
-            obj, State.PENDING, *_not_ready_reason(obj, view, pods, shortfall), pods
+            obj, State.PENDING, *_not_ready_reason(obj, view, pods, shortfall, context), pods
         )
     if view.text("spec.updateStrategy.type", "RollingUpdate") == "OnDelete":
         message = f"{ready}/{desired} ready; OnDelete: pods take a new revision when deleted"
@@ -199,7 +204,9 @@ def daemon_set_health(obj: LiveObject, context: HealthContext) -> ResourceState:
         return resource_state(
             obj, State.READY, message=f"{available}/{desired} available", pods=pods
         )
-    return resource_state(obj, State.PENDING, *_not_ready_reason(obj, view, pods, shortfall), pods)
+    return resource_state(
+        obj, State.PENDING, *_not_ready_reason(obj, view, pods, shortfall, context), pods
+    )
 
 
 def job_health(obj: LiveObject, context: HealthContext) -> ResourceState:
@@ -315,10 +322,15 @@ def _paused_replicas(
 
 
 def _not_ready_reason(
-    obj: LiveObject, view: Fields, pods: tuple[PodState, ...] | None, shortfall: str
+    obj: LiveObject,
+    view: Fields,
+    pods: tuple[PodState, ...] | None,
+    shortfall: str,
+    context: HealthContext,
 ) -> tuple[str, str]:
     """(reason, message) of a long-running workload short of its replicas: the controller's
-    own failure to create pods, else the most stuck pod, else WALM's `<Kind>Updating`."""
+    own failure to create pods (a condition, or its `FailedCreate` Event when there are no
+    pods), else the most stuck pod, else WALM's `<Kind>Updating`."""
     failure = view.condition("ReplicaFailure")
     if failure is not None and failure.text("status") == "True":
         return failure.text("reason") or "ReplicaFailure", f"{shortfall}; {failure.text('message')}"
@@ -327,6 +339,9 @@ def _not_ready_reason(
     if pods is None:
         return updating, shortfall
     if not pods:
+        failed = context.creation_failures.get(view.text("metadata.uid"))
+        if failed:
+            return FAILED_CREATE, f"{shortfall}; no pod created: {failed}"
         return Reason.POD_NOT_CREATED, f"{shortfall}; no pod created"
     blamed = first_unready(pods, runs_to_completion=False)
     if blamed is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +21,17 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+from kubernetes.dynamic.resource import ResourceList
 
 from reconciler.kube.connection import KubeTarget, connect
-from reconciler.kube.errors import ClusterUnreachable, KubeError, NotFound, from_status
+from reconciler.kube.errors import (
+    RATE_LIMIT_TRIES,
+    ClusterUnreachable,
+    KubeError,
+    NotFound,
+    from_status,
+    rate_limit_wait,
+)
 from reconciler.types import JsonObject
 
 FIELD_MANAGER = "harmonia"
@@ -98,8 +107,12 @@ class KubeClient:
             try:
                 with self._discovery_lock:
                     found = self._dynamic.resources.get(api_version=api_version, kind=kind)
-                    self._resources[(api_version, kind)] = found
-                    return found
+                    if not isinstance(found, ResourceList):
+                        self._resources[(api_version, kind)] = found
+                        return found
+                # The dynamic client makes up `<Kind>List` for every kind it serves: a
+                # list is no object of its own, and has no path to send to.
+                raise NotFound(subject, "a list kind, not an object the cluster stores")
             except ResourceNotFoundError:
                 if attempt == 0:
                     self.invalidate_discovery()
@@ -127,17 +140,36 @@ class KubeClient:
         """Requests sent so far (discovery aside): the cost a pass reports."""
         return self._sent
 
-    def _call(self, subject: str, method: str, path: str, **params: Any) -> JsonObject:
-        with self._sent_lock:
-            self._sent += 1
-        try:
-            response = self._dynamic.request(
-                method, path, serialize=False, _request_timeout=REQUEST_TIMEOUT, **params
-            )
-        except (ApiException, DynamicApiError, urllib3.exceptions.HTTPError, OSError) as error:
-            raise _translated(subject, error) from error
-        decoded: JsonObject = json.loads(response.data or b"{}")
-        return decoded
+    def _call(
+        self, subject: str, method: str, path: str, *, sent: JsonObject | None = None, **params: Any
+    ) -> JsonObject:
+        """Send one request; a 429 is retried after the wait the server asks for.
+
+        `sent` is the object the request carries: a Secret's values never reach the error.
+        """
+        for attempt in range(RATE_LIMIT_TRIES):
+            with self._sent_lock:
+                self._sent += 1
+            try:
+                response = self._dynamic.request(
+                    method, path, serialize=False, _request_timeout=REQUEST_TIMEOUT, **params
+                )
+            except (ApiException, DynamicApiError, urllib3.exceptions.HTTPError, OSError) as error:
+                wait = rate_limit_wait(
+                    int(getattr(error, "status", 0) or 0),
+                    (getattr(error, "headers", None) or {}).get("Retry-After"),
+                    attempt=attempt,
+                )
+                if wait is not None:
+                    time.sleep(wait)
+                    continue
+                translated = _translated(subject, error, sent=sent)
+                # The response body quotes the Secret: it must not ride along as the cause.
+                secret = sent is not None and sent.get("kind") == "Secret"
+                raise translated from (None if secret else error)
+            decoded: JsonObject = json.loads(response.data or b"{}")
+            return decoded
+        raise AssertionError("unreachable: the last try returns or raises")
 
     def _path(self, obj: JsonObject) -> tuple[Any, str]:
         resource = self._resource(str(obj["apiVersion"]), str(obj["kind"]))
@@ -150,9 +182,10 @@ class KubeClient:
         (or, with `dry_run`, what it would store, defaults included)."""
         _resource, path = self._path(obj)
         return self._call(
-            describe(obj),
+            f"{describe(obj)} apply failed",
             "patch",
             path,
+            sent=obj,
             body=json.dumps(obj),
             content_type="application/apply-patch+yaml",
             field_manager=self.field_manager,
@@ -175,10 +208,17 @@ class KubeClient:
         *,
         namespace: str | None = None,
         label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> list[JsonObject]:
         resource = self._resource(api_version, kind)
         path = resource.path(namespace=namespace) if resource.namespaced else resource.path()
-        listed = self._call(f"{kind} list", "get", path, label_selector=label_selector)
+        listed = self._call(
+            f"{kind} list",
+            "get",
+            path,
+            label_selector=label_selector,
+            field_selector=field_selector,
+        )
         items: Any = listed.get("items") or []
         for item in items:
             item.setdefault("apiVersion", api_version)
@@ -210,15 +250,15 @@ class KubeClient:
         metadata: Any = obj.get("metadata") or {}
         namespace = metadata.get("namespace") if resource.namespaced else None
         path = resource.path(namespace=namespace) if resource.namespaced else resource.path()
-        return self._call(describe(obj), "post", path, body=obj)
+        return self._call(describe(obj), "post", path, sent=obj, body=obj)
 
 
-def _translated(subject: str, error: Exception) -> KubeError:
+def _translated(subject: str, error: Exception, *, sent: JsonObject | None = None) -> KubeError:
     if isinstance(error, (ApiException, DynamicApiError)):
         status = int(getattr(error, "status", 0) or 0)
         body = getattr(error, "body", None)
         if status:
-            return from_status(subject, status, body)
+            return from_status(subject, status, body, sent=sent)
     reason = str(error).splitlines()[0] if str(error) else type(error).__name__
     return ClusterUnreachable(subject, f"the API server did not answer: {reason}")
 

@@ -1,19 +1,28 @@
 """What can go wrong talking to the API server, as a small tree the engine can act on.
 
 KubeError                  subject (Kind/namespace/name) + message; `temporary` flag
-├── ClusterUnreachable     connection refused, timeouts, 5xx, 429: retry later
+├── ClusterUnreachable     no answer, timeouts, 502/503/504, 429 after retries: retry later
 ├── NotFound               404
 ├── Forbidden              403: RBAC or admission said no
 ├── Conflict               409 from server-side apply: another field manager owns fields
 ├── StaleObject            other 409s: changed since read (resourceVersion), or already exists
 └── Invalid                422: the object was refused; `immutable` when a field cannot change
+
+Any other answer (400, a 500 such as server-side apply's "failed to create typed patch
+object" for a number where a string belongs) is a plain `KubeError`: the API server
+said no to this object, so its release fails and the pass goes on. A failed apply's
+subject names the verb: `ConfigMap/shop/web apply failed: ...`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
+
+from reconciler.kube.redact import without_secret_values
+from reconciler.types import JsonObject
 
 
 class KubeError(Exception):
@@ -89,10 +98,15 @@ class StatusBody:
         )
 
 
-def from_status(subject: str, status: int, body: str | bytes | None) -> KubeError:
-    """The KubeError for an API error response."""
+def from_status(
+    subject: str, status: int, body: str | bytes | None, *, sent: JsonObject | None = None
+) -> KubeError:
+    """The KubeError for an API error response to a request about `sent` (the object in
+    the request's body, if any): a Secret's values are taken out of the message."""
     parsed = StatusBody.parse(body)
     message = parsed.message or f"HTTP {status}"
+    if sent is not None:
+        message = without_secret_values(message, sent)
     if status == 404:
         return NotFound(subject, message, status=status)
     if status == 403:
@@ -111,9 +125,34 @@ def from_status(subject: str, status: int, body: str | bytes | None) -> KubeErro
     if status == 422:
         immutable = "immutable" in message or "Forbidden: updates to" in message
         return Invalid(subject, _without_dumps(message), immutable=immutable)
-    if status == 429 or status >= 500:
+    if status in UNREACHABLE_STATUSES:
         return ClusterUnreachable(subject, message, status=status)
     return KubeError(subject, message, status=status)
+
+
+UNREACHABLE_STATUSES = frozenset({429, 502, 503, 504})
+"""Answers that say the API server (or what is in front of it) cannot serve now, not that
+it refuses the request: a gateway or the server overloaded, a timeout. 429 counts once
+the client has stopped retrying it."""
+
+RATE_LIMIT_TRIES = 4
+RATE_LIMIT_WAIT_CAP = 10.0
+"""Seconds waited at most before one retry of a 429, whatever Retry-After asks."""
+
+
+def rate_limit_wait(status: int, retry_after: str | None, *, attempt: int) -> float | None:
+    """Seconds to wait before retrying a request answered with `status`, or None when it
+    is not retried: only 429 (too many requests), at most RATE_LIMIT_TRIES tries in all,
+    after the Retry-After seconds the server asks (1 when absent or not a number)."""
+    if status != 429 or attempt + 1 >= RATE_LIMIT_TRIES:
+        return None
+    try:
+        asked = float(retry_after) if retry_after is not None else 1.0
+    except ValueError:
+        asked = 1.0
+    if math.isnan(asked):
+        asked = 1.0
+    return min(max(asked, 0.0), RATE_LIMIT_WAIT_CAP)
 
 
 _LONG_VALUE = re.compile(r"Invalid value: (.{120,}?): (field is immutable|[a-z])")

@@ -44,10 +44,8 @@ class ReleaseView:
     """Read live: its inventory record and health; None when it was never applied."""
     report: ReleaseReport | None
     """What the last pass did to it."""
-    pass_secrets: frozenset[str] = frozenset()
-    """Every value the last pass's Secrets hold (`RepositoryRender.secrets`): another
-    release's Secret may hold one of this release's values (an output its dependent
-    put into a Secret)."""
+    secrets_of_dependents: frozenset[str] = frozenset()
+    """Values of the Secrets its dependents rendered, which may hold its outputs."""
 
     @property
     def labels(self) -> Mapping[str, str]:
@@ -98,18 +96,50 @@ _VALUE = re.compile(rf"(?:{_NAME})?")
 _EXISTENCE = re.compile(rf"(?P<negated>!?)\s*(?P<key>{_KEY})")
 _EQUALITY = re.compile(rf"(?P<key>{_KEY})\s*(?P<operator>==|=|!=)\s*(?P<value>\S*)")
 _SET = re.compile(rf"(?P<key>{_KEY})\s+(?P<operator>in|notin)\s*\((?P<values>[^()]*)\)")
-_TOP_LEVEL_COMMA = re.compile(r",(?![^()]*\))")
 _NAMESPACE = re.compile(_DNS_LABEL)
 _MAX_NAME = 63
 _MAX_PREFIX = 253
 
+MAX_SELECTOR_LENGTH = 4096
+"""The longest label selector the API parses, in characters: far more than any real
+query, and short enough that parsing and matching one is a few milliseconds."""
+MAX_REQUIREMENTS = 64
+"""The most requirements (comma-separated terms outside parentheses) in one selector."""
+
 
 def parse_label_selector(text: str) -> LabelSelector:
     """kubectl's selector syntax: `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`,
-    `!a`, joined by commas; `ApiError(400)` names the requirement that does not parse."""
+    `!a`, joined by commas; `ApiError(400)` names the requirement that does not parse, or
+    says the selector is longer than `MAX_SELECTOR_LENGTH` or has more than
+    `MAX_REQUIREMENTS` terms. The work is linear in the selector's length."""
+    if len(text) > MAX_SELECTOR_LENGTH:
+        raise ApiError(
+            400, f"labelSelector: {len(text)} characters, more than {MAX_SELECTOR_LENGTH}"
+        )
     if not text.strip():
         return LabelSelector()
-    return LabelSelector(tuple(_requirement(part) for part in _TOP_LEVEL_COMMA.split(text)))
+    parts = selector_terms(text)
+    if len(parts) > MAX_REQUIREMENTS:
+        raise ApiError(400, f"labelSelector: {len(parts)} terms, more than {MAX_REQUIREMENTS}")
+    return LabelSelector(tuple(_requirement(part) for part in parts))
+
+
+def selector_terms(text: str) -> list[str]:
+    """`text` cut at the commas outside parentheses (`a in (x,y),b` is two terms), in one
+    scan: a comma is inside when the next parenthesis after it closes one."""
+    terms: list[str] = []
+    end = len(text)
+    closing = False
+    for index in range(len(text) - 1, -1, -1):
+        char = text[index]
+        if char in "()":
+            closing = char == ")"
+        elif char == "," and not closing:
+            terms.append(text[index + 1 : end])
+            end = index
+    terms.append(text[:end])
+    terms.reverse()
+    return terms
 
 
 def _requirement(text: str) -> Requirement:
@@ -273,12 +303,17 @@ SECRET_KEY_WORDS = (
 
 
 def secret_values(view: ReleaseView) -> frozenset[str]:
-    """Every value of the release's rendered v1 Secrets (hooks included), and of the
-    pass's other Secrets."""
-    if view.rendered is None:
-        return view.pass_secrets
-    hooks = (hook.object for hook in view.rendered.hooks)
-    return view.pass_secrets | values_of_secrets([*view.rendered.objects, *hooks])
+    """Every value of the release's rendered v1 Secrets, and of its dependents' (an output
+    of this release one of them put into a Secret)."""
+    return rendered_secret_values(view.rendered) | view.secrets_of_dependents
+
+
+def rendered_secret_values(rendered: RenderedRelease | None) -> frozenset[str]:
+    """Every value of a render's v1 Secrets, hooks included."""
+    if rendered is None:
+        return frozenset()
+    hooks = (hook.object for hook in rendered.hooks)
+    return values_of_secrets([*rendered.objects, *hooks])
 
 
 def mask_values(value: JsonValue, secrets: frozenset[str]) -> JsonValue:

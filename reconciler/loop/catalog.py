@@ -1,6 +1,8 @@
 """The releases the JSON API serves: the last pass's desired state and report, joined at
 each request with the statuses read live from the cluster.
 
+By default only this reconciler's releases: those in its repository and those recorded
+under its source; another repository's releases and their outputs are not its to show.
 The loop updates it after every pass; the HTTP server reads it from its own threads.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from reconciler.desired import DesiredState
 from reconciler.kube.client import KubeClient
@@ -19,6 +22,7 @@ from reconciler.loop.api import (
     parse_list_query,
     release_detail,
     release_list,
+    rendered_secret_values,
 )
 from reconciler.loop.errors import ApiError
 from reconciler.reconcile import PassReport
@@ -40,8 +44,19 @@ class _LastPass:
             rendered=self.state.render.rendered.get(key),
             status=status,
             report=self.report.releases.get(key),
-            pass_secrets=self.state.render.secrets,
+            secrets_of_dependents=self.secrets_of_dependents.get(key, frozenset()),
         )
+
+    @cached_property
+    def secrets_of_dependents(self) -> dict[ReleaseKey, frozenset[str]]:
+        """For each release depended on, the values of its dependents' rendered Secrets:
+        an output a dependent puts into a Secret is a secret of the publisher's too."""
+        found: dict[ReleaseKey, set[str]] = {}
+        for key, release in self.state.loaded.releases.items():
+            values = rendered_secret_values(self.state.render.rendered.get(key))
+            for target in release.dependencies.values():
+                found.setdefault(target, set()).update(values)
+        return {key: frozenset(values) for key, values in found.items()}
 
     @property
     def keys(self) -> frozenset[ReleaseKey]:
@@ -52,8 +67,11 @@ class _LastPass:
 class ReleaseCatalog:
     """The API's view of the releases; thread-safe."""
 
-    def __init__(self, client: KubeClient) -> None:
+    def __init__(self, client: KubeClient, *, source: str | None) -> None:
+        """`source`: show the releases in the last pass's repository and those recorded
+        under this source; None: every release recorded in the cluster too."""
         self._client = client
+        self._source = source
         self._lock = threading.Lock()
         self._last: _LastPass | None = None
 
@@ -68,7 +86,8 @@ class ReleaseCatalog:
     def views(
         self, *, namespace: str | None = None, release: ReleaseKey | None = None
     ) -> list[ReleaseView]:
-        """Releases in Git (as of the last pass) or in the cluster, by key; statuses read now."""
+        """Releases in Git (as of the last pass) or recorded in the cluster (under this
+        catalog's source, if it has one), by key; statuses read now."""
         return self._read(namespace=namespace, release=release)[0]
 
     def list_releases(self, query: Mapping[str, str]) -> JsonObject:
@@ -90,7 +109,8 @@ class ReleaseCatalog:
         key = release_key(namespace, name)
         views = self._read(release=key)[0] if is_namespace_name(namespace) else []
         if not views:
-            raise ApiError(404, f"release {key}: not in Git nor in the cluster")
+            where = "in the cluster" if self._source is None else "recorded under this source"
+            raise ApiError(404, f"release {key}: not in this repository nor {where}")
         return release_detail(views[0])
 
     def _read(
@@ -99,7 +119,9 @@ class ReleaseCatalog:
         with self._lock:
             last = self._last
         try:
-            statuses, problems = read_statuses(self._client, namespace=namespace, release=release)
+            statuses, problems = read_statuses(
+                self._client, namespace=namespace, release=release, source=self._source
+            )
         except KubeError as error:
             raise ApiError(503, f"reading the cluster failed: {error}") from error
         live = {status.key: status for status in statuses}

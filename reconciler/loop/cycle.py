@@ -41,7 +41,7 @@ from reconciler.source.status_branch import StatusBranch
 from reconciler.spec.model import RepositoryConfig
 from reconciler.status.files import SourceState, StatusEntry, status_files
 from reconciler.status.live import ReleaseStatus, read_statuses
-from reconciler.types import ReleaseKey
+from reconciler.types import ReleaseKey, split_release_key
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ class CycleResult:
     unreachable: bool = False
     """The Git remote or the cluster could not be reached (exit code 3)."""
     status_commit: str | None = None
+    crashed: bool = False
+    """The pass ended in an unexpected exception (a bug): logged with its traceback."""
 
     @property
     def exit_code(self) -> int:
@@ -80,7 +82,6 @@ class Cycle:
         policy: Policy,
         tools: Tools,
         metrics: Metrics,
-        catalog: ReleaseCatalog,
         instance: str,
         cache_root: Path,
     ) -> None:
@@ -89,7 +90,6 @@ class Cycle:
         self._policy = policy
         self._tools = tools
         self._metrics = metrics
-        self._catalog = catalog
         self._instance = instance
         self._cache_root = cache_root
         self._source = GitSource(
@@ -103,6 +103,10 @@ class Cycle:
             BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max)
         )
         self._revision: str | None = None
+        self.catalog = ReleaseCatalog(
+            client, source=None if settings.api_scope == "all" else self.source_id
+        )
+        """What the JSON API serves, updated after each pass."""
 
     @property
     def source_id(self) -> str:
@@ -112,6 +116,16 @@ class Cycle:
         )
 
     def run_pass(self, *, stopping: Callable[[], bool] = lambda: False) -> CycleResult:
+        """One tick's work; a bug in it is a crashed pass in the result and the metrics
+        (the next tick tries again), never an exception."""
+        try:
+            return self._run_pass(stopping=stopping)
+        except Exception as error:
+            log.exception("pass crashed")
+            self._metrics.observe_crash()
+            return CycleResult(problem=f"pass crashed: {error}", crashed=True)
+
+    def _run_pass(self, *, stopping: Callable[[], bool]) -> CycleResult:
         started = time.monotonic()
         snapshot = self._fetch()
         if isinstance(snapshot, CycleResult):
@@ -143,20 +157,23 @@ class Cycle:
                 self._client,
                 state,
                 options,
-                progress=lambda entry, seconds: self._heard(entry, seconds, revision),
                 stopping=stopping,
             )
-        except ClusterUnreachable as error:
+        except KubeError as error:
+            # What no single release stands for (the inventory records cannot be listed):
+            # unreachable when temporary, else a refusal that stops this pass only.
             self._metrics.count_error("cluster")
             log.error("pass at revision %s stopped: %s", revision[:12], error)
-            return CycleResult(revision, problem=str(error), unreachable=True)
+            return CycleResult(revision, problem=str(error), unreachable=error.temporary)
+        for key in sorted(report.releases):
+            self._say_outcome(report.releases[key], revision)
         if report.prune_withheld:
             log.warning("prune withheld: %s", report.prune_withheld)
         self._remember_failures(report)
         seconds = time.monotonic() - started
         self._metrics.observe_pass(report, seconds, render_failed=state.render.failed.keys())
         source = SourceState(revision, stale=snapshot.stale, error=snapshot.error)
-        self._catalog.update(state, report, source=source)
+        self.catalog.update(state, report, source=source)
         status_commit = self._report_status(state, report, source, snapshot)
         log.info(
             "pass finished at revision %s in %.1fs: %d releases, %d not applied",
@@ -216,21 +233,21 @@ class Cycle:
             external_outputs=external_outputs_from(self._client),
         )
 
-    def _heard(self, entry: ReleaseReport, seconds: float, revision: str) -> None:
-        summary = entry.changes.summary() if entry.changes is not None else ""
-        detail = "; ".join(part for part in (summary, entry.message) if part)
+    def _say_outcome(self, entry: ReleaseReport, revision: str) -> None:
+        """Say what the pass decided for one release, once: a log line and its Events."""
         warned = entry.outcome in FAILING or entry.outcome is Outcome.REMOVAL_WITHHELD
         level = logging.WARNING if warned else logging.INFO
         log.log(
             level,
-            "release %s %s (%.1fs)%s",
+            "release %s %s",
             entry.release,
-            entry.outcome,
-            seconds,
-            f": {detail}" if detail else "",
+            entry.describe(),
             extra={"release": entry.release, "outcome": str(entry.outcome), "revision": revision},
         )
-        emit_events(self._client, entry, revision=revision, instance=self._instance)
+        namespace, _name = split_release_key(entry.release)
+        if self._policy.allows_namespace(namespace):
+            # Not in a namespace the reconciler may not write to: the log line says it.
+            emit_events(self._client, entry, revision=revision, instance=self._instance)
 
     def _remember_failures(self, report: PassReport) -> None:
         now = datetime.now(UTC)

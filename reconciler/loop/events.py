@@ -28,7 +28,8 @@ MESSAGE_LIMIT = 1024
 """Characters of an event's message (the events.k8s.io limit for a note)."""
 
 EVENTFUL = FAILING | {Outcome.APPLIED, Outcome.REMOVED, Outcome.REMOVAL_WITHHELD}
-"""Outcomes that are news; Unchanged, Planned and Deferred record nothing."""
+"""Outcomes that are news; Unchanged, Planned and Deferred record nothing (but drift put
+back, which only an applying pass does)."""
 
 
 @dataclass(frozen=True)
@@ -41,22 +42,29 @@ class Notice:
 
 
 def release_notices(report: ReleaseReport, *, revision: str) -> list[Notice]:
-    """What is worth an event in `report`. Messages name objects and counts, never values:
-    change summaries hold counts, deleted objects are named by reference."""
+    """What is worth an event in `report`, its reason from the contract's vocabulary (the
+    outcome's name, and DriftCorrected for hand edits put back). Messages name objects
+    and counts, never values: change summaries hold counts, objects are named by
+    reference."""
     deleted = _deleted(report)
+    corrected = ", ".join(report.drift)
+    drift = [
+        Notice("Normal", "DriftCorrected", f"revision {revision}: drift corrected on {corrected}")
+    ]
+    notices = drift if report.drift else []
     if report.outcome is Outcome.APPLIED:
         summary = report.changes.summary() if report.changes is not None else "no objects"
-        notices = [Notice("Normal", "Applied", f"revision {revision} applied: {summary}")]
-        if deleted:
-            notices.append(Notice("Normal", "Pruned", f"revision {revision} pruned {deleted}"))
-        return notices
+        message = f"revision {revision} applied: {summary}"
+        message = f"{message}; pruned {deleted}" if deleted else message
+        return [Notice("Normal", "Applied", message), *notices]
     if report.outcome is Outcome.REMOVED:
         message = f"release removed ({report.message})"
-        return [Notice("Normal", "Pruned", f"{message}: deleted {deleted}" if deleted else message)]
+        message = f"{message}: deleted {deleted}" if deleted else message
+        return [Notice("Normal", "Removed", message)]
     if report.outcome in FAILING or report.outcome is Outcome.REMOVAL_WITHHELD:
         message = report.message or f"the release is {report.outcome}"
-        return [Notice("Warning", str(report.outcome), message)]
-    return []
+        return [Notice("Warning", str(report.outcome), message), *notices]
+    return notices
 
 
 def _deleted(report: ReleaseReport) -> str:
@@ -134,7 +142,7 @@ def emit_events(client: KubeClient, report: ReleaseReport, *, revision: str, ins
     """Record `report`'s events in the cluster, by server-side apply (so an event sent
     twice is recorded once); a failure is logged, never raised (events are a courtesy: a
     pass never fails for want of one)."""
-    if report.outcome not in EVENTFUL:
+    if report.outcome not in EVENTFUL and not report.drift:
         return
     try:
         inventory = client.get(stub_object(_inventory_ref(report.release)))

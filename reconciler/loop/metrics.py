@@ -30,7 +30,9 @@ FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 RELEASE_STATES = (*(state.value for state in ReleaseState), Outcome.INVALID.value)
 """Every state `harmonia_releases` reports, so each series exists even when zero."""
 
-ERROR_KINDS = frozenset({"git", "cluster", "render", "invalid", "apply", "status_push", "lease"})
+ERROR_KINDS = frozenset(
+    {"git", "cluster", "render", "invalid", "apply", "status_push", "lease", "crash"}
+)
 
 PASS_RESULTS = ("succeeded", "failed")
 APPLIED_ACTIONS = (Action.CREATED, Action.CONFIGURED)
@@ -49,9 +51,10 @@ class Metrics:
     - `harmonia_objects_pruned_total` (counter): objects deleted, by prune or by
       removing a release whose file left Git.
     - `harmonia_errors_total{kind}` (counter): errors by kind: `git`, `cluster`,
-      `render`, `invalid`, `apply`, `status_push`, `lease`. A pass counts one per
-      Failed release (`render` if it failed to render, else `apply`) and one `invalid`
-      per Invalid release; the loop counts the rest.
+      `render`, `invalid`, `apply`, `status_push`, `lease`, `crash`. A pass counts one
+      per Failed release (`render` if it failed to render, else `apply`) and one
+      `invalid` per Invalid release; the loop counts the rest (`crash`: a pass that
+      ended in an unexpected exception, also counted as a `failed` pass).
     - `harmonia_git_fetch_duration_seconds` (histogram): how long each fetch took.
     - `harmonia_git_fetch_total{result}` (counter): fetches, `succeeded` or `failed`.
     - `harmonia_last_applied_revision_info{revision}` (gauge): 1 for the revision of
@@ -152,6 +155,12 @@ class Metrics:
             self._objects_pruned.inc(counts[Action.DELETED])
         self._set_revision(report.revision)
         self._last_pass.set_to_current_time()
+
+    def observe_crash(self) -> None:
+        """Record a pass that ended in an exception: a failed pass and a `crash` error
+        (its duration and revision are not known; the last pass timestamp stays)."""
+        self._passes.labels(result="failed").inc()
+        self._errors.labels(kind="crash").inc()
 
     def _set_revision(self, revision: str) -> None:
         self._revision_info.labels(revision=revision).set(1)

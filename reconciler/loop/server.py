@@ -2,6 +2,8 @@
 
 `harmonia run` starts one next to the loop. The server only answers from the callables
 it is given (`Endpoints`); what a release looks like is decided by the API's providers.
+The work one client can cause is bounded (`http_limits.py`): the request's size and pace,
+the connections served at once, and the API requests answered at once.
 """
 
 from __future__ import annotations
@@ -10,13 +12,23 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from reconciler.loop.errors import ApiError
+from reconciler.loop.http_limits import (
+    MAX_API_REQUESTS,
+    MAX_CONNECTIONS,
+    MAX_REQUEST_BYTES,
+    REQUEST_TIMEOUT_SECONDS,
+    RETRY_AFTER_SECONDS,
+    ConcurrencyLimit,
+    RequestReader,
+    RequestTooLarge,
+)
 from reconciler.loop.metrics import Metrics
 from reconciler.types import JsonObject
 
@@ -37,7 +49,6 @@ ROUTES: JsonObject = {
 
 STOP_POLL_SECONDS = 0.1
 """How often the serving thread checks for `stop()`: the longest `stop()` waits."""
-
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
 
@@ -119,12 +130,44 @@ def _answer(endpoints: Endpoints, path: str, query: Mapping[str, str]) -> Respon
     return error_response(HTTPStatus.NOT_FOUND, f"no such route: GET {path}")
 
 
+def _limit_api(endpoints: Endpoints, limit: ConcurrencyLimit) -> Endpoints:
+    """`endpoints` whose API providers answer at most `limit`'s count at once; metrics and
+    probes stay unlimited: they are cheap, and the kubelet must always get its answer."""
+    return replace(
+        endpoints,
+        releases=limit.limited(endpoints.releases),
+        release=limit.limited(endpoints.release),
+    )
+
+
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], endpoints: Endpoints) -> None:
         super().__init__(address, _Handler)
-        self.endpoints = endpoints
+        self.endpoints = _limit_api(
+            endpoints, ConcurrencyLimit(MAX_API_REQUESTS, what="API requests")
+        )
+        self.closing = threading.Event()
+        self._connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Waits for a free slot rather than refusing: slots free within the request timeout.
+        while not self._connections.acquire(timeout=STOP_POLL_SECONDS):
+            if self.closing.is_set():
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._connections.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connections.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # The default prints a traceback to stderr; a dropped connection is not news.
@@ -133,6 +176,27 @@ class _HttpServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _HttpServer
+    timeout = REQUEST_TIMEOUT_SECONDS
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the request is read by RequestReader, which bounds it
+        self.rfile = RequestReader(
+            self.connection, budget=MAX_REQUEST_BYTES, seconds=REQUEST_TIMEOUT_SECONDS
+        )
+
+    def handle_one_request(self) -> None:
+        self.raw_requestline = b""
+        try:
+            super().handle_one_request()
+        except RequestTooLarge as error:
+            self.close_connection = True
+            if self.raw_requestline:
+                status = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+            else:
+                status = HTTPStatus.REQUEST_URI_TOO_LONG
+                self.requestline = self.request_version = self.command = ""
+            self._send(error_response(status, str(error)))
 
     def do_GET(self) -> None:
         self._send(route(self.server.endpoints, self.path))
@@ -146,9 +210,13 @@ class _Handler(BaseHTTPRequestHandler):
     do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _refuse_method
 
     def _send(self, response: Response, *, allow: str | None = None) -> None:
+        # Reading the request may have left a shorter timeout on the socket.
+        self.connection.settimeout(REQUEST_TIMEOUT_SECONDS)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
+        if response.status == HTTPStatus.TOO_MANY_REQUESTS:
+            self.send_header("Retry-After", str(RETRY_AFTER_SECONDS))
         if allow is not None:
             self.send_header("Allow", allow)
         self.end_headers()
@@ -181,10 +249,12 @@ class ObservabilityServer:
             daemon=True,
         )
         self._thread.start()
-        log.info("serving metrics, health and the API on port %d", self.port)
+        host = self._server.server_address[0]
+        log.info("serving metrics, health and the API on %s:%d", host, self.port)
 
     def stop(self) -> None:
         """Stop serving and close the socket; safe to call when never started."""
+        self._server.closing.set()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join()

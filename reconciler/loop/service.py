@@ -13,6 +13,7 @@ import signal
 import socket
 import threading
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,6 @@ from reconciler.desired import Tools
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import KubeTarget
 from reconciler.kube.errors import ClusterUnreachable
-from reconciler.loop.catalog import ReleaseCatalog
 from reconciler.loop.cycle import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Cycle, CycleResult
 from reconciler.loop.lease import LeaderElector, LeaseSettings
 from reconciler.loop.metrics import Metrics
@@ -88,32 +88,41 @@ class Service:
 
     def run(self, *, once: bool = False) -> int:
         """Serve until stopped (or, with `once`, for one pass); returns the exit code."""
-        try:
-            client = KubeClient.connect(self._target, cache_dir=self._cache_root / "discovery")
-        except ClusterUnreachable as error:
-            log.error("%s", error)
-            return EXIT_UNREACHABLE
-        with client:
+        with ExitStack() as clients:
+            try:
+                client = clients.enter_context(self._connect())
+                # The Lease gets a connection of its own: nothing the pass or an API request
+                # does with theirs (a discovery refresh under its lock, a full pool) can
+                # delay a renewal.
+                lease_client = (
+                    clients.enter_context(self._connect())
+                    if self._settings.leader_election
+                    else None
+                )
+            except ClusterUnreachable as error:
+                log.error("%s", error)
+                return EXIT_UNREACHABLE
             metrics = Metrics()
-            catalog = ReleaseCatalog(client)
             cycle = Cycle(
                 self._settings,
                 client=client,
                 policy=self._policy,
                 tools=self._tools,
                 metrics=metrics,
-                catalog=catalog,
                 instance=self.instance,
                 cache_root=self._cache_root,
             )
-            server = self._serve(metrics, catalog)
+            server = self._serve(metrics, cycle)
             try:
-                return self._lead_and_loop(client, cycle, metrics, once=once)
+                return self._lead_and_loop(lease_client, cycle, metrics, once=once)
             finally:
                 if server is not None:
                     server.stop()
 
-    def _serve(self, metrics: Metrics, catalog: ReleaseCatalog) -> ObservabilityServer | None:
+    def _connect(self) -> KubeClient:
+        return KubeClient.connect(self._target, cache_dir=self._cache_root / "discovery")
+
+    def _serve(self, metrics: Metrics, cycle: Cycle) -> ObservabilityServer | None:
         if self._settings.listen is None:
             return None
         server = ObservabilityServer(
@@ -121,8 +130,8 @@ class Service:
             Endpoints(
                 metrics=metrics,
                 readiness=self._readiness,
-                releases=catalog.list_releases,
-                release=catalog.release_detail,
+                releases=cycle.catalog.list_releases,
+                release=cycle.catalog.release_detail,
             ),
         )
         server.start()
@@ -138,12 +147,14 @@ class Service:
             return False, "no pass has finished yet"
         if last.unreachable:
             return False, f"last pass could not reach a needed service: {last.problem}"
+        if last.crashed:
+            return False, "last pass crashed (the log has the error)"
         return True, "ok"
 
     def _lead_and_loop(
-        self, client: KubeClient, cycle: Cycle, metrics: Metrics, *, once: bool
+        self, lease_client: KubeClient | None, cycle: Cycle, metrics: Metrics, *, once: bool
     ) -> int:
-        elector = self._elect(client, metrics)
+        elector = self._elect(lease_client, metrics) if lease_client is not None else None
         if elector is not None:
             self._progress.standing_by = True
             acquired = elector.acquire(self._progress.stop)
@@ -162,9 +173,7 @@ class Service:
             if elector is not None and elector.is_leader:
                 elector.release()
 
-    def _elect(self, client: KubeClient, metrics: Metrics) -> LeaderElector | None:
-        if not self._settings.leader_election:
-            return None
+    def _elect(self, client: KubeClient, metrics: Metrics) -> LeaderElector:
         duration = self._settings.lease_duration
         settings = LeaseSettings(
             namespace=self._settings.lease_namespace,
@@ -187,11 +196,7 @@ class Service:
         return LeaderElector(client, settings, on_lost=on_lost)
 
     def _tick(self, cycle: Cycle) -> CycleResult:
-        try:
-            result = cycle.run_pass(stopping=self._progress.stop.is_set)
-        except Exception as error:  # a bug must not end the loop: the next tick tries again
-            log.exception("pass crashed")
-            result = CycleResult(problem=f"pass crashed: {error}")
+        result = cycle.run_pass(stopping=self._progress.stop.is_set)
         self._progress.last = result
         return result
 

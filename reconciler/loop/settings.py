@@ -16,7 +16,12 @@ from typing import Any
 from reconciler.source import Credentials
 from reconciler.types import JsonObject
 
-DEFAULT_LISTEN = ":8080"
+DEFAULT_LISTEN = "127.0.0.1:8080"
+"""Loopback: the API is unauthenticated, so reaching it from elsewhere is a choice the
+installation makes (deploy/ listens on 0.0.0.0:8080 for the probes and Prometheus)."""
+API_SCOPES = ("source", "all")
+"""Which releases the JSON API shows: those recorded under this reconciler's source (and
+those in its repository), or every release recorded in the cluster."""
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -48,6 +53,8 @@ class RunSettings:
     source_id: str | None = None
     listen: str | None = DEFAULT_LISTEN
     """host:port of the metrics, probes and API; None when switched off."""
+    api_scope: str = "source"
+    """One of `API_SCOPES`."""
     leader_election: bool = True
     lease_namespace: str = "default"
     lease_name: str = "harmonia-leader"
@@ -86,6 +93,7 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
         ("parallelism", "parallelism"),
         ("sourceId", "source_id"),
         ("listen", "listen"),
+        ("apiScope", "api_scope"),
     ):
         if key in document:
             found[name] = document[key]
@@ -141,6 +149,10 @@ def run_settings(
         raise SettingsError("interval must be longer than zero")
     if not 0 <= settings.jitter <= 1:
         raise SettingsError("jitter must be between 0 and 1")
+    if settings.api_scope not in API_SCOPES:
+        raise SettingsError(
+            f"API scope must be {' or '.join(API_SCOPES)}, not {settings.api_scope!r}"
+        )
     if settings.log_format not in ("text", "json"):
         raise SettingsError(f"log format must be text or json, not {settings.log_format!r}")
     return settings

@@ -9,39 +9,21 @@ and in total. Pure.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 
+from reconciler.quantity import NotAQuantity
+from reconciler.quantity import parse_quantity as read_quantity
 from reconciler.render.model import KubeObject, RenderError
 from reconciler.render.ownership import object_label
 from reconciler.types import JsonObject, JsonValue, ReleaseKey
 
 MIB = 2**20
 GIB = 2**30
-_SUFFIXES: Mapping[str, Fraction] = {
-    "": Fraction(1),
-    "n": Fraction(1, 10**9),
-    "u": Fraction(1, 10**6),
-    "m": Fraction(1, 1000),
-    "k": Fraction(10**3),
-    "M": Fraction(10**6),
-    "G": Fraction(10**9),
-    "T": Fraction(10**12),
-    "P": Fraction(10**15),
-    "E": Fraction(10**18),
-    "Ki": Fraction(2**10),
-    "Mi": Fraction(2**20),
-    "Gi": Fraction(2**30),
-    "Ti": Fraction(2**40),
-    "Pi": Fraction(2**50),
-    "Ei": Fraction(2**60),
-}
-_QUANTITY = re.compile(
-    r"^(?P<number>[+-]?(\d+\.?\d*|\.\d+))(?P<exponent>[eE][+-]?\d+)?(?P<suffix>[KMGTPE]i|[numkMGTPE])?$"
-)
+_LARGEST_EXPONENT = 30
+"""A quantity of `1e31` or more is no resource; its exact value is not worth computing
+(`1e999999999` would take minutes)."""
 _POD_SOURCES = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 )
@@ -59,18 +41,19 @@ TABLE_HEADER = (
 
 
 def parse_quantity(value: JsonValue, *, where: str) -> Fraction:
-    """A Kubernetes quantity ("500m", "1.5Gi", "1e3", 2) as an exact number."""
+    """A Kubernetes quantity ("500m", "1.5Gi", "1e3", 2) as an exact number, read as the
+    API server reads it."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise RenderError(f"{where}: expected a quantity such as 500m or 1Gi, got {value!r}")
-    if isinstance(value, int | float):
-        return Fraction(Decimal(repr(value)))
-    found = _QUANTITY.match(value.strip())
-    if found is None:
-        raise RenderError(f"{where}: '{value}' is not a Kubernetes quantity (e.g. 500m, 1Gi)")
-    number = Fraction(Decimal(found["number"]))
-    if found["exponent"]:
-        number *= Fraction(10) ** int(found["exponent"][1:])
-    return number * _SUFFIXES[found["suffix"] or ""]
+    try:
+        quantity = read_quantity(repr(value) if isinstance(value, float) else str(value))
+    except NotAQuantity:
+        raise RenderError(
+            f"{where}: '{value}' is not a Kubernetes quantity (e.g. 500m, 1Gi)"
+        ) from None
+    if quantity.exponent > _LARGEST_EXPONENT:
+        raise RenderError(f"{where}: '{value}' is larger than any resource (e.g. 500m, 1Gi)")
+    return quantity.value
 
 
 def _rounded_up(value: Fraction) -> float:

@@ -17,7 +17,7 @@ from types import MappingProxyType
 import _jsonnet
 
 from reconciler.render.charts.errors import InvalidChart
-from reconciler.render.charts.folder import chart_identity, read_chart_yaml
+from reconciler.render.charts.folder import read_chart_yaml
 from reconciler.render.jsonnet_layout import (
     LayoutError,
     LayoutFile,
@@ -62,7 +62,7 @@ class _Evaluation:
     as one JSON text. Messages are given back the columns that prelude took.
     """
 
-    def __init__(self, layout: VirtualLayout, helm: Path) -> None:
+    def __init__(self, layout: VirtualLayout, helm: Path | None) -> None:
         self.layout = layout
         natives: dict[str, tuple[tuple[str, ...], _Native]] = {
             "parseYaml": (("yaml",), parse_yaml_stream),
@@ -133,7 +133,7 @@ def evaluate_chart(
     main: str,
     *,
     subject: str,
-    helm: Path,
+    helm: Path | None,
     tla_codes: Mapping[str, str] = _NO_STRINGS,
     ext_codes: Mapping[str, str] = _NO_STRINGS,
     ext_vars: Mapping[str, str] = _NO_STRINGS,
@@ -270,15 +270,13 @@ def plain_main_file(root: Path, chart_name: str) -> str | None:
 
 
 def is_plain_jsonnet_chart(root: Path) -> bool:
-    """Whether `root` holds a plain Jsonnet chart (its name from Chart.yaml, else the folder's).
+    """Whether `root` holds a plain Jsonnet chart: a `.jsonnet` file at its root.
 
+    Any such file counts, not only the main file: a chart whose main file is named
+    otherwise must fail naming the file expected, not render as an empty plain folder.
     A WALM chart has no such file at its root; ask `is_walm_chart` first all the same.
     """
-    try:
-        name, _ = chart_identity(root, subject=str(root))
-    except InvalidChart:
-        name = root.name
-    return plain_main_file(root, name) is not None
+    return any(path.is_file() for path in root.glob("*.jsonnet"))
 
 
 def render_jsonnet(
@@ -297,9 +295,10 @@ def render_jsonnet(
     subject = chart_subject(chart, release_name=release_name, namespace=namespace)
     main = plain_main_file(chart.root, chart.name)
     if main is None:
+        found = ", ".join(sorted(path.name for path in chart.root.glob("*.jsonnet")))
         raise RenderError(
             f"{subject}: no main file: expected {PLAIN_MAIN_FILE} or {chart.name}.jsonnet "
-            "at the chart's root"
+            f"at the chart's root (found {found or 'no .jsonnet file'})"
         )
     try:
         chart_files = mount_folder(chart.root, at="", display="", owner="the chart")

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import yaml
 
+from reconciler.render.charts.helm_process import HELM_NOT_FOUND
 from reconciler.render.jsonnet_layout import LayoutError, VirtualLayout
 from reconciler.types import JsonObject, JsonValue
 
@@ -174,7 +175,7 @@ _GO_TEMPLATE_CHART = {
 
 
 def render_go_template(
-    helm: Path, template: JsonValue, context: JsonValue, return_type: JsonValue
+    helm: Path | None, template: JsonValue, context: JsonValue, return_type: JsonValue
 ) -> JsonValue:
     """`std.native('gotmplRender')`: Go's text/template, run by helm's `tpl`.
 
@@ -182,6 +183,8 @@ def render_go_template(
     """
     if not isinstance(template, str) or not isinstance(return_type, str):
         raise NativeError("gotmplRender: tmplContent and returnType must be strings")
+    if helm is None:
+        raise NativeError(f"gotmplRender: {HELM_NOT_FOUND}")
     with tempfile.TemporaryDirectory(prefix="harmonia-gotmpl-") as scratch:
         chart = Path(scratch, "chart")
         for name, text in _GO_TEMPLATE_CHART.items():

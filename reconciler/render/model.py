@@ -61,7 +61,8 @@ class RenderEnvironment:
 
     kube_version: str
     api_versions: tuple[str, ...]
-    helm: Path
+    helm: Path | None
+    """None when no helm was found: only what needs it fails (HELM_NOT_FOUND)."""
     kubectl: Path | None = None
     library_dirs: tuple[Path, ...] = ()
     """Absolute Jsonnet library folders (e.g. a vendored ksonnet-lib)."""
@@ -105,6 +106,9 @@ class RenderedRelease:
     secret_outputs: frozenset[str] = frozenset()
     """Outputs whose value a Secret of the pass holds: recorded and shown as `***`
     (`secret_values.public_outputs`), handed to dependents in memory only."""
+    dependencies: Mapping[str, DependedRelease] = field(default_factory=dict)
+    """The releases depended on, by alias, with the outputs this render used: from this
+    pass's renders, or from the cluster for a release outside the repository."""
 
 
 @dataclass(frozen=True)

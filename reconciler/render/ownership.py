@@ -66,9 +66,12 @@ CLUSTER_SCOPED_KINDS: frozenset[GroupKind] = frozenset(
 """Cluster-scoped kinds of Kubernetes itself; discovery adds those of installed CRDs."""
 
 CLUSTER_SCOPED_REFUSAL = (
-    "cluster-scoped objects are not allowed by the reconciler's policy "
-    "(allowClusterScoped is false)"
+    "cluster-scoped objects are not allowed by the reconciler's policy: run the "
+    "reconciler with --allow-cluster-scoped (allowClusterScoped: true in its config file), "
+    "and harmonia.yaml must not set allowClusterScoped: false"
 )
+"""Names the flag that allows them: a policy narrowed by harmonia.yaml cannot be told apart
+from the reconciler's own here, so both are named."""
 
 
 def object_label(obj: KubeObject) -> str:

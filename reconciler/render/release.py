@@ -4,8 +4,8 @@
 values (chart defaults < valuesFiles < dependency outputs < configValues <
 metaInfoParams) and looks the render up in the cache; `run_engine` runs the chart's
 engine on a miss (helm is a child process: the pipeline runs these on a thread pool);
-`finish` takes the outputs out, runs plugins, stamps ownership and converts API versions
-the cluster no longer serves.
+`finish` expands Lists into their items, takes the outputs out, runs plugins, stamps
+ownership and converts API versions the cluster no longer serves.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from reconciler.render.chart import describe_chart
 from reconciler.render.charts import ChartSourceError, LocalChart, resolve_chart
 from reconciler.render.charts.confine import path_inside
 from reconciler.render.dependencies import check_dependencies
+from reconciler.render.flatten import flatten_objects
 from reconciler.render.helm import render_helm
 from reconciler.render.jsonnet import chart_app_version, render_jsonnet
 from reconciler.render.manifests import render_kustomize, render_plain
@@ -146,6 +147,7 @@ class PreparedRelease:
     cache_key: str
     warnings: tuple[str, ...]
     cached: ChartOutput | None
+    dependencies: Mapping[str, DependedRelease] = field(default_factory=dict)
 
 
 @dataclass
@@ -199,7 +201,9 @@ class ReleaseRenderer:
             values=values,
             environment=self.fingerprint,
         )
-        return PreparedRelease(release, chart, values, key, warnings, self.cache.get(key))
+        return PreparedRelease(
+            release, chart, values, key, warnings, self.cache.get(key), dict(dependencies)
+        )
 
     def run_engine(self, prepared: PreparedRelease) -> ChartOutput:
         """The chart's engine run for a release the cache did not have, its output stored."""
@@ -219,16 +223,23 @@ class ReleaseRenderer:
     def finish(self, prepared: PreparedRelease, output: ChartOutput) -> RenderedRelease:
         """The engine's output made into the release's objects, hooks and outputs."""
         release, chart = prepared.release, prepared.chart
-        objects, outputs = extract_outputs(output.objects)
+        subject = f"release {release.key}: chart {chart.name}"
+        objects, outputs = extract_outputs(flatten_objects(output.objects, subject=subject))
         default_plugins = chart.metainfo.plugins if chart.metainfo is not None else ()
         objects = apply_plugins(
             objects, release.plugins, chart_default_plugins=default_plugins, release=release.key
         )
         objects, object_warnings = self._finished(objects, release)
-        hook_objects, hook_warnings = self._finished([h.object for h in output.hooks], release)
+        # A hook that is a List stands for its items, each a hook of the same events.
+        listed_hooks = [
+            dataclasses.replace(hook, object=item)
+            for hook in output.hooks
+            for item in flatten_objects([hook.object], subject=subject)
+        ]
+        hook_objects, hook_warnings = self._finished([h.object for h in listed_hooks], release)
         hooks = tuple(
             dataclasses.replace(hook, object=finished)
-            for hook, finished in zip(output.hooks, hook_objects, strict=True)
+            for hook, finished in zip(listed_hooks, hook_objects, strict=True)
         )
         digest = hashlib.sha256(
             canonical_json(
@@ -249,6 +260,7 @@ class ReleaseRenderer:
             warnings=(*prepared.warnings, *object_warnings, *hook_warnings),
             chart_name=chart.name,
             chart_version=chart.version,
+            dependencies=prepared.dependencies,
         )
 
     def _chart(self, release: Release) -> ResolvedChart:

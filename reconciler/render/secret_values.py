@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 
 from reconciler.render.model import KubeObject, OutputValue, RenderedRelease
 from reconciler.render.secrets import MASK, SECRET_VALUE_FIELDS, is_secret
@@ -86,7 +87,14 @@ def public_outputs(
     hidden = rendered.secret_outputs | {
         name for name, value in (masked_before or {}).items() if value == MASK
     }
-    return {name: MASK if name in hidden else value for name, value in rendered.outputs.items()}
+    return hidden_outputs(rendered.outputs, hidden)
+
+
+def hidden_outputs(
+    outputs: Mapping[str, OutputValue], hidden: AbstractSet[str]
+) -> dict[str, OutputValue]:
+    """`outputs` with those named in `hidden` reading `***`."""
+    return {name: MASK if name in hidden else value for name, value in outputs.items()}
 
 
 def withheld_secret_outputs(recorded: Mapping[str, OutputValue]) -> dict[str, OutputValue]:

@@ -54,9 +54,28 @@ def _chart_folder(root: Path, name: str, *, skip_prefixes: tuple[str, ...] = ())
 
 
 def is_walm_chart(root: Path) -> bool:
-    """Whether `root` is a WALM Jsonnet chart: Chart.yaml, and a `*main.jsonnet` under
-    template-jsonnet/ (what WALM looked for)."""
-    return (root / "Chart.yaml").is_file() and bool(main_file_candidates(root))
+    """Whether `root` is a WALM Jsonnet chart: Chart.yaml, and Jsonnet under
+    template-jsonnet/.
+
+    WALM looked for a `*main.jsonnet` there; a chart whose main file is named otherwise
+    is WALM's all the same, so that it fails naming the file expected instead of
+    rendering as another kind of chart (or as nothing).
+    """
+    return (root / "Chart.yaml").is_file() and bool(_jsonnet_files(root))
+
+
+def _jsonnet_files(root: Path) -> list[str]:
+    """Chart paths of the Jsonnet files under template-jsonnet/, sorted; links leading out
+    of the chart are not followed, so a message listing them names no other file."""
+    folder = mount_folder(
+        root / TEMPLATE_DIR,
+        at=f"{TEMPLATE_DIR}/",
+        display=f"{TEMPLATE_DIR}/",
+        owner="the chart",
+        within=root,
+        skip_prefixes=IGNORED_PREFIXES,
+    )
+    return sorted(path for path in folder.files if path.endswith(".jsonnet"))
 
 
 def render_walm_jsonnet(
@@ -123,7 +142,7 @@ def render_walm_jsonnet(
 def _main_file(root: Path, *, subject: str) -> str:
     candidates = main_file_candidates(root)
     if len(candidates) != 1:
-        found = ", ".join(candidates) if candidates else "none"
+        found = ", ".join(candidates or [f"none (among {', '.join(_jsonnet_files(root))})"])
         raise RenderError(
             f"{subject}: a WALM chart has exactly one {TEMPLATE_DIR}/...{MAIN_SUFFIX} "
             f"main file; found {found}"

@@ -401,6 +401,15 @@ def release_file_text(imported: ImportedRelease) -> str:
     )
 
 
+def repository_file_problems(text: str, *, display_name: str) -> tuple[Diagnostic, ...]:
+    """What loading would say of a `harmonia.yaml` with `text`: import-walm writes none
+    that would not load (a `--chart-repo` URL the schema refuses, say)."""
+    read = parse_yaml_text(text, display_name=display_name)
+    if read.document is None or read.problems:
+        return tuple(read.problems)
+    return validate_document(read.document.data, read.document.source, Schema.REPOSITORY)
+
+
 def repository_file_text(chart_repositories: Mapping[str, str]) -> str:
     """A minimal `harmonia.yaml` for a folder of imported releases."""
     document: JsonObject = {"apiVersion": API_VERSION, "kind": "Repository"}

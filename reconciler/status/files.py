@@ -37,6 +37,7 @@ SYNC_STATES = {
 }
 REMOVED = "Removed"
 REMOVAL_WITHHELD = "RemovalWithheld"
+DEFERRED = "Deferred"
 SYNCED = "Synced"
 
 STATE_COLOURS = {
@@ -135,7 +136,9 @@ def release_document(
         "message": message,
         "lastTransitionTime": _transition_time(previous, state=state, now=now),
         "revision": live.record.revision if live is not None else None,
-        "sync": _sync(report, revision=revision, live=live) if report is not None else None,
+        "sync": _sync(report, revision=revision, live=live, previous=previous)
+        if report is not None
+        else None,
         "resources": [r.to_json() for r in live.health.resources] if live is not None else [],
         "dependencies": _plain(live.record.dependency_outputs) if live is not None else {},
         "outputs": _plain(live.record.outputs) if live is not None else {},
@@ -153,7 +156,19 @@ def _state_never_applied(report: ReleaseReport) -> str:
     return str(ReleaseState.PROGRESSING)
 
 
-def _sync(report: ReleaseReport, *, revision: str, live: ReleaseStatus | None) -> JsonObject:
+def _sync(
+    report: ReleaseReport,
+    *,
+    revision: str,
+    live: ReleaseStatus | None,
+    previous: Mapping[str, Any],
+) -> JsonObject:
+    """What the pass did with the release. A release left alone this pass (waiting out its
+    failure backoff) keeps the sync of its last attempt: the backoff's count and retry
+    time would otherwise make a commit of every pass while it keeps failing."""
+    earlier = previous.get("sync")
+    if report.outcome.value == DEFERRED and isinstance(earlier, dict):
+        return {str(key): _plain(value) for key, value in earlier.items()}
     state = SYNC_STATES.get(report.outcome.value, report.outcome.value)
     message = report.message
     if state == SYNCED and live is not None:

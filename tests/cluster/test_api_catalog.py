@@ -1,6 +1,7 @@
 """The API's catalog against the real cluster: after a pass, the list and the detail show
 each release's state and resources, filter by namespace and release labels, never show a
-Secret's value, and answer 404 for a release nobody knows."""
+Secret's value (nor an output a dependent put into one), answer 404 for a release nobody
+knows, and show another repository's releases only when told to show all."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ def helm_chart(bench: Workbench, name: str, files: dict[str, str]) -> str:
 class AfterPass:
     catalog: ReleaseCatalog
     client: KubeClient
+    bench: Workbench
 
 
 @pytest.fixture()
@@ -68,9 +70,9 @@ def after_pass(cluster: LiveCluster, namespace: str, tmp_path: Path) -> Iterator
     )
     report = bench.run()
     with bench.client() as client:
-        catalog = ReleaseCatalog(client)
+        catalog = ReleaseCatalog(client, source=bench.source)
         catalog.update(bench.desired(client), report)
-        yield AfterPass(catalog, client)
+        yield AfterPass(catalog, client, bench)
 
 
 def test_the_list_shows_each_release_state_after_a_pass(
@@ -128,9 +130,83 @@ def test_an_unknown_release_is_not_found(after_pass: AfterPass, namespace: str) 
 def test_before_any_pass_the_catalog_shows_the_releases_in_the_cluster(
     after_pass: AfterPass, namespace: str
 ) -> None:
-    fresh = ReleaseCatalog(after_pass.client)
+    fresh = ReleaseCatalog(after_pass.client, source=after_pass.bench.source)
     (view,) = fresh.views(release=release_key(namespace, "web"))
     assert view.release is None and view.report is None
     assert view.status is not None and str(view.status.health.state) == "Ready"
     body = fresh.release_detail(namespace, "web")
     assert (body["spec"], body["labels"], body["lastPass"]) == (None, {}, None)
+
+
+OTHER_OUTPUT = "other-repository-output-5e2b"
+
+
+def test_another_repositorys_releases_and_outputs_show_only_when_all_are_asked_for(
+    after_pass: AfterPass, cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    other = Workbench(cluster, tmp_path / "other-repo", tmp_path / "other-cache")
+    published = {
+        "apiVersion": "harmonia.dev/v1alpha1",
+        "kind": "ReleaseConfig",
+        "metadata": {"name": "theirs"},
+        "spec": {"outputConfig": {"endpoint": OTHER_OUTPUT}},
+    }
+    settings = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "theirs"}}
+    other.release(namespace, "theirs", chartPath=other.chart("theirs", [published, settings]))
+    assert other.run().releases[release_key(namespace, "theirs")].ready is True
+
+    catalog = after_pass.catalog
+    listed = catalog.list_releases({"namespace": namespace})
+    assert [item["name"] for item in listed["releases"]] == ["store", "web"]
+    with pytest.raises(ApiError) as raised:
+        catalog.release_detail(namespace, "theirs")
+    assert raised.value.status == 404
+    assert raised.value.message == (
+        f"release {namespace}/theirs: not in this repository nor recorded under this source"
+    )
+    assert OTHER_OUTPUT not in json.dumps(catalog.list_releases({}))
+
+    every = ReleaseCatalog(after_pass.client, source=None)
+    listed = every.list_releases({"namespace": namespace})
+    assert [item["name"] for item in listed["releases"]] == ["store", "theirs", "web"]
+    assert every.release_detail(namespace, "theirs")["outputs"] == {"endpoint": OTHER_OUTPUT}
+
+
+DEPENDENT_CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+    "templates/secret.yaml": (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\n"
+        "stringData:\n  dsn: {{ .Values.dependencies.db.address | quote }}\n"
+    ),
+}
+DB_ADDRESS = "db.internal:5432?sslkey=7f3a9c"
+"""An output of `db` whose key names no secret, which its dependent puts into a Secret."""
+
+
+def test_an_output_that_a_dependent_puts_into_a_secret_is_masked_in_the_publishers_detail(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    published = {
+        "apiVersion": "harmonia.dev/v1alpha1",
+        "kind": "ReleaseConfig",
+        "metadata": {"name": "db"},
+        "spec": {"outputConfig": {"address": DB_ADDRESS, "port": 5432}},
+    }
+    bench.release(namespace, "db", chartPath=bench.chart("db", [published]))
+    bench.release(
+        namespace,
+        "app",
+        chartPath=helm_chart(bench, "app", DEPENDENT_CHART),
+        dependencies={"db": "db"},
+    )
+    report = bench.run()
+    with bench.client() as client:
+        catalog = ReleaseCatalog(client, source=bench.source)
+        catalog.update(bench.desired(client), report)
+        db = catalog.release_detail(namespace, "db")
+        app = catalog.release_detail(namespace, "app")
+        listed = catalog.list_releases({"namespace": namespace})
+    assert db["outputs"] == {"address": "***", "port": 5432}
+    assert app["dependencies"]["db"]["outputs"]["address"] == "***"
+    assert DB_ADDRESS not in json.dumps([db, app, listed])

@@ -15,7 +15,7 @@ from reconciler.policy import Policy
 from reconciler.reconcile import Outcome, PassReport
 from reconciler.types import JsonObject, ReleaseKey
 from tests import manifests
-from tests.cluster.workbench import Workbench
+from tests.cluster.workbench import EXAMPLES_SOURCE, Workbench
 from tests.conftest import LiveCluster
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -270,7 +270,7 @@ def test_a_one_field_change_in_git_shows_exactly_that_field(
 def test_every_example_applies_and_then_diffs_clean(cluster: LiveCluster, tmp_path: Path) -> None:
     root = tmp_path / "examples"
     shutil.copytree(EXAMPLES, root)
-    bench = Workbench(cluster, root, tmp_path / "cache", source=f"examples-{tmp_path.name}")
+    bench = Workbench(cluster, root, tmp_path / "cache", source=EXAMPLES_SOURCE)
     first = bench.run()
     assert not first.failed, {k: r.message for k, r in first.releases.items()}
     second = bench.run(dry_run=True)

@@ -57,7 +57,7 @@ def test_apply_diff_and_status_speak_through_output_and_exit_codes(
     applied = harmonia(cluster, "apply", repo, "--source-id", bench.source)
     assert applied.returncode == 0, applied.stderr
     assert f"{namespace}/app: Applied" in applied.stderr
-    clean = harmonia(cluster, "diff", repo, "--exit-code")
+    clean = harmonia(cluster, "diff", repo, "--exit-code", "--source-id", bench.source)
     assert (clean.returncode, clean.stdout) == (0, ""), clean.stderr
 
     bench.chart(
@@ -67,11 +67,13 @@ def test_apply_diff_and_status_speak_through_output_and_exit_codes(
             {**secret, "stringData": {"token": "cli-secret-changed"}},
         ],
     )
-    changed = harmonia(cluster, "diff", repo, "--exit-code")
+    changed = harmonia(cluster, "diff", repo, "--exit-code", "--source-id", bench.source)
     assert changed.returncode == 1, changed.stderr
     assert "-  mode: fast\n+  mode: slow" in changed.stdout
     assert "cli-secret" not in changed.stdout + changed.stderr
-    as_json = json.loads(harmonia(cluster, "diff", repo, "-o", "json").stdout)
+    as_json = json.loads(
+        harmonia(cluster, "diff", repo, "-o", "json", "--source-id", bench.source).stdout
+    )
     (release,) = as_json["releases"]
     assert release["changes"]["counts"]["configured"] == 2
 
@@ -108,3 +110,41 @@ def test_an_unreachable_cluster_exits_3(cluster: LiveCluster, tmp_path: Path) ->
         assert result.returncode == 3, (command, result.stderr)
         assert "127.0.0.1:9" in result.stderr
     assert harmonia(cluster, "status", "--kubeconfig", str(kubeconfig)).returncode == 3
+
+
+def test_apply_and_diff_name_every_release_with_its_outcome_and_why(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    plain = bench.chart(
+        "plain", [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}]
+    )
+    kept = bench.chart(
+        "kept", [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}}]
+    )
+    bench.release(namespace, "good", chartPath=plain)
+    bench.release(namespace, "gone", chartPath=kept)
+    repo = str(bench.root)
+    first = harmonia(cluster, "apply", repo, "--source-id", bench.source)
+    assert first.returncode == 0, first.stderr
+
+    bench.remove_release(namespace, "gone")
+    (bench.root / "charts" / "broken").mkdir()
+    (bench.root / "charts" / "broken" / "objects.yaml").write_text("data: [not closed\n")
+    bench.release(namespace, "broken", chartPath="charts/broken")
+    bench.release(namespace, "dependent", chartPath=plain, dependencies={"broken": "broken"})
+    diffed = harmonia(cluster, "diff", repo)
+    applied = harmonia(cluster, "apply", repo, "--source-id", bench.source)
+
+    assert applied.returncode == 1, applied.stderr
+    lines = applied.stderr.splitlines()
+    assert f"{namespace}/gone: Removed" in applied.stderr
+    assert f"{namespace}/good: Unchanged" in applied.stderr
+    (broken,) = [line for line in lines if line.startswith(f"{namespace}/broken: Failed")]
+    assert "objects.yaml" in broken
+    (dependent,) = [line for line in lines if line.startswith(f"{namespace}/dependent: Blocked")]
+    assert f"{namespace}/broken" in dependent
+    assert "4 releases, 2 not applied" in applied.stderr
+    assert diffed.returncode == 1, diffed.stderr
+    assert f"{namespace}/broken: Failed" in diffed.stderr
+    assert f"{namespace}/dependent: Blocked" in diffed.stderr

@@ -143,6 +143,7 @@ NEEDED = [
     Access("list", "pods", "allowed"),  # health
     Access("list", "replicasets.apps", "allowed"),
     Access("create", "events", "allowed"),
+    Access("list", "events", "allowed"),  # a Job its TTL removed; a FailedCreate
     Access("get", "namespaces/{allowed}", "allowed"),  # the release namespace exists
     Access("create", "leases.coordination.k8s.io", "system"),
     Access("patch", "leases.coordination.k8s.io/{lease}", "system"),
@@ -311,6 +312,9 @@ def pass_as_the_service_account(
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
     command = [*HARMONIA, "run", "--once", "--leader-elect", "--listen", "off"]
     command += ["--repo", str(git_repos.remote), "--ref", "main"]
+    # The install's tests push to their own remotes, one repository to the install: one
+    # source, as a release has one owner.
+    command += ["--source-id", f"tests:{install.system}"]
     command += ["--config", str(folder / "config.yaml")]
     return subprocess.run(
         command,

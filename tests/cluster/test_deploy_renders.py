@@ -147,3 +147,14 @@ def test_the_cronjob_runs_one_pass_at_a_time_and_serves_nothing(
         assert container["args"][:2] == ["run", "--once"]
         assert container["args"][-2:] == ["--listen", "off"]
         assert "readinessProbe" not in container and "ports" not in container
+
+
+def test_the_deployment_listens_on_every_interface_for_its_probes_and_prometheus(
+    binaries: dict[str, Path],
+) -> None:
+    for docs in both_in_deployment_mode(binaries):
+        (container,) = pod_spec(docs)["containers"]
+        assert container["args"][-2:] == ["--listen", "0.0.0.0:8080"]
+        assert [port["containerPort"] for port in container["ports"]] == [8080]
+        (service,) = find(docs, "Service")
+        assert [port["targetPort"] for port in service["spec"]["ports"]] == ["http-metrics"]

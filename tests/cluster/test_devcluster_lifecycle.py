@@ -91,3 +91,46 @@ def test_a_component_that_dies_is_reported_with_its_log(tmp_path: Path) -> None:
     assert recorded is not None
     assert not is_running(recorded.processes["etcd"]), "etcd was left running after the failure"
     cluster.down()
+
+
+def test_up_after_a_component_died_starts_it_again_keeping_ports_data_and_the_rest(
+    tmp_path: Path,
+) -> None:
+    state_dir = tmp_path / "state"
+    first = harmonia("dev-cluster", "up", "--state-dir", str(state_dir), "--random-ports")
+    assert first.returncode == 0, first.stderr
+    cluster = DevCluster(state_dir)
+    try:
+        kubectl = [str(ensure_binaries()["kubectl"]), f"--kubeconfig={state_dir / 'kubeconfig'}"]
+        made = subprocess.run(
+            [*kubectl, "create", "configmap", "kept", "--from-literal=data=survives"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert made.returncode == 0, made.stderr
+        before = ClusterState.load(state_dir)
+        assert before is not None
+        cluster.kill("etcd")
+        cluster.kill("kube-scheduler")
+
+        again = harmonia("dev-cluster", "up", "--state-dir", str(state_dir), "--random-ports")
+
+        assert again.returncode == 0, again.stderr
+        assert "etcd is not running healthy: starting it again" in again.stderr
+        after = ClusterState.load(state_dir)
+        assert after is not None and after.ports == before.ports
+        for name in ("etcd", "kube-scheduler"):
+            assert after.processes[name].pid != before.processes[name].pid
+        for name in ("kube-controller-manager", "kwok"):
+            assert after.processes[name].pid == before.processes[name].pid
+        assert all(is_running(record) for record in after.processes.values())
+        kept = subprocess.run(
+            [*kubectl, "get", "configmap", "kept", "-o", "jsonpath={.data.data}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (kept.returncode, kept.stdout) == (0, "survives"), kept.stderr
+    finally:
+        cluster.down()

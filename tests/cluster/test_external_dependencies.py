@@ -8,7 +8,9 @@ import json
 import shutil
 from pathlib import Path
 
+from reconciler.apply.release import read_inventory
 from reconciler.reconcile import Outcome
+from reconciler.status.live import read_statuses
 from reconciler.types import JsonObject
 from tests import manifests
 from tests.cluster.workbench import Workbench
@@ -134,3 +136,31 @@ def test_an_external_dependency_with_no_outputs_blocks_only_its_dependent(
         f"dependency {namespace}/nowhere is not in the repository and has published no outputs"
     )
     assert report.releases[bystander].outcome is Outcome.APPLIED
+
+
+def test_the_outputs_read_from_another_repository_are_recorded_as_used(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    platform = bench_with_chart(cluster, tmp_path / "platform", "zookeeper")
+    zookeeper = platform.release(
+        namespace, "zookeeper", chartPath="charts/zookeeper", configValues={"replicas": 2}
+    )
+    assert platform.run().releases[zookeeper].ready is True
+    streaming = bench_with_chart(cluster, tmp_path / "streaming", "kafka")
+    kafka = streaming.release(
+        namespace,
+        "kafka",
+        chartPath="charts/kafka",
+        configValues={"replicas": 1},
+        dependencies={"zookeeper": f"{namespace}/zookeeper"},
+    )
+    assert streaming.run().releases[kafka].outcome is Outcome.APPLIED
+
+    with streaming.client() as client:
+        published = read_inventory(client, zookeeper)
+        statuses, problems = read_statuses(client, release=kafka)
+    assert published is not None and published.outputs
+    assert not problems
+    used = {"zookeeper": {"release": zookeeper, "outputs": dict(published.outputs)}}
+    assert statuses[0].record.dependency_outputs == used
+    assert statuses[0].to_json()["dependencies"] == used

@@ -466,3 +466,70 @@ def test_a_withheld_removal_is_logged_evented_and_kept_in_the_status_until_a_per
         assert f"status/{namespace}/{name}.yaml" not in listed
     assert "removal confirmed by confirmRemoval in harmonia.yaml" in confirmed.stderr
     assert all(exists(name) for name in new)
+
+
+def unschedulable_release_files(namespace: str) -> dict[str, str]:
+    """A release whose one Deployment never becomes Ready: its pods want a node no node
+    is, and the release gives it one second."""
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "stuck"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "stuck"}},
+            "template": {
+                "metadata": {"labels": {"app": "stuck"}},
+                "spec": {
+                    "nodeSelector": {"harmonia.dev/no-such-node": "true"},
+                    "containers": [{"name": "app", "image": "stuck:1"}],
+                },
+            },
+        },
+    }
+    release = {
+        "apiVersion": "harmonia.dev/v1alpha1",
+        "kind": "Release",
+        "name": "stuck",
+        "namespace": namespace,
+        "chartPath": "charts/stuck",
+        "timeoutSec": 1,
+    }
+    return {
+        "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n",
+        f"releases/{namespace}/stuck.yaml": yaml.safe_dump(release),
+        "charts/stuck/objects.yaml": yaml.safe_dump(deployment),
+    }
+
+
+def inventory_record(cluster: LiveCluster, namespace: str, name: str) -> dict[str, object]:
+    found = cluster.kubectl(
+        "-n", namespace, "get", "configmap", f"harmonia-inventory-{name}", "-o", "json"
+    )
+    configmap = json.loads(found.stdout)
+    record = json.loads(configmap["data"]["inventory.json"])
+    assert isinstance(record, dict)
+    return {**record, "resourceVersion": configmap["metadata"]["resourceVersion"]}
+
+
+def test_a_release_failing_the_same_way_records_it_and_commits_no_status_pass_after_pass(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    git_repos.commit_and_push(unschedulable_release_files(namespace), "add stuck")
+    cache = tmp_path / "cache"
+    # The first passes may still see the pod change (created, then refused by the
+    # scheduler); from then on nothing changes but the time.
+    for _ in range(2):
+        assert run_once(cluster, git_repos, cache).returncode == 1
+    tip = status_tip(git_repos)
+    settled = inventory_record(cluster, namespace, "stuck")
+    time.sleep(2)
+
+    again = run_once(cluster, git_repos, cache)
+    assert again.returncode == 1, again.stderr
+    status = status_file(git_repos, f"status/{namespace}/stuck.yaml")
+    assert status["state"] == "Failed"
+    assert "not Ready within its timeout of 1s after the change" in str(status["message"])
+    assert status_tip(git_repos) == tip, remote_git(git_repos, "log", "-p", "-1", STATUS_BRANCH)
+    record = inventory_record(cluster, namespace, "stuck")
+    assert str(record["result"]).startswith(f"Failed: Deployment {namespace}/stuck is Pending")
+    assert record == settled, "a pass failing the same way rewrote the inventory record"

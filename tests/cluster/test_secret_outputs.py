@@ -14,7 +14,7 @@ from reconciler.reconcile import Outcome
 from reconciler.render.secrets import MASK
 from reconciler.status.live import read_statuses
 from reconciler.types import ReleaseKey
-from tests.cluster.workbench import Workbench
+from tests.cluster.workbench import Workbench, helm_chart
 from tests.conftest import LiveCluster
 
 PUBLISHER_TEMPLATE = """\
@@ -52,14 +52,6 @@ data:
   {{ .Values.dependencies.db.password }}/x: invalid
   {{- end }}
 """
-
-
-def helm_chart(root: Path, name: str, template: str) -> str:
-    folder = root / "charts" / name
-    (folder / "templates").mkdir(parents=True)
-    (folder / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: 1.0.0\n")
-    (folder / "templates" / "objects.yaml").write_text(template)
-    return f"charts/{name}"
 
 
 def test_an_output_placed_in_a_secret_is_recorded_and_shown_masked(
@@ -110,3 +102,5 @@ def test_an_output_placed_in_a_secret_is_recorded_and_shown_masked(
     message = failing.releases[ReleaseKey(f"{namespace}/app")].message
     assert failing.releases[ReleaseKey(f"{namespace}/app")].outcome is Outcome.FAILED
     assert f"{MASK}/x" in message and password not in message
+    recorded = cluster.kubectl("-n", namespace, "get", "configmaps", "-o", "json").stdout
+    assert "Failed: " in recorded and password not in recorded

@@ -25,6 +25,10 @@ from reconciler.types import JsonObject, ReleaseKey
 from tests.conftest import LiveCluster
 
 REPOSITORY_FILE = "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n"
+EXAMPLES_SOURCE = "tests:examples"
+"""The source of every copy of `examples/`: its releases live in fixed namespaces (shop,
+streaming) that the tests share, and a release has one owner, so the copies are one
+repository."""
 
 
 @dataclass
@@ -107,3 +111,12 @@ class Workbench:
                 PassOptions(f"rev-{self.revision}", self.source, dry_run=dry_run, **options),
                 stopping=stopping,
             )
+
+
+def helm_chart(root: Path, name: str, template: str) -> str:
+    """A Helm chart of one template file under `root`'s charts/; returns its chartPath."""
+    folder = root / "charts" / name
+    (folder / "templates").mkdir(parents=True)
+    (folder / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: 1.0.0\n")
+    (folder / "templates" / "objects.yaml").write_text(template)
+    return f"charts/{name}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import time
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from reconciler.diff import Action, ChangeSet, ObjectChange
 from reconciler.health import PodState, PodStatus, ReleaseHealth, ReleaseState, ResourceState
 from reconciler.health import State as ResourceHealth
 from reconciler.loop.api import (
+    MAX_REQUIREMENTS,
+    MAX_SELECTOR_LENGTH,
     NOT_INSTALLED,
     ReleaseView,
     mask_values,
@@ -22,6 +25,7 @@ from reconciler.loop.api import (
     parse_label_selector,
     release_detail,
     release_list,
+    selector_terms,
 )
 from reconciler.loop.errors import ApiError
 from reconciler.objects import ObjectRef
@@ -167,6 +171,50 @@ def test_a_malformed_selector_is_a_bad_request_naming_the_requirement(selector: 
         parse_label_selector(selector)
     assert raised.value.status == 400
     assert raised.value.message.startswith("labelSelector: cannot parse")
+
+
+def test_a_selector_over_the_length_limit_is_refused_before_it_is_parsed() -> None:
+    started = time.monotonic()
+    with pytest.raises(ApiError) as raised:
+        parse_label_selector(",".join(["a"] * 64_000))
+    assert time.monotonic() - started < 0.5
+    assert (raised.value.status, raised.value.message) == (
+        400,
+        f"labelSelector: 127999 characters, more than {MAX_SELECTOR_LENGTH}",
+    )
+
+
+def test_a_selector_with_more_terms_than_the_limit_is_refused() -> None:
+    within = ",".join(f"k{index}" for index in range(MAX_REQUIREMENTS))
+    assert len(parse_label_selector(within).requirements) == MAX_REQUIREMENTS
+    with pytest.raises(ApiError) as raised:
+        parse_label_selector(f"{within},one-more")
+    assert raised.value.message == (
+        f"labelSelector: {MAX_REQUIREMENTS + 1} terms, more than {MAX_REQUIREMENTS}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("selector", "terms"),
+    [
+        ("a", ["a"]),
+        ("a=1,b in (x,y),!c", ["a=1", "b in (x,y)", "!c"]),
+        ("a in (x,y", ["a in (x", "y"]),
+        ("a,,b", ["a", "", "b"]),
+    ],
+)
+def test_a_selector_is_cut_into_terms_at_commas_outside_parentheses(
+    selector: str, terms: list[str]
+) -> None:
+    assert selector_terms(selector) == terms
+
+
+def test_cutting_a_selector_into_terms_takes_time_in_proportion_to_its_length() -> None:
+    # The regular expression this replaced took some 15s on this input, holding the GIL.
+    started = time.monotonic()
+    terms = selector_terms("tier in (" + ",".join(["x"] * 64_000) + "),b")
+    assert time.monotonic() - started < 1.0
+    assert len(terms) == 2
 
 
 # -- the list --------------------------------------------------------------------
@@ -362,7 +410,7 @@ def test_a_value_only_another_releases_secret_holds_is_masked_in_the_detail() ->
         rendered=rendered(key, values=computed),
         status=status(key),
         report=ReleaseReport(key, Outcome.APPLIED, "all 1 resources Ready"),
-        pass_secrets=frozenset({f"postgres://app:{DB_SECRET}@db.shop/app"}),
+        secrets_of_dependents=frozenset({f"postgres://app:{DB_SECRET}@db.shop/app"}),
     )
     body: Any = release_detail(shown)
     assert body["computedValues"]["pw"] == "***"

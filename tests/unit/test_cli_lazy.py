@@ -88,6 +88,8 @@ def test_help_and_version_import_no_subcommand_module(arguments: tuple[str, ...]
         "reconciler.cli",
         "reconciler.kube",
         "reconciler.kube.errors",
+        "reconciler.kube.redact",
+        "reconciler.types",
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+from typing import Any
 
 import pytest
 
@@ -155,3 +156,68 @@ def test_string_data_of_other_kinds_is_not_touched() -> None:
         "stringData": {"user": "admin"},
     }
     assert normalize(custom) == custom
+
+
+def pod_spec(cpu: str, size: str) -> JsonObject:
+    return {
+        "containers": [{"name": "c", "resources": {"limits": {"cpu": cpu}}}],
+        "volumes": [{"name": "v", "emptyDir": {"sizeLimit": size}}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "spec", "pointer"),
+    [
+        ("v1", "Pod", pod_spec("1.5", "0.5Gi"), ("spec",)),
+        (
+            "apps/v1",
+            "Deployment",
+            {"template": {"spec": pod_spec("1.5", "0.5Gi")}},
+            ("spec", "template", "spec"),
+        ),
+        (
+            "batch/v1",
+            "CronJob",
+            {"jobTemplate": {"spec": {"template": {"spec": pod_spec("1.5", "0.5Gi")}}}},
+            ("spec", "jobTemplate", "spec", "template", "spec"),
+        ),
+    ],
+)
+def test_quantities_in_a_pod_template_are_written_as_the_server_stores_them(
+    api_version: str, kind: str, spec: JsonObject, pointer: tuple[str, ...]
+) -> None:
+    pod: Any = normalize({"apiVersion": api_version, "kind": kind, "spec": spec})
+    for step in pointer:
+        pod = pod[step]
+    assert pod["containers"][0]["resources"] == {"limits": {"cpu": "1500m"}}
+    assert pod["volumes"][0]["emptyDir"] == {"sizeLimit": "512Mi"}
+
+
+def test_quantities_of_claims_quotas_and_limit_ranges_are_canonical() -> None:
+    claim = normalize(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "spec": {"resources": {"requests": {"storage": "1024Mi"}}},
+        }
+    )
+    quota = normalize(
+        {"apiVersion": "v1", "kind": "ResourceQuota", "spec": {"hard": {"pods": 1000}}}
+    )
+    limits = normalize(
+        {"apiVersion": "v1", "kind": "LimitRange", "spec": {"limits": [{"max": {"cpu": "5n"}}]}}
+    )
+    assert claim["spec"] == {"resources": {"requests": {"storage": "1Gi"}}}
+    assert quota["spec"] == {"hard": {"pods": "1k"}}
+    assert limits["spec"] == {"limits": [{"max": {"cpu": "1m"}}]}
+
+
+def test_a_custom_resource_and_a_value_that_is_no_quantity_stay_as_written() -> None:
+    custom: KubeObject = {
+        "apiVersion": "example.com/v1",
+        "kind": "Pod",
+        "spec": pod_spec("1.5", "0.5Gi"),
+    }
+    broken: KubeObject = {"apiVersion": "v1", "kind": "Pod", "spec": pod_spec("lots", "big")}
+    assert normalize(custom) == custom
+    assert normalize(broken) == broken

@@ -1,8 +1,9 @@
-"""Event bodies for a release's report: Applied and Pruned as Normal, failures as Warning,
+"""Event bodies for a release's report: Applied and Removed as Normal, failures as Warning,
 nothing for a pass that changed nothing; on the inventory ConfigMap, with stable names."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -61,30 +62,39 @@ def test_an_applied_release_records_a_normal_event_with_the_change_summary_and_r
     assert len(suffix) == 16 and int(suffix, 16) >= 0
 
 
-def test_objects_deleted_by_an_apply_are_listed_in_a_pruned_event() -> None:
-    applied_event, pruned = events(
+def test_objects_deleted_by_an_apply_are_listed_in_its_applied_event() -> None:
+    (event,) = events(
         applied(
             change("ConfigMap", "a", Action.UNCHANGED),
             change("ConfigMap", "old", Action.DELETED),
             change("Secret", "gone", Action.DELETED),
         )
     )
-    assert applied_event["message"] == "revision abc123 applied: 1 unchanged, 2 deleted"
-    assert (pruned["type"], pruned["reason"]) == ("Normal", "Pruned")
-    assert pruned["message"] == (
-        "revision abc123 pruned 2 objects: ConfigMap/shop/old, Secret/shop/gone"
+    assert (event["type"], event["reason"]) == ("Normal", "Applied")
+    assert event["message"] == (
+        "revision abc123 applied: 1 unchanged, 2 deleted; "
+        "pruned 2 objects: ConfigMap/shop/old, Secret/shop/gone"
     )
-    assert applied_event["metadata"]["name"] != pruned["metadata"]["name"]
 
 
-def test_a_removed_release_records_what_was_deleted() -> None:
+def test_a_removed_release_records_a_removed_event_with_what_was_deleted() -> None:
     changes = ChangeSet(KEY, (change("ConfigMap", "a", Action.DELETED),))
     (event,) = events(ReleaseReport(KEY, Outcome.REMOVED, "its file left Git", changes))
-    assert (event["type"], event["reason"]) == ("Normal", "Pruned")
+    assert (event["type"], event["reason"]) == ("Normal", "Removed")
     assert (
         event["message"]
         == "release removed (its file left Git): deleted 1 object: ConfigMap/shop/a"
     )
+
+
+def test_a_hand_edit_put_back_records_drift_corrected_beside_the_applied_event() -> None:
+    report = dataclasses.replace(
+        applied(change("ConfigMap", "a", Action.CONFIGURED)), drift=("ConfigMap/shop/a",)
+    )
+    applied_event, drift = events(report)
+    assert applied_event["reason"] == "Applied"
+    assert (drift["type"], drift["reason"]) == ("Normal", "DriftCorrected")
+    assert drift["message"] == "revision abc123: drift corrected on ConfigMap/shop/a"
 
 
 @pytest.mark.parametrize("outcome", [Outcome.FAILED, Outcome.INVALID, Outcome.BLOCKED])

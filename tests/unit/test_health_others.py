@@ -81,7 +81,7 @@ def test_a_load_balancer_waits_for_an_address_within_the_timeout_then_fails() ->
     )
     assert (late.state, late.reason) == (State.FAILED, "LoadBalancerTimeout")
     assert late.message == (
-        "no address after 6m0s (timeout 5m0s): does the cluster have a load balancer?"
+        "no address within its timeout of 5m0s: does the cluster have a load balancer?"
     )
 
 

@@ -114,7 +114,7 @@ def test_a_change_not_ready_within_its_timeout_has_failed() -> None:
     assert health.state is ReleaseState.FAILED
     assert health.message == (
         "StatefulSet streaming/zookeeper is Pending: PodPending; "
-        "not Ready 6m0s after the change (timeout 5m0s)"
+        "not Ready within its timeout of 5m0s after the change"
     )
 
 
@@ -209,3 +209,12 @@ def test_release_health_serialises_with_pods_only_where_a_resource_has_them() ->
 def test_impossible_times_are_refused(settings: dict[str, timedelta], error: str) -> None:
     with pytest.raises(HealthError, match=f"release health: {error}"):
         release_health(RELEASE, **settings)
+
+
+def test_a_late_release_says_the_same_thing_however_long_it_has_waited() -> None:
+    """The message goes into the status files: it must not grow with the time waited."""
+    messages = {
+        release_health(RELEASE, since_change=waited, timeout=timedelta(minutes=2)).message
+        for waited in (timedelta(minutes=2, seconds=26), timedelta(minutes=2, seconds=46))
+    }
+    assert len(messages) == 1

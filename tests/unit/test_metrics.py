@@ -160,3 +160,14 @@ def test_the_exposition_is_prometheus_text_with_its_content_type() -> None:
     assert content_type.startswith("text/plain; version=")
     assert b"# TYPE harmonia_passes_total counter" in body
     assert b"# TYPE harmonia_pass_duration_seconds histogram" in body
+
+
+def test_a_crashed_pass_counts_as_a_failed_pass_and_a_crash_error() -> None:
+    metrics = Metrics()
+    assert value(metrics, "harmonia_errors_total", kind="crash") == 0
+
+    metrics.observe_crash()
+
+    assert value(metrics, "harmonia_passes_total", result="failed") == 1
+    assert value(metrics, "harmonia_errors_total", kind="crash") == 1
+    assert value(metrics, "harmonia_last_pass_timestamp_seconds") == 0

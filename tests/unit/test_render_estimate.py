@@ -284,13 +284,14 @@ def test_objects_that_run_no_pods_are_left_out() -> None:
         ("1E", Fraction(10**18)),
         ("100n", Fraction(1, 10**7)),
         (".5", Fraction(1, 2)),
+        ("Gi", Fraction(0)),  # the API server reads a bare suffix as zero
     ],
 )
 def test_kubernetes_quantities_are_read_exactly(text: JsonValue, value: Fraction) -> None:
     assert parse_quantity(text, where="x") == value
 
 
-@pytest.mark.parametrize("text", ["1x", "", "Gi", "1.2.3", "one", True, None, [1]])
+@pytest.mark.parametrize("text", ["1x", "", "1.2.3", "one", "1e3Mi", "1e99", True, None, [1]])
 def test_a_bad_quantity_is_an_error_naming_where_it_is(text: JsonValue) -> None:
     pod = pod_workload("Pod", {"containers": [container("c", {"cpu": text})]})
     with pytest.raises(RenderError, match=r"^Pod/w: container c: resources\.requests\.cpu: "):

@@ -161,3 +161,10 @@ def test_a_namespace_object_is_allowed_when_the_policy_allows_it() -> None:
     policy = Policy(allowed_namespaces=("shop",), allow_cluster_scoped=True)
     (owned,) = apply_ownership([obj("Namespace", "shop")], release=RELEASE, policy=policy)
     assert owned["kind"] == "Namespace"
+
+
+def test_the_cluster_scoped_refusal_names_the_flag_that_allows_it() -> None:
+    role = obj("ClusterRole", "admin", api_version="rbac.authorization.k8s.io/v1")
+    with pytest.raises(RenderError) as error:
+        apply_ownership([role], release=RELEASE, policy=Policy())
+    assert "run the reconciler with --allow-cluster-scoped" in str(error.value)

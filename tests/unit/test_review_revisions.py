@@ -44,11 +44,13 @@ def config_map(name: str, namespace: str, **data: str) -> KubeObject:
     }
 
 
-def stateful_set(name: str, namespace: str, replicas: int, *, storage: str = "1Gi") -> KubeObject:
+def stateful_set(
+    name: str, namespace: str, replicas: int, *, storage: str = "1Gi", memory: str = "128Mi"
+) -> KubeObject:
     container: JsonObject = {
         "name": name,
         "image": "example:1",
-        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+        "resources": {"requests": {"cpu": "100m", "memory": memory}},
     }
     claim: JsonObject = {
         "metadata": {"name": "data"},
@@ -175,6 +177,39 @@ def test_a_changed_object_diffs_base_against_head_not_live_against_desired(
     )
     assert "-  replicas: 3\n+  replicas: 5\n" in statefulset.diff_text
     assert statefulset.reason == "differs at /spec/replicas"
+
+
+def one_stateful_set(root: Path, **quantities: str) -> DesiredState:
+    files: dict[str, str | bytes] = {"releases/zookeeper.yaml": release("zookeeper", "streaming")}
+    objects = [stateful_set("zookeeper", "streaming", 3, **quantities)]
+    return state(root, files, [rendered(ZOOKEEPER, objects)])
+
+
+def test_a_quantity_spelled_another_way_is_no_change_as_the_server_stores_one_string(
+    tmp_path: Path,
+) -> None:
+    review = review_of(
+        one_stateful_set(tmp_path / "base", memory="0.125Gi", storage="1024Mi"),
+        one_stateful_set(tmp_path / "head", memory="128Mi", storage="1Gi"),
+    )
+
+    (zookeeper,) = review.releases
+    assert zookeeper.change is ReleaseChange.UNCHANGED, zookeeper.objects.to_json()
+    assert not review.has_changes
+
+
+def test_a_quantity_that_changes_its_value_is_a_change_at_that_field(tmp_path: Path) -> None:
+    review = review_of(
+        one_stateful_set(tmp_path / "base", memory="0.125Gi"),
+        one_stateful_set(tmp_path / "head", memory="0.25Gi"),
+    )
+
+    (statefulset,) = review.releases[0].objects.changes
+    assert statefulset.changed_paths == (
+        "/spec/template/spec/containers/0/resources/requests/memory",
+    )
+    assert statefulset.diff_text is not None
+    assert "-            memory: 128Mi\n+            memory: 256Mi\n" in statefulset.diff_text
 
 
 def test_the_resource_delta_counts_every_pod_and_claim(tmp_path: Path) -> None:

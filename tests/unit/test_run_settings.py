@@ -37,11 +37,26 @@ def test_without_a_repository_url_the_error_says_where_to_give_one() -> None:
 def test_defaults_apply_when_nothing_is_given() -> None:
     settings = run_settings({}, {"url": "https://git.example/r.git"}, pod_namespace=None)
     assert settings == RunSettings(url="https://git.example/r.git")
-    assert (settings.interval, settings.listen, settings.lease_namespace) == (
-        timedelta(minutes=1),
-        ":8080",
-        "default",
-    )
+    assert (settings.interval, settings.lease_namespace) == (timedelta(minutes=1), "default")
+
+
+def test_the_http_endpoints_listen_on_loopback_and_show_this_sources_releases_by_default() -> None:
+    settings = run_settings({}, {"url": "https://git.example/r.git"}, pod_namespace=None)
+    assert (settings.listen, settings.api_scope) == ("127.0.0.1:8080", "source")
+
+
+def test_every_interface_and_every_release_are_explicit_choices() -> None:
+    document = {"listen": "0.0.0.0:8080", "apiScope": "all"}
+    settings = run_settings(document, {"url": "file:///r"}, pod_namespace=None)
+    assert (settings.listen, settings.api_scope) == ("0.0.0.0:8080", "all")
+    flags = {"url": "file:///r", "listen": ":9090", "api_scope": "source"}
+    settings = run_settings(document, flags, pod_namespace=None)
+    assert (settings.listen, settings.api_scope) == (":9090", "source")
+
+
+def test_an_unknown_api_scope_is_refused() -> None:
+    with pytest.raises(SettingsError, match="API scope must be source or all, not 'everyone'"):
+        run_settings({"apiScope": "everyone"}, {"url": "file:///r"}, pod_namespace=None)
 
 
 def test_the_config_file_fills_what_flags_leave_out_and_flags_win() -> None:
@@ -98,6 +113,8 @@ def test_a_config_file_with_run_settings_passes_the_policy_schema(tmp_path: Path
         "interval: 1m30s\n"
         "leaderElection: {enabled: true, name: harmonia}\n"
         "status: {enabled: false}\n"
+        "listen: 0.0.0.0:8080\n"
+        "apiScope: all\n"
     )
     assert load_policy(config).allowed_namespaces == ("shop",)
 

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import json
+import select
+import socket
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
 
 from reconciler.loop.errors import ApiError
+from reconciler.loop.http_limits import (
+    MAX_API_REQUESTS,
+    MAX_CONNECTIONS,
+    MAX_REQUEST_BYTES,
+    REQUEST_TIMEOUT_SECONDS,
+)
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.server import Endpoints, ObservabilityServer, parse_address
 from reconciler.types import JsonObject
+from tests.waiting import wait_for
 
 
 @dataclass
@@ -207,3 +219,148 @@ def test_port_zero_picks_a_free_port_and_stop_releases_it(metrics: Metrics) -> N
     first.stop()
     again = ObservabilityServer(f"127.0.0.1:{port}", endpoints)
     again.stop()
+
+
+# -- bounded work per request ------------------------------------------------------
+
+
+def test_a_request_line_over_the_size_limit_is_refused_with_414_before_the_api_sees_it(
+    ask: Ask, providers: Providers
+) -> None:
+    selector = "a%2C" * (MAX_REQUEST_BYTES // 2)
+    answer = ask(f"/api/v1/releases?labelSelector={selector}")
+    assert answer.status == 414
+    assert answer.json() == {
+        "error": f"the request line and headers exceed {MAX_REQUEST_BYTES} bytes"
+    }
+    assert providers.queries == []
+
+
+def test_headers_over_the_size_limit_are_refused_with_431(server: ObservabilityServer) -> None:
+    headers = {f"X-Filler-{index}": "x" * 1000 for index in range(MAX_REQUEST_BYTES // 1000 + 1)}
+    request = urllib.request.Request(f"http://127.0.0.1:{server.port}/healthz", headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=10)
+    with raised.value as error:
+        assert error.code == 431
+        assert b"exceed" in error.read()
+
+
+@dataclass
+class Gate:
+    """A provider that holds every caller until opened, counting how many wait inside."""
+
+    opened: threading.Event = field(default_factory=threading.Event)
+    inside: int = 0
+    most_inside: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hold(self) -> None:
+        with self.lock:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+        try:
+            assert self.opened.wait(timeout=30), "the gate was never opened"
+        finally:
+            with self.lock:
+                self.inside -= 1
+
+    def count(self) -> int:
+        with self.lock:
+            return self.inside
+
+
+def gated_server(metrics: Metrics, gate: Gate) -> ObservabilityServer:
+    def readiness() -> tuple[bool, str]:
+        gate.hold()
+        return True, ""
+
+    def releases(query: Mapping[str, str]) -> JsonObject:
+        gate.hold()
+        return {"releases": []}
+
+    providers = Providers()
+    return ObservabilityServer(
+        "127.0.0.1:0",
+        Endpoints(metrics, readiness=readiness, releases=releases, release=providers.release),
+    )
+
+
+def get(port: int, path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as reply:
+            return int(reply.status)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code
+
+
+def test_api_requests_beyond_the_limit_are_refused_at_once_with_429_while_probes_answer(
+    metrics: Metrics,
+) -> None:
+    gate = Gate()
+    server = gated_server(metrics, gate)
+    server.start()
+    with ThreadPoolExecutor(MAX_API_REQUESTS) as pool:
+        try:
+            held = [
+                pool.submit(get, server.port, "/api/v1/releases") for _ in range(MAX_API_REQUESTS)
+            ]
+            wait_for(gate.count, until=lambda inside: inside == MAX_API_REQUESTS, what="held")
+            started = time.monotonic()
+            url = f"http://127.0.0.1:{server.port}/api/v1/releases"
+            with pytest.raises(urllib.error.HTTPError) as raised:
+                urllib.request.urlopen(url, timeout=10)
+            refused_after = time.monotonic() - started
+            with raised.value as error:
+                assert (error.code, error.headers["Retry-After"]) == (429, "1")
+                assert json.loads(error.read())["error"].startswith(
+                    f"{MAX_API_REQUESTS} API requests are being answered already"
+                )
+            assert refused_after < 2
+            assert get(server.port, "/healthz") == 200
+            assert get(server.port, "/metrics") == 200
+        finally:
+            gate.opened.set()
+            server.stop()
+        assert [future.result() for future in held] == [200] * MAX_API_REQUESTS
+    assert gate.most_inside == MAX_API_REQUESTS
+
+
+def test_at_most_a_bounded_number_of_connections_are_served_at_once(metrics: Metrics) -> None:
+    gate = Gate()
+    server = gated_server(metrics, gate)
+    server.start()
+    clients = MAX_CONNECTIONS + 3
+    with ThreadPoolExecutor(clients) as pool:
+        try:
+            answers = [pool.submit(get, server.port, "/readyz") for _ in range(clients)]
+            wait_for(gate.count, until=lambda inside: inside == MAX_CONNECTIONS, what="full")
+            time.sleep(0.5)  # time enough for a thirty-third to get in, were it let in
+            assert gate.count() == MAX_CONNECTIONS
+        finally:
+            gate.opened.set()
+        assert [future.result() for future in answers] == [200] * clients
+        server.stop()
+    assert gate.most_inside == MAX_CONNECTIONS
+
+
+def test_a_client_that_trickles_its_request_is_dropped_after_the_request_timeout(
+    server: ObservabilityServer,
+) -> None:
+    request = b"GET /healthz HTTP/1.0\r\n" + b"X-Slow: " + b"s" * 30
+    with socket.create_connection(("127.0.0.1", server.port)) as slow:
+        started = time.monotonic()
+        closed = False
+        for byte in request:
+            try:
+                slow.sendall(bytes([byte]))
+            except OSError:
+                closed = True
+                break
+            readable, _, _ = select.select([slow], [], [], 0.5)
+            if readable:
+                closed = slow.recv(1) == b""
+                break
+        assert closed
+        assert time.monotonic() - started < REQUEST_TIMEOUT_SECONDS + 3

@@ -356,3 +356,25 @@ def test_a_release_whose_removal_is_withheld_keeps_its_file_saying_so_pass_after
 
     later = files(withheld, previous=first, now=NOW + timedelta(minutes=5))
     assert later == first
+
+
+def test_a_release_waiting_out_its_backoff_keeps_the_sync_of_its_last_attempt() -> None:
+    failing = live(state=ReleaseState.FAILED, message="Deployment shop/web is Pending")
+    attempt = files(StatusEntry(WEB, failing, report(Outcome.FAILED, "not Ready in time")))
+    deferred = report(
+        Outcome.DEFERRED, "failed 3 times in a row; next attempt after 12:04:00Z (backoff 2m0s)"
+    )
+    waiting = files(
+        StatusEntry(WEB, failing, deferred), previous=attempt, now=NOW + timedelta(minutes=1)
+    )
+    assert waiting == attempt
+
+
+def test_a_release_deferred_before_any_attempt_says_deferred() -> None:
+    deferred = report(Outcome.DEFERRED, "the reconciler is stopping")
+    sync = web_file(files(StatusEntry(WEB, live(), deferred)))["sync"]
+    assert sync == {
+        "revision": REVISION,
+        "state": "Deferred",
+        "message": "the reconciler is stopping",
+    }

@@ -52,7 +52,7 @@ def resolve_chart(
     repository_root: Path,
     chart_repositories: Mapping[str, str],
     cache_dir: Path,
-    helm: Path,
+    helm: Path | None,
     plain_http_registries: Collection[str] = (),
     environ: Mapping[str, str] | None = None,
     limits: ChartLimits = DEFAULT_LIMITS,

@@ -98,7 +98,7 @@ def build_local_dependencies(
     *,
     repository_root: Path,
     cache_dir: Path,
-    helm: Path,
+    helm: Path | None,
     subject: str,
     timeout: float,
 ) -> LocalChart:

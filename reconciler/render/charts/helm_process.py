@@ -29,6 +29,8 @@ PASSED_THROUGH = (
 )
 """Variables of Harmonia's own environment that helm may see; nothing else leaks in."""
 
+HELM_NOT_FOUND = "helm not found: put it on PATH or set HARMONIA_HELM to its path"
+"""Why a step that needs helm failed when none was found (as `find_tool` says it)."""
 GO_RUNTIME_DEFAULTS = {"GOMAXPROCS": "1", "GOGC": "400"}
 """How each helm process runs, unless Harmonia's environment sets these itself: one
 thread (Harmonia runs several helm processes side by side; helm's own parallel garbage
@@ -55,8 +57,11 @@ class HelmRun:
     """Helm's own error message (its `Error:` prefix dropped), empty on success."""
 
 
-def run_helm(helm: Path, args: Sequence[str], *, timeout: float) -> HelmRun:
-    """Run `helm ARGS` in a throw-away home; a run past `timeout` seconds is a failure."""
+def run_helm(helm: Path | None, args: Sequence[str], *, timeout: float) -> HelmRun:
+    """Run `helm ARGS` in a throw-away home; a run past `timeout` seconds is a failure, and
+    so is no helm at all (None: only the step that needs it fails)."""
+    if helm is None:
+        return HelmRun(ok=False, stdout="", error=HELM_NOT_FOUND)
     with tempfile.TemporaryDirectory(prefix="harmonia-helm-") as home:
         try:
             completed = subprocess.run(

@@ -35,7 +35,7 @@ def resolve_chart_path(
     *,
     repository_root: Path,
     cache_dir: Path,
-    helm: Path,
+    helm: Path | None,
     limits: ChartLimits,
     timeout: float,
 ) -> LocalChart:

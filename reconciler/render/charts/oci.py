@@ -77,7 +77,7 @@ def resolve_chart_image(
     source: ChartImage,
     *,
     cache_dir: Path,
-    helm: Path,
+    helm: Path | None,
     plain_http_registries: Collection[str],
     limits: ChartLimits,
     timeout: float,

@@ -67,9 +67,12 @@ containers:
       - $(HARMONIA_REPO_URL)
       - --config
       - /etc/harmonia/config.yaml
-      {{- if .once }}
       - --listen
+      {{- if .once }}
       - "off"
+      {{- else }}
+      {{- /* Every interface, for the kubelet's probes and Prometheus; the default is loopback. */}}
+      - "0.0.0.0:8080"
       {{- end }}
     env:
       - name: HARMONIA_REPO_URL
