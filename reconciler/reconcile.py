@@ -677,7 +677,8 @@ def _removed_releases(
 
     `found` is the records as the pass found them: a release gone from the files was not
     touched since. An unreadable record is left alone (its release fails if it is present).
-    A withheld removal is marked in its record (removal_guard.py) and stays withheld.
+    A withheld removal is marked in its record (removal_guard.py) and stays withheld; so
+    is one the share would withhold while the snapshot cannot be read or pruning is off.
     """
     records = [
         record
@@ -694,6 +695,20 @@ def _removed_releases(
         seconds = None if started is None else time.monotonic() - started
         reports[entry.release] = dataclasses.replace(entry, seconds=seconds)
 
+    config = state.loaded.config
+    confirmed = config.confirm_removal if config is not None else frozenset()
+    # Decided and marked even while the snapshot cannot be read or pruning is off: the
+    # releases this commit adds, recorded meanwhile, would make the loss look small later.
+    decision = decide_removals(
+        [record for record in gone if record.prune],
+        owned=len(records),
+        confirmed=confirmed,
+        max_share=options.max_removed_share,
+        revision=options.revision,
+    )
+    if not options.dry_run:
+        for record in decision.new_marks:
+            write_inventory(client, record)
     held = _unknown_snapshot(state)
     if held is not None:
         for record in gone:
@@ -704,19 +719,10 @@ def _removed_releases(
         if not (options.prune and record.prune):
             message = "its file left Git; pruning is off, objects kept"
             report(ReleaseReport(record.release, Outcome.UNCHANGED, message))
-    config = state.loaded.config
-    confirmed = config.confirm_removal if config is not None else frozenset()
-    decision = decide_removals(
-        [record for record in gone if record.release not in reports],
-        owned=len(records),
-        confirmed=confirmed,
-        max_share=options.max_removed_share,
-        revision=options.revision,
-    )
+    if not options.prune:
+        return None, reports
     for record in decision.withheld:
         started = time.monotonic()
-        if not options.dry_run and record in decision.new_marks:
-            write_inventory(client, record)
         message = withheld_message(record)
         report(ReleaseReport(record.release, Outcome.REMOVAL_WITHHELD, message), started)
     for record in decision.remove:

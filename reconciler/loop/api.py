@@ -15,7 +15,11 @@ from enum import StrEnum
 from reconciler.loop.errors import ApiError
 from reconciler.reconcile import ReleaseReport
 from reconciler.render.model import RenderedRelease
-from reconciler.render.secret_values import public_outputs, values_of_secrets
+from reconciler.render.secret_values import (
+    MIN_EMBEDDED_SECRET,
+    public_outputs,
+    values_of_secrets,
+)
 from reconciler.render.secrets import MASK
 from reconciler.spec.document import chart_fields, release_document
 from reconciler.spec.model import Release
@@ -296,12 +300,6 @@ SECRET_KEY_WORDS = (
 )
 """A key containing one of these (case, `-` and `_` aside) holds a secret: `dbPassword`,
 `API_KEY`, `private-key`. The second line of defence, after the Secrets' own values."""
-
-MIN_EMBEDDED_SECRET = 8
-"""A Secret value at least this long is masked inside longer text too (a URL, a message),
-and a string at least this long is masked when a Secret value holds it (a password the
-chart put into a connection string); shorter ones only where a whole string equals a
-Secret value, so `1` or `true` do not garble text."""
 
 
 def secret_values(view: ReleaseView) -> frozenset[str]:

@@ -5,8 +5,11 @@ local path (a URL, `github.com/...`, `git::...`) and follows folder entries anyw
 the disk (`../../..`, absolute paths), so a commit could make the reconciler reach the
 network or read the host. Every path a kustomization names must be a file or folder
 inside the chart folder (links resolved); a folder entry is checked the same way, its
-own kustomization included. The chart's digest covers exactly these files, so the
-render cache stays true too.
+own kustomization included. A plugin configuration (an entry of `generators`,
+`transformers` or `validators`, inline or a file) names files too, which kustomize
+loads (URLs included), so its paths are checked the same way; a folder of them, which
+kustomize builds first, cannot be checked and is refused. The chart's digest covers
+exactly these files, so the render cache stays true too.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from reconciler.render.model import RenderError
+from reconciler.render.manifest_yaml import parse_manifests
+from reconciler.render.model import KubeObject, RenderError
 from reconciler.spec.yaml_source import read_yaml_file
 from reconciler.types import JsonValue
 
@@ -29,10 +33,8 @@ _PATH_LISTS = (
     "crds",
     "configurations",
     "patchesStrategicMerge",
-    "generators",
-    "transformers",
-    "validators",
 )
+_PLUGIN_LISTS = ("generators", "transformers", "validators")
 _ENTRIES_WITH_PATH = ("patches", "patchesJson6902", "replacements")
 _GENERATORS = ("configMapGenerator", "secretGenerator")
 
@@ -51,10 +53,14 @@ def check_kustomization(chart_root: Path, *, subject: str) -> None:
             raise RenderError(f"{subject}: more than {MAX_KUSTOMIZATIONS} kustomizations")
         file = _kustomization_file(folder, root=root, subject=subject)
         where = f"{subject}: {file.relative_to(root)}"
-        for entry in _named_paths(_read(file, where=where)):
+        kustomization = _read(file, where=where)
+        for entry in _named_paths(kustomization):
             target = _inside(folder, entry, root=root, where=where)
             if target.is_dir():
                 pending.append(target)
+        for config in _plugin_configs(kustomization, folder, root=root, where=where):
+            for entry in _config_paths(config):
+                _inside(folder, entry, root=root, where=where)
 
 
 def _kustomization_file(folder: Path, *, root: Path, subject: str) -> Path:
@@ -91,6 +97,42 @@ def _named_paths(kustomization: dict[str, JsonValue]) -> Iterator[str]:
         for generator in _listed(kustomization.get(field)):
             if isinstance(generator, dict):
                 yield from _generator_files(generator)
+
+
+def _plugin_configs(
+    kustomization: dict[str, JsonValue], folder: Path, *, root: Path, where: str
+) -> Iterator[KubeObject]:
+    """The plugin configurations the kustomization names, inline or in files of the chart."""
+    for field in _PLUGIN_LISTS:
+        for entry in _listed(kustomization.get(field)):
+            if not isinstance(entry, str):
+                continue
+            if "\n" in entry:
+                yield from parse_manifests(entry, subject=f"{where}: inline {field} entry")
+                continue
+            target = _inside(folder, entry, root=root, where=where)
+            if target.is_dir():
+                raise RenderError(
+                    f"{where}: {field} entry {entry!r} is a folder: kustomize builds it into "
+                    "plugin configurations, which may name URLs; name the configuration files"
+                )
+            text = target.read_text(encoding="utf-8", errors="replace")
+            yield from parse_manifests(text, subject=f"{where}: {entry}")
+
+
+def _config_paths(config: KubeObject) -> Iterator[str]:
+    """The files a builtin plugin configuration makes kustomize load: a generator's
+    `files`/`envs`/`env`, a patch's `path` or `paths`, a replacement's `path`."""
+    yield from _generator_files(config)
+    path = config.get("path")
+    if isinstance(path, str):
+        yield path
+    for entry in _listed(config.get("paths")):
+        if isinstance(entry, str):
+            yield entry
+    for replacement in _listed(config.get("replacements")):
+        if isinstance(replacement, dict) and isinstance(replacement.get("path"), str):
+            yield str(replacement["path"])
 
 
 def _generator_files(generator: dict[str, JsonValue]) -> Iterator[str]:

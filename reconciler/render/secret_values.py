@@ -4,7 +4,8 @@ Computed once at the end of rendering, from every Secret the repository renders,
 used wherever text leaves the process: failure messages (helm's, the YAML reader's, the
 API server's), the outputs recorded in inventory records and shown by `status`, the
 status files and the JSON API. An output that any release (its publisher or a
-dependent) places in a Secret is a secret output: its value is shown as `***`.
+dependent) places in a Secret, whole or inside a longer text, is a secret output: its
+value is shown as `***`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from reconciler.render.secrets import MASK, SECRET_VALUE_FIELDS, is_secret
 MIN_REDACTED_LENGTH = 4
 """Shorter Secret values (`true`, `80`) are not cut out of messages: they would garble
 every such word while revealing nothing a guess would not."""
+MIN_EMBEDDED_SECRET = 8
+"""A Secret value at least this long is masked inside longer text too (a URL, a message),
+and a string at least this long is secret when a Secret value holds it (a password the
+chart put into a connection string); shorter ones only where a whole string equals a
+Secret value, so `1` or `true` do not garble text."""
 
 
 def values_of_secrets(objects: Iterable[KubeObject]) -> frozenset[str]:
@@ -39,8 +45,11 @@ def values_of_secrets(objects: Iterable[KubeObject]) -> frozenset[str]:
 
 
 def _decoded(text: str) -> tuple[str, ...]:
+    """`text` decoded as the API server decodes `data` (Go's decoder skips line breaks,
+    so base64 pasted as `base64` prints it, wrapped at 76 columns, is stored decoded)."""
     try:
-        decoded = base64.b64decode(text, validate=True).decode("utf-8")
+        unwrapped = text.replace("\r", "").replace("\n", "")
+        decoded = base64.b64decode(unwrapped, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         return ()
     return (decoded,) if decoded else ()
@@ -58,8 +67,15 @@ def redacted(text: str, secrets: frozenset[str]) -> str:
 def secret_output_names(
     outputs: Mapping[str, OutputValue], secrets: frozenset[str]
 ) -> frozenset[str]:
-    """The outputs whose value some Secret of the pass holds."""
-    return frozenset(name for name, value in outputs.items() if _shown(value) in secrets)
+    """The outputs whose value some Secret of the pass holds, whole or, when it is long
+    enough, inside its text (a dependent's `DATABASE_URL` holding the password)."""
+    return frozenset(name for name, value in outputs.items() if _held(_shown(value), secrets))
+
+
+def _held(text: str, secrets: frozenset[str]) -> bool:
+    if text in secrets:
+        return True
+    return len(text) >= MIN_EMBEDDED_SECRET and any(text in secret for secret in secrets)
 
 
 def public_outputs(

@@ -175,7 +175,17 @@ def _release_paths(root: Path, settings: RepositoryConfig) -> tuple[list[Path], 
         shown = _display(root, path)
         if shown == REPOSITORY_FILE:
             continue
-        if path.suffix not in RELEASE_SUFFIXES:
+        if path.is_dir():
+            # Not walked, and not silently skipped either: the releases in it would look
+            # gone, and be removed.
+            problems.append(
+                file_diagnostic(
+                    shown,
+                    "a symbolic link to a folder: release folders are not read through links",
+                    "move the release files into the releases folder (or link each file)",
+                )
+            )
+        elif path.suffix not in RELEASE_SUFFIXES:
             problems.append(
                 file_diagnostic(
                     shown,
@@ -207,10 +217,12 @@ def _release_paths(root: Path, settings: RepositoryConfig) -> tuple[list[Path], 
 
 
 def _files_under(folder: Path) -> Iterator[Path]:
-    """Files below `folder` in a stable order, hidden ones skipped, folder links not followed."""
+    """Files below `folder` in a stable order, hidden ones skipped; a link to a folder is
+    yielded as it is, not followed."""
     for current, folders, files in os.walk(folder):
         folders[:] = sorted(name for name in folders if not name.startswith("."))
-        for name in sorted(files):
+        linked = [name for name in folders if (Path(current) / name).is_symlink()]
+        for name in sorted((*files, *linked)):
             if not name.startswith("."):
                 yield Path(current) / name
 

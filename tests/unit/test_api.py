@@ -399,6 +399,25 @@ def test_a_chart_value_that_lands_in_a_secret_is_masked_in_computed_values_and_c
         assert values["url"] == "postgres://app:***@db.shop/app"
 
 
+def test_a_value_only_another_releases_secret_holds_is_masked_in_the_detail() -> None:
+    """The publisher of an output its dependent puts into a Secret (a DATABASE_URL) has
+    no Secret of its own holding it; the pass's Secrets do."""
+    key = release_key("db", "main")
+    computed: JsonObject = {"pw": DB_SECRET, "host": "db.shop"}
+    shown = ReleaseView(
+        key,
+        release=release("db", "main", config_values={"pw": DB_SECRET}),
+        rendered=rendered(key, values=computed),
+        status=status(key),
+        report=ReleaseReport(key, Outcome.APPLIED, "all 1 resources Ready"),
+        secrets_of_dependents=frozenset({f"postgres://app:{DB_SECRET}@db.shop/app"}),
+    )
+    body: Any = release_detail(shown)
+    assert body["computedValues"]["pw"] == "***"
+    assert body["spec"]["configValues"]["pw"] == "***"
+    assert DB_SECRET not in json.dumps(body)
+
+
 def test_values_under_keys_that_name_a_secret_are_masked() -> None:
     body: Any = release_detail(masked_view())
     assert body["spec"]["configValues"]["db"]["adminPassword"] == "***"

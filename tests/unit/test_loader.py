@@ -186,6 +186,20 @@ def test_a_release_file_linking_outside_the_repository_is_refused(tmp_path: Path
     ]
 
 
+def test_a_folder_link_in_the_releases_folder_is_an_error_that_holds_removals(
+    tmp_path: Path,
+) -> None:
+    """Its releases are not read; silently skipped, they looked gone and were removed."""
+    root = write_repository(tmp_path / "repo", {"shared/web.yaml": release("web")})
+    (root / "releases/shop").symlink_to(root / "shared")
+    loaded = load_repository(root)
+    assert not loaded.releases
+    assert [(d.file, d.message) for d in loaded.errors] == [
+        ("releases/shop", "a symbolic link to a folder: release folders are not read through links")
+    ]
+    assert loaded.unclaimed_files == ("releases/shop",)
+
+
 def test_files_that_are_not_yaml_are_skipped_with_a_warning(tmp_path: Path) -> None:
     loaded = load(
         tmp_path,

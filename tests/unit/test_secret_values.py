@@ -69,3 +69,16 @@ def test_an_output_once_masked_stays_masked_while_it_is_published() -> None:
     assert public_outputs(release, masked_before=before) == {"password": MASK, "host": "db.svc"}
     secret = rendered({"password": PASSWORD, "host": "db.svc"}, frozenset({"password"}))
     assert public_outputs(secret) == {"password": MASK, "host": "db.svc"}
+
+
+def test_an_output_inside_a_secrets_longer_text_is_secret_when_it_is_long_enough() -> None:
+    url = f"postgres://app:{PASSWORD}@db:5432/app"
+    outputs = {"password": PASSWORD, "host": "db", "port": 5432}
+    assert secret_output_names(outputs, frozenset({url})) == {"password"}
+
+
+def test_a_line_wrapped_data_value_is_decoded_as_the_api_server_decodes_it() -> None:
+    encoded = base64.b64encode(PASSWORD.encode()).decode()
+    wrapped = "\n".join(encoded[i : i + 8] for i in range(0, len(encoded), 8)) + "\n"
+    secret = {"apiVersion": "v1", "kind": "Secret", "data": {"k": wrapped}}
+    assert PASSWORD in values_of_secrets([secret])

@@ -28,6 +28,7 @@ from reconciler.render.charts.helm_process import run_helm
 from reconciler.render.charts.store import filled_entry, store_entry
 
 LOCAL_SCHEME = "file://"
+LOCK_FILES = ("Chart.lock", "requirements.lock")
 _MANIFEST_LIMIT = 1024 * 1024
 
 
@@ -118,6 +119,11 @@ def build_local_dependencies(
         for folder in folders:
             shutil.copytree(folder, entry / folder.relative_to(root), dirs_exist_ok=True)
         for folder in order:
+            # A lock file steers `helm dependency build` to the repositories it names (its
+            # digest is no proof: anyone can compute it): the build follows the checked
+            # Chart.yaml alone, whose dependencies are all file:// folders.
+            for lock in LOCK_FILES:
+                (entry / folder.relative_to(root) / lock).unlink(missing_ok=True)
             run = run_helm(
                 helm,
                 ["dependency", "build", str(entry / folder.relative_to(root)), "--skip-refresh"],

@@ -16,6 +16,9 @@ import yaml
 
 from reconciler.render.charts.errors import InvalidChart, UnsafeChart
 
+GIT_FOLDER = ".git"
+"""Git's own folder at the top of a working tree (`harmonia apply PATH`, `diff PATH`):
+its `config` may hold a token (CI checkouts keep one there), so no chart reads it."""
 UNVERSIONED = "0.0.0"
 """The version of a chart folder that has no Chart.yaml (plain manifests, Jsonnet)."""
 
@@ -35,9 +38,9 @@ def chart_files(root: Path, *, subject: str, within: Path, bound: str) -> list[t
     """Every file under `root` as (relative POSIX path, path), sorted, following links.
 
     Links are followed because helm follows them when it loads a folder, but only while
-    they stay under `within` (named `bound` in messages): a link leading elsewhere is
-    refused before the walk enters it, so nothing behind it is listed, read or named in a
-    message. A link cycle is refused rather than walked forever.
+    they stay under `within` (named `bound` in messages) and out of its `.git` folder: a
+    link leading elsewhere is refused before the walk enters it, so nothing behind it is
+    listed, read or named in a message. A link cycle is refused rather than walked forever.
     """
     boundary = within.resolve()
     found: list[tuple[str, Path]] = []
@@ -54,9 +57,13 @@ def chart_files(root: Path, *, subject: str, within: Path, bound: str) -> list[t
         base = Path(current)
         for name in (*dirs, *files):
             path = base / name
-            if not Path(os.path.realpath(path)).is_relative_to(boundary):
+            target = Path(os.path.realpath(path))
+            if not target.is_relative_to(boundary):
                 relative = path.relative_to(root).as_posix()
                 raise UnsafeChart(f"{subject}: {relative} is a symbolic link to outside {bound}")
+            if target.relative_to(boundary).parts[:1] == (GIT_FOLDER,):
+                relative = path.relative_to(root).as_posix()
+                raise UnsafeChart(f"{subject}: {relative} leads into {bound}'s {GIT_FOLDER} folder")
         for file_name in files:
             path = base / file_name
             relative = path.relative_to(root).as_posix()
