@@ -37,6 +37,9 @@ class Tools:
     library_dirs: tuple[Path, ...] = ()
     """The reconciler's own Jsonnet library folders, after the repository's."""
     plain_http_registries: tuple[str, ...] = ()
+    cache_secrets: bool = False
+    """Renders holding Secrets may be cached on disk (plaintext on the cache volume);
+    by default they are kept in the process's memory only."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ def compute_desired_state(
         policy=narrowed,
         cache_dir=tools.cache_dir,
         plain_http_registries=tools.plain_http_registries,
+        cache_secrets=tools.cache_secrets,
     )
     render = render_repository(
         allowed, graph, settings, external_outputs=external_outputs, only=only

@@ -47,6 +47,10 @@ def cluster_capabilities(target: KubeTarget) -> ClusterCapabilities | None:
         return None
 
 
+CACHE_SECRETS_VARIABLE = "HARMONIA_RENDER_CACHE_SECRETS"
+"""Set to 1 to let the render cache keep renders holding Secrets on disk (docs/run.md)."""
+
+
 def render_tools(inputs: RenderInputs) -> Tools:
     """The tools rendering runs. helm is looked for, not required: a release of plain
     manifests renders without it, and one that needs it fails saying so. A `--helm` that
@@ -64,6 +68,7 @@ def render_tools(inputs: RenderInputs) -> Tools:
         cache_dir=cache_home(),
         library_dirs=inputs.jsonnet_libraries,
         plain_http_registries=inputs.plain_http_registries,
+        cache_secrets=os.environ.get(CACHE_SECRETS_VARIABLE, "") in ("1", "true"),
     )
 
 

@@ -6,19 +6,29 @@ dependencies' outputs), the release name and namespace, the Kubernetes and API
 versions, the engine binary, the Jsonnet library folders and Harmonia's version;
 so a pass over unchanged releases renders nothing, and a changed input misses
 exactly for the releases it reaches. Plugins and ownership run after the cache.
+An output holding a Secret is kept in memory, not on disk, unless the operator says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
 from reconciler.json_store import JsonStore
-from reconciler.render.model import ChartOutput, Hook, RenderEnvironment, ResolvedChart
+from reconciler.render.model import (
+    ChartOutput,
+    Hook,
+    KubeObject,
+    RenderEnvironment,
+    ResolvedChart,
+)
+from reconciler.render.secrets import is_secret
 from reconciler.types import JsonObject
 
 
@@ -93,16 +103,49 @@ def _chart_output(raw: Any) -> ChartOutput:
     )
 
 
-class RenderCache:
-    """Engine outputs as JSON entries under one folder; safe for concurrent writers."""
+MEMORY_ENTRIES = 4096
+"""Engine outputs holding Secrets kept in the process (least recently used dropped)."""
 
-    def __init__(self, folder: Path) -> None:
+_in_memory: OrderedDict[str, ChartOutput] = OrderedDict()
+_in_memory_lock = threading.Lock()
+
+
+class RenderCache:
+    """Engine outputs as JSON entries under one folder; safe for concurrent writers.
+
+    An output holding a Secret goes to the process's memory instead, where passes of a
+    running reconciler find it; on disk only when `secrets_on_disk` (the operator's
+    choice, HARMONIA_RENDER_CACHE_SECRETS=1, for one-shot passes that must be fast)."""
+
+    def __init__(self, folder: Path, *, secrets_on_disk: bool = False) -> None:
         self.store = JsonStore(folder)
+        self.secrets_on_disk = secrets_on_disk
 
     def get(self, key: str) -> ChartOutput | None:
+        with _in_memory_lock:
+            if key in _in_memory:
+                _in_memory.move_to_end(key)
+                return _in_memory[key]
         return self.store.get(key, _chart_output)
 
     def put(self, key: str, output: ChartOutput) -> None:
+        held = (*output.objects, *(hook.object for hook in output.hooks))
+        if not self.secrets_on_disk and any(_holds_secret(obj) for obj in held):
+            with _in_memory_lock:
+                _in_memory[key] = output
+                while len(_in_memory) > MEMORY_ENTRIES:
+                    _in_memory.popitem(last=False)
+            return
         self.store.put(
             key, {"objects": list(output.objects), "hooks": [asdict(h) for h in output.hooks]}
         )
+
+
+def _holds_secret(obj: KubeObject) -> bool:
+    """A v1 Secret, or a List (`kind: ...List`, items) with one among its items."""
+    if is_secret(obj):
+        return True
+    items = obj.get("items")
+    return isinstance(items, list) and any(
+        isinstance(item, dict) and _holds_secret(item) for item in items
+    )

@@ -26,6 +26,7 @@ from reconciler.render.model import (
     RenderError,
     ResolvedChart,
 )
+from reconciler.render.secret_values import MIN_EMBEDDED_SECRET
 from reconciler.render.values_schema import check_values_schemas
 from reconciler.types import JsonObject, JsonValue
 
@@ -122,7 +123,10 @@ def split_hooks(objects: tuple[KubeObject, ...]) -> ChartOutput:
 
 
 def masked(text: str, values: JsonObject) -> str:
-    """`text` with every string value found under a secret-looking key replaced by ***."""
+    """`text` (helm's own error) with the release's values in it replaced by ***: every
+    string value under a secret-looking key, and every other of MIN_EMBEDDED_SECRET
+    characters or more (a chart's `fail` may quote any value, and a Secret may hold it;
+    a failed render has no Secrets to tell which)."""
     secrets = sorted(set(_secret_strings(values)), key=len, reverse=True)
     for secret in secrets:
         text = text.replace(secret, MASKED)
@@ -138,7 +142,9 @@ def _secret_strings(value: JsonValue, *, under_secret: bool = False) -> Iterator
     elif isinstance(value, list):
         for item in value:
             yield from _secret_strings(item, under_secret=under_secret)
-    elif under_secret and isinstance(value, str) and len(value) >= _MIN_MASKED_LENGTH:
+    elif isinstance(value, str) and len(value) >= (
+        _MIN_MASKED_LENGTH if under_secret else MIN_EMBEDDED_SECRET
+    ):
         yield value
 
 

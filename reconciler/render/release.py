@@ -85,6 +85,8 @@ class RenderSettings:
     plain_http_registries: tuple[str, ...] = ()
     render_workers: int = DEFAULT_RENDER_WORKERS
     """Engines of one graph level run in parallel; 1 runs them one at a time."""
+    cache_secrets: bool = False
+    """Whether renders holding Secrets may be cached on disk (`Tools.cache_secrets`)."""
 
 
 def _values_files(release: Release, *, root: Path, subject: str) -> list[JsonObject]:
@@ -171,7 +173,9 @@ class ReleaseRenderer:
     def for_settings(cls, settings: RenderSettings) -> ReleaseRenderer:
         return cls(
             settings=settings,
-            cache=RenderCache(settings.cache_dir / "render"),
+            cache=RenderCache(
+                settings.cache_dir / "render", secrets_on_disk=settings.cache_secrets
+            ),
             fingerprint=environment_fingerprint(settings.environment),
         )
 

@@ -90,7 +90,8 @@ def test_an_api_server_killed_mid_apply_and_restarted_loses_and_leaves_nothing_o
     code, stderr = finished(apply_folder(cluster, root, cache))
     assert code == 0, stderr
     assert_converged(cluster, NAMESPACE, RELEASE, wanted)
-    code, stderr = finished(harmonia(cluster, cache, "diff", str(root), "--exit-code"))
+    diff = harmonia(cluster, cache, "diff", str(root), "--exit-code", "--source-id", SOURCE_ID)
+    code, stderr = finished(diff)
     assert code == 0, stderr
 
 

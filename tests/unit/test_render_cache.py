@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -62,3 +63,39 @@ def test_an_entry_that_cannot_be_read_back_is_a_miss(tmp_path: Path, stored: str
     [entry] = [path for path in tmp_path.rglob("*") if path.is_file()]
     entry.write_text(stored)
     assert cache.get(KEY) is None
+
+
+SECRET: KubeObject = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "db"},
+    "stringData": {"password": "pw-on-disk-4711"},
+}
+
+
+@pytest.mark.parametrize(
+    "held",
+    [
+        ChartOutput(objects=(SECRET,), hooks=()),
+        ChartOutput(objects=({"apiVersion": "v1", "kind": "List", "items": [SECRET]},), hooks=()),
+        ChartOutput(objects=(), hooks=(Hook(object=SECRET, events=("pre-install",)),)),
+    ],
+    ids=["secret", "in-a-list", "hook"],
+)
+def test_an_output_holding_a_secret_stays_in_memory_and_off_the_disk(
+    tmp_path: Path, held: ChartOutput
+) -> None:
+    key = hashlib.sha256(str(tmp_path).encode()).hexdigest()
+    RenderCache(tmp_path).put(key, held)
+
+    assert RenderCache(tmp_path).get(key) == held
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert [p for p in files if b"pw-on-disk-4711" in p.read_bytes()] == []
+
+
+def test_an_operator_may_keep_outputs_holding_secrets_on_disk(tmp_path: Path) -> None:
+    held = ChartOutput(objects=(SECRET,), hooks=())
+    RenderCache(tmp_path, secrets_on_disk=True).put("cd" + "1" * 62, held)
+
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert [p for p in files if b"pw-on-disk-4711" in p.read_bytes()]
