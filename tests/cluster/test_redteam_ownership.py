@@ -1,0 +1,138 @@
+"""Red team, one owner per release: a second repository's charts rendering objects named
+like inventory records (another release's, a future release's, their own) cannot take
+over, corrupt or hand over a release another source owns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reconciler.apply.inventory import HAND_OVER_ANNOTATION, INVENTORY_LABEL, InventoryRecord
+from reconciler.reconcile import Outcome
+from reconciler.types import JsonObject, ReleaseKey
+from tests.cluster.test_release_owner import config_map, two_repositories
+from tests.cluster.workbench import Workbench
+from tests.conftest import LiveCluster
+
+RESERVED = "the name prefix harmonia-inventory- is reserved for Harmonia's inventory records"
+
+
+def forged_record(namespace: str, *, source: str, labelled: bool) -> JsonObject:
+    """The record of `namespace/web` as repository B would like it: its source, a hand-over
+    to it, outputs of its choosing."""
+    body = InventoryRecord(
+        release=ReleaseKey(f"{namespace}/web"),
+        source=source,
+        revision="0" * 40,
+        input_hash="",
+        entries=(),
+        outputs={"url": "http://attacker.example"},
+    ).to_configmap()
+    body["metadata"]["annotations"][HAND_OVER_ANNOTATION] = source
+    if not labelled:
+        del body["metadata"]["labels"][INVENTORY_LABEL]
+    return body
+
+
+def record(cluster: LiveCluster, namespace: str) -> JsonObject:
+    found = cluster.kubectl("-n", namespace, "get", "cm", "harmonia-inventory-web", "-o", "json")
+    configmap: JsonObject = json.loads(found.stdout)
+    return configmap
+
+
+def owner_web(owner: Workbench, namespace: str) -> ReleaseKey:
+    return owner.release(namespace, "web", chartPath=owner.chart("web", [config_map("web")]))
+
+
+def test_a_chart_rendering_another_releases_record_cannot_rewrite_or_hand_it_over(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    owner, newcomer = two_repositories(cluster, tmp_path, namespace)
+    web = owner_web(owner, namespace)
+    assert owner.run().releases[web].outcome is Outcome.APPLIED
+    forged = forged_record(namespace, source=newcomer.source, labelled=True)
+    squatter = newcomer.release(
+        namespace, "squatter", chartPath=newcomer.chart("squatter", [forged]), adopt=True
+    )
+
+    refused = newcomer.run().releases[squatter]
+
+    assert refused.outcome is Outcome.FAILED, refused
+    live = record(cluster, namespace)
+    assert HAND_OVER_ANNOTATION not in live["metadata"].get("annotations", {})
+    assert json.loads(live["data"]["inventory.json"])["source"] == owner.source
+    newcomer.release(namespace, "web", chartPath=newcomer.chart("web", [config_map("web")]))
+    assert newcomer.run().releases[web].outcome is Outcome.FAILED
+    assert owner.run().releases[web].outcome is Outcome.UNCHANGED
+
+
+def test_a_chart_cannot_squat_the_record_of_a_release_not_yet_applied(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    owner, newcomer = two_repositories(cluster, tmp_path, namespace)
+    for labelled in (True, False):
+        forged = forged_record(namespace, source=newcomer.source, labelled=labelled)
+        squatter = newcomer.release(
+            namespace, "squatter", chartPath=newcomer.chart("squatter", [forged])
+        )
+        refused = newcomer.run().releases[squatter]
+        assert refused.outcome is Outcome.FAILED, refused
+        assert RESERVED in refused.message
+    web = owner_web(owner, namespace)
+
+    assert owner.run().releases[web].outcome is Outcome.APPLIED
+    assert owner.run().releases[web].outcome is Outcome.UNCHANGED
+    live = record(cluster, namespace)
+    assert json.loads(live["data"]["inventory.json"])["source"] == owner.source
+    assert HAND_OVER_ANNOTATION not in live["metadata"].get("annotations", {})
+
+
+def test_a_release_rendering_its_own_record_fails_alone(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "b", tmp_path / "cache")
+    own = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "harmonia-inventory-self", "labels": {INVENTORY_LABEL: "true"}},
+        "data": {"inventory.json": "{}"},
+    }
+    selfish = bench.release(namespace, "self", chartPath=bench.chart("self", [own]))
+    other = bench.release(namespace, "other", chartPath=bench.chart("other", [config_map("o")]))
+
+    report = bench.run()
+
+    assert report.releases[other].outcome is Outcome.APPLIED
+    assert report.releases[selfish].outcome is Outcome.FAILED
+    assert RESERVED in report.releases[selfish].message
+    assert bench.run().releases[other].outcome is Outcome.UNCHANGED
+
+
+def test_a_chart_cannot_leave_its_own_record_claiming_another_source(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    owner, newcomer = two_repositories(cluster, tmp_path, namespace)
+    mine = owner.release(namespace, "mine", chartPath=owner.chart("mine", [config_map("m")]))
+    assert owner.run().releases[mine].outcome is Outcome.APPLIED
+    forged = InventoryRecord(
+        release=ReleaseKey(f"{namespace}/b"),
+        source=owner.source,
+        revision="0" * 40,
+        input_hash="",
+        entries=(),
+    ).to_configmap()
+    rejected = {  # refused by the API server after the forged record was applied
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "bad"},
+        "spec": {"ports": [{"port": 99999}]},
+    }
+    b = newcomer.release(namespace, "b", chartPath=newcomer.chart("b", [forged, rejected]))
+
+    refused = newcomer.run().releases[b]
+    report = owner.run()
+
+    assert refused.outcome is Outcome.FAILED, refused
+    assert RESERVED in refused.message
+    assert b not in report.releases, report.releases.get(b)
+    assert report.prune_withheld is None, report.prune_withheld
