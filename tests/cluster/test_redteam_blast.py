@@ -5,6 +5,11 @@ the other releases are applied."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import socket
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -111,3 +116,70 @@ def _nested(depth: int) -> JsonObject:
     for _ in range(depth):
         inner = {"apiVersion": "v1", "kind": "List", "items": [inner]}
     return inner
+
+
+@contextlib.contextmanager
+def silent_listener() -> Iterator[int]:
+    """A loopback port that accepts connections and never answers (bounded: closed after)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield listener.getsockname()[1]
+
+
+@contextlib.contextmanager
+def hanging_webhook(cluster: LiveCluster, namespace: str, port: int) -> Iterator[None]:
+    """A validating webhook for ConfigMaps of `namespace` alone that never answers."""
+    name = f"redteam-{namespace}"[:63]
+    config = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": name},
+        "webhooks": [
+            {
+                "name": "hang.redteam.example.com",
+                "clientConfig": {"url": f"https://127.0.0.1:{port}/validate"},
+                "rules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["configmaps"],
+                    }
+                ],
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+                "objectSelector": {"matchLabels": {"redteam": "hang"}},
+                "failurePolicy": "Fail",
+                "sideEffects": "None",
+                "admissionReviewVersions": ["v1"],
+                "timeoutSeconds": 2,
+            }
+        ],
+    }
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(config))
+    try:
+        yield
+    finally:
+        cluster.kubectl("delete", "validatingwebhookconfiguration", name, "--wait=false")
+
+
+def test_a_webhook_that_times_out_fails_its_release_alone(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    hung: JsonObject = {
+        **config_map("hung"),
+        "metadata": {"name": "hung", "labels": {"redteam": "hang"}},
+    }
+    slow = bench.release(namespace, "slow", chartPath=bench.chart("slow", [hung]))
+    good = bench.release(namespace, "good", chartPath=bench.chart("good", [config_map("g")]))
+
+    with silent_listener() as port, hanging_webhook(cluster, namespace, port):
+        time.sleep(1)  # the API server's webhook configuration is read from a watch
+        report = bench.run()
+
+    assert report.releases[good].outcome is Outcome.APPLIED, report.releases[good]
+    failed = report.releases[slow]
+    assert failed.outcome is Outcome.FAILED, failed
+    assert failed.message.startswith(f"ConfigMap/{namespace}/hung apply failed: "), failed.message
+    assert "failed calling webhook" in failed.message, failed.message
