@@ -83,6 +83,13 @@ def _documents(chunk: str, *, where: str, first_line: int) -> list[object]:
             raise _too_deep(where) from None
         problem = _problem(error, first_line=first_line)
         raise RenderError(f"{where}: rendered invalid YAML{problem}") from None
+    except ValueError:
+        # A constructor's own refusal: an integer over Python's 4300-digit limit, `!!binary`
+        # that is not base64. Its text may quote the value, so it is not repeated.
+        raise RenderError(
+            f"{where}: rendered invalid YAML: a value that cannot be read (an integer of "
+            "thousands of digits, or !!binary that is not base64)"
+        ) from None
 
 
 def _problem(error: BaseException, *, first_line: int) -> str:

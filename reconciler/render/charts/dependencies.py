@@ -62,6 +62,7 @@ def declared_dependencies(root: Path, *, subject: str) -> tuple[Dependency, ...]
             yaml.YAMLError,
             AttributeError,
             RecursionError,
+            ValueError,
         ) as error:
             raise InvalidChart(f"{subject}: requirements.yaml cannot be read: {error}") from None
     if entries is None:
@@ -220,6 +221,13 @@ def _archive_chart_name(archive: Path, *, subject: str) -> str:
                     if isinstance(name, str):
                         return name
                     break
-    except (tarfile.TarError, EOFError, OSError, yaml.YAMLError, RecursionError) as error:
+    except (
+        tarfile.TarError,
+        EOFError,
+        OSError,
+        yaml.YAMLError,
+        RecursionError,
+        ValueError,
+    ) as error:
         raise InvalidChart(f"{subject}: charts/{archive.name} cannot be read: {error}") from None
     raise InvalidChart(f"{subject}: charts/{archive.name} holds no Chart.yaml with a name")

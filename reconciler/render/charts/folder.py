@@ -103,7 +103,7 @@ def read_chart_yaml(root: Path, *, subject: str) -> dict[str, object]:
     """The parsed `Chart.yaml` of a chart folder (a mapping, else an error)."""
     try:
         metadata = yaml.safe_load((root / "Chart.yaml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as error:
         raise InvalidChart(f"{subject}: Chart.yaml cannot be read: {error}") from None
     except RecursionError:
         raise InvalidChart(f"{subject}: Chart.yaml is nested too deeply to read") from None

@@ -107,7 +107,7 @@ def _parse_index(data: bytes, client: _RepositoryClient, index_url: str) -> Mapp
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         index = yaml.load(data, Loader=loader)
-    except (yaml.YAMLError, RecursionError) as error:
+    except (yaml.YAMLError, RecursionError, ValueError) as error:
         raise InvalidChart(f"{client.subject}: {_shown(index_url)} is not YAML: {error}") from None
     if not isinstance(index, dict) or not isinstance(index.get("entries"), dict):
         raise InvalidChart(f"{client.subject}: {_shown(index_url)} is not a chart repository index")
