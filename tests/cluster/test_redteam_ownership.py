@@ -10,10 +10,12 @@ from pathlib import Path
 from reconciler.apply.inventory import HAND_OVER_ANNOTATION, INVENTORY_LABEL, InventoryRecord
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject, ReleaseKey
+from tests import manifests
 from tests.cluster.test_health_failed_create import MISSING_PRIORITY, stateful_set
 from tests.cluster.test_release_owner import config_map, two_repositories
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
+from tests.waiting import wait_for
 
 RESERVED = "the name prefix harmonia-inventory- is reserved for Harmonia's inventory records"
 
@@ -173,3 +175,58 @@ def test_an_event_another_repository_renders_does_not_speak_for_the_controller(
     assert report.outcome is Outcome.FAILED, report
     assert "FORGED" not in report.message, report.message
     assert MISSING_PRIORITY in report.message, report.message
+
+
+def test_another_repository_cannot_adopt_and_delete_the_claim_of_a_releases_statefulset(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    owner, newcomer = two_repositories(cluster, tmp_path, namespace)
+    database = manifests.workload(
+        "StatefulSet",
+        "db",
+        serviceName="db",
+        replicas=1,
+        volumeClaimTemplates=[manifests.DATA_CLAIM],
+    )
+    owner.release(namespace, "db", chartPath=owner.chart("db", [database]), timeoutSec=5)
+    owner.run()
+    wait_for(
+        lambda: cluster.kubectl("-n", namespace, "get", "pvc", "data-db-0", check=False),
+        until=lambda found: found.returncode == 0,
+        what="data-db-0",
+    )
+    claim: JsonObject = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data-db-0"},
+        "spec": manifests.DATA_CLAIM["spec"],
+    }
+    thief = newcomer.release(
+        namespace, "thief", chartPath=newcomer.chart("thief", [claim]), adopt=True, deletePvcs=True
+    )
+    for other in ("one", "two"):  # so that removing one of three passes the share guard
+        newcomer.release(namespace, other, chartPath=newcomer.chart(other, [config_map(other)]))
+
+    taken = newcomer.run().releases[thief]
+    newcomer.remove_release(namespace, "thief")
+    newcomer.run()
+
+    assert taken.outcome is Outcome.FAILED, taken
+    assert taken.message == (
+        f"PersistentVolumeClaim/{namespace}/data-db-0 is a claim of StatefulSet {namespace}/db; "
+        "a claim is adopted with its StatefulSet, never alone"
+    )
+    deleting = cluster.kubectl(
+        "-n", namespace, "get", "pvc", "data-db-0", "-o", "jsonpath={.metadata.deletionTimestamp}"
+    )
+    assert deleting.stdout == "", f"A's claim is being deleted after B's {taken}"
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db-0"}, "spec": {}}
+    grabber = newcomer.release(
+        namespace, "grabber", chartPath=newcomer.chart("grabber", [pod]), adopt=True
+    )
+    refused = newcomer.run().releases[grabber]
+    assert refused.outcome is Outcome.FAILED, refused
+    assert refused.message == (
+        f"Pod/{namespace}/db-0 is controlled by StatefulSet/db; adopt that instead, never "
+        "what it makes"
+    )
