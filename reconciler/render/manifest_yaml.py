@@ -123,6 +123,11 @@ def _too_deep(where: str) -> RenderError:
     return RenderError(f"{where}: rendered YAML nested too deeply (over {MAX_DEPTH} levels)")
 
 
+MAX_INTEGER_BITS = 14_000
+"""About 4200 decimal digits: YAML reads hexadecimal (`0xfff...`) and binary integers of
+any length, but Python writes (JSON, the cache, a request body) at most 4300 digits."""
+
+
 def _json_object(document: dict[object, object], *, where: str) -> KubeObject:
     try:
         converted = _JsonConversion(where).value(document, 0)
@@ -151,14 +156,23 @@ class _JsonConversion:
         if depth > MAX_DEPTH:
             raise _too_deep(self.where)
         if isinstance(value, dict):
-            return {_json_key(key): self.value(item, depth + 1) for key, item in value.items()}
+            return {self.key(key): self.value(item, depth + 1) for key, item in value.items()}
         if isinstance(value, list):
             return [self.value(item, depth + 1) for item in value]
+        self.check_integer(value)
         if value is None or isinstance(value, bool | int | float | str):
             return value
         raise RenderError(
             f"{self.where}: rendered a value JSON cannot hold ({type(value).__name__})"
         )
+
+    def key(self, key: object) -> str:
+        self.check_integer(key)
+        return _json_key(key)
+
+    def check_integer(self, value: object) -> None:
+        if isinstance(value, int) and value.bit_length() > MAX_INTEGER_BITS:
+            raise RenderError(f"{self.where}: rendered an integer of thousands of digits")
 
 
 def _json_key(key: object) -> str:

@@ -32,6 +32,8 @@ def test_values_the_yaml_reader_refuses_fail_their_release_alone(
     charts: dict[str, dict[str, str]] = {
         "plain-int": {"objects.yaml": CONFIG_MAP.format(value=DIGITS)},
         "plain-binary": {"objects.yaml": CONFIG_MAP.format(value="!!binary '%%%'")},
+        "plain-hex": {"objects.yaml": CONFIG_MAP.format(value="0x" + "f" * 5000)},
+        "plain-hex-key": {"objects.yaml": CONFIG_MAP.format(value="{0x" + "f" * 5000 + ": a}")},
         "helm-int": {
             "Chart.yaml": CHART_YAML.format(name="helm-int"),
             "templates/cm.yaml": CONFIG_MAP.format(value=DIGITS),
