@@ -14,6 +14,7 @@ import re
 import yaml
 
 from reconciler.render.model import KubeObject, RenderError
+from reconciler.spec.yaml_source import MAX_INTEGER_BITS
 from reconciler.types import JsonValue
 
 try:
@@ -121,11 +122,6 @@ def _nested_deeper_than(chunk: str, limit: int) -> bool:
 
 def _too_deep(where: str) -> RenderError:
     return RenderError(f"{where}: rendered YAML nested too deeply (over {MAX_DEPTH} levels)")
-
-
-MAX_INTEGER_BITS = 14_000
-"""About 4200 decimal digits: YAML reads hexadecimal (`0xfff...`) and binary integers of
-any length, but Python writes (JSON, the cache, a request body) at most 4300 digits."""
 
 
 def _json_object(document: dict[object, object], *, where: str) -> KubeObject:

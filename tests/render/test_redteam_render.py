@@ -69,3 +69,45 @@ def test_values_the_yaml_reader_refuses_fail_their_release_alone(
         assert DIGITS[:50] not in problem.message, problem.message
         assert "%%%" not in problem.message, problem.message
         assert str(key) in problem.message or "charts/" in problem.message, problem.message
+
+
+def test_a_hexadecimal_integer_of_thousands_of_digits_in_values_fails_its_release_alone(
+    tmp_path: Path, helm_binary: Path
+) -> None:
+    repository = tmp_path / "repository"
+    huge = "0x" + "f" * 5000
+    write(
+        repository,
+        {
+            "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n",
+            "charts/ok/objects.yaml": CONFIG_MAP.format(value="'1'"),
+            "charts/h/Chart.yaml": CHART_YAML.format(name="h"),
+            "charts/h/values.yaml": f"n: {huge}\n",
+            "charts/h/templates/cm.yaml": CONFIG_MAP.format(value="{{ .Values.n | quote }}"),
+        },
+    )
+    for name, chart, values in (
+        ("release-value", "ok", {"n": "HUGE"}),
+        ("chart-value", "h", None),
+        ("good", "ok", None),
+    ):
+        body = manifests.release("shop", name, chartPath=f"charts/{chart}")
+        if values:
+            body["configValues"] = values
+        text = json.dumps(body).replace('"HUGE"', huge)
+        write(repository, {f"releases/shop/{name}.yaml": text})
+
+    state = compute_desired_state(
+        repository,
+        policy=Policy(allowed_namespaces=("*",)),
+        versions_for=lambda config: choose_versions(config, cluster=None),
+        tools=Tools(helm=helm_binary, kubectl=None, cache_dir=tmp_path / "cache"),
+    )
+
+    assert sorted(state.render.rendered) == [ReleaseKey("shop/good")]
+    assert "values.yaml:1:4: an integer of thousands of digits" in (
+        state.render.failed[ReleaseKey("shop/chart-value")].message
+    )
+    assert [d.render().split(": ", 1)[1][:34] for d in state.diagnostics] == [
+        "an integer of thousands of digits "
+    ]
