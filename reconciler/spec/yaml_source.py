@@ -40,6 +40,23 @@ _NULL_TAG = f"{_TAG}null"
 MAX_INTEGER_BITS = 14_000
 """About 4200 decimal digits: YAML reads hexadecimal (`0xfff...`) and binary integers of
 any length, but Python writes (JSON, the cache, a request body) at most 4300 digits."""
+
+
+def holds_huge_integer(value: object) -> bool:
+    """Whether `value`, as a YAML library returned it, holds an integer over
+    `MAX_INTEGER_BITS` (writing it as text would raise). Each shared (aliased) value is
+    looked at once."""
+    pending, seen = [value], set()
+    while pending:
+        item = pending.pop()
+        if isinstance(item, int) and item.bit_length() > MAX_INTEGER_BITS:
+            return True
+        if isinstance(item, dict | list) and id(item) not in seen:
+            seen.add(id(item))
+            pending.extend([*item.keys(), *item.values()] if isinstance(item, dict) else item)
+    return False
+
+
 _PLAIN_VALUES_HINT = "use plain values: strings, numbers, booleans, null, lists and mappings"
 
 _SYNTAX_HINTS = (

@@ -47,6 +47,15 @@ def test_values_the_yaml_reader_refuses_fail_their_release_alone(
             "requirements.yaml": f"dependencies:\n- name: a\n  version: {DIGITS}\n",
             "templates/cm.yaml": CONFIG_MAP.format(value="'1'"),
         },
+        "chart-yaml-hex": {
+            "Chart.yaml": "apiVersion: v2\nname: chart-yaml-hex\nversion: 0x" + "f" * 5000 + "\n",
+            "templates/cm.yaml": CONFIG_MAP.format(value="'1'"),
+        },
+        "requirements-hex": {
+            "Chart.yaml": "apiVersion: v1\nname: requirements-hex\nversion: 1.0.0\n",
+            "requirements.yaml": "dependencies:\n- name: a\n  version: 0x" + "f" * 5000 + "\n",
+            "templates/cm.yaml": CONFIG_MAP.format(value="'1'"),
+        },
         "good": {"objects.yaml": CONFIG_MAP.format(value="'1'")},
     }
     write(repository, {"harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n"})

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from reconciler.render.charts.errors import InvalidChart, UnsafeChart
+from reconciler.spec.yaml_source import holds_huge_integer
 
 GIT_FOLDER = ".git"
 """Git's own folder at the top of a working tree (`harmonia apply PATH`, `diff PATH`):
@@ -109,6 +110,8 @@ def read_chart_yaml(root: Path, *, subject: str) -> dict[str, object]:
         raise InvalidChart(f"{subject}: Chart.yaml is nested too deeply to read") from None
     if not isinstance(metadata, dict):
         raise InvalidChart(f"{subject}: Chart.yaml is not a mapping")
+    if holds_huge_integer(metadata):
+        raise InvalidChart(f"{subject}: Chart.yaml holds an integer of thousands of digits")
     return metadata
 
 
