@@ -18,29 +18,30 @@ from typing import Any
 
 from reconciler.objects import ObjectRef
 from reconciler.render.model import KubeObject, OutputValue
-from reconciler.render.ownership import OWNER_ANNOTATION, ownership_labels
+from reconciler.render.ownership import INVENTORY_NAME_PREFIX, OWNER_ANNOTATION, ownership_labels
 from reconciler.types import JsonObject, ReleaseKey, release_key, split_release_key
 
 INVENTORY_LABEL = "harmonia.dev/inventory"
 INVENTORY_SELECTOR = f"{INVENTORY_LABEL}=true"
 """The label selector that lists every inventory ConfigMap."""
 INVENTORY_KEY = "inventory.json"
-NAME_PREFIX = "harmonia-inventory-"
 HAND_OVER_ANNOTATION = "harmonia.dev/hand-over-to"
 """Set on a record by a person (RBAC decides who): the source named may take the release."""
 
 
 def inventory_name(release: ReleaseKey) -> str:
-    return NAME_PREFIX + split_release_key(release)[1]
+    return INVENTORY_NAME_PREFIX + split_release_key(release)[1]
 
 
 def inventory_release(configmap: KubeObject) -> ReleaseKey | None:
     """The release an inventory ConfigMap is named for; None for another name."""
     metadata: Any = configmap.get("metadata") or {}
     name = str(metadata.get("name") or "")
-    if not name.startswith(NAME_PREFIX):
+    if not name.startswith(INVENTORY_NAME_PREFIX):
         return None
-    return release_key(str(metadata.get("namespace") or ""), name.removeprefix(NAME_PREFIX))
+    return release_key(
+        str(metadata.get("namespace") or ""), name.removeprefix(INVENTORY_NAME_PREFIX)
+    )
 
 
 @dataclass(frozen=True)

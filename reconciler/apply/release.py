@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.apply.adoption import adoption_refusal
 from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import (
     InventoryEntry,
@@ -178,6 +179,8 @@ def plan_release(
         adopting = False
         if current is not None:
             refusal, adopting = _ownership_problem(release, current)
+            if adopting:
+                refusal = adoption_refusal(client, current)
             if refusal:
                 refused.append(refusal)
                 continue

@@ -4,7 +4,9 @@ The StatefulSet and DaemonSet controllers report a pod they cannot create (a mis
 PriorityClass, a quota, an admission webhook's refusal) only as a `FailedCreate` Event on
 the workload, with no condition; health shows that message instead of "no pod created".
 The caller lists the namespace's `FailedCreate` Events; this keeps each workload's latest.
-Pure.
+An Event that a release applied (it carries Harmonia's ownership labels) is not the
+controller's word: any repository's chart could otherwise put its text (a dated-ahead
+"fix" to run) into another release's status. Pure.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from reconciler.health.model import FAILED_CREATE, LiveObject
+from reconciler.render.ownership import MANAGED_BY, MANAGED_BY_LABEL
 
 
 def creation_failures(events: Iterable[LiveObject]) -> dict[str, str]:
@@ -23,10 +26,18 @@ def creation_failures(events: Iterable[LiveObject]) -> dict[str, str]:
         message = event.get("message")
         if event.get("reason") != FAILED_CREATE or not uid or not isinstance(message, str):
             continue
+        if _rendered(event):
+            continue
         when = _last_seen(event)
         if str(uid) not in latest or when >= latest[str(uid)][0]:
             latest[str(uid)] = (when, message.strip())
     return {uid: message for uid, (_, message) in latest.items()}
+
+
+def _rendered(event: LiveObject) -> bool:
+    metadata = event.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    return isinstance(labels, dict) and labels.get(MANAGED_BY_LABEL) == MANAGED_BY
 
 
 def _last_seen(event: LiveObject) -> str:

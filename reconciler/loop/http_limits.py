@@ -7,6 +7,7 @@ process, so bounded work per request is what keeps a flood of requests from dela
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 import threading
@@ -24,7 +25,13 @@ REQUEST_TIMEOUT_SECONDS = 5.0
 the answer, before it is dropped: a slow client cannot hold a thread."""
 RECEIVE_BYTES = 4096
 MAX_CONNECTIONS = 32
-"""Connections served at once; the next one waits in the listen queue until one ends."""
+"""Connections served at once; the next one waits in the listen queue until one ends, or
+until one still sending its request after `EVICTION_SECONDS` is dropped for it."""
+EVICTION_SECONDS = 1.0
+"""How long a connection may take to send its request and still keep its slot when every
+slot is taken and another connection waits: clients that connect and send nothing (and
+connect again once dropped) would otherwise keep the kubelet's probes waiting longer than
+they wait (5 s in deploy/), and the reconciler would be restarted."""
 MAX_API_REQUESTS = 4
 """`/api/v1/releases` requests answered at once (each reads the cluster); more are refused
 at once with 429 and `Retry-After`, never queued."""
@@ -102,3 +109,34 @@ class ConcurrencyLimit:
                 self._slots.release()
 
         return within_limit
+
+
+class Arrivals:
+    """The connections still sending their request, oldest first: when every slot is taken,
+    the oldest of them that has been at it for `EVICTION_SECONDS` is dropped, so a new
+    connection (a probe) waits about that long at most, not the whole request timeout."""
+
+    def __init__(self) -> None:
+        self._started: dict[socket.socket, float] = {}
+        self._lock = threading.Lock()
+
+    def arriving(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._started[connection] = time.monotonic()
+
+    def arrived(self, connection: socket.socket) -> None:
+        """Its request is read (or it is closed): it keeps its slot until it is answered."""
+        with self._lock:
+            self._started.pop(connection, None)
+
+    def drop_slowest(self) -> None:
+        """Close the reading side of the oldest connection still arriving, if it is slow."""
+        with self._lock:
+            if not self._started:
+                return
+            oldest = min(self._started, key=self._started.__getitem__)
+            if time.monotonic() - self._started[oldest] < EVICTION_SECONDS:
+                return
+            del self._started[oldest]
+        with contextlib.suppress(OSError):
+            oldest.shutdown(socket.SHUT_RDWR)  # its RequestReader reads the end and gives up

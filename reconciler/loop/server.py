@@ -25,6 +25,7 @@ from reconciler.loop.http_limits import (
     MAX_REQUEST_BYTES,
     REQUEST_TIMEOUT_SECONDS,
     RETRY_AFTER_SECONDS,
+    Arrivals,
     ConcurrencyLimit,
     RequestReader,
     RequestTooLarge,
@@ -150,13 +151,16 @@ class _HttpServer(ThreadingHTTPServer):
         )
         self.closing = threading.Event()
         self._connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.arrivals = Arrivals()
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        # Waits for a free slot rather than refusing: slots free within the request timeout.
+        # Waits for a free slot rather than refusing: a slot frees when a request is
+        # answered, or when a slow one is dropped for this one.
         while not self._connections.acquire(timeout=STOP_POLL_SECONDS):
             if self.closing.is_set():
                 self.shutdown_request(request)
                 return
+            self.arrivals.drop_slowest()
         try:
             super().process_request(request, client_address)
         except BaseException:
@@ -184,6 +188,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.rfile = RequestReader(
             self.connection, budget=MAX_REQUEST_BYTES, seconds=REQUEST_TIMEOUT_SECONDS
         )
+        self.server.arrivals.arriving(self.connection)
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        self.server.arrivals.arrived(self.connection)
+        return parsed
+
+    def finish(self) -> None:
+        self.server.arrivals.arrived(self.connection)
+        super().finish()
 
     def handle_one_request(self) -> None:
         self.raw_requestline = b""

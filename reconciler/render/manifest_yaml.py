@@ -14,6 +14,7 @@ import re
 import yaml
 
 from reconciler.render.model import KubeObject, RenderError
+from reconciler.spec.yaml_source import MAX_INTEGER_BITS
 from reconciler.types import JsonValue
 
 try:
@@ -83,6 +84,13 @@ def _documents(chunk: str, *, where: str, first_line: int) -> list[object]:
             raise _too_deep(where) from None
         problem = _problem(error, first_line=first_line)
         raise RenderError(f"{where}: rendered invalid YAML{problem}") from None
+    except ValueError:
+        # A constructor's own refusal: an integer over Python's 4300-digit limit, `!!binary`
+        # that is not base64. Its text may quote the value, so it is not repeated.
+        raise RenderError(
+            f"{where}: rendered invalid YAML: a value that cannot be read (an integer of "
+            "thousands of digits, or !!binary that is not base64)"
+        ) from None
 
 
 def _problem(error: BaseException, *, first_line: int) -> str:
@@ -144,14 +152,23 @@ class _JsonConversion:
         if depth > MAX_DEPTH:
             raise _too_deep(self.where)
         if isinstance(value, dict):
-            return {_json_key(key): self.value(item, depth + 1) for key, item in value.items()}
+            return {self.key(key): self.value(item, depth + 1) for key, item in value.items()}
         if isinstance(value, list):
             return [self.value(item, depth + 1) for item in value]
+        self.check_integer(value)
         if value is None or isinstance(value, bool | int | float | str):
             return value
         raise RenderError(
             f"{self.where}: rendered a value JSON cannot hold ({type(value).__name__})"
         )
+
+    def key(self, key: object) -> str:
+        self.check_integer(key)
+        return _json_key(key)
+
+    def check_integer(self, value: object) -> None:
+        if isinstance(value, int) and value.bit_length() > MAX_INTEGER_BITS:
+            raise RenderError(f"{self.where}: rendered an integer of thousands of digits")
 
 
 def _json_key(key: object) -> str:

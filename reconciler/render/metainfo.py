@@ -383,6 +383,10 @@ class _Reader:
             except json.JSONDecodeError as error:
                 self.problem((*path, "args"), f"args is not JSON: {error.msg}", "fix the JSON text")
                 args = None
+            except ValueError:  # an integer over Python's 4300-digit limit
+                problem = "args is not JSON: a number of thousands of digits"
+                self.problem((*path, "args"), problem, "fix the JSON text")
+                args = None
         priority = entry.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int):
             self.problem((*path, "priority"), "priority must be an integer", "write e.g. 10")

@@ -22,6 +22,10 @@ MANAGED_BY = "harmonia"
 RELEASE_NAME_LABEL = "harmonia.dev/release-name"
 RELEASE_NAMESPACE_LABEL = "harmonia.dev/release-namespace"
 OWNER_ANNOTATION = "harmonia.dev/owner"
+INVENTORY_NAME_PREFIX = "harmonia-inventory-"
+"""ConfigMaps named so are inventory records, written by Harmonia alone: a chart rendering
+one could leave its release's record naming another source (whose passes would then remove
+the release, or withhold their own removals for it) or squat a future release's record."""
 
 GroupKind: TypeAlias = tuple[str, str]
 """An API group ("" for the core group) and a kind."""
@@ -118,7 +122,8 @@ def apply_ownership(
     A namespaced object without a namespace gets the release's. A cluster-scoped object
     loses a namespace it was given (Kubernetes ignores it, and keeping it would show as a
     difference). Refused: a namespace the policy does not allow, a cluster-scoped object
-    when the policy forbids those, and a Namespace object whose name is not allowed.
+    when the policy forbids those, a Namespace object whose name is not allowed, and a
+    ConfigMap named like an inventory record.
     """
     release_namespace, _ = split_release_key(release)
     labels = ownership_labels(release)
@@ -149,6 +154,12 @@ def _refusal(obj: KubeObject, *, cluster_scoped: bool, policy: Policy) -> str | 
     metadata = ensure_mapping(obj, "metadata")
     if cluster_scoped and not policy.allow_cluster_scoped:
         return CLUSTER_SCOPED_REFUSAL
+    if group_kind(obj) == ("", "ConfigMap") and str(metadata.get("name")).startswith(
+        INVENTORY_NAME_PREFIX
+    ):
+        return (
+            f"the name prefix {INVENTORY_NAME_PREFIX} is reserved for Harmonia's inventory records"
+        )
     if group_kind(obj) == ("", "Namespace"):
         name = str(metadata.get("name") or "")
         if not policy.allows_namespace(name):

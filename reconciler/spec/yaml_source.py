@@ -37,6 +37,26 @@ _PLAIN_TAGS = {"map": f"{_TAG}map", "seq": f"{_TAG}seq"}
 _TIMESTAMP_TAG = f"{_TAG}timestamp"
 _MERGE_TAG = f"{_TAG}merge"
 _NULL_TAG = f"{_TAG}null"
+MAX_INTEGER_BITS = 14_000
+"""About 4200 decimal digits: YAML reads hexadecimal (`0xfff...`) and binary integers of
+any length, but Python writes (JSON, the cache, a request body) at most 4300 digits."""
+
+
+def holds_huge_integer(value: object) -> bool:
+    """Whether `value`, as a YAML library returned it, holds an integer over
+    `MAX_INTEGER_BITS` (writing it as text would raise). Each shared (aliased) value is
+    looked at once."""
+    pending, seen = [value], set()
+    while pending:
+        item = pending.pop()
+        if isinstance(item, int) and item.bit_length() > MAX_INTEGER_BITS:
+            return True
+        if isinstance(item, dict | list) and id(item) not in seen:
+            seen.add(id(item))
+            pending.extend([*item.keys(), *item.values()] if isinstance(item, dict) else item)
+    return False
+
+
 _PLAIN_VALUES_HINT = "use plain values: strings, numbers, booleans, null, lists and mappings"
 
 _SYNTAX_HINTS = (
@@ -428,6 +448,13 @@ class _DocumentBuilder:
             self.problems.append(
                 self._source.diagnostic(
                     path, f"'{node.value}' is not a valid {kind}", f"remove the !!{kind} tag"
+                )
+            )
+            return None
+        if isinstance(value, int) and value.bit_length() > MAX_INTEGER_BITS:
+            self.problems.append(
+                self._source.diagnostic(
+                    path, "an integer of thousands of digits", "quote it to keep it as text"
                 )
             )
             return None

@@ -245,8 +245,16 @@ def test_a_look_alike_record_another_release_renders_feeds_no_outputs_to_depende
         entries=(),
         outputs={"zookeeper_addresses": "attacker.example:2181", "zookeeper_port": 2181},
     ).to_configmap()
-    attacker.release(namespace, "squatter", chartPath=attacker.chart("squatter", [forged]))
-    assert not attacker.run().failed
+    forged_by_hand = json.loads(json.dumps(forged))
+    forged_by_hand["metadata"]["namespace"] = namespace
+    forged_by_hand["metadata"]["annotations"]["harmonia.dev/owner"] = f"{namespace}/squatter"
+    squatter = attacker.release(
+        namespace, "squatter", chartPath=attacker.chart("squatter", [forged])
+    )
+    # A chart may not render a record at all (the name prefix is reserved); one written by
+    # hand with another release's owner annotation is refused the same way when read.
+    assert attacker.run().releases[squatter].outcome is Outcome.FAILED
+    cluster.kubectl("apply", "--server-side", "-f", "-", stdin=json.dumps(forged_by_hand))
     victim = Workbench(cluster, tmp_path / "a", tmp_path / "cache", source=f"{namespace}/a")
     shutil.copytree(CHARTS / "kafka", victim.root / "charts" / "kafka")
     kafka = victim.release(

@@ -48,6 +48,13 @@ def test_an_event_with_a_series_counts_from_its_last_observation() -> None:
     assert creation_failures([recurring, once]) == {"sts-zk": "recurring"}
 
 
+def test_an_event_a_release_applied_is_not_taken_for_the_controllers() -> None:
+    forged = event("sts-zk", "run this fix", at="2999-01-01T00:00:00Z")
+    forged["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "harmonia"}
+    real = event("sts-zk", FORBIDDEN, at="2026-12-06T14:05:00Z")
+    assert creation_failures([forged, real]) == {"sts-zk": FORBIDDEN}
+
+
 def test_a_statefulset_without_pods_shows_its_controllers_failed_create_message() -> None:
     obj = changed(STATEFUL_SET, status__readyReplicas=0, status__replicas=0)
     context = HealthContext(pods=(), creation_failures={"sts-zk": FORBIDDEN})

@@ -148,6 +148,10 @@ def test_metainfo_plugin_args_as_json_text_are_parsed(metainfo: ChartMetaInfo) -
         ("params: {a: 1}\n", "params must be a list"),
         ("roles:\n  - {name: a}\n  - {name: a}\n", "roles: a declared more than once"),
         ("plugins:\n  - {name: LabelPod, args: '{oops'}\n", "args is not JSON"),
+        (
+            'plugins:\n  - {name: LabelPod, args: \'{"n": ' + "9" * 5000 + "}'}\n",
+            "args is not JSON: a number of thousands of digits",
+        ),
         ("plugins:\n  - {name: LabelPod, priority: high}\n", "priority must be an integer"),
         (
             "dependencies:\n  - {name: db, aliasConfigVar: dependencies}\n",

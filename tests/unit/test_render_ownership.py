@@ -168,3 +168,19 @@ def test_the_cluster_scoped_refusal_names_the_flag_that_allows_it() -> None:
     with pytest.raises(RenderError) as error:
         apply_ownership([role], release=RELEASE, policy=Policy())
     assert "run the reconciler with --allow-cluster-scoped" in str(error.value)
+
+
+def test_a_configmap_named_like_an_inventory_record_is_refused_in_any_namespace() -> None:
+    objects = [
+        obj("ConfigMap", "harmonia-inventory-web"),
+        obj("ConfigMap", "harmonia-inventory-db", namespace="other"),
+    ]
+    with pytest.raises(RenderError) as error:
+        apply_ownership(objects, release=RELEASE, policy=OPEN)
+    reserved = "the name prefix harmonia-inventory- is reserved for Harmonia's inventory records"
+    assert str(error.value) == (
+        f"ConfigMap/shop/harmonia-inventory-web: {reserved}; "
+        f"ConfigMap/other/harmonia-inventory-db: {reserved}"
+    )
+    # Other kinds of that name name no record.
+    assert apply_ownership([obj("Secret", "harmonia-inventory-web")], release=RELEASE, policy=OPEN)

@@ -26,6 +26,7 @@ from reconciler.render.charts.folder import (
 )
 from reconciler.render.charts.helm_process import run_helm
 from reconciler.render.charts.store import filled_entry, store_entry
+from reconciler.spec.yaml_source import holds_huge_integer
 
 LOCAL_SCHEME = "file://"
 LOCK_FILES = ("Chart.lock", "requirements.lock")
@@ -62,8 +63,13 @@ def declared_dependencies(root: Path, *, subject: str) -> tuple[Dependency, ...]
             yaml.YAMLError,
             AttributeError,
             RecursionError,
+            ValueError,
         ) as error:
             raise InvalidChart(f"{subject}: requirements.yaml cannot be read: {error}") from None
+        if holds_huge_integer(entries):
+            raise InvalidChart(
+                f"{subject}: requirements.yaml holds an integer of thousands of digits"
+            )
     if entries is None:
         return ()
     if not isinstance(entries, list):
@@ -220,6 +226,13 @@ def _archive_chart_name(archive: Path, *, subject: str) -> str:
                     if isinstance(name, str):
                         return name
                     break
-    except (tarfile.TarError, EOFError, OSError, yaml.YAMLError, RecursionError) as error:
+    except (
+        tarfile.TarError,
+        EOFError,
+        OSError,
+        yaml.YAMLError,
+        RecursionError,
+        ValueError,
+    ) as error:
         raise InvalidChart(f"{subject}: charts/{archive.name} cannot be read: {error}") from None
     raise InvalidChart(f"{subject}: charts/{archive.name} holds no Chart.yaml with a name")

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from reconciler.render.charts.errors import InvalidChart, UnsafeChart
+from reconciler.spec.yaml_source import holds_huge_integer
 
 GIT_FOLDER = ".git"
 """Git's own folder at the top of a working tree (`harmonia apply PATH`, `diff PATH`):
@@ -103,12 +104,14 @@ def read_chart_yaml(root: Path, *, subject: str) -> dict[str, object]:
     """The parsed `Chart.yaml` of a chart folder (a mapping, else an error)."""
     try:
         metadata = yaml.safe_load((root / "Chart.yaml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as error:
         raise InvalidChart(f"{subject}: Chart.yaml cannot be read: {error}") from None
     except RecursionError:
         raise InvalidChart(f"{subject}: Chart.yaml is nested too deeply to read") from None
     if not isinstance(metadata, dict):
         raise InvalidChart(f"{subject}: Chart.yaml is not a mapping")
+    if holds_huge_integer(metadata):
+        raise InvalidChart(f"{subject}: Chart.yaml holds an integer of thousands of digits")
     return metadata
 
 

@@ -33,6 +33,7 @@ from reconciler.render.charts.errors import (
 from reconciler.render.charts.folder import LocalChart, load_local_chart
 from reconciler.render.charts.store import filled_entry, store_entry, unpacked_root
 from reconciler.spec.model import RepoChart
+from reconciler.spec.yaml_source import holds_huge_integer
 
 SCHEMES = frozenset({"http", "https", "file"})
 _RETRYABLE_STATUSES = frozenset({401, 403, 408, 425, 429})
@@ -107,8 +108,12 @@ def _parse_index(data: bytes, client: _RepositoryClient, index_url: str) -> Mapp
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         index = yaml.load(data, Loader=loader)
-    except (yaml.YAMLError, RecursionError) as error:
+    except (yaml.YAMLError, RecursionError, ValueError) as error:
         raise InvalidChart(f"{client.subject}: {_shown(index_url)} is not YAML: {error}") from None
+    if holds_huge_integer(index):
+        raise InvalidChart(
+            f"{client.subject}: {_shown(index_url)} holds an integer of thousands of digits"
+        )
     if not isinstance(index, dict) or not isinstance(index.get("entries"), dict):
         raise InvalidChart(f"{client.subject}: {_shown(index_url)} is not a chart repository index")
     return index
