@@ -8,11 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reconciler.desired import Tools, compute_desired_state
-from reconciler.policy import Policy
-from reconciler.render.environment import choose_versions
 from reconciler.types import ReleaseKey
 from tests import manifests
+from tests.render.test_pipeline import desired
 
 DIGITS = "9" * 5000
 CONFIG_MAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  n: {value}\n"
@@ -64,12 +62,7 @@ def test_values_the_yaml_reader_refuses_fail_their_release_alone(
         body = manifests.release("shop", name, chartPath=f"charts/{name}")
         write(repository, {f"releases/shop/{name}.yaml": json.dumps(body)})
 
-    state = compute_desired_state(
-        repository,
-        policy=Policy(allowed_namespaces=("*",)),
-        versions_for=lambda config: choose_versions(config, cluster=None),
-        tools=Tools(helm=helm_binary, kubectl=None, cache_dir=tmp_path / "cache"),
-    )
+    state = desired(repository, helm_binary, tmp_path / "cache")
 
     assert sorted(state.render.rendered) == [ReleaseKey("shop/good")]
     failed = state.render.failed
@@ -106,12 +99,7 @@ def test_a_hexadecimal_integer_of_thousands_of_digits_in_values_fails_its_releas
         text = json.dumps(body).replace('"HUGE"', huge)
         write(repository, {f"releases/shop/{name}.yaml": text})
 
-    state = compute_desired_state(
-        repository,
-        policy=Policy(allowed_namespaces=("*",)),
-        versions_for=lambda config: choose_versions(config, cluster=None),
-        tools=Tools(helm=helm_binary, kubectl=None, cache_dir=tmp_path / "cache"),
-    )
+    state = desired(repository, helm_binary, tmp_path / "cache")
 
     assert sorted(state.render.rendered) == [ReleaseKey("shop/good")]
     assert "values.yaml:1:4: an integer of thousands of digits" in (
