@@ -8,12 +8,11 @@ carry. Pure.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Iterator
 
+from reconciler.secret_data import decoded_data
 from reconciler.types import JsonObject, JsonValue
 
 MASK = "***"
@@ -48,20 +47,13 @@ def _texts(value: JsonValue, field: str) -> Iterator[str]:
     elif isinstance(value, str):
         yield value
         yield json.dumps(value)[1:-1]
-        if field == "data":
-            yield from _decoded(value)
+        decoded = decoded_data(value) if field == "data" else None
+        if decoded is not None:
+            yield decoded
+            yield json.dumps(decoded)[1:-1]
     elif isinstance(value, bool):
         yield json.dumps(value)
     elif isinstance(value, int | float):
         yield json.dumps(value)
         if isinstance(value, float) and value.is_integer():
             yield str(int(value))
-
-
-def _decoded(value: str) -> Iterator[str]:
-    try:
-        text = base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return
-    yield text
-    yield json.dumps(text)[1:-1]

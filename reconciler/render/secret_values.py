@@ -10,13 +10,12 @@ value is shown as `***`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 
 from reconciler.render.model import KubeObject, OutputValue, RenderedRelease
 from reconciler.render.secrets import MASK, SECRET_VALUE_FIELDS, is_secret
+from reconciler.secret_data import decoded_data
 
 MIN_REDACTED_LENGTH = 4
 """Shorter Secret values (`true`, `80`) are not cut out of messages: they would garble
@@ -39,20 +38,12 @@ def values_of_secrets(objects: Iterable[KubeObject]) -> frozenset[str]:
                 if isinstance(value, dict | list) or value is None or value == "":
                     continue
                 found.add(str(value))
-                if field == "data" and isinstance(value, str):
-                    found.update(_decoded(value))
+                decoded = (
+                    decoded_data(value) if field == "data" and isinstance(value, str) else None
+                )
+                if decoded is not None:
+                    found.add(decoded)
     return frozenset(found)
-
-
-def _decoded(text: str) -> tuple[str, ...]:
-    """`text` decoded as the API server decodes `data` (Go's decoder skips line breaks,
-    so base64 pasted as `base64` prints it, wrapped at 76 columns, is stored decoded)."""
-    try:
-        unwrapped = text.replace("\r", "").replace("\n", "")
-        decoded = base64.b64decode(unwrapped, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return ()
-    return (decoded,) if decoded else ()
 
 
 def redacted(text: str, secrets: frozenset[str]) -> str:

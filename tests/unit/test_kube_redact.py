@@ -52,8 +52,14 @@ def secret(**fields: JsonValue) -> JsonObject:
             'Invalid value: "say \\"hi\\"\\n"',
             'Invalid value: "***"',
         ),
+        (
+            # base64 as `base64` prints it, wrapped: the API server stores it decoded.
+            {"data": {"token": "czNjcjN0LXRv\na2Vu"}},
+            'Invalid value: "s3cr3t-token"',
+            'Invalid value: "***"',
+        ),
     ],
-    ids=["number", "float", "map", "string", "data-base64", "escaped"],
+    ids=["number", "float", "map", "string", "data-base64", "escaped", "data-wrapped"],
 )
 def test_a_secrets_values_never_reach_the_message(
     fields: dict[str, JsonValue], message: str, shown: str
