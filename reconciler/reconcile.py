@@ -38,7 +38,12 @@ from reconciler.apply.release import (
     read_inventory,
     write_inventory,
 )
-from reconciler.apply.removal_guard import CONFIRM_FIELD, decide_removals, withheld_message
+from reconciler.apply.removal_guard import (
+    CONFIRM_FIELD,
+    RemovalDecision,
+    decide_removals,
+    withheld_message,
+)
 from reconciler.apply.wait import Awaited, Waiter, with_completed_jobs
 from reconciler.desired import DesiredState
 from reconciler.diff.changeset import ChangeSet
@@ -246,6 +251,7 @@ def reconcile(
     for key, message in _contested(state, live).items():
         reports.setdefault(key, ReleaseReport(key, Outcome.FAILED, message))
     records = _inventory_records(client)
+    removals = _mark_removals(client, state, options, records)
 
     def one(key: ReleaseKey) -> _Step:
         started = time.monotonic()
@@ -335,7 +341,7 @@ def reconcile(
                 running.add(pool.submit(finish, waiting.pop(key), health))
     if stopping():
         return PassReport(options.revision, reports, notes=("stopped before removals",))
-    withheld, removed = _removed_releases(client, state, options, records)
+    withheld, removed = _removed_releases(client, state, options, records, removals)
     reports.update(removed)
     return PassReport(options.revision, reports, prune_withheld=withheld)
 
@@ -667,26 +673,59 @@ def _gate(
     return None
 
 
-def _removed_releases(
-    client: KubeClient,
-    state: DesiredState,
-    options: PassOptions,
-    found: Mapping[ReleaseKey, RecordRead],
-) -> tuple[str | None, dict[ReleaseKey, ReleaseReport]]:
-    """Releases this repository applied whose files are gone: removed, behind the guards.
-
-    `found` is the records as the pass found them: a release gone from the files was not
-    touched since. An unreadable record is left alone (its release fails if it is present).
-    A withheld removal is marked in its record (removal_guard.py) and stays withheld; so
-    is one the share would withhold while the snapshot cannot be read or pruning is off.
-    """
+def _gone_records(
+    state: DesiredState, options: PassOptions, found: Mapping[ReleaseKey, RecordRead]
+) -> tuple[list[InventoryRecord], list[InventoryRecord]]:
+    """This source's readable records, and those of them whose files left Git."""
     records = [
         record
         for record in found.values()
         if isinstance(record, InventoryRecord) and record.source == options.source
     ]
     present = set(state.loaded.releases) | set(state.loaded.invalid_releases)
-    gone = [record for record in records if record.release not in present]
+    return records, [record for record in records if record.release not in present]
+
+
+def _mark_removals(
+    client: KubeClient,
+    state: DesiredState,
+    options: PassOptions,
+    found: Mapping[ReleaseKey, RecordRead],
+) -> RemovalDecision:
+    """Which releases whose files left Git go, decided from the records found before the
+    pass writes anything, and the withheld ones marked at once: a pass that then stops
+    (the cluster, a signal) or does not prune has marked them, so the releases this
+    commit adds, recorded meanwhile, never make the same loss look small later. Marked
+    even while the snapshot cannot be read (removal_guard.py)."""
+    records, gone = _gone_records(state, options, found)
+    config = state.loaded.config
+    decision = decide_removals(
+        [record for record in gone if record.prune],
+        owned=len(records),
+        confirmed=config.confirm_removal if config is not None else frozenset(),
+        max_share=options.max_removed_share,
+        revision=options.revision,
+    )
+    if not options.dry_run:
+        for record in decision.new_marks:
+            write_inventory(client, record)
+    return decision
+
+
+def _removed_releases(
+    client: KubeClient,
+    state: DesiredState,
+    options: PassOptions,
+    found: Mapping[ReleaseKey, RecordRead],
+    decision: RemovalDecision,
+) -> tuple[str | None, dict[ReleaseKey, ReleaseReport]]:
+    """Releases this repository applied whose files are gone: removed, behind the guards
+    (`decision`, made and marked by `_mark_removals` before the pass wrote anything).
+
+    `found` is the records as the pass found them: a release gone from the files was not
+    touched since. An unreadable record is left alone (its release fails if it is present).
+    """
+    _records, gone = _gone_records(state, options, found)
     if not gone:
         return None, {}
     reports: dict[ReleaseKey, ReleaseReport] = {}
@@ -697,18 +736,6 @@ def _removed_releases(
 
     config = state.loaded.config
     confirmed = config.confirm_removal if config is not None else frozenset()
-    # Decided and marked even while the snapshot cannot be read or pruning is off: the
-    # releases this commit adds, recorded meanwhile, would make the loss look small later.
-    decision = decide_removals(
-        [record for record in gone if record.prune],
-        owned=len(records),
-        confirmed=confirmed,
-        max_share=options.max_removed_share,
-        revision=options.revision,
-    )
-    if not options.dry_run:
-        for record in decision.new_marks:
-            write_inventory(client, record)
     held = _unknown_snapshot(state)
     if held is not None:
         for record in gone:

@@ -40,7 +40,8 @@ def decide_removals(
     max_share: float,
     revision: str,
 ) -> RemovalDecision:
-    """Which of the `gone` releases (this repository's, files missing, pruning on) go.
+    """Which of the `gone` releases (this repository's, files missing, the release's
+    `prune` on; decided and marked even when the pass does not prune) go.
 
     `owned` is how many releases the cluster's inventory records say this repository
     applied, counted before the pass. Confirmed releases go and leave the count; of the

@@ -26,21 +26,23 @@ def creation_failures(events: Iterable[LiveObject]) -> dict[str, str]:
         message = event.get("message")
         if event.get("reason") != FAILED_CREATE or not uid or not isinstance(message, str):
             continue
-        if _rendered(event):
+        if applied_by_harmonia(event):
             continue
-        when = _last_seen(event)
+        when = last_seen(event)
         if str(uid) not in latest or when >= latest[str(uid)][0]:
             latest[str(uid)] = (when, message.strip())
     return {uid: message for uid, (_, message) in latest.items()}
 
 
-def _rendered(event: LiveObject) -> bool:
+def applied_by_harmonia(event: LiveObject) -> bool:
+    """An Event some release rendered (it carries the ownership labels): a chart's word,
+    not a controller's, so never a reason for another object's health."""
     metadata = event.get("metadata")
     labels = metadata.get("labels") if isinstance(metadata, dict) else None
     return isinstance(labels, dict) and labels.get(MANAGED_BY_LABEL) == MANAGED_BY
 
 
-def _last_seen(event: LiveObject) -> str:
+def last_seen(event: LiveObject) -> str:
     """When the Event was last recorded, as RFC 3339 text (which sorts as time)."""
     series = event.get("series")
     metadata = event.get("metadata")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from reconciler.health.events import applied_by_harmonia, last_seen
 from reconciler.health.fields import fields
 from reconciler.health.model import LiveObject, Reason, ResourceState, State, not_found
 
@@ -40,15 +41,12 @@ def removed_job_health(namespace: str, name: str, events: Iterable[LiveObject]) 
     it finished)."""
     finishes = []
     for event in events:
+        if applied_by_harmonia(event):
+            continue  # a chart may render an Event: only a controller's is believed
         view = fields(event, listed_as="Event")
         reason = view.text("reason")
         if reason == COMPLETED_EVENT or reason in FAILED_EVENTS:
-            stamp = (
-                view.text("lastTimestamp")
-                or view.text("eventTime")
-                or view.text("metadata.creationTimestamp")
-            )
-            finishes.append((stamp, reason, view.text("message")))
+            finishes.append((last_seen(event), reason, view.text("message")))
     if not finishes:
         return not_found(JOB_KIND, namespace, name)
     _stamp, reason, message = max(finishes)

@@ -61,6 +61,9 @@ class CycleResult:
     status_commit: str | None = None
     crashed: bool = False
     """The pass ended in an unexpected exception (a bug): logged with its traceback."""
+    stopped: bool = False
+    """The API server refused what no single release stands for (listing the inventory
+    records): the pass stopped, and will again until the reconciler's rights change."""
 
     @property
     def exit_code(self) -> int:
@@ -122,7 +125,7 @@ class Cycle:
             return self._run_pass(stopping=stopping)
         except Exception as error:
             log.exception("pass crashed")
-            self._metrics.observe_crash()
+            self._metrics.observe_unfinished("crash")
             return CycleResult(problem=f"pass crashed: {error}", crashed=True)
 
     def _run_pass(self, *, stopping: Callable[[], bool]) -> CycleResult:
@@ -162,9 +165,14 @@ class Cycle:
         except KubeError as error:
             # What no single release stands for (the inventory records cannot be listed):
             # unreachable when temporary, else a refusal that stops this pass only.
-            self._metrics.count_error("cluster")
+            self._metrics.observe_unfinished("cluster")
             log.error("pass at revision %s stopped: %s", revision[:12], error)
-            return CycleResult(revision, problem=str(error), unreachable=error.temporary)
+            return CycleResult(
+                revision,
+                problem=str(error),
+                unreachable=error.temporary,
+                stopped=not error.temporary,
+            )
         for key in sorted(report.releases):
             self._say_outcome(report.releases[key], revision)
         if report.prune_withheld:

@@ -156,11 +156,12 @@ class Metrics:
         self._set_revision(report.revision)
         self._last_pass.set_to_current_time()
 
-    def observe_crash(self) -> None:
-        """Record a pass that ended in an exception: a failed pass and a `crash` error
-        (its duration and revision are not known; the last pass timestamp stays)."""
+    def observe_unfinished(self, kind: str) -> None:
+        """Record a pass that did not finish (a `crash`, or stopped by the `cluster`): a
+        failed pass and an error of that kind (its duration is not known; the last pass
+        timestamp stays)."""
         self._passes.labels(result="failed").inc()
-        self._errors.labels(kind="crash").inc()
+        self.count_error(kind)
 
     def _set_revision(self, revision: str) -> None:
         self._revision_info.labels(revision=revision).set(1)

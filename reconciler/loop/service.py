@@ -149,6 +149,8 @@ class Service:
             return False, f"last pass could not reach a needed service: {last.problem}"
         if last.crashed:
             return False, "last pass crashed (the log has the error)"
+        if last.stopped:
+            return False, f"last pass stopped: {last.problem}"
         return True, "ok"
 
     def _lead_and_loop(

@@ -26,7 +26,7 @@ from reconciler.render.model import (
     RenderError,
     ResolvedChart,
 )
-from reconciler.render.secret_values import MIN_EMBEDDED_SECRET
+from reconciler.render.secret_values import MIN_EMBEDDED_SECRET, MIN_REDACTED_LENGTH, redacted
 from reconciler.render.values_schema import check_values_schemas
 from reconciler.types import JsonObject, JsonValue
 
@@ -36,9 +36,7 @@ HOOK_DELETE_POLICY_ANNOTATION = "helm.sh/hook-delete-policy"
 DEFAULT_TIMEOUT = 120.0
 """Seconds `helm template` may take for one release."""
 
-MASKED = "***"
 _SECRET_KEY = re.compile(r"pass|secret|token|key|credential|auth|cert", re.IGNORECASE)
-_MIN_MASKED_LENGTH = 4
 
 
 def render_helm(
@@ -127,10 +125,7 @@ def masked(text: str, values: JsonObject) -> str:
     string value under a secret-looking key, and every other of MIN_EMBEDDED_SECRET
     characters or more (a chart's `fail` may quote any value, and a Secret may hold it;
     a failed render has no Secrets to tell which)."""
-    secrets = sorted(set(_secret_strings(values)), key=len, reverse=True)
-    for secret in secrets:
-        text = text.replace(secret, MASKED)
-    return text
+    return redacted(text, frozenset(_secret_strings(values)))
 
 
 def _secret_strings(value: JsonValue, *, under_secret: bool = False) -> Iterator[str]:
@@ -143,7 +138,7 @@ def _secret_strings(value: JsonValue, *, under_secret: bool = False) -> Iterator
         for item in value:
             yield from _secret_strings(item, under_secret=under_secret)
     elif isinstance(value, str) and len(value) >= (
-        _MIN_MASKED_LENGTH if under_secret else MIN_EMBEDDED_SECRET
+        MIN_REDACTED_LENGTH if under_secret else MIN_EMBEDDED_SECRET
     ):
         yield value
 

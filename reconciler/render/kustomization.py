@@ -116,8 +116,9 @@ def _plugin_configs(
                     f"{where}: {field} entry {entry!r} is a folder: kustomize builds it into "
                     "plugin configurations, which may name URLs; name the configuration files"
                 )
-            text = target.read_text(encoding="utf-8", errors="replace")
-            yield from parse_manifests(text, subject=f"{where}: {entry}")
+            yield from parse_manifests(
+                _plugin_text(target, entry, where=where), subject=f"{where}: {entry}"
+            )
 
 
 def _config_paths(config: KubeObject) -> Iterator[str]:
@@ -161,3 +162,20 @@ def _inside(folder: Path, entry: str, *, root: Path, where: str) -> Path:
             "(remote resources are never fetched: vendor them into the chart)"
         )
     return target
+
+
+MAX_PLUGIN_CONFIG_BYTES = 1 << 20
+"""A plugin configuration is a small YAML file; a larger one is refused unread."""
+
+
+def _plugin_text(target: Path, entry: str, *, where: str) -> str:
+    """A plugin configuration file's text; one that is too large or cannot be read fails
+    the release (a device, a folder that vanished), never the pass."""
+    try:
+        with target.open("rb") as stream:
+            raw = stream.read(MAX_PLUGIN_CONFIG_BYTES + 1)
+    except OSError:
+        raise RenderError(f"{where}: {entry!r} cannot be read") from None
+    if len(raw) > MAX_PLUGIN_CONFIG_BYTES:
+        raise RenderError(f"{where}: {entry!r} is larger than {MAX_PLUGIN_CONFIG_BYTES} bytes")
+    return raw.decode("utf-8", errors="replace")

@@ -242,7 +242,12 @@ def test_every_engine_applies_a_list_as_its_items_and_an_unnamed_list_fails_its_
 
 @contextmanager
 def serving(
-    cluster: LiveCluster, git_repos: GitRepos, tmp_path: Path, port: int
+    cluster: LiveCluster,
+    git_repos: GitRepos,
+    tmp_path: Path,
+    port: int,
+    *,
+    kubeconfig: Path | None = None,
 ) -> Iterator[Service]:
     settings = RunSettings(
         url=str(git_repos.remote),
@@ -255,7 +260,7 @@ def serving(
     )
     service = Service(
         settings,
-        target=KubeTarget(cluster.kubeconfig),
+        target=KubeTarget(kubeconfig or cluster.kubeconfig),
         policy=Policy(allowed_namespaces=("*",)),
         tools=Tools(
             helm=cluster.binaries["helm"],
@@ -347,3 +352,32 @@ def test_a_pass_the_api_server_refuses_as_a_whole_stops_with_its_message_not_a_t
     assert applied.stderr.startswith("error: ConfigMap list: configmaps is forbidden"), (
         applied.stderr
     )
+
+
+def test_a_pass_the_api_server_refuses_as_a_whole_makes_the_reconciler_unready_and_is_counted(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    git_repos.commit_and_push(
+        {
+            "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n",
+            f"releases/{namespace}/web.yaml": release_file(namespace, "web"),
+            **plain_chart("web", [config_map("web", phase="1")]),
+        },
+        "one release",
+    )
+    kubeconfig = limited_kubeconfig(cluster, namespace, tmp_path)
+    port = free_port()
+    with serving(cluster, git_repos, tmp_path, port, kubeconfig=kubeconfig):
+        wait_for(
+            lambda: http_get(port, "/readyz"),
+            until=lambda answer: answer[0] == 503 and "stopped" in answer[1],
+            what="the refused pass reported as not ready",
+            timeout=120,
+        )
+        code, reason = http_get(port, "/readyz")
+        metrics = http_get(port, "/metrics")[1]
+    assert code == 503
+    assert reason.startswith("last pass stopped: ConfigMap list: configmaps is forbidden"), reason
+    assert 'harmonia_errors_total{kind="cluster"}' in metrics
+    assert 'harmonia_passes_total{result="succeeded"} 0.0' in metrics
+    assert 'harmonia_passes_total{result="failed"} 0.0' not in metrics

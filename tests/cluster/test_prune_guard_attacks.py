@@ -77,6 +77,26 @@ def test_a_removal_held_for_a_broken_harmonia_yaml_stays_withheld_once_it_is_fix
     assert_old_withheld(bench.run(), cluster, namespace)
 
 
+def test_a_pass_stopped_after_applying_the_new_releases_has_marked_the_old_ones_withheld(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = four_releases(cluster, namespace, tmp_path)
+    replace_all_releases(bench, namespace)
+    asked: list[None] = []
+
+    def stopping_after_the_writes() -> bool:
+        """False while the five new releases start, true when the pass would remove."""
+        asked.append(None)
+        return len(asked) > len(NEW)
+
+    stopped = bench.run(stopping=stopping_after_the_writes)
+    assert stopped.notes == ("stopped before removals",)
+    assert all(stopped.releases[f"{namespace}/{name}"].outcome is Outcome.APPLIED for name in NEW)  # type: ignore[index]
+
+    # Now 9 records name this source: 4 of 9 lost is under half, yet they stay withheld.
+    assert_old_withheld(bench.run(same_commit=True), cluster, namespace)
+
+
 def test_apply_of_one_release_removes_no_other_release_whose_file_left_git(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:

@@ -184,3 +184,14 @@ def test_a_kustomization_with_bases_and_generators_inside_the_chart_renders(
 
     names = sorted(str(o["metadata"]["name"]) for o in output.objects)  # type: ignore[index, call-overload]
     assert names[0] == "a" and names[1].startswith("gen-")
+
+
+def test_a_plugin_configuration_too_large_to_read_fails_its_release(
+    helm_binary: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "gen.yaml").write_text("# " + "x" * (1 << 20) + "\n")
+    (root / "kustomization.yaml").write_text("generators: [gen.yaml]\n")
+    with pytest.raises(RenderError, match=r"kustomization.yaml: 'gen.yaml' is larger than"):
+        render_folder(root, ChartKind.KUSTOMIZE, helm_binary)

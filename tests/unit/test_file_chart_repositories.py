@@ -1,6 +1,6 @@
-"""`file://` chart repositories: the code reads them (tests/render/test_chart_repository.py),
-so harmonia.yaml may name them; and `import-walm --chart-repo` never writes a
-harmonia.yaml that would not load."""
+"""Chart repository URLs in harmonia.yaml: http(s) only. A `file://` one would let a
+commit make the reconciler read a folder of its own machine, so it is refused at its
+line; and `import-walm --chart-repo` never writes a harmonia.yaml that would not load."""
 
 from __future__ import annotations
 
@@ -21,12 +21,8 @@ def import_walm(walm_bodies: Path, out: Path, *chart_repos: str) -> tuple[int, s
     return run("import-walm", walm_bodies, "-n", "streaming", "-o", out, *options)
 
 
-@pytest.mark.parametrize(
-    "url", ["file:///srv/charts", "file:///srv/charts/", "https://charts.example/stable"]
-)
-def test_a_harmonia_yaml_naming_a_file_or_https_chart_repository_loads(
-    tmp_path: Path, url: str
-) -> None:
+@pytest.mark.parametrize("url", ["https://charts.example/stable", "http://127.0.0.1:8879/x"])
+def test_a_harmonia_yaml_naming_an_http_chart_repository_loads(tmp_path: Path, url: str) -> None:
     (tmp_path / "harmonia.yaml").write_text(f"{HARMONIA_YAML}  local: {url}\n")
     loaded = load_repository(tmp_path)
     assert loaded.config is not None, [d.render() for d in loaded.diagnostics]
@@ -34,9 +30,17 @@ def test_a_harmonia_yaml_naming_a_file_or_https_chart_repository_loads(
 
 
 @pytest.mark.parametrize(
-    "url", ["file://srv/charts", "file:relative", "ftp://charts.example", "oci://registry/x"]
+    "url",
+    [
+        "file:///srv/charts",
+        "file:///var/run/secrets/kubernetes.io/serviceaccount",
+        "file://srv/charts",
+        "file:relative",
+        "ftp://charts.example",
+        "oci://registry/x",
+    ],
 )
-def test_a_chart_repository_url_the_code_cannot_read_is_refused_at_its_line(
+def test_a_chart_repository_url_other_than_http_is_refused_at_its_line(
     tmp_path: Path, url: str
 ) -> None:
     (tmp_path / "harmonia.yaml").write_text(f"{HARMONIA_YAML}  local: {url}\n")
@@ -47,25 +51,27 @@ def test_a_chart_repository_url_the_code_cannot_read_is_refused_at_its_line(
     assert "is not a valid chart repository URL" in problem.message
 
 
-def test_import_walm_writes_a_file_chart_repository_that_validates(
+def test_import_walm_writes_an_http_chart_repository_that_validates(
     bodies: Path,  # noqa: F811
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "repo"
     code, _, stderr = import_walm(
-        bodies, out, "qa=file:///srv/charts/qa", "stable=file:///srv/charts/stable"
+        bodies, out, "qa=https://charts.example/qa", "stable=https://charts.example/stable"
     )
     assert code == 0, stderr
     code, stdout, stderr = run("validate", out)
     assert (code, stdout) == (0, ""), stderr
 
 
+@pytest.mark.parametrize("url", ["ftp://charts.example/qa", "file:///srv/charts/qa"])
 def test_import_walm_refuses_to_write_a_harmonia_yaml_that_would_not_load(
     bodies: Path,  # noqa: F811
     tmp_path: Path,
+    url: str,
 ) -> None:
     out = tmp_path / "repo"
-    code, _, stderr = import_walm(bodies, out, "qa=ftp://charts.example/qa")
+    code, _, stderr = import_walm(bodies, out, f"qa={url}")
     assert code == 1
     assert f"{out / 'harmonia.yaml'}:5:" in stderr  # under the comment saying who wrote it
     assert "chartRepositories.qa" in stderr and "nothing was written" in stderr

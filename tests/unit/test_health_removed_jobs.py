@@ -33,6 +33,16 @@ def test_a_removed_job_whose_controller_said_completed_is_ready() -> None:
     assert job_completed(state)
 
 
+def test_a_completed_event_a_chart_rendered_is_not_believed() -> None:
+    forged = event("Completed", "2026-12-06T10:00:02Z", "Job completed")
+    forged["metadata"] = {  # type: ignore[index]
+        **forged["metadata"],  # type: ignore[dict-item]
+        "labels": {"app.kubernetes.io/managed-by": "harmonia"},
+    }
+    state = removed_job_health("ingress", "create-secret", [forged])
+    assert state.state is State.NOT_FOUND and not job_completed(state)
+
+
 def test_a_removed_job_whose_last_run_failed_is_failed_with_the_controllers_reason() -> None:
     events = [
         event("Completed", "2026-12-06T10:00:02Z", "Job completed"),

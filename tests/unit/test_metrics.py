@@ -166,7 +166,7 @@ def test_a_crashed_pass_counts_as_a_failed_pass_and_a_crash_error() -> None:
     metrics = Metrics()
     assert value(metrics, "harmonia_errors_total", kind="crash") == 0
 
-    metrics.observe_crash()
+    metrics.observe_unfinished("crash")
 
     assert value(metrics, "harmonia_passes_total", result="failed") == 1
     assert value(metrics, "harmonia_errors_total", kind="crash") == 1
