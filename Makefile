@@ -16,6 +16,7 @@ $(BIN)/.installed: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check  # the lock still holds what pyproject.toml asks for
 	touch $@
 
 setup: $(BIN)/.installed

@@ -97,8 +97,8 @@ def test_idle_connections_filling_every_slot_do_not_starve_the_liveness_probe(
         time.sleep(REQUEST_TIMEOUT_SECONDS / 2)
         while time.monotonic() < deadline - REQUEST_TIMEOUT_SECONDS:
             started = time.monotonic()
-            with contextlib.suppress(OSError):
-                raw(server.port, b"GET /healthz HTTP/1.0\r\n\r\n")
+            answer = raw(server.port, b"GET /healthz HTTP/1.0\r\n\r\n")
             waits.append(time.monotonic() - started)
+            assert answer.startswith(b"HTTP/1.0 200"), answer[:80]
     assert waits
     assert max(waits) < REQUEST_TIMEOUT_SECONDS, [round(wait, 1) for wait in waits]
