@@ -89,6 +89,7 @@ def test_help_and_version_import_no_subcommand_module(arguments: tuple[str, ...]
         "reconciler.kube",
         "reconciler.kube.errors",
         "reconciler.kube.redact",
+        "reconciler.secret_data",
         "reconciler.types",
     ]
 
