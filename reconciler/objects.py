@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from reconciler.types import JsonObject, JsonValue
 
+Identity = tuple[str, str, str, str]
+"""(group, kind, namespace, name): one object whatever API version it is read at."""
+
 
 class MalformedObject(ValueError):
     """An object body without the apiVersion, kind or metadata.name that names it."""
@@ -34,7 +37,7 @@ class ObjectRef:
         return self.api_version.rpartition("/")[2]
 
     @property
-    def identity(self) -> tuple[str, str, str, str]:
+    def identity(self) -> Identity:
         """(group, kind, namespace, name): equal for one object read at any API version."""
         return (self.group, self.kind, self.namespace, self.name)
 

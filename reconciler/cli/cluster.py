@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.apply.external_outputs import external_outputs_from
 from reconciler.cli.options import (
     RenderInputs,
     cluster_options,
@@ -46,7 +47,6 @@ from reconciler.reconcile import (
     FAILING,
     PassOptions,
     PassReport,
-    external_outputs_from,
     reconcile,
 )
 from reconciler.review import RevisionName

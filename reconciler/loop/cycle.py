@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reconciler.apply.external_outputs import external_outputs_from
 from reconciler.desired import DesiredState, Tools, compute_desired_state
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import capabilities
@@ -31,7 +32,6 @@ from reconciler.reconcile import (
     PassOptions,
     PassReport,
     ReleaseReport,
-    external_outputs_from,
     reconcile,
 )
 from reconciler.render.environment import VersionChoice, choose_versions

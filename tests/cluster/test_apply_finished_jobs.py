@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reconciler.apply.release import read_inventory
+from reconciler.apply.records import read_inventory
 from reconciler.diff.changeset import Action
 from reconciler.reconcile import Outcome
 from reconciler.status.live import read_statuses

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.apply.release import read_inventory
+from reconciler.apply.records import read_inventory
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject
 from tests.cluster.workbench import Workbench

@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-from reconciler.apply.release import read_inventory
+from reconciler.apply.records import read_inventory
 from reconciler.reconcile import Outcome, ReleaseReport
 from reconciler.status.live import read_statuses
 from reconciler.types import JsonObject, ReleaseKey

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.apply.release import read_inventory
+from reconciler.apply.records import read_inventory
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject
 from tests.cluster.workbench import Workbench

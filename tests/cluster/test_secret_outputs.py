@@ -9,7 +9,7 @@ import json
 import secrets
 from pathlib import Path
 
-from reconciler.apply.release import read_inventory
+from reconciler.apply.records import read_inventory
 from reconciler.reconcile import Outcome
 from reconciler.render.secrets import MASK
 from reconciler.status.live import read_statuses

@@ -15,11 +15,12 @@ from typing import Any
 
 import yaml
 
+from reconciler.apply.external_outputs import external_outputs_from
 from reconciler.desired import DesiredState, Tools, compute_desired_state
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import KubeTarget, probe
 from reconciler.policy import Policy
-from reconciler.reconcile import PassOptions, PassReport, external_outputs_from, reconcile
+from reconciler.reconcile import PassOptions, PassReport, reconcile
 from reconciler.render.environment import choose_versions
 from reconciler.types import JsonObject, ReleaseKey
 from tests import manifests

@@ -1,0 +1,164 @@
+"""One pass against the cluster: the desired state applied in dependency order.
+
+The second half of a pass, after `desired.compute_desired_state`: each release is
+planned and applied (or, for a dry run, only planned) on its own thread as soon as its
+dependencies have their reports (schedule.py), and waited for with the others; a
+failing release affects only its dependents. Releases whose files left Git are removed
+at the end (removal.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from concurrent import futures
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+
+from reconciler.apply.live import LiveIndex
+from reconciler.apply.records import inventory_records
+from reconciler.apply.wait import Waiter
+from reconciler.desired import DesiredState
+from reconciler.health import ReleaseHealth
+from reconciler.kube.client import KubeClient
+from reconciler.outcome import Outcome
+from reconciler.reconcile.refusals import contested, invalid_releases
+from reconciler.reconcile.release_flow import Written, finish_release, start_release
+from reconciler.reconcile.removal import mark_removals, removed_releases
+from reconciler.reconcile.report import PassOptions, PassReport, ReleaseReport, refused_alone
+from reconciler.reconcile.schedule import StartOrder, gate
+from reconciler.render.secret_values import redacted
+from reconciler.types import ReleaseKey
+
+
+@dataclass(frozen=True)
+class _Step:
+    outcome: ReleaseReport | Written
+    started: float
+    ended: float
+
+
+def reconcile(
+    client: KubeClient,
+    state: DesiredState,
+    options: PassOptions,
+    *,
+    stopping: Callable[[], bool] = lambda: False,
+) -> PassReport:
+    """Apply (or with `dry_run`, plan) every release of `state`: one report for each, from
+    which the log, the Events, the status files and the CLI all say what happened.
+
+    Once `stopping()` is true, the releases being written finish and the rest are
+    Deferred; nothing is removed.
+    """
+    reports: dict[ReleaseKey, ReleaseReport] = {}
+    for key, first_error in invalid_releases(state).items():
+        reports[key] = ReleaseReport(
+            key, Outcome.INVALID, f"{first_error}; it keeps running as it was"
+        )
+    for key, reason in state.render.blocked.items():
+        reports[key] = ReleaseReport(key, Outcome.BLOCKED, reason)
+    for key, problem in state.render.failed.items():
+        reports[key] = ReleaseReport(key, Outcome.FAILED, problem.message)
+    changed: set[ReleaseKey] = set()
+    live = LiveIndex(client)
+    for key, message in contested(state, live).items():
+        reports.setdefault(key, ReleaseReport(key, Outcome.FAILED, message))
+    records = inventory_records(client)
+    removals = mark_removals(client, state, options, records)
+
+    def one(key: ReleaseKey) -> _Step:
+        started = time.monotonic()
+        if stopping():
+            outcome: ReleaseReport | Written = ReleaseReport(
+                key, Outcome.DEFERRED, "the reconciler is stopping"
+            )
+        elif key in options.deferred:
+            outcome = ReleaseReport(key, Outcome.DEFERRED, options.deferred[key])
+        else:
+            dependencies = state.loaded.releases[key].dependencies.values()
+            gate_reason = gate(dependencies, reports=reports, changed=changed)
+            outcome = (
+                ReleaseReport(key, Outcome.BLOCKED, gate_reason)
+                if gate_reason is not None
+                else refused_alone(
+                    key,
+                    partial(
+                        start_release,
+                        client,
+                        state,
+                        key,
+                        options,
+                        live=live,
+                        previous=records.get(key),
+                    ),
+                )
+            )
+        return _Step(outcome, started, time.monotonic())
+
+    def finish(step: _Step, health: ReleaseHealth | None) -> ReleaseReport:
+        if isinstance(step.outcome, ReleaseReport):
+            report, ended = step.outcome, step.ended
+        else:
+            written = step.outcome
+            report = refused_alone(
+                written.key, partial(finish_release, client, state, written, health)
+            )
+            ended = time.monotonic()
+        # The API server's and the hooks' words may quote what a Secret holds.
+        message = redacted(report.message, state.render.secrets)
+        return dataclasses.replace(report, message=message, seconds=ended - step.started)
+
+    # A release starts once each dependency of this pass has its report, and is waited
+    # for on its own: a slow or failing release holds back its dependents, nobody else.
+    # Gates read finished reports only.
+    order = StartOrder(
+        state,
+        [
+            key
+            for level in state.graph.levels
+            for key in level
+            if key not in reports and key in state.render.rendered
+        ],
+    )
+
+    def reported(report: ReleaseReport) -> None:
+        reports[report.release] = report
+        if report.outcome is Outcome.APPLIED:
+            changed.add(report.release)
+        order.reported(report.release)
+
+    with ThreadPoolExecutor(max_workers=options.parallelism) as pool:
+        rendered = (obj for release in state.render.rendered.values() for obj in release.objects)
+        live.load(rendered, mapper=pool.map)
+        waiter = Waiter(live)
+        waiting: dict[ReleaseKey, _Step] = {}
+        running: set[futures.Future[_Step | ReleaseReport]] = set()
+        while order or running or waiter:
+            running |= {pool.submit(one, key) for key in order.startable()}
+            due = waiter.due_in(time.monotonic())
+            done: set[futures.Future[_Step | ReleaseReport]] = set()
+            if running:
+                done, running = futures.wait(running, due, futures.FIRST_COMPLETED)
+            elif due:
+                time.sleep(due)
+            for future in done:
+                result = future.result()
+                if isinstance(result, ReleaseReport):
+                    reported(result)
+                elif isinstance(result.outcome, ReleaseReport):
+                    reported(finish(result, None))
+                elif result.outcome.awaited is not None:
+                    waiting[result.outcome.key] = result
+                    waiter.add(result.outcome.key, result.outcome.awaited)
+                else:
+                    running.add(pool.submit(finish, result, None))
+            for key, health in waiter.poll(time.monotonic()).items():
+                running.add(pool.submit(finish, waiting.pop(key), health))
+    if stopping():
+        return PassReport(options.revision, reports, notes=("stopped before removals",))
+    withheld, removed = removed_releases(client, state, options, records, removals)
+    reports.update(removed)
+    return PassReport(options.revision, reports, prune_withheld=withheld)
