@@ -83,6 +83,22 @@ def build_graph(
     )
 
 
+def with_dependencies(
+    keys: Collection[ReleaseKey], releases: Mapping[ReleaseKey, Release]
+) -> frozenset[ReleaseKey]:
+    """`keys` and every release of `releases` they depend on, directly or not: what a
+    pass limited to `keys` renders and applies, and so what it reports."""
+    wanted: set[ReleaseKey] = set()
+    pending = [key for key in keys if key in releases]
+    while pending:
+        key = pending.pop()
+        if key in wanted:
+            continue
+        wanted.add(key)
+        pending.extend(t for t in releases[key].dependencies.values() if t in releases)
+    return frozenset(wanted)
+
+
 def _kind(
     target: ReleaseKey, releases: Mapping[ReleaseKey, Release], invalid: Collection[ReleaseKey]
 ) -> DependencyKind:

@@ -38,6 +38,7 @@ from reconciler.cli.review import (
 )
 from reconciler.cli.session import EXIT_UNREACHABLE, desired_state
 from reconciler.desired import DesiredState
+from reconciler.graph import with_dependencies
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import KubeTarget
 from reconciler.kube.errors import ClusterUnreachable, KubeError
@@ -102,7 +103,9 @@ def _pass(
     client: KubeClient, state: DesiredState, options: PassOptions, *, release: str | None
 ) -> PassReport:
     """One pass; each release's outcome and why go to stderr, one line apiece (the
-    releases removed because their files left Git among them)."""
+    releases removed because their files left Git among them). With `release`, the
+    report keeps that release and what it depends on: the pass ran those, so a
+    dependency that kept it back is named with its own reason."""
     try:
         report = reconcile(client, state, options)
     except KubeError as error:
@@ -111,9 +114,11 @@ def _pass(
         click.echo(f"error: {error}", err=True)
         raise click.exceptions.Exit(EXIT_UNREACHABLE if error.temporary else 1) from None
     if release:
+        named = ReleaseKey(release)
+        chosen = with_dependencies({named}, state.loaded.releases) | {named}
         report = PassReport(
             report.revision,
-            {k: v for k, v in report.releases.items() if k == release},
+            {k: v for k, v in report.releases.items() if k in chosen},
             report.prune_withheld,
         )
     for key in sorted(report.releases):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TypeVar
 
-from reconciler.graph import ReleaseGraph
+from reconciler.graph import ReleaseGraph, with_dependencies
 from reconciler.render.charts import ChartSourceError
 from reconciler.render.model import ChartOutput, DependedRelease, RenderedRelease, RenderError
 from reconciler.render.release import PreparedRelease, ReleaseRenderer, RenderSettings
@@ -65,7 +65,7 @@ def render_repository(
     `only` limits the work to those releases and what they depend on.
     """
     renderer = ReleaseRenderer.for_settings(settings)
-    wanted = _with_dependencies(only, releases) if only is not None else None
+    wanted = with_dependencies(only, releases) if only is not None else None
     rendered: dict[ReleaseKey, RenderedRelease] = {}
     failed: dict[ReleaseKey, ReleaseProblem] = {}
     blocked: dict[ReleaseKey, str] = dict(graph.blocked)
@@ -158,20 +158,6 @@ def _attempt(key: ReleaseKey, step: Callable[[], T]) -> T | _Failure:
         return _Failure(key, ReleaseProblem(f"release {key}: {error}", temporary=error.temporary))
     except RenderError as error:
         return _Failure(key, ReleaseProblem(str(error)))
-
-
-def _with_dependencies(
-    only: frozenset[ReleaseKey], releases: Mapping[ReleaseKey, Release]
-) -> frozenset[ReleaseKey]:
-    wanted: set[ReleaseKey] = set()
-    pending = [key for key in only if key in releases]
-    while pending:
-        key = pending.pop()
-        if key in wanted:
-            continue
-        wanted.add(key)
-        pending.extend(t for t in releases[key].dependencies.values() if t in releases)
-    return frozenset(wanted)
 
 
 def _depended_releases(

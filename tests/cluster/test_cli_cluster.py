@@ -148,3 +148,107 @@ def test_apply_and_diff_name_every_release_with_its_outcome_and_why(
     assert diffed.returncode == 1, diffed.stderr
     assert f"{namespace}/broken: Failed" in diffed.stderr
     assert f"{namespace}/dependent: Blocked" in diffed.stderr
+
+
+def _releases_refused_before_the_pass(bench: Workbench, namespace: str) -> dict[str, str]:
+    """A repository of releases that are never written, each for its own reason: a
+    cluster-scoped object the policy forbids, a chart that does not render, a namespace
+    outside `--allowed-namespace {namespace}`, a dependent of the broken one; with the
+    outcome the pass gives each, by its key."""
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": f"{namespace}-reader"},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}],
+    }
+    plain = bench.chart(
+        "plain", [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}]
+    )
+    bench.release(namespace, "admin", chartPath=bench.chart("admin", [role]))
+    (bench.root / "charts" / "broken").mkdir()
+    (bench.root / "charts" / "broken" / "objects.yaml").write_text("data: [not closed\n")
+    bench.release(namespace, "broken", chartPath="charts/broken")
+    bench.release(f"{namespace}-outside", "stray", chartPath=plain)
+    bench.release(namespace, "dependent", chartPath=plain, dependencies={"broken": "broken"})
+    return {
+        f"{namespace}/admin": "Failed",
+        f"{namespace}/broken": "Failed",
+        f"{namespace}-outside/stray": "Invalid",
+        f"{namespace}/dependent": "Blocked",
+    }
+
+
+def _assert_reasons(namespace: str, reasons: dict[str, str]) -> None:
+    """Each release refused before the pass is given with why, in its own words."""
+    admin, broken = reasons[f"{namespace}/admin"], reasons[f"{namespace}/broken"]
+    assert f"ClusterRole/{namespace}-reader: cluster-scoped objects are not allowed" in admin
+    assert "objects.yaml" in broken and "invalid YAML" in broken
+    stray = reasons[f"{namespace}-outside/stray"]
+    assert f"namespace '{namespace}-outside' is not allowed" in stray
+    assert f"dependency {namespace}/broken failed to render" in reasons[f"{namespace}/dependent"]
+
+
+def _named(stderr: str) -> dict[str, str]:
+    """What the CLI said of each release on stderr (`ns/name: Outcome: why`), by its key."""
+    return dict(line.split(": ", 1) for line in stderr.splitlines() if ": " in line)
+
+
+def test_apply_and_diff_text_name_each_release_refused_before_the_pass_with_its_reason(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    outcomes = _releases_refused_before_the_pass(bench, namespace)
+    policy = ("--allowed-namespace", namespace, "--source-id", bench.source)
+
+    applied = harmonia(cluster, "apply", str(bench.root), *policy)
+    diffed = harmonia(cluster, "diff", str(bench.root), *policy)
+
+    for result in (applied, diffed):
+        assert result.returncode == 1, result.stderr
+        named = _named(result.stderr)
+        said = {key: named.get(key, "(not named)").split(": ", 1)[0] for key in outcomes}
+        assert said == outcomes, result.stderr
+        _assert_reasons(namespace, {key: named[key] for key in outcomes})
+    assert "4 releases, 4 not applied" in applied.stderr
+    markdown = harmonia(cluster, "diff", str(bench.root), "-o", "markdown", *policy)
+    for key, outcome in outcomes.items():
+        assert f"<code>{key}</code>: {outcome.lower()}" in markdown.stdout
+    assert "cluster-scoped objects are not allowed" in markdown.stdout
+
+
+def test_apply_and_diff_json_carry_each_release_refused_before_the_pass_with_its_reason(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    outcomes = _releases_refused_before_the_pass(bench, namespace)
+    policy = ("--allowed-namespace", namespace, "--source-id", bench.source, "-o", "json")
+
+    for command in ("apply", "diff"):
+        result = harmonia(cluster, command, str(bench.root), *policy)
+        assert result.returncode == 1, (command, result.stderr)
+        body = json.loads(result.stdout)
+        assert body["failed"] is True
+        releases = {entry["release"]: entry for entry in body["releases"]}
+        assert {key: entry["outcome"] for key, entry in releases.items()} == outcomes
+        _assert_reasons(namespace, {key: entry["message"] for key, entry in releases.items()})
+
+
+def test_apply_and_diff_of_one_release_name_the_dependency_that_kept_it_back_with_its_reason(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    _releases_refused_before_the_pass(bench, namespace)
+    dependent, broken = f"{namespace}/dependent", f"{namespace}/broken"
+    chosen = ("-r", dependent, "--allowed-namespace", namespace, "--source-id", bench.source)
+
+    applied = harmonia(cluster, "apply", str(bench.root), *chosen)
+    diffed = harmonia(cluster, "diff", str(bench.root), *chosen)
+
+    for result in (applied, diffed):
+        assert result.returncode == 1, result.stderr
+        named = _named(result.stderr)
+        assert named[dependent].startswith("Blocked: "), result.stderr
+        assert named[broken].startswith("Failed: "), result.stderr
+        assert "objects.yaml" in named[broken] and "invalid YAML" in named[broken]
+        assert f"{namespace}/admin" not in named  # not this release's pass
+    assert "2 releases, 2 not applied" in applied.stderr

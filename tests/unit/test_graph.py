@@ -14,6 +14,7 @@ from reconciler.graph import (
     render_json,
     render_mermaid,
     render_text,
+    with_dependencies,
 )
 from reconciler.spec import ChartPath, Release, SourceMap, load_repository
 from reconciler.types import ReleaseKey
@@ -170,3 +171,11 @@ def test_json_holds_levels_dependencies_cycles_and_blocked() -> None:
         "cycles": [["ns/a", "ns/a"]],
         "blocked": {"ns/a": "on the dependency cycle ns/a -> ns/a"},
     }
+
+
+def test_with_dependencies_follows_dependencies_of_dependencies_and_stops_at_others() -> None:
+    found = releases(
+        {"web": ["db", "other/outside"], "db": ["disk"], "disk": ["db"], "unrelated": []}
+    )
+    assert with_dependencies({ReleaseKey("ns/web")}, found) == {"ns/web", "ns/db", "ns/disk"}
+    assert with_dependencies({ReleaseKey("ns/gone")}, found) == frozenset()
