@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from reconciler.objects import ObjectRef
+from reconciler.outcome import Outcome
 from reconciler.render.model import KubeObject, OutputValue
 from reconciler.render.ownership import INVENTORY_NAME_PREFIX, OWNER_ANNOTATION, ownership_labels
 from reconciler.types import JsonObject, ReleaseKey, release_key, split_release_key
@@ -27,6 +28,14 @@ INVENTORY_SELECTOR = f"{INVENTORY_LABEL}=true"
 INVENTORY_KEY = "inventory.json"
 HAND_OVER_ANNOTATION = "harmonia.dev/hand-over-to"
 """Set on a record by a person (RBAC decides who): the source named may take the release."""
+APPLYING = "Applying"
+"""A record's result while the writes are under way: no pass ends so, hence no outcome."""
+
+
+def last_result(outcome: Outcome, why: str = "") -> str:
+    """A record's result in the outcome's word, then why: `Applied`, `Failed: <why>` (the
+    words every version of the record has used, so older records read the same)."""
+    return f"{outcome}: {why}" if why else str(outcome)
 
 
 def inventory_name(release: ReleaseKey) -> str:
@@ -96,8 +105,8 @@ class InventoryRecord:
     dependency_outputs: Mapping[str, JsonObject] = field(default_factory=dict)
     """Alias -> {"release": key, "outputs": {...}} as used by the last render."""
     result: str = ""
-    """What the last apply came to: "Applied", or "Failed: <why>" when the apply, a hook or
-    the wait for Ready failed ("Applying" while the writes are under way)."""
+    """What the last apply came to (`last_result`): "Applied", or "Failed: <why>" when the
+    apply, a hook or the wait for Ready failed (APPLYING while the writes are under way)."""
     time: str = ""
     """ISO 8601 UTC time of the last result."""
     prune: bool = True

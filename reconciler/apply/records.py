@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from reconciler.apply.inventory import (
+    APPLYING,
     INVENTORY_SELECTOR,
     InventoryEntry,
     InventoryFormatError,
     InventoryRecord,
     inventory_name,
     inventory_release,
+    last_result,
     record_from_configmap,
 )
 from reconciler.apply.live import LiveIndex
@@ -31,6 +33,7 @@ from reconciler.diff.changeset import Action
 from reconciler.health import ReleaseHealth
 from reconciler.kube.client import KubeClient
 from reconciler.objects import Identity
+from reconciler.outcome import Outcome
 from reconciler.render.model import RenderedRelease
 from reconciler.render.secret_values import public_outputs
 from reconciler.spec import Release
@@ -96,7 +99,7 @@ def record_before_writes(
     )
     # With this source: a release handed over stays with the new owner if the pass stops.
     applying = dataclasses.replace(
-        base, source=source, entries=(*base.entries, *new), result="Applying"
+        base, source=source, entries=(*base.entries, *new), result=APPLYING
     )
     write_inventory(client, applying)
 
@@ -144,7 +147,7 @@ def applied_record(applied: AppliedRelease, live: LiveIndex) -> InventoryRecord:
             applied.rendered, masked_before=previous.outputs if previous else None
         ),
         dependency_outputs=dict(applied.dependency_outputs),
-        result="Applied",
+        result=last_result(Outcome.APPLIED),
         time=datetime.now(UTC).isoformat(timespec="seconds"),
         prune=release.prune,
         delete_pvcs=release.delete_pvcs,

@@ -49,12 +49,6 @@ RENDERERS: dict[str, Callable[[Review], str]] = {
 WORKING_TREE = RevisionName("working tree")
 CLUSTER = RevisionName("cluster")
 
-_LIVE_PROBLEMS = {
-    Outcome.FAILED: ReleaseChange.FAILED,
-    Outcome.BLOCKED: ReleaseChange.BLOCKED,
-    Outcome.INVALID: ReleaseChange.INVALID,
-}
-
 
 @dataclass(frozen=True)
 class Sides:
@@ -144,8 +138,9 @@ def review_of_pass(
 
 def _live_release(entry: ReleaseReport) -> ReleaseReview:
     changes = entry.changes or ChangeSet(entry.release, dry_run=True)
-    if entry.outcome in _LIVE_PROBLEMS:
-        change = _LIVE_PROBLEMS[entry.outcome]
+    not_rendered = ReleaseChange.not_rendered(entry.outcome)
+    if not_rendered is not None:
+        change = not_rendered
     elif entry.outcome is Outcome.PLANNED and entry.changes is None:
         change = ReleaseChange.REMOVED  # its file left Git: the pass would remove it
     else:

@@ -27,6 +27,9 @@ REPORTING_COMPONENT = "harmonia.dev/reconciler"
 MESSAGE_LIMIT = 1024
 """Characters of an event's message (the events.k8s.io limit for a note)."""
 
+DRIFT_CORRECTED = "DriftCorrected"
+"""The contract's reason for hand edits put back: no outcome (any applying pass may)."""
+
 EVENTFUL = FAILING | {Outcome.APPLIED, Outcome.REMOVED, Outcome.REMOVAL_WITHHELD}
 """Outcomes that are news; Unchanged, Planned and Deferred record nothing (but drift put
 back, which only an applying pass does)."""
@@ -49,18 +52,18 @@ def release_notices(report: ReleaseReport, *, revision: str) -> list[Notice]:
     deleted = _deleted(report)
     corrected = ", ".join(report.drift)
     drift = [
-        Notice("Normal", "DriftCorrected", f"revision {revision}: drift corrected on {corrected}")
+        Notice("Normal", DRIFT_CORRECTED, f"revision {revision}: drift corrected on {corrected}")
     ]
     notices = drift if report.drift else []
     if report.outcome is Outcome.APPLIED:
         summary = report.changes.summary() if report.changes is not None else "no objects"
         message = f"revision {revision} applied: {summary}"
         message = f"{message}; pruned {deleted}" if deleted else message
-        return [Notice("Normal", "Applied", message), *notices]
+        return [Notice("Normal", str(Outcome.APPLIED), message), *notices]
     if report.outcome is Outcome.REMOVED:
         message = f"release removed ({report.message})"
         message = f"{message}: deleted {deleted}" if deleted else message
-        return [Notice("Normal", "Removed", message)]
+        return [Notice("Normal", str(Outcome.REMOVED), message)]
     if report.outcome in FAILING or report.outcome is Outcome.REMOVAL_WITHHELD:
         message = report.message or f"the release is {report.outcome}"
         return [Notice("Warning", str(report.outcome), message), *notices]

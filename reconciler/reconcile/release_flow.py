@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from reconciler.apply.claim import source_conflict
 from reconciler.apply.hooks import HookFailed, run_hooks
-from reconciler.apply.inventory import InventoryFormatError, InventoryRecord
+from reconciler.apply.inventory import InventoryFormatError, InventoryRecord, last_result
 from reconciler.apply.live import LiveIndex
 from reconciler.apply.plan import STALE_KEPT, ReleasePlan, plan_release
 from reconciler.apply.prune import prune_stale
@@ -233,11 +233,11 @@ def _failed(
 
 
 def _last_result(report: ReleaseReport, secrets: frozenset[str]) -> str:
-    """The record's `result`: "Applied", or "Failed: <why>" as the report says it (a
+    """The record's `result`: Applied, or Failed with why as the report says it (a
     ConfigMap: what a Secret of the pass holds is cut out)."""
     if report.outcome is not Outcome.FAILED:
-        return "Applied"
-    return f"Failed: {redacted(report.message, secrets)}"
+        return last_result(Outcome.APPLIED)
+    return last_result(Outcome.FAILED, redacted(report.message, secrets))
 
 
 def _heal_withheld(

@@ -11,26 +11,54 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reconciler.diff.changeset import ChangeSet
+from reconciler.outcome import FAILING as FAILING_OUTCOMES
+from reconciler.outcome import Outcome
 from reconciler.render.estimate import Totals
 from reconciler.spec import Diagnostic
 from reconciler.types import JsonObject, ReleaseKey
 
 
 class ReleaseChange(StrEnum):
+    """What the head does to a release: a change of the diff (added, removed, changed,
+    unchanged), or, where the head does not render it, the pass's outcome for that, in the
+    review's lower case (`Outcome.FAILED` is `failed`)."""
+
     ADDED = "added"
     REMOVED = "removed"
     CHANGED = "changed"
     UNCHANGED = "unchanged"
-    INVALID = "invalid"
+    INVALID = Outcome.INVALID.lower()
     """The head's file is invalid (or outside the allowed namespaces): not rendered."""
-    FAILED = "failed"
+    FAILED = Outcome.FAILED.lower()
     """The head does not render."""
-    BLOCKED = "blocked"
+    BLOCKED = Outcome.BLOCKED.lower()
     """A dependency failed, or its outputs are not known (outside the repository)."""
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The pass's outcome this change stands for; None for a change of the diff."""
+        return next((outcome for outcome in Outcome if outcome.lower() == self.value), None)
+
+    @classmethod
+    def not_rendered(cls, outcome: Outcome) -> ReleaseChange | None:
+        """The change that stands for a pass's `outcome`; None for an outcome that is not
+        one of the review's (the release rendered, or was removed)."""
+        return next((change for change in cls if change.outcome is outcome), None)
 
 
 CHANGING = frozenset({ReleaseChange.ADDED, ReleaseChange.REMOVED, ReleaseChange.CHANGED})
-FAILING = frozenset({ReleaseChange.INVALID, ReleaseChange.FAILED})
+NOT_RENDERED = frozenset(change for change in ReleaseChange if change.outcome is not None)
+"""The head does not render the release: Invalid, Failed or Blocked."""
+FAILING = frozenset(
+    change
+    for change in NOT_RENDERED
+    if change.outcome in FAILING_OUTCOMES and change.outcome is not Outcome.BLOCKED
+)
+"""The releases that fail the review: those whose outcome is failing (`outcome.FAILING`),
+but Blocked. A blocked release fails through a dependency, which fails the review itself
+(it is Failed or Invalid, or a cycle fails validation), or for want of a cluster: the
+outputs of a dependency outside the repository are not known offline, which says nothing
+against the head (`--live` renders it with them)."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from reconciler.diff.changeset import Action
 from reconciler.review.model import (
-    FAILING,
+    NOT_RENDERED,
     ReleaseChange,
     ReleaseReview,
     ResourceDelta,
@@ -29,7 +29,6 @@ MARKDOWN_BUDGET = 60_000
 """Characters of Markdown before diffs are left out (GitHub refuses comments over 65,536)."""
 
 _COUNTED = (Action.CREATED, Action.CONFIGURED, Action.DELETED)
-PROBLEMS = FAILING | {ReleaseChange.BLOCKED}
 
 
 def render_json(review: Review) -> str:
@@ -155,12 +154,12 @@ def _diagnostics(review: Review) -> str:
 
 
 def _section(item: ReleaseReview, *, diffs: bool) -> str:
-    opened = " open" if item.change in PROBLEMS else ""
+    opened = " open" if item.change in NOT_RENDERED else ""
     summary = f"<code>{html.escape(item.release)}</code>: {html.escape(_headline(item))}"
     body = []
     if sentence := fan_out_sentence(item, code=lambda text: f"`{text}`"):
         body.append(sentence)
-    if item.message and item.change in PROBLEMS:
+    if item.message and item.change in NOT_RENDERED:
         body.append(_fenced(item.message, "text"))
     elif item.message:
         body.append(f"_{html.escape(item.message)}_")
@@ -186,7 +185,7 @@ def _headline(item: ReleaseReview) -> str:
         if item.objects.counts[action]
     )
     words = _change_words(item)
-    if item.change in PROBLEMS:
+    if item.change in NOT_RENDERED:
         return words
     resources = item.resources
     extra = f"; requests {_resource_words(resources)}" if resources and resources.changed else ""

@@ -14,7 +14,9 @@ from typing import Any
 
 import yaml
 
+from reconciler.diff.changeset import Action, ChangeSet
 from reconciler.health import ReleaseState
+from reconciler.outcome import Outcome
 from reconciler.reconcile import ReleaseReport
 from reconciler.source.snapshot import STATUS_FOLDER
 from reconciler.status.live import ReleaseStatus
@@ -25,20 +27,27 @@ API_VERSION = "harmonia.dev/v1alpha1"
 KIND = "ReleaseStatus"
 README_PATH = f"{STATUS_FOLDER}/README.md"
 
-# Matched on the outcome's value (Outcome is a StrEnum).
-SYNC_STATES = {
-    "Applied": "Synced",
-    "Unchanged": "Synced",
-    "Failed": "Failed",
-    "Invalid": "Invalid",
-    "Blocked": "Blocked",
-    "Deferred": "Deferred",
-    "Planned": "OutOfSync",
-}
-REMOVED = "Removed"
-REMOVAL_WITHHELD = "RemovalWithheld"
-DEFERRED = "Deferred"
 SYNCED = "Synced"
+"""The cluster is as the revision asks: the pass applied it, or found nothing to change."""
+OUT_OF_SYNC = "OutOfSync"
+"""A dry run found changes it did not make."""
+SYNC_STATES: dict[Outcome, str] = {
+    **{outcome: str(outcome) for outcome in Outcome},
+    Outcome.APPLIED: SYNCED,
+    Outcome.UNCHANGED: SYNCED,
+    Outcome.PLANNED: OUT_OF_SYNC,
+}
+"""`sync.state` for each outcome: the outcome's own word, but where it says whether the
+cluster matches the revision (a removed release has no file, so its word is never written)."""
+NEVER_APPLIED_STATES = {
+    Outcome.FAILED: ReleaseState.FAILED,
+    Outcome.INVALID: ReleaseState.FAILED,
+    Outcome.BLOCKED: ReleaseState.BLOCKED,
+}
+"""`state` of a release with no inventory record, by the pass's outcome; any other
+outcome leaves it Progressing (planned, deferred: waiting for its first apply)."""
+COUNTED_ACTIONS = (Action.CREATED, Action.CONFIGURED, Action.DELETED)
+"""The actions `sync.changes` counts by name; every other object is counted `unchanged`."""
 
 STATE_COLOURS = {
     ReleaseState.READY: "fill:#d3f9d8,stroke:#2b8a3e,color:#000",
@@ -115,11 +124,11 @@ def release_document(
 ) -> JsonObject | None:
     """One release's status file as data; None when it has none (removed, or nothing known)."""
     report, live = entry.report, entry.live
-    if report is not None and report.outcome.value == REMOVED:
+    if report is not None and report.outcome is Outcome.REMOVED:
         return None
-    if report is not None and report.outcome.value == REMOVAL_WITHHELD:
+    if report is not None and report.outcome is Outcome.REMOVAL_WITHHELD:
         # Its file left Git and it still runs: what waits for a person comes first.
-        state, message = REMOVAL_WITHHELD, report.message
+        state, message = str(Outcome.REMOVAL_WITHHELD), report.message
     elif live is not None:
         state, message = str(live.health.state), live.health.message
     elif report is not None:
@@ -146,14 +155,8 @@ def release_document(
 
 
 def _state_never_applied(report: ReleaseReport) -> str:
-    """What the pass says of a release with no inventory record; Progressing while it
-    waits for its first apply (planned, deferred)."""
-    outcome = report.outcome.value
-    if outcome in ("Failed", "Invalid"):
-        return str(ReleaseState.FAILED)
-    if outcome == "Blocked":
-        return str(ReleaseState.BLOCKED)
-    return str(ReleaseState.PROGRESSING)
+    """What the pass says of a release with no inventory record."""
+    return str(NEVER_APPLIED_STATES.get(report.outcome, ReleaseState.PROGRESSING))
 
 
 def _sync(
@@ -163,19 +166,44 @@ def _sync(
     live: ReleaseStatus | None,
     previous: Mapping[str, Any],
 ) -> JsonObject:
-    """What the pass did with the release. A release left alone this pass (waiting out its
-    failure backoff) keeps the sync of its last attempt: the backoff's count and retry
-    time would otherwise make a commit of every pass while it keeps failing."""
+    """What the pass did with the release, with its objects' counts when it got as far as
+    them. A release left alone this pass (waiting out its failure backoff) keeps the sync
+    of its last attempt: the backoff's count and retry time would otherwise make a commit
+    of every pass while it keeps failing. Likewise a pass that found nothing to change
+    keeps the counts of the pass that changed it at the same revision, so the quiet pass
+    after an apply makes no commit."""
     earlier = previous.get("sync")
-    if report.outcome.value == DEFERRED and isinstance(earlier, dict):
+    if report.outcome is Outcome.DEFERRED and isinstance(earlier, dict):
         return {str(key): _plain(value) for key, value in earlier.items()}
-    state = SYNC_STATES.get(report.outcome.value, report.outcome.value)
+    state = SYNC_STATES[report.outcome]
     message = report.message
     if state == SYNCED and live is not None:
         # The pass's wait ends with the health message as it saw it: `message` already
         # says the health now, and repeating it here would only add churn between passes.
         message = _without(message, live.health.message)
-    return {"revision": revision, "state": state, "message": message}
+    sync: JsonObject = {"revision": revision, "state": state, "message": message}
+    if (
+        report.outcome is Outcome.UNCHANGED
+        and isinstance(earlier, dict)
+        and "changes" in earlier
+        and all(earlier.get(key) == value for key, value in sync.items())
+    ):
+        return {**sync, "changes": _plain(earlier["changes"])}
+    if report.changes is not None:
+        sync["changes"] = change_counts(report.changes)
+    return sync
+
+
+def change_counts(changes: ChangeSet) -> JsonObject:
+    """`{created: 1, configured: 2, deleted: 0, unchanged: 5}`: the change set's counts,
+    the objects the pass left as they were (compared equal, or skipped as unchanged since
+    the last apply) counted together: which of the two an object gets depends on whether a
+    controller touched it since, and would otherwise change the file from pass to pass."""
+    counts: JsonObject = {action.value: changes.counts[action] for action in COUNTED_ACTIONS}
+    counts[Action.UNCHANGED.value] = len(changes.changes) - sum(
+        changes.counts[action] for action in COUNTED_ACTIONS
+    )
+    return counts
 
 
 def _without(message: str, part: str) -> str:
