@@ -37,17 +37,23 @@ class ReleaseChange(StrEnum):
     @property
     def outcome(self) -> Outcome | None:
         """The pass's outcome this change stands for; None for a change of the diff."""
-        return next((outcome for outcome in Outcome if outcome.lower() == self.value), None)
+        return _OUTCOMES.get(self)
 
     @classmethod
     def not_rendered(cls, outcome: Outcome) -> ReleaseChange | None:
         """The change that stands for a pass's `outcome`; None for an outcome that is not
         one of the review's (the release rendered, or was removed)."""
-        return next((change for change in cls if change.outcome is outcome), None)
+        return next((change for change, known in _OUTCOMES.items() if known is outcome), None)
 
+
+_OUTCOMES = {
+    ReleaseChange.INVALID: Outcome.INVALID,
+    ReleaseChange.FAILED: Outcome.FAILED,
+    ReleaseChange.BLOCKED: Outcome.BLOCKED,
+}
 
 CHANGING = frozenset({ReleaseChange.ADDED, ReleaseChange.REMOVED, ReleaseChange.CHANGED})
-NOT_RENDERED = frozenset(change for change in ReleaseChange if change.outcome is not None)
+NOT_RENDERED = frozenset(_OUTCOMES)
 """The head does not render the release: Invalid, Failed or Blocked."""
 FAILING = frozenset(
     change

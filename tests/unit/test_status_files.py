@@ -9,10 +9,17 @@ import pytest
 import yaml
 
 from reconciler.apply.inventory import InventoryEntry, InventoryRecord
+from reconciler.diff import Action, ChangeSet, ObjectChange
 from reconciler.health import PodState, PodStatus, ReleaseHealth, ReleaseState, ResourceState, State
 from reconciler.objects import ObjectRef
 from reconciler.reconcile import Outcome, ReleaseReport
-from reconciler.status.files import README_PATH, SourceState, StatusEntry, status_files
+from reconciler.status.files import (
+    README_PATH,
+    SYNC_STATES,
+    SourceState,
+    StatusEntry,
+    status_files,
+)
 from reconciler.status.live import ReleaseStatus
 from reconciler.types import ReleaseKey
 
@@ -54,8 +61,18 @@ def live(
     return ReleaseStatus(record, ReleaseHealth(state, message, resources))
 
 
-def report(outcome: Outcome, message: str = READY_MESSAGE, key: ReleaseKey = WEB) -> ReleaseReport:
-    return ReleaseReport(key, outcome, message)
+def report(
+    outcome: Outcome,
+    message: str = READY_MESSAGE,
+    key: ReleaseKey = WEB,
+    *actions: Action,
+) -> ReleaseReport:
+    """The pass's report; with `actions`, a change set of one ConfigMap per action."""
+    changes = tuple(
+        ObjectChange(ObjectRef("v1", "ConfigMap", "shop", f"object-{index}"), action, "why")
+        for index, action in enumerate(actions)
+    )
+    return ReleaseReport(key, outcome, message, ChangeSet(key, changes) if actions else None)
 
 
 def files(
@@ -378,3 +395,111 @@ def test_a_release_deferred_before_any_attempt_says_deferred() -> None:
         "state": "Deferred",
         "message": "the reconciler is stopping",
     }
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_every_outcome_has_a_sync_state_in_its_own_word_unless_it_says_synced_or_not(
+    outcome: Outcome,
+) -> None:
+    expected = {
+        Outcome.APPLIED: "Synced",
+        Outcome.UNCHANGED: "Synced",
+        Outcome.PLANNED: "OutOfSync",
+    }.get(outcome, outcome.value)
+
+    assert SYNC_STATES[outcome] == expected
+
+
+def test_the_sync_block_counts_what_the_pass_created_configured_deleted_and_left_alone() -> None:
+    applied = report(
+        Outcome.APPLIED,
+        READY_MESSAGE,
+        WEB,
+        Action.CREATED,
+        Action.CONFIGURED,
+        Action.CONFIGURED,
+        Action.DELETED,
+        Action.UNCHANGED,
+        Action.SKIPPED,
+    )
+
+    sync = web_file(files(StatusEntry(WEB, live(), applied)))["sync"]
+
+    assert sync == {
+        "revision": REVISION,
+        "state": "Synced",
+        "message": "",
+        "changes": {"created": 1, "configured": 2, "deleted": 1, "unchanged": 2},
+    }
+
+
+def test_a_failed_pass_counts_what_it_did_before_it_failed() -> None:
+    failed = report(Outcome.FAILED, "not Ready in time", WEB, Action.CREATED, Action.SKIPPED)
+
+    sync = web_file(files(StatusEntry(WEB, None, failed)))["sync"]
+
+    assert sync == {
+        "revision": REVISION,
+        "state": "Failed",
+        "message": "not Ready in time",
+        "changes": {"created": 1, "configured": 0, "deleted": 0, "unchanged": 1},
+    }
+
+
+@pytest.mark.parametrize("outcome", [Outcome.INVALID, Outcome.BLOCKED])
+def test_a_release_the_pass_did_not_reach_the_objects_of_has_no_counts(outcome: Outcome) -> None:
+    sync = web_file(files(StatusEntry(WEB, live(), report(outcome, "see why"))))["sync"]
+
+    assert isinstance(sync, dict) and "changes" not in sync
+
+
+def test_the_quiet_pass_after_an_apply_keeps_its_counts_and_writes_the_same_files() -> None:
+    applied = files(StatusEntry(WEB, live(), report(Outcome.APPLIED, "", WEB, Action.CREATED)))
+
+    quiet = files(
+        StatusEntry(WEB, live(), report(Outcome.UNCHANGED, "", WEB, Action.SKIPPED)),
+        previous=applied,
+        now=NOW + timedelta(minutes=1),
+    )
+
+    assert quiet == applied
+
+
+@pytest.mark.parametrize(
+    ("earlier", "revision", "later", "counts"),
+    [
+        # a new revision that changes nothing of the release
+        (Outcome.APPLIED, NEXT_REVISION, Outcome.UNCHANGED, (0, 0, 0, 1)),
+        # a hand edit put back at the same revision
+        (Outcome.APPLIED, REVISION, Outcome.APPLIED, (0, 1, 0, 0)),
+        # a release failing before, unchanged now
+        (Outcome.FAILED, REVISION, Outcome.UNCHANGED, (0, 0, 0, 1)),
+    ],
+)
+def test_a_pass_counts_its_own_objects_unless_it_only_found_nothing_to_change_again(
+    earlier: Outcome, revision: str, later: Outcome, counts: tuple[int, ...]
+) -> None:
+    first = files(StatusEntry(WEB, live(), report(earlier, "", WEB, Action.CREATED)))
+    action = Action.CONFIGURED if later is Outcome.APPLIED else Action.UNCHANGED
+
+    second = files(
+        StatusEntry(WEB, live(), report(later, "", WEB, action)),
+        previous=first,
+        revision=revision,
+    )
+
+    sync = web_file(second)["sync"]
+    assert isinstance(sync, dict)
+    names = ("created", "configured", "deleted", "unchanged")
+    assert sync["changes"] == dict(zip(names, counts, strict=True))
+
+
+def test_a_release_waiting_out_its_backoff_keeps_the_counts_of_its_last_attempt() -> None:
+    attempt = files(
+        StatusEntry(WEB, None, report(Outcome.FAILED, "not Ready in time", WEB, Action.CREATED))
+    )
+    deferred = report(Outcome.DEFERRED, "failed 3 times in a row; next attempt after 12:04:00Z")
+
+    waiting = files(StatusEntry(WEB, None, deferred), previous=attempt)
+
+    assert web_file(waiting)["sync"] == web_file(attempt)["sync"]
