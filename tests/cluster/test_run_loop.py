@@ -148,6 +148,35 @@ def test_run_once_applies_a_commit_and_commits_its_status_only_when_something_ch
     assert SECRET_VALUE not in first.stderr + second.stderr + third.stderr
 
 
+def test_a_status_file_counts_the_objects_the_pass_created_configured_and_deleted(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    files = repository_files(namespace)
+    git_repos.commit_and_push(files, "add web")
+    cache = tmp_path / "cache"
+    path = f"status/{namespace}/web.yaml"
+
+    def counts_after_a_pass() -> object:
+        finished = run_once(cluster, git_repos, cache)
+        assert finished.returncode == 0, finished.stderr
+        sync = status_file(git_repos, path)["sync"]
+        assert isinstance(sync, dict) and sync["state"] == "Synced", sync
+        return sync["changes"]
+
+    assert counts_after_a_pass() == {"created": 2, "configured": 0, "deleted": 0, "unchanged": 0}
+
+    patch = json.dumps({"data": {"mode": "slow"}})
+    cluster.kubectl("-n", namespace, "patch", "configmap", "settings", "--type=merge", "-p", patch)
+    assert counts_after_a_pass() == {"created": 0, "configured": 1, "deleted": 0, "unchanged": 1}
+
+    only_the_token = yaml.safe_load_all(files["charts/web/objects.yaml"])
+    files["charts/web/objects.yaml"] = yaml.safe_dump_all(
+        [obj for obj in only_the_token if obj["kind"] == "Secret"]
+    )
+    git_repos.commit_and_push(files, "drop the settings")
+    assert counts_after_a_pass() == {"created": 0, "configured": 0, "deleted": 1, "unchanged": 1}
+
+
 def test_run_once_exits_1_for_an_invalid_release_and_3_for_an_unreachable_remote(
     cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
 ) -> None:
