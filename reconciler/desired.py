@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.graph import ReleaseGraph, build_graph
+from reconciler.graph import ReleaseGraph, build_graph, pass_scope
 from reconciler.policy import Policy, effective_policy, namespace_problems
 from reconciler.render.environment import VersionChoice, library_folders
 from reconciler.render.model import RenderEnvironment
@@ -53,6 +53,12 @@ class DesiredState:
     render: RepositoryRender
     diagnostics: tuple[Diagnostic, ...]
     """Every validation problem: files, policy narrowing, cycles, namespaces."""
+    scope: frozenset[ReleaseKey] | None = None
+    """The releases a pass over this state takes (pass_scope of those asked for); None:
+    the whole repository, the only case in which releases whose files left are removed."""
+
+    def in_scope(self, key: ReleaseKey) -> bool:
+        return self.scope is None or key in self.scope
 
     @property
     def has_errors(self) -> bool:
@@ -95,12 +101,13 @@ def compute_desired_state(
     tools: Tools,
     external_outputs: ExternalOutputs = lambda _key: None,
     only: frozenset[ReleaseKey] | None = None,
+    dependents: bool = False,
 ) -> DesiredState:
     """Load, validate, order and render the repository at `root`.
 
     Releases outside the narrowed policy's namespaces are not rendered (they are
-    reported as diagnostics); `only` limits rendering to those releases and their
-    dependencies.
+    reported as diagnostics); `only` limits the state to those releases, with
+    `dependents` the releases depending on them, and what all these depend on.
     """
     loaded, _graph, narrowed, diagnostics = check_repository(
         root, policy=policy, cache_dir=tools.cache_dir
@@ -130,8 +137,9 @@ def compute_desired_state(
         plain_http_registries=tools.plain_http_registries,
         cache_secrets=tools.cache_secrets,
     )
+    scope = None if only is None else pass_scope(only, loaded.releases, dependents=dependents)
     render = render_repository(
-        allowed, graph, settings, external_outputs=external_outputs, only=only
+        allowed, graph, settings, external_outputs=external_outputs, only=scope
     )
     return DesiredState(
         root=root,
@@ -141,4 +149,5 @@ def compute_desired_state(
         versions=versions,
         render=render,
         diagnostics=diagnostics,
+        scope=scope,
     )

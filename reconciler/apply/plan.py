@@ -17,7 +17,7 @@ from typing import Any
 from reconciler.apply.adoption import adoption_refusal
 from reconciler.apply.inventory import InventoryEntry, InventoryRecord
 from reconciler.apply.lifecycle import with_lifecycle
-from reconciler.apply.live import LiveIndex
+from reconciler.apply.live_index import LiveIndex
 from reconciler.diff.changeset import Action, ChangeSet, ObjectChange
 from reconciler.diff.compare import compare
 from reconciler.diff.contained import still_applied

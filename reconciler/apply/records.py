@@ -22,7 +22,7 @@ from reconciler.apply.inventory import (
     inventory_release,
     record_from_configmap,
 )
-from reconciler.apply.live import LiveIndex
+from reconciler.apply.live_index import LiveIndex
 from reconciler.apply.plan import PlannedObject, ReleasePlan
 from reconciler.apply.prune import PruneResult
 from reconciler.apply.wait import with_completed_jobs

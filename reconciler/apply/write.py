@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.apply.inventory import InventoryRecord
-from reconciler.apply.live import LiveIndex
+from reconciler.apply.live_index import LiveIndex
 from reconciler.apply.managed_fields import transferred_managed_fields
 from reconciler.apply.plan import PlannedObject, ReleasePlan
 from reconciler.apply.staging import staged

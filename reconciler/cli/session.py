@@ -79,6 +79,7 @@ def desired_state(
     target: KubeTarget,
     inputs: RenderInputs,
     only: frozenset[ReleaseKey] | None = None,
+    dependents: bool = False,
     external_outputs: ExternalOutputs = lambda _key: None,
 ) -> DesiredState:
     tools = render_tools(inputs)
@@ -101,6 +102,7 @@ def desired_state(
             versions_for=versions_for,
             tools=tools,
             only=only,
+            dependents=dependents,
             external_outputs=external_outputs,
         )
     except RenderError as error:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from reconciler.apply.claim import source_conflict
 from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import InventoryFormatError, InventoryRecord
-from reconciler.apply.live import LiveIndex
+from reconciler.apply.live_index import LiveIndex
 from reconciler.apply.plan import STALE_KEPT, ReleasePlan, plan_release
 from reconciler.apply.prune import prune_stale
 from reconciler.apply.records import (

@@ -24,9 +24,6 @@ from reconciler.render.ownership import MANAGED_BY, MANAGED_BY_LABEL
 
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
 
-Scope = tuple[str, str, str]
-"""(apiVersion, kind, namespace): what one list request covers."""
-
 Value = TypeVar("Value")
 Mapper = Callable[[Callable[[ObjectRef], object], Iterable[ObjectRef]], Iterable[object]]
 
