@@ -33,6 +33,16 @@ def chain(bench: Workbench, namespace: str, value: str) -> dict[str, ReleaseKey]
     return keys
 
 
+def changed_chain(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> tuple[Workbench, dict[str, ReleaseKey]]:
+    """The chain applied with "1", then every file changed to "2" and not applied yet."""
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    chain(bench, namespace, "1")
+    assert not bench.run().failed
+    return bench, chain(bench, namespace, "2")
+
+
 def value_of(cluster: LiveCluster, namespace: str, name: str) -> str:
     found = cluster.kubectl("-n", namespace, "get", "cm", name, "-o", "jsonpath={.data.v}")
     return found.stdout
@@ -41,10 +51,7 @@ def value_of(cluster: LiveCluster, namespace: str, name: str) -> str:
 def test_a_pass_over_one_release_takes_what_it_depends_on_and_leaves_the_rest(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
-    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
-    keys = chain(bench, namespace, "1")
-    assert not bench.run().failed
-    chain(bench, namespace, "2")
+    bench, keys = changed_chain(cluster, namespace, tmp_path)
 
     report = bench.run(only=frozenset({keys["app"]}))
 
@@ -61,10 +68,7 @@ def test_a_pass_over_one_release_takes_what_it_depends_on_and_leaves_the_rest(
 def test_a_pass_over_one_release_with_its_dependents_takes_them_and_what_they_need(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
-    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
-    keys = chain(bench, namespace, "1")
-    assert not bench.run().failed
-    chain(bench, namespace, "2")
+    bench, keys = changed_chain(cluster, namespace, tmp_path)
 
     report = bench.run(only=frozenset({keys["app"]}), dependents=True)
 
