@@ -13,13 +13,13 @@ from pathlib import Path
 
 from reconciler.graph import ReleaseGraph, build_graph
 from reconciler.policy import Policy, effective_policy, namespace_problems
+from reconciler.release_requests import Diagnostic, LoadedRepository, load_repository
+from reconciler.release_requests.model import Release, RepositoryConfig
 from reconciler.render.environment import VersionChoice, library_folders
 from reconciler.render.model import RenderEnvironment
 from reconciler.render.pipeline import ExternalOutputs, RepositoryRender, render_repository
 from reconciler.render.plugins import validate_plugins
 from reconciler.render.release import RenderSettings
-from reconciler.spec import Diagnostic, LoadedRepository, load_repository
-from reconciler.spec.model import Release, RepositoryConfig
 from reconciler.types import ReleaseKey
 
 VersionsFor = Callable[[RepositoryConfig | None], VersionChoice]

@@ -51,8 +51,17 @@ from reconciler.health import ReleaseHealth, ReleaseState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError, NotFound
 from reconciler.objects import ref_of
+from reconciler.release_requests.model import Release
 from reconciler.render.model import DependedRelease, RenderedRelease, RenderError
-from reconciler.render.outputs import (
+from reconciler.render.ownership import CLUSTER_SCOPED_REFUSAL, OWNER_ANNOTATION
+from reconciler.render.pipeline import ExternalOutputs
+from reconciler.render.secrets.redaction import (
+    hidden_outputs,
+    redacted,
+    secret_output_names,
+    withheld_secret_outputs,
+)
+from reconciler.render.values.outputs import (
     DUMMY_SERVICE_LABEL,
     DUMMY_SERVICE_RELEASE_LABEL,
     RELEASE_CONFIG_API_VERSIONS,
@@ -60,15 +69,6 @@ from reconciler.render.outputs import (
     is_dummy_service,
     published_release,
 )
-from reconciler.render.ownership import CLUSTER_SCOPED_REFUSAL, OWNER_ANNOTATION
-from reconciler.render.pipeline import ExternalOutputs
-from reconciler.render.secret_values import (
-    hidden_outputs,
-    redacted,
-    secret_output_names,
-    withheld_secret_outputs,
-)
-from reconciler.spec.model import Release
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 
 WALM_RELEASE_CONFIG = RELEASE_CONFIG_API_VERSIONS[0]

@@ -40,6 +40,7 @@ from reconciler.health.removed_jobs import job_completed, removed_job_health
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import ClusterUnreachable, Conflict, Invalid, KubeError, StaleObject
 from reconciler.objects import ObjectRef, ref_of, stub_object
+from reconciler.release_requests import Release
 from reconciler.render.cache import canonical_json
 from reconciler.render.model import KubeObject, RenderedRelease
 from reconciler.render.ownership import (
@@ -47,8 +48,7 @@ from reconciler.render.ownership import (
     MANAGED_BY_LABEL,
     OWNER_ANNOTATION,
 )
-from reconciler.render.secret_values import public_outputs
-from reconciler.spec import Release
+from reconciler.render.secrets.redaction import public_outputs
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 
 CRD_ESTABLISH_TIMEOUT = 60.0

@@ -15,7 +15,7 @@ from reconciler.graph import (
     render_mermaid,
     render_text,
 )
-from reconciler.spec import ChartPath, Release, SourceMap, load_repository
+from reconciler.release_requests import ChartPath, Release, SourceMap, load_repository
 from reconciler.types import ReleaseKey
 from tests.unit.samples import release, write_repository
 
