@@ -58,9 +58,6 @@ LEFT_BEHIND: dict[str, str] = {
 }
 """Fields of WALM's request bodies and release list items with no Harmonia field: why."""
 
-LIST_FIELDS = frozenset({*LEFT_BEHIND, "paused"}) - {"isomateConfig", "releasePrettyParams"}
-"""Fields only the release list API returns (ReleaseInfoV2)."""
-
 PAUSE_PLUGIN = "PauseRelease"
 BUILT_IN_PLUGINS = {
     "ValidateReleaseConfig": "Harmonia takes the ReleaseConfig out of the render itself",
