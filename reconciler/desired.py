@@ -63,10 +63,21 @@ def check_repository(
     root: Path, *, policy: Policy, cache_dir: Path | None = None
 ) -> tuple[LoadedRepository, ReleaseGraph, Policy, tuple[Diagnostic, ...]]:
     """Load and validate without rendering: what `harmonia validate` reports. A pass
-    gives its `cache_dir`, so unchanged release files are not read and validated again."""
+    gives its `cache_dir`, so unchanged release files are not read and validated again.
+
+    The graph is the one a pass renders and applies by, built once: it holds the releases
+    the narrowed policy allows; one it refuses is left out like an invalid file (reported
+    by its namespace problem), and its dependents wait.
+    """
     loaded = load_repository(root, cache_dir=cache_dir)
     narrowed, policy_problems = effective_policy(policy, loaded.config)
-    graph = build_graph(loaded.releases, invalid=loaded.invalid_releases)
+    allowed = {
+        key: release
+        for key, release in loaded.releases.items()
+        if narrowed.allows_namespace(release.namespace)
+    }
+    refused = loaded.releases.keys() - allowed.keys()
+    graph = build_graph(allowed, invalid=loaded.invalid_releases | refused)
     found = [*loaded.diagnostics, *policy_problems, *graph.diagnostics]
     found.extend(namespace_problems(narrowed, loaded.releases))
     found.extend(_plugin_problems(loaded.releases.values()))
@@ -102,18 +113,11 @@ def compute_desired_state(
     reported as diagnostics); `only` limits rendering to those releases and their
     dependencies.
     """
-    loaded, _graph, narrowed, diagnostics = check_repository(
+    loaded, graph, narrowed, diagnostics = check_repository(
         root, policy=policy, cache_dir=tools.cache_dir
     )
     versions = versions_for(loaded.config)
-    allowed = {
-        key: release
-        for key, release in loaded.releases.items()
-        if narrowed.allows_namespace(release.namespace)
-    }
-    # A release the policy refuses is left out like an invalid one; its dependents wait.
-    refused = loaded.releases.keys() - allowed.keys()
-    graph = build_graph(allowed, invalid=loaded.invalid_releases | refused)
+    allowed = {key: loaded.releases[key] for key in graph.releases}
     settings = RenderSettings(
         repository_root=root,
         repository=loaded.config or RepositoryConfig(),
