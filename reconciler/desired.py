@@ -13,13 +13,13 @@ from pathlib import Path
 
 from reconciler.graph import ReleaseGraph, build_graph, pass_scope
 from reconciler.policy import Policy, effective_policy, namespace_problems
+from reconciler.release_requests import Diagnostic, LoadedRepository, load_repository
+from reconciler.release_requests.model import Release, RepositoryConfig
 from reconciler.render.environment import VersionChoice, library_folders
 from reconciler.render.model import RenderEnvironment
 from reconciler.render.pipeline import ExternalOutputs, RepositoryRender, render_repository
 from reconciler.render.plugins import validate_plugins
 from reconciler.render.release import RenderSettings
-from reconciler.spec import Diagnostic, LoadedRepository, load_repository
-from reconciler.spec.model import Release, RepositoryConfig
 from reconciler.types import ReleaseKey
 
 VersionsFor = Callable[[RepositoryConfig | None], VersionChoice]
@@ -69,10 +69,21 @@ def check_repository(
     root: Path, *, policy: Policy, cache_dir: Path | None = None
 ) -> tuple[LoadedRepository, ReleaseGraph, Policy, tuple[Diagnostic, ...]]:
     """Load and validate without rendering: what `harmonia validate` reports. A pass
-    gives its `cache_dir`, so unchanged release files are not read and validated again."""
+    gives its `cache_dir`, so unchanged release files are not read and validated again.
+
+    The graph is the one a pass renders and applies by, built once: it holds the releases
+    the narrowed policy allows; one it refuses is left out like an invalid file (reported
+    by its namespace problem), and its dependents wait.
+    """
     loaded = load_repository(root, cache_dir=cache_dir)
     narrowed, policy_problems = effective_policy(policy, loaded.config)
-    graph = build_graph(loaded.releases, invalid=loaded.invalid_releases)
+    allowed = {
+        key: release
+        for key, release in loaded.releases.items()
+        if narrowed.allows_namespace(release.namespace)
+    }
+    refused = loaded.releases.keys() - allowed.keys()
+    graph = build_graph(allowed, invalid=loaded.invalid_releases | refused)
     found = [*loaded.diagnostics, *policy_problems, *graph.diagnostics]
     found.extend(namespace_problems(narrowed, loaded.releases))
     found.extend(_plugin_problems(loaded.releases.values()))
@@ -109,18 +120,11 @@ def compute_desired_state(
     reported as diagnostics); `only` limits the state to those releases, with
     `dependents` the releases depending on them, and what all these depend on.
     """
-    loaded, _graph, narrowed, diagnostics = check_repository(
+    loaded, graph, narrowed, diagnostics = check_repository(
         root, policy=policy, cache_dir=tools.cache_dir
     )
     versions = versions_for(loaded.config)
-    allowed = {
-        key: release
-        for key, release in loaded.releases.items()
-        if narrowed.allows_namespace(release.namespace)
-    }
-    # A release the policy refuses is left out like an invalid one; its dependents wait.
-    refused = loaded.releases.keys() - allowed.keys()
-    graph = build_graph(allowed, invalid=loaded.invalid_releases | refused)
+    allowed = {key: loaded.releases[key] for key in graph.releases}
     settings = RenderSettings(
         repository_root=root,
         repository=loaded.config or RepositoryConfig(),

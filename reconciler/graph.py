@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reconciler.spec import Diagnostic, Release
+from reconciler.release_requests import Diagnostic, Release
 from reconciler.types import JsonValue, ReleaseKey
 
 

@@ -31,9 +31,9 @@ from reconciler.diff.changeset import Action
 from reconciler.health import ReleaseHealth
 from reconciler.kube.client import KubeClient
 from reconciler.objects import Identity
+from reconciler.release_requests import Release
 from reconciler.render.model import RenderedRelease
-from reconciler.render.secret_values import public_outputs
-from reconciler.spec import Release
+from reconciler.render.secrets.redaction import public_outputs
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 
 RecordRead = InventoryRecord | InventoryFormatError

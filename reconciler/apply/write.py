@@ -22,9 +22,9 @@ from reconciler.diff.changeset import Action, ObjectChange
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import ClusterUnreachable, Invalid, KubeError, StaleObject
 from reconciler.objects import Identity, ObjectRef, ref_of, stub_object
+from reconciler.release_requests import Release
 from reconciler.render.model import KubeObject
 from reconciler.render.ownership import MANAGED_BY, MANAGED_BY_LABEL
-from reconciler.spec import Release
 
 CRD_ESTABLISH_TIMEOUT = 60.0
 HANDOVER_ATTEMPTS = 3

@@ -38,9 +38,9 @@ from reconciler.kube.client import KubeClient
 from reconciler.outcome import Outcome
 from reconciler.reconcile.refusals import cluster_scoped_refusals
 from reconciler.reconcile.report import PassOptions, ReleaseReport
+from reconciler.release_requests.model import Release
 from reconciler.render.model import RenderedRelease
-from reconciler.render.secret_values import hidden_outputs, redacted, secret_output_names
-from reconciler.spec.model import Release
+from reconciler.render.secrets.redaction import hidden_outputs, redacted, secret_output_names
 from reconciler.types import JsonObject, ReleaseKey
 
 

@@ -29,7 +29,7 @@ from reconciler.reconcile.release_flow import Written, finish_release, start_rel
 from reconciler.reconcile.removal import mark_removals, removed_releases
 from reconciler.reconcile.report import PassOptions, PassReport, ReleaseReport, refused_alone
 from reconciler.reconcile.schedule import StartOrder, gate
-from reconciler.render.secret_values import redacted
+from reconciler.render.secrets.redaction import redacted
 from reconciler.types import ReleaseKey
 
 

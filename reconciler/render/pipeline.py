@@ -16,11 +16,11 @@ from functools import partial
 from typing import TypeVar
 
 from reconciler.graph import ReleaseGraph, with_dependencies
+from reconciler.release_requests import Release
 from reconciler.render.charts import ChartSourceError
 from reconciler.render.model import ChartOutput, DependedRelease, RenderedRelease, RenderError
 from reconciler.render.release import PreparedRelease, ReleaseRenderer, RenderSettings
-from reconciler.render.secret_values import redacted, secret_output_names, values_of_secrets
-from reconciler.spec import Release
+from reconciler.render.secrets.redaction import redacted, secret_output_names, values_of_secrets
 from reconciler.types import ReleaseKey
 
 T = TypeVar("T")

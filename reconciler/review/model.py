@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reconciler.diff.changeset import ChangeSet
-from reconciler.render.estimate import Totals
-from reconciler.spec import Diagnostic
+from reconciler.release_requests import Diagnostic
+from reconciler.review.estimate import Totals
 from reconciler.types import JsonObject, ReleaseKey
 
 

@@ -17,7 +17,7 @@ from reconciler.graph import (
     render_text,
     with_dependencies,
 )
-from reconciler.spec import ChartPath, Release, SourceMap, load_repository
+from reconciler.release_requests import ChartPath, Release, SourceMap, load_repository
 from reconciler.types import ReleaseKey
 from tests.unit.samples import release, write_repository
 
