@@ -2,6 +2,9 @@
 
 For `harmonia import-walm`: a request body or an item of WALM's release list becomes a
 Harmonia document, through the loader's own WALM translation (walm.py). Pure, no I/O.
+
+One module for one translation table: each WALM field's fate (kept, moved, dropped with a
+note) is read in one place, which is what a reviewer of an import checks.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Loading's first step: safe YAML only, with limits on size, encoding, documents a
 PyYAML's parser and composer build the nodes from libyaml's tokens when PyYAML has it
 (C: about four times faster); anything short of a clean document is read again with
 PyYAML's own scanner, whose error messages the hints are written for.
+
+Longer than most modules because the fast composer, its limits and the slow re-read
+must agree line by line on what counts as one clean document: split, they drift.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Read from rendered objects (after plugins), for `harmonia plan --resources` and 
 pull-request comment: per workload the pods, the CPU (cores) and memory (MiB) each pod
 requests and is limited to, and the storage each pod claims (GiB, class); per release
 and in total. Pure.
+
+About 400 lines: one WALM report, each workload kind's pod count and claims beside the
+sums that use them.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Read once per resolved chart, before values are computed: its roles and params s
 which values path (`mapKey`) each metaInfoParams field is written (see merge.py), its
 dependencies name the key a dependency's outputs arrive under, its plugins are defaults.
 Reading the file is the only I/O.
+
+Slightly over 400 lines: it is the one reader of a file format (each field's checks and
+messages beside its parsing); split, the format would be described in two places.
 """
 
 from __future__ import annotations
