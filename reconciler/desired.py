@@ -11,15 +11,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.graph import ReleaseGraph, build_graph
+from reconciler.graph import ReleaseGraph, build_graph, pass_scope
 from reconciler.policy import Policy, effective_policy, namespace_problems
+from reconciler.release_requests import Diagnostic, LoadedRepository, load_repository
+from reconciler.release_requests.model import Release, RepositoryConfig
 from reconciler.render.environment import VersionChoice, library_folders
 from reconciler.render.model import RenderEnvironment
 from reconciler.render.pipeline import ExternalOutputs, RepositoryRender, render_repository
 from reconciler.render.plugins import validate_plugins
 from reconciler.render.release import RenderSettings
-from reconciler.spec import Diagnostic, LoadedRepository, load_repository
-from reconciler.spec.model import Release, RepositoryConfig
 from reconciler.types import ReleaseKey
 
 VersionsFor = Callable[[RepositoryConfig | None], VersionChoice]
@@ -53,6 +53,12 @@ class DesiredState:
     render: RepositoryRender
     diagnostics: tuple[Diagnostic, ...]
     """Every validation problem: files, policy narrowing, cycles, namespaces."""
+    scope: frozenset[ReleaseKey] | None = None
+    """The releases a pass over this state takes (pass_scope of those asked for); None:
+    the whole repository, the only case in which releases whose files left are removed."""
+
+    def in_scope(self, key: ReleaseKey) -> bool:
+        return self.scope is None or key in self.scope
 
     @property
     def has_errors(self) -> bool:
@@ -63,10 +69,21 @@ def check_repository(
     root: Path, *, policy: Policy, cache_dir: Path | None = None
 ) -> tuple[LoadedRepository, ReleaseGraph, Policy, tuple[Diagnostic, ...]]:
     """Load and validate without rendering: what `harmonia validate` reports. A pass
-    gives its `cache_dir`, so unchanged release files are not read and validated again."""
+    gives its `cache_dir`, so unchanged release files are not read and validated again.
+
+    The graph is the one a pass renders and applies by, built once: it holds the releases
+    the narrowed policy allows; one it refuses is left out like an invalid file (reported
+    by its namespace problem), and its dependents wait.
+    """
     loaded = load_repository(root, cache_dir=cache_dir)
     narrowed, policy_problems = effective_policy(policy, loaded.config)
-    graph = build_graph(loaded.releases, invalid=loaded.invalid_releases)
+    allowed = {
+        key: release
+        for key, release in loaded.releases.items()
+        if narrowed.allows_namespace(release.namespace)
+    }
+    refused = loaded.releases.keys() - allowed.keys()
+    graph = build_graph(allowed, invalid=loaded.invalid_releases | refused)
     found = [*loaded.diagnostics, *policy_problems, *graph.diagnostics]
     found.extend(namespace_problems(narrowed, loaded.releases))
     found.extend(_plugin_problems(loaded.releases.values()))
@@ -95,25 +112,19 @@ def compute_desired_state(
     tools: Tools,
     external_outputs: ExternalOutputs = lambda _key: None,
     only: frozenset[ReleaseKey] | None = None,
+    dependents: bool = False,
 ) -> DesiredState:
     """Load, validate, order and render the repository at `root`.
 
     Releases outside the narrowed policy's namespaces are not rendered (they are
-    reported as diagnostics); `only` limits rendering to those releases and their
-    dependencies.
+    reported as diagnostics); `only` limits the state to those releases, with
+    `dependents` the releases depending on them, and what all these depend on.
     """
-    loaded, _graph, narrowed, diagnostics = check_repository(
+    loaded, graph, narrowed, diagnostics = check_repository(
         root, policy=policy, cache_dir=tools.cache_dir
     )
     versions = versions_for(loaded.config)
-    allowed = {
-        key: release
-        for key, release in loaded.releases.items()
-        if narrowed.allows_namespace(release.namespace)
-    }
-    # A release the policy refuses is left out like an invalid one; its dependents wait.
-    refused = loaded.releases.keys() - allowed.keys()
-    graph = build_graph(allowed, invalid=loaded.invalid_releases | refused)
+    allowed = {key: loaded.releases[key] for key in graph.releases}
     settings = RenderSettings(
         repository_root=root,
         repository=loaded.config or RepositoryConfig(),
@@ -130,8 +141,9 @@ def compute_desired_state(
         plain_http_registries=tools.plain_http_registries,
         cache_secrets=tools.cache_secrets,
     )
+    scope = None if only is None else pass_scope(only, loaded.releases, dependents=dependents)
     render = render_repository(
-        allowed, graph, settings, external_outputs=external_outputs, only=only
+        allowed, graph, settings, external_outputs=external_outputs, only=scope
     )
     return DesiredState(
         root=root,
@@ -141,4 +153,5 @@ def compute_desired_state(
         versions=versions,
         render=render,
         diagnostics=diagnostics,
+        scope=scope,
     )

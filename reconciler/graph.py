@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reconciler.spec import Diagnostic, Release
+from reconciler.release_requests import Diagnostic, Release
 from reconciler.types import JsonValue, ReleaseKey
 
 
@@ -97,6 +97,31 @@ def with_dependencies(
         wanted.add(key)
         pending.extend(t for t in releases[key].dependencies.values() if t in releases)
     return frozenset(wanted)
+
+
+def pass_scope(
+    chosen: Collection[ReleaseKey],
+    releases: Mapping[ReleaseKey, Release],
+    *,
+    dependents: bool = False,
+) -> frozenset[ReleaseKey]:
+    """The releases a pass over `chosen` takes: those, with `dependents` every release that
+    depends on them directly or not (a change to them reaches those), and everything
+    these depend on (their outputs and readiness gate them). A chosen release that is
+    not among `releases` (its file is invalid) stays in, to be reported."""
+    wanted = set(chosen)
+    if dependents:
+        users: dict[ReleaseKey, list[ReleaseKey]] = {}
+        for key, release in releases.items():
+            for target in release.dependencies.values():
+                users.setdefault(target, []).append(key)
+        pending = list(wanted)
+        while pending:
+            for user in users.get(pending.pop(), ()):
+                if user not in wanted:
+                    wanted.add(user)
+                    pending.append(user)
+    return with_dependencies(wanted, releases) | wanted
 
 
 def _kind(

@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from reconciler.spec import Diagnostic, Release, RepositoryConfig, SourceMap
-from reconciler.spec.model import API_VERSION
-from reconciler.spec.schema import Schema, validate_document
-from reconciler.spec.yaml_source import read_yaml_file
+from reconciler.release_requests import Diagnostic, Release, RepositoryConfig, SourceMap
+from reconciler.release_requests.model import API_VERSION
+from reconciler.release_requests.schema import Schema, validate_document
+from reconciler.release_requests.yaml_source import read_yaml_file
 from reconciler.types import JsonObject, ReleaseKey
 
 _GLOB_CHARACTERS = "*?"

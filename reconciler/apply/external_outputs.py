@@ -12,7 +12,9 @@ from reconciler.apply.records import read_inventory
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError
 from reconciler.render.model import DependedRelease, RenderError
-from reconciler.render.outputs import (
+from reconciler.render.pipeline import ExternalOutputs
+from reconciler.render.secrets.redaction import withheld_secret_outputs
+from reconciler.render.values.outputs import (
     DUMMY_SERVICE_LABEL,
     DUMMY_SERVICE_RELEASE_LABEL,
     RELEASE_CONFIG_API_VERSIONS,
@@ -20,8 +22,6 @@ from reconciler.render.outputs import (
     is_dummy_service,
     published_release,
 )
-from reconciler.render.pipeline import ExternalOutputs
-from reconciler.render.secret_values import withheld_secret_outputs
 from reconciler.types import ReleaseKey, split_release_key
 
 WALM_RELEASE_CONFIG = RELEASE_CONFIG_API_VERSIONS[0]

@@ -17,7 +17,7 @@ from typing import Any
 from reconciler.apply.adoption import adoption_refusal
 from reconciler.apply.inventory import InventoryEntry, InventoryRecord
 from reconciler.apply.lifecycle import with_lifecycle
-from reconciler.apply.live import LiveIndex
+from reconciler.apply.live_index import LiveIndex
 from reconciler.diff.changeset import Action, ChangeSet, ObjectChange
 from reconciler.diff.compare import compare
 from reconciler.diff.contained import still_applied
@@ -26,10 +26,10 @@ from reconciler.health.removed_jobs import job_completed, removed_job_health
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import ClusterUnreachable, Conflict, Invalid, KubeError
 from reconciler.objects import ObjectRef, ref_of
+from reconciler.release_requests import Release
 from reconciler.render.cache import canonical_json
 from reconciler.render.model import KubeObject, RenderedRelease
 from reconciler.render.ownership import MANAGED_BY, MANAGED_BY_LABEL, OWNER_ANNOTATION
-from reconciler.spec import Release
 from reconciler.types import ReleaseKey
 
 STALE_KEPT = "no longer rendered; pruning is off, so it stays (and stays in the record)"

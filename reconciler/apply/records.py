@@ -24,7 +24,7 @@ from reconciler.apply.inventory import (
     last_result,
     record_from_configmap,
 )
-from reconciler.apply.live import LiveIndex
+from reconciler.apply.live_index import LiveIndex
 from reconciler.apply.plan import PlannedObject, ReleasePlan
 from reconciler.apply.prune import PruneResult
 from reconciler.apply.wait import with_completed_jobs
@@ -34,9 +34,9 @@ from reconciler.health import ReleaseHealth
 from reconciler.kube.client import KubeClient
 from reconciler.objects import Identity
 from reconciler.outcome import Outcome
+from reconciler.release_requests import Release
 from reconciler.render.model import RenderedRelease
-from reconciler.render.secret_values import public_outputs
-from reconciler.spec import Release
+from reconciler.render.secrets.redaction import public_outputs
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 
 RecordRead = InventoryRecord | InventoryFormatError

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from reconciler.apply.inventory import InventoryEntry, InventoryRecord
-from reconciler.apply.live import LiveIndex
+from reconciler.apply.live_index import LiveIndex
 from reconciler.health import (
     HealthContext,
     Reason,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.apply.inventory import InventoryRecord
-from reconciler.apply.live import LiveIndex
+from reconciler.apply.live_index import LiveIndex
 from reconciler.apply.managed_fields import transferred_managed_fields
 from reconciler.apply.plan import PlannedObject, ReleasePlan
 from reconciler.apply.staging import staged
@@ -22,9 +22,9 @@ from reconciler.diff.changeset import Action, ObjectChange
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import ClusterUnreachable, Invalid, KubeError, StaleObject
 from reconciler.objects import Identity, ObjectRef, ref_of, stub_object
+from reconciler.release_requests import Release
 from reconciler.render.model import KubeObject
 from reconciler.render.ownership import MANAGED_BY, MANAGED_BY_LABEL
-from reconciler.spec import Release
 
 CRD_ESTABLISH_TIMEOUT = 60.0
 HANDOVER_ATTEMPTS = 3

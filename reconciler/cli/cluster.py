@@ -38,7 +38,6 @@ from reconciler.cli.review import (
 )
 from reconciler.cli.session import EXIT_UNREACHABLE, desired_state
 from reconciler.desired import DesiredState
-from reconciler.graph import with_dependencies
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import KubeTarget
 from reconciler.kube.errors import ClusterUnreachable, KubeError
@@ -61,6 +60,12 @@ release_option = click.option(
     metavar="NAMESPACE/NAME",
     help="Only this release (and what it depends on).",
 )
+dependents_option = click.option(
+    "--with-dependents",
+    "dependents",
+    is_flag=True,
+    help="With --release: also the releases that depend on it (and what they depend on).",
+)
 
 
 def connect_or_exit(target: KubeTarget) -> KubeClient:
@@ -80,10 +85,14 @@ def _state(
     target: KubeTarget,
     inputs: RenderInputs,
     release: str | None,
+    dependents: bool = False,
     shown_as: Path | None = None,
 ) -> DesiredState:
-    """The desired state of the files at `path`; problems go to stderr, their files
-    named under `shown_as` (default `path`)."""
+    """The desired state of the files at `path`, limited to `release` (and what its pass
+    takes) when given; problems go to stderr, their files named under `shown_as`
+    (default `path`)."""
+    if dependents and not release:
+        raise click.UsageError("--with-dependents needs --release")
     only = frozenset({ReleaseKey(release)}) if release else None
     state = desired_state(
         path,
@@ -91,6 +100,7 @@ def _state(
         target=target,
         inputs=inputs,
         only=only,
+        dependents=dependents,
         external_outputs=external_outputs_from(client),
     )
     for item in state.diagnostics:
@@ -99,13 +109,11 @@ def _state(
     return state
 
 
-def _pass(
-    client: KubeClient, state: DesiredState, options: PassOptions, *, release: str | None
-) -> PassReport:
-    """One pass; each release's outcome and why go to stderr, one line apiece (the
-    releases removed because their files left Git among them). With `release`, the
-    report keeps that release and what it depends on: the pass ran those, so a
-    dependency that kept it back is named with its own reason."""
+def _pass(client: KubeClient, state: DesiredState, options: PassOptions) -> PassReport:
+    """One pass over the state's scope; each release's outcome and why go to stderr, one
+    line apiece (the releases removed because their files left Git among them, and with
+    `--release` what it depends on: a dependency that kept it back is named with its own
+    reason)."""
     try:
         report = reconcile(client, state, options)
     except KubeError as error:
@@ -113,14 +121,6 @@ def _pass(
         # inventory records cannot be listed, or the cluster does not answer).
         click.echo(f"error: {error}", err=True)
         raise click.exceptions.Exit(EXIT_UNREACHABLE if error.temporary else 1) from None
-    if release:
-        named = ReleaseKey(release)
-        chosen = with_dependencies({named}, state.loaded.releases) | {named}
-        report = PassReport(
-            report.revision,
-            {k: v for k, v in report.releases.items() if k in chosen},
-            report.prune_withheld,
-        )
     for key in sorted(report.releases):
         click.echo(f"{key}: {report.releases[key].describe()}", err=True)
     return report
@@ -150,6 +150,7 @@ source_id_option = click.option(
 @click.command()
 @repository_argument
 @release_option
+@dependents_option
 @source_id_option
 @click.option(
     "--base",
@@ -179,6 +180,7 @@ source_id_option = click.option(
 def diff(
     path: Path,
     release: str | None,
+    dependents: bool,
     source_id: str | None,
     base: str | None,
     head: str | None,
@@ -202,6 +204,8 @@ def diff(
     if sides.base is not None:
         if source_id is not None:
             raise click.UsageError("--source-id names releases in the cluster: not with --base")
+        if dependents:
+            raise click.UsageError("--with-dependents is for a pass: not with --base")
         review = review_revisions(
             path, sides.base, sides.head, policy=policy, inputs=inputs, release=release
         )
@@ -217,6 +221,7 @@ def diff(
             target=target,
             inputs=inputs,
             release=release,
+            dependents=dependents,
             shown_as=path,
         )
         checkout = describe_checkout(path)
@@ -225,7 +230,6 @@ def diff(
             client,
             state,
             PassOptions(revision, source_id or checkout.source, dry_run=True),
-            release=release,
         )
     if output == "markdown":
         head_name = RevisionName(sides.head, revision) if sides.head else WORKING_TREE
@@ -243,6 +247,7 @@ def diff(
 @click.command()
 @repository_argument
 @release_option
+@dependents_option
 @click.option("--dry-run", is_flag=True, help="Plan only: print what would change, write nothing.")
 @click.option(
     "--prune/--no-prune",
@@ -258,6 +263,7 @@ def diff(
 def apply(
     path: Path,
     release: str | None,
+    dependents: bool,
     dry_run: bool,
     prune: bool,
     source_id: str | None,
@@ -272,7 +278,15 @@ def apply(
     """
     started = time.monotonic()
     with connect_or_exit(target) as client:
-        state = _state(path, client, policy=policy, target=target, inputs=inputs, release=release)
+        state = _state(
+            path,
+            client,
+            policy=policy,
+            target=target,
+            inputs=inputs,
+            release=release,
+            dependents=dependents,
+        )
         checkout = describe_checkout(path)
         options = PassOptions(
             checkout.revision,
@@ -280,7 +294,7 @@ def apply(
             dry_run=dry_run,
             prune=prune and release is None,
         )
-        report = _pass(client, state, options, release=release)
+        report = _pass(client, state, options)
         requests = client.requests_sent
     if output == "json":
         click.echo(json.dumps(report.to_json(), indent=2))

@@ -17,7 +17,7 @@ import click
 
 from reconciler.kube.connection import KubeTarget
 from reconciler.policy import Policy, PolicyConfigError, load_policy
-from reconciler.spec import Diagnostic
+from reconciler.release_requests import Diagnostic
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 

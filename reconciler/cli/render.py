@@ -25,8 +25,8 @@ from reconciler.cli.options import (
 from reconciler.cli.session import desired_state
 from reconciler.kube.connection import KubeTarget
 from reconciler.policy import Policy
-from reconciler.render.estimate import TABLE_HEADER, estimate
-from reconciler.render.secrets import mask_secrets
+from reconciler.render.secrets.masking import mask_secrets
+from reconciler.review.estimate import TABLE_HEADER, estimate
 from reconciler.types import ReleaseKey
 from reconciler.yamltext import dump_yaml_documents
 

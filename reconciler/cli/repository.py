@@ -11,7 +11,7 @@ from reconciler.cli.options import policy_options, repository_argument, shown
 from reconciler.desired import check_repository
 from reconciler.graph import build_graph, render_dot, render_json, render_mermaid, render_text
 from reconciler.policy import Policy
-from reconciler.spec import Diagnostic, load_repository
+from reconciler.release_requests import Diagnostic, load_repository
 
 
 @click.command()

@@ -23,6 +23,7 @@ from reconciler.kube.connection import KubeTarget
 from reconciler.locations import cache_home
 from reconciler.policy import Policy
 from reconciler.reconcile import Outcome, PassReport, ReleaseReport
+from reconciler.release_requests import Diagnostic
 from reconciler.review import (
     ReleaseChange,
     ReleaseReview,
@@ -36,7 +37,6 @@ from reconciler.review import (
 from reconciler.source.errors import SourceError
 from reconciler.source.git_source import checkout_revision
 from reconciler.source.snapshot import Snapshot
-from reconciler.spec import Diagnostic
 from reconciler.types import ReleaseKey
 
 EXIT_USAGE = 2

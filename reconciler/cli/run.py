@@ -27,8 +27,8 @@ from reconciler.loop.settings import (
     run_settings,
 )
 from reconciler.policy import Policy
+from reconciler.release_requests.yaml_source import read_yaml_file
 from reconciler.source import Credentials
-from reconciler.spec.yaml_source import read_yaml_file
 from reconciler.types import JsonObject
 
 POD_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")

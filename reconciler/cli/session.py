@@ -19,10 +19,10 @@ from reconciler.kube.connection import ClusterCapabilities, KubeTarget, probe
 from reconciler.kube.errors import ClusterUnreachable
 from reconciler.locations import cache_home
 from reconciler.policy import Policy
+from reconciler.release_requests.model import RepositoryConfig
 from reconciler.render.environment import ToolNotFound, VersionChoice, choose_versions, find_tool
 from reconciler.render.model import RenderError
 from reconciler.render.pipeline import ExternalOutputs
-from reconciler.spec.model import RepositoryConfig
 from reconciler.types import ReleaseKey
 
 EXIT_UNREACHABLE = 3
@@ -79,6 +79,7 @@ def desired_state(
     target: KubeTarget,
     inputs: RenderInputs,
     only: frozenset[ReleaseKey] | None = None,
+    dependents: bool = False,
     external_outputs: ExternalOutputs = lambda _key: None,
 ) -> DesiredState:
     tools = render_tools(inputs)
@@ -101,6 +102,7 @@ def desired_state(
             versions_for=versions_for,
             tools=tools,
             only=only,
+            dependents=dependents,
             external_outputs=external_outputs,
         )
     except RenderError as error:

@@ -1,6 +1,6 @@
 """`harmonia import-walm`: WALM's release requests, or its release list, as release files.
 
-A thin shell over spec/walm_import.py: reads SOURCE, writes one release file per release
+A thin shell over release_requests/walm_import.py: reads SOURCE, writes one release file per release
 into a repository folder (or all of them to stdout) and reports on stderr what stayed behind.
 """
 
@@ -11,11 +11,9 @@ from pathlib import Path
 
 import click
 
-from reconciler.render.plugins import KNOWN_PLUGINS, validate_plugins
-from reconciler.render.plugins.args import DNS_LABEL
-from reconciler.spec.loader import REPOSITORY_FILE
-from reconciler.spec.model import RepoChart, RepositoryConfig
-from reconciler.spec.walm_import import (
+from reconciler.release_requests.loader import REPOSITORY_FILE
+from reconciler.release_requests.model import RepoChart, RepositoryConfig
+from reconciler.release_requests.walm_import import (
     ImportedRelease,
     ImportFailure,
     WalmBody,
@@ -26,7 +24,9 @@ from reconciler.spec.walm_import import (
     repository_file_text,
     walm_bodies,
 )
-from reconciler.spec.yaml_source import read_yaml_file
+from reconciler.release_requests.yaml_source import read_yaml_file
+from reconciler.render.plugins import KNOWN_PLUGINS, validate_plugins
+from reconciler.render.plugins.args import DNS_LABEL
 from reconciler.types import split_release_key
 
 BODY_SUFFIXES = (".json", ".yaml", ".yml")
@@ -170,7 +170,8 @@ def _body_files(folder: Path) -> list[Path]:
 def _with_valid_plugins(
     imported: Sequence[ImportedRelease],
 ) -> tuple[list[ImportedRelease], list[ImportFailure]]:
-    """Plugin args are checked by the plugins themselves, which the spec layer cannot see."""
+    """Plugin args are checked by the plugins themselves, which the release-requests layer
+    cannot see."""
     valid, failures = [], []
     for item in imported:
         problems = validate_plugins(item.release.plugins)

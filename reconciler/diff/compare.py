@@ -17,8 +17,8 @@ from reconciler.diff.mask import mask_secret_values
 from reconciler.diff.normalize import normalize
 from reconciler.diff.text import unified_yaml_diff
 from reconciler.objects import ref_of
+from reconciler.release_requests.model import IgnoreDifference
 from reconciler.render.model import KubeObject
-from reconciler.spec.model import IgnoreDifference
 
 _PATHS_IN_REASON = 3
 

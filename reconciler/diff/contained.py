@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from reconciler.diff.normalize import normalize
 from reconciler.render.model import KubeObject
-from reconciler.render.secrets import is_secret
+from reconciler.render.secrets.masking import is_secret
 from reconciler.types import JsonValue
 
 

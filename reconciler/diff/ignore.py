@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from reconciler.diff.pointer import InvalidPointer, remove_pointers
 from reconciler.objects import ObjectRef, ref_of
+from reconciler.release_requests.model import IgnoreDifference
 from reconciler.render.model import KubeObject
-from reconciler.spec.model import IgnoreDifference
 
 
 def rule_applies(rule: IgnoreDifference, ref: ObjectRef) -> bool:

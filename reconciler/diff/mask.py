@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from reconciler.diff.fields import same_json
 from reconciler.render.model import KubeObject
-from reconciler.render.secrets import MASK, SECRET_VALUE_FIELDS, is_secret, mask_secret
+from reconciler.render.secrets.masking import MASK, SECRET_VALUE_FIELDS, is_secret, mask_secret
 
 MASK_BEFORE = f"{MASK} (before)"
 MASK_AFTER = f"{MASK} (after)"

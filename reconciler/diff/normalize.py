@@ -13,7 +13,7 @@ import copy
 
 from reconciler.diff.quantities import canonical_quantities
 from reconciler.render.model import KubeObject
-from reconciler.render.secrets import is_secret
+from reconciler.render.secrets.masking import is_secret
 
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from reconciler.health.fields import api_group, fields, identity, resource_state
 from reconciler.health.model import HealthContext, LiveObject, ResourceState, State
-from reconciler.health.others import (
+from reconciler.health.non_workloads import (
     custom_resource_definition_health,
     generic_health,
     ingress_health,

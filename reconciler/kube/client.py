@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -261,13 +260,3 @@ def _translated(subject: str, error: Exception, *, sent: JsonObject | None = Non
             return from_status(subject, status, body, sent=sent)
     reason = str(error).splitlines()[0] if str(error) else type(error).__name__
     return ClusterUnreachable(subject, f"the API server did not answer: {reason}")
-
-
-def iter_kinds(objects: list[JsonObject]) -> Iterator[tuple[str, str]]:
-    """Each distinct (apiVersion, kind) of `objects`, in first-seen order."""
-    seen: set[tuple[str, str]] = set()
-    for obj in objects:
-        pair = (str(obj["apiVersion"]), str(obj["kind"]))
-        if pair not in seen:
-            seen.add(pair)
-            yield pair

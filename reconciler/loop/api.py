@@ -14,15 +14,15 @@ from enum import StrEnum
 
 from reconciler.loop.errors import ApiError
 from reconciler.reconcile import ReleaseReport
+from reconciler.release_requests.document import chart_fields, release_document
+from reconciler.release_requests.model import Release
 from reconciler.render.model import RenderedRelease
-from reconciler.render.secret_values import (
+from reconciler.render.secrets.masking import MASK
+from reconciler.render.secrets.redaction import (
     MIN_EMBEDDED_SECRET,
     public_outputs,
     values_of_secrets,
 )
-from reconciler.render.secrets import MASK
-from reconciler.spec.document import chart_fields, release_document
-from reconciler.spec.model import Release
 from reconciler.status.live import ReleaseStatus
 from reconciler.types import JsonObject, JsonValue, ReleaseKey, split_release_key
 

@@ -34,11 +34,11 @@ from reconciler.reconcile import (
     ReleaseReport,
     reconcile,
 )
+from reconciler.release_requests.model import RepositoryConfig
 from reconciler.render.environment import VersionChoice, choose_versions
 from reconciler.render.model import RenderError
 from reconciler.source import GitSource, Snapshot, SourceError
 from reconciler.source.status_branch import StatusBranch
-from reconciler.spec.model import RepositoryConfig
 from reconciler.status.files import SourceState, StatusEntry, status_files
 from reconciler.status.live import ReleaseStatus, read_statuses
 from reconciler.types import ReleaseKey, split_release_key

@@ -4,7 +4,7 @@ holds a cluster-scoped object the policy forbids."""
 
 from __future__ import annotations
 
-from reconciler.apply.live import LiveIndex
+from reconciler.apply.live_index import LiveIndex
 from reconciler.desired import DesiredState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import NotFound

@@ -17,7 +17,7 @@ from datetime import timedelta
 from reconciler.apply.claim import source_conflict
 from reconciler.apply.hooks import HookFailed, run_hooks
 from reconciler.apply.inventory import InventoryFormatError, InventoryRecord, last_result
-from reconciler.apply.live import LiveIndex
+from reconciler.apply.live_index import LiveIndex
 from reconciler.apply.plan import STALE_KEPT, ReleasePlan, plan_release
 from reconciler.apply.prune import prune_stale
 from reconciler.apply.records import (
@@ -38,9 +38,9 @@ from reconciler.kube.client import KubeClient
 from reconciler.outcome import Outcome
 from reconciler.reconcile.refusals import cluster_scoped_refusals
 from reconciler.reconcile.report import PassOptions, ReleaseReport
+from reconciler.release_requests.model import Release
 from reconciler.render.model import RenderedRelease
-from reconciler.render.secret_values import hidden_outputs, redacted, secret_output_names
-from reconciler.spec.model import Release
+from reconciler.render.secrets.redaction import hidden_outputs, redacted, secret_output_names
 from reconciler.types import JsonObject, ReleaseKey
 
 

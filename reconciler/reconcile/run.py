@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
-from reconciler.apply.live import LiveIndex
+from reconciler.apply.live_index import LiveIndex
 from reconciler.apply.records import inventory_records
 from reconciler.apply.wait import Waiter
 from reconciler.desired import DesiredState
@@ -29,7 +29,7 @@ from reconciler.reconcile.release_flow import Written, finish_release, start_rel
 from reconciler.reconcile.removal import mark_removals, removed_releases
 from reconciler.reconcile.report import PassOptions, PassReport, ReleaseReport, refused_alone
 from reconciler.reconcile.schedule import StartOrder, gate
-from reconciler.render.secret_values import redacted
+from reconciler.render.secrets.redaction import redacted
 from reconciler.types import ReleaseKey
 
 
@@ -47,21 +47,24 @@ def reconcile(
     *,
     stopping: Callable[[], bool] = lambda: False,
 ) -> PassReport:
-    """Apply (or with `dry_run`, plan) every release of `state`: one report for each, from
-    which the log, the Events, the status files and the CLI all say what happened.
+    """Apply (or with `dry_run`, plan) every release of `state` in its scope: one report
+    for each, from which the log, the Events, the status files and the CLI all say what
+    happened. The whole repository is the scope that also removes the releases whose
+    files left Git; a pass over chosen releases (`DesiredState.scope`) only marks the
+    removals it would withhold.
 
     Once `stopping()` is true, the releases being written finish and the rest are
     Deferred; nothing is removed.
     """
     reports: dict[ReleaseKey, ReleaseReport] = {}
     for key, first_error in invalid_releases(state).items():
-        reports[key] = ReleaseReport(
-            key, Outcome.INVALID, f"{first_error}; it keeps running as it was"
-        )
+        message = f"{first_error}; it keeps running as it was"
+        reports[key] = ReleaseReport(key, Outcome.INVALID, message)
     for key, reason in state.render.blocked.items():
         reports[key] = ReleaseReport(key, Outcome.BLOCKED, reason)
     for key, problem in state.render.failed.items():
         reports[key] = ReleaseReport(key, Outcome.FAILED, problem.message)
+    reports = {key: report for key, report in reports.items() if state.in_scope(key)}
     changed: set[ReleaseKey] = set()
     live = LiveIndex(client)
     for key, message in contested(state, live).items():
@@ -159,6 +162,8 @@ def reconcile(
                 running.add(pool.submit(finish, waiting.pop(key), health))
     if stopping():
         return PassReport(options.revision, reports, notes=("stopped before removals",))
+    if state.scope is not None:
+        return PassReport(options.revision, reports, notes=("a pass over chosen releases",))
     withheld, removed = removed_releases(client, state, options, records, removals)
     reports.update(removed)
     return PassReport(options.revision, reports, prune_withheld=withheld)

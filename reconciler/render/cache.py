@@ -28,7 +28,7 @@ from reconciler.render.model import (
     RenderEnvironment,
     ResolvedChart,
 )
-from reconciler.render.secrets import is_secret
+from reconciler.render.secrets.masking import is_secret
 from reconciler.types import JsonObject
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.kube.connection import ClusterCapabilities
+from reconciler.release_requests.model import RepositoryConfig
 from reconciler.render.charts import ChartSourceError
 from reconciler.render.charts.confine import path_inside
 from reconciler.render.model import RenderError
-from reconciler.spec.model import RepositoryConfig
 
 FALLBACK_KUBE_VERSION = "v1.36.3"
 """Used only when neither a cluster nor `harmonia.yaml` says; a warning says so."""

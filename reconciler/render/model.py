@@ -16,7 +16,7 @@ from reconciler.types import JsonObject, ReleaseKey
 
 if TYPE_CHECKING:
     # metainfo.py reads the file into these types and imports RenderError from here.
-    from reconciler.render.metainfo import ChartMetaInfo
+    from reconciler.render.values.metainfo import ChartMetaInfo
 
 KubeObject: TypeAlias = JsonObject
 """One Kubernetes object as a JSON-compatible dict (apiVersion, kind, metadata, ...)."""

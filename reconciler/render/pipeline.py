@@ -15,12 +15,12 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TypeVar
 
-from reconciler.graph import ReleaseGraph, with_dependencies
+from reconciler.graph import ReleaseGraph
+from reconciler.release_requests import Release
 from reconciler.render.charts import ChartSourceError
 from reconciler.render.model import ChartOutput, DependedRelease, RenderedRelease, RenderError
 from reconciler.render.release import PreparedRelease, ReleaseRenderer, RenderSettings
-from reconciler.render.secret_values import redacted, secret_output_names, values_of_secrets
-from reconciler.spec import Release
+from reconciler.render.secrets.redaction import redacted, secret_output_names, values_of_secrets
 from reconciler.types import ReleaseKey
 
 T = TypeVar("T")
@@ -62,10 +62,10 @@ def render_repository(
 ) -> RepositoryRender:
     """Render every release the graph lets proceed, dependencies first.
 
-    `only` limits the work to those releases and what they depend on.
+    `only` limits the work to those releases: a pass's scope, which holds what they
+    depend on (graph.pass_scope).
     """
     renderer = ReleaseRenderer.for_settings(settings)
-    wanted = with_dependencies(only, releases) if only is not None else None
     rendered: dict[ReleaseKey, RenderedRelease] = {}
     failed: dict[ReleaseKey, ReleaseProblem] = {}
     blocked: dict[ReleaseKey, str] = dict(graph.blocked)
@@ -74,7 +74,7 @@ def render_repository(
         for level in graph.levels:
             ready: list[tuple[Release, Mapping[str, DependedRelease]]] = []
             for key in level:
-                if wanted is not None and key not in wanted:
+                if only is not None and key not in only:
                     continue
                 depended, reason = _depended_releases(
                     releases[key],

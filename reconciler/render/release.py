@@ -19,16 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.policy import Policy
-from reconciler.render.api_versions import convert_removed_api_versions
+from reconciler.release_requests import Release
+from reconciler.release_requests.model import ChartSource, RepositoryConfig
+from reconciler.release_requests.yaml_source import read_yaml_file
 from reconciler.render.cache import RenderCache, canonical_json, environment_fingerprint, render_key
-from reconciler.render.chart import describe_chart
+from reconciler.render.chart_description import describe_chart
 from reconciler.render.charts import ChartSourceError, LocalChart, resolve_chart
 from reconciler.render.charts.confine import path_inside
-from reconciler.render.dependencies import check_dependencies
-from reconciler.render.flatten import flatten_objects
-from reconciler.render.helm import render_helm
-from reconciler.render.jsonnet import chart_app_version, render_jsonnet
-from reconciler.render.manifests import render_kustomize, render_plain
+from reconciler.render.helm.engine import render_helm
+from reconciler.render.jsonnet.engine import chart_app_version, render_jsonnet
+from reconciler.render.jsonnet.walm import render_walm_jsonnet
+from reconciler.render.manifests.api_versions import convert_removed_api_versions
+from reconciler.render.manifests.engines import render_kustomize, render_plain
+from reconciler.render.manifests.flatten import flatten_objects
 from reconciler.render.model import (
     ChartKind,
     ChartOutput,
@@ -40,20 +43,17 @@ from reconciler.render.model import (
     RenderError,
     ResolvedChart,
 )
-from reconciler.render.outputs import extract_outputs
 from reconciler.render.ownership import apply_ownership
 from reconciler.render.plugins.registry import apply_plugins
-from reconciler.render.values import (
+from reconciler.render.values.dependency_check import check_dependencies
+from reconciler.render.values.merge import (
     ReleaseIdentity,
     compute_values,
     inject_dependency_outputs,
     meta_info_values,
     reserved_values,
 )
-from reconciler.render.walm_jsonnet import render_walm_jsonnet
-from reconciler.spec import Release
-from reconciler.spec.model import ChartSource, RepositoryConfig
-from reconciler.spec.yaml_source import read_yaml_file
+from reconciler.render.values.outputs import extract_outputs
 from reconciler.types import JsonObject
 
 Engine = Callable[..., ChartOutput]

@@ -13,8 +13,8 @@ from enum import StrEnum
 from reconciler.diff.changeset import ChangeSet
 from reconciler.outcome import FAILING as FAILING_OUTCOMES
 from reconciler.outcome import Outcome
-from reconciler.render.estimate import Totals
-from reconciler.spec import Diagnostic
+from reconciler.release_requests import Diagnostic
+from reconciler.review.estimate import Totals
 from reconciler.types import JsonObject, ReleaseKey
 
 

@@ -16,8 +16,9 @@ from reconciler.desired import DesiredState
 from reconciler.diff import Action, ChangeSet, DiffText, ObjectChange, compare
 from reconciler.diff.fields import same_json
 from reconciler.objects import ref_of
-from reconciler.render.estimate import Totals, estimate_release
+from reconciler.release_requests.model import IgnoreDifference, Release
 from reconciler.render.model import KubeObject, Outputs, RenderedRelease, RenderError
+from reconciler.review.estimate import Totals, estimate_release
 from reconciler.review.model import (
     DependencyChange,
     ReleaseChange,
@@ -26,7 +27,6 @@ from reconciler.review.model import (
     Review,
     RevisionName,
 )
-from reconciler.spec.model import IgnoreDifference, Release
 from reconciler.types import ReleaseKey
 
 Objects = tuple[KubeObject, ...]

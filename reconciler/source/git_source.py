@@ -1,7 +1,8 @@
 """The Git source: fetch the release repository and check out one commit per snapshot.
 
 First step of every reconcile cycle (remote -> snapshot -> load -> graph -> ...).
-The only module of Harmonia that imports GitPython.
+One of the three modules that import GitPython, with the status branch and the runner of
+its Git commands (`git_runner.py`).
 """
 
 from __future__ import annotations
@@ -26,11 +27,17 @@ from reconciler.source.errors import (
     SubfolderInvalid,
     TemporaryError,
     UnsafeSymlink,
-    classify_git_stderr,
+)
+from reconciler.source.git_runner import (
+    local_output,
+    remote_error,
+    run_git,
+    run_remote,
+    scrubbed_detail,
 )
 from reconciler.source.refs import Ref, RefKind, normalise_subfolder, parse_ref
 from reconciler.source.snapshot import STATUS_FOLDER, Revision, Snapshot
-from reconciler.source.urls import cache_key, parse_remote_url, redact_url, scrub
+from reconciler.source.urls import cache_key, parse_remote_url, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +47,6 @@ _REASONS: dict[type[SourceError], str] = {
     HostKeyRejected: "SSH host key not trusted (it must be in the known_hosts file)",
     RefNotFound: "not found on the remote",
 }
-_DETAIL_LIMIT = 600
 
 
 class GitSource:
@@ -200,12 +206,10 @@ class GitSource:
         """Fetch one ref (force: a rewritten history is followed) under refs/harmonia/."""
         local_ref = "refs/harmonia/" + remote_ref.removeprefix("refs/")
         self._git_fetch(repo, auth, f"+{remote_ref}:{local_ref}")
-        status, sha, _ = repo.git.rev_parse(
-            "--verify", "--quiet", f"{local_ref}^{{commit}}", **quiet()
-        )
-        if status != 0:
+        run = run_git(repo, "rev-parse", "--verify", "--quiet", f"{local_ref}^{{commit}}")
+        if not run.ok:
             raise RefNotFound(self.subject, "does not point at a commit")
-        return Revision(sha.strip())
+        return Revision(run.stdout.strip())
 
     def _resolve_commit(self, repo: git.Repo, auth: GitAuth, commit: Revision) -> Revision:
         if _has_commit(repo, commit):
@@ -223,26 +227,27 @@ class GitSource:
             )
             if not _has_commit(repo, commit):
                 raise RefNotFound(self.subject, "no branch or tag of the remote has it") from None
-            repo.git.update_ref(local_ref, commit)
+            local_output(
+                repo, "update-ref", local_ref, commit, subject=self.subject, where="in the cache"
+            )
         if not _has_commit(repo, commit):
             raise RefNotFound(self.subject, "is not a commit")
         return commit
 
     def _git_fetch(self, repo: git.Repo, auth: GitAuth, *refspecs: str) -> None:
-        status, _, stderr = repo.git.fetch(
+        run = run_remote(
+            repo,
+            "fetch",
             "--no-tags",
             "--no-write-fetch-head",
             "--",
             self._remote.address,
             *refspecs,
-            env=auth.env,
-            kill_after_timeout=self._timeout,
-            **quiet(),
+            auth=auth,
+            timeout=self._timeout,
         )
-        if status != 0:
-            error_class = classify_git_stderr(stderr)
-            reason = _REASONS.get(error_class, "fetch failed")
-            raise error_class(self.subject, reason, detail=scrubbed_detail(stderr, auth))
+        if not run.ok:
+            raise remote_error(run, self.subject, "fetch failed", auth=auth, reasons=_REASONS)
 
     def _snapshot(self, repo: git.Repo, auth: GitAuth, sha: Revision) -> Snapshot:
         commit = repo.commit(sha)
@@ -280,10 +285,8 @@ class GitSource:
         status commits (Harmonia's own, on the release branch) never make a new revision."""
         folder = self._subfolder or "."
         status = f"{self._subfolder}/{STATUS_FOLDER}" if self._subfolder else STATUS_FOLDER
-        code, found, _ = repo.git.log(
-            "-1", "--format=%H", sha, "--", folder, f":(exclude){status}", **quiet()
-        )
-        return Revision(found.strip()) if code == 0 and found.strip() else sha
+        run = run_git(repo, "log", "-1", "--format=%H", sha, "--", folder, f":(exclude){status}")
+        return Revision(run.stdout.strip()) if run.ok and run.stdout.strip() else sha
 
     def _checkout(self, repo: git.Repo, auth: GitAuth, sha: Revision) -> Path:
         """The commit's files in their own folder, written once (see the class docstring)."""
@@ -295,10 +298,10 @@ class GitSource:
         index = partial.with_name(f"{partial.name}.index")
         env = {"GIT_INDEX_FILE": str(index), "GIT_WORK_TREE": str(partial)}
         try:
-            status, _, stderr = repo.git.read_tree("--reset", "-u", sha, env=env, **quiet())
-            if status != 0:
+            run = run_git(repo, "read-tree", "--reset", "-u", sha, env=env)
+            if not run.ok:
                 reason = f"cannot check out commit {sha[:12]}"
-                raise TemporaryError(self.subject, reason, detail=scrubbed_detail(stderr, auth))
+                raise TemporaryError(self.subject, reason, detail=scrubbed_detail(run.stderr, auth))
             _refuse_escaping_symlinks(partial, subject=self.subject)
             return self._cache.publish_tree(partial, sha)
         finally:
@@ -307,27 +310,14 @@ class GitSource:
                 remove_tree(partial)
 
 
-def quiet() -> dict[str, bool]:
-    """GitPython options: return (status, stdout, stderr) instead of raising."""
-    return {"with_extended_output": True, "with_exceptions": False}
-
-
 def _has_commit(repo: git.Repo, sha: Revision) -> bool:
-    status, _, _ = repo.git.cat_file("-e", f"{sha}^{{commit}}", **quiet())
-    return bool(status == 0)
+    return run_git(repo, "cat-file", "-e", f"{sha}^{{commit}}").ok
 
 
 def _plain_datetime(value: datetime) -> datetime:
     """The same instant with a standard `timezone`, not GitPython's own tzinfo class."""
     offset = value.utcoffset()
     return value.replace(tzinfo=UTC if offset is None else timezone(offset))
-
-
-def scrubbed_detail(stderr: str, auth: GitAuth) -> str:
-    """What Git printed, for an error message: secrets scrubbed, on one line, bounded."""
-    lines = [line.strip() for line in scrub(stderr, auth.secrets).splitlines() if line.strip()]
-    text = "; ".join(lines)
-    return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 3] + "..."
 
 
 def _refuse_escaping_symlinks(tree: Path, *, subject: str) -> None:
@@ -395,14 +385,12 @@ def checkout_revision(path: Path, revision: str, *, cache_root: Path | None = No
         if repo.working_tree_dir is None:
             raise SourceConfigError(subject, "not inside a Git work tree")
         top = Path(repo.working_tree_dir).resolve()
-        status, sha, _ = repo.git.rev_parse(
-            "--verify", "--quiet", f"{revision}^{{commit}}", **quiet()
-        )
-    if status != 0:
+        run = run_git(repo, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    if not run.ok:
         raise RefNotFound(subject, "no such commit in the local repository")
     source = GitSource(
         str(top),
-        ref=sha.strip(),
+        ref=run.stdout.strip(),
         subfolder=folder.relative_to(top).as_posix(),
         credentials=Credentials(),
         cache_root=cache_root,

@@ -1,7 +1,8 @@
 """The status branch: the report files of a pass committed and pushed back to Git.
 
-The last step of a cycle, after `reconciler.status.files` has composed `status/`. The
-second module that imports GitPython; it only ever writes `<folder>/status/` of one branch.
+The last step of a cycle, after `reconciler.status.files` has composed `status/`. It
+imports GitPython (its commands run through `git_runner.py`) and only ever writes
+`<folder>/status/` of one branch.
 """
 
 from __future__ import annotations
@@ -21,17 +22,19 @@ from reconciler.source.errors import (
     SourceConfigError,
     SubfolderInvalid,
     TemporaryError,
-    classify_git_stderr,
 )
-from reconciler.source.git_source import quiet, scrubbed_detail
+from reconciler.source.git_runner import (
+    local_output,
+    remote_error,
+    run_remote,
+    scrubbed_detail,
+)
 from reconciler.source.refs import RefKind, normalise_subfolder, parse_ref
 from reconciler.source.snapshot import STATUS_FOLDER
 from reconciler.source.urls import cache_key, parse_remote_url
 
 _WORK_BRANCH = "refs/heads/harmonia-status-work"
 _TIP_REF = "refs/harmonia/status-tip"
-_LOCAL = GitAuth(env={}, secrets=())
-"""Commands in the clone hold no secret: their output is only redacted and shortened."""
 
 Compose = Callable[[Mapping[str, str]], Mapping[str, str]]
 """Given the status files on the branch tip (path -> text), the files it should hold."""
@@ -134,33 +137,34 @@ class StatusBranch:
             config.set_value("gc", "autoDetach", "false")
             config.set_value("core", "autocrlf", "false")
             config.set_value("core", "hooksPath", str(folder / ".git" / "no-hooks"))
-        self._local(repo, "symbolic_ref", "HEAD", _WORK_BRANCH)
+        self._local(repo, "symbolic-ref", "HEAD", _WORK_BRANCH)
         return repo
 
     def _fetch_tip(self, repo: git.Repo, auth: GitAuth) -> str | None:
         """The branch's commit on the remote (kept under `_TIP_REF`); None if it has none."""
-        status, _, stderr = repo.git.fetch(
+        run = run_remote(
+            repo,
+            "fetch",
             "--no-tags",
             "--no-write-fetch-head",
             "--",
             self._remote.address,
             f"+refs/heads/{self._branch}:{_TIP_REF}",
-            env=auth.env,
-            kill_after_timeout=self._timeout,
-            **quiet(),
+            auth=auth,
+            timeout=self._timeout,
         )
-        if status != 0:
-            error_class = classify_git_stderr(stderr)
-            if error_class is RefNotFound:
+        if not run.ok:
+            error = remote_error(run, self._subject, "fetch failed", auth=auth)
+            if isinstance(error, RefNotFound):
                 return None
-            raise error_class(self._subject, "fetch failed", detail=scrubbed_detail(stderr, auth))
-        return self._local(repo, "rev_parse", "--verify", f"{_TIP_REF}^{{commit}}").strip()
+            raise error
+        return self._local(repo, "rev-parse", "--verify", f"{_TIP_REF}^{{commit}}").strip()
 
     def _reset(self, repo: git.Repo, tip: str | None) -> None:
         """Work tree and index exactly `tip`, or empty on an unborn branch for an orphan."""
         if tip is None:
-            self._local(repo, "update_ref", "-d", _WORK_BRANCH)
-            self._local(repo, "read_tree", "--empty")
+            self._local(repo, "update-ref", "-d", _WORK_BRANCH)
+            self._local(repo, "read-tree", "--empty")
         else:
             self._local(repo, "reset", "--quiet", "--hard", tip)
         self._local(repo, "clean", "-ffdxq")
@@ -217,26 +221,27 @@ class StatusBranch:
         self._local(repo, "add", "--all", "--force")
         if not self._local(repo, "diff", "--cached", "--name-only", "-z"):
             return None
-        tree = self._local(repo, "write_tree").strip()
+        tree = self._local(repo, "write-tree").strip()
         parents = ["-p", tip] if tip is not None else []
         return self._local(
-            repo, "commit_tree", "--no-gpg-sign", *parents, "-m", message, tree, env=self._identity
+            repo, "commit-tree", "--no-gpg-sign", *parents, "-m", message, tree, env=self._identity
         ).strip()
 
     def _push(self, repo: git.Repo, auth: GitAuth, commit: str) -> bool:
         """Push `commit` to the branch; False when rejected because the remote moved."""
-        status, stdout, stderr = repo.git.push(
+        run = run_remote(
+            repo,
+            "push",
             "--porcelain",
             "--",
             self._remote.address,
             f"{commit}:refs/heads/{self._branch}",
-            env=auth.env,
-            kill_after_timeout=self._timeout,
-            **quiet(),
+            auth=auth,
+            timeout=self._timeout,
         )
-        if status == 0:
+        if run.ok:
             return True
-        said = f"{stdout}\n{stderr}"
+        said = f"{run.stdout}\n{run.stderr}"
         # "failed to update ref" / "cannot lock ref": another push won the race for the
         # branch at the server itself; like a non-fast-forward, fetch and try again.
         if "[rejected]" in said or any(lost in said for lost in _LOST_REF_RACE):
@@ -244,19 +249,15 @@ class StatusBranch:
         if "[remote rejected]" in said:
             reason = "the remote refused the push"
             raise PermanentError(self._subject, reason, detail=scrubbed_detail(said, auth))
-        error_class = classify_git_stderr(stderr)
-        raise error_class(self._subject, "push failed", detail=scrubbed_detail(stderr, auth))
+        raise remote_error(run, self._subject, "push failed", auth=auth)
 
     def _local(
         self, repo: git.Repo, command: str, *args: str, env: Mapping[str, str] | None = None
     ) -> str:
         """Run a Git command that needs no network in the clone; its stdout."""
-        status, stdout, stderr = getattr(repo.git, command)(*args, env=env, **quiet())
-        if status != 0:
-            name = command.replace("_", "-")
-            detail = scrubbed_detail(stderr, _LOCAL)
-            raise TemporaryError(self._subject, f"git {name} failed in the clone", detail=detail)
-        return str(stdout)
+        return local_output(
+            repo, command, *args, subject=self._subject, where="in the clone", env=env
+        )
 
     @property
     def _status_path(self) -> str:

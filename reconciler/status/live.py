@@ -17,7 +17,7 @@ from reconciler.apply.inventory import (
     InventoryRecord,
     record_from_configmap,
 )
-from reconciler.apply.live import LiveIndex
+from reconciler.apply.live_index import LiveIndex
 from reconciler.apply.wait import current_health
 from reconciler.health import ReleaseHealth
 from reconciler.kube.client import KubeClient

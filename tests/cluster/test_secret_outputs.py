@@ -11,7 +11,7 @@ from pathlib import Path
 
 from reconciler.apply.records import read_inventory
 from reconciler.reconcile import Outcome
-from reconciler.render.secrets import MASK
+from reconciler.render.secrets.masking import MASK
 from reconciler.status.live import read_statuses
 from reconciler.types import ReleaseKey
 from tests.cluster.workbench import Workbench, helm_chart

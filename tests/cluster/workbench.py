@@ -72,7 +72,13 @@ class Workbench:
     def remove_release(self, namespace: str, name: str) -> None:
         (self.root / "releases" / namespace / f"{name}.yaml").unlink()
 
-    def desired(self, client: KubeClient) -> DesiredState:
+    def desired(
+        self,
+        client: KubeClient,
+        *,
+        only: frozenset[ReleaseKey] | None = None,
+        dependents: bool = False,
+    ) -> DesiredState:
         cluster = probe(KubeTarget(self.cluster.kubeconfig))
         tools = Tools(
             helm=self.cluster.binaries["helm"],
@@ -85,6 +91,8 @@ class Workbench:
             versions_for=lambda config: choose_versions(config, cluster=cluster),
             tools=tools,
             external_outputs=external_outputs_from(client),
+            only=only,
+            dependents=dependents,
         )
 
     def run(
@@ -93,13 +101,16 @@ class Workbench:
         dry_run: bool = False,
         same_commit: bool = False,
         stopping: Callable[[], bool] = lambda: False,
+        only: frozenset[ReleaseKey] | None = None,
+        dependents: bool = False,
         **options: Any,
     ) -> PassReport:
-        """One pass (a diff with `dry_run`), as `harmonia apply` runs it; each pass is a
-        new commit unless `same_commit` (a scheduled pass with nothing new in Git)."""
+        """One pass (a diff with `dry_run`), as `harmonia apply` runs it, over the whole
+        repository or the scope of `only` (and `dependents`); each pass is a new commit
+        unless `same_commit` (a scheduled pass with nothing new in Git)."""
         self.revision += 0 if dry_run or same_commit else 1
         with self.client() as client:
-            state = self.desired(client)
+            state = self.desired(client, only=only, dependents=dependents)
             assert not state.has_errors, [d.render() for d in state.diagnostics]
             return reconcile(
                 client,

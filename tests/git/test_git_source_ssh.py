@@ -7,12 +7,19 @@ key let it through.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import asyncssh
 import pytest
 
-from reconciler.source import AuthenticationFailed, Credentials, GitSource, HostKeyRejected
+from reconciler.source import (
+    AuthenticationFailed,
+    Credentials,
+    GitSource,
+    HostKeyRejected,
+    TemporaryError,
+)
 from tests.conftest import GitRepos
 from tests.git.conftest import SshRemote
 
@@ -119,3 +126,29 @@ def test_a_fixed_commit_behind_the_tip_is_fetched_from_a_server_hiding_unadverti
 
     assert snapshot.commit == pinned
     assert (snapshot.root / "version.txt").read_text() == "1\n"
+
+
+def test_a_ref_lock_left_in_the_cache_fails_the_fetch_as_a_temporary_error_naming_the_command(
+    git_repos: GitRepos, ssh_remote: SshRemote, tmp_path: Path
+) -> None:
+    pinned = git_repos.commit_and_push({"version.txt": "1\n"}, "Version 1")
+    git_repos.commit_and_push({"version.txt": "2\n"}, "Version 2")
+    source = GitSource(
+        ssh_remote.url(git_repos.remote),
+        ref=pinned,
+        credentials=Credentials(
+            ssh_key_file=ssh_remote.client_key,
+            known_hosts_file=ssh_remote.known_hosts(trusted=True),
+        ),
+        cache_root=tmp_path / "cache",
+    )
+    # What a Harmonia killed while recording the pinned commit leaves in its cache.
+    bare = source.cache_folder / "repo.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(bare)], check=True)
+    (bare / "refs/harmonia/commits").mkdir(parents=True)
+    (bare / f"refs/harmonia/commits/{pinned}.lock").touch()
+
+    with pytest.raises(TemporaryError) as caught:
+        source.fetch()
+
+    assert "git update-ref failed in the cache" in str(caught.value)

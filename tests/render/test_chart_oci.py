@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.release_requests.model import ChartImage
 from reconciler.render.charts import (
     ChartNotFound,
     ChartSourceError,
@@ -15,7 +16,6 @@ from reconciler.render.charts import (
     resolve_chart,
 )
 from reconciler.render.charts.oci import OciReference, parse_chart_image
-from reconciler.spec.model import ChartImage
 from tests.render.conftest import FIXTURE_CHARTS
 from tests.render.servers import OciRegistry, run_helm_cli
 

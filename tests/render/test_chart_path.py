@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.release_requests.model import ChartPath
 from reconciler.render.charts import (
     ChartLimits,
     ChartNotFound,
@@ -18,7 +19,6 @@ from reconciler.render.charts import (
     UnsafeChart,
     resolve_chart,
 )
-from reconciler.spec.model import ChartPath
 from tests.render.conftest import FIXTURE_CHARTS, copy_fixture_chart
 from tests.render.servers import run_helm_cli
 

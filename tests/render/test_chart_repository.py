@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from reconciler.release_requests.model import RepoChart
 from reconciler.render.charts import (
     ChartIntegrityError,
     ChartNotFound,
@@ -16,7 +17,6 @@ from reconciler.render.charts import (
     credential_variables,
     resolve_chart,
 )
-from reconciler.spec.model import RepoChart
 from tests.render.conftest import FIXTURE_CHARTS
 from tests.render.servers import ChartRepositoryServer, publish_chart_repository
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.render.helm import masked, split_hooks, template_arguments
-from reconciler.render.manifest_yaml import parse_manifests
+from reconciler.render.helm.engine import masked, split_hooks, template_arguments
+from reconciler.render.manifests.parse import parse_manifests
 from reconciler.render.model import RenderEnvironment, RenderError
 from reconciler.types import JsonObject
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.release_requests.model import ChartPath
 from reconciler.render.charts import LocalChart, resolve_chart
-from reconciler.render.helm import render_helm
+from reconciler.render.helm.engine import render_helm
 from reconciler.render.model import (
     ChartKind,
     ChartOutput,
@@ -19,7 +20,6 @@ from reconciler.render.model import (
     RenderError,
     ResolvedChart,
 )
-from reconciler.spec.model import ChartPath
 from reconciler.types import JsonObject
 from tests.render.conftest import FIXTURE_CHARTS, copy_fixture_chart
 from tests.render.servers import run_helm_cli

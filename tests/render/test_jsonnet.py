@@ -21,7 +21,7 @@ from reconciler.desired import Tools, compute_desired_state
 from reconciler.policy import Policy
 from reconciler.render.charts.folder import chart_identity
 from reconciler.render.environment import choose_versions
-from reconciler.render.jsonnet import is_plain_jsonnet_chart, render_jsonnet
+from reconciler.render.jsonnet.engine import is_plain_jsonnet_chart, render_jsonnet
 from reconciler.render.model import (
     ChartKind,
     ChartOutput,
@@ -30,7 +30,7 @@ from reconciler.render.model import (
     RenderError,
     ResolvedChart,
 )
-from reconciler.render.values import ReleaseIdentity, compute_values, reserved_values
+from reconciler.render.values.merge import ReleaseIdentity, compute_values, reserved_values
 from reconciler.types import JsonObject, ReleaseKey
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

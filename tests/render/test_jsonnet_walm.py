@@ -17,12 +17,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.render.jsonnet.walm import is_walm_chart, main_file_candidates, render_walm_jsonnet
 from reconciler.render.model import ChartKind, ChartOutput, RenderEnvironment, RenderError
-from reconciler.render.walm_jsonnet import (
-    is_walm_chart,
-    main_file_candidates,
-    render_walm_jsonnet,
-)
 from reconciler.types import JsonObject
 from tests.render.test_jsonnet import (
     CHARTS,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from devcluster.build import ensure_binaries
-from reconciler.render.chart import chart_kind
-from reconciler.render.manifests import render_kustomize, render_plain
+from reconciler.render.chart_description import chart_kind
+from reconciler.render.manifests.engines import render_kustomize, render_plain
 from reconciler.render.model import (
     ChartKind,
     ChartOutput,

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.release_requests.model import ChartPath
 from reconciler.render.charts import resolve_chart
-from reconciler.render.manifests import render_kustomize
+from reconciler.render.manifests.engines import render_kustomize
 from reconciler.render.model import ChartKind, RenderError
-from reconciler.spec.model import ChartPath
 from tests.render.servers import ChartRepositoryServer
 from tests.render.test_manifests import chart, environment
 

@@ -19,9 +19,9 @@ import yaml
 
 from reconciler.desired import DesiredState, Tools, compute_desired_state
 from reconciler.policy import Policy
+from reconciler.release_requests.model import RepositoryConfig
 from reconciler.render.environment import VersionChoice, choose_versions
 from reconciler.render.ownership import OWNER_ANNOTATION, ownership_labels
-from reconciler.spec.model import RepositoryConfig
 from reconciler.types import JsonObject, ReleaseKey
 from tests.render.conftest import FIXTURE_CHARTS
 from tests.render.servers import run_helm_cli

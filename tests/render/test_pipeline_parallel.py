@@ -8,10 +8,10 @@ from pathlib import Path
 
 from reconciler.desired import check_repository
 from reconciler.policy import Policy
+from reconciler.release_requests.model import RepositoryConfig
 from reconciler.render.model import RenderEnvironment
 from reconciler.render.pipeline import RepositoryRender, render_repository
 from reconciler.render.release import RenderSettings
-from reconciler.spec.model import RepositoryConfig
 from reconciler.types import ReleaseKey
 
 KUBE_VERSION = "v1.36.3"

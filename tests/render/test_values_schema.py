@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.release_requests.model import ChartPath
 from reconciler.render.charts import resolve_chart
-from reconciler.render.helm import render_helm
+from reconciler.render.helm.engine import render_helm
 from reconciler.render.model import ChartOutput, RenderError
-from reconciler.spec.model import ChartPath
 from reconciler.types import JsonObject, JsonValue
 from tests.render.conftest import recording_listener
 from tests.render.servers import ChartRepositoryServer

@@ -1,4 +1,5 @@
-"""Valid files of every kind the spec package reads, and a helper writing a repository."""
+"""Valid files of every kind the release-requests package reads, and a helper writing a
+repository."""
 
 from __future__ import annotations
 

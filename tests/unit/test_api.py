@@ -30,12 +30,12 @@ from reconciler.loop.api import (
 from reconciler.loop.errors import ApiError
 from reconciler.objects import ObjectRef
 from reconciler.reconcile import Outcome, ReleaseReport
+from reconciler.release_requests.diagnostics import SourceMap
+from reconciler.release_requests.document import release_document
+from reconciler.release_requests.model import ChartPath, EnvVar, Release, RoleBaseConfig, RoleConfig
+from reconciler.release_requests.model import MetaInfoParams as MetaInfo
 from reconciler.render.model import RenderedRelease
-from reconciler.render.secret_values import values_of_secrets
-from reconciler.spec.diagnostics import SourceMap
-from reconciler.spec.document import release_document
-from reconciler.spec.model import ChartPath, EnvVar, Release, RoleBaseConfig, RoleConfig
-from reconciler.spec.model import MetaInfoParams as MetaInfo
+from reconciler.render.secrets.redaction import values_of_secrets
 from reconciler.status.live import ReleaseStatus
 from reconciler.types import JsonObject, ReleaseKey, release_key
 

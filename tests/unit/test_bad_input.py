@@ -19,13 +19,13 @@ from hypothesis import strategies as st
 
 from reconciler.desired import check_repository
 from reconciler.policy import Policy, effective_policy
-from reconciler.render.chart import default_values
+from reconciler.release_requests import LoadedRepository, load_repository
+from reconciler.release_requests.schema import Schema, schema_fields
+from reconciler.render.chart_description import default_values
 from reconciler.render.charts import InvalidChart
 from reconciler.render.charts.folder import read_chart_yaml
-from reconciler.render.manifest_yaml import MAX_DEPTH, MAX_DOCUMENT_VALUES, parse_manifests
+from reconciler.render.manifests.parse import MAX_DEPTH, MAX_DOCUMENT_VALUES, parse_manifests
 from reconciler.render.model import RenderError
-from reconciler.spec import LoadedRepository, load_repository
-from reconciler.spec.schema import Schema, schema_fields
 from reconciler.types import ReleaseKey
 from tests.unit.samples import release, write_repository
 from tests.unit.test_mutations import JSON_VALUES, SNIPPETS

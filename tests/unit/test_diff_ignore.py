@@ -8,8 +8,8 @@ import pytest
 
 from reconciler.diff import InvalidPointer, compare, ignore_differences
 from reconciler.diff.pointer import format_pointer, parse_pointer, remove_pointers
+from reconciler.release_requests.model import IgnoreDifference
 from reconciler.render.model import KubeObject
-from reconciler.spec.model import IgnoreDifference
 from reconciler.types import JsonObject
 
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from reconciler.diff import compare, normalize
 from reconciler.diff.fields import same_json
 from reconciler.diff.pointer import PathStep, format_pointer
+from reconciler.release_requests.model import IgnoreDifference
 from reconciler.render.model import KubeObject
-from reconciler.spec.model import IgnoreDifference
 from reconciler.types import JsonValue
 from reconciler.yamltext import dump_yaml
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.spec import load_repository
-from reconciler.spec.yaml_source import YamlLimits
+from reconciler.release_requests import load_repository
+from reconciler.release_requests.yaml_source import YamlLimits
 from reconciler.types import ReleaseKey
 from tests.unit.samples import (
     FULL_RELEASE,

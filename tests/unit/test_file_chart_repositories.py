@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.spec.loader import load_repository
+from reconciler.release_requests.loader import load_repository
 from tests.unit.test_cli_import_walm import bodies, run  # noqa: F401 (a fixture)
 
 HARMONIA_YAML = "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\nchartRepositories:\n"

@@ -10,13 +10,14 @@ from reconciler.graph import (
     Dependency,
     DependencyKind,
     build_graph,
+    pass_scope,
     render_dot,
     render_json,
     render_mermaid,
     render_text,
     with_dependencies,
 )
-from reconciler.spec import ChartPath, Release, SourceMap, load_repository
+from reconciler.release_requests import ChartPath, Release, SourceMap, load_repository
 from reconciler.types import ReleaseKey
 from tests.unit.samples import release, write_repository
 
@@ -179,3 +180,19 @@ def test_with_dependencies_follows_dependencies_of_dependencies_and_stops_at_oth
     )
     assert with_dependencies({ReleaseKey("ns/web")}, found) == {"ns/web", "ns/db", "ns/disk"}
     assert with_dependencies({ReleaseKey("ns/gone")}, found) == frozenset()
+
+
+def test_pass_scope_takes_dependencies_and_on_request_dependents_with_what_they_need() -> None:
+    found = releases(
+        {"db": [], "cache": [], "app": ["db"], "web": ["app", "cache"], "unrelated": []}
+    )
+    app = ReleaseKey("ns/app")
+    assert pass_scope({app}, found) == {"ns/app", "ns/db"}
+    assert pass_scope({app}, found, dependents=True) == {"ns/app", "ns/db", "ns/web", "ns/cache"}
+
+
+def test_pass_scope_keeps_a_chosen_release_whose_file_is_invalid_and_finds_its_dependents() -> None:
+    found = releases({"app": ["broken"], "other": []})
+    broken = ReleaseKey("ns/broken")
+    assert pass_scope({broken}, found) == {"ns/broken"}
+    assert pass_scope({broken}, found, dependents=True) == {"ns/broken", "ns/app"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.render.charts.helm_process import GO_RUNTIME_DEFAULTS, MESSAGE_LANGUAGE, run_helm
+from reconciler.render.helm.process import GO_RUNTIME_DEFAULTS, MESSAGE_LANGUAGE, run_helm
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.spec import (
+from reconciler.release_requests import (
     ChartImage,
     ChartPath,
     LoadedRepository,

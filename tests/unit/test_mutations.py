@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from reconciler.graph import build_graph, render_dot, render_json, render_mermaid, render_text
 from reconciler.policy import Policy, effective_policy, namespace_problems
-from reconciler.spec import LoadedRepository, load_repository
-from reconciler.spec.schema import Schema, schema_fields
-from reconciler.spec.yaml_source import parse_yaml_text
+from reconciler.release_requests import LoadedRepository, load_repository
+from reconciler.release_requests.schema import Schema, schema_fields
+from reconciler.release_requests.yaml_source import parse_yaml_text
 from reconciler.types import JsonValue
 from tests.unit.samples import FULL_RELEASE, REPOSITORY, WALM_BODY, release, write_repository
 

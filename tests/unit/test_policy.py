@@ -13,7 +13,7 @@ from reconciler.policy import (
     load_policy,
     namespace_problems,
 )
-from reconciler.spec import RepositoryConfig, load_repository
+from reconciler.release_requests import RepositoryConfig, load_repository
 from tests.unit.samples import REPOSITORY, release, write_repository
 
 CONFIG = """\

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.cli.options import reconciler_policy
 from reconciler.policy import Policy, PolicyConfigError, effective_policy, load_policy
-from reconciler.spec import RepositoryConfig
+from reconciler.release_requests import RepositoryConfig
 
 CONFIG = "apiVersion: harmonia.dev/v1alpha1\nkind: ReconcilerConfig\nstrictDependencies: {}\n"
 

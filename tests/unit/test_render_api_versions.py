@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.render.api_versions import ApiConversion, convert_removed_api_versions
+from reconciler.render.manifests.api_versions import ApiConversion, convert_removed_api_versions
 from reconciler.render.model import KubeObject, RenderError
 
 CURRENT = ("v1", "apps/v1", "batch/v1", "networking.k8s.io/v1", "policy/v1")

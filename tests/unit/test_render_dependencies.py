@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.render.dependencies import check_dependencies
-from reconciler.render.metainfo import ChartMetaInfo, read_metainfo
+from reconciler.release_requests import Release, load_repository
 from reconciler.render.model import DependedRelease, RenderError
-from reconciler.spec import Release, load_repository
+from reconciler.render.values.dependency_check import check_dependencies
+from reconciler.render.values.metainfo import ChartMetaInfo, read_metainfo
 from reconciler.types import ReleaseKey
 from tests.unit.samples import release, write_repository
 from tests.unit.test_render_metainfo import write_chart

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.objects import ref_of
-from reconciler.render.flatten import flatten_objects
+from reconciler.render.manifests.flatten import flatten_objects
 from reconciler.render.model import KubeObject, RenderError
 from reconciler.types import JsonObject, JsonValue
 

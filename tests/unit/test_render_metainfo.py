@@ -8,14 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.render.metainfo import (
-    ChartMetaInfo,
-    MetaInfoError,
-    read_metainfo,
-    split_map_key,
-)
-from reconciler.render.values import cores_text, meta_info_values
-from reconciler.spec.model import (
+from reconciler.release_requests.model import (
     EnvVar,
     MetaInfoParams,
     MetaParam,
@@ -24,6 +17,13 @@ from reconciler.spec.model import (
     RoleConfig,
     RoleResources,
     StorageResource,
+)
+from reconciler.render.values.merge import cores_text, meta_info_values
+from reconciler.render.values.metainfo import (
+    ChartMetaInfo,
+    MetaInfoError,
+    read_metainfo,
+    split_map_key,
 )
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.render.metainfo import ChartMetaInfo, MetaInfoError, read_metainfo
+from reconciler.render.values.metainfo import ChartMetaInfo, MetaInfoError, read_metainfo
 from tests.unit.test_render_metainfo import write_chart
 
 TEMPLATE = """\

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from reconciler.render.model import DependedRelease, KubeObject, RenderError
-from reconciler.render.outputs import extract_outputs, published_release
+from reconciler.render.values.outputs import extract_outputs, published_release
 from reconciler.types import JsonValue, ReleaseKey
 
 SERVICE: KubeObject = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "zk"}}

@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from reconciler.release_requests.model import Plugin
 from reconciler.render.model import KubeObject, RenderError
 from reconciler.render.plugins import (
     KEEP,
@@ -15,7 +16,6 @@ from reconciler.render.plugins import (
     effective_plugins,
     validate_plugins,
 )
-from reconciler.spec.model import Plugin
 from reconciler.types import JsonObject, JsonValue, ReleaseKey
 
 RELEASE = ReleaseKey("shop/web")

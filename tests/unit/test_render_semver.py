@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.render.semver import SemVer, parse_semver, within_range
+from reconciler.semver import SemVer, parse_semver, within_range
 
 
 def version(text: str) -> SemVer:

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.render.metainfo import ChartMetaInfo, MetaInfoDependency
-from reconciler.render.values import (
+from reconciler.render.values.merge import (
     RESERVED_KEYS,
     ReleaseIdentity,
     compute_values,
@@ -18,6 +17,7 @@ from reconciler.render.values import (
     overridden_reserved_keys,
     reserved_values,
 )
+from reconciler.render.values.metainfo import ChartMetaInfo, MetaInfoDependency
 from reconciler.types import JsonObject, JsonValue
 
 IDENTITY = ReleaseIdentity(

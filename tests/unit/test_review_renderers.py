@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from reconciler.diff import ChangeSet
-from reconciler.render.estimate import PodResources, Totals
+from reconciler.release_requests import Diagnostic
 from reconciler.render.model import KubeObject
 from reconciler.review import (
     DependencyChange,
@@ -18,9 +18,9 @@ from reconciler.review import (
     render_markdown,
     render_text,
 )
+from reconciler.review.estimate import PodResources, Totals
 from reconciler.review.renderers import COMMENT_MARKER
 from reconciler.review.revisions import object_changes
-from reconciler.spec import Diagnostic
 from reconciler.types import ReleaseKey
 
 ZOOKEEPER = ReleaseKey("streaming/zookeeper")

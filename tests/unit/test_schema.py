@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from reconciler.spec.schema import Schema, schema_folder, validate_document
-from reconciler.spec.yaml_source import parse_yaml_text
+from reconciler.release_requests.schema import Schema, schema_folder, validate_document
+from reconciler.release_requests.yaml_source import parse_yaml_text
 from tests.unit.samples import FULL_RELEASE, REPOSITORY, WALM_BODY, release
 
 ROOT_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -41,7 +41,7 @@ def test_the_loader_reads_the_schemas_at_the_repository_root() -> None:
 
 def test_the_schemas_are_package_data_of_the_wheel() -> None:
     pyproject = (ROOT_SCHEMAS.parent / "pyproject.toml").read_text()
-    assert '"reconciler.spec" = ["schemas/*.json"]' in pyproject
+    assert '"reconciler.release_requests" = ["schemas/*.json"]' in pyproject
 
 
 @pytest.mark.parametrize(

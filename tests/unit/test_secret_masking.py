@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 
 from reconciler.loop.api import MIN_EMBEDDED_SECRET, mask_values
-from reconciler.render.secret_values import values_of_secrets
-from reconciler.render.secrets import MASK
+from reconciler.render.secrets.masking import MASK
+from reconciler.render.secrets.redaction import values_of_secrets
 from reconciler.types import JsonObject
 
 PASSWORD = "hunter2-but-longer"

@@ -7,13 +7,13 @@ import base64
 import pytest
 
 from reconciler.render.model import RenderedRelease
-from reconciler.render.secret_values import (
+from reconciler.render.secrets.masking import MASK
+from reconciler.render.secrets.redaction import (
     public_outputs,
     redacted,
     secret_output_names,
     values_of_secrets,
 )
-from reconciler.render.secrets import MASK
 from reconciler.types import ReleaseKey
 
 PASSWORD = "hunter2-longer"

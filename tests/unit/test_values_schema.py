@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from reconciler.render.values_schema import schema_problem
+from reconciler.render.helm.values_schema import schema_problem
 from reconciler.types import JsonValue
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.spec import SourceFormat, load_repository
-from reconciler.spec.diagnostics import SourceMap
-from reconciler.spec.schema import Schema, validate_document
-from reconciler.spec.walm_import import (
+from reconciler.release_requests import SourceFormat, load_repository
+from reconciler.release_requests.diagnostics import SourceMap
+from reconciler.release_requests.schema import Schema, validate_document
+from reconciler.release_requests.walm_import import (
     ImportedRelease,
     ImportFailure,
     WalmBody,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.spec import yaml_source
-from reconciler.spec.diagnostics import Position
-from reconciler.spec.yaml_source import (
+from reconciler.release_requests import yaml_source
+from reconciler.release_requests.diagnostics import Position
+from reconciler.release_requests.yaml_source import (
     DEFAULT_LIMITS,
     YamlLimits,
     YamlRead,

@@ -25,6 +25,7 @@ import os
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
+from reconciler.release_requests.model import ChartImage, ChartPath, ChartSource, RepoChart
 from reconciler.render.charts.archive import ChartLimits
 from reconciler.render.charts.errors import (
     ChartIntegrityError,
@@ -38,7 +39,6 @@ from reconciler.render.charts.folder import LocalChart
 from reconciler.render.charts.local import resolve_chart_path
 from reconciler.render.charts.oci import resolve_chart_image
 from reconciler.render.charts.repository import credential_variables, resolve_repo_chart
-from reconciler.spec.model import ChartImage, ChartPath, ChartSource, RepoChart
 
 DEFAULT_TIMEOUT = 120.0
 """Seconds for one download or one helm run while resolving."""

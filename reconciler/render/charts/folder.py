@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from reconciler.release_requests.yaml_source import holds_huge_integer
 from reconciler.render.charts.errors import InvalidChart, UnsafeChart
-from reconciler.spec.yaml_source import holds_huge_integer
 
 GIT_FOLDER = ".git"
 """Git's own folder at the top of a working tree (`harmonia apply PATH`, `diff PATH`):

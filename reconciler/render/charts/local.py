@@ -10,13 +10,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from reconciler.release_requests.model import ChartPath
 from reconciler.render.charts.archive import ChartLimits, unpack_chart_archive
 from reconciler.render.charts.confine import files_inside, path_inside
-from reconciler.render.charts.dependencies import (
-    build_local_dependencies,
-    missing_dependencies,
-    require_vendored,
-)
 from reconciler.render.charts.errors import ChartNotFound
 from reconciler.render.charts.folder import (
     LocalChart,
@@ -25,7 +21,11 @@ from reconciler.render.charts.folder import (
     load_local_chart,
 )
 from reconciler.render.charts.store import filled_entry, store_entry, unpacked_root
-from reconciler.spec.model import ChartPath
+from reconciler.render.charts.subcharts import (
+    build_local_dependencies,
+    missing_dependencies,
+    require_vendored,
+)
 
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
 

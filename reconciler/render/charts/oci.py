@@ -14,8 +14,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.release_requests.model import ChartImage
 from reconciler.render.charts.archive import ChartLimits, unpack_chart_archive
-from reconciler.render.charts.dependencies import require_vendored
 from reconciler.render.charts.errors import (
     ChartNotFound,
     ChartSourceError,
@@ -23,9 +23,9 @@ from reconciler.render.charts.errors import (
     InvalidChart,
 )
 from reconciler.render.charts.folder import LocalChart, load_local_chart
-from reconciler.render.charts.helm_process import run_helm
 from reconciler.render.charts.store import filled_entry, store_entry, unpacked_root
-from reconciler.spec.model import ChartImage
+from reconciler.render.charts.subcharts import require_vendored
+from reconciler.render.helm.process import run_helm
 
 SCHEME = "oci://"
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")

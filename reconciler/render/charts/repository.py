@@ -21,8 +21,9 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import yaml
 
+from reconciler.release_requests.model import RepoChart
+from reconciler.release_requests.yaml_source import holds_huge_integer
 from reconciler.render.charts.archive import ChartLimits, unpack_chart_archive
-from reconciler.render.charts.dependencies import require_vendored
 from reconciler.render.charts.errors import (
     ChartIntegrityError,
     ChartNotFound,
@@ -32,8 +33,7 @@ from reconciler.render.charts.errors import (
 )
 from reconciler.render.charts.folder import LocalChart, load_local_chart
 from reconciler.render.charts.store import filled_entry, store_entry, unpacked_root
-from reconciler.spec.model import RepoChart
-from reconciler.spec.yaml_source import holds_huge_integer
+from reconciler.render.charts.subcharts import require_vendored
 
 SCHEMES = frozenset({"http", "https", "file"})
 _RETRYABLE_STATUSES = frozenset({401, 403, 408, 425, 429})

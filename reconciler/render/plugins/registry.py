@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 
+from reconciler.release_requests.model import Plugin
 from reconciler.render.model import KubeObject, RenderError
 from reconciler.render.plugins import (
     custom_configmap,
@@ -20,7 +21,6 @@ from reconciler.render.plugins import (
     node_selector,
 )
 from reconciler.render.plugins.base import Builder, PluginArgsError, PluginContext, Transform
-from reconciler.spec.model import Plugin
 from reconciler.types import ReleaseKey, split_release_key
 
 BUILDERS: Mapping[str, Builder] = {

@@ -1,0 +1,56 @@
+"""Release requests in Git: the model, its JSON Schemas, and loading with file:line errors.
+
+The first stage after the Git snapshot; inside: yaml_source -> schema (walm) -> build -> loader.
+"""
+
+from reconciler.release_requests.diagnostics import Diagnostic, Position, Severity, SourceMap
+from reconciler.release_requests.loader import LoadedRepository, load_repository
+from reconciler.release_requests.model import (
+    API_VERSION,
+    ChartImage,
+    ChartPath,
+    ChartSource,
+    EnvVar,
+    IgnoreDifference,
+    MetaInfoParams,
+    MetaParam,
+    Plugin,
+    Release,
+    ReleaseDefaults,
+    RepoChart,
+    RepositoryConfig,
+    RoleBaseConfig,
+    RoleConfig,
+    RoleResources,
+    SourceFormat,
+    StorageResource,
+)
+from reconciler.release_requests.yaml_source import YamlLimits
+
+__all__ = [
+    "API_VERSION",
+    "ChartImage",
+    "ChartPath",
+    "ChartSource",
+    "Diagnostic",
+    "EnvVar",
+    "IgnoreDifference",
+    "LoadedRepository",
+    "MetaInfoParams",
+    "MetaParam",
+    "Plugin",
+    "Position",
+    "Release",
+    "ReleaseDefaults",
+    "RepoChart",
+    "RepositoryConfig",
+    "RoleBaseConfig",
+    "RoleConfig",
+    "RoleResources",
+    "Severity",
+    "SourceFormat",
+    "SourceMap",
+    "StorageResource",
+    "YamlLimits",
+    "load_repository",
+]
