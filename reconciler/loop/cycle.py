@@ -343,7 +343,7 @@ def _count_states(statuses: Iterable[ReleaseStatus], report: PassReport) -> dict
         counts[state] = counts.get(state, 0) + 1
     invalid = sum(entry.outcome is Outcome.INVALID for entry in report.releases.values())
     if invalid:
-        counts["Invalid"] = invalid
+        counts[str(Outcome.INVALID)] = invalid
     return counts
 
 
