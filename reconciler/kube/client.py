@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ from reconciler.types import JsonObject
 FIELD_MANAGER = "harmonia"
 REQUEST_TIMEOUT = 60.0
 """Seconds one request may take."""
+WATCH_CONNECT_TIMEOUT = 10.0
+"""Seconds to open a watch; once open, the API server ends it after `timeout_seconds`."""
 
 
 def describe(obj: JsonObject) -> str:
@@ -51,6 +54,21 @@ class ResourceType:
     kind: str
     plural: str
     namespaced: bool
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list's items and the resourceVersion a watch continues from."""
+
+    items: list[JsonObject]
+    resource_version: str
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str
+    """ADDED, MODIFIED, DELETED or BOOKMARK (whose object carries only a resourceVersion)."""
+    object: JsonObject
 
 
 class KubeClient:
@@ -209,8 +227,25 @@ class KubeClient:
         label_selector: str | None = None,
         field_selector: str | None = None,
     ) -> list[JsonObject]:
-        resource = self._resource(api_version, kind)
-        path = resource.path(namespace=namespace) if resource.namespaced else resource.path()
+        return self.list_versioned(
+            api_version,
+            kind,
+            namespace=namespace,
+            label_selector=label_selector,
+            field_selector=field_selector,
+        ).items
+
+    def list_versioned(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> Listing:
+        """The objects, each with its apiVersion and kind, and the list's resourceVersion."""
+        path = self._collection(api_version, kind, namespace)
         listed = self._call(
             f"{kind} list",
             "get",
@@ -222,7 +257,54 @@ class KubeClient:
         for item in items:
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)
-        return list(items)
+        metadata: Any = listed.get("metadata") or {}
+        return Listing(list(items), str(metadata.get("resourceVersion") or ""))
+
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        resource_version: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        timeout_seconds: int = 300,
+        opened: Callable[[Callable[[], None]], None] = lambda _close: None,
+    ) -> Iterator[WatchEvent]:
+        """The changes since `resource_version`, as they happen, bookmarks included, until
+        the API server ends the watch after `timeout_seconds`. `opened` receives a function
+        that ends the watch from another thread. A resourceVersion too old raises
+        `Expired`; a connection lost, `ClusterUnreachable`."""
+        subject = f"{kind} watch"
+        path = self._collection(api_version, kind, namespace)
+        with self._sent_lock:
+            self._sent += 1
+        try:
+            response = self._dynamic.request(
+                "get",
+                path,
+                serialize=False,
+                watch=True,
+                allow_watch_bookmarks=True,
+                resource_version=resource_version,
+                label_selector=label_selector,
+                timeout_seconds=timeout_seconds,
+                _request_timeout=(WATCH_CONNECT_TIMEOUT, timeout_seconds + REQUEST_TIMEOUT),
+            )
+        except (ApiException, DynamicApiError, urllib3.exceptions.HTTPError, OSError) as error:
+            raise _translated(subject, error) from error
+        opened(response.shutdown)
+        try:
+            yield from _watch_events(subject, response, api_version, kind)
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise _translated(subject, error) from error
+        finally:
+            response.release_conn()
+
+    def _collection(self, api_version: str, kind: str, namespace: str | None) -> str:
+        resource = self._resource(api_version, kind)
+        path: str = resource.path(namespace=namespace) if resource.namespaced else resource.path()
+        return path
 
     def delete(self, obj: JsonObject, *, propagation: str = "Background") -> bool:
         """Delete the object named like `obj`; False if it was already gone."""
@@ -250,6 +332,26 @@ class KubeClient:
         namespace = metadata.get("namespace") if resource.namespaced else None
         path = resource.path(namespace=namespace) if resource.namespaced else resource.path()
         return self._call(describe(obj), "post", path, sent=obj, body=obj)
+
+
+def _watch_events(subject: str, response: Any, api_version: str, kind: str) -> Iterator[WatchEvent]:
+    """The events of a watch response, one JSON document per line; an ERROR event (a
+    `Status`, e.g. 410 Expired) raised as its KubeError."""
+    pending = b""
+    for chunk in response.stream(65536, decode_content=True):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if not line.strip():
+                continue
+            event: Any = json.loads(line)
+            body: Any = event.get("object") or {}
+            if event.get("type") == "ERROR":
+                code = int(body.get("code") or 500)
+                raise from_status(subject, code, json.dumps(body))
+            body.setdefault("apiVersion", api_version)
+            body.setdefault("kind", kind)
+            yield WatchEvent(str(event.get("type")), body)
 
 
 def _translated(subject: str, error: Exception, *, sent: JsonObject | None = None) -> KubeError:

@@ -6,6 +6,7 @@ KubeError                  subject (Kind/namespace/name) + message; `temporary` 
 ├── Forbidden              403: RBAC or admission said no
 ├── Conflict               409 from server-side apply: another field manager owns fields
 ├── StaleObject            other 409s: changed since read (resourceVersion), or already exists
+├── Expired                410: a watch's resourceVersion is too old; list again
 └── Invalid                422: the object was refused; `immutable` when a field cannot change
 
 Any other answer (400, a 500 such as server-side apply's "failed to create typed patch
@@ -68,6 +69,11 @@ class StaleObject(KubeError):
     precondition failed), or a create found it already there."""
 
 
+class Expired(KubeError):
+    """410 Gone: a watch asked for changes since a resourceVersion the API server no longer
+    keeps (compacted, or older than its watch cache). The watcher lists again."""
+
+
 class Invalid(KubeError):
     def __init__(self, subject: str, message: str, *, immutable: bool) -> None:
         super().__init__(subject, message, status=422)
@@ -122,6 +128,8 @@ def from_status(
         )
     if status == 409:
         return StaleObject(subject, message, status=status)
+    if status == 410:
+        return Expired(subject, message, status=status)
     if status == 422:
         immutable = "immutable" in message or "Forbidden: updates to" in message
         return Invalid(subject, _without_dumps(message), immutable=immutable)

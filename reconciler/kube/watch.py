@@ -1,0 +1,216 @@
+"""Objects of one kind and namespace kept current by a watch: what client-go calls a
+reflector.
+
+It lists, then watches from the list's resourceVersion with bookmarks (so a quiet kind
+still moves its resourceVersion forward), lists again when the API server says that
+version is gone (410 Expired), and reconnects with backoff when the connection drops
+or the API server stops answering. Objects are kept without `metadata.managedFields`,
+as the pass's index keeps them. What to do with a change is the caller's (`on_change`),
+called on the reflector's own thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reconciler.kube.client import KubeClient, Listing
+from reconciler.kube.errors import ClusterUnreachable, Expired, KubeError
+from reconciler.objects import Identity, ref_of
+from reconciler.types import JsonObject
+
+log = logging.getLogger(__name__)
+
+WATCH_SECONDS = (240, 360)
+"""How long one watch request lasts, drawn at random in this range so that many
+reflectors do not all reconnect at once (the API server ends each one)."""
+RETRY_BASE_SECONDS = 0.5
+RETRY_CAP_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class WatchScope:
+    """What one reflector follows: one kind in one namespace ("" for every namespace,
+    or a cluster-scoped kind), optionally by label."""
+
+    api_version: str
+    kind: str
+    namespace: str = ""
+    label_selector: str = ""
+
+    def __str__(self) -> str:
+        where = f" in {self.namespace}" if self.namespace else ""
+        selected = f" ({self.label_selector})" if self.label_selector else ""
+        return f"{self.kind} ({self.api_version}){where}{selected}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object added, modified or deleted (its last state), as the watch saw it; after
+    a list, `relisted` marks the objects that changed while nobody watched."""
+
+    scope: WatchScope
+    type: str
+    """ADDED, MODIFIED or DELETED."""
+    object: JsonObject
+    relisted: bool = False
+
+
+def retry_delay(failures: int, *, jitter: float) -> float:
+    """Seconds to wait before reconnecting after `failures` failures in a row (1 or more):
+    doubling from RETRY_BASE_SECONDS up to RETRY_CAP_SECONDS, stretched by `jitter` (0 to 1)
+    up to a half more, so that reflectors do not reconnect in step."""
+    delay = min(RETRY_BASE_SECONDS * 2 ** (failures - 1), RETRY_CAP_SECONDS)
+    return delay * (1 + jitter / 2)
+
+
+class Reflector:
+    """Keeps `objects()` equal to the cluster's objects of one scope, from its own thread."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        scope: WatchScope,
+        *,
+        on_change: Callable[[Change], None] = lambda _change: None,
+        resume: Listing | None = None,
+    ) -> None:
+        """`resume`: start from these objects at their resourceVersion (what an earlier
+        reflector of the scope held), watching from there; None to list first."""
+        self.client = client
+        self.scope = scope
+        self._on_change = on_change
+        self._objects: dict[Identity, JsonObject] = {}
+        self._lock = threading.Lock()
+        self._synced = threading.Event()
+        self.resource_version = ""
+        if resume is not None:
+            self._objects = {ref_of(obj).identity: obj for obj in resume.items}
+            self.resource_version = resume.resource_version
+            self._synced.set()
+        self._stopping = threading.Event()
+        self._close_watch: Callable[[], None] = lambda: None
+        self._thread = threading.Thread(target=self._run, name=f"watch {scope}", daemon=True)
+        self.lists = 0
+        """Lists sent so far: one at the start, then one per expired watch."""
+        self.problem: str | None = None
+        """Why the last attempt failed, until one succeeds again."""
+
+    # -- what callers read ----------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the watch and the thread (promptly: the open request is shut down)."""
+        self._stopping.set()
+        self._close_watch()
+        self._thread.join(timeout=10)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def synced(self) -> bool:
+        """Whether the objects reflect a list or watch of the cluster."""
+        return self._synced.is_set()
+
+    def wait_synced(self, timeout: float) -> bool:
+        return self._synced.wait(timeout)
+
+    def objects(self) -> list[JsonObject] | None:
+        """The objects of the scope now, or None while the first list has not come in."""
+        if not self.synced:
+            return None
+        with self._lock:
+            return list(self._objects.values())
+
+    # -- the thread -----------------------------------------------------------
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                if not self.resource_version:
+                    self._relist()
+                self._watch()
+                failures = 0
+                self.problem = None
+            except Expired:
+                log.info("watch of %s expired; listing again", self.scope)
+                self.resource_version = ""
+            except KubeError as error:
+                if self._stopping.is_set():
+                    break
+                failures += 1
+                self.problem = str(error)
+                level = logging.INFO if isinstance(error, ClusterUnreachable) else logging.WARNING
+                log.log(level, "watch of %s: %s; retrying", self.scope, error)
+                self._stopping.wait(retry_delay(failures, jitter=random.random()))
+
+    def _relist(self) -> None:
+        listing = self.client.list_versioned(
+            self.scope.api_version,
+            self.scope.kind,
+            namespace=self.scope.namespace or None,
+            label_selector=self.scope.label_selector or None,
+        )
+        self.lists += 1
+        fresh = {ref_of(obj).identity: _without_managed_fields(obj) for obj in listing.items}
+        with self._lock:
+            before, self._objects = self._objects, fresh
+        self.resource_version = listing.resource_version
+        self._synced.set()
+        for identity, obj in fresh.items():
+            old = before.get(identity)
+            if old is None or _version(old) != _version(obj):
+                kind = "ADDED" if old is None else "MODIFIED"
+                self._on_change(Change(self.scope, kind, obj, relisted=True))
+        for identity, obj in before.items():
+            if identity not in fresh:
+                self._on_change(Change(self.scope, "DELETED", obj, relisted=True))
+
+    def _watch(self) -> None:
+        def opened(close: Callable[[], None]) -> None:
+            self._close_watch = close
+            if self._stopping.is_set():
+                close()
+
+        events = self.client.watch(
+            self.scope.api_version,
+            self.scope.kind,
+            resource_version=self.resource_version,
+            namespace=self.scope.namespace or None,
+            label_selector=self.scope.label_selector or None,
+            timeout_seconds=random.randint(*WATCH_SECONDS),
+            opened=opened,
+        )
+        for event in events:
+            version = _version(event.object)
+            if event.type != "BOOKMARK":
+                obj = _without_managed_fields(event.object)
+                identity = ref_of(obj).identity
+                with self._lock:
+                    if event.type == "DELETED":
+                        self._objects.pop(identity, None)
+                    else:
+                        self._objects[identity] = obj
+                self._on_change(Change(self.scope, event.type, obj))
+            if version:
+                self.resource_version = version
+
+
+def _version(obj: JsonObject) -> str:
+    metadata = obj.get("metadata")
+    return str(metadata.get("resourceVersion") or "") if isinstance(metadata, dict) else ""
+
+
+def _without_managed_fields(obj: JsonObject) -> JsonObject:
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict) and "managedFields" in metadata:
+        obj["metadata"] = {k: v for k, v in metadata.items() if k != "managedFields"}
+    return obj

@@ -1,0 +1,39 @@
+"""The reflector's pure parts: how long it waits before reconnecting, and the API
+server's 410 read as an expired watch."""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.kube.errors import Expired, from_status
+from reconciler.kube.watch import RETRY_BASE_SECONDS, RETRY_CAP_SECONDS, WatchScope, retry_delay
+
+
+def test_reconnecting_waits_twice_as_long_after_each_failure_up_to_the_cap() -> None:
+    delays = [retry_delay(failures, jitter=0) for failures in range(1, 12)]
+    assert delays[:3] == [RETRY_BASE_SECONDS, 2 * RETRY_BASE_SECONDS, 4 * RETRY_BASE_SECONDS]
+    assert max(delays) == RETRY_CAP_SECONDS == delays[-1]
+
+
+def test_jitter_stretches_a_wait_by_at_most_a_half() -> None:
+    assert retry_delay(1, jitter=1) == RETRY_BASE_SECONDS * 1.5
+    assert retry_delay(30, jitter=1) == RETRY_CAP_SECONDS * 1.5
+
+
+def test_a_410_status_is_an_expired_watch() -> None:
+    body = {
+        "kind": "Status",
+        "code": 410,
+        "reason": "Expired",
+        "message": "too old resource version: 1 (28118)",
+    }
+    error = from_status("ConfigMap watch", 410, json.dumps(body))
+    assert isinstance(error, Expired) and not error.temporary
+    assert str(error) == "ConfigMap watch: too old resource version: 1 (28118)"
+
+
+def test_a_scope_names_its_kind_namespace_and_selector() -> None:
+    assert str(WatchScope("v1", "ConfigMap", "shop", "a=b")) == "ConfigMap (v1) in shop (a=b)"
+    assert str(WatchScope("rbac.authorization.k8s.io/v1", "ClusterRole")) == (
+        "ClusterRole (rbac.authorization.k8s.io/v1)"
+    )
