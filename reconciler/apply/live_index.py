@@ -18,7 +18,8 @@ from reconciler.health.events import creation_failures
 from reconciler.health.owners import OwnedIndex
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import Forbidden, KubeError, NotFound
-from reconciler.objects import ObjectRef, ref_of, stub_object
+from reconciler.kube.watch import Watches, WatchScope
+from reconciler.objects import Identity, ObjectRef, ref_of, stub_object
 from reconciler.render.model import KubeObject
 from reconciler.render.ownership import MANAGED_BY, MANAGED_BY_LABEL
 
@@ -56,11 +57,15 @@ class LiveIndex:
     fresh one for each round of readiness checks. Objects read are kept without
     `metadata.managedFields` (often half an object; at a thousand releases, most of the
     memory); the rare step that needs them reads the object again.
+
+    With `watched` (a long-running reconciler's reflectors), a scope they keep current
+    is read from them instead of listed: no request at all.
     """
 
-    def __init__(self, client: KubeClient) -> None:
+    def __init__(self, client: KubeClient, *, watched: Watches | None = None) -> None:
         self.client = client
-        self._objects: dict[tuple[str, str, str, str], KubeObject | None] = {}
+        self._watched = watched
+        self._objects: dict[Identity, KubeObject | None] = {}
         self._scopes = _Once()
         self._owned = _Once()
         self._fetched = _Once()
@@ -80,7 +85,23 @@ class LiveIndex:
             (ref.api_version, ref.kind, ref.namespace), partial(self._list, ref)
         )
 
+    def fresh(self) -> LiveIndex:
+        """A new moment's index on the same client and reflectors."""
+        return LiveIndex(self.client, watched=self._watched)
+
+    def _watched_objects(
+        self, api_version: str, kind: str, namespace: str, selector: str = ""
+    ) -> list[KubeObject] | None:
+        if self._watched is None:
+            return None
+        return self._watched.objects(WatchScope(api_version, kind, namespace, selector))
+
     def _list(self, ref: ObjectRef) -> bool:
+        watched = self._watched_objects(ref.api_version, ref.kind, ref.namespace, MANAGED_SELECTOR)
+        if watched is not None:
+            for item in watched:
+                self._objects.setdefault(ref_of(item).identity, item)
+            return True
         try:
             listed = self.client.list(
                 ref.api_version,
@@ -101,21 +122,27 @@ class LiveIndex:
 
     def get(self, ref: ObjectRef) -> KubeObject | None:
         """The live object, or None. An object missing from a listed scope (not Harmonia's,
-        or absent) is looked for in one unfiltered list of that scope, taken once, so a
-        first install of many releases does not send a GET per object; any other miss
-        is one GET, sent once however many releases ask (their namespace)."""
+        or absent) is looked for in one unfiltered list of that scope, taken once (or in
+        the reflector keeping the whole scope current), so a first install of many
+        releases does not send a GET per object; any other miss is one GET, sent once
+        however many releases ask (their namespace)."""
         if ref.identity not in self._objects:
             scope = (ref.api_version, ref.kind, ref.namespace)
-            if self._scopes.peek(scope):
+            watched = self._watched_objects(*scope)
+            if self._scopes.peek(scope) or watched is not None:
                 everything = self._unmanaged.get(scope, partial(self._list_unfiltered, ref))
                 self._objects.setdefault(ref.identity, everything.get(ref.identity))
             else:
                 self._fetched.get(ref.identity, partial(self._fetch, ref))
         return self._objects[ref.identity]
 
-    def _list_unfiltered(self, ref: ObjectRef) -> dict[tuple[str, str, str, str], KubeObject]:
-        listed = self.client.list(ref.api_version, ref.kind, namespace=ref.namespace or None)
-        return {ref_of(item).identity: item for item in _drop_managed_fields(listed)}
+    def _list_unfiltered(self, ref: ObjectRef) -> dict[Identity, KubeObject]:
+        watched = self._watched_objects(ref.api_version, ref.kind, ref.namespace)
+        if watched is None:
+            watched = _drop_managed_fields(
+                self.client.list(ref.api_version, ref.kind, namespace=ref.namespace or None)
+            )
+        return {ref_of(item).identity: item for item in watched}
 
     def _fetch(self, ref: ObjectRef) -> None:
         try:
@@ -142,14 +169,15 @@ class LiveIndex:
     def owned(self, namespace: str) -> OwnedIndex:
         """The namespace's pods, ReplicaSets and Jobs by owner, listed once."""
 
+        def objects_of(api_version: str, kind: str) -> list[KubeObject]:
+            watched = self._watched_objects(api_version, kind, namespace)
+            if watched is not None:
+                return watched
+            return _drop_managed_fields(self.client.list(api_version, kind, namespace=namespace))
+
         def listing() -> OwnedIndex:
-            return OwnedIndex.of(
-                _drop_managed_fields(self.client.list("v1", "Pod", namespace=namespace)),
-                _drop_managed_fields(
-                    self.client.list("apps/v1", "ReplicaSet", namespace=namespace)
-                ),
-                _drop_managed_fields(self.client.list("batch/v1", "Job", namespace=namespace)),
-            )
+            pods, replica_sets, jobs = (objects_of(*kind) for kind in HEALTH_KINDS)
+            return OwnedIndex.of(pods, replica_sets, jobs)
 
         return self._owned.get(namespace, listing)
 
@@ -184,6 +212,31 @@ class LiveIndex:
             return tuple(listed)
 
         return self._events.get(ref.identity, listing)
+
+
+HEALTH_KINDS = (("v1", "Pod"), ("apps/v1", "ReplicaSet"), ("batch/v1", "Job"))
+"""What readiness reads in each release namespace besides the release's own objects."""
+
+
+NAMESPACES = WatchScope("v1", "Namespace")
+"""Every namespace: a pass asks whether each release namespace exists."""
+
+
+def scopes_to_watch(
+    entries: Iterable[ObjectRef], namespaces: Iterable[str]
+) -> frozenset[WatchScope]:
+    """What a long-running reconciler keeps watched so a pass lists nothing: every kind
+    and namespace the inventory records name (Harmonia's objects only), and the pods,
+    ReplicaSets and Jobs of the release namespaces, and the namespaces themselves."""
+    managed = {
+        WatchScope(ref.api_version, ref.kind, ref.namespace, MANAGED_SELECTOR) for ref in entries
+    }
+    health = {
+        WatchScope(api_version, kind, namespace)
+        for namespace in namespaces
+        for api_version, kind in HEALTH_KINDS
+    }
+    return frozenset(managed | health | {NAMESPACES})
 
 
 def _drop_managed_fields(objects: list[KubeObject]) -> list[KubeObject]:

@@ -32,6 +32,7 @@ from reconciler.apply.write import WriteResult
 from reconciler.diff.changeset import Action
 from reconciler.health import ReleaseHealth
 from reconciler.kube.client import KubeClient
+from reconciler.kube.watch import Watches, WatchScope
 from reconciler.objects import Identity
 from reconciler.outcome import Outcome
 from reconciler.release_requests import Release
@@ -59,11 +60,21 @@ def read_inventory(client: KubeClient, release: ReleaseKey) -> InventoryRecord |
     return record_from_configmap(configmap) if configmap is not None else None
 
 
-def inventory_records(client: KubeClient) -> dict[ReleaseKey, RecordRead]:
-    """Every inventory record in the cluster by its release, in one list request and read
-    once: a pass takes each release's record from here, not with a GET apiece."""
+INVENTORY_SCOPE = WatchScope("v1", "ConfigMap", "", INVENTORY_SELECTOR)
+"""Every inventory record in the cluster: what a long-running reconciler watches."""
+
+
+def inventory_records(
+    client: KubeClient, *, watched: Watches | None = None
+) -> dict[ReleaseKey, RecordRead]:
+    """Every inventory record in the cluster by its release, in one list request (none
+    when `watched` keeps them current) and read once: a pass takes each release's record
+    from here, not with a GET apiece."""
+    found = watched.objects(INVENTORY_SCOPE) if watched is not None else None
+    if found is None:
+        found = client.list("v1", "ConfigMap", label_selector=INVENTORY_SELECTOR)
     records: dict[ReleaseKey, RecordRead] = {}
-    for configmap in client.list("v1", "ConfigMap", label_selector=INVENTORY_SELECTOR):
+    for configmap in found:
         key = inventory_release(configmap)
         if key is None:
             continue

@@ -166,7 +166,7 @@ class Waiter:
         """The checks due by `now`: the releases that settled, with their health."""
         settled: dict[ReleaseKey, ReleaseHealth] = {}
         if self._waiting and now >= self._due:
-            settled = _settled(LiveIndex(self._first.client), self._waiting, now)
+            settled = _settled(self._first.fresh(), self._waiting, now)
             self._waiting = {k: v for k, v in self._waiting.items() if k not in settled}
             self._due, self._delay = now + self._delay, min(self._delay * 2, POLL_INTERVAL)
         if self._new:

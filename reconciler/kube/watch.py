@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from reconciler.kube.client import KubeClient, Listing
@@ -214,3 +214,51 @@ def _without_managed_fields(obj: JsonObject) -> JsonObject:
     if isinstance(metadata, dict) and "managedFields" in metadata:
         obj["metadata"] = {k: v for k, v in metadata.items() if k != "managedFields"}
     return obj
+
+
+class Watches:
+    """Reflectors by scope, started and stopped as the scopes wanted change: what a
+    long-running reconciler keeps current instead of listing every pass."""
+
+    def __init__(
+        self, client: KubeClient, *, on_change: Callable[[Change], None] = lambda _c: None
+    ) -> None:
+        self.client = client
+        self._on_change = on_change
+        self._reflectors: dict[WatchScope, Reflector] = {}
+        self._lock = threading.Lock()
+
+    def want(self, scopes: Iterable[WatchScope]) -> None:
+        """Watch exactly `scopes` from now on: new ones start, dropped ones stop."""
+        wanted = set(scopes)
+        with self._lock:
+            started = {
+                s: Reflector(self.client, s, on_change=self._on_change)
+                for s in wanted - self._reflectors.keys()
+            }
+            dropped = [self._reflectors.pop(s) for s in self._reflectors.keys() - wanted]
+            self._reflectors.update(started)
+        for reflector in started.values():
+            reflector.start()
+        for reflector in dropped:
+            reflector.stop()
+
+    @property
+    def scopes(self) -> frozenset[WatchScope]:
+        with self._lock:
+            return frozenset(self._reflectors)
+
+    def objects(self, scope: WatchScope) -> list[JsonObject] | None:
+        """The scope's objects now, or None when it is not watched or not synced yet."""
+        with self._lock:
+            reflector = self._reflectors.get(scope)
+        return reflector.objects() if reflector is not None else None
+
+    def problems(self) -> dict[WatchScope, str]:
+        """The scopes whose last attempt failed, with why."""
+        with self._lock:
+            reflectors = list(self._reflectors.values())
+        return {r.scope: r.problem for r in reflectors if r.problem is not None}
+
+    def stop(self) -> None:
+        self.want(())

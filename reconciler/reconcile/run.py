@@ -23,6 +23,7 @@ from reconciler.apply.wait import Waiter
 from reconciler.desired import DesiredState
 from reconciler.health import ReleaseHealth
 from reconciler.kube.client import KubeClient
+from reconciler.kube.watch import Watches
 from reconciler.outcome import Outcome
 from reconciler.reconcile.refusals import contested, invalid_releases
 from reconciler.reconcile.release_flow import Written, finish_release, start_release
@@ -46,6 +47,7 @@ def reconcile(
     options: PassOptions,
     *,
     stopping: Callable[[], bool] = lambda: False,
+    watched: Watches | None = None,
 ) -> PassReport:
     """Apply (or with `dry_run`, plan) every release of `state` in its scope: one report
     for each, from which the log, the Events, the status files and the CLI all say what
@@ -54,7 +56,8 @@ def reconcile(
     removals it would withhold.
 
     Once `stopping()` is true, the releases being written finish and the rest are
-    Deferred; nothing is removed.
+    Deferred; nothing is removed. `watched`: the reflectors of a long-running reconciler,
+    read instead of listing what they keep current.
     """
     reports: dict[ReleaseKey, ReleaseReport] = {}
     for key, first_error in invalid_releases(state).items():
@@ -66,10 +69,10 @@ def reconcile(
         reports[key] = ReleaseReport(key, Outcome.FAILED, problem.message)
     reports = {key: report for key, report in reports.items() if state.in_scope(key)}
     changed: set[ReleaseKey] = set()
-    live = LiveIndex(client)
+    live = LiveIndex(client, watched=watched)
     for key, message in contested(state, live).items():
         reports.setdefault(key, ReleaseReport(key, Outcome.FAILED, message))
-    records = inventory_records(client)
+    records = inventory_records(client, watched=watched)
     removals = mark_removals(client, state, options, records)
 
     def one(key: ReleaseKey) -> _Step:

@@ -19,6 +19,7 @@ from reconciler.apply.external_outputs import external_outputs_from
 from reconciler.desired import DesiredState, Tools, compute_desired_state
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import KubeTarget, probe
+from reconciler.kube.watch import Watches
 from reconciler.policy import Policy
 from reconciler.reconcile import PassOptions, PassReport, reconcile
 from reconciler.render.environment import choose_versions
@@ -103,20 +104,25 @@ class Workbench:
         stopping: Callable[[], bool] = lambda: False,
         only: frozenset[ReleaseKey] | None = None,
         dependents: bool = False,
+        watched: Watches | None = None,
+        client: KubeClient | None = None,
         **options: Any,
     ) -> PassReport:
         """One pass (a diff with `dry_run`), as `harmonia apply` runs it, over the whole
         repository or the scope of `only` (and `dependents`); each pass is a new commit
-        unless `same_commit` (a scheduled pass with nothing new in Git)."""
+        unless `same_commit` (a scheduled pass with nothing new in Git). `watched` and
+        `client`: a long-running reconciler's reflectors, and the client the pass uses
+        (its requests counted apart from the rendering's)."""
         self.revision += 0 if dry_run or same_commit else 1
-        with self.client() as client:
-            state = self.desired(client, only=only, dependents=dependents)
+        with self.client() as own:
+            state = self.desired(own, only=only, dependents=dependents)
             assert not state.has_errors, [d.render() for d in state.diagnostics]
             return reconcile(
-                client,
+                client or own,
                 state,
                 PassOptions(f"rev-{self.revision}", self.source, dry_run=dry_run, **options),
                 stopping=stopping,
+                watched=watched,
             )
 
 
