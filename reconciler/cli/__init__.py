@@ -75,6 +75,11 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "Show every release Harmonia applied: Ready or not, and if not, the first resource "
         "that is not ready and why.",
     ),
+    "sync": LazyCommand(
+        "reconciler.cli.sync",
+        "sync",
+        "Ask the running reconciler (`harmonia run`) to reconcile releases now.",
+    ),
     "validate": LazyCommand(
         "reconciler.cli.repository",
         "validate",

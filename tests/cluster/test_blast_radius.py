@@ -31,6 +31,7 @@ from reconciler.policy import Policy
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject
 from tests import manifests
+from tests.cluster.accounts import namespace_kubeconfig
 from tests.cluster.test_run_loop import (
     environment,
     free_port,
@@ -314,28 +315,12 @@ def test_a_crashing_pass_makes_the_reconciler_unready_and_is_counted(
     assert 'harmonia_passes_total{result="succeeded"} 0.0' in metrics
 
 
-def limited_kubeconfig(cluster: LiveCluster, namespace: str, folder: Path) -> Path:
-    """A kubeconfig for a service account that may do anything in `namespace` and
-    nothing cluster-wide: it cannot list the inventory records a pass starts from."""
-    cluster.kubectl("-n", namespace, "create", "serviceaccount", "limited")
-    binding = ("rolebinding", "limited-admin", "--clusterrole=admin")
-    cluster.kubectl("-n", namespace, "create", *binding, f"--serviceaccount={namespace}:limited")
-    token = cluster.kubectl("-n", namespace, "create", "token", "limited").stdout.strip()
-    config = yaml.safe_load(cluster.kubeconfig.read_text())
-    config["users"] = [{"name": "limited", "user": {"token": token}}]
-    for context in config["contexts"]:
-        context["context"]["user"] = "limited"
-    path = folder / "limited-kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
 def test_a_pass_the_api_server_refuses_as_a_whole_stops_with_its_message_not_a_traceback(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
     bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
     bench.release(namespace, "web", chartPath=bench.chart("web", [config_map("web", a="b")]))
-    kubeconfig = limited_kubeconfig(cluster, namespace, tmp_path)
+    kubeconfig = namespace_kubeconfig(cluster, namespace, tmp_path)
 
     applied = subprocess.run(
         [sys.executable, "-m", "reconciler", "apply", str(bench.root)],
@@ -365,7 +350,7 @@ def test_a_pass_the_api_server_refuses_as_a_whole_makes_the_reconciler_unready_a
         },
         "one release",
     )
-    kubeconfig = limited_kubeconfig(cluster, namespace, tmp_path)
+    kubeconfig = namespace_kubeconfig(cluster, namespace, tmp_path)
     port = free_port()
     with serving(cluster, git_repos, tmp_path, port, kubeconfig=kubeconfig):
         wait_for(
