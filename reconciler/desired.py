@@ -141,7 +141,9 @@ def compute_desired_state(
         plain_http_registries=tools.plain_http_registries,
         cache_secrets=tools.cache_secrets,
     )
-    scope = None if only is None else pass_scope(only, loaded.releases, dependents=dependents)
+    # Through the releases the policy allows only: a refused release is reported, and
+    # nothing it depends on is applied for it.
+    scope = None if only is None else pass_scope(only, allowed, dependents=dependents)
     render = render_repository(
         allowed, graph, settings, external_outputs=external_outputs, only=scope
     )

@@ -65,8 +65,6 @@ def write_plan(
             change = planned.change
             try:
                 stored = _store(client, planned, release)
-                if obj.get("kind") == "CustomResourceDefinition":
-                    _wait_established(client, obj)
             except ClusterUnreachable:
                 raise
             except KubeError as error:
@@ -82,6 +80,14 @@ def write_plan(
             ):
                 drift.append(str(change.ref))
             changes.append(change)
+            if obj.get("kind") == "CustomResourceDefinition":
+                # Written, so in the changes; what depends on it waits until it is served.
+                try:
+                    _wait_established(client, obj)
+                except ClusterUnreachable:
+                    raise
+                except KubeError as error:
+                    return WriteResult(tuple(changes), resource_versions, tuple(drift), str(error))
     return WriteResult(tuple(changes), resource_versions, tuple(drift))
 
 

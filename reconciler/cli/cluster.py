@@ -106,6 +106,9 @@ def _state(
     for item in state.diagnostics:
         if item.is_error:
             click.echo(shown(shown_as or path, item), err=True)
+    if only is not None and not only <= {*state.loaded.releases, *state.loaded.invalid_releases}:
+        click.echo(f"error: release {release}: no file of {shown_as or path} holds it", err=True)
+        raise click.exceptions.Exit(1)
     return state
 
 

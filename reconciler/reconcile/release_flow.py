@@ -171,7 +171,10 @@ def finish_release(
     if applied.pruned is not None and applied.pruned.withheld:
         messages.append(applied.pruned.withheld)
     ready: bool | None = None
-    outcome = Outcome.APPLIED if applied.changed else Outcome.UNCHANGED
+    # What the writes and the prune did, not what the plan expected: a prune that kept an
+    # object (gone already, or guarded) changed nothing.
+    changed = written.changes.has_changes or applied.previous is None
+    outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
     if health is not None:
         ready = health.state in (ReleaseState.READY, ReleaseState.PAUSED)
         messages.append(health.message)

@@ -373,3 +373,17 @@ def test_a_release_with_prune_false_keeps_dropped_objects_recorded_until_it_prun
     bench.run()
     assert not exists(cluster, "-n", namespace, "cm", "b")
     assert recorded_names(cluster, namespace, "app") == ["a"]
+
+
+def test_an_object_already_gone_when_it_leaves_the_render_changes_nothing(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench, key = applied_release(cluster, namespace, tmp_path, "app", "a", "b")
+    cluster.kubectl("-n", namespace, "delete", "cm", "b")
+    bench.chart("app", [config_map("a")])
+
+    report = bench.run().releases[key]
+
+    # The plan expected a deletion; the prune found nothing to delete.
+    assert report.outcome is Outcome.UNCHANGED, report.describe()
+    assert recorded_names(cluster, namespace, "app") == ["a"]

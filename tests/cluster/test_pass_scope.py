@@ -7,7 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.outcome import Outcome
+from reconciler.policy import Policy
+from reconciler.reconcile import PassOptions, reconcile
 from reconciler.types import JsonObject, ReleaseKey
+from tests.cluster.test_cli_cluster import harmonia
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 
@@ -91,3 +94,37 @@ def test_a_pass_over_chosen_releases_never_removes_a_release_whose_file_left(
     assert value_of(cluster, namespace, "other") == "1"
     whole = bench.run()
     assert whole.releases[keys["other"]].outcome is Outcome.REMOVED
+
+
+def test_a_pass_over_a_release_the_policy_refuses_applies_nothing_it_depends_on(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench, keys = changed_chain(cluster, namespace, tmp_path)
+    outside = bench.release(
+        f"{namespace}-outside",
+        "stray",
+        chartPath=bench.chart("stray", [config_map("stray")]),
+        dependencies={"db": str(keys["db"])},
+    )
+    bench.policy = Policy(allowed_namespaces=(namespace,))
+
+    with bench.client() as client:
+        state = bench.desired(client, only=frozenset({outside}))
+        assert state.scope == {outside}
+        report = reconcile(client, state, PassOptions("rev-x", bench.source))
+
+    assert set(report.releases) == {outside}
+    assert report.releases[outside].outcome is Outcome.INVALID
+    assert value_of(cluster, namespace, "db") == "1"
+
+
+def test_apply_of_one_release_no_file_holds_says_so(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    chain(bench, namespace, "1")
+
+    applied = harmonia(cluster, "apply", str(bench.root), "-r", f"{namespace}/gone")
+
+    assert applied.returncode == 1
+    assert f"error: release {namespace}/gone: no file of {bench.root} holds it" in applied.stderr
