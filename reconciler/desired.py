@@ -15,7 +15,12 @@ from reconciler.graph import ReleaseGraph, build_graph
 from reconciler.policy import Policy, effective_policy, namespace_problems
 from reconciler.render.environment import VersionChoice, library_folders
 from reconciler.render.model import RenderEnvironment
-from reconciler.render.pipeline import ExternalOutputs, RepositoryRender, render_repository
+from reconciler.render.pipeline import (
+    ExternalOutputs,
+    Hold,
+    RepositoryRender,
+    render_repository,
+)
 from reconciler.render.plugins import validate_plugins
 from reconciler.render.release import RenderSettings
 from reconciler.spec import Diagnostic, LoadedRepository, load_repository
@@ -95,12 +100,13 @@ def compute_desired_state(
     tools: Tools,
     external_outputs: ExternalOutputs = lambda _key: None,
     only: frozenset[ReleaseKey] | None = None,
+    hold: Hold = lambda _key, _depended: None,
 ) -> DesiredState:
     """Load, validate, order and render the repository at `root`.
 
     Releases outside the narrowed policy's namespaces are not rendered (they are
     reported as diagnostics); `only` limits rendering to those releases and their
-    dependencies.
+    dependencies; `hold` may keep a release from rendering (`render_repository`).
     """
     loaded, _graph, narrowed, diagnostics = check_repository(
         root, policy=policy, cache_dir=tools.cache_dir
@@ -131,7 +137,7 @@ def compute_desired_state(
         cache_secrets=tools.cache_secrets,
     )
     render = render_repository(
-        allowed, graph, settings, external_outputs=external_outputs, only=only
+        allowed, graph, settings, external_outputs=external_outputs, only=only, hold=hold
     )
     return DesiredState(
         root=root,

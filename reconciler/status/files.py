@@ -175,7 +175,12 @@ def _sync(
         # The pass's wait ends with the health message as it saw it: `message` already
         # says the health now, and repeating it here would only add churn between passes.
         message = _without(message, live.health.message)
-    return {"revision": revision, "state": state, "message": message}
+    synced: JsonObject = {"revision": revision, "state": state, "message": message}
+    if report.next_attempt is not None:
+        # `harmonia run`'s next step, in words that last as long as the failure (the
+        # retry time is in the log and the API): no commit of every retry.
+        synced["retry"] = report.next_attempt.summary()
+    return synced
 
 
 def _without(message: str, part: str) -> str:
