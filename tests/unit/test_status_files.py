@@ -12,6 +12,7 @@ from reconciler.apply.inventory import InventoryEntry, InventoryRecord
 from reconciler.health import PodState, PodStatus, ReleaseHealth, ReleaseState, ResourceState, State
 from reconciler.objects import ObjectRef
 from reconciler.reconcile import Outcome, ReleaseReport
+from reconciler.reconcile.report import NextAttempt
 from reconciler.status.files import README_PATH, SourceState, StatusEntry, status_files
 from reconciler.status.live import ReleaseStatus
 from reconciler.types import ReleaseKey
@@ -377,4 +378,27 @@ def test_a_release_deferred_before_any_attempt_says_deferred() -> None:
         "revision": REVISION,
         "state": "Deferred",
         "message": "the reconciler is stopping",
+    }
+
+
+@pytest.mark.parametrize(
+    ("next_attempt", "retry"),
+    [
+        (NextAttempt(None), "waiting for a change"),
+        (NextAttempt(NOW + timedelta(seconds=40)), "retrying with backoff"),
+    ],
+    ids=["permanent", "temporary"],
+)
+def test_a_failed_release_says_whether_the_loop_retries_it_or_waits_for_a_change(
+    next_attempt: NextAttempt, retry: str
+) -> None:
+    failing = ReleaseReport(
+        WEB, Outcome.FAILED, "chart web: render failed", next_attempt=next_attempt
+    )
+    sync = web_file(files(StatusEntry(WEB, None, failing)))["sync"]
+    assert sync == {
+        "revision": REVISION,
+        "state": "Failed",
+        "message": "chart web: render failed",
+        "retry": retry,
     }
