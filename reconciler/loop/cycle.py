@@ -108,6 +108,7 @@ class Cycle:
             subfolder=settings.subfolder,
             credentials=settings.credentials,
             cache_root=cache_root / "git",
+            timeout=settings.git_timeout.total_seconds(),
         )
         self._retries = Retries(BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max))
         self._revision: str | None = None
@@ -177,6 +178,7 @@ class Cycle:
             deferred=self._retries.deferred(datetime.now(UTC)),
             held=self._retries.held(),
         )
+        log.info("pass started at revision %s", revision[:12], extra={"revision": revision})
         for key in sorted(options.held):
             log.info(
                 "release %s not attempted: it failed for good at this revision with these "
@@ -185,7 +187,6 @@ class Cycle:
                 WAITING_FOR_A_CHANGE,
                 extra={"release": key, "revision": revision},
             )
-        log.info("pass started at revision %s", revision[:12], extra={"revision": revision})
         try:
             report = reconcile(
                 self._client,
