@@ -82,7 +82,9 @@ def start_release(
     if isinstance(previous, InventoryFormatError):
         return failed(key, str(previous), Failure.PERMANENT)
     if previous is not None and (conflict := source_conflict(previous, source=options.source)):
-        return failed(key, conflict, Failure.PERMANENT)
+        # Another source owns it: that changes outside this repository (its owner lets
+        # go), so the loop keeps looking, with backoff.
+        return failed(key, conflict, Failure.TEMPORARY)
     plan = plan_release(
         client, rendered, release, previous=previous, live=live, prune=options.prune
     )
