@@ -94,7 +94,10 @@ class Cycle:
         metrics: Metrics,
         instance: str,
         cache_root: Path,
+        retrying: bool = True,
     ) -> None:
+        """`retrying`: more passes follow in this process, which retry failures (not with
+        `--once`, whose next run tries everything: nothing is said of a next attempt)."""
         self._settings = settings
         self._client = client
         self._policy = policy
@@ -111,6 +114,7 @@ class Cycle:
             timeout=settings.git_timeout.total_seconds(),
         )
         self._retries = Retries(BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max))
+        self._retrying = retrying
         self._revision: str | None = None
         self.catalog = ReleaseCatalog(
             client, source=None if settings.api_scope == "all" else self.source_id
@@ -133,7 +137,7 @@ class Cycle:
             log.exception("pass crashed")
             self._metrics.observe_unfinished("crash")
             result = CycleResult(problem=f"pass crashed: {error}", crashed=True)
-        if not result.temporary:
+        if not result.temporary or not self._retrying:
             self._retries.pass_done()
             return result
         now = datetime.now(UTC)
@@ -206,9 +210,10 @@ class Cycle:
                 stopped=not error.temporary,
                 temporary=error.temporary,
             )
-        report = self._retries.after_pass(
-            report, render_failed=frozenset(state.render.failed), now=datetime.now(UTC)
-        )
+        if self._retrying:
+            report = self._retries.after_pass(
+                report, render_failed=frozenset(state.render.failed), now=datetime.now(UTC)
+            )
         for key in sorted(report.releases):
             self._say_outcome(report.releases[key], revision)
         if report.prune_withheld:

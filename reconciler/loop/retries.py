@@ -121,7 +121,7 @@ class Retries:
             return dataclasses.replace(entry, next_attempt=NextAttempt(retry_at))
         if entry.outcome not in (Outcome.FAILED, Outcome.INVALID):
             return entry  # Blocked follows its dependency; the rest are done with
-        if entry.failure is Failure.TEMPORARY:
+        if entry.failure is not Failure.PERMANENT:  # unflagged: retrying is the safe side
             self._backoff.record(key, failed=True, now=now)
             self._held.pop(key, None)
             return dataclasses.replace(entry, next_attempt=NextAttempt(self._backoff.retry_at(key)))

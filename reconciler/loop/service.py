@@ -115,6 +115,7 @@ class Service:
                 metrics=metrics,
                 instance=self.instance,
                 cache_root=self._cache_root,
+                retrying=not once,
             )
             server = self._serve(metrics, cycle)
             try:
