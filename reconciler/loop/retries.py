@@ -101,8 +101,7 @@ class Retries:
         self, report: PassReport, *, render_failed: frozenset[ReleaseKey], now: datetime
     ) -> PassReport:
         """Records each release's result and returns the report with what the loop does
-        next about each failure (`next_attempt`); the pass itself went through."""
-        self._pass = None
+        next about each failure (`next_attempt`)."""
         releases: dict[ReleaseKey, ReleaseReport] = {}
         for key, entry in report.releases.items():
             releases[key] = self._record(entry, render_failed=key in render_failed, now=now)
