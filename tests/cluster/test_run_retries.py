@@ -5,7 +5,8 @@ interval tick: a Git remote that stalls until the fetch times out, then an API s
 that cannot be reached (both real servers behind a loopback proxy that stalls or cuts
 connections on cue). A permanent one, a chart that fails to render, is not attempted
 again pass after pass, its status says it is waiting for a change, and the commit that
-fixes it is applied.
+fixes it is applied. A release not Ready within its timeout is retried with backoff,
+each retry in a pass of its own, and says when.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tests.cluster.test_run_loop import (
     running,
     status_file,
     status_tip,
+    unschedulable_release_files,
 )
 from tests.conftest import GitRepos, LiveCluster
 from tests.loopback_proxy import LoopbackProxy, Mode, loopback_proxy
@@ -233,3 +235,30 @@ def test_a_chart_that_fails_to_render_waits_for_a_change_and_a_fixing_commit_is_
             timeout=120,
             what="the fixing commit applied",
         )
+
+
+def test_a_release_not_ready_in_time_is_retried_with_backoff_before_the_next_tick(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    git_repos.commit_and_push(unschedulable_release_files(namespace), "add stuck")
+    log = tmp_path / "run.log"
+    port = free_port()
+    args = (
+        *("--repo", str(git_repos.remote), "--ref", "main", "--interval", "10m"),
+        *("--jitter", "0", "--no-leader-elect", "--listen", f"127.0.0.1:{port}"),
+        *("--config", str(config_file(tmp_path))),
+    )
+    attempt = f"release {namespace}/stuck Failed"
+    # The interval is 10 minutes: only the backoff can explain a second attempt.
+    with running_with(cluster, tmp_path / "cache", log, *args):
+        eventually(lambda: len(lines_with(log, attempt)) >= 3, timeout=120, what="3 attempts")
+        attempts = lines_with(log, attempt)
+        assert all("[temporary: retrying at " in line for line in attempts), attempts
+        assert len(lines_with(log, "for a retry")) >= 2
+
+        code, listed = http_get(port, f"/api/v1/releases?namespace={namespace}")
+        assert code == 200, listed
+        (stuck,) = json.loads(listed)["releases"]
+        assert stuck["nextAttempt"].startswith("retrying in "), stuck
+        sync: Any = status_file(git_repos, f"status/{namespace}/stuck.yaml")["sync"]
+        assert (sync["state"], sync["retry"]) == ("Failed", "retrying with backoff")
