@@ -24,12 +24,11 @@ import yaml
 
 from tests import manifests
 from tests.cluster.test_run_loop import (
-    HARMONIA,
-    environment,
     eventually,
     free_port,
     http_get,
     running,
+    running_with,
     status_file,
     status_tip,
     unschedulable_release_files,
@@ -154,29 +153,6 @@ def test_a_git_fetch_that_times_out_then_an_unreachable_api_server_are_retried_w
             assert process.poll() is None
     brought_forward = lines_with(log, "for a retry")
     assert len(brought_forward) >= 2, log.read_text()
-
-
-@contextmanager
-def running_with(
-    cluster: LiveCluster, cache: Path, log: Path, *args: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    """`harmonia run` with exactly `args` (its own --repo and --interval)."""
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [*HARMONIA, "run", *args],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=environment(cluster, cache),
-        )
-        try:
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def broken_chart_files(namespace: str, *, broken: bool) -> dict[str, str]:
