@@ -17,7 +17,12 @@ from reconciler.release_requests import Diagnostic, LoadedRepository, load_repos
 from reconciler.release_requests.model import Release, RepositoryConfig
 from reconciler.render.environment import VersionChoice, library_folders
 from reconciler.render.model import RenderEnvironment
-from reconciler.render.pipeline import ExternalOutputs, RepositoryRender, render_repository
+from reconciler.render.pipeline import (
+    ExternalOutputs,
+    Hold,
+    RepositoryRender,
+    render_repository,
+)
 from reconciler.render.plugins import validate_plugins
 from reconciler.render.release import RenderSettings
 from reconciler.types import ReleaseKey
@@ -113,12 +118,14 @@ def compute_desired_state(
     external_outputs: ExternalOutputs = lambda _key: None,
     only: frozenset[ReleaseKey] | None = None,
     dependents: bool = False,
+    hold: Hold = lambda _key, _depended: None,
 ) -> DesiredState:
     """Load, validate, order and render the repository at `root`.
 
     Releases outside the narrowed policy's namespaces are not rendered (they are
     reported as diagnostics); `only` limits the state to those releases, with
-    `dependents` the releases depending on them, and what all these depend on.
+    `dependents` the releases depending on them, and what all these depend on; `hold`
+    may keep a release from rendering (`render_repository`).
     """
     loaded, graph, narrowed, diagnostics = check_repository(
         root, policy=policy, cache_dir=tools.cache_dir
@@ -145,7 +152,7 @@ def compute_desired_state(
     # nothing it depends on is applied for it.
     scope = None if only is None else pass_scope(only, allowed, dependents=dependents)
     render = render_repository(
-        allowed, graph, settings, external_outputs=external_outputs, only=scope
+        allowed, graph, settings, external_outputs=external_outputs, only=scope, hold=hold
     )
     return DesiredState(
         root=root,

@@ -92,6 +92,11 @@ def _duration(value: str | None, setting: str) -> Any:
 )
 @click.option("--git-ssh-key-file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--git-known-hosts-file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--git-timeout",
+    envvar="HARMONIA_GIT_TIMEOUT",
+    help="Longest a Git command may take before the fetch counts as failed (default 5m).",
+)
 @click.option("--interval", envvar="HARMONIA_INTERVAL", help="Time between passes (default 1m).")
 @click.option("--jitter", type=click.FloatRange(0, 1), help="Share of the interval (default 0.1).")
 @click.option("--once", is_flag=True, help="Run one pass and exit (for a CronJob).")
@@ -157,6 +162,7 @@ def run(
             "ref": flags["ref"],
             "subfolder": flags["subfolder"],
             "credentials": _credentials(flags),
+            "git_timeout": _duration(flags["git_timeout"], "--git-timeout"),
             "interval": _duration(flags["interval"], "--interval"),
             "jitter": flags["jitter"],
             "prune": flags["prune"],

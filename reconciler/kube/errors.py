@@ -1,7 +1,8 @@
 """What can go wrong talking to the API server, as a small tree the engine can act on.
 
 KubeError                  subject (Kind/namespace/name) + message; `temporary` flag
-├── ClusterUnreachable     no answer, timeouts, 502/503/504, 429 after retries: retry later
+├── ClusterUnreachable     no answer, timeouts, 502/503/504, 429 after retries, a 500 from
+│                          its storage (etcd did not answer): retry later
 ├── NotFound               404
 ├── Forbidden              403: RBAC or admission said no
 ├── Conflict               409 from server-side apply: another field manager owns fields
@@ -133,7 +134,7 @@ def from_status(
     if status == 422:
         immutable = "immutable" in message or "Forbidden: updates to" in message
         return Invalid(subject, _without_dumps(message), immutable=immutable)
-    if status in UNREACHABLE_STATUSES:
+    if status in UNREACHABLE_STATUSES or (status == 500 and _STORAGE_DOWN.search(message)):
         return ClusterUnreachable(subject, message, status=status)
     return KubeError(subject, message, status=status)
 
@@ -142,6 +143,12 @@ UNREACHABLE_STATUSES = frozenset({429, 502, 503, 504})
 """Answers that say the API server (or what is in front of it) cannot serve now, not that
 it refuses the request: a gateway or the server overloaded, a timeout. 429 counts once
 the client has stopped retrying it."""
+
+_STORAGE_DOWN = re.compile(
+    r"etcdserver|rpc error|Timeout: request did not complete|context deadline exceeded"
+)
+"""A 500 that says the API server's storage did not answer (etcd down or slow): the
+cluster cannot serve now; the request itself may be fine (the error contract: temporary)."""
 
 RATE_LIMIT_TRIES = 4
 RATE_LIMIT_WAIT_CAP = 10.0

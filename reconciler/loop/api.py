@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from reconciler.loop.errors import ApiError
@@ -225,7 +226,7 @@ def release_summary(view: ReleaseView) -> JsonObject:
     else:
         state = NOT_INSTALLED
         message = view.report.message if view.report is not None else "not applied yet"
-    return {
+    summary: JsonObject = {
         "name": name,
         "namespace": namespace,
         "labels": dict(view.labels),
@@ -235,6 +236,11 @@ def release_summary(view: ReleaseView) -> JsonObject:
         "revision": view.status.record.revision if view.status is not None else None,
         "outcome": str(view.report.outcome) if view.report is not None else None,
     }
+    if view.report is not None and view.report.next_attempt is not None:
+        # Only for a failure `harmonia run` retries or waits on: `waiting for a change`,
+        # or `retrying in 40s (at 17:40:12Z)`.
+        summary["nextAttempt"] = view.report.next_attempt.describe(datetime.now(UTC))
+    return summary
 
 
 # -- the detail ------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Exponential backoff for releases that keep failing, forgotten when a new commit arrives.
+"""Exponential backoff for what keeps failing for a while, forgotten when a new commit arrives.
 
-Part of the loop around the pipeline: after each pass the loop records every release's
-result here and leaves out the releases still inside their backoff. Pure: callers pass
+Part of the loop around the pipeline (retries.py): after each pass the loop records the
+result of every release that failed temporarily here, leaves out the releases still
+inside their backoff, and runs a pass when the first of them is due. Pure: callers pass
 the time, nothing here reads a clock.
 """
 
@@ -57,6 +58,15 @@ class FailureStreak:
         )
 
 
+def next_streak(
+    previous: FailureStreak | None, policy: BackoffPolicy, now: datetime
+) -> FailureStreak:
+    """The streak after one more failure at `now`."""
+    failures = previous.failures + 1 if previous else 1
+    delay = policy.delay(failures)
+    return FailureStreak(failures, delay, now + delay)
+
+
 class FailureBackoff:
     """Failure streaks per release, between passes of the loop."""
 
@@ -69,10 +79,17 @@ class FailureBackoff:
         if not failed:
             self._streaks.pop(key, None)
             return
-        previous = self._streaks.get(key)
-        failures = previous.failures + 1 if previous else 1
-        delay = self.policy.delay(failures)
-        self._streaks[key] = FailureStreak(failures, delay, now + delay)
+        self._streaks[key] = next_streak(self._streaks.get(key), self.policy, now)
+
+    def retry_at(self, key: ReleaseKey) -> datetime | None:
+        """When `key` may be tried again; None when it is not failing."""
+        streak = self._streaks.get(key)
+        return streak.retry_at if streak is not None else None
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """The first retry time after `now`: when a pass should run for the backoff. One
+        already past was due in the pass that has just run."""
+        return min((s.retry_at for s in self._streaks.values() if s.retry_at > now), default=None)
 
     def reset(self) -> None:
         """A new commit: every release gets tried again, streaks start over."""

@@ -2,8 +2,9 @@
 
 The scheduler, the lease and the signals live in `service.py`; this module is the
 work of one tick, remembering only what must carry from pass to pass (the last
-content revision, the failure backoff). Every failure ends up in the result and
-the metrics, never as an exception out of `run_pass`.
+content revision, the failures: retries.py). Every failure ends up in the result and
+the metrics, never as an exception out of `run_pass`; `next_due` says when a retry
+wants the next pass.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from pathlib import Path
 
 from reconciler.apply.external_outputs import external_outputs_from
 from reconciler.desired import DesiredState, Tools, compute_desired_state
+from reconciler.health.model import format_duration
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import capabilities
 from reconciler.kube.errors import ClusterUnreachable, KubeError
-from reconciler.loop.backoff import BackoffPolicy, FailureBackoff
+from reconciler.loop.backoff import BackoffPolicy
 from reconciler.loop.catalog import ReleaseCatalog
 from reconciler.loop.events import emit_events
 from reconciler.loop.metrics import Metrics
+from reconciler.loop.retries import Retries
 from reconciler.loop.settings import RunSettings
 from reconciler.policy import Policy
 from reconciler.reconcile import (
@@ -34,6 +37,7 @@ from reconciler.reconcile import (
     ReleaseReport,
     reconcile,
 )
+from reconciler.reconcile.report import WAITING_FOR_A_CHANGE
 from reconciler.release_requests.model import RepositoryConfig
 from reconciler.render.environment import VersionChoice, choose_versions
 from reconciler.render.model import RenderError
@@ -64,6 +68,9 @@ class CycleResult:
     stopped: bool = False
     """The API server refused what no single release stands for (listing the inventory
     records): the pass stopped, and will again until the reconciler's rights change."""
+    temporary: bool = False
+    """The pass failed, or ran on a stale commit, because Git or the cluster did not
+    answer: the loop tries it again with backoff."""
 
     @property
     def exit_code(self) -> int:
@@ -87,7 +94,10 @@ class Cycle:
         metrics: Metrics,
         instance: str,
         cache_root: Path,
+        retrying: bool = True,
     ) -> None:
+        """`retrying`: more passes follow in this process, which retry failures (not with
+        `--once`, whose next run tries everything: nothing is said of a next attempt)."""
         self._settings = settings
         self._client = client
         self._policy = policy
@@ -101,10 +111,10 @@ class Cycle:
             subfolder=settings.subfolder,
             credentials=settings.credentials,
             cache_root=cache_root / "git",
+            timeout=settings.git_timeout.total_seconds(),
         )
-        self._backoff = FailureBackoff(
-            BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max)
-        )
+        self._retries = Retries(BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max))
+        self._retrying = retrying
         self._revision: str | None = None
         self.catalog = ReleaseCatalog(
             client, source=None if settings.api_scope == "all" else self.source_id
@@ -122,11 +132,27 @@ class Cycle:
         """One tick's work; a bug in it is a crashed pass in the result and the metrics
         (the next tick tries again), never an exception."""
         try:
-            return self._run_pass(stopping=stopping)
+            result = self._run_pass(stopping=stopping)
         except Exception as error:
             log.exception("pass crashed")
             self._metrics.observe_unfinished("crash")
-            return CycleResult(problem=f"pass crashed: {error}", crashed=True)
+            result = CycleResult(problem=f"pass crashed: {error}", crashed=True)
+        if not result.temporary or not self._retrying:
+            self._retries.pass_done()
+            return result
+        now = datetime.now(UTC)
+        retry_at = self._retries.pass_failed(now)
+        log.warning(
+            "pass to be tried again in %s (at %s): %s",
+            format_duration(retry_at - now),
+            f"{retry_at:%H:%M:%S}Z",
+            result.problem,
+        )
+        return result
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When a retry wants a pass (a temporary failure's backoff ends), or None."""
+        return self._retries.next_due(now)
 
     def _run_pass(self, *, stopping: Callable[[], bool]) -> CycleResult:
         started = time.monotonic()
@@ -134,12 +160,13 @@ class Cycle:
         if isinstance(snapshot, CycleResult):
             return snapshot
         revision = self._content_revision(snapshot)
+        self._retries.begin_pass()
         try:
             state = self._desired(snapshot.root)
         except ClusterUnreachable as error:
             self._metrics.count_error("cluster")
             log.error("%s", error)
-            return CycleResult(revision, problem=str(error), unreachable=True)
+            return CycleResult(revision, problem=str(error), unreachable=True, temporary=True)
         except RenderError as error:
             self._metrics.count_error("render")
             log.error("revision %s: %s", revision[:12], error)
@@ -152,9 +179,18 @@ class Cycle:
             self.source_id,
             prune=self._settings.prune,
             parallelism=self._settings.parallelism,
-            deferred=self._backoff.waiting(datetime.now(UTC)),
+            deferred=self._retries.deferred(datetime.now(UTC)),
+            held=self._retries.held(),
         )
         log.info("pass started at revision %s", revision[:12], extra={"revision": revision})
+        for key in sorted(options.held):
+            log.info(
+                "release %s not attempted: it failed for good at this revision with these "
+                "dependency outputs; %s (a new commit or new dependency outputs)",
+                key,
+                WAITING_FOR_A_CHANGE,
+                extra={"release": key, "revision": revision},
+            )
         try:
             report = reconcile(
                 self._client,
@@ -172,12 +208,16 @@ class Cycle:
                 problem=str(error),
                 unreachable=error.temporary,
                 stopped=not error.temporary,
+                temporary=error.temporary,
+            )
+        if self._retrying:
+            report = self._retries.after_pass(
+                report, render_failed=frozenset(state.render.failed), now=datetime.now(UTC)
             )
         for key in sorted(report.releases):
             self._say_outcome(report.releases[key], revision)
         if report.prune_withheld:
             log.warning("prune withheld: %s", report.prune_withheld)
-        self._remember_failures(report)
         seconds = time.monotonic() - started
         self._metrics.observe_pass(report, seconds, render_failed=state.render.failed.keys())
         source = SourceState(revision, stale=snapshot.stale, error=snapshot.error)
@@ -201,6 +241,7 @@ class Cycle:
                 problem=snapshot.error,
                 unreachable=snapshot.unreachable,
                 status_commit=status_commit,
+                temporary=snapshot.unreachable,
             )
         return CycleResult(revision, report, problem=problem, status_commit=status_commit)
 
@@ -214,7 +255,9 @@ class Cycle:
             self._metrics.observe_fetch(time.monotonic() - started, ok=False)
             self._metrics.count_error("git")
             log.error("%s", error)
-            return CycleResult(problem=str(error), unreachable=error.unreachable)
+            return CycleResult(
+                problem=str(error), unreachable=error.unreachable, temporary=error.temporary
+            )
         self._metrics.observe_fetch(time.monotonic() - started, ok=not snapshot.stale)
         if snapshot.stale:
             self._metrics.count_error("git")
@@ -226,7 +269,7 @@ class Cycle:
             if self._revision is not None:
                 log.info("new revision %s", snapshot.revision[:12])
             self._revision = snapshot.revision
-            self._backoff.reset()
+            self._retries.new_revision()
         return snapshot.revision
 
     def _desired(self, root: Path) -> DesiredState:
@@ -239,6 +282,7 @@ class Cycle:
             versions_for=versions_for,
             tools=self._tools,
             external_outputs=external_outputs_from(self._client),
+            hold=self._retries.hold,
         )
 
     def _say_outcome(self, entry: ReleaseReport, revision: str) -> None:
@@ -256,14 +300,6 @@ class Cycle:
         if self._policy.allows_namespace(namespace):
             # Not in a namespace the reconciler may not write to: the log line says it.
             emit_events(self._client, entry, revision=revision, instance=self._instance)
-
-    def _remember_failures(self, report: PassReport) -> None:
-        now = datetime.now(UTC)
-        for key, entry in report.releases.items():
-            if entry.outcome is Outcome.FAILED:
-                self._backoff.record(key, failed=True, now=now)
-            elif entry.outcome in (Outcome.APPLIED, Outcome.UNCHANGED, Outcome.PLANNED):
-                self._backoff.record(key, failed=False, now=now)
 
     def _report_status(
         self, state: DesiredState, report: PassReport, source: SourceState, snapshot: Snapshot

@@ -2,8 +2,9 @@
 
 Thin on purpose (the work of a tick is `cycle.py`): it wires the parts together,
 runs one pass per tick (APScheduler, with jitter, never two at once) once this
-replica holds the Lease, and on SIGTERM lets the current writes finish, gives
-the Lease up and exits.
+replica holds the Lease, brings the next pass forward when a temporary failure's
+backoff ends before the next tick, and on SIGTERM lets the current writes finish,
+gives the Lease up and exits.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from reconciler.loop.settings import RunSettings
 from reconciler.policy import Policy
 
 log = logging.getLogger(__name__)
+_PASS_JOB = "pass"
 # The scheduler logs every job run, and every tick skipped while a long pass runs;
 # the pass logs its own lines.
 logging.getLogger("apscheduler").setLevel(logging.ERROR)
@@ -54,6 +56,8 @@ class _Progress:
     must be able to start a new replica while the old one leads)."""
     lease_lost: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
+    scheduler: BackgroundScheduler | None = None
+    """The loop's scheduler while it runs (not with `--once`)."""
 
 
 class Service:
@@ -111,6 +115,7 @@ class Service:
                 metrics=metrics,
                 instance=self.instance,
                 cache_root=self._cache_root,
+                retrying=not once,
             )
             server = self._serve(metrics, cycle)
             try:
@@ -200,7 +205,20 @@ class Service:
     def _tick(self, cycle: Cycle) -> CycleResult:
         result = cycle.run_pass(stopping=self._progress.stop.is_set)
         self._progress.last = result
+        scheduler = self._progress.scheduler
+        if scheduler is not None:
+            self._bring_forward(scheduler, cycle.next_due(datetime.now(UTC)))
         return result
+
+    def _bring_forward(self, scheduler: BackgroundScheduler, due: datetime | None) -> None:
+        """The next pass at `due` when that is before the next tick: a retry does not wait
+        for the interval (which then counts on from it)."""
+        job = scheduler.get_job(_PASS_JOB)
+        if due is None or job is None or self._progress.stop.is_set():
+            return
+        if job.next_run_time is None or due < job.next_run_time:
+            scheduler.modify_job(_PASS_JOB, next_run_time=due)
+            log.info("next pass at %s for a retry", f"{due.astimezone(UTC):%H:%M:%S}Z")
 
     def _loop(self, cycle: Cycle) -> None:
         interval = self._settings.interval.total_seconds()
@@ -211,14 +229,17 @@ class Service:
                 seconds=interval, jitter=interval * self._settings.jitter or None, timezone=UTC
             ),
             args=(cycle,),
+            id=_PASS_JOB,
             next_run_time=datetime.now(UTC),
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
         )
+        self._progress.scheduler = scheduler
         scheduler.start()
         try:
             self._progress.stop.wait()
         finally:
+            self._progress.scheduler = None
             # Waits for a pass under way: it sees the stop and defers what it has not begun.
             scheduler.shutdown(wait=True)

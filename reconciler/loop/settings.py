@@ -44,6 +44,9 @@ class RunSettings:
     ref: str = "HEAD"
     subfolder: str = ""
     credentials: Credentials = field(default_factory=Credentials)
+    git_timeout: timedelta = timedelta(minutes=5)
+    """Longest one Git command may take: a remote that stalls is a failed fetch,
+    retried with backoff, not a pass that never ends."""
     interval: timedelta = timedelta(minutes=1)
     jitter: float = 0.1
     """Each pass starts up to `jitter * interval` late, so replicas of many
@@ -147,6 +150,8 @@ def run_settings(
     settings = RunSettings(**chosen)
     if settings.interval <= timedelta(0):
         raise SettingsError("interval must be longer than zero")
+    if settings.git_timeout <= timedelta(0):
+        raise SettingsError("git timeout must be longer than zero")
     if not 0 <= settings.jitter <= 1:
         raise SettingsError("jitter must be between 0 and 1")
     if settings.api_scope not in API_SCOPES:

@@ -5,7 +5,8 @@
     refusals.py      releases refused before anything of theirs is written
     release_flow.py  one release's way: plan, pre-hooks, writes, prune, wait, post-hooks, record
     removal.py       releases whose files left Git, behind the removal guards
-    report.py        ReleaseReport, PassReport, PassOptions: what the pass says
+    report.py        ReleaseReport (with its failure, temporary or permanent), NextAttempt,
+                     PassReport, PassOptions: what the pass says
 
 The verbs it composes (plan, write, wait, prune, hooks, records) are in `reconciler.apply`.
 """

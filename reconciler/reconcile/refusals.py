@@ -9,6 +9,7 @@ from reconciler.desired import DesiredState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import NotFound
 from reconciler.objects import Identity, ref_of
+from reconciler.outcome import Failure
 from reconciler.render.model import RenderedRelease
 from reconciler.render.ownership import CLUSTER_SCOPED_REFUSAL, OWNER_ANNOTATION
 from reconciler.types import ReleaseKey
@@ -27,6 +28,25 @@ def invalid_releases(state: DesiredState) -> dict[ReleaseKey, str]:
         if item.is_error and item.release in keys:
             first.setdefault(item.release, f"{item.file}:{item.line}: {item.message}")
     return {key: first.get(key, "its file is invalid") for key in sorted(keys)}
+
+
+def blocked_failure(state: DesiredState, key: ReleaseKey) -> Failure:
+    """A release kept from rendering by its dependencies fails as they do: temporary
+    when one of them (or of theirs) failed to render for a while (a chart server down),
+    else permanent (a render error, a cycle, a dependency missing or without outputs)."""
+    seen: set[ReleaseKey] = set()
+    waiting = [key]
+    while waiting:
+        current = waiting.pop()
+        release = state.loaded.releases.get(current)
+        for target in release.dependencies.values() if release is not None else ():
+            problem = state.render.failed.get(target)
+            if problem is not None and problem.temporary:
+                return Failure.TEMPORARY
+            if target in state.render.blocked and target not in seen:
+                seen.add(target)
+                waiting.append(target)
+    return Failure.PERMANENT
 
 
 def contested(state: DesiredState, live: LiveIndex) -> dict[ReleaseKey, str]:

@@ -35,9 +35,9 @@ from reconciler.desired import DesiredState
 from reconciler.diff.changeset import Action, ChangeSet, ObjectChange
 from reconciler.health import ReleaseHealth, ReleaseState
 from reconciler.kube.client import KubeClient
-from reconciler.outcome import Outcome
+from reconciler.outcome import Failure, Outcome
 from reconciler.reconcile.refusals import cluster_scoped_refusals
-from reconciler.reconcile.report import PassOptions, ReleaseReport
+from reconciler.reconcile.report import PassOptions, ReleaseReport, failed
 from reconciler.release_requests.model import Release
 from reconciler.render.model import RenderedRelease
 from reconciler.render.secrets.redaction import hidden_outputs, redacted, secret_output_names
@@ -78,11 +78,13 @@ def start_release(
     rendered = state.render.rendered[key]
     refused = cluster_scoped_refusals(client, rendered, allowed=state.policy.allow_cluster_scoped)
     if refused:
-        return ReleaseReport(key, Outcome.FAILED, "; ".join(refused))
+        return failed(key, "; ".join(refused), Failure.PERMANENT)
     if isinstance(previous, InventoryFormatError):
-        return ReleaseReport(key, Outcome.FAILED, str(previous))
+        return failed(key, str(previous), Failure.PERMANENT)
     if previous is not None and (conflict := source_conflict(previous, source=options.source)):
-        return ReleaseReport(key, Outcome.FAILED, conflict)
+        # Another source owns it: that changes outside this repository (its owner lets
+        # go), so the loop keeps looking, with backoff.
+        return failed(key, conflict, Failure.TEMPORARY)
     plan = plan_release(
         client, rendered, release, previous=previous, live=live, prune=options.prune
     )
@@ -175,11 +177,14 @@ def finish_release(
     # object (gone already, or guarded) changed nothing.
     changed = written.changes.has_changes or applied.previous is None
     outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
+    failure = None
     if health is not None:
         ready = health.state in (ReleaseState.READY, ReleaseState.PAUSED)
         messages.append(health.message)
         if not ready:
-            outcome = Outcome.FAILED
+            # Not Ready within its timeout: a node, an image, a dependency outside may
+            # come; the loop looks again with backoff.
+            outcome, failure = Outcome.FAILED, Failure.TEMPORARY
         elif written.post_hooks is not None:
             try:
                 messages += run_hooks(
@@ -189,9 +194,11 @@ def finish_release(
                     timeout=applied.release.timeout_sec,
                 )
             except HookFailed as error:
-                outcome, messages = Outcome.FAILED, [str(error)]
+                outcome, failure, messages = Outcome.FAILED, Failure.PERMANENT, [str(error)]
     message = "; ".join(m for m in messages if m)
-    report = ReleaseReport(key, outcome, message, written.changes, ready, drift=drift)
+    report = ReleaseReport(
+        key, outcome, message, written.changes, ready, drift=drift, failure=failure
+    )
     record = settled_record(
         applied.previous,
         written.record,
@@ -213,7 +220,8 @@ def _checked_only(plan: ReleasePlan, options: PassOptions) -> ReleaseReport:
         message = message or f"selfHeal is off: drift left in place ({changes.summary()})"
     elif not options.dry_run:
         outcome = Outcome.UNCHANGED
-    return ReleaseReport(plan.release, outcome, message, changes)
+    failure = Failure.PERMANENT if outcome is Outcome.FAILED else None
+    return ReleaseReport(plan.release, outcome, message, changes, failure=failure)
 
 
 def _failed(
@@ -224,10 +232,12 @@ def _failed(
     message: str,
     changes: ChangeSet,
 ) -> ReleaseReport:
-    """The release Failed before its writes were done: the failure is noted in its
-    record as the writes left it (read again: it may name objects created before the
-    failure); another source's record is not this pass's to touch."""
-    report = ReleaseReport(key, Outcome.FAILED, message, changes)
+    """The release Failed before its writes were done, for good (a refusal of the plan or
+    of the API server, a failed pre-hook: a temporary error stops the pass instead): the
+    failure is noted in its record as the writes left it (read again: it may name
+    objects created before the failure); another source's record is not this pass's to
+    touch."""
+    report = failed(key, message, Failure.PERMANENT, changes)
     record = read_inventory(client, key)
     last_result = _last_result(report, state.render.secrets)
     if record is not None and record.source == options.source and record.result != last_result:

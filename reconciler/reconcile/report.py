@@ -5,18 +5,46 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from reconciler.diff.changeset import ChangeSet
+from reconciler.health.model import format_duration
 from reconciler.kube.errors import KubeError
-from reconciler.outcome import FAILING, Outcome
+from reconciler.outcome import FAILING, Failure, Outcome
 from reconciler.types import JsonObject, ReleaseKey
 
 DEFAULT_MAX_REMOVED_SHARE = 0.5
 """A snapshot that drops more than this share of the releases removes none of them
 until a person confirms the removals (removal_guard.py)."""
 
+WAITING_FOR_A_CHANGE = "waiting for a change"
+RETRYING_WITH_BACKOFF = "retrying with backoff"
+
 _Result = TypeVar("_Result")
+
+
+@dataclass(frozen=True)
+class NextAttempt:
+    """What `harmonia run` does next about a failed release: try it again at `at` (a
+    temporary failure, with backoff), or, when `at` is None (a permanent one), leave it
+    alone until its inputs change."""
+
+    at: datetime | None = None
+
+    def describe(self, now: datetime | None = None) -> str:
+        """`waiting for a change`, `retrying at 17:40:12Z`, or with `now`
+        `retrying in 40s (at 17:40:12Z)`."""
+        if self.at is None:
+            return WAITING_FOR_A_CHANGE
+        at = f"{self.at.astimezone(UTC):%H:%M:%S}Z"
+        if now is None:
+            return f"retrying at {at}"
+        return f"retrying in {format_duration(max(self.at - now, timedelta(0)))} (at {at})"
+
+    def summary(self) -> str:
+        """The words that do not change while the failure lasts (the status files)."""
+        return WAITING_FOR_A_CHANGE if self.at is None else RETRYING_WITH_BACKOFF
 
 
 @dataclass(frozen=True)
@@ -32,6 +60,11 @@ class ReleaseReport:
     seconds: float | None = None
     """How long the pass spent on it, from its start to its report (its wait included);
     None when it was decided before the pass began (invalid, blocked, not rendered)."""
+    failure: Failure | None = None
+    """For a Failed, Invalid or Blocked release: whether trying again may help (a
+    Blocked release's is its dependency's); set where the failure is made."""
+    next_attempt: NextAttempt | None = None
+    """Set by `harmonia run` for a failure: when it tries again; None elsewhere."""
 
     def describe(self) -> str:
         """`Applied (1.2s): 1 created; ...`: the outcome, what changed and why, as the log
@@ -39,7 +72,10 @@ class ReleaseReport:
         summary = self.changes.summary() if self.changes is not None else ""
         detail = "; ".join(part for part in (summary, self.message) if part)
         took = f" ({self.seconds:.1f}s)" if self.seconds is not None else ""
-        return f"{self.outcome}{took}" + (f": {detail}" if detail else "")
+        text = f"{self.outcome}{took}" + (f": {detail}" if detail else "")
+        if self.failure is not None and self.next_attempt is not None:
+            text += f" [{self.failure}: {self.next_attempt.describe()}]"
+        return text
 
     def to_json(self) -> JsonObject:
         body: JsonObject = {
@@ -51,6 +87,12 @@ class ReleaseReport:
             body["seconds"] = round(self.seconds, 3)
         if self.changes is not None:
             body["changes"] = self.changes.to_json()
+        if self.failure is not None:
+            body["failure"] = str(self.failure)
+        if self.next_attempt is not None:
+            body["nextAttempt"] = self.next_attempt.describe(datetime.now(UTC))
+            if self.next_attempt.at is not None:
+                body["retryAt"] = f"{self.next_attempt.at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
         return body
 
 
@@ -71,6 +113,9 @@ class PassOptions:
     dependents; without it dependents of a changed release are Blocked this pass."""
     deferred: Mapping[ReleaseKey, str] = field(default_factory=dict)
     """Releases left alone this pass, with why (a failure backoff); their dependents wait."""
+    held: Mapping[ReleaseKey, ReleaseReport] = field(default_factory=dict)
+    """Releases not attempted this pass, each reported as it last failed: a permanent
+    failure whose inputs have not changed since (the loop's); their dependents wait."""
 
 
 @dataclass(frozen=True)
@@ -106,4 +151,11 @@ def refused_alone(key: ReleaseKey, step: Callable[[], _Result]) -> _Result | Rel
     except KubeError as error:
         if error.temporary:
             raise
-        return ReleaseReport(key, Outcome.FAILED, str(error))
+        return failed(key, str(error), Failure.PERMANENT)
+
+
+def failed(
+    key: ReleaseKey, message: str, failure: Failure, changes: ChangeSet | None = None
+) -> ReleaseReport:
+    """The release Failed, with whether trying again may help."""
+    return ReleaseReport(key, Outcome.FAILED, message, changes, failure=failure)

@@ -24,11 +24,17 @@ from reconciler.desired import DesiredState
 from reconciler.health import ReleaseHealth
 from reconciler.kube.client import KubeClient
 from reconciler.kube.watch import Watches
-from reconciler.outcome import Outcome
-from reconciler.reconcile.refusals import contested, invalid_releases
+from reconciler.outcome import Failure, Outcome
+from reconciler.reconcile.refusals import blocked_failure, contested, invalid_releases
 from reconciler.reconcile.release_flow import Written, finish_release, start_release
 from reconciler.reconcile.removal import mark_removals, removed_releases
-from reconciler.reconcile.report import PassOptions, PassReport, ReleaseReport, refused_alone
+from reconciler.reconcile.report import (
+    PassOptions,
+    PassReport,
+    ReleaseReport,
+    failed,
+    refused_alone,
+)
 from reconciler.reconcile.schedule import StartOrder, gate
 from reconciler.render.secrets.redaction import redacted
 from reconciler.types import ReleaseKey
@@ -61,17 +67,24 @@ def reconcile(
     """
     reports: dict[ReleaseKey, ReleaseReport] = {}
     for key, first_error in invalid_releases(state).items():
-        message = f"{first_error}; it keeps running as it was"
-        reports[key] = ReleaseReport(key, Outcome.INVALID, message)
+        reports[key] = ReleaseReport(
+            key,
+            Outcome.INVALID,
+            f"{first_error}; it keeps running as it was",
+            failure=Failure.PERMANENT,
+        )
     for key, reason in state.render.blocked.items():
-        reports[key] = ReleaseReport(key, Outcome.BLOCKED, reason)
+        reports[key] = ReleaseReport(
+            key, Outcome.BLOCKED, reason, failure=blocked_failure(state, key)
+        )
     for key, problem in state.render.failed.items():
-        reports[key] = ReleaseReport(key, Outcome.FAILED, problem.message)
+        failure = Failure.TEMPORARY if problem.temporary else Failure.PERMANENT
+        reports[key] = options.held.get(key) or failed(key, problem.message, failure)
     reports = {key: report for key, report in reports.items() if state.in_scope(key)}
     changed: set[ReleaseKey] = set()
     live = LiveIndex(client, watched=watched)
     for key, message in contested(state, live).items():
-        reports.setdefault(key, ReleaseReport(key, Outcome.FAILED, message))
+        reports.setdefault(key, failed(key, message, Failure.PERMANENT))
     records = inventory_records(client, watched=watched)
     removals = mark_removals(client, state, options, records)
 
@@ -83,12 +96,14 @@ def reconcile(
             )
         elif key in options.deferred:
             outcome = ReleaseReport(key, Outcome.DEFERRED, options.deferred[key])
+        elif key in options.held:
+            outcome = options.held[key]
         else:
             dependencies = state.loaded.releases[key].dependencies.values()
-            gate_reason = gate(dependencies, reports=reports, changed=changed)
+            blocked = gate(key, dependencies, reports=reports, changed=changed)
             outcome = (
-                ReleaseReport(key, Outcome.BLOCKED, gate_reason)
-                if gate_reason is not None
+                blocked
+                if blocked is not None
                 else refused_alone(
                     key,
                     partial(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from reconciler.desired import DesiredState
-from reconciler.outcome import FAILING, Outcome
+from reconciler.outcome import FAILING, Failure, Outcome
 from reconciler.reconcile.report import ReleaseReport
 from reconciler.types import ReleaseKey
 
@@ -48,20 +48,32 @@ class StartOrder:
 
 
 def gate(
+    key: ReleaseKey,
     dependencies: Iterable[ReleaseKey],
     *,
     reports: Mapping[ReleaseKey, ReleaseReport],
     changed: set[ReleaseKey],
-) -> str | None:
-    """Why a release must wait for a dependency of this pass, or None."""
+) -> ReleaseReport | None:
+    """The release Blocked, with why it must wait for a dependency of this pass, or None.
+
+    Its failure is the dependency's (a dependency left for later, or not Ready yet, is a
+    temporary matter): it is tried again whenever its dependency is.
+    """
     for target in dependencies:
         report = reports.get(target)
         if report is None:
             continue  # external, or not in this pass: its outputs were found when rendering
         if report.outcome in FAILING or report.outcome is Outcome.DEFERRED:
-            return f"dependency {target} is {report.outcome}: {report.message}"
+            reason = f"dependency {target} is {report.outcome}: {report.message}"
+            return _blocked(key, reason, report.failure or Failure.TEMPORARY)
         if report.ready is False:
-            return f"dependency {target} is not Ready: {report.message}"
+            reason = f"dependency {target} is not Ready: {report.message}"
+            return _blocked(key, reason, Failure.TEMPORARY)
         if target in changed and report.ready is None and report.outcome is not Outcome.PLANNED:
-            return f"dependency {target} changed and its readiness was not checked"
+            reason = f"dependency {target} changed and its readiness was not checked"
+            return _blocked(key, reason, Failure.TEMPORARY)
     return None
+
+
+def _blocked(key: ReleaseKey, reason: str, failure: Failure) -> ReleaseReport:
+    return ReleaseReport(key, Outcome.BLOCKED, reason, failure=failure)

@@ -39,6 +39,12 @@ class ReleaseProblem:
     temporary: bool = False
 
 
+Hold = Callable[[ReleaseKey, Mapping[str, DependedRelease]], ReleaseProblem | None]
+"""Asked of each release about to render, with the dependencies it would render with:
+a problem to report instead of rendering it (the loop's permanent failure whose inputs
+have not changed), or None to render it."""
+
+
 @dataclass(frozen=True)
 class RepositoryRender:
     rendered: Mapping[ReleaseKey, RenderedRelease] = field(default_factory=dict)
@@ -59,11 +65,13 @@ def render_repository(
     *,
     external_outputs: ExternalOutputs = lambda _key: None,
     only: frozenset[ReleaseKey] | None = None,
+    hold: Hold = lambda _key, _depended: None,
 ) -> RepositoryRender:
     """Render every release the graph lets proceed, dependencies first.
 
     `only` limits the work to those releases: a pass's scope, which holds what they
-    depend on (graph.pass_scope).
+    depend on (graph.pass_scope); a release `hold` answers for is failed with its
+    answer, not rendered.
     """
     renderer = ReleaseRenderer.for_settings(settings)
     rendered: dict[ReleaseKey, RenderedRelease] = {}
@@ -83,7 +91,10 @@ def render_repository(
                     blocked=blocked,
                     external=external_outputs,
                 )
-                if reason is None:
+                held = hold(key, depended) if reason is None else None
+                if held is not None:
+                    failed[key] = held
+                elif reason is None:
                     ready.append((releases[key], depended))
                 else:
                     blocked[key] = reason

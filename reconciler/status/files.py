@@ -182,6 +182,10 @@ def _sync(
         # says the health now, and repeating it here would only add churn between passes.
         message = _without(message, live.health.message)
     sync: JsonObject = {"revision": revision, "state": state, "message": message}
+    if report.next_attempt is not None:
+        # `harmonia run`'s next step, in words that last as long as the failure (the
+        # retry time is in the log and the API): no commit of every retry.
+        sync["retry"] = report.next_attempt.summary()
     if (
         report.outcome is Outcome.UNCHANGED
         and isinstance(earlier, dict)

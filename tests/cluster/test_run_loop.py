@@ -230,21 +230,20 @@ def http_get(port: int, path: str) -> tuple[int, str]:
 def running(
     cluster: LiveCluster, repos: GitRepos, cache: Path, log: Path, *extra: str
 ) -> Iterator[subprocess.Popen[bytes]]:
+    every_2s = ("--repo", str(repos.remote), "--ref", "main", "--interval", "2s", "--jitter", "0")
+    with running_with(cluster, cache, log, *every_2s, *extra) as process:
+        yield process
+
+
+@contextmanager
+def running_with(
+    cluster: LiveCluster, cache: Path, log: Path, *args: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`harmonia run` with exactly `args` (its --repo and --interval among them), its output
+    in `log`; stopped by SIGTERM at the end."""
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [
-                *HARMONIA,
-                "run",
-                "--repo",
-                str(repos.remote),
-                "--ref",
-                "main",
-                "--interval",
-                "2s",
-                "--jitter",
-                "0",
-                *extra,
-            ],
+            [*HARMONIA, "run", *args],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=environment(cluster, cache),

@@ -64,6 +64,22 @@ def test_every_other_answer_is_the_objects_refusal_and_not_temporary(
     assert not error.temporary
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "rpc error: code = Unavailable desc = error reading from server: EOF",
+        "etcdserver: request timed out",
+        "Timeout: request did not complete within requested timeout - context deadline exceeded",
+    ],
+)
+def test_a_500_saying_the_storage_did_not_answer_means_the_cluster_is_unreachable(
+    message: str,
+) -> None:
+    error = from_status(SUBJECT, 500, status_body(message, 500, "InternalError"))
+    assert isinstance(error, ClusterUnreachable)
+    assert error.temporary
+
+
 def test_a_500_from_server_side_apply_fails_the_object_with_the_api_servers_message() -> None:
     error = from_status(SUBJECT, 500, status_body(TYPED_PATCH, 500))
 

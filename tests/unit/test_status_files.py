@@ -13,6 +13,7 @@ from reconciler.diff import Action, ChangeSet, ObjectChange
 from reconciler.health import PodState, PodStatus, ReleaseHealth, ReleaseState, ResourceState, State
 from reconciler.objects import ObjectRef
 from reconciler.reconcile import Outcome, ReleaseReport
+from reconciler.reconcile.report import NextAttempt
 from reconciler.status.files import (
     README_PATH,
     SYNC_STATES,
@@ -503,3 +504,26 @@ def test_a_release_waiting_out_its_backoff_keeps_the_counts_of_its_last_attempt(
     waiting = files(StatusEntry(WEB, None, deferred), previous=attempt)
 
     assert web_file(waiting)["sync"] == web_file(attempt)["sync"]
+
+
+@pytest.mark.parametrize(
+    ("next_attempt", "retry"),
+    [
+        (NextAttempt(None), "waiting for a change"),
+        (NextAttempt(NOW + timedelta(seconds=40)), "retrying with backoff"),
+    ],
+    ids=["permanent", "temporary"],
+)
+def test_a_failed_release_says_whether_the_loop_retries_it_or_waits_for_a_change(
+    next_attempt: NextAttempt, retry: str
+) -> None:
+    failing = ReleaseReport(
+        WEB, Outcome.FAILED, "chart web: render failed", next_attempt=next_attempt
+    )
+    sync = web_file(files(StatusEntry(WEB, None, failing)))["sync"]
+    assert sync == {
+        "revision": REVISION,
+        "state": "Failed",
+        "message": "chart web: render failed",
+        "retry": retry,
+    }
