@@ -68,13 +68,16 @@ class ReleaseReport:
 
     def describe(self) -> str:
         """`Applied (1.2s): 1 created; ...`: the outcome, what changed and why, as the log
-        and the CLI say it after the release's name."""
+        and the CLI say it after the release's name; a failure ends with whether it is
+        temporary or permanent, and under `harmonia run` what happens next."""
         summary = self.changes.summary() if self.changes is not None else ""
         detail = "; ".join(part for part in (summary, self.message) if part)
         took = f" ({self.seconds:.1f}s)" if self.seconds is not None else ""
         text = f"{self.outcome}{took}" + (f": {detail}" if detail else "")
         if self.failure is not None and self.next_attempt is not None:
             text += f" [{self.failure}: {self.next_attempt.describe()}]"
+        elif self.failure is not None:
+            text += f" [{self.failure}]"
         return text
 
     def to_json(self) -> JsonObject:

@@ -3,11 +3,15 @@ worked on it, what changed and why; the log and the CLI print this after its nam
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from reconciler.diff import Action, ChangeSet, ObjectChange
 from reconciler.objects import ObjectRef
+from reconciler.outcome import Failure
 from reconciler.reconcile import Outcome, ReleaseReport
+from reconciler.reconcile.report import NextAttempt
 from reconciler.types import ReleaseKey
 
 KEY = ReleaseKey("shop/web")
@@ -28,6 +32,20 @@ CREATED = ChangeSet(
             "Invalid: releases/shop/web.yaml:3: bad",
         ),
         (ReleaseReport(KEY, Outcome.UNCHANGED, seconds=0.04), "Unchanged (0.0s)"),
+        (
+            ReleaseReport(KEY, Outcome.FAILED, "chart web: bad", failure=Failure.PERMANENT),
+            "Failed: chart web: bad [permanent]",
+        ),
+        (
+            ReleaseReport(
+                KEY,
+                Outcome.FAILED,
+                "not Ready",
+                failure=Failure.TEMPORARY,
+                next_attempt=NextAttempt(datetime(2026, 12, 6, 17, 40, 12, tzinfo=UTC)),
+            ),
+            "Failed: not Ready [temporary: retrying at 17:40:12Z]",
+        ),
     ],
 )
 def test_a_report_describes_its_outcome_time_changes_and_reason(
