@@ -129,6 +129,17 @@ def _duration(value: str | None, setting: str) -> Any:
     default=None,
     help="Commit status files to the status branch (default on).",
 )
+@click.option(
+    "--status-interval",
+    help="Least time between status commits caused by watched changes (default 10s).",
+)
+@click.option(
+    "--watch/--no-watch",
+    "watch",
+    default=None,
+    help="Watch the cluster and react between passes: drift put back, readiness reported, "
+    "`harmonia sync` served (default on).",
+)
 @click.option("--status-author-name", help="Author of status commits (default Harmonia).")
 @click.option("--status-author-email", help="(default harmonia@harmonia.dev)")
 @click.option("--log-format", type=click.Choice(["text", "json"]), envvar="HARMONIA_LOG_FORMAT")
@@ -175,6 +186,8 @@ def run(
             "lease_name": flags["lease_name"],
             "lease_duration": _duration(flags["lease_duration"], "--lease-duration"),
             "write_status": flags["write_status"],
+            "status_interval": _duration(flags["status_interval"], "--status-interval"),
+            "watch": flags["watch"],
             "status_author_name": flags["status_author_name"],
             "status_author_email": flags["status_author_email"],
             "log_format": flags["log_format"],

@@ -293,7 +293,14 @@ class KubeClient:
             )
         except (ApiException, DynamicApiError, urllib3.exceptions.HTTPError, OSError) as error:
             raise _translated(subject, error) from error
-        opened(response.shutdown)
+
+        def close() -> None:
+            try:
+                response.shutdown()
+            except (RuntimeError, ValueError, OSError):
+                pass  # already ended: its connection went back to the pool
+
+        opened(close)
         try:
             yield from _watch_events(subject, response, api_version, kind)
         except (urllib3.exceptions.HTTPError, OSError) as error:

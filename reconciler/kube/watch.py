@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from reconciler.kube.client import KubeClient, Listing
+from reconciler.kube.client import KubeClient, Listing, WatchEvent
 from reconciler.kube.errors import ClusterUnreachable, Expired, KubeError
 from reconciler.objects import Identity, ref_of
 from reconciler.types import JsonObject
@@ -50,7 +50,8 @@ class WatchScope:
 @dataclass(frozen=True)
 class Change:
     """One object added, modified or deleted (its last state), as the watch saw it; after
-    a list, `relisted` marks the objects that changed while nobody watched."""
+    a list that follows an expired watch, `relisted` marks the objects that changed while
+    nobody watched (the first list is the start, and reports nothing)."""
 
     scope: WatchScope
     type: str
@@ -164,7 +165,9 @@ class Reflector:
         with self._lock:
             before, self._objects = self._objects, fresh
         self.resource_version = listing.resource_version
-        self._synced.set()
+        if not self._synced.is_set():
+            self._synced.set()
+            return  # the first list: what is there is the start, not a change
         for identity, obj in fresh.items():
             old = before.get(identity)
             if old is None or _version(old) != _version(obj):
@@ -189,6 +192,12 @@ class Reflector:
             timeout_seconds=random.randint(*WATCH_SECONDS),
             opened=opened,
         )
+        try:
+            self._follow(events)
+        finally:
+            self._close_watch = lambda: None
+
+    def _follow(self, events: Iterable[WatchEvent]) -> None:
         for event in events:
             version = _version(event.object)
             if event.type != "BOOKMARK":

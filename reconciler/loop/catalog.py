@@ -8,6 +8,7 @@ The loop updates it after every pass; the HTTP server reads it from its own thre
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from functools import cached_property
 from reconciler.desired import DesiredState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError
+from reconciler.kube.watch import Watches
 from reconciler.loop.api import (
     ReleaseView,
     is_namespace_name,
@@ -74,6 +76,8 @@ class ReleaseCatalog:
         self._source = source
         self._lock = threading.Lock()
         self._last: _LastPass | None = None
+        self.watched: Watches | None = None
+        """The reactor's reflectors, read instead of listing at each request."""
 
     def update(
         self, state: DesiredState, report: PassReport, *, source: SourceState | None = None
@@ -82,6 +86,16 @@ class ReleaseCatalog:
         ran on, stale when the fetch failed and the last good commit was served."""
         with self._lock:
             self._last = _LastPass(state, report, source)
+
+    def update_releases(self, report: PassReport) -> None:
+        """Remember a pass over some releases: their reports replace those of the last
+        whole pass, whose desired state stays."""
+        with self._lock:
+            if self._last is None:
+                return
+            releases = {**self._last.report.releases, **report.releases}
+            merged = dataclasses.replace(self._last.report, releases=releases)
+            self._last = dataclasses.replace(self._last, report=merged)
 
     def views(
         self, *, namespace: str | None = None, release: ReleaseKey | None = None
@@ -120,7 +134,11 @@ class ReleaseCatalog:
             last = self._last
         try:
             statuses, problems = read_statuses(
-                self._client, namespace=namespace, release=release, source=self._source
+                self._client,
+                namespace=namespace,
+                release=release,
+                source=self._source,
+                watched=self.watched,
             )
         except KubeError as error:
             raise ApiError(503, f"reading the cluster failed: {error}") from error

@@ -10,8 +10,9 @@ wants the next pass.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,12 +23,15 @@ from reconciler.health.model import format_duration
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import capabilities
 from reconciler.kube.errors import ClusterUnreachable, KubeError
+from reconciler.kube.watch import Watches
 from reconciler.loop.backoff import BackoffPolicy
 from reconciler.loop.catalog import ReleaseCatalog
 from reconciler.loop.events import emit_events
 from reconciler.loop.metrics import Metrics
+from reconciler.loop.pass_queue import PassRequest
 from reconciler.loop.retries import Retries
 from reconciler.loop.settings import RunSettings
+from reconciler.loop.status_report import StatusReporter
 from reconciler.policy import Policy
 from reconciler.reconcile import (
     FAILING,
@@ -42,9 +46,7 @@ from reconciler.release_requests.model import RepositoryConfig
 from reconciler.render.environment import VersionChoice, choose_versions
 from reconciler.render.model import RenderError
 from reconciler.source import GitSource, Snapshot, SourceError
-from reconciler.source.status_branch import StatusBranch
-from reconciler.status.files import SourceState, StatusEntry, status_files
-from reconciler.status.live import ReleaseStatus, read_statuses
+from reconciler.status.files import SourceState
 from reconciler.types import ReleaseKey, split_release_key
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,19 @@ class Cycle:
             client, source=None if settings.api_scope == "all" else self.source_id
         )
         """What the JSON API serves, updated after each pass."""
+        self.status = StatusReporter(
+            settings,
+            client=client,
+            metrics=metrics,
+            cache_root=cache_root,
+            source_id=self.source_id,
+        )
+        self.watched: Watches | None = None
+        """The reflectors of the reactor (reactor.py), read instead of listing."""
+        self.state: DesiredState | None = None
+        """The last pass's desired state (what the reactor classifies changes against)."""
+        self._snapshot: Snapshot | None = None
+        self._passing = threading.Lock()
 
     @property
     def source_id(self) -> str:
@@ -128,11 +143,29 @@ class Cycle:
             f"{self._source.url}//{subfolder}" if subfolder else self._source.url
         )
 
-    def run_pass(self, *, stopping: Callable[[], bool] = lambda: False) -> CycleResult:
-        """One tick's work; a bug in it is a crashed pass in the result and the metrics
-        (the next tick tries again), never an exception."""
+    def watch(self, watched: Watches) -> None:
+        self.watched = watched
+        self.status.watched = watched
+        self.catalog.watched = watched
+
+    def run_pass(
+        self,
+        *,
+        stopping: Callable[[], bool] = lambda: False,
+        request: PassRequest | None = None,
+    ) -> CycleResult:
+        """One pass, one at a time: of the whole repository after a fetch (a tick, or
+        `request` full), or of `request`'s releases on the last commit fetched. A bug in
+        it is a crashed pass in the result and the metrics (the next tick tries again),
+        never an exception."""
+        with self._passing:
+            return self._guarded_pass(stopping, request)
+
+    def _guarded_pass(
+        self, stopping: Callable[[], bool], request: PassRequest | None
+    ) -> CycleResult:
         try:
-            result = self._run_pass(stopping=stopping)
+            result = self._run_pass(stopping=stopping, request=request)
         except Exception as error:
             log.exception("pass crashed")
             self._metrics.observe_unfinished("crash")
@@ -154,15 +187,21 @@ class Cycle:
         """When a retry wants a pass (a temporary failure's backoff ends), or None."""
         return self._retries.next_due(now)
 
-    def _run_pass(self, *, stopping: Callable[[], bool]) -> CycleResult:
+    def _run_pass(
+        self, *, stopping: Callable[[], bool], request: PassRequest | None
+    ) -> CycleResult:
         started = time.monotonic()
-        snapshot = self._fetch()
+        scoped = request is not None and not request.full and self._snapshot is not None
+        only = request.releases if request is not None and scoped else None
+        snapshot = self._snapshot if scoped else self._fetch()
         if isinstance(snapshot, CycleResult):
             return snapshot
+        assert snapshot is not None
+        self._snapshot = snapshot
         revision = self._content_revision(snapshot)
         self._retries.begin_pass()
         try:
-            state = self._desired(snapshot.root)
+            state = self._desired(snapshot.root, only=only)
         except ClusterUnreachable as error:
             self._metrics.count_error("cluster")
             log.error("%s", error)
@@ -182,7 +221,12 @@ class Cycle:
             deferred=self._retries.deferred(datetime.now(UTC)),
             held=self._retries.held(),
         )
-        log.info("pass started at revision %s", revision[:12], extra={"revision": revision})
+        why = (
+            f" for {', '.join(sorted(only))} ({'; '.join(request.reasons)})"
+            if only and request
+            else ""
+        )
+        log.info("pass started at revision %s%s", revision[:12], why, extra={"revision": revision})
         for key in sorted(options.held):
             log.info(
                 "release %s not attempted: it failed for good at this revision with these "
@@ -193,10 +237,7 @@ class Cycle:
             )
         try:
             report = reconcile(
-                self._client,
-                state,
-                options,
-                stopping=stopping,
+                self._client, state, options, stopping=stopping, watched=self.watched
             )
         except KubeError as error:
             # What no single release stands for (the inventory records cannot be listed):
@@ -221,8 +262,14 @@ class Cycle:
         seconds = time.monotonic() - started
         self._metrics.observe_pass(report, seconds, render_failed=state.render.failed.keys())
         source = SourceState(revision, stale=snapshot.stale, error=snapshot.error)
-        self.catalog.update(state, report, source=source)
-        status_commit = self._report_status(state, report, source, snapshot)
+        if only is None:
+            self.state = state
+            self.catalog.update(state, report, source=source)
+        else:
+            self.catalog.update_releases(report)
+        status_commit = self.status.publish(
+            state, report.releases, source, snapshot, coalesce=only is not None
+        )
         log.info(
             "pass finished at revision %s in %.1fs: %d releases, %d not applied",
             revision[:12],
@@ -272,7 +319,7 @@ class Cycle:
             self._retries.new_revision()
         return snapshot.revision
 
-    def _desired(self, root: Path) -> DesiredState:
+    def _desired(self, root: Path, *, only: frozenset[ReleaseKey] | None) -> DesiredState:
         def versions_for(repository: RepositoryConfig | None) -> VersionChoice:
             return choose_versions(repository, cluster=capabilities(self._client.api))
 
@@ -283,6 +330,7 @@ class Cycle:
             tools=self._tools,
             external_outputs=external_outputs_from(self._client),
             hold=self._retries.hold,
+            only=only,
         )
 
     def _say_outcome(self, entry: ReleaseReport, revision: str) -> None:
@@ -300,91 +348,3 @@ class Cycle:
         if self._policy.allows_namespace(namespace):
             # Not in a namespace the reconciler may not write to: the log line says it.
             emit_events(self._client, entry, revision=revision, instance=self._instance)
-
-    def _report_status(
-        self, state: DesiredState, report: PassReport, source: SourceState, snapshot: Snapshot
-    ) -> str | None:
-        if not self._settings.write_status or state.loaded.config is None:
-            return None
-        revision = source.revision
-        try:
-            entries = self._status_entries(state, report)
-        except KubeError as error:
-            self._metrics.count_error("cluster")
-            log.error("status not written: %s", error)
-            return None
-        dependencies = {
-            key: tuple(release.dependencies.values())
-            for key, release in state.loaded.releases.items()
-        }
-        branch = StatusBranch(
-            self._settings.url,
-            branch=state.loaded.config.status_branch,
-            folder=snapshot.subfolder,
-            credentials=self._settings.credentials,
-            cache_root=self._cache_root,
-            author_name=self._settings.status_author_name,
-            author_email=self._settings.status_author_email,
-        )
-
-        def compose(current: Mapping[str, str]) -> Mapping[str, str]:
-            return status_files(
-                entries,
-                dependencies=dependencies,
-                previous=current,
-                now=datetime.now(UTC),
-                revision=revision,
-                source=source,
-            )
-
-        try:
-            written = branch.publish(compose, message=_status_message(report, revision))
-        except SourceError as error:
-            self._metrics.count_error("status_push")
-            log.error("status not pushed: %s", error)
-            return None
-        if written.commit is not None:
-            log.info(
-                "status committed to %s as %s",
-                state.loaded.config.status_branch,
-                written.commit[:12],
-                extra={"revision": revision},
-            )
-        return written.commit
-
-    def _status_entries(self, state: DesiredState, report: PassReport) -> list[StatusEntry]:
-        # Only this repository's releases: their health is the costly read, and another
-        # installation's records may sit in namespaces this one may not read.
-        statuses, problems = read_statuses(self._client, source=self.source_id)
-        for problem in problems:
-            log.warning("%s", problem)
-        live = {status.key: status for status in statuses}
-        self._metrics.set_release_states(_count_states(live.values(), report))
-        keys: set[ReleaseKey] = {
-            *state.loaded.releases,
-            *state.loaded.invalid_releases,
-            *(
-                key
-                for key, entry in report.releases.items()
-                if entry.outcome is not Outcome.REMOVED
-            ),
-        }
-        return [StatusEntry(key, live.get(key), report.releases.get(key)) for key in sorted(keys)]
-
-
-def _count_states(statuses: Iterable[ReleaseStatus], report: PassReport) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for status in statuses:
-        state = str(status.health.state)
-        counts[state] = counts.get(state, 0) + 1
-    invalid = sum(entry.outcome is Outcome.INVALID for entry in report.releases.values())
-    if invalid:
-        counts[str(Outcome.INVALID)] = invalid
-    return counts
-
-
-def _status_message(report: PassReport, revision: str) -> str:
-    failing = sum(entry.outcome in FAILING for entry in report.releases.values())
-    return f"status: {len(report.releases)} releases at {revision[:12]}" + (
-        f", {failing} not applied" if failing else ""
-    )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from reconciler.apply.inventory import inventory_name
 from reconciler.diff.changeset import Action
+from reconciler.health import ReleaseState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError
 from reconciler.objects import ObjectRef, stub_object
@@ -91,16 +92,21 @@ def release_events(
     instance: str,
     inventory_uid: str = "",
 ) -> list[JsonObject]:
-    """The core v1 Event bodies for `report`, on the release's inventory ConfigMap.
+    """The core v1 Event bodies for `report`, on the release's inventory ConfigMap."""
+    notices = release_notices(report, revision=revision)
+    return notice_events(report.release, notices, now=now, instance=instance, uid=inventory_uid)
+
+
+def notice_events(
+    release: ReleaseKey, notices: list[Notice], *, now: datetime, instance: str, uid: str = ""
+) -> list[JsonObject]:
+    """The core v1 Event bodies for `notices` about `release`, on its inventory ConfigMap.
 
     Names are `<inventory name>.<hex>`, the hex fixed by the release, reason, message,
-    time and instance: the same event always has the same name. `inventory_uid`,
-    when known, lets `kubectl describe configmap` find them.
+    time and instance: the same event always has the same name. `uid`, when known, lets
+    `kubectl describe configmap` find them.
     """
-    return [
-        _event(report.release, notice, now=now, instance=instance, uid=inventory_uid)
-        for notice in release_notices(report, revision=revision)
-    ]
+    return [_event(release, notice, now=now, instance=instance, uid=uid) for notice in notices]
 
 
 def _event(
@@ -141,27 +147,42 @@ def _truncated(message: str) -> str:
     return message[: MESSAGE_LIMIT - 3] + "..."
 
 
+def health_notice(state: ReleaseState, message: str) -> Notice:
+    """A release's readiness changed between passes: its new state is the reason (the
+    contract's Ready, Progressing, Degraded, Failed, Paused), a Warning when it is bad."""
+    kind = "Warning" if state in (ReleaseState.DEGRADED, ReleaseState.FAILED) else "Normal"
+    return Notice(kind, str(state), message)
+
+
 def emit_events(client: KubeClient, report: ReleaseReport, *, revision: str, instance: str) -> None:
-    """Record `report`'s events in the cluster, by server-side apply (so an event sent
-    twice is recorded once); a failure is logged, never raised (events are a courtesy: a
-    pass never fails for want of one)."""
+    """Record `report`'s events in the cluster; see `emit_notices`."""
     if report.outcome not in EVENTFUL and not report.drift:
         return
+    notices = release_notices(report, revision=revision)
+    emit_notices(client, report.release, notices, instance=instance)
+
+
+def emit_notices(
+    client: KubeClient, release: ReleaseKey, notices: list[Notice], *, instance: str
+) -> None:
+    """Record events on the release's inventory record, by server-side apply (so an event
+    sent twice is recorded once); a failure is logged, never raised (events are a
+    courtesy: a pass never fails for want of one)."""
     try:
-        inventory = client.get(stub_object(_inventory_ref(report.release)))
+        inventory = client.get(stub_object(_inventory_ref(release)))
     except KubeError:
         inventory = None  # the uid is a nicety; the apply below reports a real problem
     metadata = (inventory or {}).get("metadata")
     uid = metadata.get("uid") if isinstance(metadata, dict) else None
-    events = release_events(
-        report,
-        revision=revision,
+    events = notice_events(
+        release,
+        notices,
         now=datetime.now(UTC),
         instance=instance,
-        inventory_uid=uid if isinstance(uid, str) else "",
+        uid=uid if isinstance(uid, str) else "",
     )
     for event in events:
         try:
             client.apply(event)
         except KubeError as error:
-            log.warning("release %s: event not recorded: %s", report.release, error)
+            log.warning("release %s: event not recorded: %s", release, error)

@@ -95,7 +95,9 @@ class LiveChanges:
         requested = pending_request(change.object)
         if requested is not None and self.repository.owns(key):
             return PassRequest(
-                frozenset({key}), reasons=(f"sync of {key} requested at {requested}",)
+                frozenset({key}),
+                reasons=(f"sync of {key} requested at {requested}",),
+                syncs=((key, requested),),
             )
         try:
             outputs = record_from_configmap(change.object).outputs

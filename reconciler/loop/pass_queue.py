@@ -27,6 +27,8 @@ class PassRequest:
     full: bool = False
     fetch: bool = False
     reasons: tuple[str, ...] = ()
+    syncs: tuple[tuple[ReleaseKey, str], ...] = ()
+    """Sync requests this pass answers: (release, the time it was requested at)."""
 
     def merged(self, other: PassRequest) -> PassRequest:
         full = self.full or other.full
@@ -35,6 +37,7 @@ class PassRequest:
             full=full,
             fetch=self.fetch or other.fetch,
             reasons=tuple(dict.fromkeys((*self.reasons, *other.reasons))),
+            syncs=tuple(dict.fromkeys((*self.syncs, *other.syncs))),
         )
 
 

@@ -30,6 +30,7 @@ from reconciler.kube.errors import ClusterUnreachable
 from reconciler.loop.cycle import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Cycle, CycleResult
 from reconciler.loop.lease import LeaderElector, LeaseSettings
 from reconciler.loop.metrics import Metrics
+from reconciler.loop.reactor import Reactor
 from reconciler.loop.server import Endpoints, ObservabilityServer
 from reconciler.loop.settings import RunSettings
 from reconciler.policy import Policy
@@ -55,6 +56,8 @@ class _Progress:
     """Waiting for the Lease another replica holds: healthy, and Ready (a rolling update
     must be able to start a new replica while the old one leads)."""
     lease_lost: bool = False
+    leading: bool = False
+    """Holding the Lease (or not electing): the reactor acts on what its watches see."""
     stop: threading.Event = field(default_factory=threading.Event)
     scheduler: BackgroundScheduler | None = None
     """The loop's scheduler while it runs (not with `--once`)."""
@@ -77,6 +80,7 @@ class Service:
         self._cache_root = cache_root
         self._progress = _Progress()
         self.instance = instance_name()
+        self._reactor: Reactor | None = None
 
     def stop(self) -> None:
         """Ask the service to finish the writes under way and exit (what SIGTERM does)."""
@@ -118,9 +122,20 @@ class Service:
                 retrying=not once,
             )
             server = self._serve(metrics, cycle)
+            if self._settings.watch and not once:
+                self._reactor = Reactor(
+                    cycle,
+                    clients.enter_context(self._connect()),
+                    acting=lambda: self._progress.leading,
+                    stopping=self._progress.stop,
+                    instance=self.instance,
+                )
+                self._reactor.start()
             try:
                 return self._lead_and_loop(lease_client, cycle, metrics, once=once)
             finally:
+                if self._reactor is not None:
+                    self._reactor.stop()
                 if server is not None:
                     server.stop()
 
@@ -169,6 +184,7 @@ class Service:
             if not acquired:
                 return EXIT_OK
         metrics.set_leader(True)
+        self._progress.leading = True
         try:
             if once:
                 result = self._tick(cycle)
@@ -176,6 +192,7 @@ class Service:
             self._loop(cycle)
             return EXIT_FAILED if self._progress.lease_lost else EXIT_OK
         finally:
+            self._progress.leading = False
             metrics.set_leader(False)
             if elector is not None and elector.is_leader:
                 elector.release()
@@ -205,6 +222,8 @@ class Service:
     def _tick(self, cycle: Cycle) -> CycleResult:
         result = cycle.run_pass(stopping=self._progress.stop.is_set)
         self._progress.last = result
+        if self._reactor is not None:
+            self._reactor.after_pass()
         scheduler = self._progress.scheduler
         if scheduler is not None:
             self._bring_forward(scheduler, cycle.next_due(datetime.now(UTC)))

@@ -63,6 +63,12 @@ class RunSettings:
     lease_name: str = "harmonia-leader"
     lease_duration: timedelta = timedelta(seconds=15)
     write_status: bool = True
+    status_interval: timedelta = timedelta(seconds=10)
+    """Least time between two status commits caused by watched changes (a full pass
+    commits at once): a rollout's events make one commit, not hundreds."""
+    watch: bool = True
+    """Keep the live state current with watches and react between passes: drift put
+    back, readiness reported, sync requests served (off: a pass every interval only)."""
     status_author_name: str = "Harmonia"
     status_author_email: str = "harmonia@harmonia.dev"
     backoff_base: timedelta = timedelta(seconds=30)
@@ -97,6 +103,7 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
         ("sourceId", "source_id"),
         ("listen", "listen"),
         ("apiScope", "api_scope"),
+        ("watch", "watch"),
     ):
         if key in document:
             found[name] = document[key]
@@ -120,6 +127,10 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
     ):
         if key in status:
             found[name] = status[key]
+    if "interval" in status:
+        found["status_interval"] = parse_duration(
+            str(status["interval"]), setting="status.interval"
+        )
     backoff: Any = document.get("backoff") or {}
     for key, name in (("base", "backoff_base"), ("max", "backoff_max")):
         if key in backoff:

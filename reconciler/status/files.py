@@ -145,9 +145,11 @@ def release_document(
         "message": message,
         "lastTransitionTime": _transition_time(previous, state=state, now=now),
         "revision": live.record.revision if live is not None else None,
+        # A release not in the pass (one over other releases, or a readiness change)
+        # keeps what its last pass said.
         "sync": _sync(report, revision=revision, live=live, previous=previous)
         if report is not None
-        else None,
+        else _plain(previous.get("sync")),
         "resources": [r.to_json() for r in live.health.resources] if live is not None else [],
         "dependencies": _plain(live.record.dependency_outputs) if live is not None else {},
         "outputs": _plain(live.record.outputs) if live is not None else {},

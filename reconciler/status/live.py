@@ -18,10 +18,12 @@ from reconciler.apply.inventory import (
     record_from_configmap,
 )
 from reconciler.apply.live_index import LiveIndex
+from reconciler.apply.records import INVENTORY_SCOPE
 from reconciler.apply.wait import current_health
 from reconciler.health import ReleaseHealth
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import Forbidden, NotFound
+from reconciler.kube.watch import Watches
 from reconciler.types import JsonObject, ReleaseKey
 
 
@@ -66,20 +68,27 @@ def read_statuses(
     namespace: str | None = None,
     release: ReleaseKey | None = None,
     source: str | None = None,
+    watched: Watches | None = None,
 ) -> tuple[list[ReleaseStatus], list[str]]:
     """Statuses of the releases recorded in the cluster (only `source`'s when given), and
     problems reading any: a record whose objects cannot be read (another installation's,
-    in a namespace this one may not read) is a problem, not a failure of the whole list."""
+    in a namespace this one may not read) is a problem, not a failure of the whole list.
+    With `watched` (a long-running reconciler's reflectors), what they keep is read
+    instead of listed."""
     if release is not None:
         namespace = release.partition("/")[0]
-    configmaps = client.list(
-        "v1", "ConfigMap", namespace=namespace, label_selector=INVENTORY_SELECTOR
-    )
+    configmaps = watched.objects(INVENTORY_SCOPE) if watched is not None else None
+    if configmaps is None:
+        configmaps = client.list(
+            "v1", "ConfigMap", namespace=namespace, label_selector=INVENTORY_SELECTOR
+        )
+    elif namespace is not None:
+        configmaps = [c for c in configmaps if c["metadata"].get("namespace") == namespace]  # type: ignore[union-attr]
     statuses: list[ReleaseStatus] = []
     problems: list[str] = []
     now = datetime.now(UTC)
     # One index for every record: objects listed per kind and namespace, not fetched apiece.
-    live = LiveIndex(client)
+    live = LiveIndex(client, watched=watched)
     for configmap in configmaps:
         try:
             record = record_from_configmap(configmap)

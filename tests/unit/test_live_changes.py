@@ -73,7 +73,11 @@ def test_a_sync_request_on_a_record_of_this_repository_asks_for_a_pass_of_that_r
     found = changes().classify(
         Change(INVENTORY_SCOPE, "MODIFIED", record(WEB, {}, **{REQUESTED_AT: stamp}))
     )
-    assert found == PassRequest(frozenset({WEB}), reasons=(f"sync of {WEB} requested at {stamp}",))
+    assert found == PassRequest(
+        frozenset({WEB}),
+        reasons=(f"sync of {WEB} requested at {stamp}",),
+        syncs=((WEB, stamp),),
+    )
     other = record(ZK, {}, **{REQUESTED_AT: stamp})
     assert changes().classify(Change(INVENTORY_SCOPE, "MODIFIED", other)) is None
 

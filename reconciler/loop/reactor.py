@@ -1,0 +1,183 @@
+"""What `harmonia run` does between its ticks: reflectors keep the live state current,
+and the passes, readiness reports and sync answers their changes ask for happen here,
+one at a time, coalesced.
+
+The watches run on every replica, so a standby that takes the Lease starts warm; only
+the leader acts on what they see (`acting`). The periodic full pass of `service.py`
+stays, as the safety net. A pass asked for here covers the releases concerned (with
+what they depend on) on the last commit fetched; a full pass fetches.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from reconciler.apply.inventory import InventoryRecord, inventory_name
+from reconciler.apply.live_index import scopes_to_watch
+from reconciler.apply.records import INVENTORY_SCOPE, inventory_records
+from reconciler.apply.sync_request import handled_patch
+from reconciler.health import ReleaseState
+from reconciler.kube.client import KubeClient
+from reconciler.kube.errors import KubeError
+from reconciler.kube.watch import Change, Watches
+from reconciler.loop.cycle import Cycle
+from reconciler.loop.events import emit_notices, health_notice
+from reconciler.loop.live_changes import LiveChanges, ReadinessCheck, Repository
+from reconciler.loop.pass_queue import QUIET_SECONDS, PassQueue, PassRequest
+from reconciler.status.live import read_statuses
+from reconciler.types import JsonObject, ReleaseKey, split_release_key
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 1.0
+"""Longest the worker sleeps with nothing due: how soon it notices a stop."""
+
+
+class Reactor:
+    def __init__(
+        self,
+        cycle: Cycle,
+        client: KubeClient,
+        *,
+        acting: Callable[[], bool],
+        stopping: threading.Event,
+        instance: str,
+    ) -> None:
+        """`client`: a connection of the reactor's own (the reflectors hold theirs open)."""
+        self._cycle = cycle
+        self._client = client
+        self._acting = acting
+        self._stopping = stopping
+        self._instance = instance
+        self._watches = Watches(client, on_change=self._on_change)
+        self._queue = PassQueue()
+        self._changes = LiveChanges(self._repository())
+        self._lock = threading.Lock()
+        self._unchecked: set[str] = set()
+        self._checks_due = float("inf")
+        self._health: dict[ReleaseKey, ReleaseState] = {}
+        self._thread = threading.Thread(target=self._work, name="reactor", daemon=True)
+
+    def start(self) -> None:
+        self._cycle.watch(self._watches)
+        self._watches.want({INVENTORY_SCOPE})
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=30)
+        self._watches.stop()
+
+    def after_pass(self) -> None:
+        """Watch what the records now name; classify against the repository as it is."""
+        self._changes.repository = self._repository()
+        try:
+            found = inventory_records(self._client, watched=self._watches)
+        except KubeError as error:
+            log.warning("watches not updated: %s", error)
+            return
+        records = [
+            record
+            for record in found.values()
+            if isinstance(record, InventoryRecord) and record.source == self._cycle.source_id
+        ]
+        entries = [entry.ref for record in records for entry in record.entries]
+        namespaces = {split_release_key(record.release)[0] for record in records}
+        self._watches.want(scopes_to_watch(entries, namespaces) | {INVENTORY_SCOPE})
+
+    # -- the watches' thread ----------------------------------------------------
+
+    def _on_change(self, change: Change) -> None:
+        if not self._acting():
+            return  # a standby keeps its watches warm and leaves the acting to the leader
+        intent = self._changes.classify(change)
+        now = time.monotonic()
+        if isinstance(intent, PassRequest):
+            self._queue.add(intent, now=now)
+        elif isinstance(intent, ReadinessCheck):
+            with self._lock:
+                self._unchecked.add(intent.namespace)
+                self._checks_due = min(self._checks_due, now + QUIET_SECONDS)
+
+    def _repository(self) -> Repository:
+        state = self._cycle.state
+        releases = state.loaded.releases if state is not None else {}
+
+        def dependents(key: ReleaseKey) -> frozenset[ReleaseKey]:
+            return frozenset(k for k, r in releases.items() if key in r.dependencies.values())
+
+        return Repository(
+            heals=lambda key: key in releases and releases[key].self_heal,
+            dependents=dependents,
+            owns=lambda key: key in releases,
+        )
+
+    # -- the worker -------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            try:
+                request = self._queue.take(now)
+                if request is not None:
+                    self._pass(request)
+                if self._checks_due <= now:
+                    self._check_readiness()
+                self._cycle.status.flush()
+            except Exception:
+                log.exception("reacting to a change failed")
+            waits = [IDLE_SECONDS, self._checks_due - time.monotonic()]
+            waits += [due for due in (self._queue.due_in(time.monotonic()),) if due is not None]
+            status_due = self._cycle.status.due_in(time.monotonic())
+            if status_due is not None:
+                waits.append(status_due)
+            self._queue.wait(max(min(waits), 0.0))
+
+    def _pass(self, request: PassRequest) -> None:
+        self._cycle.run_pass(stopping=self._stopping.is_set, request=request)
+        for key, requested in request.syncs:
+            namespace, _name = split_release_key(key)
+            stub: JsonObject = {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": inventory_name(key), "namespace": namespace},
+            }
+            try:
+                self._client.merge_patch(stub, handled_patch(requested))
+            except KubeError as error:
+                log.warning("release %s: sync request not answered: %s", key, error)
+        self.after_pass()
+
+    def _check_readiness(self) -> None:
+        """Readiness in the namespaces that changed, from the reflectors: a release whose
+        state moved is said (log, Event) and its status file follows (coalesced)."""
+        with self._lock:
+            namespaces, self._unchecked = self._unchecked, set()
+            self._checks_due = float("inf")
+        statuses, _problems = read_statuses(
+            self._client, source=self._cycle.source_id, watched=self._watches
+        )
+        moved = False
+        for status in statuses:
+            if split_release_key(status.key)[0] not in namespaces:
+                continue
+            state = status.health.state
+            before = self._health.get(status.key)
+            self._health[status.key] = state
+            if before is None or before == state:
+                continue
+            moved = True
+            log.info(
+                "release %s is %s: %s",
+                status.key,
+                state,
+                status.health.message,
+                extra={"release": status.key, "state": str(state)},
+            )
+            notice = health_notice(state, status.health.message)
+            emit_notices(self._client, status.key, [notice], instance=self._instance)
+        if moved:
+            self._cycle.status.readiness_changed()
