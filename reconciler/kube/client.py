@@ -8,6 +8,7 @@ plain dicts back. Discovery is cached and refreshed once when a kind is unknown
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -295,10 +296,9 @@ class KubeClient:
             raise _translated(subject, error) from error
 
         def close() -> None:
-            try:
+            # A watch already ended has given its connection back to the pool.
+            with contextlib.suppress(RuntimeError, ValueError, OSError):
                 response.shutdown()
-            except (RuntimeError, ValueError, OSError):
-                pass  # already ended: its connection went back to the pool
 
         opened(close)
         try:
