@@ -28,6 +28,10 @@ from reconciler.loop.server import Endpoints, ObservabilityServer, parse_address
 from reconciler.types import JsonObject
 from tests.waiting import wait_for
 
+BIG_ANSWER_BYTES = 32 * 1024 * 1024
+"""More than loopback's socket buffers and the transport's together: a client that reads
+none of it leaves the server waiting to write."""
+
 
 @dataclass
 class Answer:
@@ -47,6 +51,8 @@ class Providers:
 
     ready: tuple[bool, str] = (True, "")
     queries: list[Mapping[str, str]] = field(default_factory=list)
+    named: list[tuple[str, str]] = field(default_factory=list)
+    """The (namespace, name) of every release detail asked for."""
 
     def readiness(self) -> tuple[bool, str]:
         return self.ready
@@ -58,6 +64,9 @@ class Providers:
         return {"releases": [{"release": "shop/web"}]}
 
     def release(self, namespace: str, name: str) -> JsonObject:
+        self.named.append((namespace, name))
+        if name == "big":
+            return {"release": f"{namespace}/{name}", "filler": "x" * BIG_ANSWER_BYTES}
         if name == "crash":
             raise RuntimeError("token=s3cret went wrong")
         if name != "web":
