@@ -16,6 +16,7 @@ import pytest
 from reconciler.loop.http_limits import (
     ANSWERING_THREADS,
     MAX_CONNECTIONS,
+    MAX_REQUEST_BYTES,
     REQUEST_TIMEOUT_SECONDS,
 )
 from reconciler.loop.metrics import Metrics
@@ -293,3 +294,29 @@ def test_stop_returns_promptly_while_a_provider_is_blocked(metrics: Metrics) -> 
     assert stopped_after < STOP_GRACE_SECONDS + 1
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"GET /api/v1/releases?labelSelector=" + b"a" * (MAX_REQUEST_BYTES + 4096), 414),
+        (b"GET /healthz HTTP/1.1\r\n" + b"X-Filler: " + b"x" * (MAX_REQUEST_BYTES + 4096), 431),
+    ],
+)
+def test_a_head_sent_in_pieces_past_the_size_limit_is_refused_while_it_still_arrives(
+    server: ObservabilityServer, providers: Providers, head: bytes, status: int
+) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+        for start in range(0, len(head), 4096):
+            with contextlib.suppress(OSError):  # the server may have answered and closed
+                client.sendall(head[start : start + 4096])
+            time.sleep(0.02)
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := client.recv(4096):
+                answer += chunk
+    assert status_of(answer) == status, answer[:200]
+    assert answer.endswith(
+        b'{\n  "error": "the request line and headers exceed 16384 bytes"\n}\n'
+    ), answer
+    assert providers.queries == []
