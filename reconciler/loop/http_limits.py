@@ -1,37 +1,46 @@
 """What bounds the work one client can give the HTTP server of `harmonia run`: the size of a
-request, how long it may take to arrive, and how many API requests run at once.
+request's head, how long a request may take to arrive and its answer to be taken, the
+connections open at once, the requests answered at once, and the API requests among them.
 
-The server (`server.py`) applies them; the Lease renewal shares nothing with it but the
-process, so bounded work per request is what keeps a flood of requests from delaying it.
+The server (`server.py`) applies them. uvicorn bounds nothing of this by itself beyond
+h11's buffer, so `BoundedH11Protocol` adds the deadlines and the connection cap to its
+HTTP/1.1 protocol. The Lease renewal shares nothing with the server but the process, so
+bounded work per request is what keeps a flood of requests from delaying it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import socket
+import asyncio
+import json
 import threading
-import time
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any, ParamSpec, TypeVar
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from reconciler.loop.errors import ApiError
 
 MAX_REQUEST_BYTES = 16 * 1024
 """The request line and headers together, in bytes: room for the longest label selector
 the API parses (`MAX_SELECTOR_LENGTH`, percent-encoded) and ordinary headers."""
+H11_BUFFER_BYTES = 1024 * 1024
+"""h11's own bound on an unfinished request head, far above `MAX_REQUEST_BYTES` plus one
+read from the socket, so that the clear 414/431 of this module answers first and h11's
+plain 400 only if that check were ever bypassed."""
 REQUEST_TIMEOUT_SECONDS = 5.0
-"""How long a connection may take to send its whole request, and to take each part of
-the answer, before it is dropped: a slow client cannot hold a thread."""
-RECEIVE_BYTES = 4096
-MAX_CONNECTIONS = 32
-"""Connections served at once; the next one waits in the listen queue until one ends, or
-until one still sending its request after `EVICTION_SECONDS` is dropped for it."""
-EVICTION_SECONDS = 1.0
-"""How long a connection may take to send its request and still keep its slot when every
-slot is taken and another connection waits: clients that connect and send nothing (and
-connect again once dropped) would otherwise keep the kubelet's probes waiting longer than
-they wait (5 s in deploy/), and the reconciler would be restarted."""
+"""How long a connection may take to send its whole request (from its start, or from the
+previous answer on a kept-alive connection), and how long it may leave the answer untaken
+while more waits to be sent, before it is dropped."""
+MAX_CONNECTIONS = 256
+"""Connections open at once. One more drops the oldest connection still sending its
+request (a slow or idle client, never a request being answered), so that clients that
+connect and send nothing cannot keep the kubelet's probes out; with none to drop, the new
+connection is closed."""
+ANSWERING_THREADS = 32
+"""Requests answered at once, each in a worker thread of its own (a provider may block on
+the cluster); more wait for a thread. `/healthz` needs none."""
 MAX_API_REQUESTS = 4
 """`/api/v1/releases` requests answered at once (each reads the cluster); more are refused
 at once with 429 and `Retry-After`, never queued."""
@@ -41,48 +50,22 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class RequestTooLarge(Exception):
-    """The request line and headers ran over `MAX_REQUEST_BYTES`."""
+def oversized_head(request_line_bytes: int, head_bytes: int) -> tuple[HTTPStatus, str] | None:
+    """The refusal of a request whose line and headers run over `MAX_REQUEST_BYTES`: 414
+    when its request line alone does, 431 otherwise; None if it fits."""
+    if head_bytes <= MAX_REQUEST_BYTES:
+        return None
+    message = f"the request line and headers exceed {MAX_REQUEST_BYTES} bytes"
+    if request_line_bytes > MAX_REQUEST_BYTES:
+        return HTTPStatus.REQUEST_URI_TOO_LONG, message
+    return HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, message
 
 
-class RequestReader(io.BufferedIOBase):
-    """A connection's request line and headers, read straight from its socket: at most
-    `budget` bytes (then `RequestTooLarge`), all within `seconds` of the connection's
-    start (then `TimeoutError`), however slowly the client trickles them in."""
-
-    def __init__(self, connection: socket.socket, *, budget: int, seconds: float) -> None:
-        super().__init__()
-        self._connection = connection
-        self._left = budget
-        self._seconds = seconds
-        self._deadline = time.monotonic() + seconds
-        self._buffer = bytearray()
-
-    def readline(self, size: int | None = -1) -> bytes:
-        """One line, or `size` bytes of it, or what came before the client closed."""
-        limit = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
-        while (end := self._buffer.find(b"\n", 0, limit)) < 0 and len(self._buffer) < limit:
-            chunk = self._receive()
-            if not chunk:
-                break
-            self._buffer += chunk
-        cut = end + 1 if end >= 0 else min(len(self._buffer), limit)
-        line = bytes(self._buffer[:cut])
-        del self._buffer[:cut]
-        self._left -= len(line)
-        if self._left < 0:
-            raise RequestTooLarge(f"the request line and headers exceed {MAX_REQUEST_BYTES} bytes")
-        return line
-
-    def readable(self) -> bool:
-        return True
-
-    def _receive(self) -> bytes:
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError(f"the request did not arrive within {self._seconds:g}s")
-        self._connection.settimeout(remaining)
-        return self._connection.recv(RECEIVE_BYTES)
+def head_bytes(target: int, headers: Iterable[tuple[bytes, bytes]]) -> tuple[int, int]:
+    """(request line, request line and headers) in bytes, about as sent: `target` is the
+    length of the path and query; a method, the version and line ends are counted as 16."""
+    line = target + 16
+    return line, line + sum(len(name) + len(value) + 4 for name, value in headers)
 
 
 class ConcurrencyLimit:
@@ -111,32 +94,108 @@ class ConcurrencyLimit:
         return within_limit
 
 
-class Arrivals:
-    """The connections still sending their request, oldest first: when every slot is taken,
-    the oldest of them that has been at it for `EVICTION_SECONDS` is dropped, so a new
-    connection (a probe) waits about that long at most, not the whole request timeout."""
+class BoundedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 connection with the bounds it lacks: a deadline for each request
+    to arrive whole (uvicorn times out only an idle kept-alive connection, not one that
+    trickles its request in), a refusal of a request head over `MAX_REQUEST_BYTES` while it
+    still arrives, a deadline for the client to take the answer, and `MAX_CONNECTIONS`.
 
-    def __init__(self) -> None:
-        self._started: dict[socket.socket, float] = {}
-        self._lock = threading.Lock()
+    Runs on the server's event loop only, so it needs no lock.
+    """
 
-    def arriving(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._started[connection] = time.monotonic()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waiting_since: float | None = None
+        """When this connection began sending the request it has not finished sending."""
+        self._arrival: asyncio.TimerHandle | None = None
+        self._head_bytes = 0
+        self._stalled: asyncio.TimerHandle | None = None
 
-    def arrived(self, connection: socket.socket) -> None:
-        """Its request is read (or it is closed): it keeps its slot until it is answered."""
-        with self._lock:
-            self._started.pop(connection, None)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        if len(self.connections) > MAX_CONNECTIONS and not self._make_room():
+            self.transport.close()
+            return
+        self._track_arrival()
 
-    def drop_slowest(self) -> None:
-        """Close the reading side of the oldest connection still arriving, if it is slow."""
-        with self._lock:
-            if not self._started:
-                return
-            oldest = min(self._started, key=self._started.__getitem__)
-            if time.monotonic() - self._started[oldest] < EVICTION_SECONDS:
-                return
-            del self._started[oldest]
-        with contextlib.suppress(OSError):
-            oldest.shutdown(socket.SHUT_RDWR)  # its RequestReader reads the end and gives up
+    def data_received(self, data: bytes) -> None:
+        arriving = self.conn.their_state is h11.IDLE
+        if arriving:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        self._track_arrival()
+        still_arriving = self.waiting_since is not None and not self.transport.is_closing()
+        if arriving and still_arriving and self._head_bytes > MAX_REQUEST_BYTES:
+            self._refuse_oversized_head()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._track_arrival()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for timer in (self._arrival, self._stalled):
+            if timer is not None:
+                timer.cancel()
+        self.waiting_since = None
+        super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._stalled = self.loop.call_later(REQUEST_TIMEOUT_SECONDS, self.transport.abort)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._stalled is not None:
+            self._stalled.cancel()
+            self._stalled = None
+
+    def _track_arrival(self) -> None:
+        """Start the arrival deadline when a request is awaited; stop it once it is in."""
+        waiting = self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+        if waiting and self._arrival is None:
+            self.waiting_since = self.loop.time()
+            self._arrival = self.loop.call_later(REQUEST_TIMEOUT_SECONDS, self.transport.close)
+        elif not waiting and self._arrival is not None:
+            self._arrival.cancel()
+            self._arrival = None
+            self.waiting_since = None
+            self._head_bytes = 0
+
+    def _refuse_oversized_head(self) -> None:
+        """Answer 414 or 431 to a head over the limit that has not ended yet."""
+        unfinished = self.conn.trailing_data[0]
+        line_end = unfinished.find(b"\n")
+        line_bytes = line_end + 1 if line_end >= 0 else len(unfinished)
+        refusal = oversized_head(line_bytes, max(len(unfinished), self._head_bytes))
+        if refusal is None:
+            return
+        status, message = refusal
+        body = error_body(message)
+        head = (
+            f"HTTP/1.1 {status.value} {status.phrase}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        )
+        # h11 cannot answer a request it has not parsed: the answer is written as bytes.
+        self.transport.write(head.encode() + body)
+        self.transport.close()
+
+    def _make_room(self) -> bool:
+        """Drop the connection that has waited longest for its request; False if none."""
+        waiting = [
+            connection
+            for connection in self.connections
+            if isinstance(connection, BoundedH11Protocol)
+            and connection is not self
+            and connection.waiting_since is not None
+        ]
+        if not waiting:
+            return False
+        oldest = min(waiting, key=lambda connection: connection.waiting_since or 0.0)
+        oldest.waiting_since = None
+        oldest.transport.close()
+        return True
+
+
+def error_body(message: str) -> bytes:
+    """The server's JSON error body, `{"error": message}`, as every error answer has it."""
+    return (json.dumps({"error": message}, indent=2) + "\n").encode()

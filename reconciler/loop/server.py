@@ -1,36 +1,48 @@
 """The reconciler's HTTP endpoint: Prometheus metrics, liveness, readiness, read-only JSON API.
 
-`harmonia run` starts one next to the loop. The server only answers from the callables
-it is given (`Endpoints`); what a release looks like is decided by the API's providers.
-The work one client can cause is bounded (`http_limits.py`): the request's size and pace,
-the connections served at once, and the API requests answered at once.
+`harmonia run` starts one next to the loop: a Starlette app assembled from routes, served by
+uvicorn on an event loop of its own in a thread. The server only answers from the
+callables it is given (`Endpoints`), which are synchronous and may block on the cluster, so
+they run in worker threads; what a release looks like is decided by the API's providers.
+The work one client can cause is bounded (`http_limits.py`). A route is added to `_routes`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import socket
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl
+
+import anyio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reconciler.loop.errors import ApiError
 from reconciler.loop.http_limits import (
+    ANSWERING_THREADS,
+    H11_BUFFER_BYTES,
     MAX_API_REQUESTS,
-    MAX_CONNECTIONS,
-    MAX_REQUEST_BYTES,
     REQUEST_TIMEOUT_SECONDS,
     RETRY_AFTER_SECONDS,
-    Arrivals,
+    BoundedH11Protocol,
     ConcurrencyLimit,
-    RequestReader,
-    RequestTooLarge,
+    head_bytes,
+    oversized_head,
 )
 from reconciler.loop.metrics import Metrics
+from reconciler.loop.openapi import OPENAPI, OPENAPI_PATH
 from reconciler.types import JsonObject
 
 log = logging.getLogger(__name__)
@@ -43,15 +55,14 @@ ROUTES: JsonObject = {
         "GET /healthz",
         "GET /readyz",
         "GET /api/v1",
+        f"GET {OPENAPI_PATH}",
         f"GET {RELEASES_PATH}?namespace=<namespace>&labelSelector=<selector>",
         f"GET {RELEASES_PATH}/<namespace>/<name>",
     ]
 }
 
-STOP_POLL_SECONDS = 0.1
-"""How often the serving thread checks for `stop()`: the longest `stop()` waits."""
-TEXT = "text/plain; charset=utf-8"
-JSON = "application/json"
+STOP_GRACE_SECONDS = 1
+"""How long `stop()` lets requests under way finish before it cancels them."""
 
 
 @dataclass(frozen=True)
@@ -67,23 +78,25 @@ class Endpoints:
     """(namespace, name) to the body of `GET /api/v1/releases/<namespace>/<name>`."""
 
 
-@dataclass(frozen=True)
-class Response:
-    status: int
-    body: bytes
-    content_type: str
+class JsonAnswer(Response):
+    """JSON indented for people reading it with curl, ending in a newline."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return (json.dumps(content, indent=2) + "\n").encode()
 
 
-def text_response(status: int, text: str) -> Response:
-    return Response(status, f"{text}\n".encode(), TEXT)
+def text_answer(status: int, text: str) -> Response:
+    return PlainTextResponse(f"{text}\n", status_code=status)
 
 
-def json_response(status: int, body: JsonObject) -> Response:
-    return Response(status, (json.dumps(body, indent=2) + "\n").encode(), JSON)
-
-
-def error_response(status: int, message: str) -> Response:
-    return json_response(status, {"error": message})
+def error_answer(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    """`{"error": message}`; a 429 says when to try again."""
+    extra = dict(headers or {})
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        extra["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return JsonAnswer({"error": message}, status_code=status, headers=extra)
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -94,151 +107,131 @@ def parse_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def route(endpoints: Endpoints, target: str) -> Response:
-    """The response to `GET target`; provider errors become JSON error bodies."""
-    url = urlsplit(target)
-    path = url.path.rstrip("/") or "/"
+Answer = Callable[[Request], Response]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _answered(answer: Answer, request: Request) -> Response:
+    """`answer`'s response; provider errors become JSON error bodies, never tracebacks."""
     try:
-        return _answer(endpoints, path, dict(parse_qsl(url.query)))
+        return answer(request)
     except ApiError as error:
-        return error_response(error.status, error.message)
+        return error_answer(error.status, error.message)
     except Exception:
-        log.exception("GET %s failed", path)
-        return error_response(
+        log.exception("GET %s failed", request.url.path)
+        return error_answer(
             HTTPStatus.INTERNAL_SERVER_ERROR, "internal error; see the reconciler's log"
         )
 
 
-def _answer(endpoints: Endpoints, path: str, query: Mapping[str, str]) -> Response:
-    if path == "/metrics":
+def _in_thread(answer: Answer, limiter: anyio.CapacityLimiter) -> Endpoint:
+    """An endpoint that answers in a worker thread, at most `limiter`'s count at once."""
+
+    async def endpoint(request: Request) -> Response:
+        # Abandoned on cancel: `stop()` need not wait for a provider blocked on the cluster.
+        return await anyio.to_thread.run_sync(
+            _answered, answer, request, limiter=limiter, abandon_on_cancel=True
+        )
+
+    return endpoint
+
+
+def _routes(endpoints: Endpoints) -> list[Route]:
+    api = ConcurrencyLimit(MAX_API_REQUESTS, what="API requests")
+    list_releases, release_detail = api.limited(endpoints.releases), api.limited(endpoints.release)
+    threads = anyio.CapacityLimiter(ANSWERING_THREADS)
+
+    def metrics(_request: Request) -> Response:
         body, content_type = endpoints.metrics.exposition()
-        return Response(HTTPStatus.OK, body, content_type)
-    if path == "/healthz":
-        return text_response(HTTPStatus.OK, "ok")
-    if path == "/readyz":
+        return Response(body, media_type=content_type)
+
+    def readyz(_request: Request) -> Response:
         ready, reason = endpoints.readiness()
         if ready:
-            return text_response(HTTPStatus.OK, reason or "ok")
-        return text_response(HTTPStatus.SERVICE_UNAVAILABLE, reason or "not ready")
-    if path in ("/api", "/api/v1"):
-        return json_response(HTTPStatus.OK, ROUTES)
-    if path == RELEASES_PATH:
-        return json_response(HTTPStatus.OK, endpoints.releases(query))
-    if path.startswith(f"{RELEASES_PATH}/"):
-        parts = [unquote(part) for part in path.removeprefix(f"{RELEASES_PATH}/").split("/")]
-        if len(parts) == 2 and all(parts):
-            return json_response(HTTPStatus.OK, endpoints.release(parts[0], parts[1]))
-    return error_response(HTTPStatus.NOT_FOUND, f"no such route: GET {path}")
+            return text_answer(HTTPStatus.OK, reason or "ok")
+        return text_answer(HTTPStatus.SERVICE_UNAVAILABLE, reason or "not ready")
+
+    def releases(request: Request) -> Response:
+        # Blank values dropped, the last of a repeated key kept: as the API has always read it.
+        return JsonAnswer(list_releases(dict(parse_qsl(request.url.query))))
+
+    def release(request: Request) -> Response:
+        params = request.path_params
+        return JsonAnswer(release_detail(params["namespace"], params["name"]))
+
+    async def healthz(_request: Request) -> Response:
+        return text_answer(HTTPStatus.OK, "ok")  # in the event loop: no thread to wait for
+
+    async def api_root(_request: Request) -> Response:
+        return JsonAnswer(ROUTES)
+
+    async def openapi(_request: Request) -> Response:
+        return JsonAnswer(OPENAPI)
+
+    return [
+        _get("/metrics", _in_thread(metrics, threads)),
+        _get("/healthz", healthz),
+        _get("/readyz", _in_thread(readyz, threads)),
+        _get("/api", api_root),
+        _get("/api/v1", api_root),
+        _get(OPENAPI_PATH, openapi),
+        _get(RELEASES_PATH, _in_thread(releases, threads)),
+        _get(f"{RELEASES_PATH}/{{namespace}}/{{name}}", _in_thread(release, threads)),
+    ]
 
 
-def _limit_api(endpoints: Endpoints, limit: ConcurrencyLimit) -> Endpoints:
-    """`endpoints` whose API providers answer at most `limit`'s count at once; metrics and
-    probes stay unlimited: they are cheap, and the kubelet must always get its answer."""
-    return replace(
-        endpoints,
-        releases=limit.limited(endpoints.releases),
-        release=limit.limited(endpoints.release),
-    )
+def _get(path: str, endpoint: Endpoint) -> Route:
+    """A route answering GET alone: Starlette adds HEAD to a GET route, and this API has
+    always refused it (405) like every other method."""
+    route = Route(path, endpoint, methods=["GET"])
+    route.methods = {"GET"}
+    return route
 
 
-class _HttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], endpoints: Endpoints) -> None:
-        super().__init__(address, _Handler)
-        self.endpoints = _limit_api(
-            endpoints, ConcurrencyLimit(MAX_API_REQUESTS, what="API requests")
-        )
-        self.closing = threading.Event()
-        self._connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        self.arrivals = Arrivals()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        # Waits for a free slot rather than refusing: a slot frees when a request is
-        # answered, or when a slow one is dropped for this one.
-        while not self._connections.acquire(timeout=STOP_POLL_SECONDS):
-            if self.closing.is_set():
-                self.shutdown_request(request)
-                return
-            self.arrivals.drop_slowest()
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._connections.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._connections.release()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # The default prints a traceback to stderr; a dropped connection is not news.
-        log.debug("request from %s failed", client_address, exc_info=True)
+async def _http_error(request: Request, error: Exception) -> Response:
+    """Routing's 404 and 405 as the API's JSON errors."""
+    assert isinstance(error, HTTPException)
+    headers = dict(error.headers or {})
+    if error.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        message = f"{request.method} is not allowed; use {headers.get('Allow', 'GET')}"
+    elif error.status_code == HTTPStatus.NOT_FOUND:
+        message = f"no such route: {request.method} {request.url.path}"
+    else:
+        message = error.detail
+    return error_answer(error.status_code, message, headers)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _HttpServer
-    timeout = REQUEST_TIMEOUT_SECONDS
+class RequestGuard:
+    """Before routing: a head over `MAX_REQUEST_BYTES` is refused (414/431) unread; an
+    encoded slash names no route (no name has one, and `%2F` must not pass for a `/`);
+    trailing slashes are dropped (`/api/v1/` is `/api/v1`)."""
 
-    def setup(self) -> None:
-        super().setup()
-        self.rfile.close()  # the request is read by RequestReader, which bounds it
-        self.rfile = RequestReader(
-            self.connection, budget=MAX_REQUEST_BYTES, seconds=REQUEST_TIMEOUT_SECONDS
-        )
-        self.server.arrivals.arriving(self.connection)
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
 
-    def parse_request(self) -> bool:
-        parsed = super().parse_request()
-        self.server.arrivals.arrived(self.connection)
-        return parsed
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        raw_path: bytes = scope["raw_path"]
+        target = len(raw_path) + 1 + len(scope["query_string"])
+        refusal = oversized_head(*head_bytes(target, scope["headers"]))
+        path = scope["path"].rstrip("/") or "/"
+        if refusal is not None:
+            answer = error_answer(refusal[0], refusal[1], {"Connection": "close"})
+        elif b"%2f" in raw_path.lower():
+            answer = error_answer(HTTPStatus.NOT_FOUND, f"no such route: {scope['method']} {path}")
+        else:
+            await self._app({**scope, "path": path}, receive, send)
+            return
+        await answer(scope, receive, send)
 
-    def finish(self) -> None:
-        self.server.arrivals.arrived(self.connection)
-        super().finish()
 
-    def handle_one_request(self) -> None:
-        self.raw_requestline = b""
-        try:
-            super().handle_one_request()
-        except RequestTooLarge as error:
-            self.close_connection = True
-            if self.raw_requestline:
-                status = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-            else:
-                status = HTTPStatus.REQUEST_URI_TOO_LONG
-                self.requestline = self.request_version = self.command = ""
-            self._send(error_response(status, str(error)))
-
-    def do_GET(self) -> None:
-        self._send(route(self.server.endpoints, self.path))
-
-    def _refuse_method(self) -> None:
-        response = error_response(
-            HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not allowed; use GET"
-        )
-        self._send(response, allow="GET")
-
-    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _refuse_method
-
-    def _send(self, response: Response, *, allow: str | None = None) -> None:
-        # Reading the request may have left a shorter timeout on the socket.
-        self.connection.settimeout(REQUEST_TIMEOUT_SECONDS)
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        if response.status == HTTPStatus.TOO_MANY_REQUESTS:
-            self.send_header("Retry-After", str(RETRY_AFTER_SECONDS))
-        if allow is not None:
-            self.send_header("Allow", allow)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+def build_app(endpoints: Endpoints) -> ASGIApp:
+    """The ASGI app: the routes of `endpoints` behind the `RequestGuard`."""
+    app = Starlette(routes=_routes(endpoints), exception_handlers={HTTPException: _http_error})
+    app.router.redirect_slashes = False
+    return RequestGuard(app)
 
 
 class ObservabilityServer:
@@ -246,31 +239,46 @@ class ObservabilityServer:
 
     def __init__(self, address: str, endpoints: Endpoints) -> None:
         """`address` is `host:port` or `:port` (every interface); port 0 picks a free one."""
-        self._server = _HttpServer(parse_address(address), endpoints)
+        self._socket = socket.create_server(parse_address(address))
+        config = uvicorn.Config(
+            build_app(endpoints),
+            http=BoundedH11Protocol,
+            ws="none",
+            lifespan="off",
+            # The process's logging stays the CLI's; uvicorn's warnings are about clients'
+            # malformed requests, which are no operator's news.
+            log_config=None,
+            log_level=logging.ERROR,
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            timeout_keep_alive=int(REQUEST_TIMEOUT_SECONDS),
+            timeout_graceful_shutdown=STOP_GRACE_SECONDS,
+            h11_max_incomplete_event_size=H11_BUFFER_BYTES,
+        )
+        self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._socket.getsockname()[1])
 
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("the observability server is already started")
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": STOP_POLL_SECONDS},
-            name="harmonia-http",
-            daemon=True,
-        )
+        self._thread = threading.Thread(target=self._serve, name="harmonia-http", daemon=True)
         self._thread.start()
-        host = self._server.server_address[0]
+        host = self._socket.getsockname()[0]
         log.info("serving metrics, health and the API on %s:%d", host, self.port)
+
+    def _serve(self) -> None:
+        # Off the main thread, uvicorn installs no signal handlers: the service owns them.
+        asyncio.run(self._server.serve(sockets=[self._socket]))
 
     def stop(self) -> None:
         """Stop serving and close the socket; safe to call when never started."""
-        self._server.closing.set()
+        self._server.should_exit = True
         if self._thread is not None:
-            self._server.shutdown()
             self._thread.join()
             self._thread = None
-        self._server.server_close()
+        self._socket.close()

@@ -19,9 +19,12 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import yaml
 
+from reconciler.types import JsonObject
 from tests import manifests
 from tests.conftest import GitRepos, LiveCluster
 from tests.waiting import wait_for
@@ -324,6 +327,9 @@ def test_the_loop_heals_drift_applies_new_commits_and_serves_metrics_and_the_api
         assert body["state"] == "Ready"
         assert {r["kind"] for r in body["resources"]} >= {"ConfigMap", "Secret"}
         assert SECRET_VALUE not in metrics + listed + detail
+        code, document = http_get(port, "/api/v1/openapi.json")
+        assert code == 200, document
+        answers_as_documented(json.loads(document), json.loads(listed), body)
         assert http_get(port, f"/api/v1/releases/{namespace}/nothing")[0] == 404
 
         process.send_signal(signal.SIGTERM)
@@ -331,6 +337,24 @@ def test_the_loop_heals_drift_applies_new_commits_and_serves_metrics_and_the_api
     text = log.read_text()
     assert "SIGTERM received" in text
     assert SECRET_VALUE not in text
+
+
+def answers_as_documented(document: JsonObject, listed: JsonObject, detail: JsonObject) -> None:
+    """The list and a release's detail validate against the server's OpenAPI document."""
+    for route, body in (
+        ("/api/v1/releases", listed),
+        ("/api/v1/releases/{namespace}/{name}", detail),
+    ):
+        paths: Any = document["paths"]
+        schema = paths[route]["get"]["responses"]["200"]["content"]["application/json"]
+        jsonschema.validate(
+            body,
+            {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "components": document["components"],
+                **schema["schema"],
+            },
+        )
 
 
 def lease_holder(cluster: LiveCluster, namespace: str) -> str:

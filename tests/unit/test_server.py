@@ -12,13 +12,14 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from email.message import Message
 
 import pytest
 
 from reconciler.loop.errors import ApiError
 from reconciler.loop.http_limits import (
+    ANSWERING_THREADS,
     MAX_API_REQUESTS,
-    MAX_CONNECTIONS,
     MAX_REQUEST_BYTES,
     REQUEST_TIMEOUT_SECONDS,
 )
@@ -27,12 +28,17 @@ from reconciler.loop.server import Endpoints, ObservabilityServer, parse_address
 from reconciler.types import JsonObject
 from tests.waiting import wait_for
 
+BIG_ANSWER_BYTES = 32 * 1024 * 1024
+"""More than loopback's socket buffers and the transport's together: a client that reads
+none of it leaves the server waiting to write."""
+
 
 @dataclass
 class Answer:
     status: int
     body: bytes
-    headers: Mapping[str, str]
+    headers: Message
+    """Looked up by name in any case, as HTTP's header names are."""
 
     def json(self) -> JsonObject:
         parsed: JsonObject = json.loads(self.body)
@@ -45,6 +51,8 @@ class Providers:
 
     ready: tuple[bool, str] = (True, "")
     queries: list[Mapping[str, str]] = field(default_factory=list)
+    named: list[tuple[str, str]] = field(default_factory=list)
+    """The (namespace, name) of every release detail asked for."""
 
     def readiness(self) -> tuple[bool, str]:
         return self.ready
@@ -56,6 +64,9 @@ class Providers:
         return {"releases": [{"release": "shop/web"}]}
 
     def release(self, namespace: str, name: str) -> JsonObject:
+        self.named.append((namespace, name))
+        if name == "big":
+            return {"release": f"{namespace}/{name}", "filler": "x" * BIG_ANSWER_BYTES}
         if name == "crash":
             raise RuntimeError("token=s3cret went wrong")
         if name != "web":
@@ -96,10 +107,10 @@ def ask(server: ObservabilityServer) -> Ask:
         url = f"http://127.0.0.1:{server.port}{path}"
         try:
             with urllib.request.urlopen(urllib.request.Request(url, method=method)) as reply:
-                return Answer(reply.status, reply.read(), dict(reply.headers))
+                return Answer(reply.status, reply.read(), reply.headers)
         except urllib.error.HTTPError as error:
             with error:
-                return Answer(error.code, error.read(), dict(error.headers))
+                return Answer(error.code, error.read(), error.headers)
 
     return request
 
@@ -327,22 +338,25 @@ def test_api_requests_beyond_the_limit_are_refused_at_once_with_429_while_probes
     assert gate.most_inside == MAX_API_REQUESTS
 
 
-def test_at_most_a_bounded_number_of_connections_are_served_at_once(metrics: Metrics) -> None:
+def test_at_most_a_bounded_number_of_requests_are_answered_at_once_and_the_rest_wait(
+    metrics: Metrics,
+) -> None:
     gate = Gate()
     server = gated_server(metrics, gate)
     server.start()
-    clients = MAX_CONNECTIONS + 3
+    clients = ANSWERING_THREADS + 3
     with ThreadPoolExecutor(clients) as pool:
         try:
             answers = [pool.submit(get, server.port, "/readyz") for _ in range(clients)]
-            wait_for(gate.count, until=lambda inside: inside == MAX_CONNECTIONS, what="full")
-            time.sleep(0.5)  # time enough for a thirty-third to get in, were it let in
-            assert gate.count() == MAX_CONNECTIONS
+            wait_for(gate.count, until=lambda inside: inside == ANSWERING_THREADS, what="full")
+            time.sleep(0.5)  # time enough for one more to get in, were it let in
+            assert gate.count() == ANSWERING_THREADS
+            assert get(server.port, "/healthz") == 200  # needs no thread
         finally:
             gate.opened.set()
         assert [future.result() for future in answers] == [200] * clients
         server.stop()
-    assert gate.most_inside == MAX_CONNECTIONS
+    assert gate.most_inside == ANSWERING_THREADS
 
 
 def test_a_client_that_trickles_its_request_is_dropped_after_the_request_timeout(

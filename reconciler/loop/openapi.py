@@ -1,0 +1,242 @@
+"""The OpenAPI 3.1 document of the read-only JSON API, served at `/api/v1/openapi.json`.
+
+Plain data, no I/O: the schemas are written from what `api.py` and the catalog return, and
+a test checks real answers against them. Masking (`api.mask_values`) may turn any string,
+and any number equal to a Secret's value, into `***`: numbers and free-form maps allow it.
+"""
+
+from __future__ import annotations
+
+from reconciler.types import JsonObject, JsonValue
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+
+
+def _ref(name: str) -> JsonObject:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: JsonObject) -> JsonObject:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _object(properties: JsonObject, *, optional: tuple[str, ...] = ()) -> JsonObject:
+    """An object with exactly these properties, all required but `optional`."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [key for key in properties if key not in optional],
+        "additionalProperties": False,
+    }
+
+
+STRING: JsonObject = {"type": "string"}
+NULLABLE_STRING: JsonObject = {"type": ["string", "null"]}
+MASKED_INTEGER: JsonObject = {"anyOf": [{"type": "integer"}, _ref("Masked")]}
+MASKED_NUMBER: JsonObject = {"anyOf": [{"type": "number"}, _ref("Masked")]}
+ANY_JSON: JsonObject = {"description": "Any JSON value, Secret values masked."}
+
+_SUMMARY: JsonObject = {
+    "name": STRING,
+    "namespace": STRING,
+    "labels": {"type": "object", "additionalProperties": STRING},
+    "chart": _nullable(_ref("Chart")),
+    "state": {
+        "type": "string",
+        "description": "Ready, Progressing, Degraded, Failed, Paused, Blocked, or "
+        "NotInstalled (no inventory record in the cluster).",
+    },
+    "message": STRING,
+    "revision": {**NULLABLE_STRING, "description": "The commit last applied."},
+    "outcome": {**NULLABLE_STRING, "description": "What the last pass did to it."},
+}
+
+_DETAIL: JsonObject = {
+    **_SUMMARY,
+    "file": {**NULLABLE_STRING, "description": "Its file in Git."},
+    "spec": {
+        "anyOf": [{"type": "object"}, {"type": "null"}],
+        "description": "The release request as written in Git.",
+    },
+    "source": {**NULLABLE_STRING, "description": "The source its inventory record names."},
+    "lastResult": NULLABLE_STRING,
+    "lastApplied": NULLABLE_STRING,
+    "readySince": NULLABLE_STRING,
+    "paused": {"type": "boolean"},
+    "resources": {"type": "array", "items": _ref("Resource")},
+    "dependencies": {
+        "type": "object",
+        "additionalProperties": {"anyOf": [_ref("Dependency"), _ref("Masked")]},
+    },
+    "outputs": {"type": "object", "additionalProperties": ANY_JSON},
+    "computedValues": {"anyOf": [{"type": "object"}, {"type": "null"}, _ref("Masked")]},
+    "lastPass": _nullable(_ref("ReleaseReport")),
+}
+
+SCHEMAS: JsonObject = {
+    "Masked": {"const": "***", "description": "A value hidden because it is a secret."},
+    "Error": _object({"error": STRING}),
+    "Routes": _object({"routes": {"type": "array", "items": STRING}}),
+    "Chart": {
+        "oneOf": [
+            _object({"chartPath": STRING}),
+            _object({"chartImage": STRING}),
+            _object({"repoName": STRING, "chartName": STRING, "chartVersion": STRING}),
+        ]
+    },
+    "ReleaseSummary": _object(_SUMMARY),
+    "ReleaseList": _object(
+        {
+            "releases": {"type": "array", "items": _ref("ReleaseSummary")},
+            "count": {"type": "integer", "minimum": 0},
+            "problems": {
+                "type": "array",
+                "items": STRING,
+                "description": "Inventory records that could not be read.",
+            },
+            "source": {
+                **_nullable(_ref("SourceState")),
+                "description": "The revision of the last pass; null before the first.",
+            },
+        },
+        optional=("problems", "source"),
+    ),
+    "SourceState": _object(
+        {"revision": STRING, "stale": {"type": "boolean"}, "error": NULLABLE_STRING}
+    ),
+    "Release": _object(_DETAIL),
+    "Resource": _object(
+        {
+            "kind": STRING,
+            "namespace": {**STRING, "description": "Empty for cluster-scoped objects."},
+            "name": STRING,
+            "state": STRING,
+            "reason": STRING,
+            "message": STRING,
+            "pods": {"type": "array", "items": _ref("Pod")},
+        },
+        optional=("pods",),
+    ),
+    "Pod": _object(
+        {
+            "name": STRING,
+            "node": STRING,
+            "phase": STRING,
+            "state": STRING,
+            "reason": STRING,
+            "message": STRING,
+            "ready": {**STRING, "description": "Ready containers of all, `n/m`."},
+            "restarts": MASKED_INTEGER,
+        }
+    ),
+    "Dependency": _object(
+        {"release": STRING, "outputs": {"type": "object", "additionalProperties": ANY_JSON}},
+        optional=("outputs",),
+    ),
+    "ReleaseReport": _object(
+        {
+            "release": STRING,
+            "outcome": STRING,
+            "message": STRING,
+            "seconds": MASKED_NUMBER,
+            "changes": _ref("ChangeSet"),
+        },
+        optional=("seconds", "changes"),
+    ),
+    "ChangeSet": _object(
+        {
+            "release": STRING,
+            "dryRun": {"type": "boolean"},
+            "hasChanges": {"type": "boolean"},
+            "counts": {"type": "object", "additionalProperties": MASKED_INTEGER},
+            "changes": {"type": "array", "items": _ref("ObjectChange")},
+        }
+    ),
+    "ObjectChange": _object(
+        {
+            "object": _object(
+                {"apiVersion": STRING, "kind": STRING, "namespace": STRING, "name": STRING},
+                optional=("namespace",),
+            ),
+            "subject": STRING,
+            "action": STRING,
+            "reason": STRING,
+            "changedPaths": {"type": "array", "items": STRING},
+            "diff": STRING,
+        },
+        optional=("changedPaths", "diff"),
+    ),
+}
+
+
+def _answers(schema: str, description: str, *errors: int) -> JsonObject:
+    responses: JsonObject = {
+        "200": {
+            "description": description,
+            "content": {"application/json": {"schema": _ref(schema)}},
+        }
+    }
+    for status in errors:
+        responses[str(status)] = {
+            "description": _ERRORS[status],
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+    return responses
+
+
+_ERRORS = {
+    400: "A malformed or unknown query parameter.",
+    404: "No such release here.",
+    429: "Too many API requests at once; see Retry-After.",
+    503: "The cluster could not be read.",
+}
+
+_LIST_PARAMETERS: list[JsonValue] = [
+    {
+        "name": "namespace",
+        "in": "query",
+        "schema": STRING,
+        "description": "Only the releases of this namespace.",
+    },
+    {
+        "name": "labelSelector",
+        "in": "query",
+        "schema": {**STRING, "maxLength": 4096},
+        "description": "kubectl's label selector on the releases' labels.",
+    },
+]
+
+_PATH_PARAMETERS: list[JsonValue] = [
+    {"name": "namespace", "in": "path", "required": True, "schema": STRING},
+    {"name": "name", "in": "path", "required": True, "schema": STRING},
+]
+
+OPENAPI: JsonObject = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Harmonia",
+        "version": "v1",
+        "description": "The read-only JSON API of `harmonia run`: its releases, their state "
+        "read live from the cluster, and what the last pass did.",
+    },
+    "paths": {
+        "/api/v1": {
+            "get": {"summary": "The routes", "responses": _answers("Routes", "The routes.")}
+        },
+        "/api/v1/releases": {
+            "get": {
+                "summary": "The releases",
+                "parameters": _LIST_PARAMETERS,
+                "responses": _answers("ReleaseList", "The releases, by key.", 400, 429, 503),
+            }
+        },
+        "/api/v1/releases/{namespace}/{name}": {
+            "get": {
+                "summary": "One release",
+                "parameters": _PATH_PARAMETERS,
+                "responses": _answers("Release", "The release.", 404, 429, 503),
+            }
+        },
+    },
+    "components": {"schemas": SCHEMAS},
+}
