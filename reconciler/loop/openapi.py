@@ -49,6 +49,11 @@ _SUMMARY: JsonObject = {
     "message": STRING,
     "revision": {**NULLABLE_STRING, "description": "The commit last applied."},
     "outcome": {**NULLABLE_STRING, "description": "What the last pass did to it."},
+    "nextAttempt": {
+        **STRING,
+        "description": "For a failure under `harmonia run`: `waiting for a change`, or "
+        "`retrying in 40s (at 17:40:12Z)`.",
+    },
 }
 
 _DETAIL: JsonObject = {
@@ -84,7 +89,7 @@ SCHEMAS: JsonObject = {
             _object({"repoName": STRING, "chartName": STRING, "chartVersion": STRING}),
         ]
     },
-    "ReleaseSummary": _object(_SUMMARY),
+    "ReleaseSummary": _object(_SUMMARY, optional=("nextAttempt",)),
     "ReleaseList": _object(
         {
             "releases": {"type": "array", "items": _ref("ReleaseSummary")},
@@ -104,7 +109,7 @@ SCHEMAS: JsonObject = {
     "SourceState": _object(
         {"revision": STRING, "stale": {"type": "boolean"}, "error": NULLABLE_STRING}
     ),
-    "Release": _object(_DETAIL),
+    "Release": _object(_DETAIL, optional=("nextAttempt",)),
     "Resource": _object(
         {
             "kind": STRING,
@@ -140,8 +145,11 @@ SCHEMAS: JsonObject = {
             "message": STRING,
             "seconds": MASKED_NUMBER,
             "changes": _ref("ChangeSet"),
+            "failure": {"enum": ["temporary", "permanent"]},
+            "nextAttempt": STRING,
+            "retryAt": {**STRING, "description": "RFC 3339, for a temporary failure."},
         },
-        optional=("seconds", "changes"),
+        optional=("seconds", "changes", "failure", "nextAttempt", "retryAt"),
     ),
     "ChangeSet": _object(
         {

@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
@@ -18,9 +19,10 @@ from reconciler.loop.errors import ApiError
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.server import Endpoints, ObservabilityServer
 from reconciler.objects import ObjectRef
-from reconciler.outcome import Outcome
+from reconciler.outcome import Failure, Outcome
 from reconciler.reconcile import ReleaseReport
-from reconciler.types import JsonObject, release_key
+from reconciler.reconcile.report import NextAttempt
+from reconciler.types import JsonObject, ReleaseKey, release_key
 from tests.unit.test_api import VIEWS, masked_view
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -40,7 +42,24 @@ def with_changes(view: ReleaseView) -> ReleaseView:
     return ReleaseView(view.key, view.release, view.rendered, view.status, report)
 
 
-DETAILED = [*VIEWS, with_changes(masked_view())]
+def failing(view: ReleaseView, key: ReleaseKey, next_attempt: NextAttempt) -> ReleaseView:
+    """`view` as release `key`, failed in its last pass; `harmonia run` says what next."""
+    report = ReleaseReport(
+        key,
+        Outcome.FAILED,
+        "not Ready in time",
+        failure=Failure.TEMPORARY if next_attempt.at is not None else Failure.PERMANENT,
+        next_attempt=next_attempt,
+    )
+    return ReleaseView(key, view.release, view.rendered, view.status, report)
+
+
+DETAILED = [
+    *VIEWS,
+    with_changes(masked_view()),
+    failing(masked_view(), release_key("shop", "retrying"), NextAttempt(datetime.now(UTC))),
+    failing(masked_view(), release_key("shop", "waiting"), NextAttempt(None)),
+]
 
 
 def detail(namespace: str, name: str) -> JsonObject:
@@ -117,6 +136,8 @@ def test_the_api_root_lists_the_document(port: int) -> None:
         ("/api/v1/releases/shop/db", "/api/v1/releases/{namespace}/{name}", 200),
         ("/api/v1/releases/data/kafka", "/api/v1/releases/{namespace}/{name}", 200),
         ("/api/v1/releases/legacy/zk", "/api/v1/releases/{namespace}/{name}", 200),
+        ("/api/v1/releases/shop/retrying", "/api/v1/releases/{namespace}/{name}", 200),
+        ("/api/v1/releases/shop/waiting", "/api/v1/releases/{namespace}/{name}", 200),
         ("/api/v1/releases/shop/gone", "/api/v1/releases/{namespace}/{name}", 404),
     ],
 )
