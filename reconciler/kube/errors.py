@@ -134,7 +134,8 @@ def from_status(
     if status == 422:
         immutable = "immutable" in message or "Forbidden: updates to" in message
         return Invalid(subject, _without_dumps(message), immutable=immutable)
-    if status in UNREACHABLE_STATUSES or (status == 500 and _STORAGE_DOWN.search(message)):
+    storage_down = _STORAGE_DOWN.search(message) and not _WEBHOOK_FAILED.search(message)
+    if status in UNREACHABLE_STATUSES or (status == 500 and storage_down):
         return ClusterUnreachable(subject, message, status=status)
     return KubeError(subject, message, status=status)
 
@@ -149,6 +150,10 @@ _STORAGE_DOWN = re.compile(
 )
 """A 500 that says the API server's storage did not answer (etcd down or slow): the
 cluster cannot serve now; the request itself may be fine (the error contract: temporary)."""
+
+_WEBHOOK_FAILED = re.compile(r"failed calling webhook")
+"""An admission webhook that did not answer in time also says "context deadline exceeded":
+that is the webhook's failure, which fails the object's release alone."""
 
 RATE_LIMIT_TRIES = 4
 RATE_LIMIT_WAIT_CAP = 10.0

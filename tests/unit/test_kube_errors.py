@@ -80,6 +80,16 @@ def test_a_500_saying_the_storage_did_not_answer_means_the_cluster_is_unreachabl
     assert error.temporary
 
 
+def test_an_admission_webhook_that_timed_out_fails_the_object_not_the_pass() -> None:
+    message = (
+        'Internal error occurred: failed calling webhook "hang.example.com": failed to call '
+        'webhook: Post "https://hook.svc:443/validate?timeout=2s": context deadline exceeded'
+    )
+    error = from_status(SUBJECT, 500, status_body(message, 500, "InternalError"))
+    assert not isinstance(error, ClusterUnreachable)
+    assert not error.temporary
+
+
 def test_a_500_from_server_side_apply_fails_the_object_with_the_api_servers_message() -> None:
     error = from_status(SUBJECT, 500, status_body(TYPED_PATCH, 500))
 
