@@ -71,6 +71,12 @@ class Reactor:
         self._thread.join(timeout=30)
         self._watches.stop()
 
+    def ask(self, request: PassRequest) -> None:
+        """A pass asked for from outside the watches (a push webhook: a full pass after a
+        fetch), coalesced with the others; nothing while this replica does not act."""
+        if self._acting():
+            self._queue.add(request, now=time.monotonic())
+
     def after_pass(self) -> None:
         """Watch what the records now name; classify against the repository as it is."""
         self._changes.repository = self._repository()
