@@ -458,6 +458,13 @@ class DevCluster:
         command = _commands(self.state_dir, state.ports, binaries)[component]
         self._start(component, command, state)
 
+    def second_api_server_command(self, binaries: dict[str, Path], *, port: int) -> list[str]:
+        """The command line of another API server on this cluster's etcd, serving on `port`:
+        what an HA control plane has, for fault tests that write while the first is down."""
+        state = self._recorded_state()
+        command = _commands(self.state_dir, state.ports, binaries)["kube-apiserver"]
+        return [f"--secure-port={port}" if a.startswith("--secure-port=") else a for a in command]
+
     def _record(self, component: str) -> ProcessRecord:
         state = self._recorded_state()
         if component not in state.processes:

@@ -10,15 +10,18 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from devcluster.build import ensure_binaries
 from devcluster.cluster import DevCluster
 from devcluster.state import Ports
 from tests.conftest import GitRepos, LiveCluster
+from tests.waiting import wait_for
 
 REPOSITORY_ROOT = Path(__file__).parents[2]
 
@@ -35,6 +38,33 @@ class OwnCluster:
 
     def restart(self, component: str) -> None:
         self.dev.restart(component, self.live.binaries)
+
+    @contextmanager
+    def second_api_server(self, folder: Path) -> Iterator[LiveCluster]:
+        """Another API server on the same etcd, on a port of its own, for as long as the
+        block lasts: the door someone else's edit comes through while the API server
+        Harmonia talks to is down."""
+        port = Ports.free().apiserver
+        folder.mkdir(parents=True, exist_ok=True)
+        config = yaml.safe_load(self.live.kubeconfig.read_text())
+        config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{port}"
+        kubeconfig = folder / "kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump(config))
+        second = LiveCluster(kubeconfig=kubeconfig, binaries=self.live.binaries)
+        command = self.dev.second_api_server_command(self.live.binaries, port=port)
+        with (folder / "kube-apiserver.log").open("wb") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(
+                lambda: second.kubectl("get", "--raw", "/readyz", check=False).returncode,
+                until=lambda code: code == 0,
+                what="the second API server ready",
+                timeout=120,
+            )
+            yield second
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 @pytest.fixture()
