@@ -1,14 +1,22 @@
 """`harmonia run` between its ticks, with the interval far away (10m): a hand edit is put
 back from the watch, `harmonia sync --wait` gets its pass and its answer, and a standby
-acts on nothing it sees."""
+acts on nothing it sees until it holds the Lease of a leader killed."""
 
 from __future__ import annotations
 
 import re
+import signal
+import time
 from pathlib import Path
 
 from tests.cluster.test_cli_cluster import harmonia
-from tests.cluster.test_run_loop import eventually, repository_files, running_with
+from tests.cluster.test_run_loop import (
+    eventually,
+    identity_in,
+    lease_holder,
+    repository_files,
+    running_with,
+)
 from tests.conftest import GitRepos, LiveCluster
 
 FAR = ("--interval", "10m", "--jitter", "0", "--no-leader-elect", "--no-status")
@@ -62,3 +70,76 @@ def test_sync_wait_gets_a_pass_of_that_release_and_its_answer(
         rf"\(sync of {namespace}/web requested at ",
         text,
     ), text
+
+
+def edit(cluster: LiveCluster, namespace: str, value: str) -> None:
+    patch = '{"data":{"mode":"%s"}}' % value
+    cluster.kubectl("-n", namespace, "patch", "cm", "settings", "-p", patch)
+
+
+def test_only_the_leader_acts_on_a_hand_edit_and_a_standby_acts_within_the_lease_once_it_is_killed(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    git_repos.commit_and_push(repository_files(namespace), "web")
+    duration = 15  # client-go's default, and Harmonia's
+    elect = ("--lease-namespace", namespace, "--lease-duration", f"{duration}s")
+    args = (
+        "--repo",
+        str(git_repos.remote),
+        "--ref",
+        "main",
+        *FAR[:4],
+        "--no-status",
+        "--listen",
+        "off",
+        *elect,
+    )
+    logs = (tmp_path / "first.log", tmp_path / "second.log")
+    with (
+        running_with(cluster, tmp_path / "cache-1", logs[0], *args) as first,
+        running_with(cluster, tmp_path / "cache-2", logs[1], *args) as second,
+    ):
+        eventually(lambda: all(identity_in(log) for log in logs), what="ids", timeout=60)
+        eventually(
+            lambda: any("pass finished" in log.read_text() for log in logs),
+            what="the leader's first pass",
+            timeout=120,
+        )
+        leads_first = lease_holder(cluster, namespace) == identity_in(logs[0])
+        leader, standby_log = (first, logs[1]) if leads_first else (second, logs[0])
+        leader_log = logs[0] if leads_first else logs[1]
+
+        edit(cluster, namespace, "leader-puts-back")
+        eventually(lambda: mode(cluster, namespace) == "fast", what="edit put back", timeout=30)
+        time.sleep(2)  # the standby saw the edit and the correction too
+        assert "pass started" not in standby_log.read_text()
+        assert f"(ConfigMap/{namespace}/settings changed)" in leader_log.read_text()
+
+        leader.send_signal(signal.SIGKILL)
+        leader.wait(timeout=30)
+        killed = time.monotonic()
+        edit(cluster, namespace, "made-after-the-kill")
+        eventually(
+            lambda: mode(cluster, namespace) == "fast",
+            what="the edit put back by the standby",
+            timeout=duration * 3,
+        )
+        takeover = time.monotonic() - killed
+
+        eventually(lambda: "pass finished" in standby_log.read_text(), what="pass", timeout=30)
+        edit(cluster, namespace, "after-the-takeover")
+        edited = time.monotonic()
+        eventually(lambda: mode(cluster, namespace) == "fast", what="put back", timeout=30)
+        watched = time.monotonic() - edited
+        text = standby_log.read_text()
+    print(
+        f"lease {duration}s: takeover put back {takeover:.1f}s after the kill; next {watched:.1f}s"
+    )
+    assert re.search(
+        rf"pass started at revision \w+ for {namespace}/web \(ConfigMap/{namespace}/settings",
+        text,
+    ), text
+    # The Lease runs out `duration` after the leader's last renewal, and the standby
+    # retries every 2/15 of it; its first pass then puts the edit back.
+    assert takeover <= duration + duration * 2 / 15 + 5, takeover
+    assert watched < 5, watched
