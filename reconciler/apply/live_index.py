@@ -218,16 +218,12 @@ HEALTH_KINDS = (("v1", "Pod"), ("apps/v1", "ReplicaSet"), ("batch/v1", "Job"))
 """What readiness reads in each release namespace besides the release's own objects."""
 
 
-NAMESPACES = WatchScope("v1", "Namespace")
-"""Every namespace: a pass asks whether each release namespace exists."""
-
-
 def scopes_to_watch(
     entries: Iterable[ObjectRef], namespaces: Iterable[str]
 ) -> frozenset[WatchScope]:
     """What a long-running reconciler keeps watched so a pass lists nothing: every kind
     and namespace the inventory records name (Harmonia's objects only), and the pods,
-    ReplicaSets and Jobs of the release namespaces, and the namespaces themselves."""
+    ReplicaSets and Jobs of the release namespaces."""
     managed = {
         WatchScope(ref.api_version, ref.kind, ref.namespace, MANAGED_SELECTOR) for ref in entries
     }
@@ -236,7 +232,7 @@ def scopes_to_watch(
         for namespace in namespaces
         for api_version, kind in HEALTH_KINDS
     }
-    return frozenset(managed | health | {NAMESPACES})
+    return frozenset(managed | health)
 
 
 def _drop_managed_fields(objects: list[KubeObject]) -> list[KubeObject]:

@@ -153,6 +153,14 @@ class Reflector:
                 log.log(level, "watch of %s: %s; retrying", self.scope, error)
                 self._stopping.wait(retry_delay(failures, jitter=random.random()))
 
+    def _notify(self, change: Change) -> None:
+        """Hand the change on; a bug in the caller's handler is logged, and the watch
+        goes on (a reflector that stopped would leave its objects to go stale)."""
+        try:
+            self._on_change(change)
+        except Exception:
+            log.exception("watch of %s: handling a change failed", self.scope)
+
     def _relist(self) -> None:
         listing = self.client.list_versioned(
             self.scope.api_version,
@@ -172,10 +180,10 @@ class Reflector:
             old = before.get(identity)
             if old is None or _version(old) != _version(obj):
                 kind = "ADDED" if old is None else "MODIFIED"
-                self._on_change(Change(self.scope, kind, obj, relisted=True))
+                self._notify(Change(self.scope, kind, obj, relisted=True))
         for identity, obj in before.items():
             if identity not in fresh:
-                self._on_change(Change(self.scope, "DELETED", obj, relisted=True))
+                self._notify(Change(self.scope, "DELETED", obj, relisted=True))
 
     def _watch(self) -> None:
         def opened(close: Callable[[], None]) -> None:
@@ -208,7 +216,7 @@ class Reflector:
                         self._objects.pop(identity, None)
                     else:
                         self._objects[identity] = obj
-                self._on_change(Change(self.scope, event.type, obj))
+                self._notify(Change(self.scope, event.type, obj))
             if version:
                 self.resource_version = version
 

@@ -109,7 +109,9 @@ def _write_release(
 ) -> ReleaseReport | Written:
     key = release.key
     rendered = state.render.rendered[key]
-    ensure_namespace(client, release.namespace, live)
+    if previous is None:
+        # A release with a record has its namespace: the record lives there.
+        ensure_namespace(client, release.namespace, live)
     changing = previous is None or plan.change_set(dry_run=False).has_changes
     phase = "install" if previous is None else "upgrade"
     hook_messages: list[str] = []

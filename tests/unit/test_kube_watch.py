@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from reconciler.kube.errors import Expired, from_status
-from reconciler.kube.watch import RETRY_BASE_SECONDS, RETRY_CAP_SECONDS, WatchScope, retry_delay
+from reconciler.kube.watch import (
+    RETRY_BASE_SECONDS,
+    RETRY_CAP_SECONDS,
+    Change,
+    Reflector,
+    WatchScope,
+    retry_delay,
+)
 
 
 def test_reconnecting_waits_twice_as_long_after_each_failure_up_to_the_cap() -> None:
@@ -37,3 +46,15 @@ def test_a_scope_names_its_kind_namespace_and_selector() -> None:
     assert str(WatchScope("rbac.authorization.k8s.io/v1", "ClusterRole")) == (
         "ClusterRole (rbac.authorization.k8s.io/v1)"
     )
+
+
+def test_a_handler_that_fails_is_logged_and_the_reflector_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(_change: Change) -> None:
+        raise RuntimeError("a bug in the handler")
+
+    reflector = Reflector(None, WatchScope("v1", "ConfigMap", "shop"), on_change=broken)  # type: ignore[arg-type]
+    change = Change(reflector.scope, "ADDED", {"metadata": {"name": "a"}})
+    reflector._notify(change)
+    assert "handling a change failed" in caplog.text
