@@ -255,6 +255,13 @@ class Watches:
             }
             dropped = [self._reflectors.pop(s) for s in self._reflectors.keys() - wanted]
             self._reflectors.update(started)
+        if started or dropped:
+            log.info(
+                "watching %d scopes (%d started, %d stopped)",
+                len(wanted),
+                len(started),
+                len(dropped),
+            )
         for reflector in started.values():
             reflector.start()
         for reflector in dropped:

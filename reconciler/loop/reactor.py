@@ -2,8 +2,9 @@
 and the passes, readiness reports and sync answers their changes ask for happen here,
 one at a time, coalesced.
 
-The watches run on every replica, so a standby that takes the Lease starts warm; only
-the leader acts on what they see (`acting`). The periodic full pass of `service.py`
+The watches run on every replica, so a standby that takes the Lease starts warm: it
+follows what the inventory records name as the leader's passes write them; only the
+leader acts on what they see (`acting`). The periodic full pass of `service.py`
 stays, as the safety net. A pass asked for here covers the releases concerned (with
 what they depend on) on the last commit fetched; a full pass fetches.
 """
@@ -59,6 +60,9 @@ class Reactor:
         self._unchecked: set[str] = set()
         self._checks_due = float("inf")
         self._health: dict[ReleaseKey, ReleaseState] = {}
+        self._records_moved = threading.Event()
+        """A standby's cue to watch what the records now name (set at first, to begin)."""
+        self._records_moved.set()
         self._thread = threading.Thread(target=self._work, name="reactor", daemon=True)
 
     def start(self) -> None:
@@ -98,7 +102,10 @@ class Reactor:
 
     def _on_change(self, change: Change) -> None:
         if not self._acting():
-            return  # a standby keeps its watches warm and leaves the acting to the leader
+            # A standby keeps its watches warm and leaves the acting to the leader.
+            if change.scope == INVENTORY_SCOPE:
+                self._records_moved.set()
+            return
         intent = self._changes.classify(change)
         now = time.monotonic()
         if isinstance(intent, PassRequest):
@@ -127,6 +134,9 @@ class Reactor:
         while not self._stopping.is_set():
             now = time.monotonic()
             try:
+                if self._records_moved.is_set() and not self._acting():
+                    self._records_moved.clear()
+                    self.after_pass()
                 request = self._queue.take(now)
                 if request is not None:
                     self._pass(request)

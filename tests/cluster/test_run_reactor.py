@@ -4,6 +4,7 @@ acts on nothing it sees until it holds the Lease of a leader killed."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
@@ -73,8 +74,14 @@ def test_sync_wait_gets_a_pass_of_that_release_and_its_answer(
 
 
 def edit(cluster: LiveCluster, namespace: str, value: str) -> None:
-    patch = '{"data":{"mode":"%s"}}' % value
+    patch = json.dumps({"data": {"mode": value}})
     cluster.kubectl("-n", namespace, "patch", "cm", "settings", "-p", patch)
+
+
+def watching(log: Path) -> int:
+    """How many scopes the replica said it watches, last."""
+    said = re.findall(r"watching (\d+) scopes", log.read_text())
+    return int(said[-1]) if said else 0
 
 
 def test_only_the_leader_acts_on_a_hand_edit_and_a_standby_acts_within_the_lease_once_it_is_killed(
@@ -108,6 +115,14 @@ def test_only_the_leader_acts_on_a_hand_edit_and_a_standby_acts_within_the_lease
         leads_first = lease_holder(cluster, namespace) == identity_in(logs[0])
         leader, standby_log = (first, logs[1]) if leads_first else (second, logs[0])
         leader_log = logs[0] if leads_first else logs[1]
+
+        # The standby's watches are warm: it follows the scopes the leader's records name.
+        eventually(lambda: watching(leader_log) > 1, what="the leader's watches", timeout=30)
+        eventually(
+            lambda: watching(standby_log) == watching(leader_log),
+            what=f"the standby watching as the leader does ({watching(leader_log)} scopes)",
+            timeout=30,
+        )
 
         edit(cluster, namespace, "leader-puts-back")
         eventually(lambda: mode(cluster, namespace) == "fast", what="edit put back", timeout=30)
