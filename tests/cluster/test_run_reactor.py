@@ -11,7 +11,7 @@ from tests.cluster.test_cli_cluster import harmonia
 from tests.cluster.test_run_loop import eventually, repository_files, running_with
 from tests.conftest import GitRepos, LiveCluster
 
-FAR = ("--interval", "10m", "--jitter", "0", "--no-leader-elect", "--no-status")
+FAR = ("--interval", "10m", "--jitter", "0", "--no-leader-elect", "--no-status", "--listen", "off")
 
 
 def mode(cluster: LiveCluster, namespace: str) -> str:
