@@ -5,6 +5,8 @@ acts on nothing it sees."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.cluster.test_cli_cluster import harmonia
@@ -21,15 +23,24 @@ def mode(cluster: LiveCluster, namespace: str) -> str:
     return found.stdout
 
 
-def test_a_hand_edit_is_put_back_from_the_watch_without_waiting_for_the_interval(
+@contextmanager
+def reacting(
     cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
-) -> None:
+) -> Iterator[Path]:
+    """`harmonia run` on a repository of one release, its first pass done; its log."""
     git_repos.commit_and_push(repository_files(namespace), "web")
     log = tmp_path / "run.log"
     args = ("--repo", str(git_repos.remote), "--ref", "main", *FAR)
     with running_with(cluster, tmp_path / "cache", log, *args):
-        eventually(lambda: mode(cluster, namespace) == "fast", what="first pass", timeout=120)
-        eventually(lambda: "pass finished" in log.read_text(), what="first pass done", timeout=60)
+        eventually(lambda: "pass finished" in log.read_text(), what="first pass", timeout=120)
+        yield log
+
+
+def test_a_hand_edit_is_put_back_from_the_watch_without_waiting_for_the_interval(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    with reacting(cluster, namespace, git_repos, tmp_path) as log:
+        assert mode(cluster, namespace) == "fast"
 
         cluster.kubectl("-n", namespace, "patch", "cm", "settings", "-p", '{"data":{"mode":"x"}}')
 
@@ -46,12 +57,7 @@ def test_a_hand_edit_is_put_back_from_the_watch_without_waiting_for_the_interval
 def test_sync_wait_gets_a_pass_of_that_release_and_its_answer(
     cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
 ) -> None:
-    git_repos.commit_and_push(repository_files(namespace), "web")
-    log = tmp_path / "run.log"
-    args = ("--repo", str(git_repos.remote), "--ref", "main", *FAR)
-    with running_with(cluster, tmp_path / "cache", log, *args):
-        eventually(lambda: "pass finished" in log.read_text(), what="first pass", timeout=120)
-
+    with reacting(cluster, namespace, git_repos, tmp_path) as log:
         synced = harmonia(cluster, "sync", f"{namespace}/web", "--wait", "--timeout", "60s")
 
         text = log.read_text()
