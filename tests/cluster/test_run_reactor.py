@@ -8,6 +8,8 @@ import json
 import re
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.cluster.test_cli_cluster import harmonia
@@ -20,7 +22,7 @@ from tests.cluster.test_run_loop import (
 )
 from tests.conftest import GitRepos, LiveCluster
 
-FAR = ("--interval", "10m", "--jitter", "0", "--no-leader-elect", "--no-status")
+FAR = ("--interval", "10m", "--jitter", "0", "--no-leader-elect", "--no-status", "--listen", "off")
 
 
 def mode(cluster: LiveCluster, namespace: str) -> str:
@@ -30,15 +32,24 @@ def mode(cluster: LiveCluster, namespace: str) -> str:
     return found.stdout
 
 
-def test_a_hand_edit_is_put_back_from_the_watch_without_waiting_for_the_interval(
+@contextmanager
+def reacting(
     cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
-) -> None:
+) -> Iterator[Path]:
+    """`harmonia run` on a repository of one release, its first pass done; its log."""
     git_repos.commit_and_push(repository_files(namespace), "web")
     log = tmp_path / "run.log"
     args = ("--repo", str(git_repos.remote), "--ref", "main", *FAR)
     with running_with(cluster, tmp_path / "cache", log, *args):
-        eventually(lambda: mode(cluster, namespace) == "fast", what="first pass", timeout=120)
-        eventually(lambda: "pass finished" in log.read_text(), what="first pass done", timeout=60)
+        eventually(lambda: "pass finished" in log.read_text(), what="first pass", timeout=120)
+        yield log
+
+
+def test_a_hand_edit_is_put_back_from_the_watch_without_waiting_for_the_interval(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    with reacting(cluster, namespace, git_repos, tmp_path) as log:
+        assert mode(cluster, namespace) == "fast"
 
         cluster.kubectl("-n", namespace, "patch", "cm", "settings", "-p", '{"data":{"mode":"x"}}')
 
@@ -55,12 +66,7 @@ def test_a_hand_edit_is_put_back_from_the_watch_without_waiting_for_the_interval
 def test_sync_wait_gets_a_pass_of_that_release_and_its_answer(
     cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
 ) -> None:
-    git_repos.commit_and_push(repository_files(namespace), "web")
-    log = tmp_path / "run.log"
-    args = ("--repo", str(git_repos.remote), "--ref", "main", *FAR)
-    with running_with(cluster, tmp_path / "cache", log, *args):
-        eventually(lambda: "pass finished" in log.read_text(), what="first pass", timeout=120)
-
+    with reacting(cluster, namespace, git_repos, tmp_path) as log:
         synced = harmonia(cluster, "sync", f"{namespace}/web", "--wait", "--timeout", "60s")
 
         text = log.read_text()
@@ -90,17 +96,8 @@ def test_only_the_leader_acts_on_a_hand_edit_and_a_standby_acts_within_the_lease
     git_repos.commit_and_push(repository_files(namespace), "web")
     duration = 15  # client-go's default, and Harmonia's
     elect = ("--lease-namespace", namespace, "--lease-duration", f"{duration}s")
-    args = (
-        "--repo",
-        str(git_repos.remote),
-        "--ref",
-        "main",
-        *FAR[:4],
-        "--no-status",
-        "--listen",
-        "off",
-        *elect,
-    )
+    electing = tuple(arg for arg in FAR if arg != "--no-leader-elect")
+    args = ("--repo", str(git_repos.remote), "--ref", "main", *electing, *elect)
     logs = (tmp_path / "first.log", tmp_path / "second.log")
     with (
         running_with(cluster, tmp_path / "cache-1", logs[0], *args) as first,
