@@ -58,6 +58,9 @@ class Change:
     """ADDED, MODIFIED or DELETED."""
     object: JsonObject
     relisted: bool = False
+    writers: frozenset[str] = frozenset()
+    """The field managers of the object's latest write (from its managedFields, which the
+    kept object drops): who changed it this time, as far as the API server says."""
 
 
 def retry_delay(failures: int, *, jitter: float) -> float:
@@ -209,6 +212,7 @@ class Reflector:
         for event in events:
             version = _version(event.object)
             if event.type != "BOOKMARK":
+                writers = latest_writers(event.object)
                 obj = _without_managed_fields(event.object)
                 identity = ref_of(obj).identity
                 with self._lock:
@@ -216,9 +220,27 @@ class Reflector:
                         self._objects.pop(identity, None)
                     else:
                         self._objects[identity] = obj
-                self._notify(Change(self.scope, event.type, obj))
+                self._notify(Change(self.scope, event.type, obj, writers=writers))
             if version:
                 self.resource_version = version
+
+
+def latest_writers(obj: JsonObject) -> frozenset[str]:
+    """The managers whose managedFields entries carry the latest time (a second's
+    precision: several when they wrote in the same second); none when it has none."""
+    metadata = obj.get("metadata")
+    entries = metadata.get("managedFields") if isinstance(metadata, dict) else None
+    if not isinstance(entries, list):
+        return frozenset()
+    stamped = [
+        (str(entry.get("time") or ""), str(entry.get("manager") or ""))
+        for entry in entries
+        if isinstance(entry, dict)
+    ]
+    if not stamped:
+        return frozenset()
+    latest = max(time for time, _manager in stamped)
+    return frozenset(manager for time, manager in stamped if time == latest)
 
 
 def _version(obj: JsonObject) -> str:

@@ -4,7 +4,8 @@ look at readiness, or nothing.
 - An object of a release of this repository changed (a hand edit, a controller, an
   object deleted): a pass for that release when it heals drift (`selfHeal`); the pass
   finds an unchanged object unchanged without a request, so a controller's status
-  writes cost nothing but a look.
+  writes cost nothing but a look. The echo of Harmonia's own write (its field manager
+  alone wrote last) asks nothing.
 - A pod, ReplicaSet or Job in a release namespace changed: readiness is looked at again,
   without a pass.
 - An inventory record changed: a sync request on it asks for a pass of that release; new
@@ -29,6 +30,7 @@ from reconciler.apply.inventory import (
 from reconciler.apply.live_index import HEALTH_KINDS, MANAGED_SELECTOR
 from reconciler.apply.records import INVENTORY_SCOPE
 from reconciler.apply.sync_request import pending_request
+from reconciler.kube.client import FIELD_MANAGER
 from reconciler.kube.watch import Change
 from reconciler.loop.pass_queue import PassRequest
 from reconciler.objects import ref_of
@@ -82,6 +84,8 @@ class LiveChanges:
         key = release_key(namespace, name)
         if not self.repository.heals(key):
             return None
+        if change.writers == {FIELD_MANAGER} and change.type != "DELETED":
+            return None  # the echo of Harmonia's own write: nothing to put back
         what = "deleted" if change.type == "DELETED" else "changed"
         return PassRequest(frozenset({key}), reasons=(f"{ref_of(change.object)} {what}",))
 

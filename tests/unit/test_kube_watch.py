@@ -14,6 +14,7 @@ from reconciler.kube.watch import (
     Change,
     Reflector,
     WatchScope,
+    latest_writers,
     retry_delay,
 )
 
@@ -58,3 +59,21 @@ def test_a_handler_that_fails_is_logged_and_the_reflector_goes_on(
     change = Change(reflector.scope, "ADDED", {"metadata": {"name": "a"}})
     reflector._notify(change)
     assert "handling a change failed" in caplog.text
+
+
+def managed_fields(*entries: tuple[str, str]) -> dict[str, object]:
+    fields = [{"manager": manager, "time": time, "operation": "Apply"} for manager, time in entries]
+    return {"metadata": {"name": "a", "managedFields": fields}}
+
+
+def test_the_latest_writers_are_the_managers_of_the_latest_time() -> None:
+    assert latest_writers(
+        managed_fields(
+            ("kubectl-edit", "2026-12-06T10:00:00Z"), ("harmonia", "2026-12-06T10:00:05Z")
+        )
+    ) == {"harmonia"}
+    same_second = managed_fields(
+        ("harmonia", "2026-12-06T10:00:05Z"), ("kubectl-edit", "2026-12-06T10:00:05Z")
+    )
+    assert latest_writers(same_second) == {"harmonia", "kubectl-edit"}
+    assert latest_writers({"metadata": {"name": "a"}}) == frozenset()

@@ -51,6 +51,17 @@ def test_a_change_to_an_object_of_a_release_that_heals_asks_for_a_pass_of_it_alo
     assert deleted == PassRequest(frozenset({WEB}), reasons=("ConfigMap/shop/web deleted",))
 
 
+def test_the_echo_of_harmonias_own_write_asks_nothing_but_its_deletion_does() -> None:
+    echo = Change(managed("shop"), "MODIFIED", object_of(WEB), writers=frozenset({"harmonia"}))
+    assert changes().classify(echo) is None
+    with_edit = Change(
+        managed("shop"), "MODIFIED", object_of(WEB), writers=frozenset({"harmonia", "kubectl-edit"})
+    )
+    assert changes().classify(with_edit) is not None
+    deleted = Change(managed("shop"), "DELETED", object_of(WEB), writers=frozenset({"harmonia"}))
+    assert changes().classify(deleted) is not None
+
+
 def test_no_pass_for_a_release_that_does_not_heal_or_is_not_this_repositorys() -> None:
     assert changes().classify(Change(managed("shop"), "MODIFIED", object_of(KAFKA))) is None
     assert changes().classify(Change(managed("infra"), "MODIFIED", object_of(ZK))) is None
