@@ -219,22 +219,9 @@ class KubeClient:
         except NotFound:
             return None
 
-    def list(
-        self,
-        api_version: str,
-        kind: str,
-        *,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-    ) -> list[JsonObject]:
-        return self.list_versioned(
-            api_version,
-            kind,
-            namespace=namespace,
-            label_selector=label_selector,
-            field_selector=field_selector,
-        ).items
+    def list(self, api_version: str, kind: str, **selection: str | None) -> list[JsonObject]:
+        """The objects of `list_versioned` (`namespace`, `label_selector`, `field_selector`)."""
+        return self.list_versioned(api_version, kind, **selection).items
 
     def list_versioned(
         self,
