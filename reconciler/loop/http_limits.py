@@ -49,6 +49,9 @@ RETRY_AFTER_SECONDS = 1
 MAX_HOOK_BODY_BYTES = 1024 * 1024
 """A push webhook's body: a push of a few commits is a few KiB; one of many commits with
 long messages stays well below this. Beyond it: 413, nothing read further."""
+MAX_HOOK_DRAIN_BYTES = 8 * MAX_HOOK_BODY_BYTES
+"""How much of a body over the limit is read (and dropped) so that its sender gets the 413;
+beyond it, or declared beyond it, the answer is sent at once and the connection closed."""
 MAX_HOOK_BODIES = 8
 """Webhook bodies read at once (each up to `MAX_HOOK_BODY_BYTES` in memory); more wait."""
 

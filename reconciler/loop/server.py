@@ -38,6 +38,7 @@ from reconciler.loop.http_limits import (
     MAX_API_REQUESTS,
     MAX_HOOK_BODIES,
     MAX_HOOK_BODY_BYTES,
+    MAX_HOOK_DRAIN_BYTES,
     REQUEST_TIMEOUT_SECONDS,
     RETRY_AFTER_SECONDS,
     BoundedH11Protocol,
@@ -218,7 +219,7 @@ def _hook_endpoint(
                 "webhooks are off: harmonia run was started without --webhook-secret-file",
             )
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_HOOK_BODY_BYTES:
+        if declared.isdigit() and int(declared) > MAX_HOOK_DRAIN_BYTES:
             return _too_large()
         try:
             with anyio.fail_after(REQUEST_TIMEOUT_SECONDS):
@@ -249,15 +250,18 @@ def _too_large() -> Response:
 
 
 async def _capped_body(request: Request) -> bytes | None:
-    """The body, or None as soon as it runs over `MAX_HOOK_BODY_BYTES`."""
+    """The body; None when it runs over `MAX_HOOK_BODY_BYTES`. The rest of a body that
+    does is read and dropped, up to `MAX_HOOK_DRAIN_BYTES`, so that the client, still
+    sending, gets the 413 rather than a reset connection."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_HOOK_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+        if size > MAX_HOOK_DRAIN_BYTES:
+            break
+        if size <= MAX_HOOK_BODY_BYTES:
+            chunks.append(chunk)
+    return b"".join(chunks) if size <= MAX_HOOK_BODY_BYTES else None
 
 
 def _hook_answer(
