@@ -85,7 +85,7 @@ class Endpoints:
     """(namespace, name) to the body of `GET /api/v1/releases/<namespace>/<name>`."""
     hook: Callable[[str, Mapping[str, str], bytes], HookAnswer] | None = None
     """(provider, headers in lower case, body) to the answer to `POST /hooks/<provider>`;
-    None: no webhooks (a 404 that says so)."""
+    None: no such route."""
 
 
 class JsonAnswer(Response):
@@ -178,8 +178,13 @@ def _routes(endpoints: Endpoints) -> list[Route]:
     async def openapi(_request: Request) -> Response:
         return JsonAnswer(OPENAPI)
 
+    hooks = (
+        []
+        if endpoints.hook is None
+        else [_post(f"{HOOKS_PATH}/{{provider}}", _hook_endpoint(endpoints.hook, threads))]
+    )
     return [
-        _post(f"{HOOKS_PATH}/{{provider}}", _hook_endpoint(endpoints.hook, threads)),
+        *hooks,
         _get("/metrics", _in_thread(metrics, threads)),
         _get("/healthz", healthz),
         _get("/readyz", _in_thread(readyz, threads)),
@@ -204,7 +209,7 @@ def _post(path: str, endpoint: Endpoint) -> Route:
 
 
 def _hook_endpoint(
-    hook: Callable[[str, Mapping[str, str], bytes], HookAnswer] | None,
+    hook: Callable[[str, Mapping[str, str], bytes], HookAnswer],
     threads: anyio.CapacityLimiter,
 ) -> Endpoint:
     """`POST /hooks/<provider>`: the body read whole, up to `MAX_HOOK_BODY_BYTES` (413
@@ -213,11 +218,6 @@ def _hook_endpoint(
     bodies = anyio.CapacityLimiter(MAX_HOOK_BODIES)
 
     async def endpoint(request: Request) -> Response:
-        if hook is None:
-            return error_answer(
-                HTTPStatus.NOT_FOUND,
-                "webhooks are off: harmonia run was started without --webhook-secret-file",
-            )
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_HOOK_DRAIN_BYTES:
             return _too_large()

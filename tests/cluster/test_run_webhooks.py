@@ -1,7 +1,8 @@
 """Push webhooks on `harmonia run`, with the interval far away (10m): a signed push of a
 new commit to the real bare remote is applied within seconds, with and without watches;
 wrong and missing signatures, another ref, an oversized body and a flood of 200 signed
-pushes get their answers, and the flood makes one pass (or very few), no traceback."""
+pushes get their answers, and the flood makes one pass (or very few), no traceback; a
+standby answers 503 and starts nothing until it holds the Lease."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hashlib
 import hmac
 import json
 import re
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +24,8 @@ from tests.cluster.test_run_loop import (
     eventually,
     free_port,
     http_get,
+    identity_in,
+    lease_holder,
     repository_files,
     running_with,
 )
@@ -89,13 +93,18 @@ def quiet(log: Path) -> bool:
     return text.count("pass started at revision") == text.count("pass finished")
 
 
+def secret_file_in(folder: Path) -> Path:
+    secret_file = folder / "webhook-secret"
+    secret_file.write_text(f"{SECRET}\n")
+    return secret_file
+
+
 @contextmanager
 def serving(
     cluster: LiveCluster, repos: GitRepos, tmp_path: Path, *extra: str
 ) -> Iterator[tuple[int, Path]]:
     """`harmonia run` with the webhook secret, entered once its first pass has finished."""
-    secret_file = tmp_path / "webhook-secret"
-    secret_file.write_text(f"{SECRET}\n")
+    secret_file = secret_file_in(tmp_path)
     port, log = free_port(), tmp_path / "run.log"
     args = ("--repo", str(repos.remote), "--ref", "main", *FAR, *extra)
     listen = ("--listen", f"127.0.0.1:{port}", "--webhook-secret-file", str(secret_file))
@@ -177,3 +186,58 @@ def test_bad_deliveries_are_refused_and_a_flood_of_pushes_makes_one_pass(
     assert 1 <= flood_passes <= 2, f"{flood_passes} passes for {FLOOD} pushes"
     assert "Traceback" not in text and SECRET not in text
     assert text.count("refused: ") == 2
+
+
+def test_a_standby_answers_503_and_acts_on_pushes_once_it_holds_the_lease(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    git_repos.commit_and_push(repository_files(namespace), "web")
+    duration = 6
+    secret_file = secret_file_in(tmp_path)
+    args = ("--repo", str(git_repos.remote), "--ref", "main", "--interval", "10m")
+    args += ("--no-status", "--lease-namespace", namespace, "--lease-duration", f"{duration}s")
+    args += ("--webhook-secret-file", str(secret_file))
+    ports = (free_port(), free_port())
+    logs = (tmp_path / "first.log", tmp_path / "second.log")
+    with (
+        running_with(
+            cluster, tmp_path / "c1", logs[0], *args, "--listen", f"127.0.0.1:{ports[0]}"
+        ) as first,
+        running_with(
+            cluster, tmp_path / "c2", logs[1], *args, "--listen", f"127.0.0.1:{ports[1]}"
+        ) as second,
+    ):
+        eventually(lambda: all(identity_in(log) for log in logs), what="ids", timeout=60)
+        eventually(lambda: lease_holder(cluster, namespace), what="a leader", timeout=60)
+        holder = lease_holder(cluster, namespace)
+        leading = 0 if holder == identity_in(logs[0]) else 1
+        leader, standby = ((first, second), (second, first))[leading]
+        standby_port, standby_log = ports[1 - leading], logs[1 - leading]
+        eventually(lambda: "pass finished" in logs[leading].read_text(), what="pass", timeout=120)
+        body = payload(git_repos.remote)
+
+        refused = hook(standby_port, body, signed(body, "to-the-standby"))
+        accepted = hook(ports[leading], body, signed(body, "to-the-leader"))
+        time.sleep(3)  # a burst's longest wait (2s) and more: the standby started nothing
+        assert "pass started" not in standby_log.read_text()
+
+        leader.send_signal(signal.SIGKILL)
+        leader.wait(timeout=30)
+        killed = time.monotonic()
+        answers: list[int] = []
+
+        def standby_accepts() -> bool:
+            delivery = f"after-the-kill-{len(answers)}"
+            answers.append(hook(standby_port, body, signed(body, delivery))[0])
+            return answers[-1] == 202
+
+        eventually(standby_accepts, what="the standby accepting a push", timeout=duration * 4)
+        took_over = time.monotonic() - killed
+        assert standby.poll() is None
+        text = standby_log.read_text()
+    assert refused[0] == 503 and "standing by" in refused[1]
+    assert accepted[0] == 202
+    assert set(answers[:-1]) <= {503}, answers
+    assert took_over <= duration + 2 * duration * 2 / 15 + 5, f"took over in {took_over:.1f}s"
+    assert "github webhook (delivery to-the-standby) not acted on" in text
+    assert "Traceback" not in text and SECRET not in text
