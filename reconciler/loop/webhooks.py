@@ -84,7 +84,9 @@ def delivery_id(provider: str, headers: Mapping[str, str]) -> str | None:
     found = _header(headers, _DELIVERY_HEADERS[provider])
     if found is None:
         return None
-    return found[1].strip()[:128] or None
+    # Logged before the signature is checked: printable characters only, and not many.
+    shown = "".join(char for char in found[1].strip()[:128] if char.isprintable())
+    return shown or None
 
 
 def event_kind(provider: str, headers: Mapping[str, str]) -> str:

@@ -84,6 +84,8 @@ def test_a_gitlab_token_that_only_begins_like_the_secret_is_refused() -> None:
         ("generic", {"x-harmonia-delivery": "run-42"}, "run-42"),
         ("github", {}, None),
         ("github", {"x-github-delivery": "  "}, None),
+        ("github", {"x-github-delivery": "a\x1b[31mb\x00"}, "a[31mb"),
+        ("github", {"x-github-delivery": "d" * 500}, "d" * 128),
     ],
 )
 def test_each_host_s_delivery_id_is_read_from_its_header(
