@@ -17,6 +17,7 @@ from reconciler.cli.options import RenderInputs, cluster_options, policy_options
 from reconciler.cli.session import render_tools
 from reconciler.kube.connection import KubeTarget
 from reconciler.locations import cache_home
+from reconciler.loop.hook_receiver import WebhookSecretError, read_secret
 from reconciler.loop.logs import configure_logging
 from reconciler.loop.service import Service
 from reconciler.loop.settings import (
@@ -140,6 +141,13 @@ def _duration(value: str | None, setting: str) -> Any:
     help="Watch the cluster and react between passes: drift put back, readiness reported, "
     "`harmonia sync` served (default on).",
 )
+@click.option(
+    "--webhook-secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="HARMONIA_WEBHOOK_SECRET_FILE",
+    help="File holding the push webhooks' secret (POST /hooks/github|gitlab|gitea|generic); "
+    "read again for every delivery. Without it the hook routes answer 404.",
+)
 @click.option("--status-author-name", help="Author of status commits (default Harmonia).")
 @click.option("--status-author-email", help="(default harmonia@harmonia.dev)")
 @click.option("--log-format", type=click.Choice(["text", "json"]), envvar="HARMONIA_LOG_FORMAT")
@@ -192,13 +200,16 @@ def run(
             "status_author_email": flags["status_author_email"],
             "log_format": flags["log_format"],
             "log_level": flags["log_level"],
+            "webhook_secret_file": flags["webhook_secret_file"],
         }
         if flags["leader_election"] is not None:
             overrides["leader_election"] = flags["leader_election"]
         settings: RunSettings = run_settings(
             _config_document(config_file), overrides, pod_namespace=_pod_namespace()
         )
-    except SettingsError as error:
+        if settings.webhook_secret_file is not None:
+            read_secret(settings.webhook_secret_file)  # at start: a wrong path is a usage error
+    except (SettingsError, WebhookSecretError) as error:
         raise click.UsageError(str(error)) from None
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     service = Service(

@@ -1,6 +1,7 @@
 """What bounds the work one client can give the HTTP server of `harmonia run`: the size of a
-request's head, how long a request may take to arrive and its answer to be taken, the
-connections open at once, the requests answered at once, and the API requests among them.
+request's head and a webhook's body, how long a request may take to arrive and its answer
+to be taken, the connections open at once, the requests answered at once, and the API
+requests among them.
 
 The server (`server.py`) applies them. uvicorn bounds nothing of this by itself beyond
 h11's buffer, so `BoundedH11Protocol` adds the deadlines and the connection cap to its
@@ -45,6 +46,14 @@ MAX_API_REQUESTS = 4
 """`/api/v1/releases` requests answered at once (each reads the cluster); more are refused
 at once with 429 and `Retry-After`, never queued."""
 RETRY_AFTER_SECONDS = 1
+MAX_HOOK_BODY_BYTES = 1024 * 1024
+"""A push webhook's body: a push of a few commits is a few KiB; one of many commits with
+long messages stays well below this. Beyond it: 413, nothing read further."""
+MAX_HOOK_DRAIN_BYTES = 8 * MAX_HOOK_BODY_BYTES
+"""How much of a body over the limit is read (and dropped) so that its sender gets the 413;
+beyond it, or declared beyond it, the answer is sent at once and the connection closed."""
+MAX_HOOK_BODIES = 8
+"""Webhook bodies read at once (each up to `MAX_HOOK_BODY_BYTES` in memory); more wait."""
 
 P = ParamSpec("P")
 R = TypeVar("R")

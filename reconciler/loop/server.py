@@ -1,4 +1,5 @@
-"""The reconciler's HTTP endpoint: Prometheus metrics, liveness, readiness, read-only JSON API.
+"""The reconciler's HTTP endpoint: Prometheus metrics, liveness, readiness, read-only JSON
+API, Git push webhooks.
 
 `harmonia run` starts one next to the loop: a Starlette app assembled from routes, served by
 uvicorn on an event loop of its own in a thread. The server only answers from the
@@ -30,10 +31,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reconciler.loop.errors import ApiError
+from reconciler.loop.hook_receiver import HookAnswer
 from reconciler.loop.http_limits import (
     ANSWERING_THREADS,
     H11_BUFFER_BYTES,
     MAX_API_REQUESTS,
+    MAX_HOOK_BODIES,
+    MAX_HOOK_BODY_BYTES,
+    MAX_HOOK_DRAIN_BYTES,
     REQUEST_TIMEOUT_SECONDS,
     RETRY_AFTER_SECONDS,
     BoundedH11Protocol,
@@ -48,6 +53,7 @@ from reconciler.types import JsonObject
 log = logging.getLogger(__name__)
 
 RELEASES_PATH = "/api/v1/releases"
+HOOKS_PATH = "/hooks"
 
 ROUTES: JsonObject = {
     "routes": [
@@ -58,6 +64,7 @@ ROUTES: JsonObject = {
         f"GET {OPENAPI_PATH}",
         f"GET {RELEASES_PATH}?namespace=<namespace>&labelSelector=<selector>",
         f"GET {RELEASES_PATH}/<namespace>/<name>",
+        f"POST {HOOKS_PATH}/<github|gitlab|gitea|generic>",
     ]
 }
 
@@ -76,6 +83,9 @@ class Endpoints:
     """Query parameters to the body of `GET /api/v1/releases`."""
     release: Callable[[str, str], JsonObject]
     """(namespace, name) to the body of `GET /api/v1/releases/<namespace>/<name>`."""
+    hook: Callable[[str, Mapping[str, str], bytes], HookAnswer] | None = None
+    """(provider, headers in lower case, body) to the answer to `POST /hooks/<provider>`;
+    None: no such route."""
 
 
 class JsonAnswer(Response):
@@ -168,7 +178,13 @@ def _routes(endpoints: Endpoints) -> list[Route]:
     async def openapi(_request: Request) -> Response:
         return JsonAnswer(OPENAPI)
 
+    hooks = (
+        []
+        if endpoints.hook is None
+        else [_post(f"{HOOKS_PATH}/{{provider}}", _hook_endpoint(endpoints.hook, threads))]
+    )
     return [
+        *hooks,
         _get("/metrics", _in_thread(metrics, threads)),
         _get("/healthz", healthz),
         _get("/readyz", _in_thread(readyz, threads)),
@@ -186,6 +202,80 @@ def _get(path: str, endpoint: Endpoint) -> Route:
     route = Route(path, endpoint, methods=["GET"])
     route.methods = {"GET"}
     return route
+
+
+def _post(path: str, endpoint: Endpoint) -> Route:
+    return Route(path, endpoint, methods=["POST"])
+
+
+def _hook_endpoint(
+    hook: Callable[[str, Mapping[str, str], bytes], HookAnswer],
+    threads: anyio.CapacityLimiter,
+) -> Endpoint:
+    """`POST /hooks/<provider>`: the body read whole, up to `MAX_HOOK_BODY_BYTES` (413
+    beyond) and within the request timeout (408), at most `MAX_HOOK_BODIES` at once; then
+    `hook` answers in a worker thread."""
+    bodies = anyio.CapacityLimiter(MAX_HOOK_BODIES)
+
+    async def endpoint(request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_HOOK_DRAIN_BYTES:
+            return _too_large()
+        try:
+            with anyio.fail_after(REQUEST_TIMEOUT_SECONDS):
+                async with bodies:
+                    body = await _capped_body(request)
+        except TimeoutError:
+            return error_answer(
+                HTTPStatus.REQUEST_TIMEOUT, "the body did not arrive in time", _CLOSE
+            )
+        if body is None:
+            return _too_large()
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        provider = request.path_params["provider"]
+        answer = await anyio.to_thread.run_sync(
+            _hook_answer, hook, provider, headers, body, limiter=threads, abandon_on_cancel=True
+        )
+        return JsonAnswer(answer.body, status_code=answer.status)
+
+    return endpoint
+
+
+_CLOSE = {"Connection": "close"}
+
+
+def _too_large() -> Response:
+    message = f"the body exceeds {MAX_HOOK_BODY_BYTES} bytes"
+    return error_answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, message, _CLOSE)
+
+
+async def _capped_body(request: Request) -> bytes | None:
+    """The body; None when it runs over `MAX_HOOK_BODY_BYTES`. The rest of a body that
+    does is read and dropped, up to `MAX_HOOK_DRAIN_BYTES`, so that the client, still
+    sending, gets the 413 rather than a reset connection."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_HOOK_DRAIN_BYTES:
+            break
+        if size <= MAX_HOOK_BODY_BYTES:
+            chunks.append(chunk)
+    return b"".join(chunks) if size <= MAX_HOOK_BODY_BYTES else None
+
+
+def _hook_answer(
+    hook: Callable[[str, Mapping[str, str], bytes], HookAnswer],
+    provider: str,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> HookAnswer:
+    """`hook`'s answer; a bug in it is a 500 without detail, never a traceback."""
+    try:
+        return hook(provider, headers, body)
+    except Exception:
+        log.exception("POST %s/%s failed", HOOKS_PATH, provider[:64])
+        return HookAnswer(500, {"error": "internal error; see the reconciler's log"})
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

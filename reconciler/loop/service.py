@@ -3,8 +3,8 @@
 Thin on purpose (the work of a tick is `cycle.py`): it wires the parts together,
 runs one pass per tick (APScheduler, with jitter, never two at once) once this
 replica holds the Lease, brings the next pass forward when a temporary failure's
-backoff ends before the next tick, and on SIGTERM lets the current writes finish,
-gives the Lease up and exits.
+backoff ends before the next tick (or, without watches, when a push webhook arrives),
+and on SIGTERM lets the current writes finish, gives the Lease up and exits.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import threading
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -28,8 +28,10 @@ from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import KubeTarget
 from reconciler.kube.errors import ClusterUnreachable
 from reconciler.loop.cycle import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Cycle, CycleResult
+from reconciler.loop.hook_receiver import WebhookReceiver
 from reconciler.loop.lease import LeaderElector, LeaseSettings
 from reconciler.loop.metrics import Metrics
+from reconciler.loop.pass_queue import QUIET_SECONDS, PassRequest
 from reconciler.loop.reactor import Reactor
 from reconciler.loop.server import Endpoints, ObservabilityServer
 from reconciler.loop.settings import RunSettings
@@ -61,6 +63,9 @@ class _Progress:
     stop: threading.Event = field(default_factory=threading.Event)
     scheduler: BackgroundScheduler | None = None
     """The loop's scheduler while it runs (not with `--once`)."""
+    fetch_owed: bool = False
+    """Without watches: a push arrived since the last tick began, so the next one is due
+    at once (a tick under way may have fetched before the push)."""
 
 
 class Service:
@@ -152,10 +157,33 @@ class Service:
                 readiness=self._readiness,
                 releases=cycle.catalog.list_releases,
                 release=cycle.catalog.release_detail,
+                hook=WebhookReceiver(
+                    self._settings.webhook_secret_file,
+                    url=self._settings.url,
+                    ref=self._settings.ref,
+                    acting=lambda: self._progress.leading,
+                    ask=self._ask,
+                ).receive,
             ),
         )
         server.start()
         return server
+
+    def _ask(self, request: PassRequest) -> None:
+        """A pass asked for from outside (a push): the reactor's, coalesced with the
+        others; without watches, the scheduler's next tick, brought forward."""
+        if self._reactor is not None:
+            self._reactor.ask(request)
+            return
+        self._progress.fetch_owed = True
+        scheduler = self._progress.scheduler
+        if scheduler is not None:
+            self._bring_forward(scheduler, self._soon(), why="; ".join(request.reasons))
+
+    @staticmethod
+    def _soon() -> datetime:
+        """A moment from now: the pushes of a burst make one tick, as the reactor's do."""
+        return datetime.now(UTC) + timedelta(seconds=QUIET_SECONDS)
 
     def _readiness(self) -> tuple[bool, str]:
         if self._progress.stop.is_set():
@@ -220,24 +248,29 @@ class Service:
         return LeaderElector(client, settings, on_lost=on_lost)
 
     def _tick(self, cycle: Cycle) -> CycleResult:
+        self._progress.fetch_owed = False
         result = cycle.run_pass(stopping=self._progress.stop.is_set)
         self._progress.last = result
         if self._reactor is not None:
             self._reactor.after_pass()
         scheduler = self._progress.scheduler
         if scheduler is not None:
-            self._bring_forward(scheduler, cycle.next_due(datetime.now(UTC)))
+            self._bring_forward(scheduler, cycle.next_due(datetime.now(UTC)), why="a retry")
+            if self._progress.fetch_owed:
+                self._bring_forward(scheduler, self._soon(), why="a push during the pass")
         return result
 
-    def _bring_forward(self, scheduler: BackgroundScheduler, due: datetime | None) -> None:
-        """The next pass at `due` when that is before the next tick: a retry does not wait
-        for the interval (which then counts on from it)."""
+    def _bring_forward(
+        self, scheduler: BackgroundScheduler, due: datetime | None, *, why: str
+    ) -> None:
+        """The next pass at `due` when that is before the next tick: a retry or a push does
+        not wait for the interval (which then counts on from it)."""
         job = scheduler.get_job(_PASS_JOB)
         if due is None or job is None or self._progress.stop.is_set():
             return
         if job.next_run_time is None or due < job.next_run_time:
             scheduler.modify_job(_PASS_JOB, next_run_time=due)
-            log.info("next pass at %s for a retry", f"{due.astimezone(UTC):%H:%M:%S}Z")
+            log.info("next pass at %s for %s", f"{due.astimezone(UTC):%H:%M:%S}Z", why)
 
     def _loop(self, cycle: Cycle) -> None:
         interval = self._settings.interval.total_seconds()

@@ -75,6 +75,8 @@ class RunSettings:
     backoff_max: timedelta = timedelta(minutes=15)
     log_format: str = "text"
     log_level: str = "info"
+    webhook_secret_file: Path | None = None
+    """The file (a mounted Secret) holding the push webhooks' secret; None: no webhooks."""
 
 
 def _path(value: object) -> Path | None:
@@ -135,6 +137,9 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
     for key, name in (("base", "backoff_base"), ("max", "backoff_max")):
         if key in backoff:
             found[name] = parse_duration(str(backoff[key]), setting=f"backoff.{key}")
+    webhooks: Any = document.get("webhooks") or {}
+    if "secretFile" in webhooks:
+        found["webhook_secret_file"] = _path(webhooks["secretFile"])
     log: Any = document.get("log") or {}
     for key, name in (("format", "log_format"), ("level", "log_level")):
         if key in log:

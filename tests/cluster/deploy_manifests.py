@@ -48,9 +48,14 @@ def _relative(part: str, folder: Path) -> str:
 
 def cronjob_overlay(folder: Path) -> Path:
     """The default install with the CronJob component, as docs/install.md shows it."""
+    return component_overlay(folder, "cronjob")
+
+
+def component_overlay(folder: Path, component: str) -> Path:
+    """The default install with one of deploy/kustomize's components (cronjob, webhooks)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kustomization.yaml").write_text(
-        f"resources: [{_relative('', folder)}]\ncomponents: [{_relative('cronjob', folder)}]\n"
+        f"resources: [{_relative('', folder)}]\ncomponents: [{_relative(component, folder)}]\n"
     )
     return folder
 

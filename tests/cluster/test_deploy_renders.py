@@ -22,6 +22,7 @@ from tests.cluster.deploy_manifests import (
     CHART,
     KUSTOMIZE,
     Document,
+    component_overlay,
     cronjob_overlay,
     find,
     helm_template,
@@ -158,3 +159,65 @@ def test_the_deployment_listens_on_every_interface_for_its_probes_and_prometheus
         assert [port["containerPort"] for port in container["ports"]] == [8080]
         (service,) = find(docs, "Service")
         assert [port["targetPort"] for port in service["spec"]["ports"]] == ["http-metrics"]
+
+
+def both_with_webhooks(binaries: dict[str, Path], folder: Path, *helm: str) -> list[list[Document]]:
+    return [
+        kustomize(binaries["kubectl"], component_overlay(folder, "webhooks")),
+        helm_template(
+            binaries["helm"], *DEFAULT_RELEASE, "--set", "webhook.secretName=webhook-secret", *helm
+        ),
+    ]
+
+
+def test_with_webhooks_both_mount_the_secret_and_add_a_webhook_service(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    by_kustomize, by_helm = both_with_webhooks(binaries, tmp_path)
+    assert pod_spec(by_kustomize) == pod_spec(by_helm)
+    for docs in (by_kustomize, by_helm):
+        (container,) = pod_spec(docs)["containers"]
+        assert {
+            "name": "HARMONIA_WEBHOOK_SECRET_FILE",
+            "value": "/etc/harmonia/webhook/secret",
+        } in (container["env"])
+        (config,) = [volume for volume in pod_spec(docs)["volumes"] if volume["name"] == "config"]
+        assert {
+            "secret": {
+                "name": "webhook-secret",
+                "items": [{"key": "secret", "path": "webhook/secret"}],
+            }
+        } in config["projected"]["sources"]
+        (service,) = find(docs, "Service", "harmonia-webhooks")
+        assert service["spec"]["ports"] == [
+            {"name": "http", "port": 80, "targetPort": "http-metrics", "protocol": "TCP"}
+        ]
+        assert not find(docs, "Ingress")
+
+
+def test_the_webhook_ingress_routes_the_hooks_alone_never_the_api(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    _by_kustomize, by_helm = both_with_webhooks(
+        binaries, tmp_path, "--set", "webhook.ingress.enabled=true"
+    )
+    (ingress,) = find(by_helm, "Ingress")
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["http"]["paths"] == [
+        {
+            "path": "/hooks/",
+            "pathType": "Prefix",
+            "backend": {"service": {"name": "harmonia-webhooks", "port": {"name": "http"}}},
+        }
+    ]
+
+
+def test_without_a_webhook_secret_the_chart_adds_no_webhook_service_or_ingress(
+    binaries: dict[str, Path],
+) -> None:
+    docs = helm_template(
+        binaries["helm"], *DEFAULT_RELEASE, "--set", "webhook.ingress.enabled=true"
+    )
+    assert not find(docs, "Service", "harmonia-webhooks") and not find(docs, "Ingress")
+    (container,) = pod_spec(docs)["containers"]
+    assert "WEBHOOK" not in json.dumps(container)

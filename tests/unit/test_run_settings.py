@@ -153,3 +153,19 @@ def test_bad_run_flags_exit_2_naming_the_flag_before_touching_git_or_a_cluster(
     )
     assert ran.returncode == 2, ran.stderr
     assert said in ran.stderr
+
+
+def test_the_webhook_secret_file_comes_from_the_config_file_unless_a_flag_names_one(
+    tmp_path: Path,
+) -> None:
+    document = {"repository": {"url": "https://h/r.git"}, "webhooks": {"secretFile": "/a"}}
+    assert run_settings(document, {}, pod_namespace=None).webhook_secret_file == Path("/a")
+    flagged = run_settings(document, {"webhook_secret_file": Path("/b")}, pod_namespace=None)
+    assert flagged.webhook_secret_file == Path("/b")
+    assert run_settings({}, {"url": "u"}, pod_namespace=None).webhook_secret_file is None
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "apiVersion: harmonia.dev/v1alpha1\nkind: ReconcilerConfig\n"
+        "webhooks: {secretFile: /etc/harmonia/webhook/secret}\n"
+    )
+    load_policy(config)  # the schema knows the key

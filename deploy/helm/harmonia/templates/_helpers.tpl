@@ -104,6 +104,10 @@ containers:
         value: /var/cache/harmonia
       - name: KUBECONFIG
         value: /etc/harmonia/kubeconfig
+      {{- if and (not .once) $values.webhook.secretName }}
+      - name: HARMONIA_WEBHOOK_SECRET_FILE
+        value: /etc/harmonia/webhook/{{ $values.webhook.secretKey }}
+      {{- end }}
     {{- if not .once }}
     ports:
       - name: http-metrics
@@ -132,7 +136,8 @@ containers:
       - {name: cache, mountPath: /var/cache/harmonia}
       - {name: tmp, mountPath: /tmp}
 volumes:
-  # /etc/harmonia: config.yaml and kubeconfig, and the Git credentials under git/.
+  # /etc/harmonia: config.yaml and kubeconfig, the Git credentials under git/, the
+  # webhook secret under webhook/.
   - name: config
     projected:
       defaultMode: 0440
@@ -144,6 +149,11 @@ volumes:
               {{- range list $credentials.tokenKey $credentials.sshKeyKey $credentials.knownHostsKey | compact }}
               - {key: {{ . }}, path: git/{{ . }}}
               {{- end }}
+        {{- if and (not .once) $values.webhook.secretName }}
+        - secret:
+            name: {{ $values.webhook.secretName }}
+            items: [{key: {{ $values.webhook.secretKey }}, path: webhook/{{ $values.webhook.secretKey }}}]
+        {{- end }}
   - name: cache
     emptyDir: {sizeLimit: {{ $values.cacheSizeLimit }}}
   - name: tmp
