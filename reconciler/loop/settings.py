@@ -38,6 +38,10 @@ def parse_duration(text: str, *, setting: str) -> timedelta:
     return timedelta(seconds=sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts))
 
 
+SAFETY_NET_INTERVAL = timedelta(minutes=10)
+"""The default interval when push webhooks bring the commits (else it is 1m)."""
+
+
 @dataclass(frozen=True)
 class RunSettings:
     url: str
@@ -159,6 +163,9 @@ def run_settings(
     chosen.update({name: value for name, value in overrides.items() if value is not None})
     if chosen.get("listen") == "off":
         chosen["listen"] = None
+    if "interval" not in chosen and chosen.get("webhook_secret_file") is not None:
+        # Pushes bring commits at once: the interval's pass is the safety net only.
+        chosen["interval"] = SAFETY_NET_INTERVAL
     if not chosen.get("url"):
         raise SettingsError(
             "no repository: give --repo URL, HARMONIA_REPO_URL or repository.url in --config"

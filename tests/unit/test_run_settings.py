@@ -169,3 +169,11 @@ def test_the_webhook_secret_file_comes_from_the_config_file_unless_a_flag_names_
         "webhooks: {secretFile: /etc/harmonia/webhook/secret}\n"
     )
     load_policy(config)  # the schema knows the key
+
+
+def test_with_push_webhooks_the_interval_is_a_safety_net_unless_one_is_given() -> None:
+    hooked = {"url": "u", "webhook_secret_file": Path("/s")}
+    assert run_settings({}, hooked, pod_namespace=None).interval == timedelta(minutes=10)
+    given = run_settings({}, {**hooked, "interval": timedelta(seconds=30)}, pod_namespace=None)
+    assert given.interval == timedelta(seconds=30)
+    assert run_settings({}, {"url": "u"}, pod_namespace=None).interval == timedelta(minutes=1)
