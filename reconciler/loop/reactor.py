@@ -185,5 +185,6 @@ class Reactor:
             )
             notice = health_notice(state, status.health.message)
             emit_notices(self._client, status.key, [notice], instance=self._instance)
+            self._cycle.events.publish(status.key, [notice], revision=status.record.revision)
         if moved:
             self._cycle.status.readiness_changed()

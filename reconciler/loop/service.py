@@ -152,6 +152,7 @@ class Service:
                 readiness=self._readiness,
                 releases=cycle.catalog.list_releases,
                 release=cycle.catalog.release_detail,
+                events=cycle.events,
             ),
         )
         server.start()
