@@ -26,8 +26,8 @@ from reconciler.kube.errors import ClusterUnreachable, KubeError
 from reconciler.kube.watch import Watches
 from reconciler.loop.backoff import BackoffPolicy
 from reconciler.loop.catalog import ReleaseCatalog
-from reconciler.loop.event_bus import EventBus
-from reconciler.loop.events import emit_events, release_notices
+from reconciler.loop.event_bus import EventBus, pass_notices
+from reconciler.loop.events import emit_events
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.pass_queue import PassRequest
 from reconciler.loop.retries import Retries
@@ -348,7 +348,7 @@ class Cycle:
             extra={"release": entry.release, "outcome": str(entry.outcome), "revision": revision},
         )
         self.events.publish(
-            entry.release, release_notices(entry, revision=revision), revision=revision
+            entry.release, pass_notices(entry, revision=revision), revision=revision
         )
         namespace, _name = split_release_key(entry.release)
         if self._policy.allows_namespace(namespace):

@@ -17,7 +17,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from reconciler.loop.events import Notice
+from reconciler.health import ReleaseState
+from reconciler.loop.events import Notice, release_notices
+from reconciler.outcome import Outcome
+from reconciler.reconcile import ReleaseReport
 from reconciler.types import JsonObject, ReleaseKey
 
 REPLAY_EVENTS = 100
@@ -29,6 +32,18 @@ SUBSCRIBER_BACKLOG = 256
 
 Redact = Callable[[ReleaseKey, str], str]
 """A release and a message to the message with that release's Secret values masked."""
+
+
+def pass_notices(report: ReleaseReport, *, revision: str) -> list[Notice]:
+    """What the stream says of a release after a pass: what its Kubernetes Events say,
+    then Ready when the pass applied it and left it Ready, so that a script waiting for
+    its commit needs no second look (the Events say Applied alone: they stay as they are).
+    Unchanged, Planned and Deferred are no news."""
+    notices = release_notices(report, revision=revision)
+    if report.outcome is Outcome.APPLIED and report.ready:
+        message = f"revision {revision}: Ready after the apply"
+        notices.append(Notice("Normal", str(ReleaseState.READY), message))
+    return notices
 
 
 @dataclass(frozen=True)

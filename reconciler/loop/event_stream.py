@@ -72,9 +72,8 @@ def parse_stream_query(query: Mapping[str, str]) -> StreamFilter:
 class EventStreams:
     """The streams one server has open; `open` runs on its event loop, `end_all` anywhere."""
 
-    def __init__(self, bus: EventBus, *, heartbeat: float = HEARTBEAT_SECONDS) -> None:
+    def __init__(self, bus: EventBus) -> None:
         self._bus = bus
-        self._heartbeat = heartbeat
         self._lock = threading.Lock()
         self._open: set[Subscription] = set()
         self._ended = False
@@ -114,7 +113,7 @@ class EventStreams:
                 if subscription.ended or subscription.dropped:
                     return  # a dropped client reconnects with Last-Event-ID
                 try:
-                    await asyncio.wait_for(woken.wait(), timeout=self._heartbeat)
+                    await asyncio.wait_for(woken.wait(), timeout=HEARTBEAT_SECONDS)
                 except TimeoutError:
                     yield HEARTBEAT
         finally:

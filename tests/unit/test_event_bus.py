@@ -9,15 +9,19 @@ from datetime import UTC, datetime
 
 import pytest
 
+from reconciler.health import ReleaseState
 from reconciler.loop.errors import ApiError
 from reconciler.loop.event_bus import (
     REPLAY_EVENTS,
     SUBSCRIBER_BACKLOG,
     EventBus,
     ReleaseEvent,
+    pass_notices,
 )
 from reconciler.loop.event_stream import StreamFilter, parse_stream_query, sse_message
-from reconciler.loop.events import Notice
+from reconciler.loop.events import Notice, health_notice
+from reconciler.outcome import Outcome
+from reconciler.reconcile import ReleaseReport
 from reconciler.types import ReleaseKey
 
 WEB = ReleaseKey("shop/web")
@@ -63,9 +67,7 @@ def test_an_event_carries_release_state_reason_revision_time_and_an_id() -> None
     }
 
 
-def test_a_subscriber_that_falls_behind_is_dropped_and_the_others_and_the_publisher_go_on() -> (
-    None
-):
+def test_a_subscriber_that_falls_behind_is_dropped_and_the_others_and_the_publisher_go_on() -> None:
     bus = EventBus()
     slow = bus.subscribe(lambda: None)
     keeping_up = bus.subscribe(lambda: None)
@@ -135,7 +137,9 @@ def test_reasons_are_masked_by_the_redaction_the_bus_is_given() -> None:
 
     bus = EventBus(redact=redact)
     subscriber = bus.subscribe(lambda: None)
-    bus.publish(WEB, [Notice("Warning", "Degraded", f"env PASSWORD={secret} refused")], revision=None)
+    bus.publish(
+        WEB, [Notice("Warning", "Degraded", f"env PASSWORD={secret} refused")], revision=None
+    )
     [event] = subscriber.take()
     assert secret not in event.reason and secret not in sse_message(event).decode()
     assert secret not in str(bus.subscribe(lambda: None, last_id="?").take())
@@ -170,7 +174,7 @@ def test_publishing_from_many_threads_loses_no_event_and_keeps_ids_unique() -> N
 def test_a_frame_is_id_event_and_one_line_of_json_whatever_the_reason_holds() -> None:
     bus = EventBus()
     subscriber = bus.subscribe(lambda: None)
-    forged = "bad\n\nevent: release\ndata: {\"state\": \"Ready\"}\r\nid: 999"
+    forged = 'bad\n\nevent: release\ndata: {"state": "Ready"}\r\nid: 999'
     bus.publish(WEB, [Notice("Warning", "Failed", forged)], revision="abc", now=NOW)
     [event] = subscriber.take()
     frame = sse_message(event).decode()
@@ -221,3 +225,41 @@ def test_a_bad_stream_query_is_a_400_naming_the_parameter(query: dict[str, str])
     assert raised.value.status == 400
     assert next(iter(query)) in raised.value.message
     assert len(raised.value.message) < 500
+
+
+@pytest.mark.parametrize(
+    ("report", "said"),
+    [
+        (ReleaseReport(WEB, Outcome.APPLIED, "1 created", ready=True), ["Applied", "Ready"]),
+        (ReleaseReport(WEB, Outcome.APPLIED, "1 created", ready=False), ["Applied"]),
+        (
+            ReleaseReport(WEB, Outcome.APPLIED, "", ready=True, drift=("ConfigMap/shop/web",)),
+            ["Applied", "DriftCorrected", "Ready"],
+        ),
+        (ReleaseReport(WEB, Outcome.UNCHANGED, "", ready=True), []),
+        (ReleaseReport(WEB, Outcome.PLANNED, ""), []),
+        (ReleaseReport(WEB, Outcome.DEFERRED, "retrying in 40s"), []),
+        (ReleaseReport(WEB, Outcome.FAILED, "not Ready in time"), ["Failed"]),
+        (ReleaseReport(WEB, Outcome.BLOCKED, "shop/db is not Ready"), ["Blocked"]),
+        (ReleaseReport(WEB, Outcome.INVALID, "line 3: bad"), ["Invalid"]),
+        (ReleaseReport(WEB, Outcome.REMOVED, "its file left Git"), ["Removed"]),
+        (ReleaseReport(WEB, Outcome.REMOVAL_WITHHELD, "confirm it"), ["RemovalWithheld"]),
+    ],
+)
+def test_a_pass_outcome_is_said_in_the_event_vocabulary(
+    report: ReleaseReport, said: list[str]
+) -> None:
+    notices = pass_notices(report, revision="abc123")
+    assert [notice.reason for notice in notices] == said
+    bus = EventBus()
+    subscriber = bus.subscribe(lambda: None)
+    bus.publish(WEB, notices, revision="abc123")
+    assert [event.state for event in subscriber.take()] == said
+
+
+@pytest.mark.parametrize("state", list(ReleaseState))
+def test_a_readiness_change_is_said_as_its_health_state(state: ReleaseState) -> None:
+    bus = EventBus()
+    subscriber = bus.subscribe(lambda: None)
+    bus.publish(WEB, [health_notice(state, "why")], revision="abc123")
+    assert [event.state for event in subscriber.take()] == [str(state)]
