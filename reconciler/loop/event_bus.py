@@ -10,6 +10,7 @@ missed. Thread-safe; no I/O.
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import threading
 from collections import deque
@@ -22,6 +23,8 @@ from reconciler.loop.events import Notice, release_notices
 from reconciler.outcome import Outcome
 from reconciler.reconcile import ReleaseReport
 from reconciler.types import JsonObject, ReleaseKey
+
+log = logging.getLogger(__name__)
 
 REPLAY_EVENTS = 100
 """Events kept for clients that reconnect with `Last-Event-ID`."""
@@ -140,7 +143,7 @@ class EventBus:
         when = now or datetime.now(UTC)
         woken: list[Subscription] = []
         for notice in notices:
-            reason = self._redact(release, notice.message)[:REASON_LIMIT]
+            reason = self._redacted(release, notice.message)[:REASON_LIMIT]
             with self.lock:
                 self._sequence += 1
                 event = ReleaseEvent(
@@ -157,6 +160,15 @@ class EventBus:
                 self._subscribers = kept
         for subscriber in dict.fromkeys(woken):
             subscriber.wake()
+
+    def _redacted(self, release: ReleaseKey, text: str) -> str:
+        """`redact`'s answer; when it fails (a bug), a reason that says so: the stream
+        never carries a reason unmasked, and a pass never fails for its events."""
+        try:
+            return self._redact(release, text)
+        except Exception:
+            log.exception("release %s: an event's reason could not be masked", release)
+            return "the reason could not be masked; see the reconciler's log"
 
     def subscribe(self, wake: Callable[[], object], *, last_id: str | None = None) -> Subscription:
         """A new subscriber. With `last_id` (a reconnecting client's `Last-Event-ID`), the

@@ -263,3 +263,17 @@ def test_a_readiness_change_is_said_as_its_health_state(state: ReleaseState) -> 
     subscriber = bus.subscribe(lambda: None)
     bus.publish(WEB, [health_notice(state, "why")], revision="abc123")
     assert [event.state for event in subscriber.take()] == [str(state)]
+
+
+def test_a_reason_that_cannot_be_masked_is_withheld_and_the_publisher_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(_release: ReleaseKey, _text: str) -> str:
+        raise ValueError("bug")
+
+    bus = EventBus(redact=broken)
+    subscriber = bus.subscribe(lambda: None)
+    bus.publish(WEB, [Notice("Warning", "Degraded", "token=hunter2")], revision=None)
+    [event] = subscriber.take()
+    assert event.state == "Degraded" and "hunter2" not in event.reason
+    assert "shop/web: an event's reason could not be masked" in caplog.text
