@@ -4,7 +4,7 @@ The loop publishes what it says of a release (a pass's outcome in `cycle.py`, a 
 change in `reactor.py`) in the contract's one event vocabulary; each subscriber (a stream)
 has a bounded queue of its own, so a slow one is dropped and the publisher never waits. The
 last events are kept, with ids, so a client reconnecting with `Last-Event-ID` gets what it
-missed. Thread-safe; no I/O.
+missed. Thread-safe; no I/O (but a log line when a reason cannot be masked).
 """
 
 from __future__ import annotations
