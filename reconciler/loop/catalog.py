@@ -21,10 +21,12 @@ from reconciler.kube.watch import Watches
 from reconciler.loop.api import (
     ReleaseView,
     is_namespace_name,
+    mask_values,
     parse_list_query,
     release_detail,
     release_list,
     rendered_secret_values,
+    secret_values,
 )
 from reconciler.loop.errors import ApiError
 from reconciler.reconcile import PassReport
@@ -126,6 +128,16 @@ class ReleaseCatalog:
             where = "in the cluster" if self._source is None else "recorded under this source"
             raise ApiError(404, f"release {key}: not in this repository nor {where}")
         return release_detail(views[0])
+
+    def masked(self, key: ReleaseKey, text: str) -> str:
+        """`text` with the Secret values of `key`'s last render (and of its dependents')
+        masked, as the API masks what it says of that release."""
+        with self._lock:
+            last = self._last
+        if last is None:
+            return text
+        masked = mask_values(text, secret_values(last.view(key, None)))
+        return masked if isinstance(masked, str) else str(masked)
 
     def _read(
         self, *, namespace: str | None = None, release: ReleaseKey | None = None

@@ -26,6 +26,7 @@ from reconciler.kube.errors import ClusterUnreachable, KubeError
 from reconciler.kube.watch import Watches
 from reconciler.loop.backoff import BackoffPolicy
 from reconciler.loop.catalog import ReleaseCatalog
+from reconciler.loop.event_bus import EventBus, pass_notices
 from reconciler.loop.events import emit_events
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.pass_queue import PassRequest
@@ -122,6 +123,8 @@ class Cycle:
             client, source=None if settings.api_scope == "all" else self.source_id
         )
         """What the JSON API serves, updated after each pass."""
+        self.events = EventBus(redact=self.catalog.masked)
+        """What `GET /api/v1/events` streams: what the passes and the reactor say."""
         self.status = StatusReporter(
             settings,
             client=client,
@@ -343,6 +346,9 @@ class Cycle:
             entry.release,
             entry.describe(),
             extra={"release": entry.release, "outcome": str(entry.outcome), "revision": revision},
+        )
+        self.events.publish(
+            entry.release, pass_notices(entry, revision=revision), revision=revision
         )
         namespace, _name = split_release_key(entry.release)
         if self._policy.allows_namespace(namespace):

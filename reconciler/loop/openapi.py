@@ -82,6 +82,21 @@ SCHEMAS: JsonObject = {
     "Masked": {"const": "***", "description": "A value hidden because it is a secret."},
     "Error": _object({"error": STRING}),
     "Routes": _object({"routes": {"type": "array", "items": STRING}}),
+    "ReleaseEvent": _object(
+        {
+            "id": {**STRING, "description": "The frame's `id:`, for `Last-Event-ID`."},
+            "release": {**STRING, "description": "`namespace/name`."},
+            "state": {
+                "type": "string",
+                "description": "Applied, Ready, Progressing, Degraded, Failed, Blocked, "
+                "Invalid, Removed, RemovalWithheld, DriftCorrected, Paused, Resumed or "
+                "SecretWarning: the reason of the Kubernetes Event said with it.",
+            },
+            "reason": {**STRING, "description": "Why, Secret values masked."},
+            "revision": {**NULLABLE_STRING, "description": "The commit concerned."},
+            "time": {**STRING, "description": "RFC 3339."},
+        }
+    ),
     "Chart": {
         "oneOf": [
             _object({"chartPath": STRING}),
@@ -214,6 +229,49 @@ _LIST_PARAMETERS: list[JsonValue] = [
     },
 ]
 
+_EVENT_PARAMETERS: list[JsonValue] = [
+    {
+        "name": "namespace",
+        "in": "query",
+        "schema": STRING,
+        "description": "Only the events of releases in this namespace.",
+    },
+    {
+        "name": "release",
+        "in": "query",
+        "schema": STRING,
+        "description": "Only the events of this release, `namespace/name`.",
+    },
+    {
+        "name": "Last-Event-ID",
+        "in": "header",
+        "schema": STRING,
+        "description": "The id of the last event seen: the kept events after it are sent "
+        "first (all kept events when it is not one of them).",
+    },
+]
+
+_EVENT_STREAM: JsonObject = {
+    "200": {
+        "description": "Server-Sent Events, one per release state change: `id: <id>`, "
+        "`event: release`, `data: <ReleaseEvent as one line of JSON>`; a comment every "
+        "15 s while nothing happens. The stream ends when the server stops, or when the "
+        "client falls behind (it reconnects with Last-Event-ID).",
+        "content": {"text/event-stream": {"schema": STRING, "x-event-data": _ref("ReleaseEvent")}},
+    },
+    **{
+        str(status): {
+            "description": description,
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+        for status, description in (
+            (400, _ERRORS[400]),
+            (429, "Too many event streams open at once; see Retry-After."),
+            (503, "The server is stopping."),
+        )
+    },
+}
+
 _PATH_PARAMETERS: list[JsonValue] = [
     {"name": "namespace", "in": "path", "required": True, "schema": STRING},
     {"name": "name", "in": "path", "required": True, "schema": STRING},
@@ -225,7 +283,8 @@ OPENAPI: JsonObject = {
         "title": "Harmonia",
         "version": "v1",
         "description": "The read-only JSON API of `harmonia run`: its releases, their state "
-        "read live from the cluster, and what the last pass did.",
+        "read live from the cluster, what the last pass did, and the stream of their "
+        "state changes.",
     },
     "paths": {
         "/api/v1": {
@@ -243,6 +302,13 @@ OPENAPI: JsonObject = {
                 "summary": "One release",
                 "parameters": _PATH_PARAMETERS,
                 "responses": _answers("Release", "The release.", 404, 429, 503),
+            }
+        },
+        "/api/v1/events": {
+            "get": {
+                "summary": "The release events, live",
+                "parameters": _EVENT_PARAMETERS,
+                "responses": _EVENT_STREAM,
             }
         },
     },

@@ -186,14 +186,17 @@ class Reactor:
             if before is None or before == state:
                 continue
             moved = True
+            # A pod's message may quote what a Secret holds: masked as the API masks it.
+            message = self._cycle.catalog.masked(status.key, status.health.message)
             log.info(
                 "release %s is %s: %s",
                 status.key,
                 state,
-                status.health.message,
+                message,
                 extra={"release": status.key, "state": str(state)},
             )
-            notice = health_notice(state, status.health.message)
+            notice = health_notice(state, message)
             emit_notices(self._client, status.key, [notice], instance=self._instance)
+            self._cycle.events.publish(status.key, [notice], revision=status.record.revision)
         if moved:
             self._cycle.status.readiness_changed()

@@ -1,5 +1,5 @@
 """The reconciler's HTTP endpoint: Prometheus metrics, liveness, readiness, read-only JSON
-API, Git push webhooks.
+API, the stream of release events, and Git push webhooks.
 
 `harmonia run` starts one next to the loop: a Starlette app assembled from routes, served by
 uvicorn on an event loop of its own in a thread. The server only answers from the
@@ -16,7 +16,7 @@ import logging
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,11 +26,13 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reconciler.loop.errors import ApiError
+from reconciler.loop.event_bus import EventBus
+from reconciler.loop.event_stream import EVENTS_PATH, EventStreams
 from reconciler.loop.hook_receiver import HookAnswer
 from reconciler.loop.http_limits import (
     ANSWERING_THREADS,
@@ -65,6 +67,7 @@ ROUTES: JsonObject = {
         f"GET {RELEASES_PATH}?namespace=<namespace>&labelSelector=<selector>",
         f"GET {RELEASES_PATH}/<namespace>/<name>",
         f"POST {HOOKS_PATH}/<github|gitlab|gitea|generic>",
+        f"GET {EVENTS_PATH}?namespace=<namespace>&release=<namespace>/<name>",
     ]
 }
 
@@ -86,6 +89,8 @@ class Endpoints:
     hook: Callable[[str, Mapping[str, str], bytes], HookAnswer] | None = None
     """(provider, headers in lower case, body) to the answer to `POST /hooks/<provider>`;
     None: no such route."""
+    events: EventBus = field(default_factory=EventBus)
+    """What `GET /api/v1/events` streams."""
 
 
 class JsonAnswer(Response):
@@ -146,7 +151,7 @@ def _in_thread(answer: Answer, limiter: anyio.CapacityLimiter) -> Endpoint:
     return endpoint
 
 
-def _routes(endpoints: Endpoints) -> list[Route]:
+def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
     api = ConcurrencyLimit(MAX_API_REQUESTS, what="API requests")
     list_releases, release_detail = api.limited(endpoints.releases), api.limited(endpoints.release)
     threads = anyio.CapacityLimiter(ANSWERING_THREADS)
@@ -183,6 +188,16 @@ def _routes(endpoints: Endpoints) -> list[Route]:
         if endpoints.hook is None
         else [_post(f"{HOOKS_PATH}/{{provider}}", _hook_endpoint(endpoints.hook, threads))]
     )
+
+    async def events(request: Request) -> Response:
+        try:
+            query = dict(parse_qsl(request.url.query))
+            stream = streams.open(query, last_id=request.headers.get("last-event-id"))
+        except ApiError as error:
+            return error_answer(error.status, error.message)
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+
     return [
         *hooks,
         _get("/metrics", _in_thread(metrics, threads)),
@@ -193,6 +208,7 @@ def _routes(endpoints: Endpoints) -> list[Route]:
         _get(OPENAPI_PATH, openapi),
         _get(RELEASES_PATH, _in_thread(releases, threads)),
         _get(f"{RELEASES_PATH}/{{namespace}}/{{name}}", _in_thread(release, threads)),
+        _get(EVENTS_PATH, events),
     ]
 
 
@@ -317,9 +333,10 @@ class RequestGuard:
         await answer(scope, receive, send)
 
 
-def build_app(endpoints: Endpoints) -> ASGIApp:
+def build_app(endpoints: Endpoints, streams: EventStreams) -> ASGIApp:
     """The ASGI app: the routes of `endpoints` behind the `RequestGuard`."""
-    app = Starlette(routes=_routes(endpoints), exception_handlers={HTTPException: _http_error})
+    routes = _routes(endpoints, streams)
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.router.redirect_slashes = False
     return RequestGuard(app)
 
@@ -330,8 +347,9 @@ class ObservabilityServer:
     def __init__(self, address: str, endpoints: Endpoints) -> None:
         """`address` is `host:port` or `:port` (every interface); port 0 picks a free one."""
         self._socket = socket.create_server(parse_address(address))
+        self._streams = EventStreams(endpoints.events)
         config = uvicorn.Config(
-            build_app(endpoints),
+            build_app(endpoints, self._streams),
             http=BoundedH11Protocol,
             ws="none",
             lifespan="off",
@@ -366,7 +384,9 @@ class ObservabilityServer:
         asyncio.run(self._server.serve(sockets=[self._socket]))
 
     def stop(self) -> None:
-        """Stop serving and close the socket; safe to call when never started."""
+        """Stop serving and close the socket; safe to call when never started. The event
+        streams end first, so that no open one holds the stop for the grace period."""
+        self._streams.end_all()
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join()

@@ -164,6 +164,7 @@ class Service:
                     acting=lambda: self._progress.leading,
                     ask=self._ask,
                 ).receive,
+                events=cycle.events,
             ),
         )
         server.start()

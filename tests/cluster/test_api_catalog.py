@@ -16,6 +16,8 @@ import pytest
 from reconciler.kube.client import KubeClient
 from reconciler.loop.catalog import ReleaseCatalog
 from reconciler.loop.errors import ApiError
+from reconciler.loop.event_bus import EventBus
+from reconciler.loop.events import Notice
 from reconciler.types import release_key
 from tests import manifests
 from tests.cluster.workbench import Workbench
@@ -201,3 +203,18 @@ def test_an_output_that_a_dependent_puts_into_a_secret_is_masked_in_the_publishe
     assert db["outputs"] == {"address": "***", "port": 5432}
     assert app["dependencies"]["db"]["outputs"]["address"] == "***"
     assert DB_ADDRESS not in json.dumps([db, app, listed])
+
+
+def test_an_event_reason_holding_a_chart_secret_value_is_masked_on_the_bus(
+    after_pass: AfterPass, namespace: str
+) -> None:
+    """A readiness message between passes is the cluster's text: it may quote a value the
+    release put into a Secret, which the stream must not carry."""
+    bus = EventBus(redact=after_pass.catalog.masked)
+    subscriber = bus.subscribe(lambda: None, last_id="replay all")
+    store = release_key(namespace, "store")
+    notice = Notice("Warning", "Degraded", f"Secret/{namespace}/store: bad value {CONNECTION}")
+    bus.publish(store, [notice], revision="rev-1")
+    [event] = subscriber.take()
+    assert CONNECTION not in json.dumps(event.to_json())
+    assert event.reason == f"Secret/{namespace}/store: bad value ***"
