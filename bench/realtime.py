@@ -292,6 +292,15 @@ class Run:
         secret = self.folder / "webhook-secret"
         secret.write_text(SECRET + "\n")
         listen = ("--listen", f"127.0.0.1:{port}", "--webhook-secret-file", str(secret))
+        if idle_minutes:
+            before = api_counts(self.cluster)
+            time.sleep(60)
+            after = api_counts(self.cluster)
+            self.series[IDLE].note = (
+                f"the cluster alone, no harmonia running, one minute before: "
+                f"{sum(after.values()) - sum(before.values()):.0f} requests, "
+                f"{after.get('LIST', 0.0) - before.get('LIST', 0.0):.0f} LIST"
+            )
         with self.daemon("webhook", "--interval", "10m", *listen) as process:
             if idle_minutes:
                 self.idle(process, idle_minutes)
