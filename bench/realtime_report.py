@@ -7,6 +7,7 @@ requests, lists, ...), so one table shape serves every scenario.
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,7 +38,7 @@ MEASURES: Mapping[str, str] = {
     "requests_sent": "requests sent by the pass's client",
     "lists": "LIST requests at the API server (all clients)",
     "requests": "requests at the API server (all clients)",
-    "cpu_seconds": "CPU s of harmonia (children included)",
+    "cpu_seconds": "CPU s of harmonia since it started (children included)",
     "rss_mib": "RSS MiB",
 }
 """What a sample may hold, and how the tables name it."""
@@ -92,6 +93,15 @@ def checks(of_size: Sequence[Series]) -> list[str]:
     if hook is not None and poll is not None:
         lines.append(
             f"push to Ready, webhook / poll: {hook:.1f} s / {poll:.1f} s = {hook / poll:.2f}"
+        )
+    idle = by_name.get(IDLE)
+    if idle is not None and len(idle.samples) >= 2:
+        first, last = idle.samples[0], idle.samples[-1]
+        minutes = len(idle.samples) - 1
+        lines.append(
+            f"idle daemon over {len(idle.samples)} minutes: "
+            f"{(last['cpu_seconds'] - first['cpu_seconds']) / minutes:.2f} CPU s a minute, "
+            f"RSS {first['rss_mib']:.0f} -> {last['rss_mib']:.0f} MiB"
         )
     return lines
 
@@ -159,3 +169,24 @@ def write_report(
     body = {"meta": dict(meta), "series": [asdict(s) for s in series]}
     (folder / f"{stem}.json").write_text(json.dumps(body, indent=2) + "\n")
     return markdown
+
+
+def read_report(path: Path) -> tuple[dict[str, Any], list[Series]]:
+    """A results JSON file back as its meta and series."""
+    body = json.loads(path.read_text())
+    return body["meta"], [Series(**entry) for entry in body["series"]]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m bench.realtime_report A.json [B.json ...]`: each results file's Markdown
+    report again, on stdout (after a change to the report's format)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.realtime_report", description=main.__doc__
+    )
+    parser.add_argument("files", nargs="+", type=Path)
+    for path in parser.parse_args(argv).files:
+        print(markdown_report(*read_report(path)), end="")
+
+
+if __name__ == "__main__":
+    main()

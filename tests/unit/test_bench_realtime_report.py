@@ -16,6 +16,7 @@ from bench.realtime_report import (
     Series,
     checks,
     markdown_report,
+    read_report,
     write_report,
 )
 
@@ -77,7 +78,9 @@ def test_the_report_lists_the_idle_daemon_minute_by_minute(tmp_path: Path) -> No
     report = markdown_report(META, [idle])
     assert "## N = 100" in report
     assert "| 1 | 60 | 0 | 10.0 | 80 |\n| 2 | 62 | 1 | 10.4 | 81 |" in report
+    assert "- idle daemon over 2 minutes: 0.40 CPU s a minute, RSS 80 -> 81 MiB" in report
     written = write_report(tmp_path, "realtime-x", META, [idle])
     assert written.read_text() == report
     body = json.loads((tmp_path / "realtime-x.json").read_text())
     assert body["series"][0]["samples"][1]["rss_mib"] == 81
+    assert markdown_report(*read_report(tmp_path / "realtime-x.json")) == report
