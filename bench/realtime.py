@@ -32,7 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.cluster import BenchCluster, BenchError, own_cluster, rolled_out
-from bench.generate import GitRepository, SyntheticRepository, synthetic_repository
+from bench.generate import (
+    GitRepository,
+    SyntheticRepository,
+    synthetic_repository,
+    with_hub_outputs_changed,
+)
 from bench.generate import with_settings_changed as changed
 from bench.harmonia import harmonia_apply
 from bench.realtime_report import (
@@ -40,6 +45,8 @@ from bench.realtime_report import (
     FULL_PASS_WATCHED,
     HAND_EDIT,
     IDLE,
+    PUSH_HUB_POLL,
+    PUSH_HUB_WEBHOOK,
     PUSH_POLL,
     PUSH_WEBHOOK,
     SCENARIOS,
@@ -92,6 +99,7 @@ class Run:
         self.cache = folder / "cache"
         self.source = describe_checkout(self.git.work).source
         self.edits = 0
+        self.hub_generation = 1
         leaves = [
             r.key for r in self.repository.releases[1:] if not self.repository.dependents_of(r.key)
         ]
@@ -259,32 +267,59 @@ class Run:
         return time.monotonic() - started
 
     def pushes(
-        self, name: str, announce: Callable[[], None], *, wait_before: Callable[[], float]
+        self,
+        name: str,
+        announce: Callable[[], None],
+        *,
+        wait_before: Callable[[], float],
+        hub: bool = False,
     ) -> None:
-        count = self.samples if name == PUSH_WEBHOOK else max(3, self.samples // 2)
+        """Commits pushed and `announce`d: one leaf release's setting changed, or with
+        `hub` the hub's outputs (its dependents re-rendered, every one rolls)."""
+        count = (
+            self.samples if name in (PUSH_WEBHOOK, PUSH_HUB_WEBHOOK) else max(3, self.samples // 2)
+        )
         with self.scenario(name) as series:
             for index in range(count):
                 time.sleep(wait_before())
-                key = self.leaves[-1 - index % len(self.leaves)]
-                series.samples.append({"seconds": self._push(key, f"{name}-{index}", announce)})
-                log(f"N={self.size} {name} {key}: {series.samples[-1]['seconds']:.2f} s")
+                if hub:
+                    self.hub_generation += 1
+                    keys = [r.key for r in self.repository.dependents_of(self.repository.hub.key)]
+                    change = with_hub_outputs_changed(self.repository, self.hub_generation)
+                else:
+                    keys = [self.leaves[-1 - index % len(self.leaves)]]
+                    change = changed(self.repository, keys[0], f"{name}-{index}")
+                series.samples.append({"seconds": self._push(change, keys, announce)})
+                log(f"N={self.size} {name} {keys[0]}: {series.samples[-1]['seconds']:.2f} s")
 
-    def _push(self, key: str, revision: str, announce: Callable[[], None]) -> float:
-        """Seconds from a commit changing `key`'s setting reaching the remote to its
-        Deployment rolled out on the new template."""
-        namespace, release = split_release_key(ReleaseKey(key))
-        path = f"/apis/apps/v1/namespaces/{namespace}/deployments/{release}"
-        generation = self.cluster.api.get_json(path)["metadata"]["generation"]
-        self.repository = changed(self.repository, key, revision)
-        self.git.commit(self.repository, f"{key}: {revision}")
+    def _push(
+        self, change: SyntheticRepository, keys: list[str], announce: Callable[[], None]
+    ) -> float:
+        """Seconds from the commit of `change` reaching the remote to every Deployment of
+        `keys` rolled out on its new template."""
+        paths = []
+        for key in keys:
+            namespace, release = split_release_key(ReleaseKey(key))
+            paths.append(f"/apis/apps/v1/namespaces/{namespace}/deployments/{release}")
+        generations = {
+            path: self.cluster.api.get_json(path)["metadata"]["generation"] for path in paths
+        }
+        self.repository = change
+        self.git.commit(self.repository, f"{len(keys)} releases changed")
         started = time.monotonic()
         announce()
 
         def ready() -> bool:
-            found = self.cluster.api.get_json(path)
-            return bool(found["metadata"]["generation"] > generation and rolled_out(found))
+            waiting = [path for path in paths if path in generations]
+            for path in waiting:
+                found = self.cluster.api.get_json(path)
+                if found["metadata"]["generation"] > generations[path] and rolled_out(found):
+                    del generations[path]
+                else:
+                    return False
+            return True
 
-        until(ready, READY_TIMEOUT, f"{key} Ready after the push")
+        until(ready, READY_TIMEOUT, f"{len(keys)} releases Ready after the push")
         return time.monotonic() - started
 
     def webhook_and_edits(self, idle_minutes: int) -> None:
@@ -306,15 +341,20 @@ class Run:
                 self.idle(process, idle_minutes)
             self.hand_edits()
             deliveries = iter(range(1, 1_000_000))
-            self.pushes(PUSH_WEBHOOK, lambda: webhook(port, self.git.remote, next(deliveries)),
-                        wait_before=lambda: 2.0)  # fmt: skip
+            for name, hub in ((PUSH_WEBHOOK, False), (PUSH_HUB_WEBHOOK, True)):
+                self.pushes(name, lambda: webhook(port, self.git.remote, next(deliveries)),
+                            wait_before=lambda: 2.0, hub=hub)  # fmt: skip
 
     def poll(self) -> None:
         jitter = random.Random(self.size)
         with self.daemon("poll", "--interval", "1m", "--listen", "off"):
-            self.pushes(
-                PUSH_POLL, lambda: None, wait_before=lambda: jitter.uniform(0, POLL_INTERVAL)
-            )
+            for name, hub in ((PUSH_POLL, False), (PUSH_HUB_POLL, True)):
+                self.pushes(
+                    name,
+                    lambda: None,
+                    wait_before=lambda: jitter.uniform(0, POLL_INTERVAL),
+                    hub=hub,
+                )
 
 
 def until(condition: Callable[[], object], timeout: float, what: str) -> None:

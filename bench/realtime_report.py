@@ -21,6 +21,8 @@ FULL_PASS_WATCHED = "full-pass-watched"
 HAND_EDIT = "hand-edit-put-back"
 PUSH_WEBHOOK = "push-webhook"
 PUSH_POLL = "push-poll"
+PUSH_HUB_WEBHOOK = "push-hub-webhook"
+PUSH_HUB_POLL = "push-hub-poll"
 IDLE = "idle-daemon"
 
 SCENARIOS: Mapping[str, str] = {
@@ -29,6 +31,8 @@ SCENARIOS: Mapping[str, str] = {
     HAND_EDIT: "hand edit of a managed ConfigMap -> put back (`harmonia run --interval 10m`)",
     PUSH_WEBHOOK: "commit pushed -> changed release Ready, signed GitHub push webhook",
     PUSH_POLL: "commit pushed -> changed release Ready, poll (`--interval 1m`, no webhook)",
+    PUSH_HUB_WEBHOOK: "the hub's outputs pushed -> its dependents Ready, webhook",
+    PUSH_HUB_POLL: "the hub's outputs pushed -> its dependents Ready, poll (`--interval 1m`)",
     IDLE: "idle daemon, per minute",
 }
 """Every scenario, in the order the tables list them."""
@@ -102,6 +106,13 @@ def checks(of_size: Sequence[Series]) -> list[str]:
             f"idle daemon over {len(idle.samples)} minutes: "
             f"{(last['cpu_seconds'] - first['cpu_seconds']) / minutes:.2f} CPU s a minute, "
             f"RSS {first['rss_mib']:.0f} -> {last['rss_mib']:.0f} MiB"
+        )
+    hub_hook = _median(by_name, PUSH_HUB_WEBHOOK, "seconds")
+    hub_poll = _median(by_name, PUSH_HUB_POLL, "seconds")
+    if hub_hook is not None and hub_poll is not None:
+        lines.append(
+            f"hub push to dependents Ready, webhook / poll: {hub_hook:.1f} s / {hub_poll:.1f} s "
+            f"= {hub_hook / hub_poll:.2f}"
         )
     return lines
 
