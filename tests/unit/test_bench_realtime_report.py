@@ -11,6 +11,8 @@ from bench.realtime_report import (
     FULL_PASS_WATCHED,
     HAND_EDIT,
     IDLE,
+    PUSH_HUB_POLL,
+    PUSH_HUB_WEBHOOK,
     PUSH_POLL,
     PUSH_WEBHOOK,
     Series,
@@ -54,17 +56,20 @@ def test_a_watched_full_pass_that_sends_requests_misses_its_target() -> None:
     assert found[-1].endswith("3 requests sent, 0.50 s: missed")
 
 
-def test_the_hand_edit_is_judged_by_its_median_and_the_push_by_its_ratio_to_the_poll() -> None:
+def test_the_hand_edit_is_judged_by_its_median_and_each_push_by_its_ratio_to_the_poll() -> None:
     found = checks(
         [
             series(HAND_EDIT, {"seconds": 1.0}, {"seconds": 4.0}, {"seconds": 2.0}),
             series(PUSH_WEBHOOK, {"seconds": 2.0}),
             series(PUSH_POLL, {"seconds": 40.0}),
+            series(PUSH_HUB_WEBHOOK, {"seconds": 5.0}),
+            series(PUSH_HUB_POLL, {"seconds": 50.0}),
         ]
     )
     assert found == [
         "target: hand edit put back <= 3 s: 2.00 s: holds",
         "push to Ready, webhook / poll: 2.0 s / 40.0 s = 0.05",
+        "hub push to dependents Ready, webhook / poll: 5.0 s / 50.0 s = 0.10",
     ]
 
 
