@@ -228,10 +228,15 @@ class Run:
 
     def idle(self, process: subprocess.Popen[bytes], minutes: int) -> None:
         with self.scenario(IDLE) as series:
-            for _ in range(minutes):
+            for minute in range(1, minutes + 1):
                 before = api_counts(self.cluster)
+                listed_before = api_counts(self.cluster, by="resource")
                 time.sleep(60)
                 after = api_counts(self.cluster)
+                listed = api_counts(self.cluster, by="resource")
+                for resource, count in listed.items():
+                    if count > listed_before.get(resource, 0.0):
+                        series.note += f"; minute {minute}: LIST {resource}"
                 cpu, rss = process_usage(process.pid)
                 series.samples.append({
                     "requests": sum(after.values()) - sum(before.values()),
@@ -365,14 +370,18 @@ def until(condition: Callable[[], object], timeout: float, what: str) -> None:
         time.sleep(POLL)
 
 
-def api_counts(cluster: BenchCluster) -> dict[str, float]:
-    """The API server's `apiserver_request_total` so far, summed by verb (all clients)."""
+def api_counts(cluster: BenchCluster, *, by: str = "verb") -> dict[str, float]:
+    """The API server's `apiserver_request_total` so far, summed by verb (all clients);
+    `by="resource"`: the LISTs alone, by resource (it has no label naming the client)."""
     counts: dict[str, float] = {}
     for line in cluster.kubectl("get", "--raw", "/metrics").splitlines():
-        if line.startswith("apiserver_request_total{"):
-            verb = re.search(r'verb="([A-Z]+)"', line)
-            key = verb.group(1) if verb else "?"
-            counts[key] = counts.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        if by == "resource" and 'verb="LIST"' not in line:
+            continue
+        label = re.search(rf'{by}="([^"]*)"', line)
+        key = label.group(1) if label else "?"
+        counts[key] = counts.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
     return counts
 
 
