@@ -192,14 +192,21 @@ class ListQuery:
 
 def parse_list_query(query: Mapping[str, str]) -> ListQuery:
     """The list's query parameters; `ApiError(400)` for an unknown or malformed one."""
-    unknown = sorted(set(query) - set(LIST_QUERY_KEYS))
+    namespace = queried_namespace(query, known=LIST_QUERY_KEYS)
+    return ListQuery(namespace, parse_label_selector(query.get("labelSelector", "")))
+
+
+def queried_namespace(query: Mapping[str, str], *, known: Sequence[str]) -> str | None:
+    """`?namespace=` of a query that may hold only `known` parameters, or None; `ApiError(400)`
+    naming an unknown parameter or a namespace that is no namespace name."""
+    unknown = sorted(set(query) - set(known))
     if unknown:
-        known = ", ".join(LIST_QUERY_KEYS)
-        raise ApiError(400, f"unknown query parameter {', '.join(unknown)} (known: {known})")
+        names = ", ".join(known)
+        raise ApiError(400, f"unknown query parameter {', '.join(unknown)} (known: {names})")
     namespace = query.get("namespace") or None
     if namespace is not None and not is_namespace_name(namespace):
-        raise ApiError(400, f"namespace: {namespace!r} is not a namespace name")
-    return ListQuery(namespace, parse_label_selector(query.get("labelSelector", "")))
+        raise ApiError(400, f"namespace: {namespace[:100]!r} is not a namespace name")
+    return namespace
 
 
 def is_namespace_name(text: str) -> bool:

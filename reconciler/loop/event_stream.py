@@ -15,7 +15,7 @@ import threading
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
-from reconciler.loop.api import is_namespace_name
+from reconciler.loop.api import is_namespace_name, queried_namespace
 from reconciler.loop.errors import ApiError
 from reconciler.loop.event_bus import EventBus, ReleaseEvent, Subscription
 from reconciler.loop.http_limits import RETRY_AFTER_SECONDS
@@ -53,13 +53,7 @@ class StreamFilter:
 
 def parse_stream_query(query: Mapping[str, str]) -> StreamFilter:
     """`?namespace=` and `?release=namespace/name`; `ApiError(400)` for anything else."""
-    unknown = sorted(set(query) - set(STREAM_QUERY_KEYS))
-    if unknown:
-        known = ", ".join(STREAM_QUERY_KEYS)
-        raise ApiError(400, f"unknown query parameter {', '.join(unknown)} (known: {known})")
-    namespace = query.get("namespace") or None
-    if namespace is not None and not is_namespace_name(namespace):
-        raise ApiError(400, f"namespace: {namespace[:100]!r} is not a namespace name")
+    namespace = queried_namespace(query, known=STREAM_QUERY_KEYS)
     release = query.get("release") or None
     if release is not None:
         release_namespace, slash, name = release.partition("/")
