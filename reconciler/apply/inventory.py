@@ -42,6 +42,16 @@ def inventory_name(release: ReleaseKey) -> str:
     return INVENTORY_NAME_PREFIX + split_release_key(release)[1]
 
 
+def inventory_stub(release: ReleaseKey) -> KubeObject:
+    """The release's inventory ConfigMap as far as naming it goes (to get, patch, delete)."""
+    namespace, _name = split_release_key(release)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": inventory_name(release), "namespace": namespace},
+    }
+
+
 def inventory_release(configmap: KubeObject) -> ReleaseKey | None:
     """The release an inventory ConfigMap is named for; None for another name."""
     metadata: Any = configmap.get("metadata") or {}

@@ -128,8 +128,8 @@ class LiveIndex:
         however many releases ask (their namespace)."""
         if ref.identity not in self._objects:
             scope = (ref.api_version, ref.kind, ref.namespace)
-            watched = self._watched_objects(*scope)
-            if self._scopes.peek(scope) or watched is not None:
+            watched = self._watched is not None and self._watched.synced(WatchScope(*scope))
+            if self._scopes.peek(scope) or watched:
                 everything = self._unmanaged.get(scope, partial(self._list_unfiltered, ref))
                 self._objects.setdefault(ref.identity, everything.get(ref.identity))
             else:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.apply.inventory import InventoryRecord, inventory_name
+from reconciler.apply.inventory import InventoryRecord, inventory_stub
 from reconciler.apply.staging import stage_of
 from reconciler.diff.changeset import Action, ObjectChange
 from reconciler.kube.client import KubeClient
@@ -129,11 +129,5 @@ def remove_release(client: KubeClient, record: InventoryRecord) -> PruneResult:
     for claim in claims:
         client.delete(stub_object(claim))
         changes.append(ObjectChange(claim, Action.DELETED, "deletePvcs: the release was removed"))
-    client.delete(
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": inventory_name(record.release), "namespace": namespace},
-        }
-    )
+    client.delete(inventory_stub(record.release))
     return PruneResult(tuple(changes))

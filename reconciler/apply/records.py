@@ -19,8 +19,8 @@ from reconciler.apply.inventory import (
     InventoryEntry,
     InventoryFormatError,
     InventoryRecord,
-    inventory_name,
     inventory_release,
+    inventory_stub,
     last_result,
     record_from_configmap,
 )
@@ -38,7 +38,7 @@ from reconciler.outcome import Outcome
 from reconciler.release_requests import Release
 from reconciler.render.model import RenderedRelease
 from reconciler.render.secrets.redaction import public_outputs
-from reconciler.types import JsonObject, ReleaseKey, split_release_key
+from reconciler.types import JsonObject, ReleaseKey
 
 RecordRead = InventoryRecord | InventoryFormatError
 """A release's inventory record as found, or why it cannot be read."""
@@ -49,14 +49,7 @@ def write_inventory(client: KubeClient, record: InventoryRecord) -> None:
 
 
 def read_inventory(client: KubeClient, release: ReleaseKey) -> InventoryRecord | None:
-    namespace, _name = split_release_key(release)
-    configmap = client.get(
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": inventory_name(release), "namespace": namespace},
-        }
-    )
+    configmap = client.get(inventory_stub(release))
     return record_from_configmap(configmap) if configmap is not None else None
 
 

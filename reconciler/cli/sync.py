@@ -16,8 +16,8 @@ import click
 from reconciler.apply.inventory import (
     INVENTORY_SELECTOR,
     InventoryFormatError,
-    inventory_name,
     inventory_release,
+    inventory_stub,
     record_from_configmap,
 )
 from reconciler.apply.sync_request import handled_at, request_patch, requested_at
@@ -28,23 +28,14 @@ from reconciler.kube.connection import KubeTarget
 from reconciler.kube.errors import Forbidden, KubeError
 from reconciler.loop.cycle import EXIT_FAILED, EXIT_UNREACHABLE
 from reconciler.loop.settings import parse_duration
-from reconciler.types import JsonObject, ReleaseKey, split_release_key
+from reconciler.types import ReleaseKey, split_release_key
 
 POLL_SECONDS = 1.0
 
 
-def _record_stub(key: ReleaseKey) -> JsonObject:
-    namespace, _name = split_release_key(key)
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": inventory_name(key), "namespace": namespace},
-    }
-
-
 def _request(client: KubeClient, key: ReleaseKey) -> str:
     """Set the request on the release's record; the time it says."""
-    stub = _record_stub(key)
+    stub = inventory_stub(key)
     if client.get(stub) is None:
         raise click.ClickException(
             f"release {key}: no inventory record in the cluster (Harmonia never applied it)"
@@ -67,7 +58,7 @@ def _result_when_handled(
     """The record's last result once the reconciler has acted on `requested`, or None
     when it did not by `deadline`."""
     while time.monotonic() < deadline:
-        record = client.get(_record_stub(key))
+        record = client.get(inventory_stub(key))
         if record is not None and handled_at(record) == requested:
             try:
                 return record_from_configmap(record).result

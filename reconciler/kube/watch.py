@@ -126,9 +126,16 @@ class Reflector:
     def wait_synced(self, timeout: float) -> bool:
         return self._synced.wait(timeout)
 
+    @property
+    def current(self) -> bool:
+        """Synced, and its last attempt did not fail: what it holds may be trusted now. A
+        reflector retrying a failed watch holds what it last saw; a pass then lists, so a
+        failed read stops the pass instead of feeding it a stale view (removals read it)."""
+        return self.synced and self.problem is None
+
     def objects(self) -> list[JsonObject] | None:
-        """The objects of the scope now, or None while the first list has not come in."""
-        if not self.synced:
+        """The objects of the scope now, or None while they are not `current`."""
+        if not self.current:
             return None
         with self._lock:
             return list(self._objects.values())
@@ -191,6 +198,7 @@ class Reflector:
     def _watch(self) -> None:
         def opened(close: Callable[[], None]) -> None:
             self._close_watch = close
+            self.problem = None  # following again, from where the store stands
             if self._stopping.is_set():
                 close()
 
@@ -294,8 +302,14 @@ class Watches:
         with self._lock:
             return frozenset(self._reflectors)
 
+    def synced(self, scope: WatchScope) -> bool:
+        """Whether `scope` is watched and current (a cheap `objects` check)."""
+        with self._lock:
+            reflector = self._reflectors.get(scope)
+        return reflector is not None and reflector.current
+
     def objects(self, scope: WatchScope) -> list[JsonObject] | None:
-        """The scope's objects now, or None when it is not watched or not synced yet."""
+        """The scope's objects now, or None when it is not watched or not current."""
         with self._lock:
             reflector = self._reflectors.get(scope)
         return reflector.objects() if reflector is not None else None

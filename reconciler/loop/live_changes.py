@@ -96,6 +96,12 @@ class LiveChanges:
         if change.type == "DELETED":
             self._outputs.pop(key, None)
             return None
+        try:
+            # Only a real record counts: a look-alike ConfigMap (another release's object
+            # named like a record) neither asks for a sync nor publishes outputs.
+            outputs = record_from_configmap(change.object).outputs
+        except InventoryFormatError:
+            return None
         requested = pending_request(change.object)
         if requested is not None and self.repository.owns(key):
             return PassRequest(
@@ -103,10 +109,6 @@ class LiveChanges:
                 reasons=(f"sync of {key} requested at {requested}",),
                 syncs=((key, requested),),
             )
-        try:
-            outputs = record_from_configmap(change.object).outputs
-        except InventoryFormatError:
-            return None
         digest = hashlib.sha256(json.dumps(outputs, sort_keys=True).encode()).hexdigest()
         before, self._outputs[key] = self._outputs.get(key), digest
         if before is None or before == digest or self.repository.owns(key):

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from reconciler.apply.inventory import InventoryRecord, inventory_name
+from reconciler.apply.inventory import InventoryRecord, inventory_stub
 from reconciler.apply.live_index import scopes_to_watch
 from reconciler.apply.records import INVENTORY_SCOPE, inventory_records
 from reconciler.apply.sync_request import handled_patch
@@ -29,7 +29,7 @@ from reconciler.loop.events import emit_notices, health_notice
 from reconciler.loop.live_changes import LiveChanges, ReadinessCheck, Repository
 from reconciler.loop.pass_queue import QUIET_SECONDS, PassQueue, PassRequest
 from reconciler.status.live import read_statuses
-from reconciler.types import JsonObject, ReleaseKey, split_release_key
+from reconciler.types import ReleaseKey, split_release_key
 
 log = logging.getLogger(__name__)
 
@@ -155,14 +155,8 @@ class Reactor:
     def _pass(self, request: PassRequest) -> None:
         self._cycle.run_pass(stopping=self._stopping.is_set, request=request)
         for key, requested in request.syncs:
-            namespace, _name = split_release_key(key)
-            stub: JsonObject = {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": inventory_name(key), "namespace": namespace},
-            }
             try:
-                self._client.merge_patch(stub, handled_patch(requested))
+                self._client.merge_patch(inventory_stub(key), handled_patch(requested))
             except KubeError as error:
                 log.warning("release %s: sync request not answered: %s", key, error)
         self.after_pass()
@@ -173,13 +167,18 @@ class Reactor:
         with self._lock:
             namespaces, self._unchecked = self._unchecked, set()
             self._checks_due = float("inf")
-        statuses, _problems = read_statuses(
-            self._client, source=self._cycle.source_id, watched=self._watches
-        )
+        statuses = [
+            status
+            for namespace in sorted(namespaces)
+            for status in read_statuses(
+                self._client,
+                namespace=namespace,
+                source=self._cycle.source_id,
+                watched=self._watches,
+            )[0]
+        ]
         moved = False
         for status in statuses:
-            if split_release_key(status.key)[0] not in namespaces:
-                continue
             state = status.health.state
             before = self._health.get(status.key)
             self._health[status.key] = state

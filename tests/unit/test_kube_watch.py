@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from reconciler.kube.client import Listing
 from reconciler.kube.errors import Expired, from_status
 from reconciler.kube.watch import (
     RETRY_BASE_SECONDS,
@@ -77,3 +78,11 @@ def test_the_latest_writers_are_the_managers_of_the_latest_time() -> None:
     )
     assert latest_writers(same_second) == {"harmonia", "kubectl-edit"}
     assert latest_writers({"metadata": {"name": "a"}}) == frozenset()
+
+
+def test_a_reflector_retrying_a_failed_watch_is_not_read() -> None:
+    listing = Listing([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}], "7")
+    reflector = Reflector(None, WatchScope("v1", "ConfigMap", "shop"), resume=listing)  # type: ignore[arg-type]
+    assert reflector.current and reflector.objects() is not None
+    reflector.problem = "ConfigMap watch: the cluster did not answer"
+    assert not reflector.current and reflector.objects() is None

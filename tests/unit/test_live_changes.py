@@ -105,3 +105,12 @@ def test_new_outputs_of_a_release_of_this_repository_ask_nothing() -> None:
     watching = changes()
     watching.classify(Change(INVENTORY_SCOPE, "ADDED", record(WEB, {"a": "1"})))
     assert watching.classify(Change(INVENTORY_SCOPE, "MODIFIED", record(WEB, {"a": "2"}))) is None
+
+
+def test_a_look_alike_of_a_record_asks_for_no_sync() -> None:
+    stamp = "2026-12-06T17:00:00.000000Z"
+    look_alike = record(WEB, {}, **{REQUESTED_AT: stamp})
+    # Rendering gives a release's own objects the owner annotation of their release; a
+    # record carries its own release's, so another release's object cannot pass for it.
+    look_alike["metadata"]["annotations"]["harmonia.dev/owner"] = "shop/other"  # type: ignore[index]
+    assert changes().classify(Change(INVENTORY_SCOPE, "MODIFIED", look_alike)) is None
