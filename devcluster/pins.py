@@ -13,6 +13,9 @@ KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 HELM_VERSION = "v4.3.1"
+SOPS_VERSION = "v3.13.3"
+# age-keygen makes the age identities of the tests and of docs/secrets.md's walk-through.
+AGE_VERSION = "v1.3.2"
 
 # Written into every binary so `/version`, `kubectl version` and Helm's
 # `.Capabilities` report the release instead of v0.0.0.
@@ -85,6 +88,19 @@ COMPONENTS: tuple[Component, ...] = (
         packages=("helm.sh/helm/v4/cmd/helm",),
         ldflags=(f"-X helm.sh/helm/v4/internal/version.version={HELM_VERSION}",),
     ),
+    Component(
+        name="sops",
+        module="github.com/getsops/sops/v3",
+        version=SOPS_VERSION,
+        packages=("github.com/getsops/sops/v3/cmd/sops",),
+        ldflags=(f"-X github.com/getsops/sops/v3/version.Version={SOPS_VERSION.lstrip('v')}",),
+    ),
+    Component(
+        name="age",
+        module="filippo.io/age",
+        version=AGE_VERSION,
+        packages=("filippo.io/age/cmd/age-keygen",),
+    ),
 )
 
 # Binary name -> the component that provides it.
@@ -96,4 +112,6 @@ BINARIES: dict[str, str] = {
     "kubectl": "kubernetes",
     "kwok": "kwok",
     "helm": "helm",
+    "sops": "sops",
+    "age-keygen": "age",
 }
