@@ -33,6 +33,7 @@ from typing import Any
 
 from bench.cluster import BenchCluster, BenchError, own_cluster, rolled_out
 from bench.generate import (
+    CHART_PATH,
     GitRepository,
     SyntheticRepository,
     synthetic_repository,
@@ -40,6 +41,7 @@ from bench.generate import (
 )
 from bench.generate import with_settings_changed as changed
 from bench.harmonia import harmonia_apply
+from bench.peers import helm_environment
 from bench.realtime_report import (
     FULL_PASS,
     FULL_PASS_WATCHED,
@@ -77,6 +79,9 @@ POLL = 0.1
 SETTLE = 10.0
 """Seconds after the daemon's first pass before measuring: its reflectors list and sync."""
 POLL_INTERVAL = 60.0
+LOGGED_TIMEOUT = 120.0
+"""Seconds to wait, after the changed release is Ready, for the pass to log its outcome
+(outcomes are logged when the whole pass ends)."""
 
 
 class Run:
@@ -100,6 +105,8 @@ class Run:
         self.source = describe_checkout(self.git.work).source
         self.edits = 0
         self.hub_generation = 1
+        self.logs: dict[int, Path] = {}
+        """Each running daemon's log, by process id."""
         leaves = [
             r.key for r in self.repository.releases[1:] if not self.repository.dependents_of(r.key)
         ]
@@ -217,6 +224,7 @@ class Run:
                 if process.poll() is not None:
                     raise BenchError(f"harmonia run exited {process.returncode}; log {output}")
                 time.sleep(SETTLE)
+                self.logs[process.pid] = output
                 yield process
             finally:
                 process.send_signal(signal.SIGTERM)
@@ -276,11 +284,15 @@ class Run:
         name: str,
         announce: Callable[[], None],
         *,
+        daemon_log: Path,
         wait_before: Callable[[], float],
         hub: bool = False,
     ) -> None:
         """Commits pushed and `announce`d: one leaf release's setting changed, or with
-        `hub` the hub's outputs (its dependents re-rendered, every one rolls)."""
+        `hub` the hub's outputs (its dependents re-rendered, every one rolls). For one
+        release, also what of the time was its own: its render (`helm template` timed
+        alone) and the pass's time on it (plan, apply, rollout; `seconds=` of its outcome
+        in `daemon_log`), and the rest."""
         count = (
             self.samples if name in (PUSH_WEBHOOK, PUSH_HUB_WEBHOOK) else max(3, self.samples // 2)
         )
@@ -294,8 +306,18 @@ class Run:
                 else:
                     keys = [self.leaves[-1 - index % len(self.leaves)]]
                     change = changed(self.repository, keys[0], f"{name}-{index}")
-                series.samples.append({"seconds": self._push(change, keys, announce)})
-                log(f"N={self.size} {name} {keys[0]}: {series.samples[-1]['seconds']:.2f} s")
+                logged_before = daemon_log.stat().st_size
+                sample = {"seconds": self._push(change, keys, announce)}
+                if not hub:
+                    own = self._release_seconds(daemon_log, logged_before, keys[0])
+                    render = self._render_seconds(keys[0])
+                    sample |= {
+                        "release_seconds": own,
+                        "render_seconds": render,
+                        "overhead_seconds": sample["seconds"] - own - render,
+                    }
+                series.samples.append(sample)
+                log(f"N={self.size} {name} {keys[0]}: {sample}")
 
     def _push(
         self, change: SyntheticRepository, keys: list[str], announce: Callable[[], None]
@@ -327,6 +349,40 @@ class Run:
         until(ready, READY_TIMEOUT, f"{len(keys)} releases Ready after the push")
         return time.monotonic() - started
 
+    def _release_seconds(self, daemon_log: Path, offset: int, key: str) -> float:
+        """`seconds=` of `key`'s Applied line that the daemon logged after `offset`."""
+        pattern = re.compile(rf"release {re.escape(key)} Applied .* seconds=([0-9.]+)")
+        found: list[float] = []
+
+        def logged() -> bool:
+            with daemon_log.open("rb") as text:
+                text.seek(offset)
+                lines = text.read().decode(errors="replace").splitlines()
+            found[:] = [float(m.group(1)) for line in lines if (m := pattern.search(line))]
+            return bool(found)
+
+        until(logged, LOGGED_TIMEOUT, f"{key}'s outcome logged")
+        return found[0]
+
+    def _render_seconds(self, key: str) -> float:
+        """The fastest of three `helm template` runs of `key` with the values Harmonia
+        computes: what rendering the changed release alone costs."""
+        release = self.repository.release(key)
+        values = self.folder / "render-values.json"
+        values.write_text(json.dumps(self.repository.peer_values(release)))
+        command = [
+            str(self.cluster.binaries["helm"]), "template", release.name,
+            str(self.git.work / CHART_PATH), "--namespace", release.namespace,
+            "--values", str(values),
+        ]  # fmt: skip
+        env = helm_environment(self.folder / "helm-home")
+        timings = []
+        for _ in range(3):
+            started = time.monotonic()
+            subprocess.run(command, env=env, check=True, capture_output=True)
+            timings.append(time.monotonic() - started)
+        return min(timings)
+
     def webhook_and_edits(self, idle_minutes: int) -> None:
         port = free_port()
         secret = self.folder / "webhook-secret"
@@ -348,15 +404,17 @@ class Run:
             deliveries = iter(range(1, 1_000_000))
             for name, hub in ((PUSH_WEBHOOK, False), (PUSH_HUB_WEBHOOK, True)):
                 self.pushes(name, lambda: webhook(port, self.git.remote, next(deliveries)),
+                            daemon_log=self.logs[process.pid],
                             wait_before=lambda: 2.0, hub=hub)  # fmt: skip
 
     def poll(self) -> None:
         jitter = random.Random(self.size)
-        with self.daemon("poll", "--interval", "1m", "--listen", "off"):
+        with self.daemon("poll", "--interval", "1m", "--listen", "off") as process:
             for name, hub in ((PUSH_POLL, False), (PUSH_HUB_POLL, True)):
                 self.pushes(
                     name,
                     lambda: None,
+                    daemon_log=self.logs[process.pid],
                     wait_before=lambda: jitter.uniform(0, POLL_INTERVAL),
                     hub=hub,
                 )

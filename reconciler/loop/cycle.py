@@ -345,7 +345,12 @@ class Cycle:
             "release %s %s",
             entry.release,
             entry.describe(),
-            extra={"release": entry.release, "outcome": str(entry.outcome), "revision": revision},
+            extra={
+                "release": entry.release,
+                "outcome": str(entry.outcome),
+                "revision": revision,
+                **({"seconds": round(entry.seconds, 3)} if entry.seconds is not None else {}),
+            },
         )
         self.events.publish(
             entry.release, pass_notices(entry, revision=revision), revision=revision

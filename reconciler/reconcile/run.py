@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
+from reconciler.apply.inventory import InventoryRecord
 from reconciler.apply.live_index import LiveIndex
 from reconciler.apply.records import inventory_records
 from reconciler.apply.wait import Waiter
@@ -136,12 +137,19 @@ def reconcile(
     # for on its own: a slow or failing release holds back its dependents, nobody else.
     # Gates read finished reports only.
     order = StartOrder(
-        state,
-        [
-            key
+        {
+            key: state.loaded.releases[key].dependencies.values()
             for level in state.graph.levels
             for key in level
             if key not in reports and key in state.render.rendered
+        },
+        changed=[
+            key
+            for key, rendered in state.render.rendered.items()
+            if not (
+                isinstance(record := records.get(key), InventoryRecord)
+                and record.input_hash == rendered.input_hash
+            )
         ],
     )
 
@@ -158,7 +166,8 @@ def reconcile(
         waiting: dict[ReleaseKey, _Step] = {}
         running: set[futures.Future[_Step | ReleaseReport]] = set()
         while order or running or waiter:
-            running |= {pool.submit(one, key) for key in order.startable()}
+            room = options.parallelism - len(running)
+            running |= {pool.submit(one, key) for key in order.startable(room)}
             due = waiter.due_in(time.monotonic())
             done: set[futures.Future[_Step | ReleaseReport]] = set()
             if running:
