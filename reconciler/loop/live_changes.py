@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.apply.inventory import (
     INVENTORY_LABEL,
     InventoryFormatError,
+    InventoryRecord,
     inventory_release,
     record_from_configmap,
 )
@@ -63,6 +64,13 @@ class LiveChanges:
     def __init__(self, repository: Repository) -> None:
         self.repository = repository
         self._outputs: dict[ReleaseKey, str] = {}
+
+    def seen(self, records: Iterable[InventoryRecord]) -> None:
+        """The outputs of records the watches listed rather than saw change (a reflector's
+        first list is no change): the baseline a later change is new against. A release
+        already known keeps what its own changes said."""
+        for record in records:
+            self._outputs.setdefault(record.release, _digest(record.outputs))
 
     def classify(self, change: Change) -> PassRequest | ReadinessCheck | None:
         if change.scope == INVENTORY_SCOPE:
@@ -109,7 +117,7 @@ class LiveChanges:
                 reasons=(f"sync of {key} requested at {requested}",),
                 syncs=((key, requested),),
             )
-        digest = hashlib.sha256(json.dumps(outputs, sort_keys=True).encode()).hexdigest()
+        digest = _digest(outputs)
         before, self._outputs[key] = self._outputs.get(key), digest
         if before is None or before == digest or self.repository.owns(key):
             # First sight, no change, or this repository's own pass re-rendered the
@@ -119,3 +127,7 @@ class LiveChanges:
         if not dependents:
             return None
         return PassRequest(dependents, reasons=(f"{key} published new outputs",))
+
+
+def _digest(outputs: object) -> str:
+    return hashlib.sha256(json.dumps(outputs, sort_keys=True).encode()).hexdigest()

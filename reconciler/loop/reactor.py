@@ -89,11 +89,9 @@ class Reactor:
         except KubeError as error:
             log.warning("watches not updated: %s", error)
             return
-        records = [
-            record
-            for record in found.values()
-            if isinstance(record, InventoryRecord) and record.source == self._cycle.source_id
-        ]
+        every_record = [record for record in found.values() if isinstance(record, InventoryRecord)]
+        self._changes.seen(every_record)
+        records = [record for record in every_record if record.source == self._cycle.source_id]
         entries = [entry.ref for record in records for entry in record.entries]
         namespaces = {split_release_key(record.release)[0] for record in records}
         self._watches.want(scopes_to_watch(entries, namespaces) | {INVENTORY_SCOPE})

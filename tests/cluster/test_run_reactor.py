@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests import manifests
 from tests.cluster.test_cli_cluster import harmonia
+from tests.cluster.test_external_dependencies import CHARTS, bench_with_chart, kafka_connect
 from tests.cluster.test_run_loop import (
     eventually,
     identity_in,
@@ -155,3 +157,47 @@ def test_only_the_leader_acts_on_a_hand_edit_and_a_standby_acts_within_the_lease
     # retries every 2/15 of it; its first pass then puts the edit back.
     assert takeover <= duration + duration * 2 / 15 + 5, takeover
     assert watched < 5, watched
+
+
+def test_new_outputs_of_a_release_of_another_repository_re_render_its_dependents_here(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    platform = bench_with_chart(cluster, tmp_path / "platform", "zookeeper")
+    fields = {"chartPath": "charts/zookeeper"}
+    platform.release(namespace, "zookeeper", configValues={"replicas": 2}, **fields)
+    assert all(r.ready for r in platform.run().releases.values())
+    kafka = manifests.release(
+        namespace,
+        "kafka",
+        chartPath="charts/kafka",
+        configValues={"replicas": 1},
+        dependencies={"zookeeper": f"{namespace}/zookeeper"},
+    )
+    files = {
+        f"charts/kafka/{path.relative_to(CHARTS / 'kafka')}": path.read_text()
+        for path in (CHARTS / "kafka").rglob("*")
+        if path.is_file()
+    }
+    files["harmonia.yaml"] = "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n"
+    files[f"releases/{namespace}/kafka.yaml"] = json.dumps(kafka)
+    git_repos.commit_and_push(files, "kafka")
+    log = tmp_path / "run.log"
+    args = ("--repo", str(git_repos.remote), "--ref", "main", *FAR)
+    with running_with(cluster, tmp_path / "cache", log, *args):
+        eventually(lambda: "pass finished" in log.read_text(), what="first pass", timeout=120)
+        assert kafka_connect(cluster, namespace).count(":2181") == 2
+
+        platform.release(namespace, "zookeeper", configValues={"replicas": 3}, **fields)
+        assert all(r.ready for r in platform.run().releases.values())
+
+        eventually(
+            lambda: kafka_connect(cluster, namespace).count(":2181") == 3,
+            what="Kafka re-rendered with three ZooKeeper addresses",
+            timeout=60,
+        )
+        text = log.read_text()
+    assert re.search(
+        rf"pass started at revision \w+ for {namespace}/kafka "
+        rf"\({namespace}/zookeeper published new outputs\)",
+        text,
+    ), text

@@ -101,6 +101,25 @@ def test_new_outputs_of_an_outside_release_ask_for_a_pass_of_its_dependents_here
     assert found == PassRequest(frozenset({KAFKA}), reasons=(f"{ZK} published new outputs",))
 
 
+def test_the_first_change_of_a_record_listed_at_the_start_is_measured_against_the_listing() -> None:
+    watching = changes()
+    watching.seen([InventoryRecord(ZK, "src", "rev", "hash", (), outputs={"a": "1"})])
+
+    found = watching.classify(Change(INVENTORY_SCOPE, "MODIFIED", record(ZK, {"a": "2"})))
+
+    assert found == PassRequest(frozenset({KAFKA}), reasons=(f"{ZK} published new outputs",))
+
+
+def test_a_listing_does_not_overwrite_what_a_records_own_changes_said() -> None:
+    watching = changes()
+    watching.classify(Change(INVENTORY_SCOPE, "ADDED", record(ZK, {"a": "1"})))
+    watching.seen([InventoryRecord(ZK, "src", "rev", "hash", (), outputs={"a": "2"})])
+
+    found = watching.classify(Change(INVENTORY_SCOPE, "MODIFIED", record(ZK, {"a": "2"})))
+
+    assert found == PassRequest(frozenset({KAFKA}), reasons=(f"{ZK} published new outputs",))
+
+
 def test_new_outputs_of_a_release_of_this_repository_ask_nothing() -> None:
     watching = changes()
     watching.classify(Change(INVENTORY_SCOPE, "ADDED", record(WEB, {"a": "1"})))
