@@ -18,6 +18,16 @@ RUN go install -trimpath \
         "helm.sh/helm/v4/cmd/helm@${HELM_VERSION}" \
     && test "$(/out/helm version --template '{{.Version}}')" = "${HELM_VERSION}"
 
+# sops decrypts the repository's SOPS files (docs/secrets.md); built the same way, at the
+# dev cluster's pin, so the image decrypts with the binary the tests decrypt with.
+FROM golang:1.26.8-bookworm AS sops
+ARG SOPS_VERSION=v3.13.3
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GOBIN=/out
+RUN go install -trimpath \
+        -ldflags "-s -w -X github.com/getsops/sops/v3/version.Version=${SOPS_VERSION#v}" \
+        "github.com/getsops/sops/v3/cmd/sops@${SOPS_VERSION}" \
+    && test "$(/out/sops --version --disable-version-check)" = "sops ${SOPS_VERSION#v}"
+
 # The virtual environment is built here and copied whole into the final stage, which
 # uses the same base image, so the venv's python symlinks resolve there too.
 # Only the product is installed: no `test` extra, and no devcluster package (the
@@ -50,11 +60,13 @@ RUN groupadd --system --gid 10001 harmonia \
         --shell /usr/sbin/nologin harmonia \
     && install -d -o 10001 -g 10001 /var/cache/harmonia
 COPY --from=helm /out/helm /usr/local/bin/helm
+COPY --from=sops /out/sops /usr/local/bin/sops
 COPY --from=builder /opt/harmonia /opt/harmonia
 ENV PATH=/opt/harmonia/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HARMONIA_HELM=/usr/local/bin/helm \
+    HARMONIA_SOPS=/usr/local/bin/sops \
     HARMONIA_CACHE_DIR=/var/cache/harmonia
 # A numeric user, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from devcluster.pins import COMPONENTS, HELM_VERSION
+from devcluster.pins import COMPONENTS, HELM_VERSION, SOPS_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -96,19 +96,33 @@ def test_hadolint_finds_nothing_to_fix() -> None:
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
-def test_helm_is_built_at_the_dev_cluster_pin_with_the_dev_cluster_recipe() -> None:
-    helm = stage_named("helm")
-    assert helm.arguments("ARG") == [f"HELM_VERSION={HELM_VERSION}"]
-    component = next(item for item in COMPONENTS if item.name == "helm")
+@pytest.mark.parametrize(("name", "version"), [("helm", HELM_VERSION), ("sops", SOPS_VERSION)])
+def test_a_tool_is_built_at_the_dev_cluster_pin_with_the_dev_cluster_recipe(
+    name: str, version: str
+) -> None:
+    stage = stage_named(name)
+    variable = f"{name.upper()}_VERSION"
+    assert stage.arguments("ARG") == [f"{variable}={version}"]
+    component = next(item for item in COMPONENTS if item.name == name)
     (build,) = (
-        command.replace("${HELM_VERSION}", HELM_VERSION) for command in helm.arguments("RUN")
+        command.replace(f"${{{variable}#v}}", version.lstrip("v")).replace(
+            f"${{{variable}}}", version
+        )
+        for command in stage.arguments("RUN")
     )
     assert build.startswith("go install -trimpath")
     for package in component.packages:
         assert f'"{package}@{component.version}"' in build
     ldflags = " ".join(["-s", "-w", *component.ldflags])
     assert f'-ldflags "{ldflags}"' in build
-    assert "CGO_ENABLED=0" in helm.arguments("ENV")[0]
+    assert "CGO_ENABLED=0" in stage.arguments("ENV")[0]
+
+
+def test_the_final_stage_has_helm_and_sops_where_harmonia_looks() -> None:
+    (environment,) = FINAL.arguments("ENV")
+    for name in ("helm", "sops"):
+        assert f"--from={name} /out/{name} /usr/local/bin/{name}" in FINAL.arguments("COPY")
+        assert f"HARMONIA_{name.upper()}=/usr/local/bin/{name}" in environment
 
 
 def test_the_final_stage_runs_as_a_numeric_user_that_is_not_root() -> None:
