@@ -76,7 +76,10 @@ class LeaderLabel:
         self._client = client
         self._pod = pod
         self._leading = False
-        self._labelled = False
+        self._carries: bool | None = False
+        """Whether the pod carries the label this process set; None after a temporary
+        failure (a request that timed out may have been written)."""
+        self._problem = ""
         if pod is None:
             log.log(
                 unknown_level,
@@ -102,30 +105,35 @@ class LeaderLabel:
                 self._pod.subject,
             )
             self._pod = None
-        elif carries_leader_label(found) and self._patch(leading=False):
+        elif carries_leader_label(found) and self._send(leading=False) is None:
             log.info("%s: removed the stale %s label", self._pod.subject, LEADER_LABEL)
 
     def hold(self) -> None:
         """While leading: the label on, unless it is already; a failure is retried at the
         next call (the service calls again after each pass)."""
         self._leading = True
-        if self._pod is None or self._labelled:
+        if self._pod is None or self._carries is True:
             return
-        self._labelled = self._patch(leading=True)
-        if self._labelled:
+        error = self._send(leading=True)
+        if error is None:
+            self._carries = True
             log.info("%s: labelled %s=%s", self._pod.subject, LEADER_LABEL, LEADER_VALUE)
+        else:
+            self._carries = None if error.temporary else False
 
     def drop(self) -> None:
-        """No longer leading (stopping, or the Lease lost): the label off. Sent even when
-        the last `hold` failed, as a request that timed out may have been written."""
+        """No longer leading (stopping, or the Lease lost): the label off, unless it is
+        known not to be there."""
         if self._pod is None or not self._leading:
             return
         self._leading = False
-        self._labelled = False
-        if self._patch(leading=False):
+        if self._carries is not False and self._send(leading=False) is None:
             log.info("%s: %s label removed", self._pod.subject, LEADER_LABEL)
+        self._carries = False
 
-    def _patch(self, *, leading: bool) -> bool:
+    def _send(self, *, leading: bool) -> KubeError | None:
+        """The patch sent; the error, logged (a warning when it differs from the last), if
+        it failed."""
         assert self._pod is not None
         try:
             self._client.merge_patch(pod_reference(self._pod), label_patch(leading=leading))
@@ -134,13 +142,12 @@ class LeaderLabel:
                 consequence = "it leads on, but a Service selecting the label does not reach it"
             else:
                 consequence = "a Service selecting the label may still send it deliveries (503)"
-            log.warning(
-                "%s: cannot %s the %s label (%s): %s",
-                self._pod.subject,
-                "set" if leading else "remove",
-                LEADER_LABEL,
-                error.message,
-                consequence,
+            problem = (
+                f"{self._pod.subject}: cannot {'set' if leading else 'remove'} the "
+                f"{LEADER_LABEL} label ({error.message}): {consequence}"
             )
-            return False
-        return True
+            log.log(logging.DEBUG if problem == self._problem else logging.WARNING, "%s", problem)
+            self._problem = problem
+            return error
+        self._problem = ""
+        return None

@@ -21,6 +21,7 @@ import yaml
 from kubernetes import client
 
 from reconciler.loop.leader_label import LEADER_LABEL
+from tests.cluster.accounts import namespace_kubeconfig
 from tests.cluster.test_run_loop import (
     eventually,
     identity_in,
@@ -82,14 +83,24 @@ def seconds_until(condition: Callable[[], bool], *, since: float, what: str) -> 
 
 @contextmanager
 def replica(
-    cluster: LiveCluster, repos: GitRepos, folder: Path, namespace: str, pod: str, run: str
+    cluster: LiveCluster,
+    repos: GitRepos,
+    folder: Path,
+    namespace: str,
+    pod: str,
+    run: str,
+    *,
+    kubeconfig: Path | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     """`harmonia run` with leader election in `namespace`, told it runs in Pod `pod`; `run`
-    names its log and cache (a restart gets fresh ones, as a restarted container does)."""
+    names its log and cache (a restart gets fresh ones, as a restarted container does);
+    `kubeconfig`: another user than the cluster's admin."""
     log = folder / f"{run}.log"
     args = ("--repo", str(repos.remote), "--ref", "main", "--interval", "10m", "--no-status")
     args += ("--lease-namespace", namespace, "--lease-duration", f"{LEASE_SECONDS}s")
     env = {"POD_NAME": pod, "POD_NAMESPACE": namespace}
+    if kubeconfig is not None:
+        env["KUBECONFIG"] = str(kubeconfig)
     with running_with(
         cluster, folder / f"cache-{run}", log, *args, "--listen", "off", env=env
     ) as process:
@@ -237,3 +248,34 @@ def test_sigterm_takes_the_label_off_and_the_service_then_lists_the_new_leader_a
     assert f"Pod/{namespace}/{leader}: {LEADER_LABEL} label removed" in leader_log.read_text()
     assert took < TAKEOVER_BOUND - LEASE_SECONDS, f"{took:.1f}s: the Lease was not given up"
     assert after_both_stopped == set()
+
+
+def test_a_leader_refused_the_label_says_so_and_leads_on(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    """An account that may hold the Lease and read pods but not patch them (an RBAC without
+    the rule deploy/ adds): leading goes on, without the label."""
+    git_repos.commit_and_push(repository_files(namespace), "web")
+    create_pods(cluster, namespace)
+    kubeconfig = namespace_kubeconfig(cluster, namespace, tmp_path, role="view")
+    lease_rights = ("--verb=create,get,update,patch", "--resource=leases.coordination.k8s.io")
+    cluster.kubectl("-n", namespace, "create", "role", "lease-holder", *lease_rights)
+    account = f"--serviceaccount={namespace}:view-user"
+    cluster.kubectl(
+        "-n", namespace, "create", "rolebinding", "lease-holder", "--role=lease-holder", account
+    )
+    with (
+        core_api(cluster) as api,
+        replica(
+            cluster, git_repos, tmp_path, namespace, PODS[0], "refused", kubeconfig=kubeconfig
+        ) as (process, log),
+    ):
+        refused = f"Pod/{namespace}/{PODS[0]}: cannot set the {LEADER_LABEL} label"
+        eventually(lambda: refused in log.read_text(), what="the refusal logged", timeout=60)
+        eventually(lambda: "pass started" in log.read_text(), what="a pass", timeout=60)
+        assert lease_holder(cluster, namespace) == identity_in(log)
+        assert process.poll() is None
+        assert labelled(api, namespace) == set()
+    text = log.read_text()
+    assert "it leads on, but a Service selecting the label does not reach it" in text
+    assert "Traceback" not in text
