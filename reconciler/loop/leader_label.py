@@ -110,7 +110,7 @@ class LeaderLabel:
 
     def hold(self) -> None:
         """While leading: the label on, unless it is already; a failure is retried at the
-        next call (the service calls again after each pass)."""
+        next call (the service calls again after each periodic pass)."""
         self._leading = True
         if self._pod is None or self._carries is True:
             return
