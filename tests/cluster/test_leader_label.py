@@ -87,22 +87,23 @@ def replica(
     repos: GitRepos,
     folder: Path,
     namespace: str,
-    pod: str,
+    pod: str | None,
     run: str,
-    *,
+    *extra: str,
     kubeconfig: Path | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    """`harmonia run` with leader election in `namespace`, told it runs in Pod `pod`; `run`
-    names its log and cache (a restart gets fresh ones, as a restarted container does);
-    `kubeconfig`: another user than the cluster's admin."""
+    """`harmonia run` with leader election in `namespace`, told it runs in Pod `pod` (None:
+    told nothing, as outside a pod); `run` names its log and cache (a restart gets fresh
+    ones, as a restarted container does); `kubeconfig`: another user than the cluster's
+    admin."""
     log = folder / f"{run}.log"
     args = ("--repo", str(repos.remote), "--ref", "main", "--interval", "10m", "--no-status")
     args += ("--lease-namespace", namespace, "--lease-duration", f"{LEASE_SECONDS}s")
-    env = {"POD_NAME": pod, "POD_NAMESPACE": namespace}
+    env = {} if pod is None else {"POD_NAME": pod, "POD_NAMESPACE": namespace}
     if kubeconfig is not None:
         env["KUBECONFIG"] = str(kubeconfig)
     with running_with(
-        cluster, folder / f"cache-{run}", log, *args, "--listen", "off", env=env
+        cluster, folder / f"cache-{run}", log, *args, "--listen", "off", *extra, env=env
     ) as process:
         yield process, log
 
@@ -283,4 +284,24 @@ def test_a_leader_refused_the_label_says_so_and_leads_on(
     assert "it leads on, but a Service selecting the label does not reach it" in text
     assert text.count("cannot set the") == 1, "the same refusal is a warning once"
     assert "cannot remove the" not in text, "a label known absent is not removed on the way out"
+    assert "Traceback" not in text
+
+
+def test_outside_a_pod_nothing_is_labelled_and_the_log_says_so_once(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    git_repos.commit_and_push(repository_files(namespace), "web")
+    create_pods(cluster, namespace)
+    secret_file = tmp_path / "webhook-secret"
+    secret_file.write_text("a-webhook-secret\n")
+    webhooks = ("--webhook-secret-file", str(secret_file))
+    with (
+        core_api(cluster) as api,
+        replica(cluster, git_repos, tmp_path, namespace, None, "cli", *webhooks) as (_, log),
+    ):
+        eventually(lambda: "pass finished" in log.read_text(), what="a pass", timeout=60)
+        assert lease_holder(cluster, namespace) == identity_in(log)
+        assert labelled(api, namespace) == set()
+    text = log.read_text()
+    assert text.count("no POD_NAME and POD_NAMESPACE (not in a pod)") == 1
     assert "Traceback" not in text
