@@ -18,6 +18,7 @@ from reconciler.cli.session import render_tools
 from reconciler.kube.connection import KubeTarget
 from reconciler.locations import cache_home
 from reconciler.loop.hook_receiver import WebhookSecretError, read_secret
+from reconciler.loop.leader_label import own_pod
 from reconciler.loop.logs import configure_logging
 from reconciler.loop.service import Service
 from reconciler.loop.settings import (
@@ -213,7 +214,12 @@ def run(
         raise click.UsageError(str(error)) from None
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     service = Service(
-        settings, target=target, policy=policy, tools=render_tools(inputs), cache_root=cache_home()
+        settings,
+        target=target,
+        policy=policy,
+        tools=render_tools(inputs),
+        cache_root=cache_home(),
+        own_pod=own_pod(os.environ),
     )
     service.handle_signals()
     raise click.exceptions.Exit(service.run(once=once))

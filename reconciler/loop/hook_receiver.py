@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 
@@ -56,6 +56,7 @@ def read_secret(path: Path) -> str:
 class HookAnswer:
     status: int
     body: JsonObject
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def _refusal(status: int, message: str) -> HookAnswer:
@@ -94,14 +95,18 @@ class WebhookReceiver:
         ref: str,
         acting: Callable[[], bool],
         ask: Callable[[PassRequest], None],
+        retry_after: int = 15,
     ) -> None:
         """`url` and `ref`: what the reconciler follows; `acting`: whether this replica
-        holds the Lease; `ask`: asks for a pass (coalesced with the others)."""
+        holds the Lease; `ask`: asks for a pass (coalesced with the others);
+        `retry_after`: the seconds a standby's 503 asks a sender to wait (the lease
+        duration: by then the leader label has moved, or this replica leads)."""
         self._secret_file = secret_file
         self._url = url
         self._ref = ref
         self._acting = acting
         self._ask = ask
+        self._retry_after = retry_after
         self._recent = RecentDeliveries()
 
     def receive(self, provider: str, headers: Mapping[str, str], body: bytes) -> HookAnswer:
@@ -134,9 +139,13 @@ class WebhookReceiver:
             return _result(HTTPStatus.OK, "ignored", f"a {event} event starts nothing")
         if not self._acting():
             log.info("%s not acted on: another replica holds the lease", said)
-            return _refusal(
+            return HookAnswer(
                 HTTPStatus.SERVICE_UNAVAILABLE,
-                "standing by: another replica holds the lease and acts on pushes",
+                {
+                    "error": "standing by, not the leader: another replica holds the lease "
+                    "and acts on pushes; deliveries reach it through the webhooks Service"
+                },
+                {"Retry-After": str(self._retry_after)},
             )
         if delivery is not None and not self._recent.first_time(delivery):
             log.info("%s ignored: received already", said)

@@ -252,7 +252,7 @@ def _hook_endpoint(
         answer = await anyio.to_thread.run_sync(
             _hook_answer, hook, provider, headers, body, limiter=threads, abandon_on_cancel=True
         )
-        return JsonAnswer(answer.body, status_code=answer.status)
+        return JsonAnswer(answer.body, status_code=answer.status, headers=dict(answer.headers))
 
     return endpoint
 

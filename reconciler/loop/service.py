@@ -2,14 +2,16 @@
 
 Thin on purpose (the work of a tick is `cycle.py`): it wires the parts together,
 runs one pass per tick (APScheduler, with jitter, never two at once) once this
-replica holds the Lease, brings the next pass forward when a temporary failure's
-backoff ends before the next tick (or, without watches, when a push webhook arrives),
-and on SIGTERM lets the current writes finish, gives the Lease up and exits.
+replica holds the Lease (its pod labelled the leader's meanwhile, `leader_label.py`),
+brings the next pass forward when a temporary failure's backoff ends before the next
+tick (or, without watches, when a push webhook arrives), and on SIGTERM lets the
+current writes finish, takes the label off, gives the Lease up and exits.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import socket
 import threading
@@ -29,6 +31,7 @@ from reconciler.kube.connection import KubeTarget
 from reconciler.kube.errors import ClusterUnreachable
 from reconciler.loop.cycle import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Cycle, CycleResult
 from reconciler.loop.hook_receiver import WebhookReceiver
+from reconciler.loop.leader_label import LeaderLabel, OwnPod
 from reconciler.loop.lease import LeaderElector, LeaseSettings
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.pass_queue import QUIET_SECONDS, PassRequest
@@ -77,7 +80,10 @@ class Service:
         policy: Policy,
         tools: Tools,
         cache_root: Path,
+        own_pod: OwnPod | None = None,
     ) -> None:
+        """`own_pod`: the Pod this process runs in (the downward API's), labelled while it
+        leads; None outside a pod."""
         self._settings = settings
         self._target = target
         self._policy = policy
@@ -86,6 +92,8 @@ class Service:
         self._progress = _Progress()
         self.instance = instance_name()
         self._reactor: Reactor | None = None
+        self._own_pod = own_pod
+        self._leader_label: LeaderLabel | None = None
 
     def stop(self) -> None:
         """Ask the service to finish the writes under way and exit (what SIGTERM does)."""
@@ -115,6 +123,10 @@ class Service:
             except ClusterUnreachable as error:
                 log.error("%s", error)
                 return EXIT_UNREACHABLE
+            # Only the webhooks Service selects the label: without webhooks its absence is no news.
+            unknown = logging.INFO if self._settings.webhook_secret_file else logging.DEBUG
+            self._leader_label = LeaderLabel(client, self._own_pod, unknown_level=unknown)
+            self._leader_label.clear_stale()
             metrics = Metrics()
             cycle = Cycle(
                 self._settings,
@@ -163,6 +175,7 @@ class Service:
                     ref=self._settings.ref,
                     acting=lambda: self._progress.leading,
                     ask=self._ask,
+                    retry_after=math.ceil(self._settings.lease_duration.total_seconds()),
                 ).receive,
                 events=cycle.events,
             ),
@@ -214,6 +227,7 @@ class Service:
                 return EXIT_OK
         metrics.set_leader(True)
         self._progress.leading = True
+        self._hold_leader_label()
         try:
             if once:
                 result = self._tick(cycle)
@@ -223,6 +237,9 @@ class Service:
         finally:
             self._progress.leading = False
             metrics.set_leader(False)
+            if self._leader_label is not None:
+                # Before the Lease is given up: deliveries stop coming here first.
+                self._leader_label.drop()
             if elector is not None and elector.is_leader:
                 elector.release()
 
@@ -252,6 +269,7 @@ class Service:
         self._progress.fetch_owed = False
         result = cycle.run_pass(stopping=self._progress.stop.is_set)
         self._progress.last = result
+        self._hold_leader_label()
         if self._reactor is not None:
             self._reactor.after_pass()
         scheduler = self._progress.scheduler
@@ -260,6 +278,11 @@ class Service:
             if self._progress.fetch_owed:
                 self._bring_forward(scheduler, self._soon(), why="a push during the pass")
         return result
+
+    def _hold_leader_label(self) -> None:
+        """The leader label on this replica's pod; after a pass, again if it failed before."""
+        if self._leader_label is not None:
+            self._leader_label.hold()
 
     def _bring_forward(
         self, scheduler: BackgroundScheduler, due: datetime | None, *, why: str

@@ -147,6 +147,8 @@ NEEDED = [
     Access("get", "namespaces/{allowed}", "allowed"),  # the release namespace exists
     Access("create", "leases.coordination.k8s.io", "system"),
     Access("patch", "leases.coordination.k8s.io/{lease}", "system"),
+    Access("get", "pods", "system"),  # a stale leader label on its own pod, at start
+    Access("patch", "pods", "system"),  # the leader label, for the webhooks Service
     Access("list", "configmaps", "all"),  # inventory records in every namespace
     Access("get", "configmaps", "kube-system"),
 ]
@@ -161,6 +163,9 @@ REFUSED = [
     Access("list", "secrets", "all"),
     Access("patch", "configmaps", "kube-system"),
     Access("create", "pods", "allowed"),
+    Access("patch", "pods", "allowed"),  # labels its own pod only
+    Access("patch", "pods", "kube-system"),
+    Access("delete", "pods", "system"),
     Access("create", "pods/exec", "allowed"),
     Access("bind", "clusterroles.rbac.authorization.k8s.io", "allowed"),
     Access("escalate", "roles.rbac.authorization.k8s.io", "allowed"),

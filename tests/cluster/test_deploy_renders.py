@@ -221,3 +221,47 @@ def test_without_a_webhook_secret_the_chart_adds_no_webhook_service_or_ingress(
     assert not find(docs, "Service", "harmonia-webhooks") and not find(docs, "Ingress")
     (container,) = pod_spec(docs)["containers"]
     assert "WEBHOOK" not in json.dumps(container)
+
+
+LEADER = {"harmonia.dev/leader": "true"}
+
+
+def test_the_webhook_service_selects_the_leaders_pod_alone_and_the_metrics_one_every_replica(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    for docs in both_with_webhooks(binaries, tmp_path):
+        (deployment,) = find(docs, "Deployment")
+        replicas = deployment["spec"]["selector"]["matchLabels"]
+        (webhooks,) = find(docs, "Service", "harmonia-webhooks")
+        (metrics,) = find(docs, "Service", "harmonia-metrics")
+        assert webhooks["spec"]["selector"] == {**replicas, **LEADER}
+        # Ready pods alone: a killed leader's pod keeps its label until its container restarts.
+        assert not webhooks["spec"].get("publishNotReadyAddresses")
+        assert metrics["spec"]["selector"] == replicas
+
+
+def test_the_deployment_tells_the_reconciler_its_pod_by_the_downward_api(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    for docs in both_in_deployment_mode(binaries):
+        (container,) = pod_spec(docs)["containers"]
+        env = {var["name"]: var.get("valueFrom") for var in container["env"]}
+        assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+        assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    for docs in both_in_cronjob_mode(binaries, tmp_path):
+        (container,) = pod_spec(docs)["containers"]
+        assert "POD_NAME" not in {var["name"] for var in container["env"]}
+
+
+def test_the_reconciler_may_label_pods_in_its_own_namespace_alone(
+    binaries: dict[str, Path],
+) -> None:
+    for docs in both_in_deployment_mode(binaries):
+        (role,) = find(docs, "Role", "harmonia-leader-election")
+        assert role["metadata"]["namespace"] == "harmonia-system"
+        pod_rules = [rule for rule in role["rules"] if "pods" in rule["resources"]]
+        assert pod_rules == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "patch"]}]
+        for cluster_role in find(docs, "ClusterRole"):
+            for rule in cluster_role["rules"]:
+                if "pods" in rule["resources"]:
+                    assert "patch" not in rule["verbs"], cluster_role["metadata"]["name"]

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -240,16 +240,16 @@ def running(
 
 @contextmanager
 def running_with(
-    cluster: LiveCluster, cache: Path, log: Path, *args: str
+    cluster: LiveCluster, cache: Path, log: Path, *args: str, env: Mapping[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`harmonia run` with exactly `args` (its --repo and --interval among them), its output
-    in `log`; stopped by SIGTERM at the end."""
+    """`harmonia run` with exactly `args` (its --repo and --interval among them) and the
+    variables `env` besides the usual ones, its output in `log`; stopped by SIGTERM at the end."""
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [*HARMONIA, "run", *args],
             stdout=sink,
             stderr=subprocess.STDOUT,
-            env=environment(cluster, cache),
+            env={**environment(cluster, cache), **(env or {})},
         )
         try:
             yield process

@@ -198,6 +198,16 @@ def test_a_standby_answers_503_asks_for_nothing_and_forgets_the_delivery(
     assert post(**github_headers(push(), "d-6")).status == 202
 
 
+def test_a_standby_says_it_is_not_the_leader_and_when_to_try_again(
+    post: Post, hooks: Hooks
+) -> None:
+    hooks.leading = False
+    standby = post(**github_headers(push(), "d-6b"))
+    assert standby.status == 503
+    assert "not the leader" in standby.json()["error"]
+    assert standby.headers["Retry-After"] == "15"
+
+
 def test_a_ping_is_answered_and_starts_nothing(post: Post, hooks: Hooks) -> None:
     answer = post(**{**github_headers(push(), "d-7"), "X-GitHub-Event": "ping"})
     assert answer.status == 200

@@ -100,6 +100,12 @@ containers:
       - name: POD_NAMESPACE
         valueFrom:
           fieldRef: {fieldPath: metadata.namespace}
+      {{- if not .once }}
+      {{- /* The leader labels its own pod harmonia.dev/leader=true, for the webhooks Service. */}}
+      - name: POD_NAME
+        valueFrom:
+          fieldRef: {fieldPath: metadata.name}
+      {{- end }}
       - name: HARMONIA_CACHE_DIR
         value: /var/cache/harmonia
       - name: KUBECONFIG
