@@ -7,6 +7,7 @@ failed or the repository is invalid, 2 usage, 3 the Git remote or cluster is unr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,11 @@ def run(
         raise click.UsageError(str(error)) from None
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     service = Service(
-        settings, target=target, policy=policy, tools=render_tools(inputs), cache_root=cache_home()
+        settings,
+        target=target,
+        policy=policy,
+        tools=render_tools(dataclasses.replace(inputs, decrypt=True)),
+        cache_root=cache_home(),
     )
     service.handle_signals()
     raise click.exceptions.Exit(service.run(once=once))
