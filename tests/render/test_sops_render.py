@@ -58,12 +58,18 @@ class Canaries:
         return cls(f"tok-{secrets.token_hex(8)}", f"pw-{secrets.token_hex(8)}")
 
 
-def release_file(name: str, *, values_files: tuple[str, ...] = (), password: str = "") -> str:
+def release_file(
+    name: str,
+    *,
+    namespace: str = "shop",
+    values_files: tuple[str, ...] = (),
+    password: str = "",
+) -> str:
     body: dict[str, Any] = {
         "apiVersion": "harmonia.dev/v1alpha1",
         "kind": "Release",
         "name": name,
-        "namespace": "shop",
+        "namespace": namespace,
         "chartPath": "charts/app",
         "valuesFiles": list(values_files),
         "configValues": {
@@ -73,18 +79,23 @@ def release_file(name: str, *, values_files: tuple[str, ...] = (), password: str
     return yaml.safe_dump(body, sort_keys=False)
 
 
-def repository(root: Path, key: AgeKey, canaries: Canaries) -> Path:
+def repository(root: Path, key: AgeKey, canaries: Canaries, *, namespace: str = "shop") -> Path:
     """web: an encrypted values file and a release file whose password is encrypted in
     place; other: no SOPS at all."""
     files = {f"charts/app/{name}": text for name, text in CHART.items()}
     files["harmonia.yaml"] = "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n"
     files["values/web.yaml"] = encrypted(f"apiToken: {canaries.token}\n", key)
     files["releases/web.yaml"] = encrypted(
-        release_file("web", values_files=("values/web.yaml",), password=canaries.password),
+        release_file(
+            "web",
+            namespace=namespace,
+            values_files=("values/web.yaml",),
+            password=canaries.password,
+        ),
         key,
         encrypted_regex="^password$",
     )
-    files["releases/other.yaml"] = release_file("other")
+    files["releases/other.yaml"] = release_file("other", namespace=namespace)
     return write_repository(root, files)
 
 
