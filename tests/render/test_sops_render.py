@@ -28,7 +28,7 @@ WEB = ReleaseKey("shop/web")
 OTHER = ReleaseKey("shop/other")
 CHART = {
     "Chart.yaml": "apiVersion: v2\nname: vault-app\nversion: 0.1.0\n",
-    "values.yaml": "mode: slow\napiToken: none\ndatabase:\n  password: none\n  port: 1\n",
+    "values.yaml": "mode: slow\napiToken: none\nendpoint: none\ndatabase:\n  password: none\n  port: 1\n",
     "templates/objects.yaml": """\
 apiVersion: v1
 kind: Secret
@@ -44,6 +44,15 @@ metadata:
   name: {{ .Release.Name }}-settings
 data:
   port: {{ .Values.database.port | quote }}
+---
+apiVersion: harmonia.dev/v1alpha1
+kind: ReleaseConfig
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  outputConfig:
+    port: {{ .Values.database.port }}
+    endpoint: {{ .Values.endpoint | quote }}
 """,
 }
 
@@ -84,7 +93,9 @@ def repository(root: Path, key: AgeKey, canaries: Canaries, *, namespace: str = 
     place; other: no SOPS at all."""
     files = {f"charts/app/{name}": text for name, text in CHART.items()}
     files["harmonia.yaml"] = "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n"
-    files["values/web.yaml"] = encrypted(f"apiToken: {canaries.token}\n", key)
+    files["values/web.yaml"] = encrypted(
+        f"apiToken: {canaries.token}\nendpoint: https://{canaries.password}.example\n", key
+    )
     files["releases/web.yaml"] = encrypted(
         release_file(
             "web",
@@ -137,6 +148,8 @@ def test_with_the_key_the_engine_gets_the_plaintext_and_no_cache_file_holds_it(
     assert secret["stringData"] == {"password": canaries.password, "apiToken": canaries.token}
     assert objects_by_name(state, WEB)["web-settings"]["data"] == {"port": "5432"}
     assert {canaries.token, canaries.password} <= state.render.secrets
+    # An output equal to a decrypted value is a secret output, though no Secret holds it.
+    assert state.render.rendered[WEB].secret_outputs == {"endpoint"}
     for needle in (canaries.token, canaries.password):
         assert files_holding(cache, needle) == []
     assert len(files_holding(cache / "render", "other-db")) == 1  # the other one is there
@@ -301,3 +314,22 @@ def test_a_schema_error_in_a_partly_encrypted_release_file_names_its_line(
     (problem,) = [d for d in state.diagnostics if d.file == "releases/web.yaml"]
     assert problem.line == 3
     assert "timeoutSec" in problem.render()
+
+
+def test_a_failure_message_quoting_a_decrypted_value_masks_it(
+    helm_binary: Path, tmp_path: Path, key: AgeKey
+) -> None:
+    root = repository(tmp_path / "repo", key, Canaries.fresh())
+    short = secrets.token_hex(3)  # too short for helm's own masking of a plain-named value
+    (root / "values/web.yaml").write_text(encrypted(f"mode: {short}\n", key))
+    (root / "charts/app/templates/fail.yaml").write_text(
+        '{{ if ne .Values.mode "slow" }}{{ fail (printf "bad mode %s" .Values.mode) }}{{ end }}\n'
+    )
+
+    state = desired(
+        root, helm_binary, tmp_path / "cache", SopsSettings(sops_binary(), key.identity_file)
+    )
+
+    problem = state.render.failed[WEB].message
+    assert "bad mode ***" in problem, problem
+    assert short not in problem
