@@ -6,6 +6,8 @@ import base64
 
 import pytest
 
+from reconciler.release_requests import ChartPath, Release, SourceMap
+from reconciler.release_requests.document import release_document
 from reconciler.render.secrets.sealing import sealed_digest
 from reconciler.sops import (
     EncryptedLeaf,
@@ -156,3 +158,19 @@ def test_a_sealed_digest_changes_with_the_tokens_and_with_the_rest_of_the_render
 
     assert reencrypted != first
     assert sealed_digest(other, {PASSWORD: "hunter22"}) != first
+
+
+def test_a_partly_encrypted_release_is_shown_with_ciphertext_and_without_sops_metadata() -> None:
+    release = Release(
+        name="web",
+        namespace="shop",
+        chart=ChartPath("charts/app"),
+        source=SourceMap("releases/web.yaml", {}),
+        config_values={"database": {"password": PASSWORD}},
+        encrypted=DOCUMENT,
+    )
+
+    shown = release_document(release)
+
+    assert shown["configValues"] == {"database": {"password": PASSWORD}}
+    assert "encrypted" not in shown and "sops" not in shown
