@@ -28,7 +28,8 @@ WEB = ReleaseKey("shop/web")
 OTHER = ReleaseKey("shop/other")
 CHART = {
     "Chart.yaml": "apiVersion: v2\nname: vault-app\nversion: 0.1.0\n",
-    "values.yaml": "mode: slow\napiToken: none\nendpoint: none\ndatabase:\n  password: none\n  port: 1\n",
+    "values.yaml": "mode: slow\napiToken: none\nendpoint: none\n"
+    "database:\n  password: none\n  port: 1\n",
     "templates/objects.yaml": """\
 apiVersion: v1
 kind: Secret
