@@ -45,7 +45,8 @@ from reconciler.render.model import (
 )
 from reconciler.render.ownership import apply_ownership
 from reconciler.render.plugins.registry import apply_plugins
-from reconciler.render.secrets.sealing import as_text, sealed_digest
+from reconciler.render.secrets.redaction import MIN_REDACTED_LENGTH
+from reconciler.render.secrets.sealing import as_text, sealed, sealed_digest
 from reconciler.render.secrets.sops_decryption import Placeholders, SecretSource
 from reconciler.render.values.dependency_check import check_dependencies
 from reconciler.render.values.merge import (
@@ -144,13 +145,11 @@ def release_values(
     *,
     dependency_outputs: Mapping[str, Outputs],
     repository_root: Path,
-    resolve: TokenResolver | None = None,
+    resolve: TokenResolver,
 ) -> SealedValues:
     """The merged values, lowest to highest precedence, then Harmonia's reserved keys;
-    SOPS values (of the values files and the release file) opened by `resolve`
-    (default: placeholders)."""
+    SOPS values (of the values files and the release file) opened by `resolve`."""
     subject = f"release {release.key}"
-    resolve = resolve or (lambda document, _file: Placeholders().tokens(document, file=_file))
     identity = ReleaseIdentity(
         name=release.name,
         namespace=release.namespace,
@@ -209,8 +208,9 @@ class ReleaseRenderer:
     cache: RenderCache
     fingerprint: str
     engine_runs: int = 0
-    plaintexts: set[str] = field(default_factory=set)
-    """Every value decrypted this pass, as text: failure messages are redacted against it."""
+    decrypted: dict[str, JsonValue] = field(default_factory=dict)
+    """Every SOPS value decrypted this pass, by token: failure messages are redacted
+    against them, and a dependent given one in an output is treated as decrypting it."""
     _tokens: dict[str, dict[str, JsonValue]] = field(default_factory=dict, init=False)
     _local_charts: dict[ChartSource, LocalChart] = field(default_factory=dict, init=False)
     _charts: dict[LocalChart, ResolvedChart] = field(default_factory=dict, init=False)
@@ -246,14 +246,15 @@ class ReleaseRenderer:
             repository_root=settings.repository_root,
             resolve=self._resolve_tokens,
         )
-        decrypted = values.tokens if values.tokens and settings.secrets.decrypts else {}
+        inherited = self._inherited(dependencies)
+        decrypted = {**inherited, **(values.tokens if settings.secrets.decrypts else {})}
         key = render_key(
             chart,
             release_name=release.name,
             namespace=release.namespace,
-            values=values.sealed,
+            values=_as_object(sealed(values.sealed, inherited)) if inherited else values.sealed,
             environment=self.fingerprint,
-            opened_by=("decrypted" if decrypted else "placeholders") if values.tokens else "",
+            opened_by="decrypted" if decrypted else "placeholders" if values.tokens else "",
         )
         return PreparedRelease(
             release,
@@ -268,7 +269,19 @@ class ReleaseRenderer:
 
     def plaintexts_of_pass(self) -> frozenset[str]:
         """Every value decrypted this pass, as text, whether its release rendered or not."""
-        return frozenset(self.plaintexts)
+        return frozenset(as_text(value) for value in self.decrypted.values())
+
+    def _inherited(self, dependencies: Mapping[str, DependedRelease]) -> dict[str, JsonValue]:
+        """The values decrypted this pass that an output of `dependencies` holds, whole or
+        in its text: the dependent's render holds plaintext as if it had decrypted it."""
+        if not self.decrypted:
+            return {}
+        texts = [as_text(v) for found in dependencies.values() for v in found.outputs.values()]
+        return {
+            token: value
+            for token, value in self.decrypted.items()
+            if any(_holds(text, as_text(value)) for text in texts)
+        }
 
     def _resolve_tokens(self, document: JsonObject, file: str) -> Mapping[str, JsonValue]:
         """The token map of a SOPS document, asked of the secret source once per pass
@@ -278,7 +291,7 @@ class ReleaseRenderer:
         if found is None:
             found = self._tokens[memo] = self.settings.secrets.tokens(document, file=file)
             if self.settings.secrets.decrypts:
-                self.plaintexts.update(as_text(value) for value in found.values())
+                self.decrypted.update(found)
         return found
 
     def run_engine(self, prepared: PreparedRelease) -> ChartOutput:
@@ -374,3 +387,12 @@ class ReleaseRenderer:
             api_versions=environment.api_versions,
         )
         return converted.objects, converted.warnings
+
+
+def _holds(text: str, plaintext: str) -> bool:
+    return text == plaintext or (len(plaintext) >= MIN_REDACTED_LENGTH and plaintext in text)
+
+
+def _as_object(value: JsonValue) -> JsonObject:
+    """A mapping sealed is still one."""
+    return value if isinstance(value, dict) else {}

@@ -334,3 +334,38 @@ def test_a_failure_message_quoting_a_decrypted_value_masks_it(
     problem = state.render.failed[WEB].message
     assert "bad mode ***" in problem, problem
     assert short not in problem
+
+
+def test_a_dependent_given_a_decrypted_value_in_an_output_is_kept_off_the_disk_too(
+    helm_binary: Path, tmp_path: Path, key: AgeKey
+) -> None:
+    canaries = Canaries.fresh()
+    root = repository(tmp_path / "repo", key, canaries)
+    write_repository(
+        root,
+        {
+            "charts/consumer/Chart.yaml": "apiVersion: v2\nname: consumer\nversion: 0.1.0\n",
+            "charts/consumer/templates/settings.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: consumer\n"
+                "data:\n  endpoint: {{ .Values.dependencies.db.endpoint | quote }}\n"
+            ),
+            "releases/consumer.yaml": yaml.safe_dump(
+                {
+                    "apiVersion": "harmonia.dev/v1alpha1",
+                    "kind": "Release",
+                    "name": "consumer",
+                    "namespace": "shop",
+                    "chartPath": "charts/consumer",
+                    "dependencies": {"db": "web"},
+                }
+            ),
+        },
+    )
+    cache = tmp_path / "cache"
+    sops = SopsSettings(sops_binary(), age_key_file=key.identity_file)
+
+    state = desired(root, helm_binary, cache, sops, cache_secrets=True)
+
+    consumer = objects_by_name(state, ReleaseKey("shop/consumer"))["consumer"]
+    assert consumer["data"] == {"endpoint": f"https://{canaries.password}.example"}
+    assert files_holding(cache, canaries.password) == []

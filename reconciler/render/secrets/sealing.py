@@ -19,10 +19,8 @@ from reconciler.types import JsonValue
 
 def sealed_digest(rendered: JsonValue, decrypted: Mapping[str, JsonValue]) -> str:
     """sha256 of `rendered` with the values of `decrypted` (token -> value) sealed."""
-    reverse = {as_text(value): token for token, value in decrypted.items() if as_text(value)}
-    sealed = _sealed(rendered, sorted(reverse.items(), key=lambda pair: -len(pair[0])))
     canonical = json.dumps(
-        {"rendered": sealed, "tokens": sorted(decrypted)},
+        {"rendered": sealed(rendered, decrypted), "tokens": sorted(decrypted)},
         sort_keys=True,
         separators=(",", ":"),
         default=str,
@@ -30,34 +28,44 @@ def sealed_digest(rendered: JsonValue, decrypted: Mapping[str, JsonValue]) -> st
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _sealed(value: JsonValue, reverse: list[tuple[str, str]]) -> JsonValue:
-    if isinstance(value, dict):
-        sealed = {key: _sealed(item, reverse) for key, item in value.items()}
-        data = value.get("data")
-        if value.get("kind") == "Secret" and isinstance(data, dict):
-            sealed["data"] = {key: _sealed_base64(item, reverse) for key, item in data.items()}
-        return sealed
-    if isinstance(value, list):
-        return [_sealed(item, reverse) for item in value]
-    if value is None:
-        return value
-    return _sealedas_text(value if isinstance(value, str) else as_text(value), reverse)
+def sealed(value: JsonValue, decrypted: Mapping[str, JsonValue]) -> JsonValue:
+    """`value` with every value of `decrypted` in it replaced by its token: only to be
+    hashed (short values are replaced inside any text, which garbles it)."""
+    reverse = {as_text(plain): token for token, plain in decrypted.items() if as_text(plain)}
+    return _Sealer(reverse).value(value)
 
 
-def _sealed_base64(value: JsonValue, reverse: list[tuple[str, str]]) -> JsonValue:
-    decoded = decoded_data(value) if isinstance(value, str) else None
-    if decoded is None:
-        return _sealed(value, reverse)
-    return "decoded:" + _sealedas_text(decoded, reverse)
+class _Sealer:
+    def __init__(self, reverse: Mapping[str, str]) -> None:
+        self.reverse = reverse
+        self.longest_first = sorted(reverse.items(), key=lambda pair: -len(pair[0]))
 
+    def value(self, value: JsonValue) -> JsonValue:
+        if isinstance(value, dict):
+            found = {key: self.value(item) for key, item in value.items()}
+            data = value.get("data")
+            if value.get("kind") == "Secret" and isinstance(data, dict):
+                found["data"] = {key: self.base64(item) for key, item in data.items()}
+            return found
+        if isinstance(value, list):
+            return [self.value(item) for item in value]
+        if isinstance(value, str):
+            return self.text(value)
+        token = self.reverse.get(as_text(value)) if value is not None else None
+        # Kept apart from a string holding the same token: 5432 and "5432" hash apart.
+        return value if token is None else f"sealed-{type(value).__name__}:{token}"
 
-def _sealedas_text(text: str, reverse: list[tuple[str, str]]) -> str:
-    """Every decrypted value in `text` replaced by its token, longest first; short ones
-    too: this text is only hashed, never shown, so garbling it costs nothing."""
-    for plaintext, token in reverse:
-        if plaintext in text:
-            text = text.replace(plaintext, token)
-    return text
+    def base64(self, value: JsonValue) -> JsonValue:
+        decoded = decoded_data(value) if isinstance(value, str) else None
+        return self.value(value) if decoded is None else "decoded:" + self.text(decoded)
+
+    def text(self, text: str) -> str:
+        """Every decrypted value in `text` replaced by its token, longest first; short
+        ones too: this text is only hashed, never shown, so garbling it costs nothing."""
+        for plaintext, token in self.longest_first:
+            if plaintext in text:
+                text = text.replace(plaintext, token)
+        return text
 
 
 def as_text(value: JsonValue) -> str:
