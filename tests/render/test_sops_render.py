@@ -369,3 +369,23 @@ def test_a_dependent_given_a_decrypted_value_in_an_output_is_kept_off_the_disk_t
     consumer = objects_by_name(state, ReleaseKey("shop/consumer"))["consumer"]
     assert consumer["data"] == {"endpoint": f"https://{canaries.password}.example"}
     assert files_holding(cache, canaries.password) == []
+
+
+def test_a_sops_that_does_not_finish_in_time_is_a_temporary_failure_of_its_release(
+    helm_binary: Path, tmp_path: Path, key: AgeKey
+) -> None:
+    root = repository(tmp_path / "repo", key, Canaries.fresh())
+    stalled = tmp_path / "stalled-sops"
+    stalled.write_text("#!/bin/sh\nexec sleep 30\n")
+    stalled.chmod(0o755)
+    sops = SopsSettings(stalled, age_key_file=key.identity_file, timeout=0.5)
+
+    state = desired(root, helm_binary, tmp_path / "cache", sops)
+
+    problem = state.render.failed[WEB]
+    assert problem.message == (
+        "release shop/web: valuesFiles values/web.yaml could not be decrypted: "
+        "sops did not finish within 0.5s"
+    )
+    assert problem.temporary
+    assert list(state.render.rendered) == [OTHER]
