@@ -268,8 +268,14 @@ class ReleaseRenderer:
         )
 
     def plaintexts_of_pass(self) -> frozenset[str]:
-        """Every value decrypted this pass, as text, whether its release rendered or not."""
-        return frozenset(as_text(value) for value in self.decrypted.values())
+        """Every value decrypted this pass, as text, whether its release rendered or not;
+        not booleans (nor null or empty): `true` hides nothing, and would make every
+        output reading `true` secret."""
+        return frozenset(
+            as_text(value)
+            for value in self.decrypted.values()
+            if not isinstance(value, bool) and value not in (None, "")
+        )
 
     def _inherited(self, dependencies: Mapping[str, DependedRelease]) -> dict[str, JsonValue]:
         """The values decrypted this pass that an output of `dependencies` holds, whole or

@@ -54,6 +54,7 @@ spec:
   outputConfig:
     port: {{ .Values.database.port }}
     endpoint: {{ .Values.endpoint | quote }}
+    tls: true
 """,
 }
 
@@ -95,7 +96,9 @@ def repository(root: Path, key: AgeKey, canaries: Canaries, *, namespace: str = 
     files = {f"charts/app/{name}": text for name, text in CHART.items()}
     files["harmonia.yaml"] = "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n"
     files["values/web.yaml"] = encrypted(
-        f"apiToken: {canaries.token}\nendpoint: https://{canaries.password}.example\n", key
+        f"apiToken: {canaries.token}\nendpoint: https://{canaries.password}.example\n"
+        "feature: true\n",
+        key,
     )
     files["releases/web.yaml"] = encrypted(
         release_file(
@@ -149,8 +152,10 @@ def test_with_the_key_the_engine_gets_the_plaintext_and_no_cache_file_holds_it(
     assert secret["stringData"] == {"password": canaries.password, "apiToken": canaries.token}
     assert objects_by_name(state, WEB)["web-settings"]["data"] == {"port": "5432"}
     assert {canaries.token, canaries.password} <= state.render.secrets
-    # An output equal to a decrypted value is a secret output, though no Secret holds it.
+    # An output equal to a decrypted value is a secret output, though no Secret holds it;
+    # a decrypted boolean hides nothing, so `tls: true` stays shown.
     assert state.render.rendered[WEB].secret_outputs == {"endpoint"}
+    assert "true" not in state.render.secrets
     for needle in (canaries.token, canaries.password):
         assert files_holding(cache, needle) == []
     assert len(files_holding(cache / "render", "other-db")) == 1  # the other one is there
