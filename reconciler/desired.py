@@ -25,6 +25,7 @@ from reconciler.render.pipeline import (
 )
 from reconciler.render.plugins import validate_plugins
 from reconciler.render.release import RenderSettings
+from reconciler.render.secrets.sops_decryption import Placeholders, SopsDecryption, SopsSettings
 from reconciler.types import ReleaseKey
 
 VersionsFor = Callable[[RepositoryConfig | None], VersionChoice]
@@ -45,6 +46,9 @@ class Tools:
     cache_secrets: bool = False
     """Renders holding Secrets may be cached on disk (plaintext on the cache volume);
     by default they are kept in the process's memory only."""
+    sops: SopsSettings | None = None
+    """How SOPS files are decrypted; None: never (review without a key), their values
+    render as placeholders."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,7 @@ def compute_desired_state(
         cache_dir=tools.cache_dir,
         plain_http_registries=tools.plain_http_registries,
         cache_secrets=tools.cache_secrets,
+        secrets=SopsDecryption(tools.sops) if tools.sops is not None else Placeholders(),
     )
     # Through the releases the policy allows only: a refused release is reported, and
     # nothing it depends on is applied for it.

@@ -10,6 +10,7 @@ cluster cannot be reached.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -98,7 +99,7 @@ def _state(
         path,
         policy=policy,
         target=target,
-        inputs=inputs,
+        inputs=dataclasses.replace(inputs, decrypt=True),
         only=only,
         dependents=dependents,
         external_outputs=external_outputs_from(client),

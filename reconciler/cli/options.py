@@ -18,6 +18,7 @@ import click
 from reconciler.kube.connection import KubeTarget
 from reconciler.policy import Policy, PolicyConfigError, load_policy
 from reconciler.release_requests import Diagnostic
+from reconciler.sops import OPT_IN_KEY_TYPES
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 
@@ -123,6 +124,12 @@ class RenderInputs:
     helm: Path | None
     jsonnet_libraries: tuple[Path, ...]
     plain_http_registries: tuple[str, ...]
+    sops: Path | None = None
+    sops_age_key_file: Path | None = None
+    sops_allowed_key_types: tuple[str, ...] = ()
+    decrypt: bool = False
+    """Whether SOPS values are decrypted: set by the commands that reach the cluster
+    (apply, run, diff against it); the others render placeholders and need no key."""
 
 
 render_options = _grouped(
@@ -150,6 +157,26 @@ render_options = _grouped(
             multiple=True,
             metavar="HOST:PORT",
             help="An OCI registry that may be used over plain HTTP; repeatable.",
+        ),
+        click.option(
+            "--sops",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="The sops binary (default $HARMONIA_SOPS, then sops on PATH).",
+        ),
+        click.option(
+            "--sops-age-key-file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            envvar="SOPS_AGE_KEY_FILE",
+            help="age identities that decrypt SOPS files (default $SOPS_AGE_KEY_FILE); "
+            "used by apply, run and diff against the cluster only.",
+        ),
+        click.option(
+            "--sops-allow-key-type",
+            "sops_allowed_key_types",
+            multiple=True,
+            type=click.Choice(sorted(OPT_IN_KEY_TYPES)),
+            help="Let sops also use this key type of a SOPS file (they name any URL, so "
+            "they are off by default); repeatable.",
         ),
     ],
     lambda taken: ("inputs", RenderInputs(**taken)),

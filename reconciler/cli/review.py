@@ -118,7 +118,7 @@ def _offline_state(
         root,
         policy=policy,
         target=KubeTarget(),
-        inputs=dataclasses.replace(inputs, offline=True),
+        inputs=dataclasses.replace(inputs, offline=True, decrypt=False),
         only=frozenset({only}) if only else None,
     )
 

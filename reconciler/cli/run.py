@@ -7,6 +7,7 @@ failed or the repository is invalid, 2 usage, 3 the Git remote or cluster is unr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -217,7 +218,7 @@ def run(
         settings,
         target=target,
         policy=policy,
-        tools=render_tools(inputs),
+        tools=render_tools(dataclasses.replace(inputs, decrypt=True)),
         cache_root=cache_home(),
         own_pod=own_pod(os.environ),
     )

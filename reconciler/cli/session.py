@@ -23,6 +23,8 @@ from reconciler.release_requests.model import RepositoryConfig
 from reconciler.render.environment import ToolNotFound, VersionChoice, choose_versions, find_tool
 from reconciler.render.model import RenderError
 from reconciler.render.pipeline import ExternalOutputs
+from reconciler.render.secrets.sops_decryption import SopsSettings
+from reconciler.sops import DEFAULT_KEY_TYPES
 from reconciler.types import ReleaseKey
 
 EXIT_UNREACHABLE = 3
@@ -62,6 +64,7 @@ def render_tools(inputs: RenderInputs) -> Tools:
             raise click.ClickException(str(error)) from None
         helm = None
     kubectl = os.environ.get("HARMONIA_KUBECTL") or shutil.which("kubectl")
+    sops = _sops_settings(inputs) if inputs.decrypt else None
     return Tools(
         helm=helm,
         kubectl=Path(kubectl) if kubectl else None,
@@ -69,6 +72,21 @@ def render_tools(inputs: RenderInputs) -> Tools:
         library_dirs=inputs.jsonnet_libraries,
         plain_http_registries=inputs.plain_http_registries,
         cache_secrets=os.environ.get(CACHE_SECRETS_VARIABLE, "") in ("1", "true"),
+        sops=sops,
+    )
+
+
+def _sops_settings(inputs: RenderInputs) -> SopsSettings:
+    """How to decrypt SOPS files. sops is looked for, not required: only releases reading
+    SOPS files fail without it."""
+    try:
+        binary: Path | None = find_tool("sops", explicit=inputs.sops)
+    except ToolNotFound:
+        binary = None
+    return SopsSettings(
+        binary=binary,
+        age_key_file=inputs.sops_age_key_file,
+        key_types=DEFAULT_KEY_TYPES | set(inputs.sops_allowed_key_types),
     )
 
 

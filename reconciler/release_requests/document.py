@@ -19,8 +19,10 @@ from reconciler.release_requests.model import (
 )
 from reconciler.types import JsonObject, JsonValue
 
-_WRITTEN_APART = frozenset({"name", "namespace", "chart", "source", "format"})
-"""Release fields that are not one field of the document (or not in it at all)."""
+_WRITTEN_APART = frozenset({"name", "namespace", "chart", "source", "format", "encrypted"})
+"""Release fields that are not one field of the document (or not in it at all): a
+partly encrypted file shows its `configValues` as ciphertext tokens, without the SOPS
+metadata."""
 
 
 def release_document(release: Release) -> JsonObject:

@@ -33,6 +33,13 @@ from reconciler.release_requests.yaml_source import (
     read_limited,
     read_yaml_file,
 )
+from reconciler.sops import (
+    encrypted_leaves,
+    is_sops_document,
+    placeholder_tokens,
+    substituted_object,
+    without_metadata,
+)
 from reconciler.types import JsonObject, ReleaseKey, release_key
 
 REPOSITORY_FILE = "harmonia.yaml"
@@ -265,11 +272,13 @@ def _load_release_file(
     else:
         claimed = _claimed_release(checked.data)
     outcome = build_release(
-        checked.data,
+        without_metadata(checked.data),
         checked.source,
         defaults=settings.defaults,
         source_format=checked.source_format,
     )
+    if isinstance(outcome, Release) and is_sops_document(checked.data):
+        outcome = dataclasses.replace(outcome, encrypted=checked.data)
     if isinstance(outcome, Release):
         outcome = _repository_problems(root, outcome, config) or outcome
     if isinstance(outcome, Release):
@@ -304,6 +313,8 @@ def _is_walm_body(data: JsonObject) -> bool:
 def _checked_document(document: YamlDocument) -> CheckedDocument | tuple[Diagnostic, ...]:
     """The release document (a WALM request translated) once it passes its schemas."""
     data, source = document.data, document.source
+    if is_sops_document(data):
+        return _checked_sops_document(data, source)
     source_format = SourceFormat.WALM if _is_walm_body(data) else SourceFormat.HARMONIA
     if source_format is SourceFormat.WALM:
         problems = validate_document(data, source, Schema.WALM_RELEASE_REQUEST)
@@ -314,6 +325,37 @@ def _checked_document(document: YamlDocument) -> CheckedDocument | tuple[Diagnos
             return problems
     problems = validate_document(data, source, Schema.RELEASE)
     return problems or CheckedDocument(data, source, source_format)
+
+
+def _checked_sops_document(
+    data: JsonObject, source: SourceMap
+) -> CheckedDocument | tuple[Diagnostic, ...]:
+    """A partly encrypted release file, checked with placeholders where its encrypted
+    values are (no key is needed to validate it). Only `configValues` may be encrypted:
+    the other fields say what the release is, and are read without a key."""
+    outside = [leaf for leaf in encrypted_leaves(data) if leaf.path[:1] != ("configValues",)]
+    if outside:
+        return tuple(
+            source.diagnostic(
+                leaf.path,
+                "an encrypted value outside configValues",
+                "only configValues may be encrypted in a release file (sops "
+                "--encrypted-regex or --encrypted-suffix); move secrets there or into a "
+                "values file",
+            )
+            for leaf in outside
+        )
+    if _is_walm_body(without_metadata(data)):
+        return (
+            file_diagnostic(
+                source.file,
+                "a SOPS-encrypted WALM request",
+                "write the release in Harmonia's format to encrypt part of it",
+            ),
+        )
+    opened = substituted_object(without_metadata(data), placeholder_tokens(data))
+    problems = validate_document(opened, source, Schema.RELEASE)
+    return problems or CheckedDocument(data, source, SourceFormat.HARMONIA)
 
 
 def _repository_problems(

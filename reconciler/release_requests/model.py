@@ -157,6 +157,10 @@ class Release:
     force: bool = False
     adopt: bool = False
     self_heal: bool = True
+    encrypted: JsonObject | None = field(default=None, repr=False)
+    """The release file as written, SOPS metadata included, when it is partly encrypted:
+    `config_values` then holds ciphertext tokens, opened at render time
+    (`reconciler.sops`)."""
 
     @property
     def key(self) -> ReleaseKey:

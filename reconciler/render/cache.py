@@ -6,7 +6,8 @@ dependencies' outputs), the release name and namespace, the Kubernetes and API
 versions, the engine binary, the Jsonnet library folders and Harmonia's version;
 so a pass over unchanged releases renders nothing, and a changed input misses
 exactly for the releases it reaches. Plugins and ownership run after the cache.
-An output holding a Secret is kept in memory, not on disk, unless the operator says so.
+An output holding a Secret is kept in memory, not on disk, unless the operator says so;
+one rendered with decrypted SOPS values always is.
 """
 
 from __future__ import annotations
@@ -75,17 +76,20 @@ def render_key(
     namespace: str,
     values: JsonObject,
     environment: str,
+    opened_by: str = "",
 ) -> str:
-    return hashlib.sha256(
-        canonical_json(
-            {
-                "chart": [chart.kind.value, chart.name, chart.version, chart.digest],
-                "release": [namespace, release_name],
-                "values": values,
-                "environment": environment,
-            }
-        )
-    ).hexdigest()
+    """The key of a render. `values` hold SOPS values as their ciphertext tokens, never
+    plaintext; `opened_by` says whether those were decrypted or placeholders, so the two
+    renders never share an entry."""
+    inputs: JsonObject = {
+        "chart": [chart.kind.value, chart.name, chart.version, chart.digest],
+        "release": [namespace, release_name],
+        "values": values,
+        "environment": environment,
+    }
+    if opened_by:
+        inputs["sops"] = opened_by
+    return hashlib.sha256(canonical_json(inputs)).hexdigest()
 
 
 def _chart_output(raw: Any) -> ChartOutput:
@@ -128,9 +132,11 @@ class RenderCache:
                 return _in_memory[key]
         return self.store.get(key, _chart_output)
 
-    def put(self, key: str, output: ChartOutput) -> None:
+    def put(self, key: str, output: ChartOutput, *, in_memory: bool = False) -> None:
+        """Store `output`; `in_memory` (a render of decrypted SOPS values) keeps it off the
+        disk whatever the operator chose for Secrets: it may hold plaintext anywhere."""
         held = (*output.objects, *(hook.object for hook in output.hooks))
-        if not self.secrets_on_disk and any(_holds_secret(obj) for obj in held):
+        if in_memory or (not self.secrets_on_disk and any(_holds_secret(obj) for obj in held)):
             with _in_memory_lock:
                 _in_memory[key] = output
                 while len(_in_memory) > MEMORY_ENTRIES:

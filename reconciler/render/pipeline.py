@@ -21,6 +21,7 @@ from reconciler.render.charts import ChartSourceError
 from reconciler.render.model import ChartOutput, DependedRelease, RenderedRelease, RenderError
 from reconciler.render.release import PreparedRelease, ReleaseRenderer, RenderSettings
 from reconciler.render.secrets.redaction import redacted, secret_output_names, values_of_secrets
+from reconciler.render.secrets.sops_decryption import DecryptionError
 from reconciler.types import ReleaseKey
 
 T = TypeVar("T")
@@ -54,8 +55,9 @@ class RepositoryRender:
     engine_runs: int = 0
     """Renders that missed the cache this pass."""
     secrets: frozenset[str] = frozenset()
-    """Every value the rendered Secrets hold (`secret_values`): texts leaving the pass
-    are redacted against it. Memory only."""
+    """Every value the rendered Secrets hold (`secret_values`) and every SOPS value
+    decrypted: texts leaving the pass are redacted against it, and an output equal to
+    one is a secret output. Memory only."""
 
 
 def render_repository(
@@ -106,7 +108,7 @@ def render_repository(
     finally:
         # Interrupted (a signal, a bug): the engine runs not started yet never start.
         pool.shutdown(cancel_futures=True)
-    secrets = values_of_secrets(
+    secrets = renderer.plaintexts_of_pass() | values_of_secrets(
         obj
         for release in rendered.values()
         for obj in (*release.objects, *(hook.object for hook in release.hooks))
@@ -167,6 +169,8 @@ def _attempt(key: ReleaseKey, step: Callable[[], T]) -> T | _Failure:
         return step()
     except ChartSourceError as error:
         return _Failure(key, ReleaseProblem(f"release {key}: {error}", temporary=error.temporary))
+    except DecryptionError as error:
+        return _Failure(key, ReleaseProblem(str(error), temporary=error.temporary))
     except RenderError as error:
         return _Failure(key, ReleaseProblem(str(error)))
 

@@ -45,6 +45,9 @@ from reconciler.render.model import (
 )
 from reconciler.render.ownership import apply_ownership
 from reconciler.render.plugins.registry import apply_plugins
+from reconciler.render.secrets.redaction import MIN_REDACTED_LENGTH
+from reconciler.render.secrets.sealing import as_text, sealed, sealed_digest
+from reconciler.render.secrets.sops_decryption import Placeholders, SecretSource
 from reconciler.render.values.dependency_check import check_dependencies
 from reconciler.render.values.merge import (
     ReleaseIdentity,
@@ -54,7 +57,8 @@ from reconciler.render.values.merge import (
     reserved_values,
 )
 from reconciler.render.values.outputs import extract_outputs
-from reconciler.types import JsonObject
+from reconciler.sops import is_sops_document, substituted_object, without_metadata
+from reconciler.types import JsonObject, JsonValue
 
 Engine = Callable[..., ChartOutput]
 ENGINES: Mapping[ChartKind, Engine] = {
@@ -87,10 +91,36 @@ class RenderSettings:
     """Engines of one graph level run in parallel; 1 runs them one at a time."""
     cache_secrets: bool = False
     """Whether renders holding Secrets may be cached on disk (`Tools.cache_secrets`)."""
+    secrets: SecretSource = field(default_factory=Placeholders)
+    """What SOPS-encrypted values become: decrypted (apply, run, diff against the
+    cluster) or placeholders (review without a key)."""
 
 
-def _values_files(release: Release, *, root: Path, subject: str) -> list[JsonObject]:
+TokenResolver = Callable[[JsonObject, str], Mapping[str, JsonValue]]
+"""The token map of a SOPS document read from a file (`SecretSource.tokens`, memoised)."""
+
+
+@dataclass(frozen=True)
+class SealedValues:
+    """A release's merged values with its SOPS values still encrypted (`sealed`: what the
+    render cache key is computed over, so no stored hash covers plaintext), and the token
+    map that opens them."""
+
+    sealed: JsonObject
+    tokens: Mapping[str, JsonValue]
+
+    @property
+    def values(self) -> JsonObject:
+        """The values the engine gets."""
+        return substituted_object(self.sealed, self.tokens) if self.tokens else self.sealed
+
+
+def _values_files(
+    release: Release, *, root: Path, subject: str, resolve: TokenResolver
+) -> tuple[list[JsonObject], dict[str, JsonValue]]:
+    """The values files as layers (SOPS values still tokens), and their token maps."""
     layers: list[JsonObject] = []
+    tokens: dict[str, JsonValue] = {}
     for relative in release.values_files:
         try:
             path = path_inside(root, relative, base=root, subject=f"{subject}: valuesFiles")
@@ -99,10 +129,14 @@ def _values_files(release: Release, *, root: Path, subject: str) -> list[JsonObj
         read = read_yaml_file(path, display_name=relative)
         if read.document is None or read.problems:
             raise RenderError(f"{subject}: " + "; ".join(p.render() for p in read.problems))
-        if not isinstance(read.document.data, dict):
+        data = read.document.data
+        if not isinstance(data, dict):
             raise RenderError(f"{subject}: valuesFiles {relative} is not a mapping")
-        layers.append(read.document.data)
-    return layers
+        if is_sops_document(data):
+            tokens.update(resolve(data, f"{subject}: valuesFiles {relative}"))
+            data = without_metadata(data)
+        layers.append(data)
+    return layers, tokens
 
 
 def release_values(
@@ -111,8 +145,10 @@ def release_values(
     *,
     dependency_outputs: Mapping[str, Outputs],
     repository_root: Path,
-) -> JsonObject:
-    """The merged values, lowest to highest precedence, then Harmonia's reserved keys."""
+    resolve: TokenResolver,
+) -> SealedValues:
+    """The merged values, lowest to highest precedence, then Harmonia's reserved keys;
+    SOPS values (of the values files and the release file) opened by `resolve`."""
     subject = f"release {release.key}"
     identity = ReleaseIdentity(
         name=release.name,
@@ -128,14 +164,18 @@ def release_values(
         meta_values = meta_info_values(release.meta_info_params, chart.metainfo)
     except RenderError as error:
         raise RenderError(f"{subject}: {error}") from None
-    return compute_values(
+    layers, tokens = _values_files(release, root=repository_root, subject=subject, resolve=resolve)
+    if release.encrypted is not None:
+        tokens.update(resolve(release.encrypted, f"{subject}: {release.source.file}"))
+    sealed = compute_values(
         chart_defaults=chart.default_values,
-        values_files=_values_files(release, root=repository_root, subject=subject),
+        values_files=layers,
         dependency_outputs=inject_dependency_outputs(dependency_outputs, metainfo=chart.metainfo),
         config_values=release.config_values,
         meta_info_values=meta_values,
         reserved=reserved_values(identity) if chart.kind in JSONNET_KINDS else {},
     )
+    return SealedValues(sealed, tokens)
 
 
 @dataclass(frozen=True)
@@ -150,6 +190,9 @@ class PreparedRelease:
     warnings: tuple[str, ...]
     cached: ChartOutput | None
     dependencies: Mapping[str, DependedRelease] = field(default_factory=dict)
+    decrypted: Mapping[str, JsonValue] = field(default_factory=dict)
+    """The token map of the SOPS values the release used, when decrypted (not
+    placeholders): its render stays off the disk and its hashes cover the tokens."""
 
 
 @dataclass
@@ -165,6 +208,10 @@ class ReleaseRenderer:
     cache: RenderCache
     fingerprint: str
     engine_runs: int = 0
+    decrypted: dict[str, JsonValue] = field(default_factory=dict)
+    """Every SOPS value decrypted this pass, by token: failure messages are redacted
+    against them, and a dependent given one in an output is treated as decrypting it."""
+    _tokens: dict[str, dict[str, JsonValue]] = field(default_factory=dict, init=False)
     _local_charts: dict[ChartSource, LocalChart] = field(default_factory=dict, init=False)
     _charts: dict[LocalChart, ResolvedChart] = field(default_factory=dict, init=False)
     _count_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -197,17 +244,61 @@ class ReleaseRenderer:
             chart,
             dependency_outputs={alias: found.outputs for alias, found in dependencies.items()},
             repository_root=settings.repository_root,
+            resolve=self._resolve_tokens,
         )
+        inherited = self._inherited(dependencies)
+        decrypted = {**inherited, **(values.tokens if settings.secrets.decrypts else {})}
         key = render_key(
             chart,
             release_name=release.name,
             namespace=release.namespace,
-            values=values,
+            values=_as_object(sealed(values.sealed, inherited)) if inherited else values.sealed,
             environment=self.fingerprint,
+            opened_by="decrypted" if decrypted else "placeholders" if values.tokens else "",
         )
         return PreparedRelease(
-            release, chart, values, key, warnings, self.cache.get(key), dict(dependencies)
+            release,
+            chart,
+            values.values,
+            key,
+            warnings,
+            self.cache.get(key),
+            dict(dependencies),
+            decrypted=decrypted,
         )
+
+    def plaintexts_of_pass(self) -> frozenset[str]:
+        """Every value decrypted this pass, as text, whether its release rendered or not;
+        not booleans (nor null or empty): `true` hides nothing, and would make every
+        output reading `true` secret."""
+        return frozenset(
+            as_text(value)
+            for value in self.decrypted.values()
+            if not isinstance(value, bool) and value not in (None, "")
+        )
+
+    def _inherited(self, dependencies: Mapping[str, DependedRelease]) -> dict[str, JsonValue]:
+        """The values decrypted this pass that an output of `dependencies` holds, whole or
+        in its text: the dependent's render holds plaintext as if it had decrypted it."""
+        if not self.decrypted:
+            return {}
+        texts = [as_text(v) for found in dependencies.values() for v in found.outputs.values()]
+        return {
+            token: value
+            for token, value in self.decrypted.items()
+            if any(_holds(text, as_text(value)) for text in texts)
+        }
+
+    def _resolve_tokens(self, document: JsonObject, file: str) -> Mapping[str, JsonValue]:
+        """The token map of a SOPS document, asked of the secret source once per pass
+        (a values file shared by many releases is decrypted once)."""
+        memo = hashlib.sha256(canonical_json(document)).hexdigest()
+        found = self._tokens.get(memo)
+        if found is None:
+            found = self._tokens[memo] = self.settings.secrets.tokens(document, file=file)
+            if self.settings.secrets.decrypts:
+                self.decrypted.update(found)
+        return found
 
     def run_engine(self, prepared: PreparedRelease) -> ChartOutput:
         """The chart's engine run for a release the cache did not have, its output stored."""
@@ -219,7 +310,7 @@ class ReleaseRenderer:
             values=prepared.values,
             env=self.settings.environment,
         )
-        self.cache.put(prepared.cache_key, output)
+        self.cache.put(prepared.cache_key, output, in_memory=bool(prepared.decrypted))
         with self._count_lock:
             self.engine_runs += 1
         return output
@@ -245,15 +336,16 @@ class ReleaseRenderer:
             dataclasses.replace(hook, object=finished)
             for hook, finished in zip(listed_hooks, hook_objects, strict=True)
         )
-        digest = hashlib.sha256(
-            canonical_json(
-                {
-                    "objects": list(objects),
-                    "hooks": [dataclasses.asdict(hook) for hook in hooks],
-                    "outputs": dict(outputs),
-                }
-            )
-        ).hexdigest()
+        rendered: JsonObject = {
+            "objects": list(objects),
+            "hooks": [dataclasses.asdict(hook) for hook in hooks],
+            "outputs": dict(outputs),
+        }
+        digest = (
+            sealed_digest(rendered, prepared.decrypted)
+            if prepared.decrypted
+            else hashlib.sha256(canonical_json(rendered)).hexdigest()
+        )
         return RenderedRelease(
             key=release.key,
             objects=objects,
@@ -301,3 +393,12 @@ class ReleaseRenderer:
             api_versions=environment.api_versions,
         )
         return converted.objects, converted.warnings
+
+
+def _holds(text: str, plaintext: str) -> bool:
+    return text == plaintext or (len(plaintext) >= MIN_REDACTED_LENGTH and plaintext in text)
+
+
+def _as_object(value: JsonValue) -> JsonObject:
+    """A mapping sealed is still one."""
+    return value if isinstance(value, dict) else {}

@@ -140,7 +140,6 @@ def test_the_template_command_names_every_capability_and_never_a_cluster() -> No
         Path("/charts/shop"),
         release_name="web",
         namespace="shop",
-        values_file=Path("/tmp/values.json"),
         env=env,
     )
 
@@ -154,7 +153,7 @@ def test_the_template_command_names_every_capability_and_never_a_cluster() -> No
         "v1.36.3",
         "--include-crds",
         "--values",
-        "/tmp/values.json",
+        "-",
         "--api-versions",
         "monitoring.coreos.com/v1",
         "--api-versions",

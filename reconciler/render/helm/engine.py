@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -51,20 +50,13 @@ def render_helm(
     """Objects and hooks of `chart` rendered with exactly `values` (already merged)."""
     subject = f"release {namespace}/{release_name}: chart {chart.name} {chart.version}"
     check_values_schemas(chart.root, digest=chart.digest, subject=subject)
-    with tempfile.TemporaryDirectory(prefix="harmonia-values-") as folder:
-        values_file = Path(folder) / "values.json"
-        values_file.write_text(json.dumps(values, sort_keys=True), encoding="utf-8")
-        run = run_helm(
-            env.helm,
-            template_arguments(
-                chart.root,
-                release_name=release_name,
-                namespace=namespace,
-                values_file=values_file,
-                env=env,
-            ),
-            timeout=timeout,
-        )
+    # The values go on stdin: they may hold decrypted secrets, which never touch the disk.
+    run = run_helm(
+        env.helm,
+        template_arguments(chart.root, release_name=release_name, namespace=namespace, env=env),
+        timeout=timeout,
+        stdin=json.dumps(values, sort_keys=True),
+    )
     if not run.ok:
         message = masked(run.error, values)
         raise RenderError(f"{subject}: helm template failed: {message}")
@@ -76,10 +68,10 @@ def template_arguments(
     *,
     release_name: str,
     namespace: str,
-    values_file: Path,
     env: RenderEnvironment,
 ) -> list[str]:
-    """The `helm template` command line (after the binary) for one release."""
+    """The `helm template` command line (after the binary) for one release, its values
+    read from stdin."""
     arguments = [
         "template",
         release_name,
@@ -90,7 +82,7 @@ def template_arguments(
         env.kube_version,
         "--include-crds",
         "--values",
-        str(values_file),
+        "-",
     ]
     for api_version in env.api_versions:
         arguments += ["--api-versions", api_version]

@@ -57,9 +57,12 @@ class HelmRun:
     """Helm's own error message (its `Error:` prefix dropped), empty on success."""
 
 
-def run_helm(helm: Path | None, args: Sequence[str], *, timeout: float) -> HelmRun:
-    """Run `helm ARGS` in a throw-away home; a run past `timeout` seconds is a failure, and
-    so is no helm at all (None: only the step that needs it fails)."""
+def run_helm(
+    helm: Path | None, args: Sequence[str], *, timeout: float, stdin: str | None = None
+) -> HelmRun:
+    """Run `helm ARGS` in a throw-away home, `stdin` its input; a run past `timeout`
+    seconds is a failure, and so is no helm at all (None: only the step that needs it
+    fails)."""
     if helm is None:
         return HelmRun(ok=False, stdout="", error=HELM_NOT_FOUND)
     with tempfile.TemporaryDirectory(prefix="harmonia-helm-") as home:
@@ -69,7 +72,8 @@ def run_helm(helm: Path | None, args: Sequence[str], *, timeout: float) -> HelmR
                 capture_output=True,
                 text=True,
                 env=_helm_environment(Path(home)),
-                stdin=subprocess.DEVNULL,
+                input=stdin,
+                stdin=subprocess.DEVNULL if stdin is None else None,
                 timeout=timeout,
                 check=False,
             )
