@@ -138,7 +138,7 @@ def size_table(of_size: Sequence[Series]) -> str:
         shown = [m for m in MEASURES if series.stat(m) is not None] or ["seconds"]
         for measure in shown:
             stat = series.stat(measure)
-            digits = 2 if measure == "seconds" else 0 if measure != "cpu_seconds" else 1
+            digits = 1 if measure == "cpu_seconds" else 2 if measure.endswith("seconds") else 0
             cell = stat.shown(digits) if stat is not None else "-"
             lines.append(
                 f"| {SCENARIOS[series.scenario]} | {MEASURES[measure]} | {cell} "

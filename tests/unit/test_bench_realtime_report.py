@@ -73,6 +73,20 @@ def test_the_hand_edit_is_judged_by_its_median_and_each_push_by_its_ratio_to_the
     ]
 
 
+def test_a_push_is_judged_by_what_is_left_after_the_releases_own_render_and_time() -> None:
+    quick = {"seconds": 1.5, "render_seconds": 0.1, "release_seconds": 0.6}
+    slow = {"seconds": 3.0, "render_seconds": 0.1, "release_seconds": 0.6}
+
+    held = checks([series(PUSH_WEBHOOK, quick | {"overhead_seconds": 0.8})])
+    missed = checks([series(PUSH_WEBHOOK, slow | {"overhead_seconds": 2.3})])
+
+    assert held == [
+        "target: push to Ready with the webhook <= render + apply + readiness + 1 s: "
+        "the rest is 0.80 s: holds"
+    ]
+    assert missed[0].endswith("the rest is 2.30 s: missed")
+
+
 def test_the_report_lists_the_idle_daemon_minute_by_minute(tmp_path: Path) -> None:
     idle = series(
         IDLE,
