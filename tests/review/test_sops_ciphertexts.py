@@ -11,37 +11,15 @@ plaintext's (AES-GCM is a stream mode).
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from reconciler.sops import ENCRYPTED_TOKEN
-from tests.sops_files import AgeKey, age_key, encrypted, sops_binary
+from tests.sops_files import AgeKey, age_key, encrypted, run_sops
 
 PLAIN = "alpha: one\nbeta: two\ngamma: 3\n"
-
-
-def run_sops(folder: Path, *args: str, keys: tuple[AgeKey, ...], editor: Path | None = None) -> None:
-    identities = folder / "identities.txt"
-    identities.write_text("".join(key.identity_file.read_text() for key in keys))
-    environment = {
-        **os.environ,
-        "SOPS_DISABLE_VERSION_CHECK": "true",
-        "SOPS_AGE_KEY_FILE": str(identities),
-    }
-    if editor is not None:
-        environment["EDITOR"] = str(editor)
-    subprocess.run(
-        [str(sops_binary()), *args],
-        cwd=folder,
-        env=environment,
-        capture_output=True,
-        check=True,
-        timeout=60,
-    )
 
 
 def ciphertexts(path: Path) -> dict[str, str]:
@@ -154,9 +132,7 @@ def test_a_fresh_encryption_of_the_same_plaintext_shares_nothing_with_the_old_fi
 
 
 @pytest.mark.parametrize("plaintext", ["x", "four", "a" * 33, "é"])
-def test_the_ciphertext_is_exactly_as_long_as_the_plaintext(
-    plaintext: str, tmp_path: Path
-) -> None:
+def test_the_ciphertext_is_exactly_as_long_as_the_plaintext(plaintext: str, tmp_path: Path) -> None:
     key = age_key(tmp_path / "keys")
     token = yaml.safe_load(encrypted(f"value: {plaintext!r}\n", key))["value"]
 
