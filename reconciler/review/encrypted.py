@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import functools
 import re
 from collections.abc import Iterator, Mapping
@@ -99,6 +98,11 @@ class EncryptedSides:
             if name in self.base.files and not after.same_data_key(self.base.files[name])
         )
 
+    @property
+    def has_placeholders(self) -> bool:
+        """Whether a placeholder may appear in either side's objects."""
+        return bool(self.base.origins or self.head.origins)
+
 
 NO_SOPS_FILES = EncryptedSides()
 """Neither side has a SOPS file: nothing is sealed."""
@@ -138,11 +142,11 @@ def sealed(obj: KubeObject, ciphertexts: Ciphertexts) -> SealedObject:
     if not ciphertexts.origins:
         return SealedObject(obj, {})
     fields: dict[Path, EncryptedField] = {}
-    copied = copy.deepcopy(obj)
     secret = is_secret(obj)
-    result = _seal(copied, (), ciphertexts, fields, secret=secret)
-    assert isinstance(result, dict)
-    return SealedObject(result, fields)
+    copied = {
+        key: _seal(value, (key,), ciphertexts, fields, secret=secret) for key, value in obj.items()
+    }
+    return SealedObject(copied, fields)
 
 
 def _seal(

@@ -171,6 +171,8 @@ def _compared(
 ) -> ObjectChange:
     """`compare` on both sides sealed: a field holding an encrypted value reads the same
     marker at both, and its change (if its ciphertext changed) is a line of its own."""
+    if not encrypted.has_placeholders:
+        return compare(head, base, rules=rules)
     after = None if head is None else sealed(_prepared(head, rules), encrypted.head)
     before = None if base is None else sealed(_prepared(base, rules), encrypted.base)
     change = compare(
