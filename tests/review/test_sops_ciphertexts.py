@@ -129,6 +129,7 @@ def test_a_fresh_encryption_of_the_same_plaintext_shares_nothing_with_the_old_fi
     old, new = ciphertexts(path), ciphertexts(fresh)
     assert all(new[name] != old[name] and iv(new[name]) != iv(old[name]) for name in old)
     assert set(wrapped_keys(fresh)).isdisjoint(wrapped_keys(path))
+    assert metadata(fresh)["mac"] != metadata(path)["mac"]
 
 
 @pytest.mark.parametrize("plaintext", ["x", "four", "a" * 33, "é"])
@@ -146,3 +147,15 @@ def test_an_empty_string_is_left_in_the_clear(tmp_path: Path) -> None:
     key = age_key(tmp_path / "keys")
 
     assert yaml.safe_load(encrypted("value: ''\nother: x\n", key))["value"] == ""
+
+
+def test_an_encrypted_boolean_can_be_read_from_its_length(tmp_path: Path) -> None:
+    key = age_key(tmp_path / "keys")
+    document = yaml.safe_load(encrypted("yes: true\nno: false\n", key))
+
+    lengths = {
+        name: len(base64.b64decode(document[name].split("data:", 1)[1].split(",", 1)[0]))
+        for name in ("yes", "no")
+    }
+
+    assert lengths == {"yes": len("True"), "no": len("False")}
