@@ -71,3 +71,30 @@ def encrypted(text: str, key: AgeKey, *, file_type: str = "yaml", **options: str
         cwd="/",
     )
     return completed.stdout
+
+
+def run_sops(
+    folder: Path, *args: str, keys: tuple[AgeKey, ...], editor: Path | None = None
+) -> None:
+    """The real sops run in `folder` (`edit`, `set`, `rotate`, `updatekeys`...) with
+    `keys` as its identities and `editor` as its EDITOR."""
+    identities = folder / ".identities.txt"
+    identities.write_text("".join(key.identity_file.read_text() for key in keys))
+    environment = {
+        **os.environ,
+        "SOPS_DISABLE_VERSION_CHECK": "true",
+        "SOPS_AGE_KEY_FILE": str(identities),
+    }
+    if editor is not None:
+        environment["EDITOR"] = str(editor)
+    try:
+        subprocess.run(
+            [str(sops_binary()), *args],
+            cwd=folder,
+            env=environment,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+    finally:
+        identities.unlink()

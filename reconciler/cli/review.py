@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 import click
+import yaml
 
 from reconciler.cli.options import RenderInputs
 from reconciler.cli.session import EXIT_UNREACHABLE, desired_state
@@ -34,12 +35,15 @@ from reconciler.review import (
     render_markdown,
     render_text,
 )
+from reconciler.review.encrypted import Ciphertexts, EncryptedSides
 from reconciler.source.errors import SourceError
 from reconciler.source.git_source import checkout_revision
 from reconciler.source.snapshot import Snapshot
-from reconciler.types import ReleaseKey
+from reconciler.types import JsonValue, ReleaseKey
 
 EXIT_USAGE = 2
+_SOPS_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
+_SOPS_MARK = b"ENC[AES256_GCM,"
 OUTPUTS = ("text", "markdown", "json")
 RENDERERS: dict[str, Callable[[Review], str]] = {
     "text": render_text,
@@ -107,8 +111,30 @@ def review_revisions(
         base_name=RevisionName(base_revision, base.commit),
         head_name=head_name,
         only=only,
+        encrypted=EncryptedSides(ciphertexts_in(base.root), ciphertexts_in(head_root)),
     )
     return dataclasses.replace(review, diagnostics=seen_from(path, review.diagnostics))
+
+
+def ciphertexts_in(root: Path) -> Ciphertexts:
+    """The SOPS files of a checkout (YAML or JSON, wherever they lie), for the review to
+    tell an encrypted value's change from its placeholder's. Files that do not parse are
+    left to rendering to report."""
+    documents: dict[str, JsonValue] = {}
+    for path in sorted(root.rglob("*")):
+        if path.suffix not in _SOPS_SUFFIXES or ".git" in path.relative_to(root).parts:
+            continue
+        try:
+            content = path.read_bytes()
+            if _SOPS_MARK not in content:
+                continue
+            parsed = list(yaml.safe_load_all(content))
+        except (OSError, yaml.YAMLError):
+            continue
+        name = path.relative_to(root).as_posix()
+        for index, document in enumerate(parsed):
+            documents[name if index == 0 else f"{name}#{index}"] = document
+    return Ciphertexts.of(documents)
 
 
 def _offline_state(

@@ -13,11 +13,26 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from reconciler.desired import DesiredState
-from reconciler.diff import Action, ChangeSet, DiffText, ObjectChange, compare
+from reconciler.diff import (
+    Action,
+    ChangeSet,
+    DiffText,
+    ObjectChange,
+    compare,
+    ignore_differences,
+    normalize,
+)
 from reconciler.diff.fields import same_json
 from reconciler.objects import ref_of
 from reconciler.release_requests.model import IgnoreDifference, Release
 from reconciler.render.model import KubeObject, Outputs, RenderedRelease, RenderError
+from reconciler.review.encrypted import (
+    NO_SOPS_FILES,
+    EncryptedChange,
+    EncryptedSides,
+    encrypted_changes,
+    sealed,
+)
 from reconciler.review.estimate import Totals, estimate_release
 from reconciler.review.model import (
     DependencyChange,
@@ -51,31 +66,45 @@ def compare_revisions(
     base_name: RevisionName,
     head_name: RevisionName,
     only: ReleaseKey | None = None,
+    encrypted: EncryptedSides = NO_SOPS_FILES,
 ) -> Review:
     """Every release either side knows (or only `only`), dependencies first, with the
-    head's validation problems."""
+    head's validation problems. `encrypted` names the SOPS files of both sides, so a
+    field holding an encrypted value shows as one line, never as its placeholder."""
     keys = _in_dependency_order(_known(base) | _known(head), head)
     return Review(
         base=base_name,
         head=head_name,
         releases=tuple(
-            review_release(key, base, head) for key in keys if only is None or key == only
+            review_release(key, base, head, encrypted=encrypted)
+            for key in keys
+            if only is None or key == only
         ),
         diagnostics=head.diagnostics,
         notes=_version_notes(base, head),
     )
 
 
-def review_release(key: ReleaseKey, base: DesiredState, head: DesiredState) -> ReleaseReview:
+def review_release(
+    key: ReleaseKey,
+    base: DesiredState,
+    head: DesiredState,
+    *,
+    encrypted: EncryptedSides = NO_SOPS_FILES,
+) -> ReleaseReview:
     """One release: gone from the head, not rendered there, or compared object by object."""
     if key not in _known(head):
-        return _gone(key, base, head)
+        return _gone(key, base, head, encrypted)
     if key not in head.render.rendered:
         change, message = _not_rendered(head, key)
         return ReleaseReview(key, change, ChangeSet(key, dry_run=True), message=message)
     before = _objects(base, key, hooks=True)
     changes = object_changes(
-        key, before or (), _objects(head, key, hooks=True) or (), rules=_rules(head, key)
+        key,
+        before or (),
+        _objects(head, key, hooks=True) or (),
+        rules=_rules(head, key),
+        encrypted=encrypted,
     )
     release = head.loaded.releases[key]
     in_base = key in _known(base)
@@ -97,7 +126,9 @@ def review_release(key: ReleaseKey, base: DesiredState, head: DesiredState) -> R
     )
 
 
-def _gone(key: ReleaseKey, base: DesiredState, head: DesiredState) -> ReleaseReview:
+def _gone(
+    key: ReleaseKey, base: DesiredState, head: DesiredState, encrypted: EncryptedSides
+) -> ReleaseReview:
     """Removed; unless its file is still there and no longer loads, which names no release."""
     if _unreadable(head, _file_of(base, key)):
         message = "its file does not load at the head, so it names no release (see the errors)"
@@ -106,23 +137,77 @@ def _gone(key: ReleaseKey, base: DesiredState, head: DesiredState) -> ReleaseRev
     return ReleaseReview(
         key,
         ReleaseChange.REMOVED,
-        object_changes(key, before or (), (), rules=_rules(base, key)),
+        object_changes(key, before or (), (), rules=_rules(base, key), encrypted=encrypted),
         message="its file left Git: its objects are deleted when pruning is on",
         resources=_resources(key, _objects(base, key), ()),
     )
 
 
 def object_changes(
-    key: ReleaseKey, before: Objects, after: Objects, *, rules: Sequence[IgnoreDifference] = ()
+    key: ReleaseKey,
+    before: Objects,
+    after: Objects,
+    *,
+    rules: Sequence[IgnoreDifference] = (),
+    encrypted: EncryptedSides = NO_SOPS_FILES,
 ) -> ChangeSet:
     """The head's objects in render order, then those only the base has."""
     old = {ref_of(obj).identity: obj for obj in before}
     new = {ref_of(obj).identity: obj for obj in after}
-    changes = [compare(obj, old.get(identity), rules=rules) for identity, obj in new.items()]
+    changes = [_compared(obj, old.get(identity), rules, encrypted) for identity, obj in new.items()]
     changes.extend(
-        compare(None, obj, rules=rules) for identity, obj in old.items() if identity not in new
+        _compared(None, obj, rules, encrypted)
+        for identity, obj in old.items()
+        if identity not in new
     )
     return ChangeSet(key, tuple(_between_revisions(change) for change in changes), dry_run=True)
+
+
+def _compared(
+    head: KubeObject | None,
+    base: KubeObject | None,
+    rules: Sequence[IgnoreDifference],
+    encrypted: EncryptedSides,
+) -> ObjectChange:
+    """`compare` on both sides sealed: a field holding an encrypted value reads the same
+    marker at both, and its change (if its ciphertext changed) is a line of its own."""
+    if not encrypted.has_placeholders:
+        return compare(head, base, rules=rules)
+    after = None if head is None else sealed(_prepared(head, rules), encrypted.head)
+    before = None if base is None else sealed(_prepared(base, rules), encrypted.base)
+    change = compare(
+        None if after is None else after.obj, None if before is None else before.obj, rules=rules
+    )
+    if after is None or before is None:
+        return change
+    return _with_encrypted(change, encrypted_changes(before, after, encrypted))
+
+
+def _prepared(obj: KubeObject, rules: Sequence[IgnoreDifference]) -> KubeObject:
+    """As `compare` reads it (a Secret's stringData folded into data), so the fields
+    sealed are the fields compared."""
+    return ignore_differences(normalize(obj), rules)
+
+
+def _with_encrypted(change: ObjectChange, found: tuple[EncryptedChange, ...]) -> ObjectChange:
+    if not found:
+        return change
+    lines = "".join(f"# {item.describe(change.ref)}\n" for item in found)
+    paths = (*change.changed_paths, *(item.pointer for item in found))
+    rest = change.diff
+    if change.action is Action.UNCHANGED:
+        return ObjectChange(
+            change.ref,
+            Action.CONFIGURED,
+            "encrypted values differ",
+            diff=DiffText.of(lines),
+            changed_paths=paths,
+        )
+    return dataclasses.replace(
+        change,
+        diff=DiffText(lambda: lines + (rest.text if rest is not None else "")),
+        changed_paths=paths,
+    )
 
 
 def dependency_changes(
