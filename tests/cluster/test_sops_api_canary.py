@@ -37,12 +37,14 @@ def test_the_api_the_event_stream_and_metrics_never_hold_a_decrypted_value(
     with running_ready(cluster, git_repos, tmp_path / "cache", log, port, *decrypting):
         stream = StreamReader(port, f"?namespace={namespace}")
         eventually(
-            lambda: {"web", "other"}
-            <= {
-                str(event["release"]).split("/")[1]
-                for event in list(stream.events)
-                if event["state"] == "Ready"
-            },
+            lambda: (
+                {"web", "other"}
+                <= {
+                    str(event["release"]).split("/")[1]
+                    for event in list(stream.events)
+                    if event["state"] == "Ready"
+                }
+            ),
             what="web and other Ready in the event stream",
             timeout=180,
         )

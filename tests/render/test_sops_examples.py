@@ -65,9 +65,7 @@ def test_without_a_key_the_examples_validate_and_shop_web_renders_a_placeholder(
     assert database_password(state).startswith("sops:")
 
 
-def test_the_demo_key_says_it_is_a_demo_key_and_is_the_recipient_of_the_rule_and_the_file() -> (
-    None
-):
+def test_the_demo_key_says_so_and_is_the_recipient_of_the_rule_and_of_the_file() -> None:
     text = DEMO_KEY.read_text()
     assert text.startswith("# DEMO KEY"), "the key file's first line says it is a demo key"
     assert "Never encrypt anything real for it" in text
