@@ -165,7 +165,9 @@ render_options = _grouped(
         ),
         click.option(
             "--sops-age-key-file",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            # Need not exist: deploy/ mounts it from an optional Secret, and a missing file
+            # fails only the releases whose SOPS files it was to decrypt, saying so.
+            type=click.Path(dir_okay=False, path_type=Path),
             envvar="SOPS_AGE_KEY_FILE",
             help="age identities that decrypt SOPS files (default $SOPS_AGE_KEY_FILE); "
             "used by apply, run and diff against the cluster only.",

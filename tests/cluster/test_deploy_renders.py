@@ -265,3 +265,60 @@ def test_the_reconciler_may_label_pods_in_its_own_namespace_alone(
             for rule in cluster_role["rules"]:
                 if "pods" in rule["resources"]:
                     assert "patch" not in rule["verbs"], cluster_role["metadata"]["name"]
+
+
+AGE_KEY_FILE = "/etc/harmonia/sops/age/keys.txt"
+
+
+def age_key_wiring(pod: Document) -> tuple[str | None, list[Document]]:
+    """SOPS_AGE_KEY_FILE of the container, and the Secret sources projected into the
+    read-only volume at /etc/harmonia that hold sops/age/keys.txt."""
+    (container,) = pod["containers"]
+    env = {entry["name"]: entry.get("value") for entry in container["env"]}
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/etc/harmonia"]
+    assert mount["readOnly"] is True
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    sources = [
+        source["secret"]
+        for source in volume["projected"]["sources"]
+        if "secret" in source
+        and any(item["path"] == "sops/age/keys.txt" for item in source["secret"]["items"])
+    ]
+    return env.get("SOPS_AGE_KEY_FILE"), sources
+
+
+@pytest.mark.parametrize("mode", ["deployment", "cronjob"])
+def test_both_mount_the_age_key_from_an_optional_secret_read_only_and_name_it_for_sops(
+    binaries: dict[str, Path], tmp_path: Path, mode: str
+) -> None:
+    if mode == "deployment":
+        both = both_in_deployment_mode(binaries)
+    else:
+        both = both_in_cronjob_mode(binaries, tmp_path)
+    for docs in both:
+        key_file, sources = age_key_wiring(pod_spec(docs))
+        assert key_file == AGE_KEY_FILE
+        assert sources == [
+            {
+                "name": "harmonia-sops-age",
+                "optional": True,
+                "items": [{"key": "keys.txt", "path": "sops/age/keys.txt"}],
+            }
+        ]
+
+
+def test_the_chart_mounts_the_age_key_secret_its_values_name_or_none(
+    binaries: dict[str, Path],
+) -> None:
+    named = helm_template(
+        binaries["helm"],
+        *DEFAULT_RELEASE,
+        "--set",
+        "sopsAgeKey.secretName=team-age,sopsAgeKey.secretKey=age.txt",
+    )
+    key_file, sources = age_key_wiring(pod_spec(named))
+    assert key_file == AGE_KEY_FILE
+    assert [(s["name"], s["items"][0]["key"]) for s in sources] == [("team-age", "age.txt")]
+
+    without = helm_template(binaries["helm"], *DEFAULT_RELEASE, "--set", "sopsAgeKey.secretName=")
+    assert age_key_wiring(pod_spec(without)) == (None, [])

@@ -36,6 +36,10 @@ from tests.cluster.test_run_loop import (
 from tests.conftest import GitRepos, LiveCluster
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
+DEMO_KEY = EXAMPLES / "keys" / "demo-age-key.txt"
+"""shop/web reads a values file encrypted for it (examples/values/shop/web-secrets.yaml)."""
+DEMO_PASSWORD = "demo-password-from-sops"
+"""What that file decrypts to: overridden by the test's configValues, never shown either."""
 EXAMPLE_NAMESPACES = ("shop", "streaming")
 SECRET_RELEASES = ("web", "vault", "ledger", "reports")
 EVERY_RELEASE = ("zookeeper", "kafka", "cache", *SECRET_RELEASES)
@@ -258,7 +262,16 @@ def run_until_applied(
     API read meanwhile; then SIGTERM, and its whole log collected."""
     port = free_port()
     log = tmp_path / f"{label}.log"
-    options = ("--listen", f"127.0.0.1:{port}", "--no-leader-elect", *log_options)
+    options = (
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--no-leader-elect",
+        "--sops",
+        str(cluster.binaries["sops"]),
+        "--sops-age-key-file",
+        str(DEMO_KEY),
+        *log_options,
+    )
     with running(cluster, repos, tmp_path / f"cache-{label}", log, *options) as process:
         eventually(
             lambda: every_release_ready(port, namespace),
@@ -287,7 +300,11 @@ def test_no_secret_value_reaches_a_log_diff_status_commit_event_or_api_response(
     shutil.copytree(EXAMPLES, git_repos.work, dirs_exist_ok=True)
     generations = [SecretValues.fresh() for _ in range(3)]
     first, second, third = generations
-    env = environment(cluster, tmp_path / "cli-cache")
+    env = {
+        **environment(cluster, tmp_path / "cli-cache"),
+        "HARMONIA_SOPS": str(cluster.binaries["sops"]),
+        "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
+    }
     collected = Collected()
 
     sha = commit(git_repos, namespace, first, "examples and secrets")
@@ -376,4 +393,6 @@ def test_no_secret_value_reaches_a_log_diff_status_commit_event_or_api_response(
         for n, values in enumerate(generations, 1)
         for what, text in values.needles().items()
     }
+    needles["examples' SOPS password"] = DEMO_PASSWORD
+    needles["examples' SOPS password (base64)"] = base64.b64encode(DEMO_PASSWORD.encode()).decode()
     assert collected.leaks(needles) == []

@@ -161,7 +161,9 @@ class SopsDecryption:
                 f"{file} could not be decrypted: sops did not start: {error.strerror}"
             ) from None
         if completed.returncode != 0:
-            raise _failure(document, trimmed, file, completed.returncode, completed.stderr)
+            raise _failure(
+                document, trimmed, file, completed.returncode, completed.stderr, settings
+            )
         try:
             return decrypted_tokens(document, json.loads(completed.stdout))
         except (ValueError, MismatchedTree) as error:
@@ -191,7 +193,12 @@ def sops_environment(settings: SopsSettings) -> dict[str, str]:
 
 
 def _failure(
-    document: JsonObject, trimmed: JsonObject, file: str, code: int, stderr: bytes
+    document: JsonObject,
+    trimmed: JsonObject,
+    file: str,
+    code: int,
+    stderr: bytes,
+    settings: SopsSettings,
 ) -> DecryptionError:
     """Why sops failed, saying who could decrypt the file. sops prints no plaintext in
     its errors; its text is quoted only for an exit code this does not know."""
@@ -207,7 +214,8 @@ def _failure(
             )
         remote = any(entry.split(" ", 1)[0] in _REMOTE_KEY_TYPES for entry in usable)
         return DecryptionError(
-            f"{subject}: no key could decrypt it; it is encrypted for {named}",
+            f"{subject}: no key could decrypt it; it is encrypted for {named}"
+            + _missing_key_file(settings),
             temporary=remote,
         )
     if code in _EXIT_TAMPERED:
@@ -217,3 +225,12 @@ def _failure(
         )
     said = " ".join(stderr.decode(errors="replace").split())[:_QUOTED_STDERR]
     return DecryptionError(f"{subject}: sops failed (exit {code}): {said}")
+
+
+def _missing_key_file(settings: SopsSettings) -> str:
+    """The likely reason when the age key file named does not exist (an optional Secret
+    that was never created, a typo)."""
+    path = settings.age_key_file
+    if path is None or path.is_file():
+        return ""
+    return f" (the age key file {path} does not exist)"

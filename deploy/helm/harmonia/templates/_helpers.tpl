@@ -34,6 +34,7 @@ runs one pass with no HTTP server; a Deployment's serves the probes and metrics.
 {{- $root := .root -}}
 {{- $values := $root.Values -}}
 {{- $credentials := $values.gitCredentials -}}
+{{- $sopsAge := $values.sopsAgeKey -}}
 serviceAccountName: {{ include "harmonia.fullname" $root }}
 {{- with $values.imagePullSecrets }}
 imagePullSecrets:
@@ -110,6 +111,10 @@ containers:
         value: /var/cache/harmonia
       - name: KUBECONFIG
         value: /etc/harmonia/kubeconfig
+      {{- if $sopsAge.secretName }}
+      - name: SOPS_AGE_KEY_FILE
+        value: /etc/harmonia/sops/age/keys.txt
+      {{- end }}
       {{- if and (not .once) $values.webhook.secretName }}
       - name: HARMONIA_WEBHOOK_SECRET_FILE
         value: /etc/harmonia/webhook/{{ $values.webhook.secretKey }}
@@ -142,8 +147,8 @@ containers:
       - {name: cache, mountPath: /var/cache/harmonia}
       - {name: tmp, mountPath: /tmp}
 volumes:
-  # /etc/harmonia: config.yaml and kubeconfig, the Git credentials under git/, the
-  # webhook secret under webhook/.
+  # /etc/harmonia: config.yaml and kubeconfig, the Git credentials under git/, the age
+  # key at sops/age/keys.txt (optional), the webhook secret under webhook/.
   - name: config
     projected:
       defaultMode: 0440
@@ -155,6 +160,12 @@ volumes:
               {{- range list $credentials.tokenKey $credentials.sshKeyKey $credentials.knownHostsKey | compact }}
               - {key: {{ . }}, path: git/{{ . }}}
               {{- end }}
+        {{- if $sopsAge.secretName }}
+        - secret:
+            name: {{ $sopsAge.secretName }}
+            optional: true
+            items: [{key: {{ $sopsAge.secretKey }}, path: sops/age/keys.txt}]
+        {{- end }}
         {{- if and (not .once) $values.webhook.secretName }}
         - secret:
             name: {{ $values.webhook.secretName }}
