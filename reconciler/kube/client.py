@@ -40,6 +40,8 @@ REQUEST_TIMEOUT = 60.0
 """Seconds one request may take."""
 WATCH_CONNECT_TIMEOUT = 10.0
 """Seconds to open a watch; once open, the API server ends it after `timeout_seconds`."""
+_VERBS = {"get": "get", "patch": "patch", "post": "create", "put": "update", "delete": "delete"}
+"""The Kubernetes verb of a request by its method (a list says so itself)."""
 
 
 def describe(obj: JsonObject) -> str:
@@ -87,7 +89,7 @@ class KubeClient:
         # Discovery's cache is not safe to fill from several threads at once.
         self._discovery_lock = threading.RLock()
         self._resources: dict[tuple[str, str], Any] = {}
-        self._sent = 0
+        self._sent: dict[str, int] = {}
         self._sent_lock = threading.Lock()
         cache_file = None
         if cache_dir is not None:
@@ -156,18 +158,35 @@ class KubeClient:
     @property
     def requests_sent(self) -> int:
         """Requests sent so far (discovery aside): the cost a pass reports."""
-        return self._sent
+        return sum(self.requests_by_verb().values())
+
+    def requests_by_verb(self) -> dict[str, int]:
+        """Requests sent so far (discovery aside) by Kubernetes verb (`list`, `watch`,
+        `get`, `patch`, ...): what `/metrics` says this reconciler asks of the API server."""
+        with self._sent_lock:
+            return dict(self._sent)
+
+    def _count(self, verb: str) -> None:
+        with self._sent_lock:
+            self._sent[verb] = self._sent.get(verb, 0) + 1
 
     def _call(
-        self, subject: str, method: str, path: str, *, sent: JsonObject | None = None, **params: Any
+        self,
+        subject: str,
+        method: str,
+        path: str,
+        *,
+        sent: JsonObject | None = None,
+        verb: str = "",
+        **params: Any,
     ) -> JsonObject:
         """Send one request; a 429 is retried after the wait the server asks for.
 
         `sent` is the object the request carries: a Secret's values never reach the error.
+        `verb` names it for the count when the method does not (a `get` that lists).
         """
         for attempt in range(RATE_LIMIT_TRIES):
-            with self._sent_lock:
-                self._sent += 1
+            self._count(verb or _VERBS[method])
             try:
                 response = self._dynamic.request(
                     method, path, serialize=False, _request_timeout=REQUEST_TIMEOUT, **params
@@ -238,6 +257,7 @@ class KubeClient:
             f"{kind} list",
             "get",
             path,
+            verb="list",
             label_selector=label_selector,
             field_selector=field_selector,
         )
@@ -265,8 +285,7 @@ class KubeClient:
         `Expired`; a connection lost, `ClusterUnreachable`."""
         subject = f"{kind} watch"
         path = self._collection(api_version, kind, namespace)
-        with self._sent_lock:
-            self._sent += 1
+        self._count("watch")
         try:
             response = self._dynamic.request(
                 "get",

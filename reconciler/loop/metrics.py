@@ -6,7 +6,7 @@ server exposes it at `/metrics`. Each value owns its registry, so tests can make
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -16,6 +16,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from reconciler.diff.changeset import Action
 from reconciler.health import ReleaseState
@@ -61,6 +63,10 @@ class Metrics:
       the last pass; the previous revision's series is removed.
     - `harmonia_last_pass_timestamp_seconds` (gauge): Unix time the last pass ended.
     - `harmonia_leader` (gauge): 1 while this replica holds the leader lease, else 0.
+    - `harmonia_kube_requests_total{client, verb}` (counter): requests sent to the API
+      server by each client (`pass`: passes, the API, the leader label; `watch`: the
+      reactor: its reflectors' lists and watches, readiness looks, sync answers and
+      Events; `lease`: the Lease), by Kubernetes verb.
 
     Dry-run change sets are not counted: nothing was written.
     """
@@ -68,6 +74,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         registry = self.registry
+        self._requests = _RequestCounts()
+        registry.register(self._requests)
         self._pass_duration = Histogram(
             "harmonia_pass_duration_seconds",
             "Seconds each reconcile pass took.",
@@ -190,6 +198,29 @@ class Metrics:
     def set_leader(self, is_leader: bool) -> None:
         self._leader.set(1 if is_leader else 0)
 
+    def count_requests(self, client: str, by_verb: Callable[[], Mapping[str, int]]) -> None:
+        """Export what one Kubernetes client has sent, by verb, read at each scrape:
+        `harmonia_kube_requests_total{client, verb}`."""
+        self._requests.clients[client] = by_verb
+
     def exposition(self) -> tuple[bytes, str]:
         """The Prometheus text format of every metric, and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _RequestCounts(Collector):
+    """The requests each Kubernetes client counted, as one Prometheus counter."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, Callable[[], Mapping[str, int]]] = {}
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "harmonia_kube_requests",
+            "Requests sent to the Kubernetes API server, by client and verb.",
+            labels=["client", "verb"],
+        )
+        for client, by_verb in sorted(self.clients.items()):
+            for verb, count in sorted(by_verb().items()):
+                family.add_metric([client, verb], count)
+        yield family

@@ -128,6 +128,9 @@ class Service:
             self._leader_label = LeaderLabel(client, self._own_pod, unknown_level=unknown)
             self._leader_label.clear_stale()
             metrics = Metrics()
+            metrics.count_requests("pass", client.requests_by_verb)
+            if lease_client is not None:
+                metrics.count_requests("lease", lease_client.requests_by_verb)
             cycle = Cycle(
                 self._settings,
                 client=client,
@@ -140,9 +143,11 @@ class Service:
             )
             server = self._serve(metrics, cycle)
             if self._settings.watch and not once:
+                watch_client = clients.enter_context(self._connect())
+                metrics.count_requests("watch", watch_client.requests_by_verb)
                 self._reactor = Reactor(
                     cycle,
-                    clients.enter_context(self._connect()),
+                    watch_client,
                     acting=lambda: self._progress.leading,
                     stopping=self._progress.stop,
                     instance=self.instance,

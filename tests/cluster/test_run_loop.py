@@ -314,6 +314,9 @@ def test_the_loop_heals_drift_applies_new_commits_and_serves_metrics_and_the_api
             "harmonia_errors_total{",
             "harmonia_git_fetch_duration_seconds_count",
             f'harmonia_last_applied_revision_info{{revision="{commit}"}} 1.0',
+            'harmonia_kube_requests_total{client="pass",verb="patch"}',
+            'harmonia_kube_requests_total{client="watch",verb="list"}',
+            'harmonia_kube_requests_total{client="watch",verb="watch"}',
         ):
             assert name in metrics, name
         code, listed = http_get(

@@ -171,3 +171,15 @@ def test_a_crashed_pass_counts_as_a_failed_pass_and_a_crash_error() -> None:
     assert value(metrics, "harmonia_passes_total", result="failed") == 1
     assert value(metrics, "harmonia_errors_total", kind="crash") == 1
     assert value(metrics, "harmonia_last_pass_timestamp_seconds") == 0
+
+
+def test_each_clients_requests_are_read_by_verb_at_every_scrape() -> None:
+    metrics = Metrics()
+    sent = {"list": 3, "watch": 7}
+    metrics.count_requests("watch", lambda: sent)
+    metrics.count_requests("pass", lambda: {"patch": 2})
+
+    assert value(metrics, "harmonia_kube_requests_total", client="watch", verb="list") == 3
+    sent["watch"] = 8
+    assert value(metrics, "harmonia_kube_requests_total", client="watch", verb="watch") == 8
+    assert value(metrics, "harmonia_kube_requests_total", client="pass", verb="patch") == 2
