@@ -41,13 +41,13 @@ def secret_manifest(password: str, token: str) -> str:
 CONFIG_MAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: slow\n"
 
 
-def release(name: str, chart: str) -> str:
+def release(name: str, chart: str, namespace: str) -> str:
     return yaml.safe_dump(
         {
             "apiVersion": "harmonia.dev/v1alpha1",
             "kind": "Release",
             "name": name,
-            "namespace": "shop",
+            "namespace": namespace,
             "chartPath": f"charts/{chart}",
         }
     )
@@ -63,7 +63,7 @@ class Canaries:
         return cls(f"pw-{secrets.token_hex(8)}", f"tok-{secrets.token_hex(8)}")
 
 
-def repository(root: Path, key: AgeKey, canaries: Canaries) -> Path:
+def repository(root: Path, key: AgeKey, canaries: Canaries, *, namespace: str = "shop") -> Path:
     """plain: an encrypted Secret in a plain chart; kustomized: one in a Kustomize chart
     with a namespace and a namePrefix; other: no SOPS at all."""
     secret = encrypted(
@@ -78,13 +78,13 @@ def repository(root: Path, key: AgeKey, canaries: Canaries) -> Path:
             "charts/kust/secret.yaml": secret,
             "charts/kust/settings.yaml": CONFIG_MAP,
             "charts/kust/kustomization.yaml": (
-                "namespace: shop\nnamePrefix: app-\nlabels:\n- pairs: {team: pay}\n"
+                f"namespace: {namespace}\nnamePrefix: app-\nlabels:\n- pairs: {{team: pay}}\n"
                 "resources: [secret.yaml, settings.yaml]\n"
             ),
-            "charts/bare/settings.yaml": CONFIG_MAP,
-            "releases/plain.yaml": release("plain", "plain"),
-            "releases/kustomized.yaml": release("kustomized", "kust"),
-            "releases/other.yaml": release("other", "bare"),
+            "charts/bare/settings.yaml": CONFIG_MAP.replace("name: settings", "name: bare"),
+            "releases/plain.yaml": release("plain", "plain", namespace),
+            "releases/kustomized.yaml": release("kustomized", "kust", namespace),
+            "releases/other.yaml": release("other", "bare", namespace),
         },
     )
 
