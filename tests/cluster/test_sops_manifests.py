@@ -15,8 +15,9 @@ from pathlib import Path
 
 import yaml
 
+from tests.cluster.test_run_loop import STATUS_BRANCH, remote_git, run_once, status_file
 from tests.cluster.test_sops_secrets import files_text, harmonia, inventory_records, secret_data
-from tests.conftest import LiveCluster
+from tests.conftest import GitRepos, LiveCluster
 from tests.render.test_sops_manifests import (
     Canaries,
     encrypted_config_map,
@@ -118,4 +119,37 @@ def test_a_decrypted_value_in_a_config_map_warns_and_strict_secrets_keeps_that_r
         "cache folder": files_text(cache),
         "inventory records": inventory_records(cluster, namespace),
     }
+    assert leaks(outputs, canaries) == {where: [] for where in outputs}
+
+
+def test_run_logs_the_warning_and_keeps_it_in_the_status_file_never_the_value(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    key = age_key(tmp_path / "keys")
+    canaries = Canaries.fresh()
+    repository(git_repos.work, key, canaries, namespace=namespace)
+    encrypted_config_map(git_repos.work, key, canaries)
+    git_repos.commit_and_push({}, "plain, kustomized and other")
+    warning = (
+        f"ConfigMap/{namespace}/settings data.dsn holds a value decrypted from "
+        "settings.yaml of chart plain"
+    )
+
+    ran = run_once(
+        cluster,
+        git_repos,
+        tmp_path / "cache",
+        "--sops",
+        str(cluster.binaries["sops"]),
+        "--sops-age-key-file",
+        str(key.identity_file),
+    )
+
+    assert ran.returncode == 0, ran.stderr
+    assert f"release {namespace}/plain: {warning}" in ran.stderr
+    plain = status_file(git_repos, f"status/{namespace}/plain.yaml")
+    assert plain["state"] == "Ready", plain
+    assert plain["sync"]["warnings"] == [warning]  # type: ignore[index]
+    every_status = remote_git(git_repos, "log", "-p", STATUS_BRANCH)
+    outputs = {"run": ran.stdout + ran.stderr, "status branch": every_status}
     assert leaks(outputs, canaries) == {where: [] for where in outputs}
