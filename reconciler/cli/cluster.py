@@ -218,7 +218,7 @@ def diff(
         review = review_revisions(
             path, sides.base, sides.head, policy=policy, inputs=inputs, release=release
         )
-        print_review(review, output)
+        print_review(review, output, secrets=state.render.secrets)
         raise click.exceptions.Exit(exit_status(review, exit_code=exit_code))
     snapshot = checkout_or_exit(path, sides.head) if sides.head is not None else None
     root = snapshot.root if snapshot is not None else path
@@ -243,7 +243,8 @@ def diff(
     if output == "markdown":
         head_name = RevisionName(sides.head, revision) if sides.head else WORKING_TREE
         diagnostics = seen_from(path, state.diagnostics)
-        print_review(review_of_pass(report, head=head_name, diagnostics=diagnostics), output)
+        review = review_of_pass(report, head=head_name, diagnostics=diagnostics)
+        print_review(review, output, secrets=state.render.secrets)
     else:
         _print_report(report, state.render.secrets, as_json=output == "json")
     if report.failed or state.has_errors:

@@ -103,6 +103,9 @@ def test_a_decrypted_value_in_a_config_map_warns_and_strict_secrets_keeps_that_r
 
     planned = harmonia_with_key(cluster, root, key, cache, "diff")
     assert warning in planned.stderr, planned.stderr
+    assert "+  dsn: ***\n" in planned.stdout, planned.stdout
+    comment = harmonia_with_key(cluster, root, key, cache, "diff", "-o", "markdown")
+    planned_json = harmonia_with_key(cluster, root, key, cache, "diff", "-o", "json")
 
     strict = harmonia_with_key(cluster, root, key, cache, "apply", "--strict-secrets")
 
@@ -115,6 +118,8 @@ def test_a_decrypted_value_in_a_config_map_warns_and_strict_secrets_keeps_that_r
     assert secret_data(cluster, namespace, "app-db")["password"] == canaries.password
     outputs = {
         "diff": planned.stdout + planned.stderr,
+        "diff markdown": comment.stdout + comment.stderr,
+        "diff json": planned_json.stdout + planned_json.stderr,
         "apply": strict.stdout + strict.stderr,
         "cache folder": files_text(cache),
         "inventory records": inventory_records(cluster, namespace),
