@@ -218,7 +218,7 @@ def diff(
         review = review_revisions(
             path, sides.base, sides.head, policy=policy, inputs=inputs, release=release
         )
-        print_review(review, output, secrets=state.render.secrets)
+        print_review(review, output)
         raise click.exceptions.Exit(exit_status(review, exit_code=exit_code))
     snapshot = checkout_or_exit(path, sides.head) if sides.head is not None else None
     root = snapshot.root if snapshot is not None else path
