@@ -3,8 +3,9 @@
 An encrypted Secret in a plain chart and one in a Kustomize chart (namespace, namePrefix
 and label transformers) are applied and Ready, `harmonia diff` right after shows
 nothing, and the canaries are in no output, cache file or inventory record. A decrypted
-value in a ConfigMap is a warning naming the field; under `--strict-secrets` it fails
-that release alone, before anything of it is applied.
+value in a ConfigMap is a warning naming the field (in the CLI's output, and under
+`run` in the log and the status file), masked in every diff; under `--strict-secrets`
+it fails that release alone, before anything of it is applied.
 """
 
 from __future__ import annotations
