@@ -374,6 +374,10 @@ def test_a_dependent_given_a_decrypted_value_in_an_output_is_kept_off_the_disk_t
     consumer = objects_by_name(state, ReleaseKey("shop/consumer"))["consumer"]
     assert consumer["data"] == {"endpoint": f"https://{canaries.password}.example"}
     assert files_holding(cache, canaries.password) == []
+    # A ConfigMap is no place for it: the warning names the file it was decrypted from.
+    assert state.render.rendered[ReleaseKey("shop/consumer")].warnings == (
+        "ConfigMap/shop/consumer data.endpoint holds a value decrypted from values/web.yaml",
+    )
 
 
 def test_a_sops_that_does_not_finish_in_time_is_a_temporary_failure_of_its_release(
