@@ -27,6 +27,9 @@ class Policy:
     strict_dependencies: bool = False
     """A dependency running another chart than its dependent's metainfo declares, or a
     version outside the declared range, fails the dependent (else it is a warning)."""
+    strict_secrets: bool = False
+    """A value decrypted from a SOPS file that lands outside a Secret's data fails its
+    release (else it is a warning)."""
 
     def allows_namespace(self, namespace: str) -> bool:
         return any(fnmatchcase(namespace, pattern) for pattern in self.allowed_namespaces)
@@ -46,6 +49,7 @@ def load_policy(
     allowed_namespaces: Sequence[str] = (),
     allow_cluster_scoped: bool | None = None,
     strict_dependencies: bool | None = None,
+    strict_secrets: bool | None = None,
 ) -> Policy:
     """The reconciler's policy: built-in defaults < `config_file` < the flags given here."""
     settings: JsonObject = {}
@@ -62,6 +66,8 @@ def load_policy(
         flags["allowClusterScoped"] = allow_cluster_scoped
     if strict_dependencies is not None:
         flags["strictDependencies"] = strict_dependencies
+    if strict_secrets is not None:
+        flags["strictSecrets"] = strict_secrets
     _check(flags, SourceMap("command line", {}))
     settings = {**settings, **flags}
     namespaces = settings.get("allowedNamespaces")
@@ -73,6 +79,7 @@ def load_policy(
         ),
         allow_cluster_scoped=settings.get("allowClusterScoped") is True,
         strict_dependencies=settings.get("strictDependencies") is True,
+        strict_secrets=settings.get("strictSecrets") is True,
     )
 
 
@@ -136,7 +143,10 @@ def effective_policy(
             )
         allow_cluster_scoped = allow_cluster_scoped and repository.allow_cluster_scoped
     narrowed = replace(
-        policy, allowed_namespaces=namespaces, allow_cluster_scoped=allow_cluster_scoped
+        policy,
+        allowed_namespaces=namespaces,
+        allow_cluster_scoped=allow_cluster_scoped,
+        strict_secrets=policy.strict_secrets or repository.strict_secrets,
     )
     return narrowed, tuple(problems)
 

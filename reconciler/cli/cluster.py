@@ -50,6 +50,7 @@ from reconciler.reconcile import (
     PassReport,
     reconcile,
 )
+from reconciler.render.secrets.redaction import redacted
 from reconciler.review import RevisionName
 from reconciler.source.git_source import describe_checkout
 from reconciler.types import ReleaseKey
@@ -130,7 +131,12 @@ def _pass(client: KubeClient, state: DesiredState, options: PassOptions) -> Pass
     return report
 
 
-def _print_text_diff(report: PassReport) -> None:
+def _print_report(report: PassReport, secrets: frozenset[str], *, as_json: bool) -> None:
+    """The pass's changes, as JSON or as text diffs. A decrypted SOPS value that a release
+    put outside a Secret (a warning of its render) reads `***` here as in a Secret."""
+    if as_json:
+        click.echo(redacted(json.dumps(report.to_json(), indent=2), secrets))
+        return
     for key in sorted(report.releases):
         entry = report.releases[key]
         if entry.changes is None or not entry.changes.has_changes:
@@ -138,9 +144,8 @@ def _print_text_diff(report: PassReport) -> None:
         click.echo(f"# release {key}: {entry.changes.summary()}")
         for change in entry.changes.changes:
             if change.is_change:
-                click.echo(
-                    change.diff_text or f"{change.ref} {change.action}: {change.reason}\n", nl=False
-                )
+                text = change.diff_text or f"{change.ref} {change.action}: {change.reason}\n"
+                click.echo(redacted(text, secrets), nl=False)
 
 
 source_id_option = click.option(
@@ -238,11 +243,10 @@ def diff(
     if output == "markdown":
         head_name = RevisionName(sides.head, revision) if sides.head else WORKING_TREE
         diagnostics = seen_from(path, state.diagnostics)
-        print_review(review_of_pass(report, head=head_name, diagnostics=diagnostics), output)
-    elif output == "json":
-        click.echo(json.dumps(report.to_json(), indent=2))
+        review = review_of_pass(report, head=head_name, diagnostics=diagnostics)
+        print_review(review, output, secrets=state.render.secrets)
     else:
-        _print_text_diff(report)
+        _print_report(report, state.render.secrets, as_json=output == "json")
     if report.failed or state.has_errors:
         raise click.exceptions.Exit(1)
     raise click.exceptions.Exit(1 if exit_code and report.has_changes else 0)
@@ -300,10 +304,8 @@ def apply(
         )
         report = _pass(client, state, options)
         requests = client.requests_sent
-    if output == "json":
-        click.echo(json.dumps(report.to_json(), indent=2))
-    elif dry_run:
-        _print_text_diff(report)
+    if output == "json" or dry_run:
+        _print_report(report, state.render.secrets, as_json=output == "json")
     if report.prune_withheld:
         click.echo(f"prune withheld: {report.prune_withheld}", err=True)
     failed = sum(r.outcome in FAILING for r in report.releases.values())

@@ -58,6 +58,7 @@ def reconciler_policy(
     allowed_namespaces: tuple[str, ...],
     allow_cluster_scoped: bool,
     strict_dependencies: bool,
+    strict_secrets: bool = False,
 ) -> Policy:
     try:
         return load_policy(
@@ -65,6 +66,7 @@ def reconciler_policy(
             allowed_namespaces=allowed_namespaces,
             allow_cluster_scoped=True if allow_cluster_scoped else None,
             strict_dependencies=True if strict_dependencies else None,
+            strict_secrets=True if strict_secrets else None,
         )
     except PolicyConfigError as error:
         for diagnostic in error.diagnostics:
@@ -97,6 +99,12 @@ policy_options = _grouped(
             is_flag=True,
             help="Fail a release whose dependency runs another chart or version than its "
             "chart's metainfo declares (default: a warning).",
+        ),
+        click.option(
+            "--strict-secrets",
+            is_flag=True,
+            help="Fail a release when a value decrypted from a SOPS file lands outside a "
+            "Secret's data, in a ConfigMap, an env value or an annotation (default: a warning).",
         ),
     ],
     lambda taken: ("policy", reconciler_policy(**taken)),

@@ -25,6 +25,7 @@ from reconciler.locations import cache_home
 from reconciler.policy import Policy
 from reconciler.reconcile import Outcome, PassReport, ReleaseReport
 from reconciler.release_requests import Diagnostic
+from reconciler.render.secrets.redaction import redacted
 from reconciler.review import (
     ReleaseChange,
     ReleaseReview,
@@ -182,8 +183,10 @@ def seen_from(path: Path, diagnostics: tuple[Diagnostic, ...]) -> tuple[Diagnost
     )
 
 
-def print_review(review: Review, output: str) -> None:
-    click.echo(RENDERERS[output](review), nl=False)
+def print_review(review: Review, output: str, *, secrets: frozenset[str] = frozenset()) -> None:
+    """The review as `output` says; the values of `secrets` (decrypted SOPS values a
+    release put outside a Secret, when rendered with the key) read `***`."""
+    click.echo(redacted(RENDERERS[output](review), secrets), nl=False)
     changing = sum(item.change is not ReleaseChange.UNCHANGED for item in review.releases)
     click.echo(
         f"{len(review.releases)} releases compared, {changing} to show; "

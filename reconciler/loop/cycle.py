@@ -352,6 +352,13 @@ class Cycle:
                 **({"seconds": round(entry.seconds, 3)} if entry.seconds is not None else {}),
             },
         )
+        for warning in entry.warnings:
+            log.warning(
+                "release %s: %s",
+                entry.release,
+                warning,
+                extra={"release": entry.release, "revision": revision},
+            )
         self.events.publish(
             entry.release, pass_notices(entry, revision=revision), revision=revision
         )

@@ -65,6 +65,9 @@ class ReleaseReport:
     Blocked release's is its dependency's); set where the failure is made."""
     next_attempt: NextAttempt | None = None
     """Set by `harmonia run` for a failure: when it tries again; None elsewhere."""
+    warnings: tuple[str, ...] = ()
+    """The warnings of the release's render (a decrypted value outside a Secret, a
+    dependency's chart mismatch): logged by `run` and kept in its status file."""
 
     def describe(self) -> str:
         """`Applied (1.2s): 1 created; ...`: the outcome, what changed and why, as the log
@@ -92,6 +95,8 @@ class ReleaseReport:
             body["changes"] = self.changes.to_json()
         if self.failure is not None:
             body["failure"] = str(self.failure)
+        if self.warnings:
+            body["warnings"] = list(self.warnings)
         if self.next_attempt is not None:
             body["nextAttempt"] = self.next_attempt.describe(datetime.now(UTC))
             if self.next_attempt.at is not None:

@@ -131,7 +131,13 @@ def reconcile(
             ended = time.monotonic()
         # The API server's and the hooks' words may quote what a Secret holds.
         message = redacted(report.message, state.render.secrets)
-        return dataclasses.replace(report, message=message, seconds=ended - step.started)
+        rendered = state.render.rendered.get(report.release)
+        return dataclasses.replace(
+            report,
+            message=message,
+            seconds=ended - step.started,
+            warnings=rendered.warnings if rendered is not None else (),
+        )
 
     # A release starts once each dependency of this pass has its report, and is waited
     # for on its own: a slow or failing release holds back its dependents, nobody else.

@@ -348,5 +348,6 @@ def build_repository_config(document: JsonObject, source: SourceMap) -> Reposito
         library_dirs=fields.strings("libraryDirs"),
         allowed_namespaces=None if narrowed is None else fields.strings("allowedNamespaces"),
         allow_cluster_scoped=fields.flag("allowClusterScoped"),
+        strict_secrets=fields.flag("strictSecrets") is True,
         confirm_removal=frozenset(map(ReleaseKey, fields.strings("confirmRemoval"))),
     )

@@ -191,6 +191,8 @@ class RepositoryConfig:
     library_dirs: tuple[str, ...] = ()
     allowed_namespaces: tuple[str, ...] | None = None
     allow_cluster_scoped: bool | None = None
+    strict_secrets: bool = False
+    """A decrypted value outside a Secret's data fails its release (`Policy.strict_secrets`)."""
     confirm_removal: frozenset[ReleaseKey] = frozenset()
     """Releases whose removal a person confirmed: removed once their files leave Git,
     even when the snapshot-shrink guard would withhold it (and the last release too)."""

@@ -13,6 +13,7 @@ from reconciler.release_requests.yaml_source import read_yaml_file
 from reconciler.render.charts import LocalChart
 from reconciler.render.jsonnet.engine import is_plain_jsonnet_chart
 from reconciler.render.jsonnet.walm import is_walm_chart
+from reconciler.render.manifests.sops_manifests import sops_manifests
 from reconciler.render.model import ChartKind, RenderError, ResolvedChart
 from reconciler.render.values.metainfo import read_metainfo
 from reconciler.types import JsonObject
@@ -58,4 +59,5 @@ def describe_chart(local: LocalChart, *, subject: str) -> ResolvedChart:
         digest=local.digest,
         default_values=default_values(local.root, subject=subject) if takes_values else {},
         metainfo=read_metainfo(local.root, display_name=f"{subject}: transwarp-meta/metainfo.yaml"),
+        sops_manifests=sops_manifests(local.root, kind, subject=subject),
     )

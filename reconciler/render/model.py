@@ -49,6 +49,17 @@ class ResolvedChart:
     """A content hash of every file of the chart: part of the render cache key."""
     default_values: JsonObject = field(default_factory=dict)
     metainfo: ChartMetaInfo | None = None
+    sops_manifests: tuple[SopsManifest, ...] = ()
+    """The SOPS documents among a plain or Kustomize chart's manifests (ciphertext)."""
+
+
+@dataclass(frozen=True)
+class SopsManifest:
+    """A manifest file of a chart that is a SOPS document, as found in the file."""
+
+    path: str
+    """Relative to the chart folder."""
+    document: JsonObject
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from reconciler.render.jsonnet.walm import render_walm_jsonnet
 from reconciler.render.manifests.api_versions import convert_removed_api_versions
 from reconciler.render.manifests.engines import render_kustomize, render_plain
 from reconciler.render.manifests.flatten import flatten_objects
+from reconciler.render.manifests.sops_manifests import opened_output
 from reconciler.render.model import (
     ChartKind,
     ChartOutput,
@@ -45,6 +46,7 @@ from reconciler.render.model import (
 )
 from reconciler.render.ownership import apply_ownership
 from reconciler.render.plugins.registry import apply_plugins
+from reconciler.render.secrets.landing import misplaced_values
 from reconciler.render.secrets.redaction import MIN_REDACTED_LENGTH
 from reconciler.render.secrets.sealing import as_text, sealed, sealed_digest
 from reconciler.render.secrets.sops_decryption import Placeholders, SecretSource
@@ -96,8 +98,9 @@ class RenderSettings:
     cluster) or placeholders (review without a key)."""
 
 
-TokenResolver = Callable[[JsonObject, str], Mapping[str, JsonValue]]
-"""The token map of a SOPS document read from a file (`SecretSource.tokens`, memoised)."""
+TokenResolver = Callable[[JsonObject, str, str], Mapping[str, JsonValue]]
+"""The token map of a SOPS document (`SecretSource.tokens`, memoised), given how its
+errors name it (`release shop/web: valuesFiles values/web.yaml`) and its file."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ def _values_files(
         if not isinstance(data, dict):
             raise RenderError(f"{subject}: valuesFiles {relative} is not a mapping")
         if is_sops_document(data):
-            tokens.update(resolve(data, f"{subject}: valuesFiles {relative}"))
+            tokens.update(resolve(data, f"{subject}: valuesFiles {relative}", relative))
             data = without_metadata(data)
         layers.append(data)
     return layers, tokens
@@ -166,7 +169,9 @@ def release_values(
         raise RenderError(f"{subject}: {error}") from None
     layers, tokens = _values_files(release, root=repository_root, subject=subject, resolve=resolve)
     if release.encrypted is not None:
-        tokens.update(resolve(release.encrypted, f"{subject}: {release.source.file}"))
+        tokens.update(
+            resolve(release.encrypted, f"{subject}: {release.source.file}", release.source.file)
+        )
     sealed = compute_values(
         chart_defaults=chart.default_values,
         values_files=layers,
@@ -193,6 +198,12 @@ class PreparedRelease:
     decrypted: Mapping[str, JsonValue] = field(default_factory=dict)
     """The token map of the SOPS values the release used, when decrypted (not
     placeholders): its render stays off the disk and its hashes cover the tokens."""
+    opened: Mapping[str, JsonValue] = field(default_factory=dict)
+    """Every token map the release used, decrypted or placeholders: where their values
+    land outside a Secret is a warning (an error under strictSecrets)."""
+    manifest_tokens: Mapping[str, JsonValue] = field(default_factory=dict)
+    """The token map of the chart's SOPS manifests: the engine and the cache see their
+    ciphertext; `finish` puts the values in place."""
 
 
 @dataclass
@@ -211,6 +222,8 @@ class ReleaseRenderer:
     decrypted: dict[str, JsonValue] = field(default_factory=dict)
     """Every SOPS value decrypted this pass, by token: failure messages are redacted
     against them, and a dependent given one in an output is treated as decrypting it."""
+    origins: dict[str, str] = field(default_factory=dict)
+    """The file each token of this pass came from, for the warnings naming it."""
     _tokens: dict[str, dict[str, JsonValue]] = field(default_factory=dict, init=False)
     _local_charts: dict[ChartSource, LocalChart] = field(default_factory=dict, init=False)
     _charts: dict[LocalChart, ResolvedChart] = field(default_factory=dict, init=False)
@@ -246,8 +259,14 @@ class ReleaseRenderer:
             repository_root=settings.repository_root,
             resolve=self._resolve_tokens,
         )
+        manifest_tokens: dict[str, JsonValue] = {}
+        for found in chart.sops_manifests:
+            where = f"release {release.key}: chart {chart.name}: {found.path}"
+            origin = f"{found.path} of chart {chart.name}"
+            manifest_tokens.update(self._resolve_tokens(found.document, where, origin))
         inherited = self._inherited(dependencies)
-        decrypted = {**inherited, **(values.tokens if settings.secrets.decrypts else {})}
+        opened = {**inherited, **values.tokens, **manifest_tokens}
+        decrypted = opened if settings.secrets.decrypts else inherited
         key = render_key(
             chart,
             release_name=release.name,
@@ -265,6 +284,8 @@ class ReleaseRenderer:
             self.cache.get(key),
             dict(dependencies),
             decrypted=decrypted,
+            opened=opened,
+            manifest_tokens=manifest_tokens,
         )
 
     def plaintexts_of_pass(self) -> frozenset[str]:
@@ -289,15 +310,20 @@ class ReleaseRenderer:
             if any(_holds(text, as_text(value)) for text in texts)
         }
 
-    def _resolve_tokens(self, document: JsonObject, file: str) -> Mapping[str, JsonValue]:
+    def _resolve_tokens(
+        self, document: JsonObject, where: str, file: str
+    ) -> Mapping[str, JsonValue]:
         """The token map of a SOPS document, asked of the secret source once per pass
         (a values file shared by many releases is decrypted once)."""
         memo = hashlib.sha256(canonical_json(document)).hexdigest()
         found = self._tokens.get(memo)
         if found is None:
-            found = self._tokens[memo] = self.settings.secrets.tokens(document, file=file)
-            if self.settings.secrets.decrypts:
+            secrets = self.settings.secrets
+            found = self._tokens[memo] = secrets.tokens(document, file=where)
+            if secrets.decrypts:
                 self.decrypted.update(found)
+            for token in found:
+                self.origins.setdefault(token, file)
         return found
 
     def run_engine(self, prepared: PreparedRelease) -> ChartOutput:
@@ -319,6 +345,8 @@ class ReleaseRenderer:
         """The engine's output made into the release's objects, hooks and outputs."""
         release, chart = prepared.release, prepared.chart
         subject = f"release {release.key}: chart {chart.name}"
+        if prepared.manifest_tokens:
+            output = opened_output(output, prepared.manifest_tokens)
         objects, outputs = extract_outputs(flatten_objects(output.objects, subject=subject))
         default_plugins = chart.metainfo.plugins if chart.metainfo is not None else ()
         objects = apply_plugins(
@@ -336,6 +364,7 @@ class ReleaseRenderer:
             dataclasses.replace(hook, object=finished)
             for hook, finished in zip(listed_hooks, hook_objects, strict=True)
         )
+        misplaced = self._misplaced(prepared, (*objects, *hook_objects))
         rendered: JsonObject = {
             "objects": list(objects),
             "hooks": [dataclasses.asdict(hook) for hook in hooks],
@@ -353,11 +382,27 @@ class ReleaseRenderer:
             outputs=outputs,
             values=prepared.values,
             input_hash=digest,
-            warnings=(*prepared.warnings, *object_warnings, *hook_warnings),
+            warnings=(*prepared.warnings, *object_warnings, *hook_warnings, *misplaced),
             chart_name=chart.name,
             chart_version=chart.version,
             dependencies=prepared.dependencies,
         )
+
+    def _misplaced(
+        self, prepared: PreparedRelease, objects: Sequence[KubeObject]
+    ) -> tuple[str, ...]:
+        """Where the release's SOPS values landed outside a Secret's data: warnings, or
+        a RenderError when strictSecrets is on (nothing of the release is applied)."""
+        if not prepared.opened:
+            return ()
+        found = misplaced_values(objects, prepared.opened, self.origins)
+        if found and self.settings.policy.strict_secrets:
+            raise RenderError(
+                f"release {prepared.release.key}: "
+                + "; ".join(found)
+                + " (strictSecrets is on: decrypted values belong in a Secret's data)"
+            )
+        return found
 
     def _chart(self, release: Release) -> ResolvedChart:
         """The release's chart on local disk, described (kind, default values, metainfo)."""

@@ -184,6 +184,8 @@ def _sync(
         # says the health now, and repeating it here would only add churn between passes.
         message = _without(message, live.health.message)
     sync: JsonObject = {"revision": revision, "state": state, "message": message}
+    if report.warnings:
+        sync["warnings"] = list(report.warnings)
     if report.next_attempt is not None:
         # `harmonia run`'s next step, in words that last as long as the failure (the
         # retry time is in the log and the API): no commit of every retry.

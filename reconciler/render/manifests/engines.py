@@ -12,6 +12,7 @@ import subprocess
 from reconciler.render.helm.engine import split_hooks
 from reconciler.render.manifests.kustomization import check_kustomization
 from reconciler.render.manifests.parse import parse_manifests
+from reconciler.render.manifests.sops_manifests import manifest_files
 from reconciler.render.model import (
     ChartOutput,
     KubeObject,
@@ -21,7 +22,6 @@ from reconciler.render.model import (
 )
 from reconciler.types import JsonObject
 
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZE_TIMEOUT = 120.0
 
 
@@ -39,13 +39,8 @@ def render_plain(
 ) -> ChartOutput:
     """Every manifest file under the folder, in path order (values do not apply)."""
     subject = _subject(chart, release_name, namespace)
-    files = sorted(
-        path
-        for path in chart.root.rglob("*")
-        if path.is_file() and path.suffix in MANIFEST_SUFFIXES and path.name != "values.yaml"
-    )
     objects: list[KubeObject] = []
-    for path in files:
+    for path in manifest_files(chart.root):
         where = f"{subject}: {path.relative_to(chart.root)}"
         try:
             text = path.read_text(encoding="utf-8")

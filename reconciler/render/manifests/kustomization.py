@@ -15,6 +15,7 @@ exactly these files, so the render cache stays true too.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from reconciler.release_requests.yaml_source import read_yaml_file
@@ -26,24 +27,31 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 MAX_KUSTOMIZATIONS = 200
 """More nested kustomizations than any real chart has; a bound on the walk."""
 
-_PATH_LISTS = (
-    "resources",
-    "bases",
-    "components",
-    "crds",
-    "configurations",
-    "patchesStrategicMerge",
-)
+_RESOURCE_LISTS = ("resources", "bases", "components", "crds")
+_DATA_LISTS = ("configurations", "patchesStrategicMerge")
 _PLUGIN_LISTS = ("generators", "transformers", "validators")
 _ENTRIES_WITH_PATH = ("patches", "patchesJson6902", "replacements")
 _GENERATORS = ("configMapGenerator", "secretGenerator")
 
 
-def check_kustomization(chart_root: Path, *, subject: str) -> None:
-    """Refuse the chart if any kustomization in it names a path outside it or a remote."""
+@dataclass(frozen=True)
+class ReachedFiles:
+    """The files a Kustomize chart makes kustomize read, by how it reads them."""
+
+    resources: tuple[Path, ...]
+    """Files of objects kustomize passes on (transformed, never read as text)."""
+    data: tuple[Path, ...]
+    """Files kustomize reads for their content: patches, generator inputs, configurations."""
+
+
+def check_kustomization(chart_root: Path, *, subject: str) -> ReachedFiles:
+    """Refuse the chart if any kustomization in it names a path outside it or a remote;
+    else the files it reaches."""
     root = chart_root.resolve()
     pending = [root]
     seen: set[Path] = set()
+    resources: dict[Path, None] = {}
+    data: dict[Path, None] = {}
     while pending:
         folder = pending.pop()
         if folder in seen:
@@ -54,13 +62,16 @@ def check_kustomization(chart_root: Path, *, subject: str) -> None:
         file = _kustomization_file(folder, root=root, subject=subject)
         where = f"{subject}: {file.relative_to(root)}"
         kustomization = _read(file, where=where)
-        for entry in _named_paths(kustomization):
+        for entry, is_resource in _named_paths(kustomization):
             target = _inside(folder, entry, root=root, where=where)
             if target.is_dir():
                 pending.append(target)
+            else:
+                (resources if is_resource else data)[target] = None
         for config in _plugin_configs(kustomization, folder, root=root, where=where):
             for entry in _config_paths(config):
-                _inside(folder, entry, root=root, where=where)
+                data[_inside(folder, entry, root=root, where=where)] = None
+    return ReachedFiles(tuple(resources), tuple(data))
 
 
 def _kustomization_file(folder: Path, *, root: Path, subject: str) -> Path:
@@ -79,24 +90,26 @@ def _read(file: Path, *, where: str) -> dict[str, JsonValue]:
     return read.document.data
 
 
-def _named_paths(kustomization: dict[str, JsonValue]) -> Iterator[str]:
-    """Every entry that kustomize reads as a path or a remote; inline patches and inline
-    generator configurations (text with a line break, or objects) name none."""
-    for field in _PATH_LISTS:
-        for entry in _listed(kustomization.get(field)):
-            if isinstance(entry, str) and "\n" not in entry:
-                yield entry
+def _named_paths(kustomization: dict[str, JsonValue]) -> Iterator[tuple[str, bool]]:
+    """Every entry that kustomize reads as a path or a remote, and whether it is a
+    resource (else read for its content); inline patches and inline generator
+    configurations (text with a line break, or objects) name none."""
+    for fields, is_resource in ((_RESOURCE_LISTS, True), (_DATA_LISTS, False)):
+        for field in fields:
+            for entry in _listed(kustomization.get(field)):
+                if isinstance(entry, str) and "\n" not in entry:
+                    yield entry, is_resource
     for field in _ENTRIES_WITH_PATH:
         for entry in _listed(kustomization.get(field)):
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-                yield str(entry["path"])
+                yield str(entry["path"]), False
     openapi = kustomization.get("openapi")
     if isinstance(openapi, dict) and isinstance(openapi.get("path"), str):
-        yield str(openapi["path"])
+        yield str(openapi["path"]), False
     for field in _GENERATORS:
         for generator in _listed(kustomization.get(field)):
             if isinstance(generator, dict):
-                yield from _generator_files(generator)
+                yield from ((entry, False) for entry in _generator_files(generator))
 
 
 def _plugin_configs(

@@ -1,0 +1,90 @@
+"""Where a release's decrypted SOPS values landed, when not in a Secret's data.
+
+Checked at the end of rendering each release (`render/release.py`): a Secret's `data`
+(decoded from base64) and `stringData` are where plaintext belongs, the only place the
+cluster and Harmonia treat as secret; anywhere else (a ConfigMap, an env `value`, an
+annotation, a Secret's own labels) it is shown in diffs and stored in the clear. Each
+finding names the object, the field path and the file the value came from, never the
+value. A value lands when a field equals it (4 characters or more, as redaction counts:
+shorter ones would match ordinary words and numbers) or, from 8 characters, holds it
+inside a longer text. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from reconciler.objects import MalformedObject, ref_of
+from reconciler.render.model import KubeObject
+from reconciler.render.secrets.masking import MASK, SECRET_VALUE_FIELDS, is_secret
+from reconciler.render.secrets.redaction import MIN_EMBEDDED_SECRET, MIN_REDACTED_LENGTH
+from reconciler.render.secrets.sealing import as_text
+from reconciler.types import JsonValue
+
+
+def misplaced_values(
+    objects: Sequence[KubeObject],
+    opened: Mapping[str, JsonValue],
+    origins: Mapping[str, str],
+) -> tuple[str, ...]:
+    """One line per field outside a Secret's data that holds a value of `opened` (token
+    -> value), naming the object, the path and `origins[token]`, e.g.
+    `ConfigMap/shop/settings data.dsn holds a value decrypted from values/web.yaml`."""
+    plaintexts: dict[str, str] = {}
+    for token, value in opened.items():
+        text = as_text(value)
+        if not isinstance(value, bool) and value is not None and len(text) >= MIN_REDACTED_LENGTH:
+            plaintexts.setdefault(text, origins.get(token, "a SOPS file"))
+    if not plaintexts:
+        return ()
+    found: list[str] = []
+    for obj in objects:
+        try:
+            subject = str(ref_of(obj))
+        except MalformedObject:
+            subject = str(obj.get("kind", "object"))
+        secret = is_secret(obj)
+        fields = {k: v for k, v in obj.items() if not (secret and k in SECRET_VALUE_FIELDS)}
+        for path, text in _leaves(fields, ()):
+            origin = _origin(text, plaintexts)
+            if origin is not None:
+                shown = ".".join(_shown(part, plaintexts) for part in path)
+                found.append(f"{subject} {shown} holds a value decrypted from {origin}")
+    return tuple(found)
+
+
+def _origin(text: str, plaintexts: Mapping[str, str]) -> str | None:
+    exact = plaintexts.get(text)
+    if exact is not None:
+        return exact
+    return next(
+        (
+            origin
+            for plaintext, origin in plaintexts.items()
+            if len(plaintext) >= MIN_EMBEDDED_SECRET and plaintext in text
+        ),
+        None,
+    )
+
+
+def _shown(part: str | int, plaintexts: Mapping[str, str]) -> str:
+    """A path segment, masked when it is itself a decrypted value (a key made of one)."""
+    text = str(part)
+    return MASK if _origin(text, plaintexts) is not None else text
+
+
+Path = tuple[str | int, ...]
+
+
+def _leaves(value: JsonValue, path: Path) -> Iterator[tuple[Path, str]]:
+    """Every scalar leaf as text, and every mapping key as a leaf of its own (a value
+    used as a key lands too); booleans and nulls hide nothing."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield (*path, key), key
+            yield from _leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, (*path, index))
+    elif value is not None and not isinstance(value, bool):
+        yield path, as_text(value)
