@@ -19,6 +19,7 @@ from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError
 from reconciler.objects import ObjectRef, stub_object
 from reconciler.reconcile import FAILING, Outcome, ReleaseReport
+from reconciler.render.secrets.landing import is_misplaced_value
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ MESSAGE_LIMIT = 1024
 
 DRIFT_CORRECTED = "DriftCorrected"
 """The contract's reason for hand edits put back: no outcome (any applying pass may)."""
+SECRET_WARNING = "SecretWarning"
+"""The contract's reason for an apply that wrote a decrypted value outside a Secret."""
 
 EVENTFUL = FAILING | {Outcome.APPLIED, Outcome.REMOVED, Outcome.REMOVAL_WITHHELD}
 """Outcomes that are news; Unchanged, Planned and Deferred record nothing (but drift put
@@ -47,7 +50,8 @@ class Notice:
 
 def release_notices(report: ReleaseReport, *, revision: str) -> list[Notice]:
     """What is worth an event in `report`, its reason from the contract's vocabulary (the
-    outcome's name, and DriftCorrected for hand edits put back). Messages name objects
+    outcome's name, DriftCorrected for hand edits put back, SecretWarning for each field
+    outside a Secret an apply wrote a decrypted value into). Messages name objects
     and counts, never values: change summaries hold counts, objects are named by
     reference."""
     deleted = _deleted(report)
@@ -60,7 +64,12 @@ def release_notices(report: ReleaseReport, *, revision: str) -> list[Notice]:
         summary = report.changes.summary() if report.changes is not None else "no objects"
         message = f"revision {revision} applied: {summary}"
         message = f"{message}; pruned {deleted}" if deleted else message
-        return [Notice("Normal", str(Outcome.APPLIED), message), *notices]
+        misplaced = [
+            Notice("Warning", SECRET_WARNING, f"revision {revision}: {warning}")
+            for warning in report.warnings
+            if is_misplaced_value(warning)
+        ]
+        return [Notice("Normal", str(Outcome.APPLIED), message), *misplaced, *notices]
     if report.outcome is Outcome.REMOVED:
         message = f"release removed ({report.message})"
         message = f"{message}: deleted {deleted}" if deleted else message

@@ -156,6 +156,11 @@ def test_run_logs_the_warning_and_keeps_it_in_the_status_file_never_the_value(
     plain = status_file(git_repos, f"status/{namespace}/plain.yaml")
     assert plain["state"] == "Ready", plain
     assert plain["sync"]["warnings"] == [warning]  # type: ignore[index]
+    events = cluster.kubectl(
+        "-n", namespace, "get", "events", "--field-selector", "reason=SecretWarning",
+        "-o", "jsonpath={.items[*].message}",
+    ).stdout  # fmt: skip
+    assert warning in events, events
     every_status = remote_git(git_repos, "log", "-p", STATUS_BRANCH)
-    outputs = {"run": ran.stdout + ran.stderr, "status branch": every_status}
+    outputs = {"run": ran.stdout + ran.stderr, "status branch": every_status, "events": events}
     assert leaks(outputs, canaries) == {where: [] for where in outputs}

@@ -97,6 +97,22 @@ def test_a_hand_edit_put_back_records_drift_corrected_beside_the_applied_event()
     assert drift["message"] == "revision abc123: drift corrected on ConfigMap/shop/a"
 
 
+def test_an_apply_that_wrote_a_decrypted_value_outside_a_secret_records_a_secret_warning() -> None:
+    misplaced = "ConfigMap/shop/settings data.dsn holds a value decrypted from values/web.yaml"
+    report = dataclasses.replace(
+        applied(change("ConfigMap", "settings", Action.CONFIGURED)),
+        warnings=("chart web 1.0 does not match the dependency's", misplaced),
+    )
+    unchanged = dataclasses.replace(report, outcome=Outcome.UNCHANGED)
+
+    applied_event, warning = events(report)
+
+    assert applied_event["reason"] == "Applied"
+    assert (warning["type"], warning["reason"]) == ("Warning", "SecretWarning")
+    assert warning["message"] == f"revision abc123: {misplaced}"
+    assert events(unchanged) == []
+
+
 @pytest.mark.parametrize("outcome", [Outcome.FAILED, Outcome.INVALID, Outcome.BLOCKED])
 def test_a_failing_release_records_a_warning_with_its_message(outcome: Outcome) -> None:
     (event,) = events(ReleaseReport(KEY, outcome, "Deployment/shop/web apply failed: nope"))

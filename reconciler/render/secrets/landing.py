@@ -21,6 +21,14 @@ from reconciler.render.secrets.redaction import MIN_EMBEDDED_SECRET, MIN_REDACTE
 from reconciler.render.secrets.sealing import as_text
 from reconciler.types import JsonValue
 
+LANDED = "holds a value decrypted from"
+"""The words of every finding: what tells a warning about plaintext from the others."""
+
+
+def is_misplaced_value(warning: str) -> bool:
+    """Whether a release's warning is a finding of `misplaced_values`."""
+    return f" {LANDED} " in warning
+
 
 def misplaced_values(
     objects: Sequence[KubeObject],
@@ -49,7 +57,7 @@ def misplaced_values(
             origin = _origin(text, plaintexts)
             if origin is not None:
                 shown = ".".join(_shown(part, plaintexts) for part in path)
-                found.append(f"{subject} {shown} holds a value decrypted from {origin}")
+                found.append(f"{subject} {shown} {LANDED} {origin}")
     return tuple(found)
 
 
