@@ -31,6 +31,8 @@ MESSAGE_LIMIT = 1024
 
 DRIFT_CORRECTED = "DriftCorrected"
 """The contract's reason for hand edits put back: no outcome (any applying pass may)."""
+RESUMED = "Resumed"
+"""The contract's reason for a paused release whose workloads run again."""
 SECRET_WARNING = "SecretWarning"
 """The contract's reason for an apply that wrote a decrypted value outside a Secret."""
 
@@ -156,11 +158,15 @@ def _truncated(message: str) -> str:
     return message[: MESSAGE_LIMIT - 3] + "..."
 
 
-def health_notice(state: ReleaseState, message: str) -> Notice:
-    """A release's readiness changed between passes: its new state is the reason (the
-    contract's Ready, Progressing, Degraded, Failed, Paused), a Warning when it is bad."""
+def health_notices(before: ReleaseState, state: ReleaseState, message: str) -> list[Notice]:
+    """A release's readiness moved between passes: its new state is the reason (the
+    contract's Ready, Progressing, Degraded, Failed, Paused), a Warning when it is bad;
+    leaving Paused is said first as Resumed."""
     kind = "Warning" if state in (ReleaseState.DEGRADED, ReleaseState.FAILED) else "Normal"
-    return Notice(kind, str(state), message)
+    notices = [Notice(kind, str(state), message)]
+    if before is ReleaseState.PAUSED and state is not ReleaseState.PAUSED:
+        notices.insert(0, Notice("Normal", RESUMED, f"no longer paused: {state}"))
+    return notices
 
 
 def emit_events(client: KubeClient, report: ReleaseReport, *, revision: str, instance: str) -> None:

@@ -25,7 +25,7 @@ from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError
 from reconciler.kube.watch import Change, Watches
 from reconciler.loop.cycle import Cycle
-from reconciler.loop.events import emit_notices, health_notice
+from reconciler.loop.events import emit_notices, health_notices
 from reconciler.loop.live_changes import LiveChanges, ReadinessCheck, Repository
 from reconciler.loop.pass_queue import QUIET_SECONDS, PassQueue, PassRequest
 from reconciler.status.live import read_statuses
@@ -192,8 +192,8 @@ class Reactor:
                 message,
                 extra={"release": status.key, "state": str(state)},
             )
-            notice = health_notice(state, message)
-            emit_notices(self._client, status.key, [notice], instance=self._instance)
-            self._cycle.events.publish(status.key, [notice], revision=status.record.revision)
+            notices = health_notices(before, state, message)
+            emit_notices(self._client, status.key, notices, instance=self._instance)
+            self._cycle.events.publish(status.key, notices, revision=status.record.revision)
         if moved:
             self._cycle.status.readiness_changed()

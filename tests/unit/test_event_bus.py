@@ -19,7 +19,7 @@ from reconciler.loop.event_bus import (
     pass_notices,
 )
 from reconciler.loop.event_stream import StreamFilter, parse_stream_query, sse_message
-from reconciler.loop.events import Notice, health_notice
+from reconciler.loop.events import Notice, health_notices
 from reconciler.outcome import Outcome
 from reconciler.reconcile import ReleaseReport
 from reconciler.types import ReleaseKey
@@ -261,8 +261,19 @@ def test_a_pass_outcome_is_said_in_the_event_vocabulary(
 def test_a_readiness_change_is_said_as_its_health_state(state: ReleaseState) -> None:
     bus = EventBus()
     subscriber = bus.subscribe(lambda: None)
-    bus.publish(WEB, [health_notice(state, "why")], revision="abc123")
+    before = ReleaseState.PROGRESSING if state is ReleaseState.READY else ReleaseState.READY
+    bus.publish(WEB, health_notices(before, state, "why"), revision="abc123")
     assert [event.state for event in subscriber.take()] == [str(state)]
+
+
+@pytest.mark.parametrize("state", [s for s in ReleaseState if s is not ReleaseState.PAUSED])
+def test_a_paused_release_that_runs_again_is_said_resumed_then_its_state(
+    state: ReleaseState,
+) -> None:
+    bus = EventBus()
+    subscriber = bus.subscribe(lambda: None)
+    bus.publish(WEB, health_notices(ReleaseState.PAUSED, state, "why"), revision="abc123")
+    assert [event.state for event in subscriber.take()] == ["Resumed", str(state)]
 
 
 def test_a_reason_that_cannot_be_masked_is_withheld_and_the_publisher_goes_on(
