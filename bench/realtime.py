@@ -234,14 +234,18 @@ class Run:
                     process.kill()
                     process.wait()
 
-    def idle(self, process: subprocess.Popen[bytes], minutes: int) -> None:
+    def idle(self, process: subprocess.Popen[bytes], minutes: int, port: int) -> None:
+        """Each minute: the API server's requests (every client) and Harmonia's own (its
+        `harmonia_kube_requests_total`), the LISTs among each, CPU and RSS."""
         with self.scenario(IDLE) as series:
             for minute in range(1, minutes + 1):
                 before = api_counts(self.cluster)
                 listed_before = api_counts(self.cluster, by="resource")
+                own_before = own_requests(port)
                 time.sleep(60)
                 after = api_counts(self.cluster)
                 listed = api_counts(self.cluster, by="resource")
+                own = own_requests(port)
                 for resource, count in listed.items():
                     if count > listed_before.get(resource, 0.0):
                         series.note += f"; minute {minute}: LIST {resource}"
@@ -249,6 +253,8 @@ class Run:
                 series.samples.append({
                     "requests": sum(after.values()) - sum(before.values()),
                     "lists": after.get("LIST", 0.0) - before.get("LIST", 0.0),
+                    "own_requests": sum(own.values()) - sum(own_before.values()),
+                    "own_lists": own.get("list", 0.0) - own_before.get("list", 0.0),
                     "cpu_seconds": cpu,
                     "rss_mib": rss,
                 })  # fmt: skip
@@ -399,7 +405,7 @@ class Run:
             )
         with self.daemon("webhook", "--interval", "10m", *listen) as process:
             if idle_minutes:
-                self.idle(process, idle_minutes)
+                self.idle(process, idle_minutes, port)
             self.hand_edits()
             deliveries = iter(range(1, 1_000_000))
             for name, hub in ((PUSH_WEBHOOK, False), (PUSH_HUB_WEBHOOK, True)):
@@ -440,6 +446,19 @@ def api_counts(cluster: BenchCluster, *, by: str = "verb") -> dict[str, float]:
         label = re.search(rf'{by}="([^"]*)"', line)
         key = label.group(1) if label else "?"
         counts[key] = counts.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def own_requests(port: int) -> dict[str, float]:
+    """Harmonia's own requests so far, by verb, summed over its clients, from `/metrics`."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as reply:
+        text = reply.read().decode()
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("harmonia_kube_requests_total{"):
+            verb = re.search(r'verb="([^"]*)"', line)
+            key = verb.group(1) if verb else "?"
+            counts[key] = counts.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
     return counts
 
 

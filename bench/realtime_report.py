@@ -42,6 +42,8 @@ MEASURES: Mapping[str, str] = {
     "requests_sent": "requests sent by the pass's client",
     "lists": "LIST requests at the API server (all clients)",
     "requests": "requests at the API server (all clients)",
+    "own_requests": "requests harmonia sent (its /metrics)",
+    "own_lists": "LIST requests harmonia sent (its /metrics)",
     "cpu_seconds": "CPU s of harmonia since it started (children included)",
     "rss_mib": "RSS MiB",
     "render_seconds": "s of `helm template` of the changed release, alone",
@@ -151,13 +153,19 @@ def size_table(of_size: Sequence[Series]) -> str:
 def idle_table(series: Series) -> str:
     """The idle daemon minute by minute: growth shows here, not in a median."""
     lines = [
-        "| minute | requests (all clients) | of them LIST | CPU s (cumulative) | RSS MiB |",
-        "| --- | --- | --- | --- | --- |",
+        "| minute | requests (all clients) | of them LIST | harmonia's requests "
+        "| of them LIST | CPU s (cumulative) | RSS MiB |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for index, sample in enumerate(series.samples, start=1):
+        own = (
+            f"{sample['own_requests']:.0f} | {sample['own_lists']:.0f}"
+            if "own_requests" in sample
+            else "- | -"
+        )
         lines.append(
             f"| {index} | {sample.get('requests', 0):.0f} | {sample.get('lists', 0):.0f} "
-            f"| {sample.get('cpu_seconds', 0):.1f} | {sample.get('rss_mib', 0):.0f} |"
+            f"| {own} | {sample.get('cpu_seconds', 0):.1f} | {sample.get('rss_mib', 0):.0f} |"
         )
     return "\n".join(lines)
 

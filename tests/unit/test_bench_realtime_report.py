@@ -91,12 +91,13 @@ def test_the_report_lists_the_idle_daemon_minute_by_minute(tmp_path: Path) -> No
     idle = series(
         IDLE,
         {"requests": 60, "lists": 0, "cpu_seconds": 10.0, "rss_mib": 80},
-        {"requests": 62, "lists": 1, "cpu_seconds": 10.4, "rss_mib": 81},
+        {"requests": 62, "lists": 1, "own_requests": 3, "own_lists": 0, "cpu_seconds": 10.4,
+         "rss_mib": 81},
         size=100,
-    )
+    )  # fmt: skip
     report = markdown_report(META, [idle])
     assert "## N = 100" in report
-    assert "| 1 | 60 | 0 | 10.0 | 80 |\n| 2 | 62 | 1 | 10.4 | 81 |" in report
+    assert "| 1 | 60 | 0 | - | - | 10.0 | 80 |\n| 2 | 62 | 1 | 3 | 0 | 10.4 | 81 |" in report
     assert "- idle daemon over 2 minutes: 0.40 CPU s a minute, RSS 80 -> 81 MiB" in report
     written = write_report(tmp_path, "realtime-x", META, [idle])
     assert written.read_text() == report
