@@ -446,7 +446,7 @@ class _DocumentBuilder:
             return None
         try:
             value = self._loader.construct_object(node)
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, IndexError):  # IndexError: PyYAML on an empty !!int
             kind = str(node.tag).removeprefix(_TAG)
             self.problems.append(
                 self._source.diagnostic(

@@ -181,6 +181,7 @@ def test_an_unreadable_file_is_an_error_not_an_exception(tmp_path: Path) -> None
         ("a: !!int abc\n", "'abc' is not a valid int"),
         ("a: !!bool maybe\n", "'maybe' is not a valid bool"),
         ("a: !!float x\n", "'x' is not a valid float"),
+        ("a: !!int \n", "'' is not a valid int"),
     ],
 )
 def test_a_value_its_explicit_tag_cannot_read_is_an_error(text: str, message: str) -> None:
