@@ -18,14 +18,18 @@ import dataclasses
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from bench.cluster import BenchCluster, BenchError, own_cluster
 from bench.generate import (
@@ -48,11 +52,13 @@ from bench.secrets_report import (
     RENDER_COLD,
     RENDER_WARM,
     SOPS,
+    SOPS_ALONE,
     VARIANTS,
     Figures,
     write_report,
 )
 from reconciler import __version__
+from reconciler.render.secrets.sops_decryption import SopsSettings, sops_environment
 
 BEFORE_COMMIT = "fff747b"
 """The last commit before SOPS support: the dev cluster's sops pin, no reader of it."""
@@ -142,6 +148,7 @@ class Run:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
             if variant == SOPS:
+                self.first_sops_release = repository.releases[0]
                 for release in repository.releases:
                     self._encrypt(git.work / values_file(release))
             git.git("add", "--all")
@@ -194,6 +201,25 @@ class Run:
         )
         return measure.seconds
 
+    def decrypt_alone(self, times: int = 10) -> float:
+        """The median seconds of `sops decrypt` of one values file, run as the renderer
+        runs it (JSON on stdin, its minimal environment): what one launch costs."""
+        release = self.first_sops_release
+        path = self.repositories[SOPS].work / values_file(release)
+        document = json.dumps(yaml.safe_load(path.read_text())).encode()
+        settings = SopsSettings(binary=self.sops, age_key_file=self.key)
+        command = [str(self.sops), "decrypt", "--input-type", "json", "--output-type", "json",
+                   "/dev/stdin"]  # fmt: skip
+        timings = []
+        for _ in range(times):
+            started = time.monotonic()
+            subprocess.run(
+                command, input=document, capture_output=True, check=True, cwd="/",
+                env=sops_environment(settings),
+            )  # fmt: skip
+            timings.append(time.monotonic() - started)
+        return statistics.median(timings)
+
     def repeat(self, index: int, *, applies: bool) -> None:
         """Every variant once per pass, the order turned by one each repeat."""
         order = list(VARIANTS)[index % 3 :] + list(VARIANTS)[: index % 3]
@@ -205,6 +231,7 @@ class Run:
                                (RENDER_WARM, result["engine_runs"][-1])):  # fmt: skip
                 self.figures.engine_runs.setdefault(name, {})[variant] = runs
             log(f"repeat {index + 1} {variant}: render {result['seconds']}")
+        self.figures.add(SOPS_ALONE, SOPS, self.decrypt_alone())
         for variant in order if applies else ():
             seconds = self.apply(variant, name=f"noop-{index}")
             self.figures.add(APPLY_NOOP, variant, seconds)

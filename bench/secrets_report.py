@@ -32,11 +32,13 @@ RENDER_COLD = "render-cold"
 RENDER_WARM = "render-warm"
 APPLY_NOOP = "apply-noop"
 APPLY_COLD = "apply-cold"
+SOPS_ALONE = "sops-alone"
 PASSES: Mapping[str, str] = {
     RENDER_COLD: "desired state in process, cold (no render cache, new process)",
     RENDER_WARM: "desired state in process, again (a running reconciler's next pass)",
     APPLY_NOOP: "`harmonia apply`, no-op (one-shot process, warm disk cache)",
     APPLY_COLD: "`harmonia apply`, cold, until Ready (once, to set up)",
+    SOPS_ALONE: "one `sops decrypt` of a values file, alone (median of 10 in a row)",
 }
 """Every pass measured, in the order the tables list them."""
 
@@ -123,6 +125,9 @@ def comparisons(figures: Figures) -> list[str]:
                 f"({100 * Stat.of(since).median / before:+.1f} % of {before:.2f} s); "
                 f"noise: the plain samples alone span {spread.high - spread.low:.2f} s"
             )
+    alone = figures.samples(SOPS_ALONE, SOPS)
+    if alone:
+        lines.append(f"one `sops decrypt` alone: {1000 * Stat.of(alone).median:.1f} ms")
     return lines
 
 
