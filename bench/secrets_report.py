@@ -35,7 +35,7 @@ APPLY_COLD = "apply-cold"
 SOPS_ALONE = "sops-alone"
 PASSES: Mapping[str, str] = {
     RENDER_COLD: "desired state in process, cold (no render cache, new process)",
-    RENDER_WARM: "desired state in process, again (a running reconciler's next pass)",
+    RENDER_WARM: "desired state in process, again (a running reconciler's next 5 passes: median)",
     APPLY_NOOP: "`harmonia apply`, no-op (one-shot process, warm disk cache)",
     APPLY_COLD: "`harmonia apply`, cold, until Ready (once, to set up)",
     SOPS_ALONE: "one `sops decrypt` of a values file, alone (median of 10 in a row)",
