@@ -400,3 +400,30 @@ def test_a_sops_that_does_not_finish_in_time_is_a_temporary_failure_of_its_relea
     )
     assert problem.temporary
     assert list(state.render.rendered) == [OTHER]
+
+
+def test_a_running_reconcilers_next_pass_decrypts_only_the_files_or_keys_that_changed(
+    helm_binary: Path, tmp_path: Path, key: AgeKey
+) -> None:
+    """Two SOPS files (the values file, the release file): sops runs for each once; the
+    same files again are answered from memory; a new key file, or a file changed, runs
+    sops again for what changed."""
+    root = repository(tmp_path / "repo", key, Canaries.fresh())
+    launches = tmp_path / "launches"
+    counting = tmp_path / "counting-sops"
+    counting.write_text(f'#!/bin/sh\necho run >> {launches}\nexec {sops_binary()} "$@"\n')
+    counting.chmod(0o755)
+    sops = SopsSettings(counting, age_key_file=key.identity_file)
+
+    def passes() -> int:
+        state = desired(root, helm_binary, tmp_path / "cache", sops)
+        assert list(state.render.failed) == []
+        return len(launches.read_text().splitlines())
+
+    assert passes() == 2
+    assert passes() == 2
+    key.identity_file.write_text(key.identity_file.read_text() + "\n")
+    assert passes() == 4
+    values = root / "values/web.yaml"
+    values.write_text(encrypted("apiToken: other\nendpoint: x\nfeature: true\n", key))
+    assert passes() == 5

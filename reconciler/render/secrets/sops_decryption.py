@@ -4,15 +4,20 @@ Rendering asks a `SecretSource` for the token map of each SOPS file a release re
 (`reconciler.sops`). `SopsDecryption` feeds the document to `sops decrypt` on stdin
 (plaintext never touches the disk) in a minimal environment, with the key types the
 operator did not enable taken out of its metadata first, so a commit cannot make sops
-contact a host of its choosing. `Placeholders` is what review without a key uses
+contact a host of its choosing. What it decrypted stays in the process's memory, under
+a hash of the document, the key file and sops's environment, so a running reconciler
+runs sops again only for a file or key that changed. `Placeholders` is what review without a key uses
 (`validate`, `diff --base/--head`): it never runs sops.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -67,6 +72,12 @@ PASSED_THROUGH_WHEN_ENABLED = {
     ),
 }
 """Credentials of the opt-in key types: handed to sops only when the type is enabled."""
+
+MEMORY_ENTRIES = 4096
+"""SOPS files the process keeps decrypted, in memory only, so that a running reconciler's
+next pass does not run sops again for a file that did not change."""
+_decrypted: OrderedDict[str, dict[str, JsonValue]] = OrderedDict()
+_decrypted_lock = threading.Lock()
 
 _REMOTE_KEY_TYPES = frozenset({"kms", "gcp_kms", "azure_kv", "hc_vault"})
 _EXIT_NO_KEY = 128
@@ -133,6 +144,13 @@ class SopsDecryption:
         if settings.binary is None:
             raise DecryptionError(f"{file} could not be decrypted: {SOPS_NOT_FOUND}")
         trimmed = with_key_types(document, settings.key_types)
+        sent = json.dumps(trimmed).encode()
+        environment = sops_environment(settings)
+        remembered = _memory_key(environment, settings, sent)
+        with _decrypted_lock:
+            if remembered in _decrypted:
+                _decrypted.move_to_end(remembered)
+                return dict(_decrypted[remembered])
         try:
             completed = subprocess.run(
                 [
@@ -144,9 +162,9 @@ class SopsDecryption:
                     "json",
                     "/dev/stdin",
                 ],
-                input=json.dumps(trimmed).encode(),
+                input=sent,
                 capture_output=True,
-                env=sops_environment(settings),
+                env=environment,
                 cwd="/",
                 timeout=settings.timeout,
                 check=False,
@@ -165,13 +183,34 @@ class SopsDecryption:
                 document, trimmed, file, completed.returncode, completed.stderr, settings
             )
         try:
-            return decrypted_tokens(document, json.loads(completed.stdout))
+            tokens = decrypted_tokens(document, json.loads(completed.stdout))
         except (ValueError, MismatchedTree) as error:
             # Never quote sops's output: it is plaintext.
             raise DecryptionError(
                 f"{file} could not be decrypted: sops's output does not match the file "
                 f"({type(error).__name__})"
             ) from None
+        with _decrypted_lock:
+            _decrypted[remembered] = tokens
+            while len(_decrypted) > MEMORY_ENTRIES:
+                _decrypted.popitem(last=False)
+        return dict(tokens)
+
+
+def _memory_key(environment: dict[str, str], settings: SopsSettings, sent: bytes) -> str:
+    """What a decryption depends on: the document sent, the binary, the key types, the
+    environment sops gets (credentials included) and the age key file's content, so a
+    changed key or key file is never answered from memory. Only successes are kept."""
+    digest = hashlib.sha256()
+    for part in (str(settings.binary), *sorted(settings.key_types), *sorted(environment.items())):
+        digest.update(repr(part).encode() + b"\0")
+    if settings.age_key_file is not None:
+        try:
+            digest.update(settings.age_key_file.read_bytes())
+        except OSError:
+            digest.update(b"no key file")
+    digest.update(sent)
+    return digest.hexdigest()
 
 
 def sops_environment(settings: SopsSettings) -> dict[str, str]:
