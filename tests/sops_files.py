@@ -98,3 +98,8 @@ def run_sops(
         )
     finally:
         identities.unlink()
+
+
+def files_holding(folder: Path, needle: str) -> list[Path]:
+    """The files below `folder` whose bytes hold `needle`: where plaintext must not be."""
+    return [p for p in folder.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]

@@ -22,6 +22,7 @@ from tests.render.servers import (
     OciRegistry,
     publish_chart_repository,
 )
+from tests.sops_files import AgeKey, age_key
 
 FIXTURE_CHARTS = Path(__file__).parent.parent / "fixtures" / "charts"
 
@@ -93,3 +94,9 @@ def copy_fixture_chart(name: str, destination: Path) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(FIXTURE_CHARTS / name, destination)
     return destination
+
+
+@pytest.fixture()
+def key(tmp_path: Path) -> AgeKey:
+    """An age key made by the real age-keygen for this test."""
+    return age_key(tmp_path / "keys")

@@ -22,7 +22,7 @@ from reconciler.policy import Policy
 from reconciler.render.secrets.sops_decryption import SopsSettings
 from reconciler.types import ReleaseKey
 from tests.render.test_pipeline import offline_versions, write_repository
-from tests.sops_files import AgeKey, age_key, encrypted, sops_binary
+from tests.sops_files import AgeKey, age_key, encrypted, files_holding, sops_binary
 
 PLAIN = ReleaseKey("shop/plain")
 KUSTOMIZED = ReleaseKey("shop/kustomized")
@@ -110,15 +110,6 @@ def desired(
 
 def by_name(state: DesiredState, key: ReleaseKey) -> dict[str, Any]:
     return {o["metadata"]["name"]: o for o in state.render.rendered[key].objects}  # type: ignore[index]
-
-
-def files_holding(folder: Path, needle: str) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]
-
-
-@pytest.fixture()
-def key(tmp_path: Path) -> AgeKey:
-    return age_key(tmp_path / "keys")
 
 
 def test_an_encrypted_secret_in_a_plain_or_kustomize_chart_is_decrypted_in_memory_only(

@@ -22,7 +22,7 @@ from reconciler.sops import DEFAULT_KEY_TYPES
 from reconciler.types import ReleaseKey
 from tests.render.test_outbound_attacks import ConnectionCounter
 from tests.render.test_pipeline import ALL_NAMESPACES, offline_versions, write_repository
-from tests.sops_files import AgeKey, age_key, encrypted, sops_binary
+from tests.sops_files import AgeKey, age_key, encrypted, files_holding, sops_binary
 
 WEB = ReleaseKey("shop/web")
 OTHER = ReleaseKey("shop/other")
@@ -125,15 +125,6 @@ def desired(
 
 def objects_by_name(state: DesiredState, key: ReleaseKey) -> dict[str, Any]:
     return {o["metadata"]["name"]: o for o in state.render.rendered[key].objects}  # type: ignore[index]
-
-
-def files_holding(folder: Path, needle: str) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]
-
-
-@pytest.fixture()
-def key(tmp_path: Path) -> AgeKey:
-    return age_key(tmp_path / "keys")
 
 
 def test_with_the_key_the_engine_gets_the_plaintext_and_no_cache_file_holds_it(

@@ -6,8 +6,8 @@ Rendering asks a `SecretSource` for the token map of each SOPS file a release re
 operator did not enable taken out of its metadata first, so a commit cannot make sops
 contact a host of its choosing. What it decrypted stays in the process's memory, under
 a hash of the document, the key file and sops's environment, so a running reconciler
-runs sops again only for a file or key that changed. `Placeholders` is what review without a key uses
-(`validate`, `diff --base/--head`): it never runs sops.
+runs sops again only for a file or key that changed. `Placeholders` is what review
+without a key uses (`validate`, `diff --base/--head`): it never runs sops.
 """
 
 from __future__ import annotations
