@@ -106,23 +106,29 @@ errors name it (`release shop/web: valuesFiles values/web.yaml`) and its file.""
 @dataclass(frozen=True)
 class SealedValues:
     """A release's merged values with its SOPS values still encrypted (`sealed`: what the
-    render cache key is computed over, so no stored hash covers plaintext), and the token
-    map that opens them."""
+    render cache key is computed over, so no stored hash covers plaintext), the values
+    the engine gets (`values`), and the token map that opened them. A token is opened
+    only in the layer sops read it from: one copied into a plain layer (a values file,
+    the chart's defaults, a dependency's output) stays ciphertext, as sops would leave it."""
 
     sealed: JsonObject
+    values: JsonObject
     tokens: Mapping[str, JsonValue]
 
-    @property
-    def values(self) -> JsonObject:
-        """The values the engine gets."""
-        return substituted_object(self.sealed, self.tokens) if self.tokens else self.sealed
+
+@dataclass(frozen=True)
+class _ValuesLayer:
+    """One values file: as written (SOPS values as tokens) and opened."""
+
+    sealed: JsonObject
+    opened: JsonObject
 
 
 def _values_files(
     release: Release, *, root: Path, subject: str, resolve: TokenResolver
-) -> tuple[list[JsonObject], dict[str, JsonValue]]:
-    """The values files as layers (SOPS values still tokens), and their token maps."""
-    layers: list[JsonObject] = []
+) -> tuple[list[_ValuesLayer], dict[str, JsonValue]]:
+    """The values files as layers, each opened by its own token map, and their tokens."""
+    layers: list[_ValuesLayer] = []
     tokens: dict[str, JsonValue] = {}
     for relative in release.values_files:
         try:
@@ -136,9 +142,12 @@ def _values_files(
         if not isinstance(data, dict):
             raise RenderError(f"{subject}: valuesFiles {relative} is not a mapping")
         if is_sops_document(data):
-            tokens.update(resolve(data, f"{subject}: valuesFiles {relative}", relative))
-            data = without_metadata(data)
-        layers.append(data)
+            found = resolve(data, f"{subject}: valuesFiles {relative}", relative)
+            tokens.update(found)
+            content = without_metadata(data)
+            layers.append(_ValuesLayer(content, substituted_object(content, found)))
+        else:
+            layers.append(_ValuesLayer(data, data))
     return layers, tokens
 
 
@@ -168,19 +177,28 @@ def release_values(
     except RenderError as error:
         raise RenderError(f"{subject}: {error}") from None
     layers, tokens = _values_files(release, root=repository_root, subject=subject, resolve=resolve)
+    config_values = release.config_values
     if release.encrypted is not None:
-        tokens.update(
-            resolve(release.encrypted, f"{subject}: {release.source.file}", release.source.file)
+        found = resolve(release.encrypted, f"{subject}: {release.source.file}", release.source.file)
+        tokens.update(found)
+        config_values = substituted_object(config_values, found)
+
+    def merged(values_files: list[JsonObject], config: JsonObject) -> JsonObject:
+        return compute_values(
+            chart_defaults=chart.default_values,
+            values_files=values_files,
+            dependency_outputs=inject_dependency_outputs(
+                dependency_outputs, metainfo=chart.metainfo
+            ),
+            config_values=config,
+            meta_info_values=meta_values,
+            reserved=reserved_values(identity) if chart.kind in JSONNET_KINDS else {},
         )
-    sealed = compute_values(
-        chart_defaults=chart.default_values,
-        values_files=layers,
-        dependency_outputs=inject_dependency_outputs(dependency_outputs, metainfo=chart.metainfo),
-        config_values=release.config_values,
-        meta_info_values=meta_values,
-        reserved=reserved_values(identity) if chart.kind in JSONNET_KINDS else {},
-    )
-    return SealedValues(sealed, tokens)
+
+    sealed = merged([layer.sealed for layer in layers], release.config_values)
+    if not tokens:
+        return SealedValues(sealed, sealed, tokens)
+    return SealedValues(sealed, merged([layer.opened for layer in layers], config_values), tokens)
 
 
 @dataclass(frozen=True)
