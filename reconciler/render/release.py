@@ -47,7 +47,7 @@ from reconciler.render.model import (
 from reconciler.render.ownership import apply_ownership
 from reconciler.render.plugins.registry import apply_plugins
 from reconciler.render.secrets.landing import misplaced_values
-from reconciler.render.secrets.redaction import MIN_REDACTED_LENGTH
+from reconciler.render.secrets.redaction import MIN_REDACTED_LENGTH, disguises
 from reconciler.render.secrets.sealing import as_text, sealed, sealed_digest
 from reconciler.render.secrets.sops_decryption import Placeholders, SecretSource
 from reconciler.render.values.dependency_check import check_dependencies
@@ -307,13 +307,15 @@ class ReleaseRenderer:
         )
 
     def plaintexts_of_pass(self) -> frozenset[str]:
-        """Every value decrypted this pass, as text, whether its release rendered or not;
-        not booleans (nor null or empty): `true` hides nothing, and would make every
-        output reading `true` secret."""
+        """Every value decrypted this pass, as text and in the forms an error text may
+        give it (`disguises`), whether its release rendered or not; not booleans (nor
+        null or empty): `true` hides nothing, and would make every output reading `true`
+        secret."""
         return frozenset(
-            as_text(value)
+            disguise
             for value in self.decrypted.values()
             if not isinstance(value, bool) and value not in (None, "")
+            for disguise in disguises(as_text(value))
         )
 
     def _inherited(self, dependencies: Mapping[str, DependedRelease]) -> dict[str, JsonValue]:

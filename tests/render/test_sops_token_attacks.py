@@ -79,3 +79,4 @@ def test_a_token_copied_into_a_plain_values_file_or_release_file_stays_ciphertex
         assert canaries.token not in json.dumps(by_name[f"{release.split('/')[1]}-leak"])
     web_objects = {o["metadata"]["name"]: o for o in state.render.rendered[WEB].objects}
     assert web_objects["web-db"]["stringData"] == {"apiToken": canaries.token}
+

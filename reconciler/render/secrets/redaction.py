@@ -10,6 +10,8 @@ value is shown as `***`.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 
@@ -44,6 +46,26 @@ def values_of_secrets(objects: Iterable[KubeObject]) -> frozenset[str]:
                 if decoded is not None:
                     found.add(decoded)
     return frozenset(found)
+
+
+def disguises(plaintext: str) -> frozenset[str]:
+    """`plaintext` and the forms a tool or a template gives it in an error text: escaped
+    by JSON or Go's `%q`, by a schema error's single quotes, base64 (`b64enc`), upper and
+    lower case. A chart can always encode a value some other way (hex, reversed): it
+    sees the plaintext, and is trusted as far as that."""
+    escaped_backslashes = plaintext.replace("\\", "\\\\")
+    return frozenset(
+        {
+            plaintext,
+            json.dumps(plaintext)[1:-1],
+            json.dumps(plaintext, ensure_ascii=False)[1:-1],
+            escaped_backslashes,
+            escaped_backslashes.replace("'", "\\'"),
+            base64.b64encode(plaintext.encode()).decode(),
+            plaintext.upper(),
+            plaintext.lower(),
+        }
+    )
 
 
 def redacted(text: str, secrets: frozenset[str]) -> str:

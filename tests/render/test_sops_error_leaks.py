@@ -1,0 +1,65 @@
+"""A hostile chart making helm's error text quote a decrypted value, with the real sops and helm.
+
+A failure message goes to the log, the status file committed to Git and the JSON API:
+a decrypted value must not reach it as written, nor as the tools quote it (JSON or Go
+escapes, a schema error's quotes), nor in the common encodings a template applies
+(base64, upper or lower case). No cluster.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reconciler.render.secrets.sops_decryption import SopsSettings
+from tests.render.test_pipeline import write_repository
+from tests.render.test_sops_render import WEB, desired, release_file
+from tests.render.test_sops_token_attacks import LEAKING_CHART
+from tests.sops_files import AgeKey, encrypted, sops_binary
+
+SCHEMA = json.dumps({"properties": {"apiToken": {"type": "string", "pattern": "^nomatch$"}}})
+TEMPLATES = {
+    "Go-quoted": '{{ fail (printf "bad %q" .Values.apiToken) }}',
+    "in JSON": "{{ fail (toJson .Values) }}",
+    "base64": "{{ fail (b64enc .Values.apiToken) }}",
+    "upper case": "{{ fail (upper .Values.apiToken) }}",
+    "lower case": "{{ fail (lower .Values.apiToken) }}",
+    "quoted by a schema error": "",
+}
+
+
+def _failure_of(template: str, password: str, helm: Path, tmp_path: Path, key: AgeKey) -> str:
+    files = {f"charts/app/{name}": text for name, text in LEAKING_CHART.items()}
+    if template:
+        files["charts/app/templates/fail.yaml"] = template
+    else:
+        files["charts/app/values.schema.json"] = SCHEMA
+    files.update(
+        {
+            "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n",
+            "values/web.yaml": encrypted(yaml.safe_dump({"apiToken": password}), key),
+            "releases/web.yaml": release_file("web", values_files=("values/web.yaml",)),
+        }
+    )
+    root = write_repository(tmp_path / "repo", files)
+    state = desired(root, helm, tmp_path / "cache", SopsSettings(sops_binary(), key.identity_file))
+    return state.render.failed[WEB].message
+
+
+@pytest.mark.parametrize("case", sorted(TEMPLATES))
+def test_a_decrypted_value_a_chart_quotes_in_its_error_is_masked_as_written_escaped_or_encoded(
+    helm_binary: Path, tmp_path: Path, key: AgeKey, case: str
+) -> None:
+    secret = 'Pw"q\\z-' + secrets.token_hex(6)
+
+    message = _failure_of(TEMPLATES[case], secret, helm_binary, tmp_path, key)
+
+    assert "helm template failed" in message and "***" in message, message
+    # The random part is in every form the value could take but base64's.
+    assert secret[-12:] not in message.lower(), message
+    assert base64.b64encode(secret.encode()).decode() not in message, message
