@@ -69,6 +69,21 @@ def test_a_decrypted_value_inside_a_longer_text_lands_too_and_is_never_quoted() 
     assert PASSWORD not in found
 
 
+@pytest.mark.parametrize(
+    "disguised",
+    [
+        base64.b64encode(PASSWORD.encode()).decode(),  # `b64enc`, or a ConfigMap's binaryData
+        PASSWORD.upper(),
+        f"pg://u:{PASSWORD.upper()}@db",
+    ],
+)
+def test_a_decrypted_value_a_chart_encoded_or_upper_cased_lands_too(disguised: str) -> None:
+    found = misplaced_values([config_map({"dsn": disguised})], {TOKEN: PASSWORD}, ORIGINS)
+    assert found == (
+        "ConfigMap/shop/settings data.dsn holds a value decrypted from values/web.yaml",
+    )
+
+
 def test_a_secrets_data_and_string_data_are_where_decrypted_values_belong() -> None:
     encoded = base64.b64encode(PASSWORD.encode()).decode()
     objects = [secret(stringData={"password": PASSWORD}, data={"password": encoded})]

@@ -7,7 +7,8 @@ annotation, a Secret's own labels) it is shown in diffs and stored in the clear.
 finding names the object, the field path and the file the value came from, never the
 value. A value lands when a field equals it (4 characters or more, as redaction counts:
 shorter ones would match ordinary words and numbers) or, from 8 characters, holds it
-inside a longer text. Pure.
+inside a longer text; as written or in the forms `disguises` lists (base64, upper
+case, escaped), so a chart's `b64enc` does not slip past strictSecrets. Pure.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from reconciler.objects import MalformedObject, ref_of
 from reconciler.render.model import KubeObject
 from reconciler.render.secrets.masking import MASK, SECRET_VALUE_FIELDS, is_secret
-from reconciler.render.secrets.redaction import MIN_EMBEDDED_SECRET, MIN_REDACTED_LENGTH
+from reconciler.render.secrets.redaction import (
+    MIN_EMBEDDED_SECRET,
+    MIN_REDACTED_LENGTH,
+    disguises,
+)
 from reconciler.render.secrets.sealing import as_text
 from reconciler.types import JsonValue
 
@@ -42,7 +47,8 @@ def misplaced_values(
     for token, value in opened.items():
         text = as_text(value)
         if not isinstance(value, bool) and value is not None and len(text) >= MIN_REDACTED_LENGTH:
-            plaintexts.setdefault(text, origins.get(token, "a SOPS file"))
+            for disguise in disguises(text):
+                plaintexts.setdefault(disguise, origins.get(token, "a SOPS file"))
     if not plaintexts:
         return ()
     found: list[str] = []
