@@ -109,8 +109,10 @@ def _key_entries(metadata: JsonValue) -> Iterator[tuple[str, JsonObject]]:
 
 def with_key_types(document: JsonObject, enabled: frozenset[str]) -> JsonObject:
     """The document with the key entries of types not `enabled` taken out of its metadata:
-    sops never tries them. The MAC covers the values, not the key groups, so the rest
-    still decrypts."""
+    sops never tries them. A list of key entries under a name Harmonia does not know
+    (sops 3.13's `hckms`, whatever a later sops reads) goes too: only what is enabled
+    reaches sops. The MAC covers the values, not the key groups, so the rest still
+    decrypts."""
     metadata = document.get(METADATA_KEY)
     if not isinstance(metadata, dict):
         return document
@@ -124,7 +126,16 @@ def with_key_types(document: JsonObject, enabled: frozenset[str]) -> JsonObject:
 
 
 def _trimmed_group(group: JsonObject, enabled: frozenset[str]) -> JsonObject:
-    return {key: value for key, value in group.items() if key not in KEY_TYPES or key in enabled}
+    return {
+        key: value
+        for key, value in group.items()
+        if key in enabled or (key not in KEY_TYPES and not _key_entry_list(value))
+    }
+
+
+def _key_entry_list(value: JsonValue) -> bool:
+    """Whether `value` reads as key entries (a list of mappings), whatever its name."""
+    return isinstance(value, list) and any(isinstance(item, dict) for item in value)
 
 
 def placeholder(leaf: EncryptedLeaf) -> JsonValue:

@@ -80,6 +80,31 @@ def test_key_types_not_enabled_leave_the_metadata_and_the_rest_stays() -> None:
     assert recipients(DOCUMENT)[1].startswith("hc_vault")  # the input is not changed
 
 
+def test_key_groups_of_a_type_harmonia_does_not_know_never_reach_sops() -> None:
+    # sops 3.13 reads `hckms` (HuaweiCloud KMS: its credential chain asks the instance
+    # metadata service); a later sops may read types that name any URL.
+    unknown = [{"key_id": "eu-west-101:0000", "enc": "..."}]
+    metadata: JsonObject = {
+        **METADATA,
+        "hckms": unknown,
+        "key_groups": [{"age": [{"recipient": "age1bob"}], "future_kms": unknown}],
+        "encrypted_regex": "^password$",
+        "shamir_threshold": 1,
+    }
+
+    trimmed = with_key_types({**DOCUMENT, "sops": metadata}, frozenset({"age"}))
+
+    assert trimmed["sops"] == {  # type: ignore[comparison-overlap]
+        "age": METADATA["age"],
+        "key_groups": [{"age": [{"recipient": "age1bob"}]}],
+        "lastmodified": METADATA["lastmodified"],
+        "mac": METADATA["mac"],
+        "version": METADATA["version"],
+        "encrypted_regex": "^password$",
+        "shamir_threshold": 1,
+    }
+
+
 def test_placeholders_are_stable_typed_and_differ_when_the_ciphertext_differs() -> None:
     first = placeholder_tokens(DOCUMENT)
     again = placeholder_tokens(DOCUMENT)
