@@ -202,6 +202,32 @@ def substituted(value: JsonValue, tokens: TokenMap) -> JsonValue:
     return value
 
 
+def opened_where_encrypted(value: JsonObject, document: JsonObject, tokens: TokenMap) -> JsonObject:
+    """`value` (an engine's copy of `document`, its metadata dropped) with each token put
+    in place only at the key path where `document` holds it, as sops decrypted it: a
+    token an engine moved or copied elsewhere stays ciphertext."""
+    placed = {leaf.path: leaf.token for leaf in encrypted_leaves(document)}
+    opened = _opened_at(value, (), placed, tokens)
+    return opened if isinstance(opened, dict) else value
+
+
+def _opened_at(
+    value: JsonValue,
+    path: tuple[str | int, ...],
+    placed: Mapping[tuple[str | int, ...], str],
+    tokens: TokenMap,
+) -> JsonValue:
+    if isinstance(value, dict):
+        return {key: _opened_at(item, (*path, key), placed, tokens) for key, item in value.items()}
+    if isinstance(value, list):
+        return [
+            _opened_at(item, (*path, index), placed, tokens) for index, item in enumerate(value)
+        ]
+    if isinstance(value, str) and placed.get(path) == value and value in tokens:
+        return tokens[value]
+    return value
+
+
 def substituted_object(value: JsonObject, tokens: TokenMap) -> JsonObject:
     """`substituted` for a mapping, typed as one."""
     return {key: substituted(item, tokens) for key, item in value.items()}

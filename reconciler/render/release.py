@@ -32,7 +32,7 @@ from reconciler.render.jsonnet.walm import render_walm_jsonnet
 from reconciler.render.manifests.api_versions import convert_removed_api_versions
 from reconciler.render.manifests.engines import render_kustomize, render_plain
 from reconciler.render.manifests.flatten import flatten_objects
-from reconciler.render.manifests.sops_manifests import opened_output
+from reconciler.render.manifests.sops_manifests import OpenedManifests, opened_output
 from reconciler.render.model import (
     ChartKind,
     ChartOutput,
@@ -219,9 +219,9 @@ class PreparedRelease:
     opened: Mapping[str, JsonValue] = field(default_factory=dict)
     """Every token map the release used, decrypted or placeholders: where their values
     land outside a Secret is a warning (an error under strictSecrets)."""
-    manifest_tokens: Mapping[str, JsonValue] = field(default_factory=dict)
-    """The token map of the chart's SOPS manifests: the engine and the cache see their
-    ciphertext; `finish` puts the values in place."""
+    manifests: OpenedManifests = ()
+    """The chart's SOPS manifests with their token maps: the engine and the cache see
+    their ciphertext; `finish` puts the values in place."""
 
 
 @dataclass
@@ -277,11 +277,18 @@ class ReleaseRenderer:
             repository_root=settings.repository_root,
             resolve=self._resolve_tokens,
         )
-        manifest_tokens: dict[str, JsonValue] = {}
-        for found in chart.sops_manifests:
-            where = f"release {release.key}: chart {chart.name}: {found.path}"
-            origin = f"{found.path} of chart {chart.name}"
-            manifest_tokens.update(self._resolve_tokens(found.document, where, origin))
+        manifests: OpenedManifests = tuple(
+            (
+                found.document,
+                self._resolve_tokens(
+                    found.document,
+                    f"release {release.key}: chart {chart.name}: {found.path}",
+                    f"{found.path} of chart {chart.name}",
+                ),
+            )
+            for found in chart.sops_manifests
+        )
+        manifest_tokens = {token: v for _, tokens in manifests for token, v in tokens.items()}
         inherited = self._inherited(dependencies)
         opened = {**inherited, **values.tokens, **manifest_tokens}
         decrypted = opened if settings.secrets.decrypts else inherited
@@ -303,7 +310,7 @@ class ReleaseRenderer:
             dict(dependencies),
             decrypted=decrypted,
             opened=opened,
-            manifest_tokens=manifest_tokens,
+            manifests=manifests,
         )
 
     def plaintexts_of_pass(self) -> frozenset[str]:
@@ -365,8 +372,8 @@ class ReleaseRenderer:
         """The engine's output made into the release's objects, hooks and outputs."""
         release, chart = prepared.release, prepared.chart
         subject = f"release {release.key}: chart {chart.name}"
-        if prepared.manifest_tokens:
-            output = opened_output(output, prepared.manifest_tokens)
+        if prepared.manifests:
+            output = opened_output(output, prepared.manifests)
         objects, outputs = extract_outputs(flatten_objects(output.objects, subject=subject))
         default_plugins = chart.metainfo.plugins if chart.metainfo is not None else ()
         objects = apply_plugins(

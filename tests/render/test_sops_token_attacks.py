@@ -2,8 +2,9 @@
 
 An `ENC[...]` token is bound by sops to its file and key path; Harmonia puts a decrypted
 value only where sops decrypted it. A token copied into a plain file (a values file, the
-configValues of a plain release file) stays ciphertext: it never becomes the plaintext
-of the file it was taken from, for that release or any other. No cluster.
+configValues of a plain release file, an object a kustomize patch dresses as a SOPS
+file) stays ciphertext: it never becomes the plaintext of the file it was taken from,
+for that release or any other. No cluster.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import yaml
 from reconciler.render.secrets.sops_decryption import SopsSettings
 from reconciler.sops import encrypted_leaves
 from tests.render.test_pipeline import write_repository
+from tests.render.test_sops_manifests import KUSTOMIZED
+from tests.render.test_sops_manifests import desired as manifests_desired
+from tests.render.test_sops_manifests import release as manifest_release
 from tests.render.test_sops_render import OTHER, WEB, Canaries, desired, release_file
 from tests.sops_files import AgeKey, encrypted, sops_binary
 
@@ -80,3 +84,52 @@ def test_a_token_copied_into_a_plain_values_file_or_release_file_stays_ciphertex
     web_objects = {o["metadata"]["name"]: o for o in state.render.rendered[WEB].objects}
     assert web_objects["web-db"]["stringData"] == {"apiToken": canaries.token}
 
+
+def test_a_kustomize_patch_dressing_a_config_map_as_a_sops_file_gets_no_plaintext(
+    tmp_path: Path, key: AgeKey
+) -> None:
+    canaries = Canaries.fresh()
+    secret = encrypted(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n"
+        f"stringData:\n  password: {canaries.password}\n",
+        key,
+        encrypted_regex="^stringData$",
+    )
+    document = yaml.safe_load(secret)
+    token = document["stringData"]["password"]
+    # The hostile commit: the Secret's token in a plain ConfigMap (no SOPS metadata, so
+    # sops never checks it), and a patch giving it SOPS metadata.
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings"},
+        "stringData": {"password": token},
+        "data": {"leak": token},
+    }
+    patch = {
+        **config_map,
+        "sops": {"mac": "forged", "version": "3.13.3"},
+        "stringData": {},
+        "data": {},
+    }
+    files = {
+        "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n",
+        "charts/kust/secret.yaml": secret,
+        "charts/kust/settings.yaml": yaml.safe_dump(config_map),
+        "charts/kust/patch.yaml": yaml.safe_dump(patch),
+        "charts/kust/kustomization.yaml": (
+            "resources: [secret.yaml, settings.yaml]\npatches:\n- path: patch.yaml\n"
+        ),
+        "releases/kustomized.yaml": manifest_release("kustomized", "kust", "shop"),
+    }
+    root = write_repository(tmp_path / "repo", files)
+
+    state = manifests_desired(
+        root, tmp_path / "cache", SopsSettings(sops_binary(), key.identity_file)
+    )
+
+    assert not state.render.failed, state.render.failed
+    objects = {o["kind"]: o for o in state.render.rendered[KUSTOMIZED].objects}
+    assert objects["Secret"]["stringData"] == {"password": canaries.password}
+    assert canaries.password not in json.dumps(objects["ConfigMap"])
+    assert objects["ConfigMap"]["data"] == {"leak": token}

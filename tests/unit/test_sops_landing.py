@@ -133,12 +133,30 @@ def test_a_sops_object_is_opened_and_loses_its_metadata_and_others_stay_as_they_
         objects=(sealed, plain), hooks=(Hook(object=dict(sealed), events=("pre-install",)),)
     )
 
-    opened = opened_output(output, {TOKEN: PASSWORD})
+    opened = opened_output(output, ((sealed, {TOKEN: PASSWORD}),))
 
     assert opened.objects[0] == secret(stringData={"password": PASSWORD})
     assert opened.objects[1] == plain
     assert opened.hooks[0].object == secret(stringData={"password": PASSWORD})
     assert opened.hooks[0].events == ("pre-install",)
+
+
+def test_a_token_an_engine_moved_or_copied_into_another_object_stays_ciphertext() -> None:
+    """What kustomize's patches and replacements can do to a SOPS manifest's output."""
+    sealed = secret(stringData={"password": TOKEN})
+    sealed["sops"] = SOPS_METADATA
+    moved = secret(stringData={"other": TOKEN})  # the same kind and MAC, another path
+    moved["sops"] = SOPS_METADATA
+    dressed = config_map({"password": TOKEN})  # another kind, the MAC copied
+    dressed["sops"] = SOPS_METADATA
+    forged = secret(stringData={"password": TOKEN})  # a MAC no file has
+    forged["sops"] = {**SOPS_METADATA, "mac": "forged"}
+
+    opened = opened_output(
+        ChartOutput(objects=(moved, dressed, forged), hooks=()), ((sealed, {TOKEN: PASSWORD}),)
+    )
+
+    assert PASSWORD not in str(opened.objects)
 
 
 def test_strict_secrets_comes_from_the_flag_the_config_file_or_harmonia_yaml(
