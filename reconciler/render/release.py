@@ -106,7 +106,8 @@ errors name it (`release shop/web: valuesFiles values/web.yaml`) and its file.""
 @dataclass(frozen=True)
 class SealedValues:
     """A release's merged values with its SOPS values still encrypted (`sealed`: what the
-    render cache key is computed over, so no stored hash covers plaintext), the values
+    render cache key is computed over, so no stored hash covers plaintext; each token
+    its layer opens is marked so), the values
     the engine gets (`values`), and the token map that opened them. A token is opened
     only in the layer sops read it from: one copied into a plain layer (a values file,
     the chart's defaults, a dependency's output) stays ciphertext, as sops would leave it."""
@@ -118,10 +119,20 @@ class SealedValues:
 
 @dataclass(frozen=True)
 class _ValuesLayer:
-    """One values file: as written (SOPS values as tokens) and opened."""
+    """One values file: sealed (each SOPS value its token, marked as opened) and opened."""
 
     sealed: JsonObject
     opened: JsonObject
+
+
+_OPENED_MARK = "opened:"
+"""Before a token in the sealed values where its layer opens it: the render cache key
+then tells an opened token from the same token copied into a plain layer (which stays
+ciphertext), so the one is never answered with the other's render."""
+
+
+def _marked(tokens: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+    return {token: _OPENED_MARK + token for token in tokens}
 
 
 def _values_files(
@@ -145,7 +156,11 @@ def _values_files(
             found = resolve(data, f"{subject}: valuesFiles {relative}", relative)
             tokens.update(found)
             content = without_metadata(data)
-            layers.append(_ValuesLayer(content, substituted_object(content, found)))
+            layers.append(
+                _ValuesLayer(
+                    substituted_object(content, _marked(found)), substituted_object(content, found)
+                )
+            )
         else:
             layers.append(_ValuesLayer(data, data))
     return layers, tokens
@@ -177,10 +192,11 @@ def release_values(
     except RenderError as error:
         raise RenderError(f"{subject}: {error}") from None
     layers, tokens = _values_files(release, root=repository_root, subject=subject, resolve=resolve)
-    config_values = release.config_values
+    sealed_config = config_values = release.config_values
     if release.encrypted is not None:
         found = resolve(release.encrypted, f"{subject}: {release.source.file}", release.source.file)
         tokens.update(found)
+        sealed_config = substituted_object(config_values, _marked(found))
         config_values = substituted_object(config_values, found)
 
     def merged(values_files: list[JsonObject], config: JsonObject) -> JsonObject:
@@ -195,7 +211,7 @@ def release_values(
             reserved=reserved_values(identity) if chart.kind in JSONNET_KINDS else {},
         )
 
-    sealed = merged([layer.sealed for layer in layers], release.config_values)
+    sealed = merged([layer.sealed for layer in layers], sealed_config)
     if not tokens:
         return SealedValues(sealed, sealed, tokens)
     return SealedValues(sealed, merged([layer.opened for layer in layers], config_values), tokens)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from reconciler.desired import DesiredState
 from reconciler.render.secrets.sops_decryption import SopsSettings
 from reconciler.sops import encrypted_leaves
 from tests.render.test_pipeline import write_repository
@@ -133,3 +134,35 @@ def test_a_kustomize_patch_dressing_a_config_map_as_a_sops_file_gets_no_plaintex
     assert objects["Secret"]["stringData"] == {"password": canaries.password}
     assert canaries.password not in json.dumps(objects["ConfigMap"])
     assert objects["ConfigMap"]["data"] == {"leak": token}
+
+
+def test_a_copied_token_overriding_its_own_value_is_never_answered_from_the_render_cache(
+    helm_binary: Path, tmp_path: Path, key: AgeKey
+) -> None:
+    canaries = Canaries.fresh()
+    secret_file = encrypted(f"apiToken: {canaries.token}\n", key)
+    token = _token_of(secret_file)
+    files = {f"charts/app/{name}": text for name, text in LEAKING_CHART.items()}
+    files.update(
+        {
+            "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n",
+            "values/web.yaml": secret_file,
+            "values/plain.yaml": yaml.safe_dump({"apiToken": token}),
+            "releases/web.yaml": release_file("web", values_files=("values/web.yaml",)),
+        }
+    )
+    root = write_repository(tmp_path / "repo", files)
+    sops = SopsSettings(sops_binary(), key.identity_file)
+    first = desired(root, helm_binary, tmp_path / "cache", sops)
+    # The same merged ciphertext, but the plain file now has the last word.
+    (root / "releases/web.yaml").write_text(
+        release_file("web", values_files=("values/web.yaml", "values/plain.yaml"))
+    )
+
+    second = desired(root, helm_binary, tmp_path / "cache", sops)
+
+    def secret_of(state: DesiredState) -> object:
+        return next(o for o in state.render.rendered[WEB].objects if o["kind"] == "Secret")
+
+    assert secret_of(first)["stringData"] == {"apiToken": canaries.token}  # type: ignore[index]
+    assert secret_of(second)["stringData"] == {"apiToken": token}  # type: ignore[index]
