@@ -46,7 +46,7 @@ from reconciler.render.model import (
 )
 from reconciler.render.ownership import apply_ownership
 from reconciler.render.plugins.registry import apply_plugins
-from reconciler.render.secrets.landing import misplaced_values
+from reconciler.render.secrets.landing import misplaced_values, names_an_object
 from reconciler.render.secrets.redaction import MIN_REDACTED_LENGTH, disguises
 from reconciler.render.secrets.sealing import as_text, sealed, sealed_digest
 from reconciler.render.secrets.sops_decryption import Placeholders, SecretSource
@@ -439,6 +439,9 @@ class ReleaseRenderer:
         if not prepared.opened:
             return ()
         found = misplaced_values(objects, prepared.opened, self.origins)
+        naming = [finding for finding in found if names_an_object(finding)]
+        if naming:
+            raise RenderError(f"release {prepared.release.key}: " + "; ".join(naming))
         if found and self.settings.policy.strict_secrets:
             raise RenderError(
                 f"release {prepared.release.key}: "

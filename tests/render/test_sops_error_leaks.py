@@ -63,3 +63,21 @@ def test_a_decrypted_value_a_chart_quotes_in_its_error_is_masked_as_written_esca
     # The random part is in every form the value could take but base64's.
     assert secret[-12:] not in message.lower(), message
     assert base64.b64encode(secret.encode()).decode() not in message, message
+
+
+def test_a_decrypted_value_naming_an_object_fails_its_release_without_strict_secrets(
+    helm_binary: Path, tmp_path: Path, key: AgeKey
+) -> None:
+    secret = "name-" + secrets.token_hex(6)
+    named = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.apiToken }}\n"
+        "data:\n  mode: slow\n"
+    )
+
+    message = _failure_of(named, secret, helm_binary, tmp_path, key)
+
+    assert message == (
+        "release shop/web: ConfigMap/shop/*** metadata.name holds a value decrypted from "
+        "values/web.yaml (an object's name or namespace is written in logs, records and "
+        "status files: a decrypted value cannot be one)"
+    )

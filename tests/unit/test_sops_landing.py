@@ -13,7 +13,7 @@ from reconciler.policy import Policy, effective_policy, load_policy
 from reconciler.release_requests import RepositoryConfig
 from reconciler.render.manifests.sops_manifests import opened_output
 from reconciler.render.model import ChartOutput, Hook
-from reconciler.render.secrets.landing import misplaced_values
+from reconciler.render.secrets.landing import misplaced_values, names_an_object
 from reconciler.types import JsonObject
 
 TOKEN = "ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]"
@@ -81,6 +81,20 @@ def test_a_decrypted_value_a_chart_encoded_or_upper_cased_lands_too(disguised: s
     found = misplaced_values([config_map({"dsn": disguised})], {TOKEN: PASSWORD}, ORIGINS)
     assert found == (
         "ConfigMap/shop/settings data.dsn holds a value decrypted from values/web.yaml",
+    )
+
+
+@pytest.mark.parametrize("field", ["name", "namespace"])
+def test_an_object_named_after_a_decrypted_value_is_never_named_by_its_finding(field: str) -> None:
+    obj = config_map({"mode": "slow"})
+    obj["metadata"][field] = PASSWORD  # type: ignore[index]
+
+    (found,) = misplaced_values([obj], {TOKEN: PASSWORD}, ORIGINS)
+
+    assert PASSWORD not in found
+    assert names_an_object(found)
+    assert not names_an_object(
+        misplaced_values([config_map({"dsn": PASSWORD})], {TOKEN: PASSWORD}, ORIGINS)[0]
     )
 
 
