@@ -343,14 +343,17 @@ class ReleaseRenderer:
 
     def _inherited(self, dependencies: Mapping[str, DependedRelease]) -> dict[str, JsonValue]:
         """The values decrypted this pass that an output of `dependencies` holds, whole or
-        in its text: the dependent's render holds plaintext as if it had decrypted it."""
+        in its text, as written or disguised (`b64enc`): the dependent's render holds
+        plaintext as if it had decrypted it."""
         if not self.decrypted:
             return {}
         texts = [as_text(v) for found in dependencies.values() for v in found.outputs.values()]
         return {
             token: value
             for token, value in self.decrypted.items()
-            if any(_holds(text, as_text(value)) for text in texts)
+            if any(
+                _holds(text, disguise) for disguise in disguises(as_text(value)) for text in texts
+            )
         }
 
     def _resolve_tokens(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 
 import pytest
 
@@ -171,6 +172,25 @@ def test_a_sealed_digest_is_the_same_for_any_plaintext_behind_the_same_tokens() 
     # Whoever reads the hash cannot test a guess of the password against it.
     first = sealed_digest(rendered("hunter22"), {PASSWORD: "hunter22"})
     guessed = sealed_digest(rendered("letmein1"), {PASSWORD: "letmein1"})
+
+    assert first == guessed
+
+
+@pytest.mark.parametrize(
+    "disguise",
+    [lambda text: base64.b64encode(text.encode()).decode(), str.upper],
+    ids=["base64 in a ConfigMap", "upper case"],
+)
+def test_a_sealed_digest_hides_a_value_a_chart_disguised_outside_a_secret(
+    disguise: Callable[[str], str],
+) -> None:
+    def with_config_map(password: str) -> JsonObject:
+        found = rendered(password)
+        found["objects"][1]["binaryData"] = {"key": disguise(password)}  # type: ignore[index]
+        return found
+
+    first = sealed_digest(with_config_map("hunter22"), {PASSWORD: "hunter22"})
+    guessed = sealed_digest(with_config_map("letmein1"), {PASSWORD: "letmein1"})
 
     assert first == guessed
 
