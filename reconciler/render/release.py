@@ -47,7 +47,7 @@ from reconciler.render.model import (
 from reconciler.render.ownership import apply_ownership
 from reconciler.render.plugins.registry import apply_plugins
 from reconciler.render.secrets.landing import misplaced_values, names_an_object
-from reconciler.render.secrets.redaction import MIN_REDACTED_LENGTH, disguises
+from reconciler.render.secrets.redaction import MIN_REDACTED_LENGTH, disguises, masked_values
 from reconciler.render.secrets.sealing import as_text, sealed, sealed_digest
 from reconciler.render.secrets.sops_decryption import Placeholders, SecretSource
 from reconciler.render.values.dependency_check import check_dependencies
@@ -334,12 +334,7 @@ class ReleaseRenderer:
         give it (`disguises`), whether its release rendered or not; not booleans (nor
         null or empty): `true` hides nothing, and would make every output reading `true`
         secret."""
-        return frozenset(
-            disguise
-            for value in self.decrypted.values()
-            if not isinstance(value, bool) and value not in (None, "")
-            for disguise in disguises(as_text(value))
-        )
+        return _plaintexts(self.decrypted)
 
     def _inherited(self, dependencies: Mapping[str, DependedRelease]) -> dict[str, JsonValue]:
         """The values decrypted this pass that an output of `dependencies` holds, whole or
@@ -426,7 +421,10 @@ class ReleaseRenderer:
             objects=objects,
             hooks=hooks,
             outputs=outputs,
-            values=prepared.values,
+            # Recorded and shown (the API's computedValues): never a decrypted value.
+            values=_as_object(masked_values(prepared.values, _plaintexts(prepared.decrypted)))
+            if prepared.decrypted
+            else prepared.values,
             input_hash=digest,
             warnings=(*prepared.warnings, *object_warnings, *hook_warnings, *misplaced),
             chart_name=chart.name,
@@ -487,6 +485,15 @@ class ReleaseRenderer:
             api_versions=environment.api_versions,
         )
         return converted.objects, converted.warnings
+
+
+def _plaintexts(decrypted: Mapping[str, JsonValue]) -> frozenset[str]:
+    return frozenset(
+        disguise
+        for value in decrypted.values()
+        if not isinstance(value, bool) and value not in (None, "")
+        for disguise in disguises(as_text(value))
+    )
 
 
 def _holds(text: str, plaintext: str) -> bool:

@@ -81,3 +81,33 @@ def test_a_decrypted_value_naming_an_object_fails_its_release_without_strict_sec
         "values/web.yaml (an object's name or namespace is written in logs, records and "
         "status files: a decrypted value cannot be one)"
     )
+
+
+def test_the_computed_values_a_render_records_never_hold_a_decrypted_value(
+    helm_binary: Path, tmp_path: Path, key: AgeKey
+) -> None:
+    """The JSON API shows them as a release's `computedValues`: a decrypted value the
+    chart puts into no Secret (or ignores) would be there in the clear."""
+    canaries = [f"dsn-{secrets.token_hex(6)}", f"unused-{secrets.token_hex(6)}"]
+    files = {f"charts/app/{name}": text for name, text in LEAKING_CHART.items()}
+    files.update(
+        {
+            "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n",
+            "values/web.yaml": encrypted(
+                yaml.safe_dump({"leak": canaries[0], "elsewhere": {"note": canaries[1]}}), key
+            ),
+            "releases/web.yaml": release_file("web", values_files=("values/web.yaml",)),
+        }
+    )
+    root = write_repository(tmp_path / "repo", files)
+
+    state = desired(
+        root, helm_binary, tmp_path / "cache", SopsSettings(sops_binary(), key.identity_file)
+    )
+
+    rendered = state.render.rendered[WEB]
+    config_map = next(o for o in rendered.objects if o["kind"] == "ConfigMap")
+    assert config_map["data"] == {"leak": canaries[0]}  # the chart's business, warned about
+    assert rendered.values["leak"] == "***"
+    assert rendered.values["elsewhere"] == {"note": "***"}
+    assert not any(canary in json.dumps(rendered.values) for canary in canaries)

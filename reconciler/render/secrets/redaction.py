@@ -18,6 +18,7 @@ from collections.abc import Set as AbstractSet
 from reconciler.render.model import KubeObject, OutputValue, RenderedRelease
 from reconciler.render.secrets.masking import MASK, SECRET_VALUE_FIELDS, is_secret
 from reconciler.secret_data import decoded_data
+from reconciler.types import JsonValue
 
 MIN_REDACTED_LENGTH = 4
 """Shorter Secret values (`true`, `80`) are not cut out of messages: they would garble
@@ -75,6 +76,21 @@ def redacted(text: str, secrets: frozenset[str]) -> str:
     for secret in sorted(found, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text
+
+
+def masked_values(value: JsonValue, secrets: frozenset[str]) -> JsonValue:
+    """`value` (a release's computed values) with every string or number holding one of
+    `secrets` reading `***` (`redacted`, keys too): what may be recorded and shown (the
+    JSON API's `computedValues`) of values the engine got decrypted."""
+    if isinstance(value, dict):
+        return {redacted(key, secrets): masked_values(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked_values(item, secrets) for item in value]
+    if isinstance(value, str):
+        return redacted(value, secrets)
+    if isinstance(value, bool) or value is None:
+        return value
+    return MASK if str(value) in secrets else value
 
 
 def secret_output_names(
