@@ -111,3 +111,19 @@ def test_the_computed_values_a_render_records_never_hold_a_decrypted_value(
     assert rendered.values["leak"] == "***"
     assert rendered.values["elsewhere"] == {"note": "***"}
     assert not any(canary in json.dumps(rendered.values) for canary in canaries)
+
+
+def test_a_multi_line_decrypted_value_in_an_error_is_masked_line_by_line(
+    helm_binary: Path, tmp_path: Path, key: AgeKey
+) -> None:
+    """helm's error text is kept line by line, each line stripped and blank ones dropped:
+    a private key quoted whole no longer equals the value, but each of its lines does."""
+    lines = [secrets.token_urlsafe(48) for _ in range(3)]
+    private_key = (
+        "-----BEGIN PRIVATE KEY-----\n  " + "\n\n  ".join(lines) + "\n-----END PRIVATE KEY-----\n"
+    )
+
+    message = _failure_of("{{ fail .Values.apiToken }}", private_key, helm_binary, tmp_path, key)
+
+    assert "helm template failed" in message, message
+    assert not [line for line in lines if line in message], message
