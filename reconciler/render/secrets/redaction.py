@@ -52,8 +52,8 @@ def values_of_secrets(objects: Iterable[KubeObject]) -> frozenset[str]:
 def disguises(plaintext: str) -> frozenset[str]:
     """`plaintext` and the forms a tool or a template gives it in an error text: escaped
     by JSON or Go's `%q`, by a schema error's single quotes, base64 (`b64enc`), upper and
-    lower case, and each line of a multi-line value. A chart can always encode a value some other way (hex, reversed): it
-    sees the plaintext, and is trusted as far as that."""
+    lower case, and each line of a multi-line value. A chart can always encode a value
+    some other way (hex, reversed): it sees the plaintext, and is trusted as far as that."""
     escaped_backslashes = plaintext.replace("\\", "\\\\")
     # Error texts are kept line by line, stripped, blank lines dropped: each line of a
     # multi-line value (a private key) long enough to mean something stands on its own.
