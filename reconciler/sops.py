@@ -109,8 +109,10 @@ def _key_entries(metadata: JsonValue) -> Iterator[tuple[str, JsonObject]]:
 
 def with_key_types(document: JsonObject, enabled: frozenset[str]) -> JsonObject:
     """The document with the key entries of types not `enabled` taken out of its metadata:
-    sops never tries them. The MAC covers the values, not the key groups, so the rest
-    still decrypts."""
+    sops never tries them. A list of key entries under a name Harmonia does not know
+    (sops 3.13's `hckms`, whatever a later sops reads) goes too: only what is enabled
+    reaches sops. The MAC covers the values, not the key groups, so the rest still
+    decrypts."""
     metadata = document.get(METADATA_KEY)
     if not isinstance(metadata, dict):
         return document
@@ -124,7 +126,16 @@ def with_key_types(document: JsonObject, enabled: frozenset[str]) -> JsonObject:
 
 
 def _trimmed_group(group: JsonObject, enabled: frozenset[str]) -> JsonObject:
-    return {key: value for key, value in group.items() if key not in KEY_TYPES or key in enabled}
+    return {
+        key: value
+        for key, value in group.items()
+        if key in enabled or (key not in KEY_TYPES and not _key_entry_list(value))
+    }
+
+
+def _key_entry_list(value: JsonValue) -> bool:
+    """Whether `value` reads as key entries (a list of mappings), whatever its name."""
+    return isinstance(value, list) and any(isinstance(item, dict) for item in value)
 
 
 def placeholder(leaf: EncryptedLeaf) -> JsonValue:
@@ -187,6 +198,32 @@ def substituted(value: JsonValue, tokens: TokenMap) -> JsonValue:
     if isinstance(value, list):
         return [substituted(item, tokens) for item in value]
     if isinstance(value, str) and value in tokens:
+        return tokens[value]
+    return value
+
+
+def opened_where_encrypted(value: JsonObject, document: JsonObject, tokens: TokenMap) -> JsonObject:
+    """`value` (an engine's copy of `document`, its metadata dropped) with each token put
+    in place only at the key path where `document` holds it, as sops decrypted it: a
+    token an engine moved or copied elsewhere stays ciphertext."""
+    placed = {leaf.path: leaf.token for leaf in encrypted_leaves(document)}
+    opened = _opened_at(value, (), placed, tokens)
+    return opened if isinstance(opened, dict) else value
+
+
+def _opened_at(
+    value: JsonValue,
+    path: tuple[str | int, ...],
+    placed: Mapping[tuple[str | int, ...], str],
+    tokens: TokenMap,
+) -> JsonValue:
+    if isinstance(value, dict):
+        return {key: _opened_at(item, (*path, key), placed, tokens) for key, item in value.items()}
+    if isinstance(value, list):
+        return [
+            _opened_at(item, (*path, index), placed, tokens) for index, item in enumerate(value)
+        ]
+    if isinstance(value, str) and placed.get(path) == value and value in tokens:
         return tokens[value]
     return value
 

@@ -107,6 +107,7 @@ class RenderedRelease:
     hooks: tuple[Hook, ...]
     outputs: Outputs
     values: JsonObject
+    """The values the engine got, each decrypted SOPS value in them reading `***`."""
     input_hash: str
     """sha256 of the objects, hooks and outputs: changes exactly when what would be applied does."""
     warnings: tuple[str, ...] = ()

@@ -21,24 +21,21 @@ from pathlib import Path
 from reconciler.policy import Policy
 from reconciler.release_requests import Release
 from reconciler.release_requests.model import ChartSource, RepositoryConfig
-from reconciler.release_requests.yaml_source import read_yaml_file
 from reconciler.render.cache import RenderCache, canonical_json, environment_fingerprint, render_key
 from reconciler.render.chart_description import describe_chart
-from reconciler.render.charts import ChartSourceError, LocalChart, resolve_chart
-from reconciler.render.charts.confine import path_inside
+from reconciler.render.charts import LocalChart, resolve_chart
 from reconciler.render.helm.engine import render_helm
-from reconciler.render.jsonnet.engine import chart_app_version, render_jsonnet
+from reconciler.render.jsonnet.engine import render_jsonnet
 from reconciler.render.jsonnet.walm import render_walm_jsonnet
 from reconciler.render.manifests.api_versions import convert_removed_api_versions
 from reconciler.render.manifests.engines import render_kustomize, render_plain
 from reconciler.render.manifests.flatten import flatten_objects
-from reconciler.render.manifests.sops_manifests import opened_output
+from reconciler.render.manifests.sops_manifests import OpenedManifests, opened_output
 from reconciler.render.model import (
     ChartKind,
     ChartOutput,
     DependedRelease,
     KubeObject,
-    Outputs,
     RenderedRelease,
     RenderEnvironment,
     RenderError,
@@ -46,20 +43,13 @@ from reconciler.render.model import (
 )
 from reconciler.render.ownership import apply_ownership
 from reconciler.render.plugins.registry import apply_plugins
-from reconciler.render.secrets.landing import misplaced_values
-from reconciler.render.secrets.redaction import MIN_REDACTED_LENGTH
+from reconciler.render.release_values import release_values
+from reconciler.render.secrets.landing import misplaced_values, names_an_object
+from reconciler.render.secrets.redaction import MIN_REDACTED_LENGTH, disguises, masked_values
 from reconciler.render.secrets.sealing import as_text, sealed, sealed_digest
 from reconciler.render.secrets.sops_decryption import Placeholders, SecretSource
 from reconciler.render.values.dependency_check import check_dependencies
-from reconciler.render.values.merge import (
-    ReleaseIdentity,
-    compute_values,
-    inject_dependency_outputs,
-    meta_info_values,
-    reserved_values,
-)
 from reconciler.render.values.outputs import extract_outputs
-from reconciler.sops import is_sops_document, substituted_object, without_metadata
 from reconciler.types import JsonObject, JsonValue
 
 Engine = Callable[..., ChartOutput]
@@ -70,7 +60,6 @@ ENGINES: Mapping[ChartKind, Engine] = {
     ChartKind.PLAIN: render_plain,
     ChartKind.KUSTOMIZE: render_kustomize,
 }
-JSONNET_KINDS = (ChartKind.JSONNET, ChartKind.WALM_JSONNET)
 
 DEFAULT_RENDER_WORKERS = min(8, (os.cpu_count() or 1) * 2)
 """Engines run at once. They are mostly child processes (`helm template`, `kubectl
@@ -98,91 +87,6 @@ class RenderSettings:
     cluster) or placeholders (review without a key)."""
 
 
-TokenResolver = Callable[[JsonObject, str, str], Mapping[str, JsonValue]]
-"""The token map of a SOPS document (`SecretSource.tokens`, memoised), given how its
-errors name it (`release shop/web: valuesFiles values/web.yaml`) and its file."""
-
-
-@dataclass(frozen=True)
-class SealedValues:
-    """A release's merged values with its SOPS values still encrypted (`sealed`: what the
-    render cache key is computed over, so no stored hash covers plaintext), and the token
-    map that opens them."""
-
-    sealed: JsonObject
-    tokens: Mapping[str, JsonValue]
-
-    @property
-    def values(self) -> JsonObject:
-        """The values the engine gets."""
-        return substituted_object(self.sealed, self.tokens) if self.tokens else self.sealed
-
-
-def _values_files(
-    release: Release, *, root: Path, subject: str, resolve: TokenResolver
-) -> tuple[list[JsonObject], dict[str, JsonValue]]:
-    """The values files as layers (SOPS values still tokens), and their token maps."""
-    layers: list[JsonObject] = []
-    tokens: dict[str, JsonValue] = {}
-    for relative in release.values_files:
-        try:
-            path = path_inside(root, relative, base=root, subject=f"{subject}: valuesFiles")
-        except ChartSourceError as error:
-            raise RenderError(str(error)) from None
-        read = read_yaml_file(path, display_name=relative)
-        if read.document is None or read.problems:
-            raise RenderError(f"{subject}: " + "; ".join(p.render() for p in read.problems))
-        data = read.document.data
-        if not isinstance(data, dict):
-            raise RenderError(f"{subject}: valuesFiles {relative} is not a mapping")
-        if is_sops_document(data):
-            tokens.update(resolve(data, f"{subject}: valuesFiles {relative}", relative))
-            data = without_metadata(data)
-        layers.append(data)
-    return layers, tokens
-
-
-def release_values(
-    release: Release,
-    chart: ResolvedChart,
-    *,
-    dependency_outputs: Mapping[str, Outputs],
-    repository_root: Path,
-    resolve: TokenResolver,
-) -> SealedValues:
-    """The merged values, lowest to highest precedence, then Harmonia's reserved keys;
-    SOPS values (of the values files and the release file) opened by `resolve`."""
-    subject = f"release {release.key}"
-    identity = ReleaseIdentity(
-        name=release.name,
-        namespace=release.namespace,
-        chart_name=chart.name,
-        chart_version=chart.version,
-        chart_app_version=(
-            chart_app_version(chart.root, subject=subject) if chart.kind in JSONNET_KINDS else ""
-        ),
-        dependencies={alias: str(target) for alias, target in release.dependencies.items()},
-    )
-    try:
-        meta_values = meta_info_values(release.meta_info_params, chart.metainfo)
-    except RenderError as error:
-        raise RenderError(f"{subject}: {error}") from None
-    layers, tokens = _values_files(release, root=repository_root, subject=subject, resolve=resolve)
-    if release.encrypted is not None:
-        tokens.update(
-            resolve(release.encrypted, f"{subject}: {release.source.file}", release.source.file)
-        )
-    sealed = compute_values(
-        chart_defaults=chart.default_values,
-        values_files=layers,
-        dependency_outputs=inject_dependency_outputs(dependency_outputs, metainfo=chart.metainfo),
-        config_values=release.config_values,
-        meta_info_values=meta_values,
-        reserved=reserved_values(identity) if chart.kind in JSONNET_KINDS else {},
-    )
-    return SealedValues(sealed, tokens)
-
-
 @dataclass(frozen=True)
 class PreparedRelease:
     """A release with everything its engine needs, and the engine's output when the cache
@@ -201,9 +105,9 @@ class PreparedRelease:
     opened: Mapping[str, JsonValue] = field(default_factory=dict)
     """Every token map the release used, decrypted or placeholders: where their values
     land outside a Secret is a warning (an error under strictSecrets)."""
-    manifest_tokens: Mapping[str, JsonValue] = field(default_factory=dict)
-    """The token map of the chart's SOPS manifests: the engine and the cache see their
-    ciphertext; `finish` puts the values in place."""
+    manifests: OpenedManifests = ()
+    """The chart's SOPS manifests with their token maps: the engine and the cache see
+    their ciphertext; `finish` puts the values in place."""
 
 
 @dataclass
@@ -259,11 +163,18 @@ class ReleaseRenderer:
             repository_root=settings.repository_root,
             resolve=self._resolve_tokens,
         )
-        manifest_tokens: dict[str, JsonValue] = {}
-        for found in chart.sops_manifests:
-            where = f"release {release.key}: chart {chart.name}: {found.path}"
-            origin = f"{found.path} of chart {chart.name}"
-            manifest_tokens.update(self._resolve_tokens(found.document, where, origin))
+        manifests: OpenedManifests = tuple(
+            (
+                found.document,
+                self._resolve_tokens(
+                    found.document,
+                    f"release {release.key}: chart {chart.name}: {found.path}",
+                    f"{found.path} of chart {chart.name}",
+                ),
+            )
+            for found in chart.sops_manifests
+        )
+        manifest_tokens = {token: v for _, tokens in manifests for token, v in tokens.items()}
         inherited = self._inherited(dependencies)
         opened = {**inherited, **values.tokens, **manifest_tokens}
         decrypted = opened if settings.secrets.decrypts else inherited
@@ -285,29 +196,29 @@ class ReleaseRenderer:
             dict(dependencies),
             decrypted=decrypted,
             opened=opened,
-            manifest_tokens=manifest_tokens,
+            manifests=manifests,
         )
 
     def plaintexts_of_pass(self) -> frozenset[str]:
-        """Every value decrypted this pass, as text, whether its release rendered or not;
-        not booleans (nor null or empty): `true` hides nothing, and would make every
-        output reading `true` secret."""
-        return frozenset(
-            as_text(value)
-            for value in self.decrypted.values()
-            if not isinstance(value, bool) and value not in (None, "")
-        )
+        """Every value decrypted this pass, as text and in the forms an error text may
+        give it (`disguises`), whether its release rendered or not; not booleans (nor
+        null or empty): `true` hides nothing, and would make every output reading `true`
+        secret."""
+        return _plaintexts(self.decrypted)
 
     def _inherited(self, dependencies: Mapping[str, DependedRelease]) -> dict[str, JsonValue]:
         """The values decrypted this pass that an output of `dependencies` holds, whole or
-        in its text: the dependent's render holds plaintext as if it had decrypted it."""
+        in its text, as written or disguised (`b64enc`): the dependent's render holds
+        plaintext as if it had decrypted it."""
         if not self.decrypted:
             return {}
         texts = [as_text(v) for found in dependencies.values() for v in found.outputs.values()]
         return {
             token: value
             for token, value in self.decrypted.items()
-            if any(_holds(text, as_text(value)) for text in texts)
+            if any(
+                _holds(text, disguise) for disguise in disguises(as_text(value)) for text in texts
+            )
         }
 
     def _resolve_tokens(
@@ -345,8 +256,8 @@ class ReleaseRenderer:
         """The engine's output made into the release's objects, hooks and outputs."""
         release, chart = prepared.release, prepared.chart
         subject = f"release {release.key}: chart {chart.name}"
-        if prepared.manifest_tokens:
-            output = opened_output(output, prepared.manifest_tokens)
+        if prepared.manifests:
+            output = opened_output(output, prepared.manifests)
         objects, outputs = extract_outputs(flatten_objects(output.objects, subject=subject))
         default_plugins = chart.metainfo.plugins if chart.metainfo is not None else ()
         objects = apply_plugins(
@@ -380,7 +291,10 @@ class ReleaseRenderer:
             objects=objects,
             hooks=hooks,
             outputs=outputs,
-            values=prepared.values,
+            # Recorded and shown (the API's computedValues): never a decrypted value.
+            values=_as_object(masked_values(prepared.values, _plaintexts(prepared.decrypted)))
+            if prepared.decrypted
+            else prepared.values,
             input_hash=digest,
             warnings=(*prepared.warnings, *object_warnings, *hook_warnings, *misplaced),
             chart_name=chart.name,
@@ -396,6 +310,9 @@ class ReleaseRenderer:
         if not prepared.opened:
             return ()
         found = misplaced_values(objects, prepared.opened, self.origins)
+        naming = [finding for finding in found if names_an_object(finding)]
+        if naming:
+            raise RenderError(f"release {prepared.release.key}: " + "; ".join(naming))
         if found and self.settings.policy.strict_secrets:
             raise RenderError(
                 f"release {prepared.release.key}: "
@@ -438,6 +355,15 @@ class ReleaseRenderer:
             api_versions=environment.api_versions,
         )
         return converted.objects, converted.warnings
+
+
+def _plaintexts(decrypted: Mapping[str, JsonValue]) -> frozenset[str]:
+    return frozenset(
+        disguise
+        for value in decrypted.values()
+        if not isinstance(value, bool) and value not in (None, "")
+        for disguise in disguises(as_text(value))
+    )
 
 
 def _holds(text: str, plaintext: str) -> bool:

@@ -7,6 +7,7 @@ that cannot be decrypted fails its release alone, saying which file and for whom
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import secrets
@@ -371,6 +372,56 @@ def test_a_dependent_given_a_decrypted_value_in_an_output_is_kept_off_the_disk_t
     assert state.render.rendered[ReleaseKey("shop/consumer")].warnings == (
         "ConfigMap/shop/consumer data.endpoint holds a value decrypted from values/web.yaml",
     )
+
+
+def test_a_dependent_given_a_decrypted_value_in_base64_is_kept_off_the_disk_too(
+    helm_binary: Path, tmp_path: Path, key: AgeKey
+) -> None:
+    canaries = Canaries.fresh()
+    root = repository(tmp_path / "repo", key, canaries)
+    # No encrypted boolean: `true` would match the output `tls: true` and hide the case.
+    (root / "values/web.yaml").write_text(
+        encrypted(
+            f"apiToken: {canaries.token}\nendpoint: https://{canaries.password}.example\n", key
+        )
+    )
+    template = root / "charts/app/templates/objects.yaml"
+    template.write_text(
+        template.read_text().replace(
+            "endpoint: {{ .Values.endpoint | quote }}", "endpoint: {{ .Values.endpoint | b64enc }}"
+        )
+    )
+    write_repository(
+        root,
+        {
+            "charts/consumer/Chart.yaml": "apiVersion: v2\nname: consumer\nversion: 0.1.0\n",
+            "charts/consumer/templates/settings.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: consumer\n"
+                "binaryData:\n  endpoint: {{ .Values.dependencies.db.endpoint | quote }}\n"
+            ),
+            "releases/consumer.yaml": yaml.safe_dump(
+                {
+                    "apiVersion": "harmonia.dev/v1alpha1",
+                    "kind": "Release",
+                    "name": "consumer",
+                    "namespace": "shop",
+                    "chartPath": "charts/consumer",
+                    "dependencies": {"db": "web"},
+                }
+            ),
+        },
+    )
+    cache = tmp_path / "cache"
+    encoded = base64.b64encode(f"https://{canaries.password}.example".encode()).decode()
+
+    state = desired(
+        root, helm_binary, cache, SopsSettings(sops_binary(), age_key_file=key.identity_file)
+    )
+
+    consumer = objects_by_name(state, ReleaseKey("shop/consumer"))["consumer"]
+    assert consumer["binaryData"] == {"endpoint": encoded}
+    assert files_holding(cache, encoded) == []
+    assert state.render.rendered[WEB].secret_outputs == {"endpoint"}
 
 
 def test_a_sops_that_does_not_finish_in_time_is_a_temporary_failure_of_its_release(

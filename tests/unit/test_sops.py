@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 
 import pytest
 
@@ -80,6 +81,31 @@ def test_key_types_not_enabled_leave_the_metadata_and_the_rest_stays() -> None:
     assert recipients(DOCUMENT)[1].startswith("hc_vault")  # the input is not changed
 
 
+def test_key_groups_of_a_type_harmonia_does_not_know_never_reach_sops() -> None:
+    # sops 3.13 reads `hckms` (HuaweiCloud KMS: its credential chain asks the instance
+    # metadata service); a later sops may read types that name any URL.
+    unknown = [{"key_id": "eu-west-101:0000", "enc": "..."}]
+    metadata: JsonObject = {
+        **METADATA,
+        "hckms": unknown,
+        "key_groups": [{"age": [{"recipient": "age1bob"}], "future_kms": unknown}],
+        "encrypted_regex": "^password$",
+        "shamir_threshold": 1,
+    }
+
+    trimmed = with_key_types({**DOCUMENT, "sops": metadata}, frozenset({"age"}))
+
+    assert trimmed["sops"] == {  # type: ignore[comparison-overlap]
+        "age": METADATA["age"],
+        "key_groups": [{"age": [{"recipient": "age1bob"}]}],
+        "lastmodified": METADATA["lastmodified"],
+        "mac": METADATA["mac"],
+        "version": METADATA["version"],
+        "encrypted_regex": "^password$",
+        "shamir_threshold": 1,
+    }
+
+
 def test_placeholders_are_stable_typed_and_differ_when_the_ciphertext_differs() -> None:
     first = placeholder_tokens(DOCUMENT)
     again = placeholder_tokens(DOCUMENT)
@@ -146,6 +172,25 @@ def test_a_sealed_digest_is_the_same_for_any_plaintext_behind_the_same_tokens() 
     # Whoever reads the hash cannot test a guess of the password against it.
     first = sealed_digest(rendered("hunter22"), {PASSWORD: "hunter22"})
     guessed = sealed_digest(rendered("letmein1"), {PASSWORD: "letmein1"})
+
+    assert first == guessed
+
+
+@pytest.mark.parametrize(
+    "disguise",
+    [lambda text: base64.b64encode(text.encode()).decode(), str.upper],
+    ids=["base64 in a ConfigMap", "upper case"],
+)
+def test_a_sealed_digest_hides_a_value_a_chart_disguised_outside_a_secret(
+    disguise: Callable[[str], str],
+) -> None:
+    def with_config_map(password: str) -> JsonObject:
+        found = rendered(password)
+        found["objects"][1]["binaryData"] = {"key": disguise(password)}  # type: ignore[index]
+        return found
+
+    first = sealed_digest(with_config_map("hunter22"), {PASSWORD: "hunter22"})
+    guessed = sealed_digest(with_config_map("letmein1"), {PASSWORD: "letmein1"})
 
     assert first == guessed
 

@@ -13,7 +13,7 @@ from reconciler.policy import Policy, effective_policy, load_policy
 from reconciler.release_requests import RepositoryConfig
 from reconciler.render.manifests.sops_manifests import opened_output
 from reconciler.render.model import ChartOutput, Hook
-from reconciler.render.secrets.landing import misplaced_values
+from reconciler.render.secrets.landing import misplaced_values, names_an_object
 from reconciler.types import JsonObject
 
 TOKEN = "ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]"
@@ -69,6 +69,35 @@ def test_a_decrypted_value_inside_a_longer_text_lands_too_and_is_never_quoted() 
     assert PASSWORD not in found
 
 
+@pytest.mark.parametrize(
+    "disguised",
+    [
+        base64.b64encode(PASSWORD.encode()).decode(),  # `b64enc`, or a ConfigMap's binaryData
+        PASSWORD.upper(),
+        f"pg://u:{PASSWORD.upper()}@db",
+    ],
+)
+def test_a_decrypted_value_a_chart_encoded_or_upper_cased_lands_too(disguised: str) -> None:
+    found = misplaced_values([config_map({"dsn": disguised})], {TOKEN: PASSWORD}, ORIGINS)
+    assert found == (
+        "ConfigMap/shop/settings data.dsn holds a value decrypted from values/web.yaml",
+    )
+
+
+@pytest.mark.parametrize("field", ["name", "namespace"])
+def test_an_object_named_after_a_decrypted_value_is_never_named_by_its_finding(field: str) -> None:
+    obj = config_map({"mode": "slow"})
+    obj["metadata"][field] = PASSWORD  # type: ignore[index]
+
+    (found,) = misplaced_values([obj], {TOKEN: PASSWORD}, ORIGINS)
+
+    assert PASSWORD not in found
+    assert names_an_object(found)
+    assert not names_an_object(
+        misplaced_values([config_map({"dsn": PASSWORD})], {TOKEN: PASSWORD}, ORIGINS)[0]
+    )
+
+
 def test_a_secrets_data_and_string_data_are_where_decrypted_values_belong() -> None:
     encoded = base64.b64encode(PASSWORD.encode()).decode()
     objects = [secret(stringData={"password": PASSWORD}, data={"password": encoded})]
@@ -118,12 +147,30 @@ def test_a_sops_object_is_opened_and_loses_its_metadata_and_others_stay_as_they_
         objects=(sealed, plain), hooks=(Hook(object=dict(sealed), events=("pre-install",)),)
     )
 
-    opened = opened_output(output, {TOKEN: PASSWORD})
+    opened = opened_output(output, ((sealed, {TOKEN: PASSWORD}),))
 
     assert opened.objects[0] == secret(stringData={"password": PASSWORD})
     assert opened.objects[1] == plain
     assert opened.hooks[0].object == secret(stringData={"password": PASSWORD})
     assert opened.hooks[0].events == ("pre-install",)
+
+
+def test_a_token_an_engine_moved_or_copied_into_another_object_stays_ciphertext() -> None:
+    """What kustomize's patches and replacements can do to a SOPS manifest's output."""
+    sealed = secret(stringData={"password": TOKEN})
+    sealed["sops"] = SOPS_METADATA
+    moved = secret(stringData={"other": TOKEN})  # the same kind and MAC, another path
+    moved["sops"] = SOPS_METADATA
+    dressed = config_map({"password": TOKEN})  # another kind, the MAC copied
+    dressed["sops"] = SOPS_METADATA
+    forged = secret(stringData={"password": TOKEN})  # a MAC no file has
+    forged["sops"] = {**SOPS_METADATA, "mac": "forged"}
+
+    opened = opened_output(
+        ChartOutput(objects=(moved, dressed, forged), hooks=()), ((sealed, {TOKEN: PASSWORD}),)
+    )
+
+    assert PASSWORD not in str(opened.objects)
 
 
 def test_strict_secrets_comes_from_the_flag_the_config_file_or_harmonia_yaml(

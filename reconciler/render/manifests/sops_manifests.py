@@ -24,7 +24,14 @@ from reconciler.render.model import (
     RenderError,
     SopsManifest,
 )
-from reconciler.sops import TokenMap, is_sops_document, substituted_object, without_metadata
+from reconciler.sops import (
+    METADATA_KEY,
+    TokenMap,
+    is_sops_document,
+    opened_where_encrypted,
+    without_metadata,
+)
+from reconciler.types import JsonObject, JsonValue
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 ENCRYPTED_MARK = b"ENC[AES256_GCM,"
@@ -83,21 +90,38 @@ def _found(files: Sequence[Path], *, root: Path, subject: str) -> Iterator[SopsM
         yield from (SopsManifest(_relative(path, root), document) for document in found)
 
 
-def opened_output(output: ChartOutput, tokens: TokenMap) -> ChartOutput:
+OpenedManifests = tuple[tuple[JsonObject, TokenMap], ...]
+"""Each SOPS manifest of a chart as found in its file, with its token map."""
+
+
+def opened_output(output: ChartOutput, manifests: OpenedManifests) -> ChartOutput:
     """The engine's output with the SOPS objects' tokens put in place, their `sops`
     key dropped (hooks too)."""
     return ChartOutput(
-        objects=tuple(_opened(obj, tokens) for obj in output.objects),
+        objects=tuple(_opened(obj, manifests) for obj in output.objects),
         hooks=tuple(
-            dataclasses.replace(hook, object=_opened(hook.object, tokens)) for hook in output.hooks
+            dataclasses.replace(hook, object=_opened(hook.object, manifests))
+            for hook in output.hooks
         ),
     )
 
 
-def _opened(obj: KubeObject, tokens: TokenMap) -> KubeObject:
+def _opened(obj: KubeObject, manifests: OpenedManifests) -> KubeObject:
+    """An object opened by the manifest it comes from: the same kind and MAC (kustomize
+    changes names, namespaces and labels, never those), each token only at its own key
+    path. Any other object wearing SOPS metadata (a patch can add it) is left as it is:
+    a token copied into it stays ciphertext."""
     if not is_sops_document(obj):
         return obj
-    return substituted_object(without_metadata(obj), tokens)
+    for document, tokens in manifests:
+        if obj.get("kind") == document.get("kind") and _mac(obj) == _mac(document):
+            return opened_where_encrypted(without_metadata(obj), document, tokens)
+    return obj
+
+
+def _mac(document: JsonObject) -> JsonValue:
+    metadata = document.get(METADATA_KEY)
+    return metadata.get("mac") if isinstance(metadata, dict) else None
 
 
 def _read(path: Path, *, root: Path, subject: str) -> bytes:

@@ -7,7 +7,10 @@ annotation, a Secret's own labels) it is shown in diffs and stored in the clear.
 finding names the object, the field path and the file the value came from, never the
 value. A value lands when a field equals it (4 characters or more, as redaction counts:
 shorter ones would match ordinary words and numbers) or, from 8 characters, holds it
-inside a longer text. Pure.
+inside a longer text; as written or in the forms `disguises` lists (base64, upper
+case, escaped), so a chart's `b64enc` does not slip past strictSecrets. A finding never
+quotes the value, not even as the object's name; one in an object's name or namespace
+fails the release whatever strictSecrets says (`names_an_object`). Pure.
 """
 
 from __future__ import annotations
@@ -17,12 +20,31 @@ from collections.abc import Iterator, Mapping, Sequence
 from reconciler.objects import MalformedObject, ref_of
 from reconciler.render.model import KubeObject
 from reconciler.render.secrets.masking import MASK, SECRET_VALUE_FIELDS, is_secret
-from reconciler.render.secrets.redaction import MIN_EMBEDDED_SECRET, MIN_REDACTED_LENGTH
+from reconciler.render.secrets.redaction import (
+    MIN_EMBEDDED_SECRET,
+    MIN_REDACTED_LENGTH,
+    disguises,
+    redacted,
+)
 from reconciler.render.secrets.sealing import as_text
 from reconciler.types import JsonValue
 
 LANDED = "holds a value decrypted from"
 """The words of every finding: what tells a warning about plaintext from the others."""
+
+
+NAMES_AN_OBJECT = (
+    " (an object's name or namespace is written in logs, records and status files: a "
+    "decrypted value cannot be one)"
+)
+"""The end of a finding in an object's name or namespace: those fail the release."""
+_IDENTITY = (("metadata", "name"), ("metadata", "namespace"))
+
+
+def names_an_object(finding: str) -> bool:
+    """Whether a finding of `misplaced_values` is a decrypted value in an object's name
+    or namespace, which no setting allows."""
+    return finding.endswith(NAMES_AN_OBJECT)
 
 
 def is_misplaced_value(warning: str) -> bool:
@@ -42,13 +64,14 @@ def misplaced_values(
     for token, value in opened.items():
         text = as_text(value)
         if not isinstance(value, bool) and value is not None and len(text) >= MIN_REDACTED_LENGTH:
-            plaintexts.setdefault(text, origins.get(token, "a SOPS file"))
+            for disguise in disguises(text):
+                plaintexts.setdefault(disguise, origins.get(token, "a SOPS file"))
     if not plaintexts:
         return ()
     found: list[str] = []
     for obj in objects:
         try:
-            subject = str(ref_of(obj))
+            subject = redacted(str(ref_of(obj)), frozenset(plaintexts))
         except MalformedObject:
             subject = str(obj.get("kind", "object"))
         secret = is_secret(obj)
@@ -57,7 +80,8 @@ def misplaced_values(
             origin = _origin(text, plaintexts)
             if origin is not None:
                 shown = ".".join(_shown(part, plaintexts) for part in path)
-                found.append(f"{subject} {shown} {LANDED} {origin}")
+                named = NAMES_AN_OBJECT if path in _IDENTITY else ""
+                found.append(f"{subject} {shown} {LANDED} {origin}{named}")
     return tuple(found)
 
 

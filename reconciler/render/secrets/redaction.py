@@ -10,12 +10,15 @@ value is shown as `***`.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 
 from reconciler.render.model import KubeObject, OutputValue, RenderedRelease
 from reconciler.render.secrets.masking import MASK, SECRET_VALUE_FIELDS, is_secret
 from reconciler.secret_data import decoded_data
+from reconciler.types import JsonValue
 
 MIN_REDACTED_LENGTH = 4
 """Shorter Secret values (`true`, `80`) are not cut out of messages: they would garble
@@ -46,6 +49,32 @@ def values_of_secrets(objects: Iterable[KubeObject]) -> frozenset[str]:
     return frozenset(found)
 
 
+def disguises(plaintext: str) -> frozenset[str]:
+    """`plaintext` and the forms a tool or a template gives it in an error text: escaped
+    by JSON or Go's `%q`, by a schema error's single quotes, base64 (`b64enc`), upper and
+    lower case, and each line of a multi-line value. A chart can always encode a value
+    some other way (hex, reversed): it sees the plaintext, and is trusted as far as that."""
+    escaped_backslashes = plaintext.replace("\\", "\\\\")
+    # Error texts are kept line by line, stripped, blank lines dropped: each line of a
+    # multi-line value (a private key) long enough to mean something stands on its own.
+    lines = {
+        line.strip() for line in plaintext.splitlines() if len(line.strip()) >= MIN_EMBEDDED_SECRET
+    }
+    return frozenset(
+        {
+            *(lines if len(lines) > 1 else ()),
+            plaintext,
+            json.dumps(plaintext)[1:-1],
+            json.dumps(plaintext, ensure_ascii=False)[1:-1],
+            escaped_backslashes,
+            escaped_backslashes.replace("'", "\\'"),
+            base64.b64encode(plaintext.encode()).decode(),
+            plaintext.upper(),
+            plaintext.lower(),
+        }
+    )
+
+
 def redacted(text: str, secrets: frozenset[str]) -> str:
     """`text` with every secret value in it replaced by `***`, longest first (so a value
     that contains another is hidden whole)."""
@@ -53,6 +82,21 @@ def redacted(text: str, secrets: frozenset[str]) -> str:
     for secret in sorted(found, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text
+
+
+def masked_values(value: JsonValue, secrets: frozenset[str]) -> JsonValue:
+    """`value` (a release's computed values) with every string or number holding one of
+    `secrets` reading `***` (`redacted`, keys too): what may be recorded and shown (the
+    JSON API's `computedValues`) of values the engine got decrypted."""
+    if isinstance(value, dict):
+        return {redacted(key, secrets): masked_values(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked_values(item, secrets) for item in value]
+    if isinstance(value, str):
+        return redacted(value, secrets)
+    if isinstance(value, bool) or value is None:
+        return value
+    return MASK if str(value) in secrets else value
 
 
 def secret_output_names(

@@ -3,7 +3,8 @@
 A release's input hash is recorded in its inventory record; one computed over plaintext
 would let anyone who reads the record test guesses against it. For a render that used
 decrypted values, every decrypted value in it (whole, inside a text, or inside a
-Secret's base64 `data`) is put back as its ciphertext token before hashing, and the
+Secret's base64 `data`; as written or in the forms `disguises` lists, such as a chart's
+`b64enc` into a ConfigMap) is put back as its ciphertext token before hashing, and the
 tokens are hashed too: the hash still changes exactly when a value does.
 """
 
@@ -13,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 
+from reconciler.render.secrets.redaction import disguises
 from reconciler.secret_data import decoded_data
 from reconciler.types import JsonValue
 
@@ -29,9 +31,15 @@ def sealed_digest(rendered: JsonValue, decrypted: Mapping[str, JsonValue]) -> st
 
 
 def sealed(value: JsonValue, decrypted: Mapping[str, JsonValue]) -> JsonValue:
-    """`value` with every value of `decrypted` in it replaced by its token: only to be
-    hashed (short values are replaced inside any text, which garbles it)."""
-    reverse = {as_text(plain): token for token, plain in decrypted.items() if as_text(plain)}
+    """`value` with every value of `decrypted` in it, as written or disguised (base64,
+    upper case: `disguises`), replaced by its token: only to be hashed (short values are
+    replaced inside any text, which garbles it)."""
+    reverse = {
+        disguise: token
+        for token, plain in decrypted.items()
+        if as_text(plain)
+        for disguise in disguises(as_text(plain))
+    }
     return _Sealer(reverse).value(value)
 
 
