@@ -110,7 +110,8 @@ def _chart_output(raw: Any) -> ChartOutput:
 MEMORY_ENTRIES = 4096
 """Engine outputs holding Secrets kept in the process (least recently used dropped)."""
 
-_in_memory: OrderedDict[str, ChartOutput] = OrderedDict()
+_in_memory: OrderedDict[tuple[str, str], ChartOutput] = OrderedDict()
+"""By (the cache's folder, the render key): a cache elsewhere shares none of it."""
 _in_memory_lock = threading.Lock()
 
 
@@ -124,12 +125,13 @@ class RenderCache:
     def __init__(self, folder: Path, *, secrets_on_disk: bool = False) -> None:
         self.store = JsonStore(folder)
         self.secrets_on_disk = secrets_on_disk
+        self._folder = str(folder)
 
     def get(self, key: str) -> ChartOutput | None:
         with _in_memory_lock:
-            if key in _in_memory:
-                _in_memory.move_to_end(key)
-                return _in_memory[key]
+            if (self._folder, key) in _in_memory:
+                _in_memory.move_to_end((self._folder, key))
+                return _in_memory[(self._folder, key)]
         return self.store.get(key, _chart_output)
 
     def put(self, key: str, output: ChartOutput, *, in_memory: bool = False) -> None:
@@ -138,7 +140,7 @@ class RenderCache:
         held = (*output.objects, *(hook.object for hook in output.hooks))
         if in_memory or (not self.secrets_on_disk and any(_holds_secret(obj) for obj in held)):
             with _in_memory_lock:
-                _in_memory[key] = output
+                _in_memory[(self._folder, key)] = output
                 while len(_in_memory) > MEMORY_ENTRIES:
                     _in_memory.popitem(last=False)
             return

@@ -99,3 +99,12 @@ def test_an_operator_may_keep_outputs_holding_secrets_on_disk(tmp_path: Path) ->
 
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert [p for p in files if b"pw-on-disk-4711" in p.read_bytes()]
+
+
+def test_a_cache_in_another_folder_shares_none_of_the_memory(tmp_path: Path) -> None:
+    held = ChartOutput(objects=(SECRET,), hooks=())
+    key = "ef" + "2" * 62
+    RenderCache(tmp_path / "one").put(key, held)
+
+    assert RenderCache(tmp_path / "one").get(key) == held
+    assert RenderCache(tmp_path / "other").get(key) is None
