@@ -27,6 +27,7 @@ from reconciler.loop.api import MAX_REQUIREMENTS, MAX_SELECTOR_LENGTH
 from reconciler.loop.lease import LeaseSettings, lease_reference, parse_micro_time
 from reconciler.types import JsonObject, release_key
 from tests.cluster.test_run_loop import (
+    eventually,
     free_port,
     http_get,
     identity_in,
@@ -150,6 +151,8 @@ def test_a_flood_of_costly_api_requests_never_delays_the_lease_renewal_nor_the_p
     args += ("--lease-duration", f"{LEASE_DURATION}s")
     cache = tmp_path / "cache"
     with running_ready(cluster, git_repos, cache, log, port, *args, what="leading") as process:
+        # A standby is Ready too: the release is known once the first pass has finished.
+        eventually(lambda: "pass finished" in log.read_text(), what="first pass", timeout=120)
         with watching(cluster, namespace, port) as seen:
             statuses = flood(port, flood_paths(namespace))
         assert process.poll() is None, log.read_text()
