@@ -131,28 +131,48 @@ class IdleClients:
         self._selector.close()
 
 
+LIVENESS_FAILURE_THRESHOLD = 3
+"""deploy/'s livenessProbe: the kubelet restarts the pod after 3 failures in a row."""
+
+
+def probe(port: int) -> tuple[bool, float]:
+    """One liveness probe as the kubelet makes it: whether it got its 200, and how long it
+    took; a connection reset or a timeout is a failed probe."""
+    started = time.monotonic()
+    try:
+        answered = status_of(raw(port, b"GET /healthz HTTP/1.0\r\n\r\n")) == 200
+    except OSError:
+        answered = False
+    return answered, time.monotonic() - started
+
+
 def test_idle_connections_filling_every_slot_do_not_starve_the_liveness_probe(
     server: ObservabilityServer,
 ) -> None:
-    """A kubelet probe gives up after 5 s (deploy/). Clients that connect, send nothing and
-    connect again once dropped hold every slot; the probe must still get its answer."""
+    """A kubelet probe gives up after 5 s and restarts the pod after 3 failures in a row
+    (deploy/). Clients that connect, send nothing and connect again once dropped hold
+    every slot; no 3 probes in a row may fail, and each answer comes in time. (One probe
+    can lose: its request may still be unread when the flood makes it the oldest
+    connection waiting, and nothing at the connection tells a probe from a flood.)"""
     deadline = time.monotonic() + 3 * REQUEST_TIMEOUT_SECONDS
     idle = IdleClients(server.port, MAX_CONNECTIONS * 2)
-    waits: list[float] = []
+    probes: list[tuple[bool, float]] = []
     with ThreadPoolExecutor(1) as pool:
         try:
             holding = pool.submit(idle.hold, deadline)
             time.sleep(REQUEST_TIMEOUT_SECONDS / 2)
             while time.monotonic() < deadline - REQUEST_TIMEOUT_SECONDS:
-                started = time.monotonic()
-                answer = raw(server.port, b"GET /healthz HTTP/1.0\r\n\r\n")
-                waits.append(time.monotonic() - started)
-                assert status_of(answer) == 200, answer[:80]
+                probes.append(probe(server.port))
             holding.result()
         finally:
             idle.close()
-    assert waits
-    assert max(waits) < REQUEST_TIMEOUT_SECONDS, [round(wait, 1) for wait in waits]
+    failures_in_a_row = longest = 0
+    for answered, _seconds in probes:
+        failures_in_a_row = 0 if answered else failures_in_a_row + 1
+        longest = max(longest, failures_in_a_row)
+    assert probes
+    assert longest < LIVENESS_FAILURE_THRESHOLD, probes
+    assert max(seconds for _, seconds in probes) < REQUEST_TIMEOUT_SECONDS, probes
     assert idle.dropped >= MAX_CONNECTIONS  # the cap held: one over it dropped one of them
 
 
