@@ -70,7 +70,8 @@ class LiveChanges:
         first list is no change): the baseline a later change is new against. A release
         already known keeps what its own changes said."""
         for record in records:
-            self._outputs.setdefault(record.release, _digest(record.outputs))
+            if record.release not in self._outputs:
+                self._outputs[record.release] = _digest(record.outputs)
 
     def classify(self, change: Change) -> PassRequest | ReadinessCheck | None:
         if change.scope == INVENTORY_SCOPE:

@@ -115,6 +115,30 @@ def repository(root: Path, key: AgeKey, canaries: Canaries, *, namespace: str = 
     return write_repository(root, files)
 
 
+def with_consumer(root: Path, field: str) -> None:
+    """`shop/consumer`: a ConfigMap whose `field` holds web's `endpoint` output."""
+    write_repository(
+        root,
+        {
+            "charts/consumer/Chart.yaml": "apiVersion: v2\nname: consumer\nversion: 0.1.0\n",
+            "charts/consumer/templates/settings.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: consumer\n"
+                f"{field}:\n  endpoint: {{{{ .Values.dependencies.db.endpoint | quote }}}}\n"
+            ),
+            "releases/consumer.yaml": yaml.safe_dump(
+                {
+                    "apiVersion": "harmonia.dev/v1alpha1",
+                    "kind": "Release",
+                    "name": "consumer",
+                    "namespace": "shop",
+                    "chartPath": "charts/consumer",
+                    "dependencies": {"db": "web"},
+                }
+            ),
+        },
+    )
+
+
 def desired(
     root: Path, helm: Path, cache: Path, sops: SopsSettings | None, *, cache_secrets: bool = False
 ) -> DesiredState:
@@ -340,26 +364,7 @@ def test_a_dependent_given_a_decrypted_value_in_an_output_is_kept_off_the_disk_t
 ) -> None:
     canaries = Canaries.fresh()
     root = repository(tmp_path / "repo", key, canaries)
-    write_repository(
-        root,
-        {
-            "charts/consumer/Chart.yaml": "apiVersion: v2\nname: consumer\nversion: 0.1.0\n",
-            "charts/consumer/templates/settings.yaml": (
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: consumer\n"
-                "data:\n  endpoint: {{ .Values.dependencies.db.endpoint | quote }}\n"
-            ),
-            "releases/consumer.yaml": yaml.safe_dump(
-                {
-                    "apiVersion": "harmonia.dev/v1alpha1",
-                    "kind": "Release",
-                    "name": "consumer",
-                    "namespace": "shop",
-                    "chartPath": "charts/consumer",
-                    "dependencies": {"db": "web"},
-                }
-            ),
-        },
-    )
+    with_consumer(root, "data")
     cache = tmp_path / "cache"
     sops = SopsSettings(sops_binary(), age_key_file=key.identity_file)
 
@@ -391,26 +396,7 @@ def test_a_dependent_given_a_decrypted_value_in_base64_is_kept_off_the_disk_too(
             "endpoint: {{ .Values.endpoint | quote }}", "endpoint: {{ .Values.endpoint | b64enc }}"
         )
     )
-    write_repository(
-        root,
-        {
-            "charts/consumer/Chart.yaml": "apiVersion: v2\nname: consumer\nversion: 0.1.0\n",
-            "charts/consumer/templates/settings.yaml": (
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: consumer\n"
-                "binaryData:\n  endpoint: {{ .Values.dependencies.db.endpoint | quote }}\n"
-            ),
-            "releases/consumer.yaml": yaml.safe_dump(
-                {
-                    "apiVersion": "harmonia.dev/v1alpha1",
-                    "kind": "Release",
-                    "name": "consumer",
-                    "namespace": "shop",
-                    "chartPath": "charts/consumer",
-                    "dependencies": {"db": "web"},
-                }
-            ),
-        },
-    )
+    with_consumer(root, "binaryData")
     cache = tmp_path / "cache"
     encoded = base64.b64encode(f"https://{canaries.password}.example".encode()).decode()
 
