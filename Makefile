@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 export GOTOOLCHAIN ?= local
 
 LATEST ?= .venv-latest
+IMAGE ?= localhost/harmonia:dev
 LOCK := $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
 	--custom-compile-command "make lock"
 
-.PHONY: setup system-deps binaries demo test lint lock test-latest clean
+.PHONY: setup system-deps binaries demo test image lint lock test-latest clean
 
 # Exactly the locked versions, each file checked against its sha256 (requirements/).
 $(BIN)/.installed: pyproject.toml requirements/dev.txt
@@ -24,17 +25,24 @@ setup: $(BIN)/.installed
 binaries: setup
 	$(BIN)/harmonia dev-cluster build
 
-# Debian's OCI registry, which the chart-source tests push charts to on loopback.
+# Debian's packages the tests need: the OCI registry the chart-source tests push charts to on
+# loopback; buildah and mmdebstrap, which build the container image without a Docker engine.
+SYSTEM_DEPS := docker-registry buildah mmdebstrap
 system-deps:
-	@command -v docker-registry >/dev/null || { \
+	@missing=$$(for tool in $(SYSTEM_DEPS); do command -v $$tool >/dev/null || echo $$tool; done); \
+	[ -z "$$missing" ] || { \
 	  [ "$$(id -u)" = 0 ] && SUDO= || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq docker-registry >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; }
 
 demo: binaries
 	scripts/demo.sh
 
 test: binaries system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The container image, from the Dockerfile unchanged, with buildah (as root; devcluster/image.py).
+image: setup system-deps
+	$(BIN)/python -m devcluster.image $(IMAGE)
 
 lint: setup
 	$(BIN)/ruff check reconciler devcluster tests bench

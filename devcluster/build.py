@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -70,11 +71,19 @@ def _go_env() -> dict[str, str]:
     return env
 
 
-def _run_go(args: list[str], *, cwd: Path, env: dict[str, str], what: str) -> None:
-    result = subprocess.run(["go", *args], cwd=cwd, env=env, capture_output=True, text=True)
+def run_checked(
+    command: list[str], *, what: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> str:
+    """Run a build tool; on failure, a BuildError naming the step with the output's tail."""
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
-        raise BuildError(f"{what} failed (go {' '.join(args[:2])} ...):\n{tail}")
+        raise BuildError(f"{what} failed ({' '.join(command[:3])} ...):\n{tail}")
+    return result.stdout
+
+
+def _run_go(args: list[str], *, cwd: Path, env: dict[str, str], what: str) -> None:
+    run_checked(["go", *args], cwd=cwd, env=env, what=what)
 
 
 def _fetch_upstream_go_mod(component: Component) -> str:
@@ -156,10 +165,18 @@ def kwok_stages(component: Component, *, env: dict[str, str]) -> str:
     return "\n---\n".join(documents) + "\n"
 
 
+def command_names(component: Component) -> list[str]:
+    """The binaries the component's packages build: each package's last path element, or
+    for a lone package not named so (etcd's `server/v3`), the one binary BINARIES gives."""
+    owned = [name for name, owner in BINARIES.items() if owner == component.name]
+    named = [name for name in owned if any(p.endswith(f"/{name}") for p in component.packages)]
+    return named or owned
+
+
 def build_component(component: Component, *, go: str, progress: Progress) -> Path:
     """Build one component unless its cached binaries exist; return its bin folder."""
     target = component_bin_dir(component, go)
-    expected = [name for name, owner in BINARIES.items() if owner == component.name]
+    expected = command_names(component)
     if component.name == "kwok":
         expected.append(KWOK_STAGES_FILE)
     if all((target / name).is_file() for name in expected):
@@ -222,6 +239,29 @@ def ensure_binaries(progress: Progress | None = None) -> dict[str, Path]:
     return paths
 
 
+def build_into(names: Sequence[str], into: Path, progress: Progress) -> None:
+    """Copy the named binaries into `into`, each built by its component's recipe narrowed to
+    its own command: the image build runs this (Dockerfile), so the image holds the tools the
+    dev cluster builds, flag for flag, without compiling a control plane it does not ship."""
+    unknown = sorted(set(names) - set(BINARIES))
+    if unknown:
+        raise BuildError(f"no component builds {', '.join(unknown)}")
+    cache_root().mkdir(parents=True, exist_ok=True)
+    into.mkdir(parents=True, exist_ok=True)
+    go = go_version()
+    for component in COMPONENTS:
+        wanted = tuple(
+            package
+            for package in component.packages
+            if set(command_names(replace(component, packages=(package,)))) & set(names)
+        )
+        if wanted:
+            narrowed = replace(component, packages=wanted)
+            folder = build_component(narrowed, go=go, progress=progress)
+            for name in command_names(narrowed):
+                shutil.copy2(folder / name, into / name)
+
+
 def cached_binaries() -> dict[str, Path] | None:
     """The binaries if every component is already built, else None (no build)."""
     go = go_version()
@@ -233,3 +273,11 @@ def cached_binaries() -> dict[str, Path] | None:
             return None
         paths[name] = path
     return paths
+
+
+if __name__ == "__main__":
+    # `python3 -m devcluster.build helm kubectl sops --into /out`: the image's tools stage.
+    arguments = sys.argv[1:]
+    if len(arguments) < 3 or arguments[-2] != "--into":
+        sys.exit("usage: python3 -m devcluster.build NAME... --into FOLDER")
+    build_into(arguments[:-2], Path(arguments[-1]), lambda line: print(line, flush=True))

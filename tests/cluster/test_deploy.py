@@ -53,7 +53,7 @@ class Install:
         return f"system:serviceaccount:{self.system}:{self.service_account}"
 
     def config_file(self, key: str) -> Document:
-        """A file of the harmonia-config ConfigMap (`config.yaml` or `kubeconfig`), parsed."""
+        """A file of the harmonia-config ConfigMap (`config.yaml`), parsed."""
         (configmap,) = find(list(self.docs), "ConfigMap")
         loaded: Document = yaml.safe_load(configmap["data"][key])
         return loaded
@@ -295,16 +295,22 @@ def release_repository(namespace: str) -> dict[str, str]:
 
 
 def service_account_kubeconfig(cluster: LiveCluster, install: Install, folder: Path) -> Path:
-    """The kubeconfig deploy/ ships, aimed at the dev cluster, with a token of the account
-    where the pod's mounted token would be."""
-    shipped = install.config_file("kubeconfig")
+    """The pod's view of the API server (in a pod, Harmonia reads the same token and CA from
+    the service-account volume, as client-go's in-cluster config; tests/image/ runs that):
+    the dev cluster's server and CA, and a token of the account, read from a file."""
     admin = yaml.safe_load(cluster.kubeconfig.read_text())
-    shipped["clusters"][0]["cluster"] = admin["clusters"][0]["cluster"]
     token = cluster.kubectl("-n", install.system, "create", "token", install.service_account)
     (folder / "token").write_text(token.stdout.strip())
-    assert "tokenFile" in shipped["users"][0]["user"]
-    shipped["users"][0]["user"]["tokenFile"] = str(folder / "token")
-    (folder / "kubeconfig").write_text(yaml.safe_dump(shipped))
+    context = {"cluster": "in-cluster", "user": "harmonia", "namespace": install.system}
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "in-cluster", "cluster": admin["clusters"][0]["cluster"]}],
+        "users": [{"name": "harmonia", "user": {"tokenFile": str(folder / "token")}}],
+        "contexts": [{"name": "in-cluster", "context": context}],
+        "current-context": "in-cluster",
+    }
+    (folder / "kubeconfig").write_text(yaml.safe_dump(kubeconfig))
     return folder / "kubeconfig"
 
 
@@ -312,7 +318,7 @@ def pass_as_the_service_account(
     cluster: LiveCluster, install: Install, git_repos: GitRepos, folder: Path
 ) -> subprocess.CompletedProcess[str]:
     """`harmonia run --once` with leader election, the shipped config (allowing this
-    install's namespaces) and the shipped kubeconfig: the pod's view of the cluster."""
+    install's namespaces) and the service account's token: the pod's view of the cluster."""
     config = {**install.config_file("config.yaml"), "allowedNamespaces": list(install.allowed)}
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
     command = [*HARMONIA, "run", "--once", "--leader-elect", "--listen", "off"]

@@ -109,8 +109,6 @@ containers:
       {{- end }}
       - name: HARMONIA_CACHE_DIR
         value: /var/cache/harmonia
-      - name: KUBECONFIG
-        value: /etc/harmonia/kubeconfig
       {{- if $sopsAge.secretName }}
       - name: SOPS_AGE_KEY_FILE
         value: /etc/harmonia/sops/age/keys.txt
@@ -147,7 +145,7 @@ containers:
       - {name: cache, mountPath: /var/cache/harmonia}
       - {name: tmp, mountPath: /tmp}
 volumes:
-  # /etc/harmonia: config.yaml and kubeconfig, the Git credentials under git/, the age
+  # /etc/harmonia: config.yaml, the Git credentials under git/, the age
   # key at sops/age/keys.txt (optional), the webhook secret under webhook/.
   - name: config
     projected:
