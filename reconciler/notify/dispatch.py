@@ -120,9 +120,10 @@ class Dispatcher:
             self.counts.labels(receiver=ANY_RECEIVER, result="dropped").inc()
         return accepted
 
-    def close(self, *, timeout: float) -> None:
+    def close(self, *, timeout: float) -> bool:
         """Take no more changes, send what is queued for at most `timeout` seconds (what
-        is left then is dropped and counted), and stop the thread."""
+        is left then is dropped and counted), and stop the thread; False if it is still
+        running (a request under way outlives its own timeout: a bug)."""
         with self._wake:
             self._closing = True
             self._deadline = time.monotonic() + timeout
@@ -130,6 +131,7 @@ class Dispatcher:
         if self._thread.is_alive():
             # The last request under way may take its own timeout past the deadline.
             self._thread.join(timeout + self._timeout + 1)
+        return not self._thread.is_alive()
 
     # -- the thread ------------------------------------------------------------
 
@@ -145,10 +147,16 @@ class Dispatcher:
             if now >= deadline:
                 self._abandon()
                 return
-            due = [(at, name) for name, lane in self._lanes.items() if (at := lane.ready_at(now))]
+            due = [
+                (at, name)
+                for name, lane in self._lanes.items()
+                if (at := lane.ready_at(now)) is not None
+            ]
             ready = [name for at, name in due if at <= now]
             if ready:
                 self._attempt(ready[0], now)
+                # Round robin: the receiver just served goes last, a busy one starves none.
+                self._lanes[ready[0]] = self._lanes.pop(ready[0])
                 continue
             if closing and not due:
                 return

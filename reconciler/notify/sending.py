@@ -13,7 +13,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO
 
 from reconciler.notify.model import Delivery
 
@@ -60,10 +59,6 @@ def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
     return max((when - now).total_seconds(), 0.0)
 
 
-def _drain(response: IO[bytes]) -> None:
-    response.read(ANSWER_LIMIT)
-
-
 def send(delivery: Delivery, *, timeout: float) -> Answer:
     """Send `delivery` once; never raises for the network or the receiver's answer."""
     request = urllib.request.Request(
@@ -74,7 +69,7 @@ def send(delivery: Delivery, *, timeout: float) -> Answer:
     )
     try:
         with _OPENER.open(request, timeout=timeout) as response:
-            _drain(response)
+            response.read(ANSWER_LIMIT)
             return Answer(ok=True)
     except urllib.error.HTTPError as error:
         with error:

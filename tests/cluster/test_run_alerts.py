@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from reconciler.types import JsonObject
 from tests import manifests
 from tests.cluster.test_run_loop import eventually, run_once, running_with
 from tests.conftest import GitRepos, LiveCluster
-from tests.loopback_receiver import LoopbackReceiver, receiving
+from tests.loopback_receiver import LoopbackReceiver, Reply, receiving
 
 CANARY = "c4nary-alert-s3cret"
 KEY = b"alert-signing-key"
@@ -45,7 +46,11 @@ def files(namespace: str, *, broken: bool) -> dict[str, str]:
     }
 
 
-def config(tmp_path: Path, namespace: str, ops: str, elsewhere: str) -> Path:
+def config(
+    tmp_path: Path, namespace: str, ops: str, elsewhere: str, *, stuck: str | None = None
+) -> Path:
+    """`ops` signed and filtered to the release; `elsewhere` filtered away from it;
+    `stuck`, when given, takes everything."""
     key = tmp_path / "ops-key"
     key.write_bytes(KEY + b"\n")
     document: dict[str, Any] = {
@@ -67,6 +72,7 @@ def config(tmp_path: Path, namespace: str, ops: str, elsewhere: str) -> Path:
                     "url": elsewhere,
                     "namespaces": ["kube-*"],
                 },
+                *([{"name": "stuck", "type": "webhook", "url": stuck}] if stuck else []),
             ]
         },
     }
@@ -113,10 +119,18 @@ def test_run_once_sends_a_failed_release_to_the_receiver_that_wants_it_signed_an
 def test_a_running_reconciler_says_a_failure_once_and_the_recovery_after_a_fix(
     cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
 ) -> None:
+    """A receiver that never answers slows no pass, is said once, and does not keep the
+    reconciler from stopping on SIGTERM (rc 0 within running_with's minute)."""
     git_repos.commit_and_push(files(namespace, broken=True), "web, broken")
     log = tmp_path / "run.log"
-    with receiving() as ops, receiving() as elsewhere:
-        path = config(tmp_path, namespace, ops.url, elsewhere.url)
+    never = threading.Event()
+
+    def hang(_number: int) -> Reply:
+        never.wait(60)
+        return Reply()
+
+    with receiving() as ops, receiving() as elsewhere, receiving(hang) as stuck:
+        path = config(tmp_path, namespace, ops.url, elsewhere.url, stuck=stuck.url)
         args = (
             *("--repo", str(git_repos.remote), "--ref", "main", "--config", str(path)),
             *("--interval", "2s", "--jitter", "0", "--no-leader-elect", "--no-status"),
@@ -130,6 +144,7 @@ def test_a_running_reconciler_says_a_failure_once_and_the_recovery_after_a_fix(
                 what="the Recovered alert",
                 timeout=120,
             )
+        never.set()
         assert process.returncode == 0, log.read_text()
         kinds = [(body["kind"], body["revision"]) for body in verified(ops)]
         assert elsewhere.received == []
@@ -138,4 +153,5 @@ def test_a_running_reconciler_says_a_failure_once_and_the_recovery_after_a_fix(
     assert kinds[-1] == ("Recovered", fixed), kinds
     assert CANARY.encode() not in every_body
     text = log.read_text()
-    assert CANARY not in text and ops.url not in text
+    assert CANARY not in text and ops.url not in text and stuck.url not in text
+    assert text.count("notification receiver stuck failing: timed out") == 1, text

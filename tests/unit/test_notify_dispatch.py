@@ -24,7 +24,7 @@ from reconciler.notify.dispatch import Dispatcher
 from reconciler.notify.model import StateChange
 from reconciler.notify.pacing import RetryPolicy
 from reconciler.types import ReleaseKey
-from tests.loopback_receiver import Reply, receiving
+from tests.loopback_receiver import Reply, Script, receiving
 from tests.waiting import wait_for
 
 NOW = datetime(2026, 12, 6, 18, 0, tzinfo=UTC)
@@ -89,6 +89,16 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.WARNING
     ]
+
+
+def hanging(answer: threading.Event) -> Script:
+    """A receiver that answers only once `answer` is set (or after 30 s)."""
+
+    def reply(_number: int) -> Reply:
+        answer.wait(30)
+        return Reply()
+
+    return reply
 
 
 def closed_port() -> int:
@@ -222,12 +232,7 @@ def test_a_flood_of_200_state_changes_is_sent_within_the_rate_limit_deduplicated
 
 def test_offer_returns_at_once_while_a_request_hangs_and_drops_beyond_the_inbox() -> None:
     answer = threading.Event()
-
-    def hang(_number: int) -> Reply:
-        answer.wait(30)
-        return Reply()
-
-    with receiving(hang) as receiver, dispatching(receiver.url, inbox=50) as dispatcher:
+    with receiving(hanging(answer)) as receiver, dispatching(receiver.url, inbox=50) as dispatcher:
         dispatcher.offer(failed("shop/first"))
         wait_for(lambda: len(receiver.received), until=lambda n: n == 1, what="the first request")
         accepted = [dispatcher.offer(failed(f"shop/r{number}")) for number in range(60)]
@@ -235,6 +240,20 @@ def test_offer_returns_at_once_while_a_request_hangs_and_drops_beyond_the_inbox(
         answer.set()
     assert accepted == [True] * 50 + [False] * 10
     assert count(dispatcher, "dropped", receiver="*") == 10
+
+
+def test_closing_gives_up_at_its_deadline_on_a_hanging_receiver_and_counts_the_rest() -> None:
+    answer = threading.Event()
+    with receiving(hanging(answer)) as receiver:
+        with dispatching(receiver.url, timeout=1.0, start=False) as dispatcher:
+            for name in ("a", "b", "c"):
+                dispatcher.offer(failed(f"shop/{name}"))
+            dispatcher.start()
+            wait_for(lambda: len(receiver.received), until=bool, what="the first request")
+            assert dispatcher.close(timeout=0.5), "the thread outlived the deadline"
+        answer.set()
+    assert count(dispatcher, "dropped") == 3
+    assert count(dispatcher, "sent") == 0
 
 
 def test_closing_sends_what_is_queued_before_the_thread_ends() -> None:
@@ -263,3 +282,21 @@ def test_the_event_bus_hands_its_listener_every_event_masked_and_in_order() -> N
         ("Applied", "applied"),
         ("Ready", "ok"),
     ]
+
+
+def test_a_receiver_with_a_long_queue_does_not_hold_up_another() -> None:
+    with receiving() as busy, receiving() as quiet:
+        sink = AlertSink(
+            [
+                Receiver("busy", "webhook", busy.url, AlertFilter()),
+                Receiver("quiet", "webhook", quiet.url, AlertFilter(namespaces=("b",))),
+            ]
+        )
+        dispatcher = Dispatcher([sink], rate_limit=RateLimit(per_second=100, burst=100))
+        for number in range(20):
+            dispatcher.offer(failed(f"a-{number}/app"))
+        dispatcher.offer(failed("b/app"))
+        dispatcher.start()
+        assert dispatcher.close(timeout=30)
+    assert (len(busy.received), len(quiet.received)) == (21, 1)
+    assert quiet.received[0].at < busy.received[2].at, "quiet waited for busy's queue"
