@@ -164,12 +164,20 @@ class EventBus:
                 )
                 self._recent.append(event)
                 for listener in self._listeners:
-                    listener(event)
+                    self._tell(listener, event)
                 kept = [sub for sub in self._subscribers if sub.offer(event)]
                 woken += self._subscribers
                 self._subscribers = kept
         for subscriber in dict.fromkeys(woken):
             subscriber.wake()
+
+    @staticmethod
+    def _tell(listener: Callable[[ReleaseEvent], object], event: ReleaseEvent) -> None:
+        """A listener's bug is logged: a pass never fails for its events."""
+        try:
+            listener(event)
+        except Exception:
+            log.exception("release %s: an event listener failed", event.release)
 
     def _redacted(self, release: ReleaseKey, text: str) -> str:
         """`redact`'s answer; when it fails (a bug), a reason that says so: the stream

@@ -300,3 +300,21 @@ def test_a_receiver_with_a_long_queue_does_not_hold_up_another() -> None:
         assert dispatcher.close(timeout=30)
     assert (len(busy.received), len(quiet.received)) == (21, 1)
     assert quiet.received[0].at < busy.received[2].at, "quiet waited for busy's queue"
+
+
+def test_a_listener_that_fails_is_logged_and_the_bus_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = EventBus()
+    heard: list[str] = []
+
+    def broken(_event: ReleaseEvent) -> None:
+        raise RuntimeError("a bug")
+
+    bus.listen(broken)
+    bus.listen(lambda event: heard.append(event.state))
+    subscription = bus.subscribe(lambda: None)
+    bus.publish(ReleaseKey("shop/web"), [Notice("Warning", "Failed", "no")], revision="r1")
+    assert heard == ["Failed"]
+    assert [event.state for event in subscription.take()] == ["Failed"]
+    assert "release shop/web: an event listener failed" in caplog.text
