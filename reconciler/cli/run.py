@@ -29,6 +29,8 @@ from reconciler.loop.settings import (
     parse_duration,
     run_settings,
 )
+from reconciler.notify.alerts import AlertSink, load_receivers
+from reconciler.notify.config import NotificationConfigError
 from reconciler.policy import Policy
 from reconciler.release_requests.yaml_source import read_yaml_file
 from reconciler.source import Credentials
@@ -211,7 +213,8 @@ def run(
         )
         if settings.webhook_secret_file is not None:
             read_secret(settings.webhook_secret_file)  # at start: a wrong path is a usage error
-    except (SettingsError, WebhookSecretError) as error:
+        receivers = load_receivers(settings.notifications.receivers)
+    except (SettingsError, WebhookSecretError, NotificationConfigError) as error:
         raise click.UsageError(str(error)) from None
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     service = Service(
@@ -221,6 +224,7 @@ def run(
         tools=render_tools(dataclasses.replace(inputs, decrypt=True)),
         cache_root=cache_home(),
         own_pod=own_pod(os.environ),
+        sinks=(AlertSink(receivers),) if receivers else (),
     )
     service.handle_signals()
     raise click.exceptions.Exit(service.run(once=once))

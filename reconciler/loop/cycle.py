@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,6 +138,9 @@ class Cycle:
         """The last pass's desired state (what the reactor classifies changes against)."""
         self._snapshot: Snapshot | None = None
         self._passing = threading.Lock()
+        self.release_labels: dict[ReleaseKey, Mapping[str, str]] = {}
+        """Each release's releaseLabels as last loaded, kept after its file left Git (the
+        receivers' filters see them on its Removed event too)."""
 
     @property
     def source_id(self) -> str:
@@ -213,6 +216,9 @@ class Cycle:
             self._metrics.count_error("render")
             log.error("revision %s: %s", revision[:12], error)
             return CycleResult(revision, problem=str(error))
+        self.release_labels.update(
+            (key, release.release_labels) for key, release in state.loaded.releases.items()
+        )
         for item in state.diagnostics:
             if item.is_error:
                 log.error("%s", item.render(), extra={"revision": revision})

@@ -128,6 +128,14 @@ class EventBus:
         self._sequence = 0
         self._recent: deque[ReleaseEvent] = deque(maxlen=REPLAY_EVENTS)
         self._subscribers: list[Subscription] = []
+        self._listeners: list[Callable[[ReleaseEvent], object]] = []
+
+    def listen(self, listener: Callable[[ReleaseEvent], object]) -> None:
+        """Call `listener` with every event from now on, in the order of their ids, from
+        the publishing thread: it must return at once (the notifications' dispatcher
+        only queues)."""
+        with self.lock:
+            self._listeners.append(listener)
 
     def publish(
         self,
@@ -155,11 +163,21 @@ class EventBus:
                     when,
                 )
                 self._recent.append(event)
+                for listener in self._listeners:
+                    self._tell(listener, event)
                 kept = [sub for sub in self._subscribers if sub.offer(event)]
                 woken += self._subscribers
                 self._subscribers = kept
         for subscriber in dict.fromkeys(woken):
             subscriber.wake()
+
+    @staticmethod
+    def _tell(listener: Callable[[ReleaseEvent], object], event: ReleaseEvent) -> None:
+        """A listener's bug is logged: a pass never fails for its events."""
+        try:
+            listener(event)
+        except Exception:
+            log.exception("release %s: an event listener failed", event.release)
 
     def _redacted(self, release: ReleaseKey, text: str) -> str:
         """`redact`'s answer; when it fails (a bug), a reason that says so: the stream

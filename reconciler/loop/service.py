@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 import uuid
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import KubeTarget
 from reconciler.kube.errors import ClusterUnreachable
 from reconciler.loop.cycle import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Cycle, CycleResult
+from reconciler.loop.event_bus import ReleaseEvent
 from reconciler.loop.hook_receiver import WebhookReceiver
 from reconciler.loop.leader_label import LeaderLabel, OwnPod
 from reconciler.loop.lease import LeaderElector, LeaseSettings
@@ -38,6 +40,8 @@ from reconciler.loop.pass_queue import QUIET_SECONDS, PassRequest
 from reconciler.loop.reactor import Reactor
 from reconciler.loop.server import Endpoints, ObservabilityServer
 from reconciler.loop.settings import RunSettings
+from reconciler.notify.dispatch import Dispatcher
+from reconciler.notify.model import Sink, StateChange
 from reconciler.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,8 @@ _PASS_JOB = "pass"
 # The scheduler logs every job run, and every tick skipped while a long pass runs;
 # the pass logs its own lines.
 logging.getLogger("apscheduler").setLevel(logging.ERROR)
+NOTIFICATIONS_GRACE_SECONDS = 10.0
+"""How long an exiting reconciler keeps sending the notifications still queued."""
 
 
 def instance_name() -> str:
@@ -81,9 +87,11 @@ class Service:
         tools: Tools,
         cache_root: Path,
         own_pod: OwnPod | None = None,
+        sinks: Sequence[Sink] = (),
     ) -> None:
         """`own_pod`: the Pod this process runs in (the downward API's), labelled while it
-        leads; None outside a pod."""
+        leads; None outside a pod. `sinks`: what the release state changes are sent to
+        (notify/), while this replica leads."""
         self._settings = settings
         self._target = target
         self._policy = policy
@@ -94,6 +102,7 @@ class Service:
         self._reactor: Reactor | None = None
         self._own_pod = own_pod
         self._leader_label: LeaderLabel | None = None
+        self._sinks = tuple(sinks)
 
     def stop(self) -> None:
         """Ask the service to finish the writes under way and exit (what SIGTERM does)."""
@@ -141,6 +150,7 @@ class Service:
                 cache_root=self._cache_root,
                 retrying=not once,
             )
+            dispatcher = self._notifications(cycle, metrics)
             server = self._serve(metrics, cycle)
             if self._settings.watch and not once:
                 watch_client = clients.enter_context(self._connect())
@@ -160,6 +170,33 @@ class Service:
                     self._reactor.stop()
                 if server is not None:
                     server.stop()
+                if dispatcher is not None:
+                    dispatcher.close(timeout=NOTIFICATIONS_GRACE_SECONDS)
+
+    def _notifications(self, cycle: Cycle, metrics: Metrics) -> Dispatcher | None:
+        """The dispatcher of the sinks, fed what the event bus says while this replica
+        leads (a standby says nothing, and sends nothing)."""
+        if not self._sinks:
+            return None
+        names = [spec.name for spec in self._settings.notifications.receivers]
+        dispatcher = Dispatcher(
+            self._sinks,
+            rate_limit=self._settings.notifications.rate_limit,
+            registry=metrics.registry,
+            receivers=names,
+        )
+
+        def offer(event: ReleaseEvent) -> None:
+            if self._progress.leading:
+                labels = cycle.release_labels.get(event.release, {})
+                change = StateChange(
+                    event.release, event.state, event.reason, event.revision, event.time, labels
+                )
+                dispatcher.offer(change)
+
+        cycle.events.listen(offer)
+        dispatcher.start()
+        return dispatcher
 
     def _connect(self) -> KubeClient:
         return KubeClient.connect(self._target, cache_dir=self._cache_root / "discovery")

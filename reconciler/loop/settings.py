@@ -13,6 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from reconciler.notify.config import (
+    NotificationConfigError,
+    NotificationSettings,
+    notification_settings,
+)
 from reconciler.source import Credentials
 from reconciler.types import JsonObject
 
@@ -81,6 +86,8 @@ class RunSettings:
     log_level: str = "info"
     webhook_secret_file: Path | None = None
     """The file (a mounted Secret) holding the push webhooks' secret; None: no webhooks."""
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    """The alert receivers (docs/notifications.md); none by default."""
 
 
 def _path(value: object) -> Path | None:
@@ -144,6 +151,12 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
     webhooks: Any = document.get("webhooks") or {}
     if "secretFile" in webhooks:
         found["webhook_secret_file"] = _path(webhooks["secretFile"])
+    notifications: Any = document.get("notifications")
+    if notifications:
+        try:
+            found["notifications"] = notification_settings(notifications)
+        except NotificationConfigError as error:
+            raise SettingsError(str(error)) from None
     log: Any = document.get("log") or {}
     for key, name in (("format", "log_format"), ("level", "log_level")):
         if key in log:

@@ -1,0 +1,94 @@
+"""The one place a notification goes over the network: a `Delivery` sent with urllib,
+always with a timeout, its answer sorted into what the dispatcher acts on.
+
+Problems are described by HTTP status or error class only: a receiver's URL (a secret
+for chat webhooks) and the body never appear in what this returns.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from reconciler.notify.model import Delivery
+
+ANSWER_LIMIT = 64 * 1024
+"""Bytes of a receiver's answer read (and dropped): enough to let it finish cleanly."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How one attempt went."""
+
+    ok: bool
+    problem: str = ""
+    """`HTTP 500`, `timed out`, `ConnectionRefusedError`: what the log says."""
+    retryable: bool = False
+    """A timeout, a connection failure, a 5xx or a 429: another attempt may succeed."""
+    retry_after: float | None = None
+    """Seconds the receiver asked to wait (`Retry-After` of a 429 or 503)."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirected POST would be resent as a GET without its body: an answer, not a hop."""
+
+    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
+    """`Retry-After` as seconds: a number of seconds or an HTTP date; None if neither."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def send(delivery: Delivery, *, timeout: float) -> Answer:
+    """Send `delivery` once; never raises for the network or the receiver's answer."""
+    request = urllib.request.Request(
+        delivery.url,
+        data=delivery.body,
+        headers=dict(delivery.headers),
+        method=delivery.method,
+    )
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            response.read(ANSWER_LIMIT)
+            return Answer(ok=True)
+    except urllib.error.HTTPError as error:
+        with error:
+            status = error.code
+            wait = retry_after_seconds(error.headers.get("Retry-After"), now=datetime.now(UTC))
+        return Answer(
+            ok=False,
+            problem=f"HTTP {status}",
+            retryable=status == 429 or status >= 500,
+            retry_after=wait,
+        )
+    except urllib.error.URLError as error:
+        reason = error.reason
+        if isinstance(reason, TimeoutError):
+            what = "timed out"
+        else:
+            what = "URLError" if isinstance(reason, str) else type(reason).__name__
+        return Answer(ok=False, problem=what, retryable=True)
+    except TimeoutError:
+        return Answer(ok=False, problem="timed out", retryable=True)
+    except (OSError, http.client.HTTPException) as error:
+        return Answer(ok=False, problem=type(error).__name__, retryable=True)
