@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from reconciler.notify.forge import ForgeKind, ForgeSettings
 from reconciler.source import Credentials
 from reconciler.types import JsonObject
 
@@ -81,6 +82,8 @@ class RunSettings:
     log_level: str = "info"
     webhook_secret_file: Path | None = None
     """The file (a mounted Secret) holding the push webhooks' secret; None: no webhooks."""
+    forge: ForgeSettings | None = None
+    """Where commit statuses go; None: nowhere."""
 
 
 def _path(value: object) -> Path | None:
@@ -148,7 +151,20 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
     for key, name in (("format", "log_format"), ("level", "log_level")):
         if key in log:
             found[name] = log[key]
+    if forge := document.get("forge"):
+        found["forge"] = _forge(forge)
     return found
+
+
+def _forge(section: Any) -> ForgeSettings:
+    """The `forge:` section (commit statuses); the schema has checked its keys."""
+    return ForgeSettings(
+        ForgeKind(section["type"]),
+        Path(section["tokenFile"]),
+        api_url=section.get("apiUrl"),
+        repository=section.get("repository"),
+        link_url=section.get("linkUrl"),
+    )
 
 
 def run_settings(
