@@ -123,22 +123,18 @@ def comment_target(flags: CommentFlags, *, output: str, path: Path) -> tuple[For
     """Where `harmonia diff` posts its review, or None without `--comment`; a usage error
     for a flag that cannot be used (checked before anything is rendered)."""
     if flags.kind is None:
-        given = [flag for flag, value in _forge_flags(flags) if value is not None]
-        if given:
+        named = {
+            "--pull-request": flags.pull_request,
+            "--forge-url": flags.forge_url,
+            "--forge-repository": flags.repository,
+        }
+        if given := [flag for flag, value in named.items() if value is not None]:
             raise click.UsageError(f"{', '.join(given)}: only with --comment")
         return None
     if output != "markdown":
         raise click.UsageError("--comment posts the Markdown review: give -o markdown")
     origin = describe_checkout(path).origin
     return comment_forge(flags, flags.kind, env=os.environ, origin=origin)
-
-
-def _forge_flags(flags: CommentFlags) -> list[tuple[str, object]]:
-    return [
-        ("--pull-request", flags.pull_request),
-        ("--forge-url", flags.forge_url),
-        ("--forge-repository", flags.repository),
-    ]
 
 
 def comment_forge(
@@ -162,7 +158,10 @@ def comment_forge(
                     f"--comment {kind}: give --forge-repository (no origin remote)"
                 )
             repository = repository_from_remote(origin, kind)
-        api_url = flags.forge_url or ci_api or default_api_url(kind, remote_host(origin or ""))
+        host = remote_host(origin) if origin else None
+        if kind is ForgeKind.GITEA and not (flags.forge_url or ci_api or host):
+            raise ForgeConfigError(f"--comment {kind}: give --forge-url (the API base, .../api/v1)")
+        api_url = flags.forge_url or ci_api or default_api_url(kind, host)
         token = _token(flags.token_file, kind, env)
     except ForgeConfigError as error:
         raise click.UsageError(str(error)) from None

@@ -121,3 +121,9 @@ def test_without_repository_or_origin_the_flag_to_give_is_named() -> None:
     env = {"GITHUB_REF": "refs/pull/5/merge", "GITHUB_TOKEN": "t"}
     with pytest.raises(click.UsageError, match="give --forge-repository"):
         comment_forge(NO_FLAGS, ForgeKind.GITHUB, env=env, origin=None)
+
+
+def test_gitea_without_an_api_url_or_origin_asks_for_the_forge_url() -> None:
+    env = {"GITHUB_REF": "refs/pull/5/head", "GITHUB_REPOSITORY": "a/b", "GITHUB_TOKEN": "t"}
+    with pytest.raises(click.UsageError, match=r"^--comment gitea: give --forge-url"):
+        comment_forge(NO_FLAGS, ForgeKind.GITEA, env=env, origin=None)
