@@ -4,12 +4,18 @@ environment, else the origin remote."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import click
 import pytest
 
-from reconciler.cli.comment import CommentFlags, comment_forge, pull_request_from_environment
+from reconciler.cli.comment import (
+    CommentFlags,
+    comment_forge,
+    comment_target,
+    pull_request_from_environment,
+)
 from reconciler.notify.forge import ForgeKind
 
 NO_FLAGS = CommentFlags(None, None, None, None, None)
@@ -127,3 +133,30 @@ def test_gitea_without_an_api_url_or_origin_asks_for_the_forge_url() -> None:
     env = {"GITHUB_REF": "refs/pull/5/head", "GITHUB_REPOSITORY": "a/b", "GITHUB_TOKEN": "t"}
     with pytest.raises(click.UsageError, match=r"^--comment gitea: give --forge-url"):
         comment_forge(NO_FLAGS, ForgeKind.GITEA, env=env, origin=None)
+
+
+def test_the_checkouts_origin_remote_names_the_repository_and_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("GITHUB_REPOSITORY", "GITHUB_API_URL", "HARMONIA_FORGE_TOKEN_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    for command in (
+        ["init", "--quiet"],
+        ["remote", "add", "origin", "git@codeberg.org:acme/shop.git"],
+    ):
+        subprocess.run(["git", *command], cwd=work, check=True)
+    token_file = tmp_path / "token"
+    token_file.write_text("t")
+    flags = CommentFlags(ForgeKind.GITEA, 9, None, token_file, None)
+
+    target = comment_target(flags, output="markdown", path=work)
+
+    assert target is not None
+    forge, number = target
+    assert (forge.repository, forge.api_url, number) == (
+        "acme/shop",
+        "https://codeberg.org/api/v1",
+        9,
+    )
