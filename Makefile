@@ -22,7 +22,7 @@ $(BIN)/.installed: pyproject.toml requirements/dev.txt
 setup: $(BIN)/.installed
 
 binaries: setup
-	$(BIN)/harmonia dev-cluster build
+	$(BIN)/harmonia dev-cluster build --with-gitea
 
 # Debian's OCI registry, which the chart-source tests push charts to on loopback.
 system-deps:
