@@ -23,7 +23,7 @@ $(BIN)/.installed: pyproject.toml requirements/dev.txt
 setup: $(BIN)/.installed
 
 binaries: setup
-	$(BIN)/harmonia dev-cluster build
+	$(BIN)/harmonia dev-cluster build --with-gitea
 
 # Debian's packages the tests need: the OCI registry the chart-source tests push charts to on
 # loopback; buildah and mmdebstrap, which build the container image without a Docker engine.

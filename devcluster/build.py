@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from devcluster.pins import BINARIES, COMPONENTS, Component
+from devcluster.pins import BINARIES, COMPONENTS, GITEA, Component
 from reconciler.locations import cache_home
 
 GO_PROXY_DEFAULT = "https://proxy.golang.org"
@@ -137,6 +137,20 @@ def wrapper_tools_go(component: Component) -> str:
     return f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n"
 
 
+def module_source(component: Component, *, env: dict[str, str]) -> Path:
+    """The pinned module's source in Go's module cache (read-only), downloaded if needed."""
+    result = subprocess.run(
+        ["go", "mod", "download", "-json", f"{component.module}@{component.version}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=cache_root(),
+    )
+    if result.returncode != 0:
+        raise BuildError(f"{component.name}: download failed:\n{result.stdout}{result.stderr}")
+    return Path(json.loads(result.stdout)["Dir"])
+
+
 # KWOK's controller plays nodes and pods only through Stage objects; these are
 # the upstream "fast" stages that kwokctl also uses, read from the pinned module.
 KWOK_STAGES_FILE = "kwok-stages.yaml"
@@ -148,15 +162,7 @@ KWOK_STAGE_KUSTOMIZATIONS = (
 
 
 def kwok_stages(component: Component, *, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        ["go", "mod", "download", "-json", f"{component.module}@{component.version}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=cache_root(),
-    )
-    module_dir = Path(json.loads(result.stdout)["Dir"])
+    module_dir = module_source(component, env=env)
     documents: list[str] = []
     for folder in KWOK_STAGE_KUSTOMIZATIONS:
         kustomization = yaml.safe_load((module_dir / folder / "kustomization.yaml").read_text())
@@ -173,12 +179,19 @@ def command_names(component: Component) -> list[str]:
     return named or owned
 
 
+GITEA_OPTIONS = "options"
+"""Gitea's translations and templates of labels, licences and .gitignore files: its web
+server reads them from its static root (the binary's folder) when not built in."""
+
+
 def build_component(component: Component, *, go: str, progress: Progress) -> Path:
     """Build one component unless its cached binaries exist; return its bin folder."""
     target = component_bin_dir(component, go)
     expected = command_names(component)
     if component.name == "kwok":
         expected.append(KWOK_STAGES_FILE)
+    if component.in_source:
+        expected.append(component.name)
     if all((target / name).is_file() for name in expected):
         return target
     started = time.monotonic()
@@ -188,7 +201,24 @@ def build_component(component: Component, *, go: str, progress: Progress) -> Pat
     staging.mkdir(parents=True)
     env = _go_env()
     ldflags = " ".join(["-s", "-w", *component.ldflags])
-    if component.wrapper:
+    if component.in_source:
+        source = cache_root() / "src" / target.name
+        shutil.rmtree(source, ignore_errors=True)
+        shutil.copytree(module_source(component, env=env), source)
+        source.chmod(0o755)
+        for folder in source.rglob("*"):
+            folder.chmod(0o755 if folder.is_dir() else 0o644)
+        progress(f"  {component.name}: compiling in its own module")
+        _run_go(
+            ["build", "-trimpath", "-ldflags", ldflags, "-o", str(staging / component.name), "."],
+            cwd=source,
+            env=env,
+            what=f"{component.name}: compile",
+        )
+        if component is GITEA:
+            shutil.copytree(source / GITEA_OPTIONS, staging / GITEA_OPTIONS)
+        shutil.rmtree(source, ignore_errors=True)
+    elif component.wrapper:
         source = cache_root() / "src" / target.name
         source.mkdir(parents=True, exist_ok=True)
         (source / "go.mod").write_text(wrapper_go_mod(component, go))
@@ -260,6 +290,13 @@ def build_into(names: Sequence[str], into: Path, progress: Progress) -> None:
             folder = build_component(narrowed, go=go, progress=progress)
             for name in command_names(narrowed):
                 shutil.copy2(folder / name, into / name)
+
+
+def ensure_gitea(progress: Progress | None = None) -> Path:
+    """The pinned Gitea binary (built the first time: minutes), its `options/` beside it."""
+    report: Progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    cache_root().mkdir(parents=True, exist_ok=True)
+    return build_component(GITEA, go=go_version(), progress=report) / GITEA.name
 
 
 def cached_binaries() -> dict[str, Path] | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from devcluster.build import BuildError, cached_binaries, ensure_binaries
+from devcluster.build import BuildError, cached_binaries, ensure_binaries, ensure_gitea
 from devcluster.cluster import ClusterError, DevCluster, kubeconfig_path
 from devcluster.state import Ports, default_state_dir
 
@@ -33,10 +33,17 @@ def dev_cluster() -> None:
 
 
 @dev_cluster.command()
-def build() -> None:
+@click.option(
+    "--with-gitea",
+    is_flag=True,
+    help="Also the Gitea the forge tests run (tests/forge/; minutes the first time).",
+)
+def build(with_gitea: bool) -> None:
     """Build (or find cached) every dev-cluster binary and print their paths."""
     try:
         binaries = ensure_binaries(_progress)
+        if with_gitea:
+            binaries["gitea"] = ensure_gitea(_progress)
     except BuildError as error:
         raise click.ClickException(str(error)) from error
     for name, path in binaries.items():

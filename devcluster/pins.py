@@ -16,6 +16,8 @@ HELM_VERSION = "v4.3.1"
 SOPS_VERSION = "v3.13.3"
 # age-keygen makes the age identities of the tests and of docs/secrets.md's walk-through.
 AGE_VERSION = "v1.3.2"
+# A real forge for the commit-status and pull-request-comment tests (tests/forge/).
+GITEA_VERSION = "v1.27.3"
 
 # Written into every binary so `/version`, `kubectl version` and Helm's
 # `.Capabilities` report the release instead of v0.0.0.
@@ -28,7 +30,9 @@ class Component:
 
     `wrapper` components are built inside a generated module that requires the
     upstream one (needed where upstream uses `replace` directives, which `go
-    install pkg@version` refuses); the others are built with `go install`.
+    install pkg@version` refuses); `in_source` ones inside a copy of the upstream
+    module itself, where its `replace` directives hold as upstream builds it; the
+    others are built with `go install`.
     """
 
     name: str
@@ -37,6 +41,7 @@ class Component:
     packages: tuple[str, ...]
     ldflags: tuple[str, ...] = ()
     wrapper: bool = False
+    in_source: bool = False
 
 
 def _kubernetes_ldflags(version: str) -> tuple[str, ...]:
@@ -102,6 +107,18 @@ COMPONENTS: tuple[Component, ...] = (
         packages=("filippo.io/age/cmd/age-keygen",),
     ),
 )
+
+GITEA = Component(
+    name="gitea",
+    module="code.gitea.io/gitea",
+    version=GITEA_VERSION,
+    packages=("code.gitea.io/gitea",),
+    ldflags=(f"-X main.Version={GITEA_VERSION.lstrip('v')}",),
+    in_source=True,
+)
+"""Built on demand by the forge tests only (`devcluster.build.ensure_gitea`), not with
+the dev cluster: its go.mod replaces module versions, and its web server reads the
+module's `options/` (translations) from beside the binary."""
 
 # Binary name -> the component that provides it.
 BINARIES: dict[str, str] = {

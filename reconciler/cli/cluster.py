@@ -5,7 +5,7 @@ external dependencies' outputs from their inventory records), then plan every
 release through server-side-apply dry-runs; `apply` writes. `diff --base/--head`
 compares two revisions without a cluster instead (see review.py). Exit codes are the
 Contracts': 1 for differences with `--exit-code` or a failed release, 3 when the
-cluster cannot be reached.
+cluster cannot be reached; and 4 when `diff --comment`'s forge did not take the comment.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from reconciler.apply.external_outputs import external_outputs_from
+from reconciler.cli.comment import CommentFlags, comment_options, comment_target, post_or_exit
 from reconciler.cli.options import (
     RenderInputs,
     cluster_options,
@@ -183,6 +184,7 @@ source_id_option = click.option(
 @click.option(
     "--exit-code", is_flag=True, help="Exit 1 when there are differences (like git diff)."
 )
+@comment_options
 @render_options
 @cluster_options
 @policy_options
@@ -196,6 +198,7 @@ def diff(
     live: bool,
     output: str,
     exit_code: bool,
+    comment: CommentFlags,
     policy: Policy,
     target: KubeTarget,
     inputs: RenderInputs,
@@ -206,10 +209,12 @@ def diff(
     Against the cluster, each rendered object is compared with the live one through a
     server-side-apply dry run, so fields the API server defaults never show. Between
     revisions, both are rendered for harmonia.yaml's Kubernetes version; `-o markdown`
-    prints a pull-request comment. Exit 1 on validation errors (or differences with
-    --exit-code), 2 on an unknown revision, 3 when the cluster cannot be reached.
+    prints a pull-request comment, which `--comment` posts. Exit 1 on validation errors
+    (or differences with --exit-code), 2 on an unknown revision, 3 when the cluster
+    cannot be reached, 4 when the forge did not take the comment.
     """
     sides = choose_sides(base, head, live=live)
+    posting = comment_target(comment, output=output, path=path)
     if sides.base is not None:
         if source_id is not None:
             raise click.UsageError("--source-id names releases in the cluster: not with --base")
@@ -218,7 +223,9 @@ def diff(
         review = review_revisions(
             path, sides.base, sides.head, policy=policy, inputs=inputs, release=release
         )
-        print_review(review, output)
+        markdown = print_review(review, output)
+        if posting is not None:
+            post_or_exit(*posting, markdown)
         raise click.exceptions.Exit(exit_status(review, exit_code=exit_code))
     snapshot = checkout_or_exit(path, sides.head) if sides.head is not None else None
     root = snapshot.root if snapshot is not None else path
@@ -244,7 +251,9 @@ def diff(
         head_name = RevisionName(sides.head, revision) if sides.head else WORKING_TREE
         diagnostics = seen_from(path, state.diagnostics)
         review = review_of_pass(report, head=head_name, diagnostics=diagnostics)
-        print_review(review, output, secrets=state.render.secrets)
+        markdown = print_review(review, output, secrets=state.render.secrets)
+        if posting is not None:
+            post_or_exit(*posting, markdown)
     else:
         _print_report(report, state.render.secrets, as_json=output == "json")
     if report.failed or state.has_errors:

@@ -27,7 +27,7 @@ repository_argument = click.argument(
 )
 
 
-def _grouped(
+def grouped(
     options: list[Callable[[Any], Any]], combine: Callable[[dict[str, Any]], tuple[str, object]]
 ) -> Callable[[_Command], _Command]:
     """Apply click `options`, then hand the command one value built from their parameters."""
@@ -74,7 +74,7 @@ def reconciler_policy(
         raise click.exceptions.Exit(2) from None
 
 
-policy_options = _grouped(
+policy_options = grouped(
     [
         click.option(
             "--config",
@@ -111,7 +111,7 @@ policy_options = _grouped(
 )
 """The reconciler's own policy (what releases may touch): passes `policy: Policy`."""
 
-cluster_options = _grouped(
+cluster_options = grouped(
     [
         click.option(
             "--kubeconfig",
@@ -140,7 +140,7 @@ class RenderInputs:
     (apply, run, diff against it); the others render placeholders and need no key."""
 
 
-render_options = _grouped(
+render_options = grouped(
     [
         click.option(
             "--offline",

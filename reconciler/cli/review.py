@@ -183,16 +183,19 @@ def seen_from(path: Path, diagnostics: tuple[Diagnostic, ...]) -> tuple[Diagnost
     )
 
 
-def print_review(review: Review, output: str, *, secrets: frozenset[str] = frozenset()) -> None:
-    """The review as `output` says; the values of `secrets` (decrypted SOPS values a
-    release put outside a Secret, when rendered with the key) read `***`."""
-    click.echo(redacted(RENDERERS[output](review), secrets), nl=False)
+def print_review(review: Review, output: str, *, secrets: frozenset[str] = frozenset()) -> str:
+    """Print the review as `output` says, and return what was printed (the comment
+    `--comment` posts); the values of `secrets` (decrypted SOPS values a release put
+    outside a Secret, when rendered with the key) read `***`."""
+    text = redacted(RENDERERS[output](review), secrets)
+    click.echo(text, nl=False)
     changing = sum(item.change is not ReleaseChange.UNCHANGED for item in review.releases)
     click.echo(
         f"{len(review.releases)} releases compared, {changing} to show; "
         f"base {review.base}, head {review.head}",
         err=True,
     )
+    return text
 
 
 def exit_status(review: Review, *, exit_code: bool) -> int:

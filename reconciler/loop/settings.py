@@ -18,6 +18,7 @@ from reconciler.notify.config import (
     NotificationSettings,
     notification_settings,
 )
+from reconciler.notify.forge import ForgeKind, ForgeSettings
 from reconciler.source import Credentials
 from reconciler.types import JsonObject
 
@@ -88,6 +89,8 @@ class RunSettings:
     """The file (a mounted Secret) holding the push webhooks' secret; None: no webhooks."""
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     """The alert receivers (docs/notifications.md); none by default."""
+    forge: ForgeSettings | None = None
+    """Where commit statuses go; None: nowhere."""
 
 
 def _path(value: object) -> Path | None:
@@ -161,7 +164,20 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
     for key, name in (("format", "log_format"), ("level", "log_level")):
         if key in log:
             found[name] = log[key]
+    if forge := document.get("forge"):
+        found["forge"] = _forge(forge)
     return found
+
+
+def _forge(section: Any) -> ForgeSettings:
+    """The `forge:` section (commit statuses); the schema has checked its keys."""
+    return ForgeSettings(
+        ForgeKind(section["type"]),
+        Path(section["tokenFile"]),
+        api_url=section.get("apiUrl"),
+        repository=section.get("repository"),
+        link_url=section.get("linkUrl"),
+    )
 
 
 def run_settings(

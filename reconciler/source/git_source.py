@@ -339,6 +339,8 @@ class LocalCheckout:
     """HEAD's SHA (with `-dirty` when files differ from it), or "local" outside Git."""
     source: str
     """The identity its releases are recorded under: origin URL (redacted) and subfolder."""
+    origin: str | None = None
+    """The origin remote's URL, credentials redacted; None without one."""
 
 
 def describe_checkout(path: Path) -> LocalCheckout:
@@ -360,7 +362,9 @@ def describe_checkout(path: Path) -> LocalCheckout:
         origin = next((r for r in repo.remotes if r.name == "origin"), None)
         base = redact_url(next(iter(origin.urls))) if origin is not None else str(top)
     return LocalCheckout(
-        revision=revision, source=base if subfolder == "." else f"{base}//{subfolder}"
+        revision=revision,
+        source=base if subfolder == "." else f"{base}//{subfolder}",
+        origin=base if origin is not None else None,
     )
 
 

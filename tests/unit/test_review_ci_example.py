@@ -39,8 +39,16 @@ def test_it_validates_then_posts_the_markdown_diff_of_base_and_head() -> None:
 
     assert 'harmonia validate "$HARMONIA_PATH"' in scripts
     assert 'harmonia diff --base "origin/${BASE_REF}" --head HEAD "$HARMONIA_PATH"' in scripts
-    assert "-o markdown" in scripts
-    assert "gh pr comment" in scripts and COMMENT_MARKER in scripts
+    assert "-o markdown --comment github" in scripts and COMMENT_MARKER in scripts
+
+
+def test_harmonia_posts_the_comment_itself_with_the_jobs_token() -> None:
+    (diff,) = [step for step in steps() if "--comment github" in step.get("run", "")]
+    scripts = "\n".join(step.get("run", "") for step in steps())
+
+    assert diff["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    assert "gh api" not in scripts and "gh pr comment" not in scripts
+    assert "0 | 1 | 4)" in diff["run"]  # the summary also when only the comment failed
 
 
 def test_it_renders_with_the_helm_the_dev_cluster_pins() -> None:

@@ -1,0 +1,242 @@
+"""The pull-request comment client against loopback HTTP servers playing each forge: the
+marked comment found (on a later page) and updated, else one created; errors said once,
+clearly, without the token; one attempt per request."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from reconciler.notify.forge import Forge, ForgeError, ForgeKind
+from reconciler.notify.forge.comments import post_comment
+from reconciler.review.renderers import COMMENT_MARKER
+from tests.forge_server import ForgeServer, Recorded, Reply, forge_server
+
+TOKEN = "forge-token-not-for-eyes"
+BODY = f"{COMMENT_MARKER}\n### Harmonia diff: `main` → `HEAD`\n"
+PREFIX = {ForgeKind.GITHUB: "", ForgeKind.GITLAB: "/api/v4", ForgeKind.GITEA: "/api/v1"}
+REPOSITORY = {
+    ForgeKind.GITHUB: "acme/shop",
+    ForgeKind.GITLAB: "group/sub/shop",
+    ForgeKind.GITEA: "acme/shop",
+}
+
+
+def comment(number: int, body: str, **more: object) -> dict[str, object]:
+    return {"id": number, "body": body, **more}
+
+
+OTHERS = [comment(n, f"looks good {n}") for n in range(1, 101)]
+
+
+def forge_for(server: ForgeServer, kind: ForgeKind) -> Forge:
+    return Forge(kind, server.url + PREFIX[kind], REPOSITORY[kind], TOKEN)
+
+
+def github_pages(second: list[dict[str, object]]) -> Callable[[Recorded], Reply]:
+    """Two pages, the next one named by a Link header as GitHub does."""
+
+    def answer(request: Recorded) -> Reply:
+        if request.method == "GET" and request.query.get("page") == ["2"]:
+            return Reply(200, second, {"Link": '<x>; rel="prev"'})
+        if request.method == "GET":
+            base = request.target.split("?")[0]
+            link = f'<http://{request.headers["host"]}{base}?per_page=100&page=2>; rel="next"'
+            return Reply(200, OTHERS, {"Link": f'{link}, <x>; rel="last"'})
+        return Reply(201 if request.method == "POST" else 200, {"id": 4242})
+
+    return answer
+
+
+def test_github_updates_the_marked_comment_found_on_the_second_page() -> None:
+    """https://docs.github.com/en/rest/issues/comments#list-issue-comments (per_page up to
+    100, pages in the Link header: .../using-pagination-in-the-rest-api) and
+    #update-an-issue-comment: PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}
+    with {"body"}; Bearer token, Accept application/vnd.github+json, X-GitHub-Api-Version."""
+    second = [comment(150, "> " + COMMENT_MARKER + " quoted"), comment(170, BODY + "old")]
+    with forge_server(github_pages(second)) as server:
+        posted = post_comment(forge_for(server, ForgeKind.GITHUB), 7, BODY)
+
+    assert (posted.id, posted.created) == (170, False)
+    first, following, update = server.requests
+    assert (first.method, first.path, first.query) == (
+        "GET",
+        "/repos/acme/shop/issues/7/comments",
+        {"per_page": ["100"]},
+    )
+    assert following.query == {"per_page": ["100"], "page": ["2"]}
+    assert (update.method, update.path, update.json()) == (
+        "PATCH",
+        "/repos/acme/shop/issues/comments/170",
+        {"body": BODY},
+    )
+    for request in server.requests:
+        assert request.headers["authorization"] == f"Bearer {TOKEN}"
+        assert request.headers["accept"] == "application/vnd.github+json"
+        assert request.headers["x-github-api-version"] == "2022-11-28"
+
+
+def test_github_creates_the_comment_when_none_is_marked() -> None:
+    """https://docs.github.com/en/rest/issues/comments#create-an-issue-comment:
+    POST /repos/{owner}/{repo}/issues/{issue_number}/comments with {"body"}."""
+    with forge_server(github_pages([comment(120, "LGTM")])) as server:
+        posted = post_comment(forge_for(server, ForgeKind.GITHUB), 7, BODY)
+
+    assert (posted.id, posted.created) == (4242, True)
+    create = server.requests[-1]
+    assert (create.method, create.path, create.json()) == (
+        "POST",
+        "/repos/acme/shop/issues/7/comments",
+        {"body": BODY},
+    )
+    assert len(server.requests) == 3
+
+
+def test_gitlab_follows_x_next_page_and_updates_the_note_skipping_system_notes() -> None:
+    """https://docs.gitlab.com/api/notes/#list-all-merge-request-notes, #modify-existing-
+    merge-request-note: GET and PUT /projects/:id/merge_requests/:iid/notes[/:note_id]
+    with body; pages by X-Next-Page (https://docs.gitlab.com/api/rest/#pagination);
+    PRIVATE-TOKEN header."""
+    system = comment(300, BODY, system=True)
+
+    def answer(request: Recorded) -> Reply:
+        if request.method == "GET" and request.query.get("page") == ["2"]:
+            return Reply(200, [comment(230, BODY), system], {"X-Next-Page": ""})
+        if request.method == "GET":
+            return Reply(200, OTHERS, {"X-Next-Page": "2"})
+        return Reply(200, {"id": 230})
+
+    with forge_server(answer) as server:
+        posted = post_comment(forge_for(server, ForgeKind.GITLAB), 12, BODY)
+
+    assert (posted.id, posted.created) == (230, False)
+    first, following, update = server.requests
+    notes = "/api/v4/projects/group%2Fsub%2Fshop/merge_requests/12/notes"
+    assert (first.method, first.target) == ("GET", f"{notes}?per_page=100")
+    assert following.target.split("?")[0] == notes
+    assert following.query == {"per_page": ["100"], "page": ["2"]}
+    assert (update.method, update.target, update.json()) == ("PUT", f"{notes}/230", {"body": BODY})
+    assert all(r.headers["private-token"] == TOKEN for r in server.requests)
+
+
+def test_gitlab_creates_a_note_on_the_merge_request() -> None:
+    """https://docs.gitlab.com/api/notes/#create-new-merge-request-note:
+    POST /projects/:id/merge_requests/:merge_request_iid/notes with body."""
+    with forge_server(
+        lambda r: Reply(200, []) if r.method == "GET" else Reply(201, {"id": 9})
+    ) as server:
+        posted = post_comment(forge_for(server, ForgeKind.GITLAB), 12, BODY)
+
+    assert (posted.id, posted.created) == (9, True)
+    create = server.requests[-1]
+    assert (create.method, create.target, create.json()) == (
+        "POST",
+        "/api/v4/projects/group%2Fsub%2Fshop/merge_requests/12/notes",
+        {"body": BODY},
+    )
+
+
+def test_gitea_updates_the_marked_comment_with_its_token_header() -> None:
+    """https://gitea.com/api/swagger#/issue/issueGetComments (every comment at once),
+    #/issue/issueEditComment: PATCH /repos/{owner}/{repo}/issues/comments/{id} with
+    {"body"}; #/issue/issueCreateComment: POST .../issues/{index}/comments;
+    `Authorization: token <t>`."""
+    listing = [comment(5, BODY), comment(6, "nice"), comment(8, BODY + "newer")]
+    with forge_server(
+        lambda r: Reply(200, listing) if r.method == "GET" else Reply(200, {"id": 8})
+    ) as server:
+        posted = post_comment(forge_for(server, ForgeKind.GITEA), 3, BODY)
+
+    assert (posted.id, posted.created) == (8, False)
+    listed, update = server.requests
+    assert (listed.method, listed.target) == ("GET", "/api/v1/repos/acme/shop/issues/3/comments")
+    assert (update.method, update.path, update.json()) == (
+        "PATCH",
+        "/api/v1/repos/acme/shop/issues/comments/8",
+        {"body": BODY},
+    )
+    assert all(r.headers["authorization"] == f"token {TOKEN}" for r in server.requests)
+
+
+@pytest.mark.parametrize("kind", list(ForgeKind))
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        (401, "Bad credentials"),
+        (403, "Resource not accessible by integration"),
+        (422, "Validation Failed"),
+    ],
+)
+def test_a_refusal_is_one_clear_line_naming_the_forge_and_status_and_never_the_token(
+    kind: ForgeKind, status: int, words: str
+) -> None:
+    def answer(request: Recorded) -> Reply:
+        if request.method == "GET":
+            return Reply(200, [])
+        return Reply(status, {"message": f"{words} for {TOKEN}"})
+
+    with forge_server(answer) as server, pytest.raises(ForgeError) as raised:
+        post_comment(forge_for(server, kind), 5, BODY)
+
+    message = str(raised.value)
+    assert raised.value.status == status
+    assert message.startswith(f"{kind.display} comment on ")
+    assert f"{kind.display} answered HTTP {status} to POST " in message
+    assert words in message and TOKEN not in message and "\n" not in message
+    assert len(server.requests) == 2  # one list, one attempt: no retries
+
+
+def test_a_refused_listing_stops_at_the_first_request() -> None:
+    refusing = forge_server(lambda _r: Reply(401, {"message": "Bad credentials"}))
+    expected = pytest.raises(ForgeError, match=r"GitHub answered HTTP 401 to GET /repos/acme/")
+    with refusing as server, expected:
+        post_comment(forge_for(server, ForgeKind.GITHUB), 5, BODY)
+    assert len(server.requests) == 1
+
+
+def test_a_forge_that_is_down_is_named_with_its_host() -> None:
+    with forge_server(lambda _r: Reply()) as server:
+        forge = forge_for(server, ForgeKind.GITEA)
+    # The server is closed: nothing listens on its port any more.
+    with pytest.raises(ForgeError, match=r"^Gitea comment on pull request #5 failed: Gitea at "):
+        post_comment(forge, 5, BODY)
+
+
+def test_a_slow_forge_times_out_within_the_bound() -> None:
+    def slow(_request: Recorded) -> Reply:
+        time.sleep(1.5)
+        return Reply(200, [])
+
+    with forge_server(slow) as server, pytest.raises(ForgeError, match="could not be reached"):
+        post_comment(forge_for(server, ForgeKind.GITHUB), 5, BODY, timeout=0.3)
+    assert len(server.requests) == 1
+
+
+def test_a_next_page_on_another_host_is_not_followed_with_the_token() -> None:
+    def answer(request: Recorded) -> Reply:
+        return Reply(200, OTHERS, {"Link": '<https://elsewhere.example/steal?page=2>; rel="next"'})
+
+    with forge_server(answer) as server, pytest.raises(ForgeError, match="another host"):
+        post_comment(forge_for(server, ForgeKind.GITHUB), 5, BODY)
+    assert len(server.requests) == 1
+
+
+def test_a_redirect_is_not_followed() -> None:
+    redirecting = forge_server(lambda _r: Reply(301, None, {"Location": "http://127.0.0.1:9/x"}))
+    with redirecting as server, pytest.raises(ForgeError, match="answered HTTP 301"):
+        post_comment(forge_for(server, ForgeKind.GITHUB), 5, BODY)
+    assert len(server.requests) == 1
+
+
+def test_pages_are_read_up_to_a_bound_when_the_forge_never_stops_naming_a_next_one() -> None:
+    def answer(request: Recorded) -> Reply:
+        if request.method == "POST":
+            return Reply(201, {"id": 1})
+        link = f'<http://{request.headers["host"]}{request.target}>; rel="next"'
+        return Reply(200, [], {"Link": link})
+
+    with forge_server(answer) as server:
+        post_comment(forge_for(server, ForgeKind.GITHUB), 5, BODY)
+    assert len(server.requests) == 51  # 50 pages, then the comment
