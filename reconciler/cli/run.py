@@ -29,8 +29,10 @@ from reconciler.loop.settings import (
     parse_duration,
     run_settings,
 )
-from reconciler.notify.alerts import AlertSink, load_receivers
+from reconciler.notify.alerts import AlertSink, Receiver, load_receivers
 from reconciler.notify.config import NotificationConfigError
+from reconciler.notify.forge import ForgeConfigError, commit_status_sink, load_forge
+from reconciler.notify.model import Sink
 from reconciler.policy import Policy
 from reconciler.release_requests.yaml_source import read_yaml_file
 from reconciler.source import Credentials
@@ -214,7 +216,8 @@ def run(
         if settings.webhook_secret_file is not None:
             read_secret(settings.webhook_secret_file)  # at start: a wrong path is a usage error
         receivers = load_receivers(settings.notifications.receivers)
-    except (SettingsError, WebhookSecretError, NotificationConfigError) as error:
+        sinks = notification_sinks(settings, receivers)
+    except (SettingsError, WebhookSecretError, NotificationConfigError, ForgeConfigError) as error:
         raise click.UsageError(str(error)) from None
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     service = Service(
@@ -224,10 +227,20 @@ def run(
         tools=render_tools(dataclasses.replace(inputs, decrypt=True)),
         cache_root=cache_home(),
         own_pod=own_pod(os.environ),
-        sinks=(AlertSink(receivers),) if receivers else (),
+        sinks=sinks,
     )
     service.handle_signals()
     raise click.exceptions.Exit(service.run(once=once))
+
+
+def notification_sinks(settings: RunSettings, receivers: list[Receiver]) -> tuple[Sink, ...]:
+    """The alert receivers, then the forge's commit statuses (its token read now: a wrong
+    path is a usage error at start, not a failure at the first status)."""
+    sinks: list[Sink] = [AlertSink(receivers)] if receivers else []
+    if settings.forge is not None:
+        forge = load_forge(settings.forge, remote_url=settings.url)
+        sinks.append(commit_status_sink(forge, link_url=settings.forge.link_url))
+    return tuple(sinks)
 
 
 COMMANDS = (run,)

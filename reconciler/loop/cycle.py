@@ -15,10 +15,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from reconciler.apply.external_outputs import external_outputs_from
 from reconciler.desired import DesiredState, Tools, compute_desired_state
+from reconciler.health import ReleaseState
 from reconciler.health.model import format_duration
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import capabilities
@@ -27,7 +29,7 @@ from reconciler.kube.watch import Watches
 from reconciler.loop.backoff import BackoffPolicy
 from reconciler.loop.catalog import ReleaseCatalog
 from reconciler.loop.event_bus import EventBus, pass_notices
-from reconciler.loop.events import emit_events
+from reconciler.loop.events import Notice, emit_events
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.pass_queue import PassRequest
 from reconciler.loop.retries import Retries
@@ -246,7 +248,12 @@ class Cycle:
             )
         try:
             report = reconcile(
-                self._client, state, options, stopping=stopping, watched=self.watched
+                self._client,
+                state,
+                options,
+                stopping=stopping,
+                watched=self.watched,
+                awaiting_ready=partial(self._awaiting_ready, revision=revision),
             )
         except KubeError as error:
             # What no single release stands for (the inventory records cannot be listed):
@@ -302,6 +309,13 @@ class Cycle:
         return CycleResult(revision, report, problem=problem, status_commit=status_commit)
 
     # -- the steps -------------------------------------------------------------
+
+    def _awaiting_ready(self, release: ReleaseKey, *, revision: str) -> None:
+        """A release's writes are done and the pass waits for it: the stream says
+        Progressing (a commit status reads "pending" from it) before Applied and Ready."""
+        message = f"revision {revision[:12]}: applied, waiting for Ready"
+        notice = Notice("Normal", str(ReleaseState.PROGRESSING), message)
+        self.events.publish(release, [notice], revision=revision)
 
     def _fetch(self) -> Snapshot | CycleResult:
         started = time.monotonic()

@@ -179,6 +179,7 @@ class Service:
         if not self._sinks:
             return None
         names = [spec.name for spec in self._settings.notifications.receivers]
+        names += ["forge"] if self._settings.forge is not None else []
         dispatcher = Dispatcher(
             self._sinks,
             rate_limit=self._settings.notifications.rate_limit,

@@ -55,6 +55,7 @@ def reconcile(
     *,
     stopping: Callable[[], bool] = lambda: False,
     watched: Watches | None = None,
+    awaiting_ready: Callable[[ReleaseKey], None] = lambda _key: None,
 ) -> PassReport:
     """Apply (or with `dry_run`, plan) every release of `state` in its scope: one report
     for each, from which the log, the Events, the status files and the CLI all say what
@@ -64,7 +65,8 @@ def reconcile(
 
     Once `stopping()` is true, the releases being written finish and the rest are
     Deferred; nothing is removed. `watched`: the reflectors of a long-running reconciler,
-    read instead of listing what they keep current.
+    read instead of listing what they keep current. `awaiting_ready(key)`: said when a release's
+    writes are done and its wait for Ready begins (called from this thread; must not block).
     """
     reports: dict[ReleaseKey, ReleaseReport] = {}
     for key, first_error in invalid_releases(state).items():
@@ -189,6 +191,7 @@ def reconcile(
                 elif result.outcome.awaited is not None:
                     waiting[result.outcome.key] = result
                     waiter.add(result.outcome.key, result.outcome.awaited)
+                    awaiting_ready(result.outcome.key)
                 else:
                     running.add(pool.submit(finish, result, None))
             for key, health in waiter.poll(time.monotonic()).items():

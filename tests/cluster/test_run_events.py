@@ -63,7 +63,7 @@ class StreamReader:
         return not self._thread.is_alive()
 
 
-def test_a_stream_client_sees_a_commit_applied_and_ready_then_a_hand_edit_corrected(
+def test_a_stream_client_sees_a_commit_awaited_applied_and_ready_then_a_hand_edit_corrected(
     cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
 ) -> None:
     commit = git_repos.commit_and_push(repository_files(namespace), "web")
@@ -73,12 +73,12 @@ def test_a_stream_client_sees_a_commit_applied_and_ready_then_a_hand_edit_correc
     with running_with(cluster, tmp_path / "cache", log, *args, "--listen", f"127.0.0.1:{port}"):
         release = StreamReader(port, f"?release={namespace}/web")
         elsewhere = StreamReader(port, "?namespace=kube-system")
-        eventually(
-            lambda: release.states()[:2] == ["Applied", "Ready"], what="Applied, Ready", timeout=120
-        )
-        applied, ready = release.events[:2]
+        said = ["Progressing", "Applied", "Ready"]  # the pass waits for its Deployment first
+        eventually(lambda: release.states()[:3] == said, what=", ".join(said), timeout=120)
+        awaited, applied, ready = release.events[:3]
         assert (applied["release"], applied["revision"]) == (f"{namespace}/web", commit)
-        assert ready["revision"] == commit
+        assert awaited["revision"] == ready["revision"] == commit
+        assert "waiting for Ready" in str(awaited["reason"])
 
         cluster.kubectl("-n", namespace, "patch", "cm", "settings", "-p", '{"data":{"mode":"x"}}')
 

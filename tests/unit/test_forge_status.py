@@ -3,6 +3,7 @@ sent to a loopback HTTP server playing the forge and checked there."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -79,18 +80,20 @@ def test_the_link_names_the_release_and_revision_when_configured() -> None:
     assert unlinked is not None and unlinked.target_url is None
 
 
-def test_the_same_sha_context_and_state_share_one_dedup_key_and_others_do_not() -> None:
+def test_a_status_is_sent_when_it_changes_and_a_failure_after_a_recovery_is_sent_again() -> None:
     sink = commit_status_sink(Forge(ForgeKind.GITHUB, "https://api", "a/b", TOKEN))
 
-    (applied,) = sink(change("Applied"))
     (progressing,) = sink(change("Progressing"))
+    assert sink(change("Applied")) == []  # still pending: nothing new to say
     (ready,) = sink(change("Ready"))
     (failed,) = sink(change("Failed", "one reason"))
-    (failed_again,) = sink(change("Failed", "another reason"))
+    assert sink(change("Failed", "another reason")) == []
+    (ready_again,) = sink(change("Ready"))
+    (failed_again,) = sink(change("Failed", "a third reason"))
 
-    assert applied.key == progressing.key  # both pending: sent once
-    assert len({applied.key, ready.key, failed.key}) == 3
-    assert failed.key == failed_again.key
+    keys = [progressing.key, ready.key, failed.key, ready_again.key, failed_again.key]
+    assert len(set(keys)) == len(keys)  # the dispatcher sends each of them
+    assert json.loads(failed_again.body)["state"] == "failure"
 
 
 def send_all(forge_kind: ForgeKind, repository: str, *, path_prefix: str = "") -> list[Recorded]:

@@ -8,8 +8,10 @@ The context is `harmonia/<namespace>/<name>`; the description is the masked reas
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import quote
@@ -22,6 +24,8 @@ from reconciler.types import ReleaseKey, split_release_key
 
 DESCRIPTION_LIMIT = 140
 """Characters of a description: GitHub's limit (GitLab and Gitea take more)."""
+STATUSES_REMEMBERED = 10_000
+"""(commit, release) pairs whose last status the sink keeps, oldest forgotten first."""
 _COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 """A full commit id (SHA-1 or SHA-256): the statuses APIs take no abbreviation."""
 
@@ -137,10 +141,25 @@ def status_delivery(forge: Forge, status: CommitStatus, *, receiver: str) -> Del
 def commit_status_sink(
     forge: Forge, *, receiver: str = "forge", link_url: str | None = None
 ) -> Sink:
-    """The sink the dispatcher calls with each state change: at most one status request."""
+    """The sink the dispatcher calls with each state change, in order: a status request
+    when the commit's status for the release changes (pending, success, failure), none
+    when it would say again what it says. Its memory is what makes a release that fails,
+    recovers and fails again at the same commit say failure twice: the dispatcher sends a
+    key once, so each change has a key of its own (its place in the release's sequence)."""
+    said: OrderedDict[tuple[str, str], tuple[StatusState, int]] = OrderedDict()
 
     def sink(change: StateChange) -> list[Delivery]:
         status = commit_status(change, link_url=link_url)
-        return [] if status is None else [status_delivery(forge, status, receiver=receiver)]
+        if status is None:
+            return []
+        place = (status.sha, status.context)
+        last, changes = said.pop(place, (None, 0))
+        said[place] = (status.state, changes + (last is not status.state))
+        while len(said) > STATUSES_REMEMBERED:
+            said.popitem(last=False)
+        if last is status.state:
+            return []
+        delivery = status_delivery(forge, status, receiver=receiver)
+        return [dataclasses.replace(delivery, key=f"{delivery.key}:{changes}")]
 
     return sink
