@@ -66,7 +66,7 @@ def reconcile(
     Once `stopping()` is true, the releases being written finish and the rest are
     Deferred; nothing is removed. `watched`: the reflectors of a long-running reconciler,
     read instead of listing what they keep current. `awaiting_ready(key)`: said when a release's
-    writes are done and its wait for Ready begins (called from this thread; must not block).
+    writes changed something and its wait for Ready begins (called from this thread; must not block).
     """
     reports: dict[ReleaseKey, ReleaseReport] = {}
     for key, first_error in invalid_releases(state).items():
@@ -191,7 +191,8 @@ def reconcile(
                 elif result.outcome.awaited is not None:
                     waiting[result.outcome.key] = result
                     waiter.add(result.outcome.key, result.outcome.awaited)
-                    awaiting_ready(result.outcome.key)
+                    if result.outcome.changes.has_changes:
+                        awaiting_ready(result.outcome.key)
                 else:
                     running.add(pool.submit(finish, result, None))
             for key, health in waiter.poll(time.monotonic()).items():

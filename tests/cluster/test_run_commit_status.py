@@ -1,6 +1,7 @@
 """Commit statuses from a real `harmonia run --once`: a loopback server playing GitHub's
 statuses API gets, for the commit the pass applied, pending while the release waits for
-Ready then success; at a broken commit, failure with the reason; never the token."""
+Ready then success; nothing for a commit that changes no release; at a broken commit,
+failure with the reason; never the token."""
 
 from __future__ import annotations
 
@@ -77,6 +78,10 @@ def test_a_pass_sets_pending_then_success_on_the_commit_it_applied_and_failure_o
         finished = run_once(cluster, git_repos, tmp_path / "cache", "--config", str(path))
         assert finished.returncode == 0, finished.stderr
         first = statuses(list(forge.requests), good)
+        forge.requests.clear()
+        git_repos.commit_and_push({"README.md": "the releases\n"}, "a commit no release sees")
+        unchanged = run_once(cluster, git_repos, tmp_path / "cache", "--config", str(path))
+        assert (unchanged.returncode, forge.requests) == (0, [])  # no release to speak of
         broken = git_repos.commit_and_push(files(namespace, broken=True), "web, broken")
         forge.requests.clear()
         failed = run_once(cluster, git_repos, tmp_path / "cache", "--config", str(path))
