@@ -65,8 +65,9 @@ def reconcile(
 
     Once `stopping()` is true, the releases being written finish and the rest are
     Deferred; nothing is removed. `watched`: the reflectors of a long-running reconciler,
-    read instead of listing what they keep current. `awaiting_ready(key)`: said when a release's
-    writes changed something and its wait for Ready begins (called from this thread; must not block).
+    read instead of listing what they keep current. `awaiting_ready(key)`: said when a
+    release's writes changed something and its wait for Ready begins (called from this
+    thread; it must not block).
     """
     reports: dict[ReleaseKey, ReleaseReport] = {}
     for key, first_error in invalid_releases(state).items():
