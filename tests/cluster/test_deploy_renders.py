@@ -97,6 +97,22 @@ def test_helm_lint_passes_in_both_modes(binaries: dict[str, Path], mode: str) ->
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
+@pytest.mark.parametrize("mode", ["deployment", "cronjob"])
+def test_helm_lint_passes_with_receivers_and_a_forge_in_both_modes(
+    binaries: dict[str, Path], tmp_path: Path, mode: str
+) -> None:
+    values = notification_values(tmp_path)
+    linted = subprocess.run(
+        [str(binaries["helm"]), "lint", "--strict", str(CHART), "-f", str(values)]
+        + ["--set", f"mode={mode}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
 def test_the_chart_refuses_a_mode_it_does_not_know(binaries: dict[str, Path]) -> None:
     refused = subprocess.run(
         [str(binaries["helm"]), "template", str(CHART), "--set", "mode=daemonset"],
