@@ -85,15 +85,19 @@ def pod_spec(docs: list[Document]) -> Document:
     return pod
 
 
-@pytest.mark.parametrize("mode", ["deployment", "cronjob"])
-def test_helm_lint_passes_in_both_modes(binaries: dict[str, Path], mode: str) -> None:
-    linted = subprocess.run(
-        [str(binaries["helm"]), "lint", "--strict", str(CHART), "--set", f"mode={mode}"],
+def helm_lint(helm: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(helm), "lint", "--strict", str(CHART), *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+@pytest.mark.parametrize("mode", ["deployment", "cronjob"])
+def test_helm_lint_passes_in_both_modes(binaries: dict[str, Path], mode: str) -> None:
+    linted = helm_lint(binaries["helm"], "--set", f"mode={mode}")
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
@@ -102,14 +106,7 @@ def test_helm_lint_passes_with_receivers_and_a_forge_in_both_modes(
     binaries: dict[str, Path], tmp_path: Path, mode: str
 ) -> None:
     values = notification_values(tmp_path)
-    linted = subprocess.run(
-        [str(binaries["helm"]), "lint", "--strict", str(CHART), "-f", str(values)]
-        + ["--set", f"mode={mode}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    linted = helm_lint(binaries["helm"], "-f", str(values), "--set", f"mode={mode}")
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
