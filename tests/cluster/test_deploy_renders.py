@@ -1,7 +1,8 @@
 """deploy/'s two forms agree: the Helm chart lints, and installs the objects, RBAC rules
 and pod the Kustomize base installs, in Deployment and in CronJob mode; the reconciler's
-config allows exactly the namespaces it is bound in. Needs the kubectl and helm binaries
-of the dev cluster build, not a running cluster.
+config allows exactly the namespaces it is bound in; the chart's notification and forge
+values give the config and Secret mounts the example Kustomize component gives. Needs the
+kubectl and helm binaries of the dev cluster build, not a running cluster.
 """
 
 from __future__ import annotations
@@ -394,11 +395,12 @@ def test_with_notifications_both_configure_the_receivers_and_forge_and_mount_the
         (container,) = pod_spec(docs)["containers"]
         (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/etc/harmonia"]
         assert mount == {"name": "config", "mountPath": "/etc/harmonia", "readOnly": True}
-    # Everything else is the default install's.
-    default = config_of(helm_template(binaries["helm"], *DEFAULT_RELEASE))
-    assert {k: v for k, v in config_of(by_helm).items() if k not in ("notifications", "forge")} == (
-        default
-    )
+    # Everything else is the default install's (the example's config.yaml replaces the base's).
+    for docs, default in zip(
+        (by_kustomize, by_helm), both_in_deployment_mode(binaries), strict=True
+    ):
+        rest = {k: v for k, v in config_of(docs).items() if k not in ("notifications", "forge")}
+        assert rest == config_of(default)
 
 
 def test_the_chart_in_cronjob_mode_mounts_the_receivers_files_and_the_forge_token_too(
