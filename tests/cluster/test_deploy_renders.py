@@ -523,3 +523,28 @@ def test_the_chart_refuses_a_secret_file_it_cannot_mount_and_a_forge_it_does_not
         check=False,
     )
     assert refused.returncode != 0 and message in refused.stderr, refused.stderr
+
+
+def test_the_install_notes_name_the_secrets_the_pods_wait_for(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    def notes(*args: str) -> str:
+        release, *namespace = DEFAULT_RELEASE
+        command = [str(binaries["helm"]), "install", "--dry-run=client", release, str(CHART)]
+        installed = subprocess.run(
+            [*command, *namespace, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert installed.returncode == 0, installed.stderr
+        return installed.stdout.split("NOTES:", 1)[1]
+
+    told = notes("-f", str(notification_values(tmp_path)))
+    assert (
+        "the Secret harmonia-notifications (keys ops-webhook-key, slack-url, teams-url) exists"
+        in told
+    )
+    assert "the Secret harmonia-forge (key token) exists" in told
+    assert "Alerts" not in notes() and "Commit statuses" not in notes()
