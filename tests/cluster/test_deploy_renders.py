@@ -548,3 +548,23 @@ def test_the_install_notes_name_the_secrets_the_pods_wait_for(
     )
     assert "the Secret harmonia-forge (key token) exists" in told
     assert "Alerts" not in notes() and "Commit statuses" not in notes()
+
+
+def test_the_chart_passes_the_forges_api_url_and_repository_and_leaves_out_what_is_empty(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    forge = {"type": "gitea", "tokenSecret": "codeberg", "tokenKey": "pat"}
+    forge |= {"apiUrl": "https://codeberg.org/api/v1", "repository": "acme/releases"}
+    docs = helm_template(
+        binaries["helm"], *DEFAULT_RELEASE, "-f", str(chart_values(tmp_path, {"forge": forge}))
+    )
+    assert config_of(docs)["forge"] == {
+        "type": "gitea",
+        "tokenFile": "/etc/harmonia/forge/pat",
+        "apiUrl": "https://codeberg.org/api/v1",
+        "repository": "acme/releases",
+    }
+    assert secret_sources(pod_spec(docs))["codeberg"] == {
+        "items": [{"key": "pat", "path": "forge/pat"}]
+    }
+    assert "notifications" not in config_of(docs)
