@@ -14,6 +14,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 KUSTOMIZE = ROOT / "deploy" / "kustomize"
 CHART = ROOT / "deploy" / "helm" / "harmonia"
+NOTIFICATIONS_EXAMPLE = "notifications.example"
+"""The example component turning on alerts and commit statuses (docs/notifications.md)."""
+NOTIFICATION_SECRETS = {"notifications": "harmonia-notifications", "forge": "harmonia-forge"}
+"""The Secrets the example component mounts, by the folder of /etc/harmonia they go to."""
 
 Document = dict[str, Any]
 
@@ -42,6 +46,30 @@ def helm_template(helm: Path, release: str, *args: str) -> list[Document]:
     return rendered(helm, "template", release, CHART, *args)
 
 
+def example_notifications() -> Document:
+    """The example component's config.yaml, parsed."""
+    loaded: Document = yaml.safe_load(
+        (KUSTOMIZE / NOTIFICATIONS_EXAMPLE / "config.yaml").read_text()
+    )
+    return loaded
+
+
+def notification_values(folder: Path) -> Path:
+    """A values file giving the chart the example component's receivers, forge and Secrets."""
+    example = example_notifications()
+    forge = {key: value for key, value in example["forge"].items() if key != "tokenFile"}
+    values = {
+        "notifications": {
+            **example["notifications"],
+            "secretName": NOTIFICATION_SECRETS["notifications"],
+        },
+        "forge": {**forge, "tokenSecret": NOTIFICATION_SECRETS["forge"], "tokenKey": "token"},
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "notifications-values.yaml").write_text(yaml.safe_dump(values))
+    return folder / "notifications-values.yaml"
+
+
 def _relative(part: str, folder: Path) -> str:
     return os.path.relpath(KUSTOMIZE / part, folder)
 
@@ -52,7 +80,8 @@ def cronjob_overlay(folder: Path) -> Path:
 
 
 def component_overlay(folder: Path, component: str) -> Path:
-    """The default install with one of deploy/kustomize's components (cronjob, webhooks)."""
+    """The default install with one of deploy/kustomize's components (cronjob, webhooks, the
+    notifications example)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kustomization.yaml").write_text(
         f"resources: [{_relative('', folder)}]\ncomponents: [{_relative(component, folder)}]\n"

@@ -24,11 +24,14 @@ from reconciler.apply.inventory import InventoryEntry, InventoryRecord
 from reconciler.objects import ObjectRef
 from reconciler.types import ReleaseKey
 from tests.cluster.deploy_manifests import (
+    NOTIFICATIONS_EXAMPLE,
     Document,
+    component_overlay,
     cronjob_overlay,
     find,
     helm_template,
     kustomize,
+    notification_values,
     unique_overlay,
 )
 from tests.cluster.test_run_loop import HARMONIA, STATUS_BRANCH, environment, remote_git
@@ -213,6 +216,30 @@ def test_the_api_server_accepts_the_cronjob_variant_at_the_restricted_pod_securi
     body = json.dumps(cronjob_of(install, tmp_path))
     applied = cluster.kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", stdin=body)
     assert "Warning" not in applied.stderr, applied.stderr
+
+
+def with_notifications_of(install: Install, folder: Path) -> list[Document]:
+    """The config and Deployment with the example's receivers and forge (docs/notifications.md)
+    as the same tool renders them, moved into this install's namespace."""
+    binaries = ensure_binaries()
+    if install.tool == "kustomize":
+        docs = kustomize(binaries["kubectl"], component_overlay(folder, NOTIFICATIONS_EXAMPLE))
+    else:
+        values = ("-n", install.system, "-f", str(notification_values(folder)))
+        docs = helm_template(binaries["helm"], install.service_account, *values)
+    chosen = find(docs, "ConfigMap") + find(docs, "Deployment")
+    for doc in chosen:
+        doc["metadata"]["namespace"] = install.system
+    return chosen
+
+
+def test_the_api_server_accepts_the_installation_with_notifications_and_a_forge(
+    cluster: LiveCluster, install: Install, tmp_path: Path
+) -> None:
+    body = yaml.safe_dump_all(with_notifications_of(install, tmp_path))
+    applied = cluster.kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", stdin=body)
+    assert "Warning" not in applied.stderr, applied.stderr
+    assert applied.stdout.count("(server dry run)") == 2, applied.stdout
 
 
 SECRET_VALUE = "s3cr3t-deploy-value"

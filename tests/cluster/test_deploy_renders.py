@@ -1,7 +1,8 @@
 """deploy/'s two forms agree: the Helm chart lints, and installs the objects, RBAC rules
 and pod the Kustomize base installs, in Deployment and in CronJob mode; the reconciler's
-config allows exactly the namespaces it is bound in. Needs the kubectl and helm binaries
-of the dev cluster build, not a running cluster.
+config allows exactly the namespaces it is bound in; the chart's notification and forge
+values give the config and Secret mounts the example Kustomize component gives. Needs the
+kubectl and helm binaries of the dev cluster build, not a running cluster.
 """
 
 from __future__ import annotations
@@ -17,16 +18,21 @@ import yaml
 
 from devcluster.build import ensure_binaries
 from reconciler.loop.settings import run_settings
+from reconciler.notify.forge import ForgeKind
 from reconciler.policy import load_policy
 from tests.cluster.deploy_manifests import (
     CHART,
     KUSTOMIZE,
+    NOTIFICATION_SECRETS,
+    NOTIFICATIONS_EXAMPLE,
     Document,
     component_overlay,
     cronjob_overlay,
+    example_notifications,
     find,
     helm_template,
     kustomize,
+    notification_values,
 )
 
 DEFAULT_RELEASE = ("harmonia", "-n", "harmonia-system")
@@ -80,15 +86,28 @@ def pod_spec(docs: list[Document]) -> Document:
     return pod
 
 
-@pytest.mark.parametrize("mode", ["deployment", "cronjob"])
-def test_helm_lint_passes_in_both_modes(binaries: dict[str, Path], mode: str) -> None:
-    linted = subprocess.run(
-        [str(binaries["helm"]), "lint", "--strict", str(CHART), "--set", f"mode={mode}"],
+def helm_lint(helm: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(helm), "lint", "--strict", str(CHART), *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+@pytest.mark.parametrize("mode", ["deployment", "cronjob"])
+def test_helm_lint_passes_in_both_modes(binaries: dict[str, Path], mode: str) -> None:
+    linted = helm_lint(binaries["helm"], "--set", f"mode={mode}")
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+@pytest.mark.parametrize("mode", ["deployment", "cronjob"])
+def test_helm_lint_passes_with_receivers_and_a_forge_in_both_modes(
+    binaries: dict[str, Path], tmp_path: Path, mode: str
+) -> None:
+    values = notification_values(tmp_path)
+    linted = helm_lint(binaries["helm"], "-f", str(values), "--set", f"mode={mode}")
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
@@ -322,3 +341,230 @@ def test_the_chart_mounts_the_age_key_secret_its_values_name_or_none(
 
     without = helm_template(binaries["helm"], *DEFAULT_RELEASE, "--set", "sopsAgeKey.secretName=")
     assert age_key_wiring(pod_spec(without)) == (None, [])
+
+
+def config_of(docs: list[Document]) -> Document:
+    """The reconciler's config.yaml, parsed."""
+    (configmap,) = find(docs, "ConfigMap", "harmonia-config")
+    loaded: Document = yaml.safe_load(configmap["data"]["config.yaml"])
+    return loaded
+
+
+def secret_sources(pod: Document) -> dict[str, Document]:
+    """The Secrets projected into /etc/harmonia, by name: their items and optional flag."""
+    (config,) = [volume for volume in pod["volumes"] if volume["name"] == "config"]
+    return {
+        source["secret"]["name"]: {k: v for k, v in source["secret"].items() if k != "name"}
+        for source in config["projected"]["sources"]
+        if "secret" in source
+    }
+
+
+def both_with_notifications(binaries: dict[str, Path], folder: Path) -> list[list[Document]]:
+    return [
+        kustomize(
+            binaries["kubectl"], component_overlay(folder / "kustomize", NOTIFICATIONS_EXAMPLE)
+        ),
+        helm_template(binaries["helm"], *DEFAULT_RELEASE, "-f", str(notification_values(folder))),
+    ]
+
+
+EXAMPLE_SECRET_ITEMS = {
+    NOTIFICATION_SECRETS["notifications"]: {
+        "items": [
+            {"key": key, "path": f"notifications/{key}"}
+            for key in ("ops-webhook-key", "slack-url", "teams-url")
+        ]
+    },
+    NOTIFICATION_SECRETS["forge"]: {"items": [{"key": "token", "path": "forge/token"}]},
+}
+
+
+def test_with_notifications_both_configure_the_receivers_and_forge_and_mount_their_files(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    example = example_notifications()
+    by_kustomize, by_helm = both_with_notifications(binaries, tmp_path)
+    assert pod_spec(by_kustomize) == pod_spec(by_helm)
+    for docs in (by_kustomize, by_helm):
+        config = config_of(docs)
+        assert config["notifications"] == example["notifications"]
+        assert config["forge"] == {**example["forge"], "tokenFile": "/etc/harmonia/forge/token"}
+        sources = secret_sources(pod_spec(docs))
+        assert {name: sources[name] for name in EXAMPLE_SECRET_ITEMS} == EXAMPLE_SECRET_ITEMS
+        (container,) = pod_spec(docs)["containers"]
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/etc/harmonia"]
+        assert mount == {"name": "config", "mountPath": "/etc/harmonia", "readOnly": True}
+    # Everything else is the default install's (the example's config.yaml replaces the base's).
+    for docs, default in zip(
+        (by_kustomize, by_helm), both_in_deployment_mode(binaries), strict=True
+    ):
+        rest = {k: v for k, v in config_of(docs).items() if k not in ("notifications", "forge")}
+        assert rest == config_of(default)
+
+
+def test_the_chart_in_cronjob_mode_mounts_the_receivers_files_and_the_forge_token_too(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    values = notification_values(tmp_path)
+    docs = helm_template(
+        binaries["helm"], *DEFAULT_RELEASE, "-f", str(values), "--set", "mode=cronjob"
+    )
+    sources = secret_sources(pod_spec(docs))
+    assert {name: sources[name] for name in EXAMPLE_SECRET_ITEMS} == EXAMPLE_SECRET_ITEMS
+    assert config_of(docs)["forge"]["tokenFile"] == "/etc/harmonia/forge/token"
+
+
+@pytest.mark.parametrize("tool", ["kustomize", "helm"])
+def test_a_config_rendered_with_receivers_and_a_forge_is_accepted_by_harmonia_run(
+    binaries: dict[str, Path], tmp_path: Path, tool: str
+) -> None:
+    by_kustomize, by_helm = both_with_notifications(binaries, tmp_path)
+    config_file = tmp_path / "config.yaml"
+    (configmap,) = find(by_kustomize if tool == "kustomize" else by_helm, "ConfigMap")
+    config_file.write_text(configmap["data"]["config.yaml"])
+    load_policy(config_file)  # the schema check `harmonia run --config` makes first
+    settings = run_settings(
+        yaml.safe_load(config_file.read_text()),
+        {"url": "https://github.com/acme/releases.git"},
+        pod_namespace="harmonia-system",
+    )
+    receivers = {receiver.name: receiver for receiver in settings.notifications.receivers}
+    assert receivers["ops-slack"].url_file == Path("/etc/harmonia/notifications/slack-url")
+    assert receivers["ops-webhook"].secret_file == Path(
+        "/etc/harmonia/notifications/ops-webhook-key"
+    )
+    assert receivers["platform-teams"].filter.namespaces == ("prod-*",)
+    assert (
+        settings.notifications.rate_limit.per_second,
+        settings.notifications.rate_limit.burst,
+    ) == (1.0, 10)
+    assert settings.forge is not None
+    assert (settings.forge.kind, settings.forge.token_file) == (
+        ForgeKind.GITHUB,
+        Path("/etc/harmonia/forge/token"),
+    )
+    assert settings.forge.link_url == example_notifications()["forge"]["linkUrl"]
+
+
+def test_by_default_neither_configures_notifications_or_a_forge_nor_mounts_a_secret_for_them(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    for docs in both_in_deployment_mode(binaries) + both_in_cronjob_mode(binaries, tmp_path):
+        assert not {"notifications", "forge"} & set(config_of(docs))
+        assert set(secret_sources(pod_spec(docs))) == {"git-credentials", "harmonia-sops-age"}
+
+
+def chart_values(folder: Path, values: Document) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "values.yaml").write_text(yaml.safe_dump(values))
+    return folder / "values.yaml"
+
+
+def test_the_chart_mounts_each_key_its_receivers_read_from_the_secret_once_and_no_other(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    receivers = [
+        {"name": "inline", "type": "webhook", "url": "https://alerts.example.com/h"},
+        {"name": "a", "type": "slack", "urlFile": "/etc/harmonia/notifications/slack-url"},
+        {"name": "b", "type": "slack", "urlFile": "/etc/harmonia/notifications/slack-url"},
+        {"name": "elsewhere", "type": "msteams", "urlFile": "/var/run/teams/url"},
+    ]
+    values = {"notifications": {"receivers": receivers, "secretName": "chat-hooks"}}
+    docs = helm_template(
+        binaries["helm"], *DEFAULT_RELEASE, "-f", str(chart_values(tmp_path, values))
+    )
+    assert secret_sources(pod_spec(docs))["chat-hooks"] == {
+        "items": [{"key": "slack-url", "path": "notifications/slack-url"}]
+    }
+    assert config_of(docs)["notifications"] == {"receivers": receivers}
+
+    inline_only = {"notifications": {"receivers": receivers[:1], "secretName": "chat-hooks"}}
+    docs = helm_template(
+        binaries["helm"], *DEFAULT_RELEASE, "-f", str(chart_values(tmp_path, inline_only))
+    )
+    assert "chat-hooks" not in secret_sources(pod_spec(docs))
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {
+                "notifications": {
+                    "receivers": [
+                        {"name": "a", "type": "slack", "urlFile": "/etc/harmonia/notifications/u"}
+                    ]
+                }
+            },
+            "notifications.secretName: the receivers read /etc/harmonia/notifications/u",
+        ),
+        ({"forge": {"type": "gitlab"}}, "forge.tokenSecret: forge.type is set"),
+        ({"forge": {"type": "bitbucket", "tokenSecret": "t"}}, "at '/forge/type'"),
+        # The chart names the file; the token itself never goes into values.
+        ({"forge": {"tokenFile": "/etc/token"}}, "additional properties 'tokenFile' not allowed"),
+    ],
+    ids=["receiver-file-without-secret", "forge-without-token", "unknown-forge", "token-in-values"],
+)
+def test_the_chart_refuses_a_secret_file_it_cannot_mount_and_a_forge_it_does_not_know(
+    binaries: dict[str, Path], tmp_path: Path, values: Document, message: str
+) -> None:
+    refused = subprocess.run(
+        [
+            str(binaries["helm"]),
+            "template",
+            str(CHART),
+            "-f",
+            str(chart_values(tmp_path, values)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode != 0 and message in refused.stderr, refused.stderr
+
+
+def test_the_install_notes_name_the_secrets_the_pods_wait_for(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    def notes(*args: str) -> str:
+        release, *namespace = DEFAULT_RELEASE
+        command = [str(binaries["helm"]), "install", "--dry-run=client", release, str(CHART)]
+        installed = subprocess.run(
+            [*command, *namespace, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert installed.returncode == 0, installed.stderr
+        return installed.stdout.split("NOTES:", 1)[1]
+
+    told = notes("-f", str(notification_values(tmp_path)))
+    assert (
+        "the Secret harmonia-notifications (keys ops-webhook-key, slack-url, teams-url) exists"
+        in told
+    )
+    assert "the Secret harmonia-forge (key token) exists" in told
+    assert "Alerts" not in notes() and "Commit statuses" not in notes()
+
+
+def test_the_chart_passes_the_forges_api_url_and_repository_and_leaves_out_what_is_empty(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    forge = {"type": "gitea", "tokenSecret": "codeberg", "tokenKey": "pat"}
+    forge |= {"apiUrl": "https://codeberg.org/api/v1", "repository": "acme/releases"}
+    docs = helm_template(
+        binaries["helm"], *DEFAULT_RELEASE, "-f", str(chart_values(tmp_path, {"forge": forge}))
+    )
+    assert config_of(docs)["forge"] == {
+        "type": "gitea",
+        "tokenFile": "/etc/harmonia/forge/pat",
+        "apiUrl": "https://codeberg.org/api/v1",
+        "repository": "acme/releases",
+    }
+    assert secret_sources(pod_spec(docs))["codeberg"] == {
+        "items": [{"key": "pat", "path": "forge/pat"}]
+    }
+    assert "notifications" not in config_of(docs)

@@ -27,6 +27,35 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
 {{/*
+The keys of notifications.secretName the receivers name, as a JSON list: every urlFile and
+secretFile under /etc/harmonia/notifications/ is a key of that Secret, mounted there. A
+receiver naming such a file without the Secret fails the render, not the pod at start.
+*/}}
+{{- define "harmonia.notificationKeys" -}}
+{{- $prefix := "/etc/harmonia/notifications/" -}}
+{{- $keys := list -}}
+{{- range .Values.notifications.receivers -}}
+{{- range list .urlFile .secretFile | compact -}}
+{{- if hasPrefix $prefix . -}}
+{{- $keys = append $keys (trimPrefix $prefix .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $keys (not $.Values.notifications.secretName) -}}
+{{- fail (printf "notifications.secretName: the receivers read %s%s from a Secret; name the Secret holding it" $prefix (first $keys)) -}}
+{{- end -}}
+{{- $keys | uniq | toJson -}}
+{{- end -}}
+
+{{/* The forge's token file, where the forge.tokenSecret is mounted. */}}
+{{- define "harmonia.forgeTokenFile" -}}
+{{- if not .Values.forge.tokenSecret -}}
+{{- fail "forge.tokenSecret: forge.type is set; name the Secret holding the forge's token" -}}
+{{- end -}}
+/etc/harmonia/forge/{{ .Values.forge.tokenKey }}
+{{- end -}}
+
+{{/*
 The pod of both modes. Called with (dict "root" $ "once" true|false): a CronJob's pod
 runs one pass with no HTTP server; a Deployment's serves the probes and metrics.
 */}}
@@ -146,7 +175,8 @@ containers:
       - {name: tmp, mountPath: /tmp}
 volumes:
   # /etc/harmonia: config.yaml, the Git credentials under git/, the age
-  # key at sops/age/keys.txt (optional), the webhook secret under webhook/.
+  # key at sops/age/keys.txt (optional), the webhook secret under webhook/, the
+  # receivers' files under notifications/, the forge's token under forge/.
   - name: config
     projected:
       defaultMode: 0440
@@ -168,6 +198,19 @@ volumes:
         - secret:
             name: {{ $values.webhook.secretName }}
             items: [{key: {{ $values.webhook.secretKey }}, path: webhook/{{ $values.webhook.secretKey }}}]
+        {{- end }}
+        {{- with include "harmonia.notificationKeys" $root | fromJsonArray }}
+        - secret:
+            name: {{ $values.notifications.secretName }}
+            items:
+              {{- range . }}
+              - {key: {{ . }}, path: notifications/{{ . }}}
+              {{- end }}
+        {{- end }}
+        {{- if $values.forge.type }}
+        - secret:
+            name: {{ $values.forge.tokenSecret }}
+            items: [{key: {{ $values.forge.tokenKey }}, path: forge/{{ $values.forge.tokenKey }}}]
         {{- end }}
   - name: cache
     emptyDir: {sizeLimit: {{ $values.cacheSizeLimit }}}
