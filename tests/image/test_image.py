@@ -33,6 +33,7 @@ import yaml
 
 from devcluster.image import IMAGE, build_image, buildah
 from tests.conftest import LiveCluster
+from tests.forge_server import ForgeServer, Reply, forge_server
 from tests.image.pod import Mount, PodRun, pod_run, resolved
 from tests.sops_files import sops_binary
 
@@ -43,6 +44,7 @@ REMOTE_PATH = "/srv/releases.git"
 STATUS_BRANCH = "harmonia-status"
 BUILDAH_MOUNTED_FILES = ("etc/hosts", "etc/resolv.conf", "etc/hostname")
 """Files `buildah run` binds over: they must exist before the root is made read-only."""
+FORGE_TOKEN = "ghp_image-forge-t0ken"
 DEMO_PASSWORD_FILE = ROOT / "examples" / "values" / "shop" / "web-secrets.yaml"
 GATEWAY = {
     "kustomization.yaml": "resources: [configmap.yaml, deployment.yaml]\n",
@@ -103,7 +105,14 @@ def image() -> str:
 
 
 @pytest.fixture(scope="module")
-def installation(cluster: LiveCluster) -> Iterator[Installation]:
+def forge() -> Iterator[ForgeServer]:
+    """A loopback server playing GitHub's statuses API, for the installation's forge."""
+    with forge_server(lambda _request: Reply(201, {"id": 1})) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def installation(cluster: LiveCluster, forge: ForgeServer) -> Iterator[Installation]:
     run = uuid.uuid4().hex[:6]
     installed = Installation(
         release=f"harmonia-img-{run}",
@@ -124,6 +133,8 @@ def installation(cluster: LiveCluster) -> Iterator[Installation]:
     cluster.kubectl(
         "-n", installed.system, "create", "secret", "generic", "git-credentials", placeholder
     )
+    token = f"--from-literal=token={FORGE_TOKEN}"
+    cluster.kubectl("-n", installed.system, "create", "secret", "generic", "harmonia-forge", token)
     installed.helm(
         cluster,
         "install",
@@ -131,6 +142,8 @@ def installation(cluster: LiveCluster) -> Iterator[Installation]:
         "schedule=0 0 1 1 *",
         f"repository.url=file://{REMOTE_PATH}",
         f"allowedNamespaces={{{installed.shop},{installed.streaming}}}",
+        *("forge.type=github", f"forge.apiUrl={forge.url}", "forge.repository=platform/releases"),
+        "forge.tokenSecret=harmonia-forge",
     )
     try:
         yield installed
@@ -317,9 +330,12 @@ def test_the_image_runs_as_its_non_root_user_on_a_read_only_root_with_every_char
 
 
 def test_a_pass_in_the_image_applies_the_examples_and_pushes_the_status(
-    image: str, installation: Installation, cluster: LiveCluster, tmp_path: Path
+    image: str, installation: Installation, cluster: LiveCluster, forge: ForgeServer, tmp_path: Path
 ) -> None:
+    """Also: the chart's forge values reach the pod (its token from the Secret the chart
+    mounts), and the pass sets each release's status on the commit it applied."""
     remote = examples_remote(installation, tmp_path)
+    forge.requests.clear()
     pod = installation.pod(cluster, "cronjob", f"{installation.release}-once", tmp_path / "pod")
     passed = run_pass(image, with_remote(pod, remote))
     output = passed.stdout + passed.stderr
@@ -331,6 +347,14 @@ def test_a_pass_in_the_image_applies_the_examples_and_pushes_the_status(
     expected = {f"{shop}/{name}" for name in ("web", "cache", "gateway")}
     expected |= {f"{streaming}/{name}" for name in ("zookeeper", "kafka")}
     assert {key: body["state"] for key, body in found.items()} == dict.fromkeys(expected, "Ready")
+    commit = git("rev-parse", "main", cwd=remote)
+    posted = [(request.path, request.json()) for request in forge.requests]
+    assert {path for path, _body in posted} == {f"/repos/platform/releases/statuses/{commit}"}
+    assert {body["context"] for _path, body in posted} == {f"harmonia/{key}" for key in expected}
+    last = {body["context"]: body["state"] for _path, body in posted}
+    assert set(last.values()) == {"success"}
+    assert all(r.headers["authorization"] == f"Bearer {FORGE_TOKEN}" for r in forge.requests)
+    assert FORGE_TOKEN not in output
     web = json.loads(cluster.kubectl("-n", shop, "get", "secret", "web", "-o", "json").stdout)
     decoded = {base64.b64decode(value).decode() for value in web["data"].values()}
     assert any(demo_password() in value for value in decoded)
