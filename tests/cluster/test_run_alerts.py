@@ -17,7 +17,7 @@ from reconciler.types import JsonObject
 from tests import manifests
 from tests.cluster.test_run_loop import eventually, run_once, running_with
 from tests.conftest import GitRepos, LiveCluster
-from tests.loopback_receiver import LoopbackReceiver, Reply, receiving
+from tests.recording_server import Recorded, RecordingServer, Reply, recording_server
 
 CANARY = "c4nary-alert-s3cret"
 KEY = b"alert-signing-key"
@@ -81,14 +81,14 @@ def config(
     return path
 
 
-def verified(receiver: LoopbackReceiver) -> list[JsonObject]:
+def verified(receiver: RecordingServer) -> list[JsonObject]:
     """The bodies received, each checked as a receiver checks it: HMAC-SHA256 of the exact
     bytes with its copy of the key, compared in constant time."""
     bodies = []
-    for request in receiver.received:
+    for request in receiver.requests:
         expected = "sha256=" + hmac.new(KEY, request.body, hashlib.sha256).hexdigest()
-        assert hmac.compare_digest(request.headers["X-Harmonia-Signature"], expected)
-        assert (request.method, request.headers["Content-Type"]) == ("POST", "application/json")
+        assert hmac.compare_digest(request.headers["x-harmonia-signature"], expected)
+        assert (request.method, request.headers["content-type"]) == ("POST", "application/json")
         bodies.append(json.loads(request.body))
     return bodies
 
@@ -97,12 +97,12 @@ def test_run_once_sends_a_failed_release_to_the_receiver_that_wants_it_signed_an
     cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
 ) -> None:
     commit = git_repos.commit_and_push(files(namespace, broken=True), "web, broken")
-    with receiving() as ops, receiving() as elsewhere:
-        path = config(tmp_path, namespace, ops.url, elsewhere.url)
+    with recording_server() as ops, recording_server() as elsewhere:
+        path = config(tmp_path, namespace, ops.hook_url, elsewhere.hook_url)
         finished = run_once(cluster, git_repos, tmp_path / "cache", "--config", str(path))
         assert finished.returncode == 1, finished.stderr
         (alert,) = verified(ops)
-        assert elsewhere.received == []
+        assert elsewhere.requests == []
         every_body = b"".join(ops.bodies())
     assert alert["kind"] == "Failed" and alert["state"] == "Failed"
     assert (alert["release"], alert["namespace"], alert["name"]) == (
@@ -125,19 +125,23 @@ def test_a_running_reconciler_says_a_failure_once_and_the_recovery_after_a_fix(
     log = tmp_path / "run.log"
     never = threading.Event()
 
-    def hang(_number: int) -> Reply:
+    def hang(_request: Recorded) -> Reply:
         never.wait(60)
         return Reply()
 
-    with receiving() as ops, receiving() as elsewhere, receiving(hang) as stuck:
-        path = config(tmp_path, namespace, ops.url, elsewhere.url, stuck=stuck.url)
+    with (
+        recording_server() as ops,
+        recording_server() as elsewhere,
+        recording_server(hang) as stuck,
+    ):
+        path = config(tmp_path, namespace, ops.hook_url, elsewhere.hook_url, stuck=stuck.hook_url)
         args = (
             *("--repo", str(git_repos.remote), "--ref", "main", "--config", str(path)),
             *("--interval", "2s", "--jitter", "0", "--no-leader-elect", "--no-status"),
             *("--listen", "off"),
         )
         with running_with(cluster, tmp_path / "cache", log, *args) as process:
-            eventually(lambda: ops.received, what="the Failed alert", timeout=120)
+            eventually(lambda: ops.requests, what="the Failed alert", timeout=120)
             fixed = git_repos.commit_and_push(files(namespace, broken=False), "web, fixed")
             eventually(
                 lambda: any(json.loads(body)["kind"] == "Recovered" for body in ops.bodies()),
@@ -147,11 +151,11 @@ def test_a_running_reconciler_says_a_failure_once_and_the_recovery_after_a_fix(
         never.set()
         assert process.returncode == 0, log.read_text()
         kinds = [(body["kind"], body["revision"]) for body in verified(ops)]
-        assert elsewhere.received == []
+        assert elsewhere.requests == []
         every_body = b"".join(ops.bodies())
     assert kinds[0][0] == "Failed" and kinds.count(kinds[0]) == 1, kinds
     assert kinds[-1] == ("Recovered", fixed), kinds
     assert CANARY.encode() not in every_body
     text = log.read_text()
-    assert CANARY not in text and ops.url not in text and stuck.url not in text
+    assert CANARY not in text and ops.hook_url not in text and stuck.hook_url not in text
     assert text.count("notification receiver stuck failing: timed out") == 1, text

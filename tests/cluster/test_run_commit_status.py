@@ -12,7 +12,7 @@ import yaml
 from tests import manifests
 from tests.cluster.test_run_loop import run_once
 from tests.conftest import GitRepos, LiveCluster
-from tests.forge_server import Recorded, Reply, forge_server
+from tests.recording_server import Recorded, Reply, recording_server
 
 TOKEN = "ghp_c0mmit-status-t0ken"
 
@@ -73,7 +73,7 @@ def test_a_pass_sets_pending_then_success_on_the_commit_it_applied_and_failure_o
     cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
 ) -> None:
     good = git_repos.commit_and_push(files(namespace, broken=False), "web")
-    with forge_server(lambda _request: Reply(201, {"id": 1})) as forge:
+    with recording_server(lambda _request: Reply(201, {"id": 1})) as forge:
         path = config(tmp_path, forge.url)
         finished = run_once(cluster, git_repos, tmp_path / "cache", "--config", str(path))
         assert finished.returncode == 0, finished.stderr

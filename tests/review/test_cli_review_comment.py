@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.review.renderers import COMMENT_MARKER
-from tests.forge_server import Recorded, Reply, forge_server
+from tests.recording_server import Recorded, Reply, recording_server
 from tests.review.conftest import Workspace
 
 TOKEN = "ghs_not-a-real-token-but-secret"
@@ -47,7 +47,7 @@ def test_the_review_is_printed_and_posted_as_the_pull_requests_comment(scaled: W
     def answer(request: Recorded) -> Reply:
         return Reply(200, []) if request.method == "GET" else Reply(201, {"id": 99})
 
-    with forge_server(answer) as server:
+    with recording_server(answer) as server:
         code, stdout, stderr = diff_with_comment(scaled, server.url)
 
     assert code == 0, stderr
@@ -70,7 +70,7 @@ def test_a_refused_comment_exits_4_with_one_line_and_the_review_still_printed(
             return Reply(200, [])
         return Reply(status, {"message": "Resource not accessible by integration"})
 
-    with forge_server(answer) as server:
+    with recording_server(answer) as server:
         code, stdout, stderr = diff_with_comment(scaled, server.url)
 
     assert code == 4

@@ -12,7 +12,7 @@ import pytest
 from reconciler.notify.forge import Forge, ForgeError, ForgeKind
 from reconciler.notify.forge.comments import post_comment
 from reconciler.review.renderers import COMMENT_MARKER
-from tests.forge_server import ForgeServer, Recorded, Reply, forge_server
+from tests.recording_server import Recorded, RecordingServer, Reply, recording_server
 
 TOKEN = "forge-token-not-for-eyes"
 BODY = f"{COMMENT_MARKER}\n### Harmonia diff: `main` → `HEAD`\n"
@@ -31,7 +31,7 @@ def comment(number: int, body: str, **more: object) -> dict[str, object]:
 OTHERS = [comment(n, f"looks good {n}") for n in range(1, 101)]
 
 
-def forge_for(server: ForgeServer, kind: ForgeKind) -> Forge:
+def forge_for(server: RecordingServer, kind: ForgeKind) -> Forge:
     return Forge(kind, server.url + PREFIX[kind], REPOSITORY[kind], TOKEN)
 
 
@@ -56,7 +56,7 @@ def test_github_updates_the_marked_comment_found_on_the_second_page() -> None:
     #update-an-issue-comment: PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}
     with {"body"}; Bearer token, Accept application/vnd.github+json, X-GitHub-Api-Version."""
     second = [comment(150, "> " + COMMENT_MARKER + " quoted"), comment(170, BODY + "old")]
-    with forge_server(github_pages(second)) as server:
+    with recording_server(github_pages(second)) as server:
         posted = post_comment(forge_for(server, ForgeKind.GITHUB), 7, BODY)
 
     assert (posted.id, posted.created) == (170, False)
@@ -81,7 +81,7 @@ def test_github_updates_the_marked_comment_found_on_the_second_page() -> None:
 def test_github_creates_the_comment_when_none_is_marked() -> None:
     """https://docs.github.com/en/rest/issues/comments#create-an-issue-comment:
     POST /repos/{owner}/{repo}/issues/{issue_number}/comments with {"body"}."""
-    with forge_server(github_pages([comment(120, "LGTM")])) as server:
+    with recording_server(github_pages([comment(120, "LGTM")])) as server:
         posted = post_comment(forge_for(server, ForgeKind.GITHUB), 7, BODY)
 
     assert (posted.id, posted.created) == (4242, True)
@@ -108,7 +108,7 @@ def test_gitlab_follows_x_next_page_and_updates_the_note_skipping_system_notes()
             return Reply(200, OTHERS, {"X-Next-Page": "2"})
         return Reply(200, {"id": 230})
 
-    with forge_server(answer) as server:
+    with recording_server(answer) as server:
         posted = post_comment(forge_for(server, ForgeKind.GITLAB), 12, BODY)
 
     assert (posted.id, posted.created) == (230, False)
@@ -124,7 +124,7 @@ def test_gitlab_follows_x_next_page_and_updates_the_note_skipping_system_notes()
 def test_gitlab_creates_a_note_on_the_merge_request() -> None:
     """https://docs.gitlab.com/api/notes/#create-new-merge-request-note:
     POST /projects/:id/merge_requests/:merge_request_iid/notes with body."""
-    with forge_server(
+    with recording_server(
         lambda r: Reply(200, []) if r.method == "GET" else Reply(201, {"id": 9})
     ) as server:
         posted = post_comment(forge_for(server, ForgeKind.GITLAB), 12, BODY)
@@ -144,7 +144,7 @@ def test_gitea_updates_the_marked_comment_with_its_token_header() -> None:
     {"body"}; #/issue/issueCreateComment: POST .../issues/{index}/comments;
     `Authorization: token <t>`."""
     listing = [comment(5, BODY), comment(6, "nice"), comment(8, BODY + "newer")]
-    with forge_server(
+    with recording_server(
         lambda r: Reply(200, listing) if r.method == "GET" else Reply(200, {"id": 8})
     ) as server:
         posted = post_comment(forge_for(server, ForgeKind.GITEA), 3, BODY)
@@ -177,7 +177,7 @@ def test_a_refusal_is_one_clear_line_naming_the_forge_and_status_and_never_the_t
             return Reply(200, [])
         return Reply(status, {"message": f"{words} for {TOKEN}"})
 
-    with forge_server(answer) as server, pytest.raises(ForgeError) as raised:
+    with recording_server(answer) as server, pytest.raises(ForgeError) as raised:
         post_comment(forge_for(server, kind), 5, BODY)
 
     message = str(raised.value)
@@ -189,7 +189,7 @@ def test_a_refusal_is_one_clear_line_naming_the_forge_and_status_and_never_the_t
 
 
 def test_a_refused_listing_stops_at_the_first_request() -> None:
-    refusing = forge_server(lambda _r: Reply(401, {"message": "Bad credentials"}))
+    refusing = recording_server(lambda _r: Reply(401, {"message": "Bad credentials"}))
     expected = pytest.raises(ForgeError, match=r"GitHub answered HTTP 401 to GET /repos/acme/")
     with refusing as server, expected:
         post_comment(forge_for(server, ForgeKind.GITHUB), 5, BODY)
@@ -197,7 +197,7 @@ def test_a_refused_listing_stops_at_the_first_request() -> None:
 
 
 def test_a_forge_that_is_down_is_named_with_its_host() -> None:
-    with forge_server(lambda _r: Reply()) as server:
+    with recording_server(lambda _r: Reply()) as server:
         forge = forge_for(server, ForgeKind.GITEA)
     # The server is closed: nothing listens on its port any more.
     with pytest.raises(ForgeError, match=r"^Gitea comment on pull request #5 failed: Gitea at "):
@@ -209,7 +209,7 @@ def test_a_slow_forge_times_out_within_the_bound() -> None:
         time.sleep(1.5)
         return Reply(200, [])
 
-    with forge_server(slow) as server, pytest.raises(ForgeError, match="could not be reached"):
+    with recording_server(slow) as server, pytest.raises(ForgeError, match="could not be reached"):
         post_comment(forge_for(server, ForgeKind.GITHUB), 5, BODY, timeout=0.3)
     assert len(server.requests) == 1
 
@@ -218,13 +218,15 @@ def test_a_next_page_on_another_host_is_not_followed_with_the_token() -> None:
     def answer(request: Recorded) -> Reply:
         return Reply(200, OTHERS, {"Link": '<https://elsewhere.example/steal?page=2>; rel="next"'})
 
-    with forge_server(answer) as server, pytest.raises(ForgeError, match="another host"):
+    with recording_server(answer) as server, pytest.raises(ForgeError, match="another host"):
         post_comment(forge_for(server, ForgeKind.GITHUB), 5, BODY)
     assert len(server.requests) == 1
 
 
 def test_a_redirect_is_not_followed() -> None:
-    redirecting = forge_server(lambda _r: Reply(301, None, {"Location": "http://127.0.0.1:9/x"}))
+    redirecting = recording_server(
+        lambda _r: Reply(301, None, {"Location": "http://127.0.0.1:9/x"})
+    )
     with redirecting as server, pytest.raises(ForgeError, match="answered HTTP 301"):
         post_comment(forge_for(server, ForgeKind.GITHUB), 5, BODY)
     assert len(server.requests) == 1
@@ -237,6 +239,6 @@ def test_pages_are_read_up_to_a_bound_when_the_forge_never_stops_naming_a_next_o
         link = f'<http://{request.headers["host"]}{request.target}>; rel="next"'
         return Reply(200, [], {"Link": link})
 
-    with forge_server(answer) as server:
+    with recording_server(answer) as server:
         post_comment(forge_for(server, ForgeKind.GITHUB), 5, BODY)
     assert len(server.requests) == 51  # 50 pages, then the comment

@@ -13,7 +13,7 @@ from reconciler.notify.forge.http import exchange
 from reconciler.notify.forge.status import DESCRIPTION_LIMIT, StatusState, commit_status
 from reconciler.notify.model import StateChange
 from reconciler.types import ReleaseKey
-from tests.forge_server import Recorded, Reply, forge_server
+from tests.recording_server import Recorded, Reply, recording_server
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 TOKEN = "forge-token-not-for-eyes"
@@ -97,7 +97,7 @@ def test_a_status_is_sent_when_it_changes_and_a_failure_after_a_recovery_is_sent
 
 
 def send_all(forge_kind: ForgeKind, repository: str, *, path_prefix: str = "") -> list[Recorded]:
-    with forge_server(lambda _request: Reply(201, {"id": 1})) as server:
+    with recording_server(lambda _request: Reply(201, {"id": 1})) as server:
         forge = Forge(forge_kind, server.url + path_prefix, repository, TOKEN)
         sink = commit_status_sink(forge, link_url="https://harmonia.example/{namespace}")
         for word in ("Applied", "Ready", "Failed"):

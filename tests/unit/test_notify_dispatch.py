@@ -8,6 +8,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from reconciler.notify.dispatch import Dispatcher
 from reconciler.notify.model import StateChange
 from reconciler.notify.pacing import RetryPolicy
 from reconciler.types import ReleaseKey
-from tests.loopback_receiver import Reply, Script, receiving
+from tests.recording_server import Answer, Recorded, Reply, in_turn, recording_server
 from tests.waiting import wait_for
 
 NOW = datetime(2026, 12, 6, 18, 0, tzinfo=UTC)
@@ -91,14 +92,20 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
-def hanging(answer: threading.Event) -> Script:
+def hanging(answer: threading.Event) -> Answer:
     """A receiver that answers only once `answer` is set (or after 30 s)."""
 
-    def reply(_number: int) -> Reply:
+    def reply(_request: Recorded) -> Reply:
         answer.wait(30)
         return Reply()
 
     return reply
+
+
+def slowly(_request: Recorded) -> Reply:
+    """A receiver that answers after 3 s (later than the dispatcher waits)."""
+    time.sleep(3)
+    return Reply()
 
 
 def closed_port() -> int:
@@ -117,15 +124,15 @@ def test_the_counts_are_exported_with_the_loops_metrics_from_the_start() -> None
 
 
 def test_the_same_failure_said_pass_after_pass_is_sent_once() -> None:
-    with receiving() as receiver, dispatching(receiver.url) as dispatcher:
+    with recording_server() as receiver, dispatching(receiver.hook_url) as dispatcher:
         for _pass in range(3):
             assert dispatcher.offer(failed())
         settled(dispatcher, 1)
         dispatcher.close(timeout=10)
-    assert len(receiver.received) == 1
-    request = receiver.received[0]
+    assert len(receiver.requests) == 1
+    request = receiver.requests[0]
     assert (request.method, request.path) == ("POST", "/hook")
-    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["content-type"] == "application/json"
     assert json.loads(request.body)["kind"] == "Failed"
     assert (count(dispatcher, "sent"), count(dispatcher, "deduplicated")) == (1, 2)
 
@@ -151,11 +158,11 @@ def test_a_slow_receiver_times_out_each_attempt_and_the_attempts_are_bounded(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     retry = RetryPolicy(attempts=2, base=0.05, cap=1.0, rest=0.0)
-    with receiving(lambda _n: Reply(delay=3)) as receiver:
-        with dispatching(receiver.url, retry=retry, timeout=0.5) as dispatcher:
+    with recording_server(slowly) as receiver:
+        with dispatching(receiver.hook_url, retry=retry, timeout=0.5) as dispatcher:
             dispatcher.offer(failed())
             settled(dispatcher, 1)
-        assert len(receiver.received) == 2, "one attempt and one retry, no more"
+        assert len(receiver.requests) == 2, "one attempt and one retry, no more"
     assert count(dispatcher, "failed") == 1
     assert warnings(caplog) == [
         "notification receiver ops failing: timed out; retried with backoff, 2 attempts at most"
@@ -166,11 +173,14 @@ def test_a_slow_receiver_times_out_each_attempt_and_the_attempts_are_bounded(
 def test_a_refusal_is_not_retried_and_said_once_per_streak(
     status: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with receiving(lambda _n: Reply(status)) as receiver, dispatching(receiver.url) as dispatcher:
+    with (
+        recording_server(lambda _request: Reply(status)) as receiver,
+        dispatching(receiver.hook_url) as dispatcher,
+    ):
         dispatcher.offer(failed("shop/web"))
         dispatcher.offer(failed("shop/api"))
         settled(dispatcher, 2)
-    assert len(receiver.received) == 2, "each alert tried once"
+    assert len(receiver.requests) == 2, "each alert tried once"
     assert count(dispatcher, "failed") == 2
     assert warnings(caplog) == [
         f"notification receiver ops failing: HTTP {status}; not retried: check the "
@@ -184,12 +194,12 @@ def test_a_server_error_is_retried_and_delivered_and_the_recovery_said(
     caplog.set_level(logging.INFO, logger=LOGGER)
     script = (Reply(500), Reply(200))
     with (
-        receiving(lambda n: script[min(n, 1)]) as receiver,
-        dispatching(receiver.url) as dispatcher,
+        recording_server(in_turn(lambda n: script[min(n, 1)])) as receiver,
+        dispatching(receiver.hook_url) as dispatcher,
     ):
         dispatcher.offer(failed())
         settled(dispatcher, 1)
-    first, retried = receiver.received
+    first, retried = receiver.requests
     assert first.body == retried.body
     assert (count(dispatcher, "sent"), count(dispatcher, "failed")) == (1, 0)
     said = [r.getMessage() for r in caplog.records if r.name == LOGGER]
@@ -200,14 +210,14 @@ def test_a_server_error_is_retried_and_delivered_and_the_recovery_said(
 
 
 def test_a_429_waits_what_retry_after_asks() -> None:
-    script = (Reply(429, headers=(("Retry-After", "1"),)), Reply(200))
+    script = (Reply(429, headers={"Retry-After": "1"}), Reply(200))
     with (
-        receiving(lambda n: script[min(n, 1)]) as receiver,
-        dispatching(receiver.url) as dispatcher,
+        recording_server(in_turn(lambda n: script[min(n, 1)])) as receiver,
+        dispatching(receiver.hook_url) as dispatcher,
     ):
         dispatcher.offer(failed())
         settled(dispatcher, 1)
-    first, second = receiver.received
+    first, second = receiver.requests
     assert second.at - first.at >= 0.9, "Retry-After: 1 was not honoured"
     assert count(dispatcher, "sent") == 1
 
@@ -217,14 +227,17 @@ def test_a_flood_of_200_state_changes_is_sent_within_the_rate_limit_deduplicated
     once, no faster than the bucket allows (5 at once, then 40 a second)."""
     flood = [failed(f"ns-{number}/app") for number in range(100)] * 2
     limit = RateLimit(per_second=40, burst=5)
-    with receiving() as receiver, dispatching(receiver.url, rate_limit=limit) as dispatcher:
+    with (
+        recording_server() as receiver,
+        dispatching(receiver.hook_url, rate_limit=limit) as dispatcher,
+    ):
         assert all(dispatcher.offer(change) for change in flood)
         settled(dispatcher, 100)
-    assert len(receiver.received) == 100
-    assert len({json.loads(r.body)["release"] for r in receiver.received}) == 100
+    assert len(receiver.requests) == 100
+    assert len({json.loads(r.body)["release"] for r in receiver.requests}) == 100
     assert (count(dispatcher, "sent"), count(dispatcher, "deduplicated")) == (100, 100)
-    start = receiver.received[0].at
-    for number, request in enumerate(receiver.received):
+    start = receiver.requests[0].at
+    for number, request in enumerate(receiver.requests):
         # The bucket is full at the first request: request n needs n - burst + 1 new tokens.
         earliest = max(number - limit.burst + 1, 0) / limit.per_second
         assert request.at - start >= earliest - 0.05, f"request {number} came too early"
@@ -232,11 +245,14 @@ def test_a_flood_of_200_state_changes_is_sent_within_the_rate_limit_deduplicated
 
 def test_offer_returns_at_once_while_a_request_hangs_and_drops_beyond_the_inbox() -> None:
     answer = threading.Event()
-    with receiving(hanging(answer)) as receiver, dispatching(receiver.url, inbox=50) as dispatcher:
+    with (
+        recording_server(hanging(answer)) as receiver,
+        dispatching(receiver.hook_url, inbox=50) as dispatcher,
+    ):
         dispatcher.offer(failed("shop/first"))
-        wait_for(lambda: len(receiver.received), until=lambda n: n == 1, what="the first request")
+        wait_for(lambda: len(receiver.requests), until=lambda n: n == 1, what="the first request")
         accepted = [dispatcher.offer(failed(f"shop/r{number}")) for number in range(60)]
-        assert len(receiver.received) == 1, "offer waited for a request"
+        assert len(receiver.requests) == 1, "offer waited for a request"
         answer.set()
     assert accepted == [True] * 50 + [False] * 10
     assert count(dispatcher, "dropped", receiver="*") == 10
@@ -244,12 +260,12 @@ def test_offer_returns_at_once_while_a_request_hangs_and_drops_beyond_the_inbox(
 
 def test_closing_gives_up_at_its_deadline_on_a_hanging_receiver_and_counts_the_rest() -> None:
     answer = threading.Event()
-    with receiving(hanging(answer)) as receiver:
-        with dispatching(receiver.url, timeout=1.0, start=False) as dispatcher:
+    with recording_server(hanging(answer)) as receiver:
+        with dispatching(receiver.hook_url, timeout=1.0, start=False) as dispatcher:
             for name in ("a", "b", "c"):
                 dispatcher.offer(failed(f"shop/{name}"))
             dispatcher.start()
-            wait_for(lambda: len(receiver.received), until=bool, what="the first request")
+            wait_for(lambda: len(receiver.requests), until=bool, what="the first request")
             assert dispatcher.close(timeout=0.5), "the thread outlived the deadline"
         answer.set()
     assert count(dispatcher, "dropped") == 3
@@ -257,12 +273,12 @@ def test_closing_gives_up_at_its_deadline_on_a_hanging_receiver_and_counts_the_r
 
 
 def test_closing_sends_what_is_queued_before_the_thread_ends() -> None:
-    with receiving() as receiver, dispatching(receiver.url, start=False) as dispatcher:
+    with recording_server() as receiver, dispatching(receiver.hook_url, start=False) as dispatcher:
         for name in ("a", "b", "c"):
             dispatcher.offer(failed(f"shop/{name}"))
         dispatcher.start()
         dispatcher.close(timeout=10)
-        assert len(receiver.received) == 3
+        assert len(receiver.requests) == 3
         assert not dispatcher.offer(failed("shop/late")), "a closed dispatcher takes nothing"
 
 
@@ -285,11 +301,11 @@ def test_the_event_bus_hands_its_listener_every_event_masked_and_in_order() -> N
 
 
 def test_a_receiver_with_a_long_queue_does_not_hold_up_another() -> None:
-    with receiving() as busy, receiving() as quiet:
+    with recording_server() as busy, recording_server() as quiet:
         sink = AlertSink(
             [
-                Receiver("busy", "webhook", busy.url, AlertFilter()),
-                Receiver("quiet", "webhook", quiet.url, AlertFilter(namespaces=("b",))),
+                Receiver("busy", "webhook", busy.hook_url, AlertFilter()),
+                Receiver("quiet", "webhook", quiet.hook_url, AlertFilter(namespaces=("b",))),
             ]
         )
         dispatcher = Dispatcher([sink], rate_limit=RateLimit(per_second=100, burst=100))
@@ -298,8 +314,8 @@ def test_a_receiver_with_a_long_queue_does_not_hold_up_another() -> None:
         dispatcher.offer(failed("b/app"))
         dispatcher.start()
         assert dispatcher.close(timeout=30)
-    assert (len(busy.received), len(quiet.received)) == (21, 1)
-    assert quiet.received[0].at < busy.received[2].at, "quiet waited for busy's queue"
+    assert (len(busy.requests), len(quiet.requests)) == (21, 1)
+    assert quiet.requests[0].at < busy.requests[2].at, "quiet waited for busy's queue"
 
 
 def test_a_listener_that_fails_is_logged_and_the_bus_goes_on(
