@@ -33,7 +33,7 @@ import yaml
 
 from devcluster.image import IMAGE, build_image, buildah
 from tests.conftest import LiveCluster
-from tests.forge_server import ForgeServer, Reply, forge_server
+from tests.recording_server import RecordingServer, Reply, recording_server
 from tests.image.pod import Mount, PodRun, pod_run, resolved
 from tests.sops_files import sops_binary
 
@@ -105,14 +105,14 @@ def image() -> str:
 
 
 @pytest.fixture(scope="module")
-def forge() -> Iterator[ForgeServer]:
+def forge() -> Iterator[RecordingServer]:
     """A loopback server playing GitHub's statuses API, for the installation's forge."""
-    with forge_server(lambda _request: Reply(201, {"id": 1})) as server:
+    with recording_server(lambda _request: Reply(201, {"id": 1})) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def installation(cluster: LiveCluster, forge: ForgeServer) -> Iterator[Installation]:
+def installation(cluster: LiveCluster, forge: RecordingServer) -> Iterator[Installation]:
     run = uuid.uuid4().hex[:6]
     installed = Installation(
         release=f"harmonia-img-{run}",
@@ -330,7 +330,11 @@ def test_the_image_runs_as_its_non_root_user_on_a_read_only_root_with_every_char
 
 
 def test_a_pass_in_the_image_applies_the_examples_and_pushes_the_status(
-    image: str, installation: Installation, cluster: LiveCluster, forge: ForgeServer, tmp_path: Path
+    image: str,
+    installation: Installation,
+    cluster: LiveCluster,
+    forge: RecordingServer,
+    tmp_path: Path,
 ) -> None:
     """Also: the chart's forge values reach the pod (its token from the Secret the chart
     mounts), and the pass sets each release's status on the commit it applied."""
