@@ -33,8 +33,8 @@ import yaml
 
 from devcluster.image import IMAGE, build_image, buildah
 from tests.conftest import LiveCluster
-from tests.recording_server import RecordingServer, Reply, recording_server
 from tests.image.pod import Mount, PodRun, pod_run, resolved
+from tests.recording_server import RecordingServer, Reply, recording_server
 from tests.sops_files import sops_binary
 
 pytestmark = pytest.mark.cluster
