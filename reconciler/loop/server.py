@@ -1,5 +1,5 @@
 """The reconciler's HTTP endpoint: Prometheus metrics, liveness, readiness, read-only JSON
-API, the stream of release events, and Git push webhooks.
+API, the stream of release events, Git push webhooks, and the web UI's pages (`ui.py`).
 
 `harmonia run` starts one next to the loop: a Starlette app assembled from routes, served by
 uvicorn on an event loop of its own in a thread. The server only answers from the
@@ -26,7 +26,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -50,6 +50,15 @@ from reconciler.loop.http_limits import (
 )
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.openapi import OPENAPI, OPENAPI_PATH
+from reconciler.loop.ui import (
+    CONTENT_SECURITY_POLICY,
+    SCRIPT_PATH,
+    STYLE_PATH,
+    asset,
+    asset_media_type,
+    parse_page_query,
+    releases_page,
+)
 from reconciler.types import JsonObject
 
 log = logging.getLogger(__name__)
@@ -59,6 +68,7 @@ HOOKS_PATH = "/hooks"
 
 ROUTES: JsonObject = {
     "routes": [
+        "GET /?namespace=<namespace>&state=<state>",
         "GET /metrics",
         "GET /healthz",
         "GET /readyz",
@@ -170,6 +180,16 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         # Blank values dropped, the last of a repeated key kept: as the API has always read it.
         return JsonAnswer(list_releases(dict(parse_qsl(request.url.query))))
 
+    def page(request: Request) -> Response:
+        query = parse_page_query(dict(parse_qsl(request.url.query)))
+        html = releases_page(list_releases(query.api_query()), query)
+        return HTMLResponse(html, headers=_UI_HEADERS)
+
+    async def static(request: Request) -> Response:
+        body = asset(request.url.path)
+        assert body is not None  # only the assets' paths are routed here
+        return Response(body, media_type=asset_media_type(request.url.path), headers=_UI_HEADERS)
+
     def release(request: Request) -> Response:
         params = request.path_params
         return JsonAnswer(release_detail(params["namespace"], params["name"]))
@@ -201,6 +221,9 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
     return [
         *hooks,
         _get("/metrics", _in_thread(metrics, threads)),
+        _get("/", _in_thread(page, threads)),
+        _get(SCRIPT_PATH, static),
+        _get(STYLE_PATH, static),
         _get("/healthz", healthz),
         _get("/readyz", _in_thread(readyz, threads)),
         _get("/api", api_root),
@@ -210,6 +233,14 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         _get(f"{RELEASES_PATH}/{{namespace}}/{{name}}", _in_thread(release, threads)),
         _get(EVENTS_PATH, events),
     ]
+
+
+_UI_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
 
 
 def _get(path: str, endpoint: Endpoint) -> Route:
