@@ -51,11 +51,9 @@ from reconciler.loop.http_limits import (
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.openapi import OPENAPI, OPENAPI_PATH
 from reconciler.loop.ui import (
+    ASSET_PATHS,
     CONTENT_SECURITY_POLICY,
-    SCRIPT_PATH,
-    STYLE_PATH,
     asset,
-    asset_media_type,
     parse_page_query,
     releases_page,
 )
@@ -185,10 +183,9 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         html = releases_page(list_releases(query.api_query()), query)
         return HTMLResponse(html, headers=_UI_HEADERS)
 
-    async def static(request: Request) -> Response:
-        body = asset(request.url.path)
-        assert body is not None  # only the assets' paths are routed here
-        return Response(body, media_type=asset_media_type(request.url.path), headers=_UI_HEADERS)
+    def static(request: Request) -> Response:
+        body, media_type = asset(request.url.path)
+        return Response(body, media_type=media_type, headers=_UI_HEADERS)
 
     def release(request: Request) -> Response:
         params = request.path_params
@@ -222,8 +219,7 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         *hooks,
         _get("/metrics", _in_thread(metrics, threads)),
         _get("/", _in_thread(page, threads)),
-        _get(SCRIPT_PATH, static),
-        _get(STYLE_PATH, static),
+        *(_get(path, _in_thread(static, threads)) for path in ASSET_PATHS),
         _get("/healthz", healthz),
         _get("/readyz", _in_thread(readyz, threads)),
         _get("/api", api_root),

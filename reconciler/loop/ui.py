@@ -19,14 +19,17 @@ from reconciler.loop.errors import ApiError
 from reconciler.types import JsonObject, JsonValue
 
 UI_QUERY_KEYS = ("namespace", "state")
-SCRIPT_PATH = "/ui/releases.js"
-STYLE_PATH = "/ui/releases.css"
+ASSETS_PATH = "/ui"
+SCRIPT_PATH = f"{ASSETS_PATH}/releases.js"
+STYLE_PATH = f"{ASSETS_PATH}/releases.css"
+ICON_PATH = f"{ASSETS_PATH}/favicon.svg"
+"""A page's own icon: else a browser asks for `/favicon.ico`, a 404 in its console."""
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 """Nothing inline, nothing from elsewhere: only this server's script, style and stream."""
 _MAX_STATE = 64
-_ASSETS = {SCRIPT_PATH: "releases.js", STYLE_PATH: "releases.css"}
+_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
 
 @dataclass(frozen=True)
@@ -49,20 +52,22 @@ def parse_page_query(query: Mapping[str, str]) -> PageQuery:
     return PageQuery(namespace, state)
 
 
-def asset(path: str) -> bytes | None:
-    """The bytes of a static file the page uses, from the package; None for any other path."""
-    name = _ASSETS.get(path)
-    return None if name is None else files(__package__).joinpath("ui_static", name).read_bytes()
+ASSET_PATHS = (SCRIPT_PATH, STYLE_PATH, ICON_PATH)
 
 
-def asset_media_type(path: str) -> str:
-    return "text/javascript" if path.endswith(".js") else "text/css"
+def asset(path: str) -> tuple[bytes, str]:
+    """The bytes and media type of one of `ASSET_PATHS`, read from the package (the wheel
+    holds `ui_static/`)."""
+    name = path.removeprefix(f"{ASSETS_PATH}/")
+    body = files(__package__).joinpath("ui_static", name).read_bytes()
+    return body, _MEDIA_TYPES[name[name.rindex(".") :]]
 
 
 def releases_page(release_list: JsonObject, query: PageQuery) -> str:
     """The releases page for the API's `release_list` body, filtered by `query.state`."""
     releases = release_list.get("releases")
-    summaries = [item for item in releases if isinstance(item, dict)] if releases else []
+    listed = releases if isinstance(releases, list) else []
+    summaries = [item for item in listed if isinstance(item, dict)]
     shown = [item for item in summaries if query.state in (None, item.get("state"))]
     rows = "\n".join(_row(summary) for summary in shown)
     states = sorted({str(summary.get("state")) for summary in summaries} | {query.state or ""})
@@ -73,6 +78,7 @@ def releases_page(release_list: JsonObject, query: PageQuery) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Releases · Harmonia</title>
+<link rel="icon" type="image/svg+xml" href="{_attr(ICON_PATH[1:])}">
 <link rel="stylesheet" href="{_attr(STYLE_PATH[1:])}">
 <script src="{_attr(SCRIPT_PATH[1:])}" defer></script>
 </head>

@@ -3,17 +3,19 @@ served by the real HTTP server with a strict Content-Security-Policy and its scr
 
 from __future__ import annotations
 
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from email.message import Message
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.server import Endpoints, ObservabilityServer
-from reconciler.loop.ui import PageQuery, releases_page
+from reconciler.loop.ui import ASSET_PATHS, PageQuery, releases_page
 from reconciler.types import JsonObject
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -161,6 +163,7 @@ def test_a_bad_filter_is_a_json_400_that_names_it(port: int, query: str, named: 
     [
         ("/ui/releases.js", "text/javascript", "new EventSource(table.dataset.events)"),
         ("/ui/releases.css", "text/css", "border-collapse"),
+        ("/ui/favicon.svg", "image/svg+xml", "<svg"),
     ],
 )
 def test_the_page_assets_are_served_from_the_package(
@@ -172,3 +175,12 @@ def test_the_page_assets_are_served_from_the_package(
     assert headers["Content-Type"].startswith(media_type)
     assert headers["Content-Security-Policy"].startswith("default-src 'self';")
     assert marker in body
+
+
+def test_every_asset_is_package_data_of_the_wheel() -> None:
+    root = Path(__file__).parents[2]
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["reconciler.loop"]
+    package = root / "reconciler" / "loop"
+    shipped = {path for glob in globs for path in package.glob(glob)}
+    assert {package / "ui_static" / path.rpartition("/")[2] for path in ASSET_PATHS} <= shipped
