@@ -24,6 +24,7 @@ SCRIPT_PATH = f"{ASSETS_PATH}/releases.js"
 STYLE_PATH = f"{ASSETS_PATH}/releases.css"
 ICON_PATH = f"{ASSETS_PATH}/favicon.svg"
 """A page's own icon: else a browser asks for `/favicon.ico`, a 404 in its console."""
+ASSET_PATHS = (SCRIPT_PATH, STYLE_PATH, ICON_PATH)
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
@@ -50,9 +51,6 @@ def parse_page_query(query: Mapping[str, str]) -> PageQuery:
     if state is not None and (len(state) > _MAX_STATE or not state.isalnum()):
         raise ApiError(400, f"state: {state[:100]!r} is not a state name")
     return PageQuery(namespace, state)
-
-
-ASSET_PATHS = (SCRIPT_PATH, STYLE_PATH, ICON_PATH)
 
 
 def asset(path: str) -> tuple[bytes, str]:

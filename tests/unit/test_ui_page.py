@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from email.message import Message
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -78,13 +79,15 @@ def test_a_hostile_message_appears_escaped_and_adds_no_tag() -> None:
     assert not any(tag == "img" for tag, _ in tags_of(html))
 
 
-def test_the_page_has_no_inline_script_and_only_relative_urls() -> None:
+def test_the_page_has_no_inline_script_and_every_url_stays_under_a_path_prefix() -> None:
     tags = tags_of(releases_page(listed({}), PageQuery()))
 
     scripts = [attrs for tag, attrs in tags if tag == "script"]
     assert scripts == [{"src": "ui/releases.js", "defer": None}]
-    urls = [attrs[name] for _, attrs in tags for name in ("src", "href") if name in attrs]
-    assert urls and all(url and not url.startswith(("/", "http")) for url in urls)
+    named = ("src", "href", "action", "data-events")
+    urls = [str(attrs[name]) for _, attrs in tags for name in named if name in attrs]
+    prefix = "https://example.org/harmonia/"
+    assert len(urls) == 5 and all(urljoin(prefix, url).startswith(prefix) for url in urls)
     assert not any(name.startswith("on") for _, attrs in tags for name in attrs)
 
 
