@@ -26,10 +26,14 @@ binaries: setup
 	$(BIN)/harmonia dev-cluster build --with-gitea
 
 # Debian's packages the tests need: the OCI registry the chart-source tests push charts to on
-# loopback; buildah and mmdebstrap, which build the container image without a Docker engine.
-SYSTEM_DEPS := docker-registry buildah mmdebstrap
+# loopback; buildah and mmdebstrap, which build the container image without a Docker engine;
+# chromium and its chromedriver, the real browser of the web UI's test. A package counts as
+# there when its command is (chromium-driver's is chromedriver) or dpkg has it installed.
+SYSTEM_DEPS := docker-registry buildah mmdebstrap chromium chromium-driver
 system-deps:
-	@missing=$$(for tool in $(SYSTEM_DEPS); do command -v $$tool >/dev/null || echo $$tool; done); \
+	@missing=$$(for tool in $(SYSTEM_DEPS); do command -v $$tool >/dev/null \
+	  || dpkg-query -W -f='$${db:Status-Status}' $$tool 2>/dev/null | grep -qx installed \
+	  || echo $$tool; done); \
 	[ -z "$$missing" ] || { \
 	  [ "$$(id -u)" = 0 ] && SUDO= || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; }

@@ -1,5 +1,5 @@
 """The reconciler's HTTP endpoint: Prometheus metrics, liveness, readiness, read-only JSON
-API, the stream of release events, and Git push webhooks.
+API, the stream of release events, Git push webhooks, and the web UI's pages (`ui.py`).
 
 `harmonia run` starts one next to the loop: a Starlette app assembled from routes, served by
 uvicorn on an event loop of its own in a thread. The server only answers from the
@@ -26,7 +26,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -50,6 +50,13 @@ from reconciler.loop.http_limits import (
 )
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.openapi import OPENAPI, OPENAPI_PATH
+from reconciler.loop.ui import (
+    ASSET_PATHS,
+    CONTENT_SECURITY_POLICY,
+    asset,
+    parse_page_query,
+    releases_page,
+)
 from reconciler.types import JsonObject
 
 log = logging.getLogger(__name__)
@@ -59,6 +66,7 @@ HOOKS_PATH = "/hooks"
 
 ROUTES: JsonObject = {
     "routes": [
+        "GET /?namespace=<namespace>&state=<state>",
         "GET /metrics",
         "GET /healthz",
         "GET /readyz",
@@ -170,6 +178,15 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         # Blank values dropped, the last of a repeated key kept: as the API has always read it.
         return JsonAnswer(list_releases(dict(parse_qsl(request.url.query))))
 
+    def page(request: Request) -> Response:
+        query = parse_page_query(dict(parse_qsl(request.url.query)))
+        html = releases_page(list_releases(query.api_query()), query)
+        return HTMLResponse(html, headers=_UI_HEADERS)
+
+    def static(request: Request) -> Response:
+        body, media_type = asset(request.url.path)
+        return Response(body, media_type=media_type, headers=_UI_HEADERS)
+
     def release(request: Request) -> Response:
         params = request.path_params
         return JsonAnswer(release_detail(params["namespace"], params["name"]))
@@ -201,6 +218,8 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
     return [
         *hooks,
         _get("/metrics", _in_thread(metrics, threads)),
+        _get("/", _in_thread(page, threads)),
+        *(_get(path, _in_thread(static, threads)) for path in ASSET_PATHS),
         _get("/healthz", healthz),
         _get("/readyz", _in_thread(readyz, threads)),
         _get("/api", api_root),
@@ -210,6 +229,14 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         _get(f"{RELEASES_PATH}/{{namespace}}/{{name}}", _in_thread(release, threads)),
         _get(EVENTS_PATH, events),
     ]
+
+
+_UI_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
 
 
 def _get(path: str, endpoint: Endpoint) -> Route:

@@ -1,0 +1,137 @@
+"""The web UI's releases page: server-rendered HTML from the JSON API's release list.
+
+Pure: `server.py` asks the API's provider for the list (already masked, so no Secret value
+reaches a page) and serves what `releases_page` makes of it, with `CONTENT_SECURITY_POLICY`.
+Every value from Git or the cluster is escaped; every URL is relative, so the page works
+under a proxy's path prefix. The one script, `ui_static/releases.js`, ships in the wheel and
+keeps the State column current from `GET /api/v1/events`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from importlib.resources import files
+
+from reconciler.loop.api import queried_namespace
+from reconciler.loop.errors import ApiError
+from reconciler.types import JsonObject, JsonValue
+
+UI_QUERY_KEYS = ("namespace", "state")
+ASSETS_PATH = "/ui"
+SCRIPT_PATH = f"{ASSETS_PATH}/releases.js"
+STYLE_PATH = f"{ASSETS_PATH}/releases.css"
+ICON_PATH = f"{ASSETS_PATH}/favicon.svg"
+"""A page's own icon: else a browser asks for `/favicon.ico`, a 404 in its console."""
+ASSET_PATHS = (SCRIPT_PATH, STYLE_PATH, ICON_PATH)
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""Nothing inline, nothing from elsewhere: only this server's script, style and stream."""
+_MAX_STATE = 64
+_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """The page's filter: `?namespace=` goes to the API's list, `?state=` is applied here."""
+
+    namespace: str | None = None
+    state: str | None = None
+
+    def api_query(self) -> dict[str, str]:
+        return {"namespace": self.namespace} if self.namespace else {}
+
+
+def parse_page_query(query: Mapping[str, str]) -> PageQuery:
+    """The page's query parameters; `ApiError(400)` for an unknown or malformed one."""
+    namespace = queried_namespace(query, known=UI_QUERY_KEYS)
+    state = query.get("state") or None
+    if state is not None and (len(state) > _MAX_STATE or not state.isalnum()):
+        raise ApiError(400, f"state: {state[:100]!r} is not a state name")
+    return PageQuery(namespace, state)
+
+
+def asset(path: str) -> tuple[bytes, str]:
+    """The bytes and media type of one of `ASSET_PATHS`, read from the package (the wheel
+    holds `ui_static/`)."""
+    name = path.removeprefix(f"{ASSETS_PATH}/")
+    body = files(__package__).joinpath("ui_static", name).read_bytes()
+    return body, _MEDIA_TYPES[name[name.rindex(".") :]]
+
+
+def releases_page(release_list: JsonObject, query: PageQuery) -> str:
+    """The releases page for the API's `release_list` body, filtered by `query.state`."""
+    releases = release_list.get("releases")
+    listed = releases if isinstance(releases, list) else []
+    summaries = [item for item in listed if isinstance(item, dict)]
+    shown = [item for item in summaries if query.state in (None, item.get("state"))]
+    rows = "\n".join(_row(summary) for summary in shown)
+    states = sorted({str(summary.get("state")) for summary in summaries} | {query.state or ""})
+    stream = "api/v1/events" + (f"?namespace={query.namespace}" if query.namespace else "")
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Releases · Harmonia</title>
+<link rel="icon" type="image/svg+xml" href="{_attr(ICON_PATH[1:])}">
+<link rel="stylesheet" href="{_attr(STYLE_PATH[1:])}">
+<script src="{_attr(SCRIPT_PATH[1:])}" defer></script>
+</head>
+<body>
+<main>
+<h1>Releases</h1>
+<form method="get" action="" class="filter">
+<label>Namespace <input name="namespace" value="{_attr(query.namespace or "")}"></label>
+<label>State <select name="state">{_options(states, query.state)}</select></label>
+<button type="submit">Filter</button>
+</form>
+<p id="count">{len(shown)} of {len(summaries)} releases</p>
+<table id="releases" data-events="{_attr(stream)}">
+<thead><tr><th scope="col">Release</th><th scope="col">State</th><th scope="col">Sync</th>\
+<th scope="col">Revision</th><th scope="col">Message</th></tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>
+</main>
+</body>
+</html>
+"""
+
+
+def _row(summary: JsonObject) -> str:
+    key = f"{summary.get('namespace')}/{summary.get('name')}"
+    state = _text(summary.get("state"))
+    revision = _text(summary.get("revision"))
+    sync = " · ".join(
+        _text(summary.get(field)) for field in ("outcome", "nextAttempt") if summary.get(field)
+    )
+    return (
+        f'<tr data-release="{_attr(key)}">'
+        f"<td>{escape(key)}</td>"
+        f'<td class="state" data-state="{_attr(state)}">{escape(state)}</td>'
+        f'<td class="sync">{escape(sync)}</td>'
+        f'<td class="revision" title="{_attr(revision)}">{escape(revision[:12])}</td>'
+        f'<td class="message">{escape(_text(summary.get("message")))}</td>'
+        "</tr>"
+    )
+
+
+def _options(states: Sequence[str], chosen: str | None) -> str:
+    options = ['<option value="">any</option>']
+    for state in states:
+        if state:
+            selected = " selected" if state == chosen else ""
+            options.append(f'<option value="{_attr(state)}"{selected}>{escape(state)}</option>')
+    return "".join(options)
+
+
+def _text(value: JsonValue) -> str:
+    return "" if value is None else str(value)
+
+
+def _attr(text: str) -> str:
+    return escape(text, quote=True)

@@ -1,0 +1,109 @@
+"""The web UI in a real browser: Debian's headless Chromium, driven by Selenium through
+Debian's chromedriver, against a real `harmonia run` on the dev cluster. The page lists the
+release with no console error, and a failing commit shows on it without a reload.
+
+With `HARMONIA_UI_SCREENSHOTS=<folder>` the test saves the page it saw (docs/images/ holds
+the one docs/ui.md shows)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
+
+from tests.cluster.test_run_loop import (
+    SECRET_VALUE,
+    eventually,
+    free_port,
+    http_get,
+    repository_files,
+    running_with,
+)
+from tests.conftest import GitRepos, LiveCluster
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+QUIET_CHROMIUM = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,480",
+)
+"""The machine's network is closed: nothing that would phone home."""
+SCREENSHOTS = "HARMONIA_UI_SCREENSHOTS"
+PASSES = ("--interval", "2s", "--jitter", "0", "--no-leader-elect", "--no-status")
+"""A pass every 2 s, so a new commit is taken at once without a webhook."""
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (*QUIET_CHROMIUM, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def broken_files(namespace: str) -> dict[str, str]:
+    """The release's chart with a ConfigMap whose name the API server refuses."""
+    bad = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Not_A_Name"}}
+    return {"charts/web/objects.yaml": yaml.safe_dump_all([bad])}
+
+
+def console_errors(driver: webdriver.Chrome) -> list[str]:
+    return [
+        str(entry["message"]) for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
+    ]
+
+
+def test_the_releases_page_lists_a_release_and_shows_its_failure_live_without_a_reload(
+    cluster: LiveCluster,
+    namespace: str,
+    git_repos: GitRepos,
+    tmp_path: Path,
+    browser: webdriver.Chrome,
+) -> None:
+    git_repos.commit_and_push(repository_files(namespace), "web")
+    port = free_port()
+    args = ("--repo", str(git_repos.remote), "--ref", "main", *PASSES)
+    listen = ("--listen", f"127.0.0.1:{port}")
+    with running_with(cluster, tmp_path / "cache", tmp_path / "run.log", *args, *listen):
+        ready = f"?namespace={namespace}&state=Ready"
+        eventually(
+            lambda: f'data-release="{namespace}/web"' in http_get(port, f"/{ready}")[1],
+            what="Ready in the API",
+            timeout=120,
+        )
+        browser.get(f"http://127.0.0.1:{port}/?namespace={namespace}")
+        row = browser.find_element(By.CSS_SELECTOR, f'tr[data-release="{namespace}/web"]')
+        state = row.find_element(By.CSS_SELECTOR, ".state")
+        assert state.text == "Ready"
+        browser.execute_script("window.notReloaded = true")
+
+        git_repos.commit_and_push(broken_files(namespace), "break web")
+
+        WebDriverWait(browser, 30, poll_frequency=0.2).until(lambda _: state.text == "Failed")
+        message = row.find_element(By.CSS_SELECTOR, ".message").text
+        assert browser.execute_script("return window.notReloaded") is True
+        assert "Not_A_Name" in message, message
+        assert console_errors(browser) == []
+        assert SECRET_VALUE not in browser.page_source
+        if folder := os.environ.get(SCREENSHOTS):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            assert browser.save_screenshot(str(Path(folder) / "releases.png"))
