@@ -240,3 +240,13 @@ def test_pages_are_read_up_to_a_bound_when_the_forge_never_stops_naming_a_next_o
     with forge_server(answer) as server:
         post_comment(forge_for(server, ForgeKind.GITHUB), 5, BODY)
     assert len(server.requests) == 51  # 50 pages, then the comment
+
+
+def test_a_forge_that_is_down_is_named_without_the_credentials_of_its_api_url() -> None:
+    with forge_server(lambda _r: Reply()) as server:
+        port = server.url.rsplit(":", 1)[1]
+    forge = Forge(ForgeKind.GITEA, f"http://bot:hunter2@127.0.0.1:{port}/api/v1", "a/b", TOKEN)
+    with pytest.raises(ForgeError) as raised:
+        post_comment(forge, 5, BODY)
+    assert f"Gitea at 127.0.0.1:{port} could not be reached" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
