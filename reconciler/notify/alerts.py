@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from reconciler.notify.config import AlertFilter, NotificationConfigError, ReceiverSpec
 from reconciler.notify.kinds import Alert, AlertTracker
@@ -76,6 +77,24 @@ def _read(path: Path, *, receiver: str, setting: str) -> bytes:
     return content
 
 
+def _check_url(url: str, *, receiver: str) -> None:
+    """An http(s) URL with a host that urllib can parse (else it raises ValueError at the
+    first alert, on the sending thread). Said without the URL: it may be a secret."""
+    if not url.startswith(("https://", "http://")):  # urllib would open file: ones
+        raise NotificationConfigError(
+            f"notifications receiver {receiver}: the URL is not an http(s) URL"
+        )
+    try:
+        parts = urlsplit(url)
+        parsed = parts.hostname is not None and (parts.port or 0) >= 0
+    except ValueError:
+        parsed = False
+    if not parsed:
+        raise NotificationConfigError(
+            f"notifications receiver {receiver}: the URL names no host or does not parse"
+        )
+
+
 def load_receivers(specs: Sequence[ReceiverSpec]) -> list[Receiver]:
     """The receivers with their secrets read; `NotificationConfigError` names the receiver
     and the file that cannot be read or is empty."""
@@ -85,11 +104,7 @@ def load_receivers(specs: Sequence[ReceiverSpec]) -> list[Receiver]:
             url = _read(spec.url_file, receiver=spec.name, setting="urlFile").decode()
         else:
             url = spec.url or ""
-        if not url.startswith(("https://", "http://")):
-            # Said without the URL: it may be a secret (and urllib would open file: ones).
-            raise NotificationConfigError(
-                f"notifications receiver {spec.name}: the URL is not an http(s) URL"
-            )
+        _check_url(url, receiver=spec.name)
         key = (
             _read(spec.secret_file, receiver=spec.name, setting="secretFile")
             if spec.secret_file is not None

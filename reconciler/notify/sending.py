@@ -54,14 +54,14 @@ def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
 def send(delivery: Delivery, *, timeout: float) -> Answer:
     """Send `delivery` once, in `timeout` seconds at most however slowly the receiver
     answers; never raises for the network or the receiver's answer."""
-    request = urllib.request.Request(
-        delivery.url,
-        data=delivery.body,
-        headers=dict(delivery.headers),
-        method=delivery.method,
-    )
     with bounded(timeout) as (opener, watchdog):
         try:
+            request = urllib.request.Request(
+                delivery.url,
+                data=delivery.body,
+                headers=dict(delivery.headers),
+                method=delivery.method,
+            )
             with opener.open(request, timeout=timeout) as response:
                 # Taken: the rest of the answer is read as a courtesy, and may be cut.
                 with suppress(OSError, http.client.HTTPException):
@@ -89,3 +89,5 @@ def send(delivery: Delivery, *, timeout: float) -> Answer:
             return Answer(
                 ok=False, problem="timed out" if timed_out else type(error).__name__, retryable=True
             )
+        except ValueError:  # a URL urllib cannot parse (`http://[::1`): said without it
+            return Answer(ok=False, problem="invalid URL")

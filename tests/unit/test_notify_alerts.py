@@ -401,6 +401,19 @@ def test_an_unreadable_or_empty_secret_file_is_named_without_its_content(tmp_pat
     assert "not an http(s) URL" in str(refused.value) and "s3cr3t" not in str(refused.value)
 
 
+@pytest.mark.parametrize(
+    "url", ["https://", "http://[::1/hook-s3cr3t", "https://:443/s3cr3t", "https://h:x/s3cr3t"]
+)
+def test_a_url_without_a_host_or_that_does_not_parse_is_refused_without_it(
+    tmp_path: Path, url: str
+) -> None:
+    (tmp_path / "url").write_text(url + "\n")
+    with pytest.raises(NotificationConfigError) as refused:
+        load_receivers([ReceiverSpec("chat", "slack", url_file=tmp_path / "url")])
+    assert str(refused.value).startswith("notifications receiver chat: the URL ")
+    assert "s3cr3t" not in str(refused.value)
+
+
 def test_the_schema_checks_the_notifications_section(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     head = "apiVersion: harmonia.dev/v1alpha1\nkind: ReconcilerConfig\n"

@@ -318,3 +318,22 @@ def test_a_listener_that_fails_is_logged_and_the_bus_goes_on(
     assert heard == ["Failed"]
     assert [event.state for event in subscription.take()] == ["Failed"]
     assert "release shop/web: an event listener failed" in caplog.text
+
+
+def test_a_receiver_whose_url_cannot_be_parsed_fails_alone_and_the_thread_goes_on() -> None:
+    """urllib raises ValueError for `http://[::1` (no OSError): it must not end the one
+    thread every receiver shares."""
+    with receiving() as good:
+        sink = AlertSink(
+            [
+                Receiver("broken", "webhook", "http://[::1/hook", AlertFilter()),
+                Receiver("good", "webhook", good.url, AlertFilter()),
+            ]
+        )
+        dispatcher = Dispatcher([sink], rate_limit=RateLimit(per_second=100, burst=100))
+        dispatcher.start()
+        dispatcher.offer(failed("a/app"))
+        dispatcher.offer(failed("b/app"))
+        assert dispatcher.close(timeout=30)
+        assert count(dispatcher, "failed", "broken") == 2
+    assert len(good.received) == 2
