@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from reconciler.loop.settings import SettingsError, run_settings
-from reconciler.notify.alerts import AlertSink, Receiver, load_receivers
+from reconciler.notify.alerts import BODIES, AlertSink, Receiver, load_receivers
 from reconciler.notify.config import (
     AlertFilter,
     NotificationConfigError,
@@ -250,6 +250,17 @@ def test_the_slack_body_is_an_incoming_webhook_message_with_mrkdwn_escaped() -> 
     assert section["type"] == "section" and section["text"]["type"] == "mrkdwn"
     assert "<forbidden>" not in section["text"]["text"]
     assert context["type"] == "context" and "abc123" in context["elements"][0]["text"]
+
+
+def test_a_reason_quoting_a_file_name_that_is_not_utf8_still_makes_every_body() -> None:
+    """Python reads such a name with surrogate escapes (`caf\\udce9`), which UTF-8 cannot
+    encode: the sink raised, and the alert was lost for every receiver."""
+    receivers = [Receiver(kind, kind, "http://x/", AlertFilter()) for kind in BODIES]
+    reason = "releases/shop/caf\udce9.yaml cannot be read"
+    deliveries = AlertSink(receivers)(change("Failed", reason=reason))
+    assert [d.receiver for d in deliveries] == list(BODIES)
+    webhook = json.loads(deliveries[0].body)
+    assert webhook["reason"] == "releases/shop/caf?.yaml cannot be read"
 
 
 def test_the_teams_body_is_a_message_with_one_adaptive_card_attachment() -> None:
