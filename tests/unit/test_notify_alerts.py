@@ -252,12 +252,15 @@ def test_the_slack_body_is_an_incoming_webhook_message_with_mrkdwn_escaped() -> 
     assert context["type"] == "context" and "abc123" in context["elements"][0]["text"]
 
 
-def test_a_reason_quoting_a_file_name_that_is_not_utf8_still_makes_every_body() -> None:
+@pytest.mark.parametrize("state", ["Failed", "DriftCorrected"])
+def test_a_reason_quoting_a_file_name_that_is_not_utf8_still_makes_every_body(
+    state: str,
+) -> None:
     """Python reads such a name with surrogate escapes (`caf\\udce9`), which UTF-8 cannot
     encode: the sink raised, and the alert was lost for every receiver."""
     receivers = [Receiver(kind, kind, "http://x/", AlertFilter()) for kind in BODIES]
     reason = "releases/shop/caf\udce9.yaml cannot be read"
-    deliveries = AlertSink(receivers)(change("Failed", reason=reason))
+    deliveries = AlertSink(receivers)(change(state, reason=reason))
     assert [d.receiver for d in deliveries] == list(BODIES)
     webhook = json.loads(deliveries[0].body)
     assert webhook["reason"] == "releases/shop/caf?.yaml cannot be read"
