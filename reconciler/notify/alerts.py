@@ -78,20 +78,21 @@ def _read(path: Path, *, receiver: str, setting: str) -> bytes:
 
 
 def _check_url(url: str, *, receiver: str) -> None:
-    """An http(s) URL with a host that urllib can parse (else it raises ValueError at the
-    first alert, on the sending thread). Said without the URL: it may be a secret."""
+    """An http(s) URL with a host that urllib can parse and send (else every alert fails,
+    or raises ValueError on the sending thread). Said without the URL: it may be a secret."""
     if not url.startswith(("https://", "http://")):  # urllib would open file: ones
         raise NotificationConfigError(
             f"notifications receiver {receiver}: the URL is not an http(s) URL"
         )
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(url)  # drops line breaks and tabs: http.client would refuse them
         parsed = parts.hostname is not None and (parts.port or 0) >= 0
     except ValueError:
         parsed = False
-    if not parsed:
+    if not parsed or not url.isprintable() or any(character.isspace() for character in url):
         raise NotificationConfigError(
-            f"notifications receiver {receiver}: the URL names no host or does not parse"
+            f"notifications receiver {receiver}: the URL names no host, does not parse or "
+            "holds a space, a line break or a control character"
         )
 
 

@@ -89,5 +89,6 @@ def send(delivery: Delivery, *, timeout: float) -> Answer:
             return Answer(
                 ok=False, problem="timed out" if timed_out else type(error).__name__, retryable=True
             )
-        except ValueError:  # a URL urllib cannot parse (`http://[::1`): said without it
-            return Answer(ok=False, problem="invalid URL")
+        except ValueError:  # `http://[::1`, a header with a line break: quoted in the
+            # error, and a header may hold a token: said without it
+            return Answer(ok=False, problem="invalid URL or header")

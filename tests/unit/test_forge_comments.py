@@ -330,3 +330,14 @@ def test_with_the_actions_job_token_github_updates_only_a_bot_comment() -> None:
         "PATCH",
         "/repos/acme/shop/issues/comments/10",
     )
+
+
+def test_a_token_that_makes_an_invalid_header_is_never_in_the_error() -> None:
+    """http.client's ValueError quotes the whole header; it must not escape as it is."""
+    token = "ghp_first\nghp_second"
+    with forge_server(lambda _r: Reply(200, [])) as server:
+        forge = Forge(ForgeKind.GITHUB, server.url, "acme/shop", token)
+        with pytest.raises(ForgeError) as raised:
+            post_comment(forge, 5, BODY)
+    assert str(raised.value).startswith("GitHub comment on pull request #5 failed: ")
+    assert "ghp_" not in str(raised.value)

@@ -416,7 +416,15 @@ def test_an_unreadable_or_empty_secret_file_is_named_without_its_content(tmp_pat
 
 
 @pytest.mark.parametrize(
-    "url", ["https://", "http://[::1/hook-s3cr3t", "https://:443/s3cr3t", "https://h:x/s3cr3t"]
+    "url",
+    [
+        "https://",
+        "http://[::1/hook-s3cr3t",
+        "https://:443/s3cr3t",
+        "https://h:x/s3cr3t",
+        "https://h/s3cr3t\nsecond-line",
+        "https://h/s3cr3t two",
+    ],
 )
 def test_a_url_without_a_host_or_that_does_not_parse_is_refused_without_it(
     tmp_path: Path, url: str

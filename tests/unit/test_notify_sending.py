@@ -67,3 +67,12 @@ def test_a_receiver_dribbling_its_body_after_a_200_is_cut_off_and_counted_sent()
         result, took = sent_within(port, timeout=1.0, limit=6.0)
     assert result == Answer(ok=True)
     assert took < 3.0
+
+
+def test_a_header_with_a_line_break_fails_the_delivery_without_raising() -> None:
+    """http.client raises ValueError quoting the header (a token) instead of sending: on
+    the dispatcher's thread, that ended the thread and printed the token."""
+    header = (("Authorization", "Bearer ghp_first\nghp_second"),)
+    delivery = Delivery("forge", "POST", "http://127.0.0.1:9/x", header, b"{}", "k")
+    answer = send(delivery, timeout=1.0)
+    assert answer == Answer(ok=False, problem="invalid URL or header")

@@ -47,15 +47,15 @@ def exchange(
     delivery: Delivery, *, forge: Forge, subject: str, timeout: float = TIMEOUT_SECONDS
 ) -> Answer:
     """Send `delivery` once and return the forge's answer; any error is a `ForgeError`."""
-    request = urllib.request.Request(
-        delivery.url,
-        data=delivery.body if delivery.method != "GET" else None,
-        method=delivery.method,
-        headers=dict(delivery.headers),
-    )
     what = f"{delivery.method} {urlsplit(delivery.url).path}"
     with bounded(timeout) as (opener, watchdog):
         try:
+            request = urllib.request.Request(
+                delivery.url,
+                data=delivery.body if delivery.method != "GET" else None,
+                method=delivery.method,
+                headers=dict(delivery.headers),
+            )
             with opener.open(request, timeout=timeout) as response:
                 headers = {name.lower(): value for name, value in response.headers.items()}
                 return Answer(response.status, headers, response.read(ANSWER_LIMIT))
@@ -73,6 +73,11 @@ def exchange(
             raise ForgeError(
                 f"{subject} failed: {forge.kind.display} at {_host(delivery.url)} could not "
                 f"be reached ({scrub(str(reason), [forge.token])})"
+            ) from None
+        except ValueError:  # its text quotes the URL or the header (the token)
+            raise ForgeError(
+                f"{subject} failed: {forge.kind.display} request {what} cannot be made "
+                "(a URL that does not parse, or a line break in a header such as the token)"
             ) from None
 
 
