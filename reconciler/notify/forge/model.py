@@ -94,8 +94,7 @@ def checked_token(token: str, *, source: str) -> str:
         raise ForgeConfigError(f"{source}: it is empty")
     if not token.isprintable() or any(character.isspace() for character in token):
         raise ForgeConfigError(
-            f"{source}: it holds a space, a line break or a control character; "
-            "give the token alone"
+            f"{source}: it holds a space, a line break or a control character; give the token alone"
         )
     return token
 
