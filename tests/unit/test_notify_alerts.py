@@ -319,6 +319,16 @@ def test_a_receivers_repr_shows_no_url_or_key() -> None:
     assert "s3cr3t" not in repr(secret) and "chat" in repr(secret)
 
 
+def test_a_deliverys_repr_shows_no_url_headers_or_body() -> None:
+    """A delivery carries the chat URL or the forge token: a traceback with locals, or a
+    log line that formats one, must not show them."""
+    secret = Receiver(
+        "chat", "webhook", "https://hooks.example/s3cr3t-url", AlertFilter(), b"s3cr3t-key"
+    )
+    (delivery,) = AlertSink([secret])(change("Failed", reason="s3cr3t-reason"))
+    assert "s3cr3t" not in repr(delivery) and "chat" in repr(delivery)
+
+
 # -- configuration -------------------------------------------------------------
 
 SECTION: dict[str, Any] = {
