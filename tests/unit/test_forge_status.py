@@ -76,6 +76,14 @@ def test_a_long_reason_is_cut_to_the_description_limit() -> None:
     assert status.description.startswith("Failed: xxx") and status.description.endswith("…")
 
 
+def test_a_reason_with_a_nul_byte_and_terminal_escapes_makes_a_printable_description() -> None:
+    """A hostile manifest's value quoted in an error reaches the reason; PostgreSQL (GitLab,
+    many Gitea) refuses a NUL in a text column, and the failure would never show."""
+    status = commit_status(change("Failed", "value \x00\x1b[2Jbad\x7f"))
+    assert status is not None
+    assert status.description == "Failed: value ??[2Jbad?"
+
+
 def test_the_link_names_the_release_and_revision_when_configured() -> None:
     link = "https://harmonia.example/releases/{namespace}/{name}?at={revision}"
     status = commit_status(change("Ready"), link_url=link)

@@ -75,8 +75,9 @@ def status_context(release: ReleaseKey) -> str:
 
 
 def shortened(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
-    """`text` on one line, cut to `limit` characters with an ellipsis when longer."""
-    line = " ".join(text.split())
+    """`text` on one line of printable characters (a control character becomes `?`: a NUL
+    is refused by the forges' databases), cut to `limit` characters with an ellipsis."""
+    line = "".join(ch if ch.isprintable() else "?" for ch in " ".join(text.split()))
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
