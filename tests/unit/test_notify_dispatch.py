@@ -178,6 +178,18 @@ def test_a_refusal_is_not_retried_and_said_once_per_streak(
     ]
 
 
+def test_a_refused_alert_is_not_sent_again_when_the_next_pass_says_the_same_failure() -> None:
+    """A 4xx says the request itself is wrong (URL, credentials, body): the same request at
+    every pass would hammer a receiver that already said no."""
+    with receiving(lambda _n: Reply(404)) as receiver, dispatching(receiver.url) as dispatcher:
+        dispatcher.offer(failed())
+        settled(dispatcher, 1)
+        dispatcher.offer(failed())  # the next pass
+        assert dispatcher.close(timeout=10)
+    assert len(receiver.received) == 1
+    assert (count(dispatcher, "failed"), count(dispatcher, "deduplicated")) == (1, 1)
+
+
 def test_a_server_error_is_retried_and_delivered_and_the_recovery_said(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
