@@ -22,7 +22,7 @@ import click
 from reconciler.cli.options import grouped
 from reconciler.notify.forge import ForgeConfigError, ForgeError, ForgeKind, repository_from_remote
 from reconciler.notify.forge.comments import post_comment, pull_request_name
-from reconciler.notify.forge.model import Forge, default_api_url, read_token
+from reconciler.notify.forge.model import Forge, checked_token, default_api_url, read_token
 from reconciler.notify.forge.repository import remote_host
 from reconciler.source.git_source import describe_checkout
 
@@ -173,7 +173,7 @@ def _token(token_file: Path | None, kind: ForgeKind, env: Mapping[str, str]) -> 
         return read_token(token_file)
     variable = _TOKEN_VARIABLES.get(kind)
     if variable and env.get(variable, "").strip():
-        return env[variable].strip()
+        return checked_token(env[variable], source=f"${variable}")
     also = f" or ${variable}" if variable else ""
     raise ForgeConfigError(
         f"--comment {kind}: give --forge-token-file (or ${TOKEN_FILE_VARIABLE}{also})"

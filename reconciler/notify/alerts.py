@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from reconciler.notify.config import AlertFilter, NotificationConfigError, ReceiverSpec
 from reconciler.notify.kinds import Alert, AlertTracker
@@ -76,6 +77,25 @@ def _read(path: Path, *, receiver: str, setting: str) -> bytes:
     return content
 
 
+def _check_url(url: str, *, receiver: str) -> None:
+    """An http(s) URL with a host that urllib can parse and send (else every alert fails,
+    or raises ValueError on the sending thread). Said without the URL: it may be a secret."""
+    if not url.startswith(("https://", "http://")):  # urllib would open file: ones
+        raise NotificationConfigError(
+            f"notifications receiver {receiver}: the URL is not an http(s) URL"
+        )
+    try:
+        parts = urlsplit(url)  # drops line breaks and tabs: http.client would refuse them
+        parsed = parts.hostname is not None and (parts.port or 0) >= 0
+    except ValueError:
+        parsed = False
+    if not parsed or not url.isprintable() or any(character.isspace() for character in url):
+        raise NotificationConfigError(
+            f"notifications receiver {receiver}: the URL names no host, does not parse or "
+            "holds a space, a line break or a control character"
+        )
+
+
 def load_receivers(specs: Sequence[ReceiverSpec]) -> list[Receiver]:
     """The receivers with their secrets read; `NotificationConfigError` names the receiver
     and the file that cannot be read or is empty."""
@@ -85,11 +105,7 @@ def load_receivers(specs: Sequence[ReceiverSpec]) -> list[Receiver]:
             url = _read(spec.url_file, receiver=spec.name, setting="urlFile").decode()
         else:
             url = spec.url or ""
-        if not url.startswith(("https://", "http://")):
-            # Said without the URL: it may be a secret (and urllib would open file: ones).
-            raise NotificationConfigError(
-                f"notifications receiver {spec.name}: the URL is not an http(s) URL"
-            )
+        _check_url(url, receiver=spec.name)
         key = (
             _read(spec.secret_file, receiver=spec.name, setting="secretFile")
             if spec.secret_file is not None

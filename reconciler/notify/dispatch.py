@@ -33,7 +33,7 @@ a flood during one slow request fills it."""
 BACKLOG = 500
 """Requests waiting for one receiver (its rate limit, its retries)."""
 REMEMBERED = 10_000
-"""Delivery keys kept to deduplicate."""
+"""Delivery keys kept to deduplicate (those sent, and those refused with a 4xx)."""
 ANY_RECEIVER = "*"
 """The `receiver` label of state changes dropped before any sink saw them."""
 RESULTS = ("sent", "failed", "dropped", "deduplicated")
@@ -208,15 +208,18 @@ class Dispatcher:
                 queued.failed_attempts, answer.retry_after
             )
             return
-        self._done(lane, queued, result="failed")
+        self._done(lane, queued, result="failed", settled=not answer.retryable)
         if answer.retryable:
             lane.resting_until = after + self._retry.rest
 
-    def _done(self, lane: _Lane, queued: _Queued, *, result: str) -> None:
+    def _done(self, lane: _Lane, queued: _Queued, *, result: str, settled: bool = True) -> None:
+        """`settled`: its key is remembered (sent, or refused with a 4xx: the same request
+        again would be refused again); a delivery that only timed out or met 5xx is not, so
+        the same news said at a later pass is tried again."""
         lane.queue.popleft()
         key = queued.delivery.key
         self._queued_keys.discard(key)
-        if result == "sent":
+        if settled:
             self._sent.add(key)
         self.counts.labels(receiver=queued.delivery.receiver, result=result).inc()
 

@@ -95,6 +95,6 @@ class AlertTracker:
         if other is not None:
             # A hand edit put back or a value outside a Secret: news once per revision
             # and what was said (the objects or the field), not at every pass.
-            digest = hashlib.sha256(change.reason.encode()).hexdigest()[:16]
+            digest = hashlib.sha256(change.reason.encode("utf-8", "replace")).hexdigest()[:16]
             return Alert(other, change, f"{release}|{other}|{change.revision}|{digest}")
         return None

@@ -37,9 +37,10 @@ class Delivery:
     receiver: str
     """The configured name of the receiver (metrics label, log subject)."""
     method: str
-    url: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
+    url: str = field(repr=False)
+    """A chat webhook's URL is a secret, as is the token in `headers`: neither in `repr`."""
+    headers: tuple[tuple[str, str], ...] = field(repr=False)
+    body: bytes = field(repr=False)
     key: str
     """Identity for deduplication: a delivery whose key was sent already is not sent again."""
 

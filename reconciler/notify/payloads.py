@@ -23,7 +23,10 @@ TEXT_LIMIT = 2000
 
 
 def _encoded(body: JsonObject) -> bytes:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """UTF-8, a character it cannot encode as `?`: a reason may quote a file name that is
+    not UTF-8, which Python holds as surrogate escapes."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "replace")
 
 
 def _time(alert: Alert) -> str:

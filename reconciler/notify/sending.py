@@ -11,9 +11,11 @@ import email.utils
 import http.client
 import urllib.error
 import urllib.request
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from reconciler.notify.deadline import bounded
 from reconciler.notify.model import Delivery
 
 ANSWER_LIMIT = 64 * 1024
@@ -33,16 +35,6 @@ class Answer:
     """Seconds the receiver asked to wait (`Retry-After` of a 429 or 503)."""
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirected POST would be resent as a GET without its body: an answer, not a hop."""
-
-    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
 def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
     """`Retry-After` as seconds: a number of seconds or an HTTP date; None if neither."""
     if not value:
@@ -60,35 +52,43 @@ def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
 
 
 def send(delivery: Delivery, *, timeout: float) -> Answer:
-    """Send `delivery` once; never raises for the network or the receiver's answer."""
-    request = urllib.request.Request(
-        delivery.url,
-        data=delivery.body,
-        headers=dict(delivery.headers),
-        method=delivery.method,
-    )
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            response.read(ANSWER_LIMIT)
-            return Answer(ok=True)
-    except urllib.error.HTTPError as error:
-        with error:
-            status = error.code
-            wait = retry_after_seconds(error.headers.get("Retry-After"), now=datetime.now(UTC))
-        return Answer(
-            ok=False,
-            problem=f"HTTP {status}",
-            retryable=status == 429 or status >= 500,
-            retry_after=wait,
-        )
-    except urllib.error.URLError as error:
-        reason = error.reason
-        if isinstance(reason, TimeoutError):
-            what = "timed out"
-        else:
-            what = "URLError" if isinstance(reason, str) else type(reason).__name__
-        return Answer(ok=False, problem=what, retryable=True)
-    except TimeoutError:
-        return Answer(ok=False, problem="timed out", retryable=True)
-    except (OSError, http.client.HTTPException) as error:
-        return Answer(ok=False, problem=type(error).__name__, retryable=True)
+    """Send `delivery` once, in `timeout` seconds at most however slowly the receiver
+    answers; never raises for the network or the receiver's answer."""
+    with bounded(timeout) as (opener, watchdog):
+        try:
+            request = urllib.request.Request(
+                delivery.url,
+                data=delivery.body,
+                headers=dict(delivery.headers),
+                method=delivery.method,
+            )
+            with opener.open(request, timeout=timeout) as response:
+                # Taken: the rest of the answer is read as a courtesy, and may be cut.
+                with suppress(OSError, http.client.HTTPException):
+                    response.read(ANSWER_LIMIT)
+                return Answer(ok=True)
+        except urllib.error.HTTPError as error:
+            with error:
+                status = error.code
+                wait = retry_after_seconds(error.headers.get("Retry-After"), now=datetime.now(UTC))
+            return Answer(
+                ok=False,
+                problem=f"HTTP {status}",
+                retryable=status == 429 or status >= 500,
+                retry_after=wait,
+            )
+        except urllib.error.URLError as error:
+            reason = error.reason
+            if isinstance(reason, TimeoutError) or watchdog.expired:
+                what = "timed out"
+            else:
+                what = "URLError" if isinstance(reason, str) else type(reason).__name__
+            return Answer(ok=False, problem=what, retryable=True)
+        except (OSError, http.client.HTTPException) as error:
+            timed_out = isinstance(error, TimeoutError) or watchdog.expired
+            return Answer(
+                ok=False, problem="timed out" if timed_out else type(error).__name__, retryable=True
+            )
+        except ValueError:  # `http://[::1`, a header with a line break: quoted in the
+            # error, and a header may hold a token: said without it
+            return Answer(ok=False, problem="invalid URL or header")

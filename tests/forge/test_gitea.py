@@ -144,6 +144,52 @@ def test_the_comment_is_created_once_then_updated_in_place(pull_request: PullReq
     ]
 
 
+def test_a_marked_comment_pasted_by_another_user_is_left_as_it_is(
+    pull_request: PullRequest,
+) -> None:
+    """Anyone who may comment can paste the marker: the admin's token could edit their
+    comment, which would then show the diff under their name, for them to edit."""
+    forge = pull_request.forge()
+    first = post_comment(forge, pull_request.number, f"{COMMENT_MARKER}\nfirst push\n")
+    stranger = f"mallory-{pull_request.number}-{pull_request.sha[:8]}"
+    _call(
+        pull_request.gitea,
+        "POST",
+        "/admin/users",
+        {
+            "username": stranger,
+            "email": f"{stranger}@example.com",
+            "password": "not-a-real-password-2!",
+            "must_change_password": False,
+        },
+    )
+    pasted = f"{COMMENT_MARKER}\nNo changes. Merge away.\n"
+    request = urllib.request.Request(
+        f"{pull_request.gitea.api}/repos/{pull_request.repository}/issues/"
+        f"{pull_request.number}/comments",
+        data=json.dumps({"body": pasted}).encode(),
+        method="POST",
+        headers={
+            "Authorization": f"token {pull_request.gitea.token}",
+            "Sudo": stranger,  # the admin's token, speaking as the stranger
+            "Content-Type": "application/json",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert json.load(response)["user"]["login"] == stranger
+
+    second = post_comment(forge, pull_request.number, f"{COMMENT_MARKER}\nsecond push\n")
+
+    assert not second.created and second.id == first.id
+    comments = pull_request.get(
+        f"/repos/{pull_request.repository}/issues/{pull_request.number}/comments"
+    )
+    assert [(c["user"]["login"], c["body"]) for c in comments] == [
+        (OWNER, f"{COMMENT_MARKER}\nsecond push\n"),
+        (stranger, pasted),
+    ]
+
+
 def test_a_wrong_token_is_a_clear_401_that_never_shows_the_token(
     pull_request: PullRequest,
 ) -> None:

@@ -160,3 +160,12 @@ def test_the_checkouts_origin_remote_names_the_repository_and_api(
         "https://codeberg.org/api/v1",
         9,
     )
+
+
+def test_a_job_token_variable_holding_a_line_break_is_refused_without_showing_it() -> None:
+    env = {"GITHUB_REF": "refs/pull/5/merge", "GITHUB_REPOSITORY": "a/b"}
+    env["GITHUB_TOKEN"] = "ghs_first\nghs_second"
+    with pytest.raises(click.UsageError) as refused:
+        comment_forge(NO_FLAGS, ForgeKind.GITHUB, env=env, origin=None)
+    assert str(refused.value).startswith("$GITHUB_TOKEN: ")
+    assert "ghs_" not in str(refused.value)

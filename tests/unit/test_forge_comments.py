@@ -24,8 +24,18 @@ REPOSITORY = {
 }
 
 
+ME = 77
+"""The token's user id, as GET /user answers it."""
+STRANGER = 666
+
+
 def comment(number: int, body: str, **more: object) -> dict[str, object]:
     return {"id": number, "body": body, **more}
+
+
+def by(user: int, kind: str = "User") -> dict[str, object]:
+    """The author fields of a comment: GitHub and Gitea say `user`, GitLab `author`."""
+    return {"user": {"id": user, "type": kind}, "author": {"id": user}}
 
 
 OTHERS = [comment(n, f"looks good {n}") for n in range(1, 101)]
@@ -39,6 +49,8 @@ def github_pages(second: list[dict[str, object]]) -> Callable[[Recorded], Reply]
     """Two pages, the next one named by a Link header as GitHub does."""
 
     def answer(request: Recorded) -> Reply:
+        if request.path.endswith("/user"):
+            return Reply(200, {"id": ME, "login": "harmonia-bot"})
         if request.method == "GET" and request.query.get("page") == ["2"]:
             return Reply(200, second, {"Link": '<x>; rel="prev"'})
         if request.method == "GET":
@@ -55,12 +67,16 @@ def test_github_updates_the_marked_comment_found_on_the_second_page() -> None:
     100, pages in the Link header: .../using-pagination-in-the-rest-api) and
     #update-an-issue-comment: PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}
     with {"body"}; Bearer token, Accept application/vnd.github+json, X-GitHub-Api-Version."""
-    second = [comment(150, "> " + COMMENT_MARKER + " quoted"), comment(170, BODY + "old")]
+    second = [
+        comment(150, "> " + COMMENT_MARKER + " quoted", **by(ME)),
+        comment(170, BODY + "old", **by(ME)),
+    ]
     with recording_server(github_pages(second)) as server:
         posted = post_comment(forge_for(server, ForgeKind.GITHUB), 7, BODY)
 
     assert (posted.id, posted.created) == (170, False)
-    first, following, update = server.requests
+    first, following, who, update = server.requests
+    assert (who.method, who.path) == ("GET", "/user")
     assert (first.method, first.path, first.query) == (
         "GET",
         "/repos/acme/shop/issues/7/comments",
@@ -102,8 +118,10 @@ def test_gitlab_follows_x_next_page_and_updates_the_note_skipping_system_notes()
     system = comment(300, BODY, system=True)
 
     def answer(request: Recorded) -> Reply:
+        if request.path.endswith("/user"):
+            return Reply(200, {"id": ME, "username": "project_1_bot"})
         if request.method == "GET" and request.query.get("page") == ["2"]:
-            return Reply(200, [comment(230, BODY), system], {"X-Next-Page": ""})
+            return Reply(200, [comment(230, BODY, **by(ME)), system], {"X-Next-Page": ""})
         if request.method == "GET":
             return Reply(200, OTHERS, {"X-Next-Page": "2"})
         return Reply(200, {"id": 230})
@@ -112,7 +130,8 @@ def test_gitlab_follows_x_next_page_and_updates_the_note_skipping_system_notes()
         posted = post_comment(forge_for(server, ForgeKind.GITLAB), 12, BODY)
 
     assert (posted.id, posted.created) == (230, False)
-    first, following, update = server.requests
+    first, following, who, update = server.requests
+    assert (who.method, who.target) == ("GET", "/api/v4/user")
     notes = "/api/v4/projects/group%2Fsub%2Fshop/merge_requests/12/notes"
     assert (first.method, first.target) == ("GET", f"{notes}?per_page=100")
     assert following.target.split("?")[0] == notes
@@ -143,14 +162,19 @@ def test_gitea_updates_the_marked_comment_with_its_token_header() -> None:
     #/issue/issueEditComment: PATCH /repos/{owner}/{repo}/issues/comments/{id} with
     {"body"}; #/issue/issueCreateComment: POST .../issues/{index}/comments;
     `Authorization: token <t>`."""
-    listing = [comment(5, BODY), comment(6, "nice"), comment(8, BODY + "newer")]
-    with recording_server(
-        lambda r: Reply(200, listing) if r.method == "GET" else Reply(200, {"id": 8})
-    ) as server:
+    listing = [comment(5, BODY, **by(ME)), comment(6, "nice"), comment(8, BODY + "new", **by(ME))]
+
+    def answer(request: Recorded) -> Reply:
+        if request.path.endswith("/user"):
+            return Reply(200, {"id": ME, "login": "harmonia"})
+        return Reply(200, listing) if request.method == "GET" else Reply(200, {"id": 8})
+
+    with recording_server(answer) as server:
         posted = post_comment(forge_for(server, ForgeKind.GITEA), 3, BODY)
 
     assert (posted.id, posted.created) == (8, False)
-    listed, update = server.requests
+    listed, who, update = server.requests
+    assert (who.method, who.target) == ("GET", "/api/v1/user")
     assert (listed.method, listed.target) == ("GET", "/api/v1/repos/acme/shop/issues/3/comments")
     assert (update.method, update.path, update.json()) == (
         "PATCH",
@@ -242,3 +266,80 @@ def test_pages_are_read_up_to_a_bound_when_the_forge_never_stops_naming_a_next_o
     with recording_server(answer) as server:
         post_comment(forge_for(server, ForgeKind.GITHUB), 5, BODY)
     assert len(server.requests) == 51  # 50 pages, then the comment
+
+
+def test_a_forge_that_is_down_is_named_without_the_credentials_of_its_api_url() -> None:
+    with recording_server(lambda _r: Reply()) as server:
+        port = server.url.rsplit(":", 1)[1]
+    forge = Forge(ForgeKind.GITEA, f"http://bot:hunter2@127.0.0.1:{port}/api/v1", "a/b", TOKEN)
+    with pytest.raises(ForgeError) as raised:
+        post_comment(forge, 5, BODY)
+    assert f"Gitea at 127.0.0.1:{port} could not be reached" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+
+
+@pytest.mark.parametrize("kind", list(ForgeKind))
+def test_a_marked_comment_pasted_by_someone_else_is_left_alone_and_ours_updated(
+    kind: ForgeKind,
+) -> None:
+    """Anyone who may comment can paste the marker; updating their comment would put the
+    diff under their name, for them to edit into a lie after the job."""
+    listing = [comment(10, BODY, **by(ME)), comment(20, BODY + "trust me", **by(STRANGER))]
+
+    def answer(request: Recorded) -> Reply:
+        if request.path.endswith("/user"):
+            return Reply(200, {"id": ME})
+        return Reply(200, listing) if request.method == "GET" else Reply(200, {"id": 10})
+
+    with recording_server(answer) as server:
+        posted = post_comment(forge_for(server, kind), 4, BODY)
+
+    assert (posted.id, posted.created) == (10, False)
+    assert server.requests[-1].path.endswith("/10")
+
+
+@pytest.mark.parametrize("kind", list(ForgeKind))
+def test_only_a_strangers_marked_comment_means_a_new_comment(kind: ForgeKind) -> None:
+    listing = [comment(20, BODY, **by(STRANGER))]
+
+    def answer(request: Recorded) -> Reply:
+        if request.path.endswith("/user"):
+            return Reply(200, {"id": ME})
+        return Reply(200, listing) if request.method == "GET" else Reply(201, {"id": 30})
+
+    with recording_server(answer) as server:
+        posted = post_comment(forge_for(server, kind), 4, BODY)
+
+    assert (posted.id, posted.created) == (30, True)
+    assert all(request.method in ("GET", "POST") for request in server.requests)
+
+
+def test_with_the_actions_job_token_github_updates_only_a_bot_comment() -> None:
+    """GitHub answers GET /user with 403 to the Actions job token, whose comments are
+    github-actions[bot]'s (user.type Bot)."""
+    listing = [comment(10, BODY, **by(41898282, "Bot")), comment(20, BODY, **by(STRANGER))]
+
+    def answer(request: Recorded) -> Reply:
+        if request.path == "/user":
+            return Reply(403, {"message": "Resource not accessible by integration"})
+        return Reply(200, listing) if request.method == "GET" else Reply(200, {"id": 10})
+
+    with recording_server(answer) as server:
+        posted = post_comment(forge_for(server, ForgeKind.GITHUB), 4, BODY)
+
+    assert (posted.id, posted.created) == (10, False)
+    assert (server.requests[-1].method, server.requests[-1].path) == (
+        "PATCH",
+        "/repos/acme/shop/issues/comments/10",
+    )
+
+
+def test_a_token_that_makes_an_invalid_header_is_never_in_the_error() -> None:
+    """http.client's ValueError quotes the whole header; it must not escape as it is."""
+    token = "ghp_first\nghp_second"
+    with recording_server(lambda _r: Reply(200, [])) as server:
+        forge = Forge(ForgeKind.GITHUB, server.url, "acme/shop", token)
+        with pytest.raises(ForgeError) as raised:
+            post_comment(forge, 5, BODY)
+    assert str(raised.value).startswith("GitHub comment on pull request #5 failed: ")
+    assert "ghp_" not in str(raised.value)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.notify.forge import ForgeConfigError, ForgeKind, ForgeSettings, load_forge
-from reconciler.notify.forge.model import default_api_url
+from reconciler.notify.forge.model import default_api_url, read_token
 from reconciler.notify.forge.repository import remote_host, repository_from_remote
 
 
@@ -95,3 +95,17 @@ def test_a_missing_or_empty_token_file_is_named_in_the_error(
 
     with pytest.raises(ForgeConfigError, match=rf"^forge token file {token_file}: "):
         load_forge(settings, remote_url="https://gitlab.com/g/b.git")
+
+
+@pytest.mark.parametrize("content", ["ghp_first\nghp_second\n", "ghp_a b", "ghp_\x7fx"])
+def test_a_token_file_holding_more_than_the_token_is_refused_without_showing_it(
+    tmp_path: Path, content: str
+) -> None:
+    """http.client refuses a header with a line break, quoting the whole header (the token)
+    in its ValueError: the file is refused when read, by name only."""
+    token_file = tmp_path / "token"
+    token_file.write_text(content)
+    with pytest.raises(ForgeConfigError) as refused:
+        read_token(token_file)
+    assert str(refused.value).startswith(f"forge token file {token_file}: ")
+    assert "ghp_" not in str(refused.value)

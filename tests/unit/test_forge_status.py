@@ -4,16 +4,22 @@ sent to a loopback HTTP server playing the forge and checked there."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
 
+from reconciler.notify.config import RateLimit
+from reconciler.notify.dispatch import Dispatcher
 from reconciler.notify.forge import Forge, ForgeKind, commit_status_sink
 from reconciler.notify.forge.http import exchange
 from reconciler.notify.forge.status import DESCRIPTION_LIMIT, StatusState, commit_status
 from reconciler.notify.model import StateChange
+from reconciler.notify.pacing import RetryPolicy
 from reconciler.types import ReleaseKey
 from tests.recording_server import Recorded, Reply, recording_server
+from tests.waiting import wait_for
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 TOKEN = "forge-token-not-for-eyes"
@@ -70,6 +76,14 @@ def test_a_long_reason_is_cut_to_the_description_limit() -> None:
     assert status.description.startswith("Failed: xxx") and status.description.endswith("…")
 
 
+def test_a_reason_with_a_nul_byte_and_terminal_escapes_makes_a_printable_description() -> None:
+    """A hostile manifest's value quoted in an error reaches the reason; PostgreSQL (GitLab,
+    many Gitea) refuses a NUL in a text column, and the failure would never show."""
+    status = commit_status(change("Failed", "value \x00\x1b[2Jbad\x7f"))
+    assert status is not None
+    assert status.description == "Failed: value ??[2Jbad?"
+
+
 def test_the_link_names_the_release_and_revision_when_configured() -> None:
     link = "https://harmonia.example/releases/{namespace}/{name}?at={revision}"
     status = commit_status(change("Ready"), link_url=link)
@@ -84,16 +98,47 @@ def test_a_status_is_sent_when_it_changes_and_a_failure_after_a_recovery_is_sent
     sink = commit_status_sink(Forge(ForgeKind.GITHUB, "https://api", "a/b", TOKEN))
 
     (progressing,) = sink(change("Progressing"))
-    assert sink(change("Applied")) == []  # still pending: nothing new to say
+    (still_pending,) = sink(change("Applied"))  # nothing new: the same key, sent once
     (ready,) = sink(change("Ready"))
     (failed,) = sink(change("Failed", "one reason"))
-    assert sink(change("Failed", "another reason")) == []
+    (still_failed,) = sink(change("Failed", "another reason"))
     (ready_again,) = sink(change("Ready"))
     (failed_again,) = sink(change("Failed", "a third reason"))
 
     keys = [progressing.key, ready.key, failed.key, ready_again.key, failed_again.key]
     assert len(set(keys)) == len(keys)  # the dispatcher sends each of them
     assert json.loads(failed_again.body)["state"] == "failure"
+    assert (still_pending.key, still_failed.key) == (progressing.key, failed.key)
+
+
+def test_a_failure_status_lost_while_the_forge_was_down_is_sent_when_said_again() -> None:
+    """The sink said each status once: when every attempt failed (the forge down for a
+    minute), the commit stayed pending for ever though the release went on failing."""
+    down = threading.Event()
+    down.set()
+
+    def answer(_request: Recorded) -> Reply:
+        return Reply(503, {"message": "down"}) if down.is_set() else Reply(201, {"id": 1})
+
+    with recording_server(answer) as server:
+        forge = Forge(ForgeKind.GITHUB, server.url, "a/b", TOKEN)
+        dispatcher = Dispatcher(
+            [commit_status_sink(forge)],
+            retry=RetryPolicy(attempts=2, base=0.01, rest=0.0),
+            rate_limit=RateLimit(per_second=100, burst=100),
+        )
+        dispatcher.start()
+        dispatcher.offer(change("Failed", "Job/shop/migrate failed"))
+        wait_for(
+            lambda: len(server.requests), until=lambda n: n >= 2, what="2 attempts", timeout=30
+        )
+        time.sleep(0.2)
+        down.clear()
+        dispatcher.offer(change("Failed", "Job/shop/migrate failed"))  # the next pass
+        dispatcher.offer(change("Failed", "Job/shop/migrate failed"))  # and the one after
+        assert dispatcher.close(timeout=30)
+    states = [json.loads(request.body)["state"] for request in server.requests]
+    assert states == ["failure"] * 3  # two attempts refused, then sent once
 
 
 def send_all(forge_kind: ForgeKind, repository: str, *, path_prefix: str = "") -> list[Recorded]:

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from reconciler.loop.settings import SettingsError, run_settings
-from reconciler.notify.alerts import AlertSink, Receiver, load_receivers
+from reconciler.notify.alerts import BODIES, AlertSink, Receiver, load_receivers
 from reconciler.notify.config import (
     AlertFilter,
     NotificationConfigError,
@@ -252,6 +252,20 @@ def test_the_slack_body_is_an_incoming_webhook_message_with_mrkdwn_escaped() -> 
     assert context["type"] == "context" and "abc123" in context["elements"][0]["text"]
 
 
+@pytest.mark.parametrize("state", ["Failed", "DriftCorrected"])
+def test_a_reason_quoting_a_file_name_that_is_not_utf8_still_makes_every_body(
+    state: str,
+) -> None:
+    """Python reads such a name with surrogate escapes (`caf\\udce9`), which UTF-8 cannot
+    encode: the sink raised, and the alert was lost for every receiver."""
+    receivers = [Receiver(kind, kind, "http://x/", AlertFilter()) for kind in BODIES]
+    reason = "releases/shop/caf\udce9.yaml cannot be read"
+    deliveries = AlertSink(receivers)(change(state, reason=reason))
+    assert [d.receiver for d in deliveries] == list(BODIES)
+    webhook = json.loads(deliveries[0].body)
+    assert webhook["reason"] == "releases/shop/caf?.yaml cannot be read"
+
+
 def test_the_teams_body_is_a_message_with_one_adaptive_card_attachment() -> None:
     """https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/
     how-to/connectors-using#send-adaptive-cards-using-an-incoming-webhook: `type: message`,
@@ -303,6 +317,16 @@ def test_a_receivers_repr_shows_no_url_or_key() -> None:
         "chat", "slack", "https://hooks.slack.com/services/T/B/s3cr3t", AlertFilter(), b"k"
     )
     assert "s3cr3t" not in repr(secret) and "chat" in repr(secret)
+
+
+def test_a_deliverys_repr_shows_no_url_headers_or_body() -> None:
+    """A delivery carries the chat URL or the forge token: a traceback with locals, or a
+    log line that formats one, must not show them."""
+    secret = Receiver(
+        "chat", "webhook", "https://hooks.example/s3cr3t-url", AlertFilter(), b"s3cr3t-key"
+    )
+    (delivery,) = AlertSink([secret])(change("Failed", reason="s3cr3t-reason"))
+    assert "s3cr3t" not in repr(delivery) and "chat" in repr(delivery)
 
 
 # -- configuration -------------------------------------------------------------
@@ -399,6 +423,27 @@ def test_an_unreadable_or_empty_secret_file_is_named_without_its_content(tmp_pat
     with pytest.raises(NotificationConfigError) as refused:
         load_receivers([ReceiverSpec("chat", "slack", url_file=tmp_path / "file-url")])
     assert "not an http(s) URL" in str(refused.value) and "s3cr3t" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://",
+        "http://[::1/hook-s3cr3t",
+        "https://:443/s3cr3t",
+        "https://h:x/s3cr3t",
+        "https://h/s3cr3t\nsecond-line",
+        "https://h/s3cr3t two",
+    ],
+)
+def test_a_url_without_a_host_or_that_does_not_parse_is_refused_without_it(
+    tmp_path: Path, url: str
+) -> None:
+    (tmp_path / "url").write_text(url + "\n")
+    with pytest.raises(NotificationConfigError) as refused:
+        load_receivers([ReceiverSpec("chat", "slack", url_file=tmp_path / "url")])
+    assert str(refused.value).startswith("notifications receiver chat: the URL ")
+    assert "s3cr3t" not in str(refused.value)
 
 
 def test_the_schema_checks_the_notifications_section(tmp_path: Path) -> None:

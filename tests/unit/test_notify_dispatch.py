@@ -188,6 +188,21 @@ def test_a_refusal_is_not_retried_and_said_once_per_streak(
     ]
 
 
+def test_a_refused_alert_is_not_sent_again_when_the_next_pass_says_the_same_failure() -> None:
+    """A 4xx says the request itself is wrong (URL, credentials, body): the same request at
+    every pass would hammer a receiver that already said no."""
+    with (
+        recording_server(lambda _request: Reply(404)) as receiver,
+        dispatching(receiver.hook_url) as dispatcher,
+    ):
+        dispatcher.offer(failed())
+        settled(dispatcher, 1)
+        dispatcher.offer(failed())  # the next pass
+        assert dispatcher.close(timeout=10)
+    assert len(receiver.requests) == 1
+    assert (count(dispatcher, "failed"), count(dispatcher, "deduplicated")) == (1, 1)
+
+
 def test_a_server_error_is_retried_and_delivered_and_the_recovery_said(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -334,3 +349,22 @@ def test_a_listener_that_fails_is_logged_and_the_bus_goes_on(
     assert heard == ["Failed"]
     assert [event.state for event in subscription.take()] == ["Failed"]
     assert "release shop/web: an event listener failed" in caplog.text
+
+
+def test_a_receiver_whose_url_cannot_be_parsed_fails_alone_and_the_thread_goes_on() -> None:
+    """urllib raises ValueError for `http://[::1` (no OSError): it must not end the one
+    thread every receiver shares."""
+    with recording_server() as good:
+        sink = AlertSink(
+            [
+                Receiver("broken", "webhook", "http://[::1/hook", AlertFilter()),
+                Receiver("good", "webhook", good.hook_url, AlertFilter()),
+            ]
+        )
+        dispatcher = Dispatcher([sink], rate_limit=RateLimit(per_second=100, burst=100))
+        dispatcher.start()
+        dispatcher.offer(failed("a/app"))
+        dispatcher.offer(failed("b/app"))
+        assert dispatcher.close(timeout=30)
+        assert count(dispatcher, "failed", "broken") == 2
+    assert len(good.requests) == 2

@@ -2,8 +2,9 @@
 
 The requests are built as values (each forge's documented endpoints), then sent one by
 one through `http.exchange`: list the comments page by page (GitHub and Gitea: the `Link`
-header; GitLab: `X-Next-Page`), update the newest one that starts with the marker, or
-create one. Synchronous: the CLI waits for it. One attempt per request, no retries.
+header; GitLab: `X-Next-Page`), update the newest one that starts with the marker and was
+written by the token's user (`ours`), or create one. Synchronous: the CLI waits for it.
+One attempt per request, no retries.
 """
 
 from __future__ import annotations
@@ -104,25 +105,76 @@ def next_page_url(forge: Forge, answer: Answer, url: str) -> str | None:
     return following
 
 
-def marked_ids(comments: Sequence[object]) -> list[int]:
-    """The ids of the comments whose body starts with the marker (GitLab's system notes
-    never do)."""
-    return [
-        item["id"]
-        for item in comments
-        if isinstance(item, dict)
-        and isinstance(item.get("id"), int)
-        and not item.get("system")
-        and str(item.get("body") or "").lstrip().startswith(COMMENT_MARKER)
-    ]
+@dataclass(frozen=True)
+class MarkedComment:
+    """A comment whose body starts with the marker, and who wrote it."""
+
+    id: int
+    author: int | None
+    """The author's user id (GitHub and Gitea: `user.id`; GitLab: `author.id`)."""
+    bot: bool
+    """GitHub's `user.type` is `Bot` (the Actions job token writes as github-actions[bot])."""
+
+
+def marked_comments(comments: Sequence[object]) -> list[MarkedComment]:
+    """The comments whose body starts with the marker (GitLab's system notes never do)."""
+    found = []
+    for item in comments:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+            continue
+        if item.get("system") or not str(item.get("body") or "").lstrip().startswith(
+            COMMENT_MARKER
+        ):
+            continue
+        user = item.get("user") or item.get("author")
+        author = user.get("id") if isinstance(user, dict) else None
+        bot = isinstance(user, dict) and user.get("type") == "Bot"
+        found.append(MarkedComment(item["id"], author if isinstance(author, int) else None, bot))
+    return found
+
+
+def identity_request(forge: Forge) -> Delivery:
+    """Who the token is: GET /user on all three (GitHub: docs.github.com/en/rest/users/
+    users#get-the-authenticated-user; GitLab: docs.gitlab.com/api/users/#get-the-current-
+    user; Gitea: /api/swagger#/user/userGetCurrent)."""
+    return _request(forge, "GET", f"{forge.api_url}/user")
+
+
+def _token_user(forge: Forge, subject: str, timeout: float) -> int | None:
+    """The token's user id; None when the forge will not say (GitHub answers 403 to the
+    Actions job token)."""
+    try:
+        answer = exchange(identity_request(forge), forge=forge, subject=subject, timeout=timeout)
+        me = answer.json()
+    except ForgeError as error:
+        if error.status in (401, 403, 404):
+            return None
+        raise
+    except ValueError:
+        return None
+    user_id = me.get("id") if isinstance(me, dict) else None
+    return user_id if isinstance(user_id, int) else None
+
+
+def ours(comments: Sequence[MarkedComment], forge: Forge, me: int | None) -> list[int]:
+    """The ids of the marked comments the token wrote: anyone may paste the marker into a
+    comment, and updating theirs would put the diff under their name, for them to edit.
+    When the forge will not say who the token is, GitHub's bot comments are taken (the
+    Actions job token's), on the other forges none (a new comment is created)."""
+    if me is not None:
+        return [comment.id for comment in comments if comment.author == me]
+    if forge.kind is ForgeKind.GITHUB:
+        return [comment.id for comment in comments if comment.bot]
+    return []
 
 
 def post_comment(
     forge: Forge, number: int, body: str, *, timeout: float = TIMEOUT_SECONDS
 ) -> PostedComment:
-    """Update the pull request's marked comment with `body`, or create it."""
+    """Update the pull request's marked comment written by the token's user with `body`,
+    or create it."""
     subject = f"{forge.kind.display} comment on {pull_request_name(forge, number)}"
-    marked: list[int] = []
+    marked: list[MarkedComment] = []
     url: str | None = list_request(forge, number).url
     pages = 0
     while url is not None and pages < MAX_PAGES:
@@ -137,10 +189,11 @@ def post_comment(
         except (ValueError, ForgeError) as error:
             why = error if isinstance(error, ForgeError) else "it did not answer a list of comments"
             raise ForgeError(f"{subject} failed: {why}") from None
-        marked += marked_ids(page)
+        marked += marked_comments(page)
         pages += 1
-    if marked:
-        found = max(marked)  # the newest, should an older job have left several
+    mine = ours(marked, forge, _token_user(forge, subject, timeout)) if marked else []
+    if mine:
+        found = max(mine)  # the newest, should an older job have left several
         exchange(
             update_request(forge, number, found, body),
             forge=forge,

@@ -1,5 +1,6 @@
-"""The one place the forge client sends a request: stdlib urllib, a timeout, no redirects
-(a redirect would carry the token to wherever it points), one attempt.
+"""The one place the forge client sends a request: stdlib urllib, a timeout for the whole
+exchange (deadline.py), no redirects (a redirect would carry the token to wherever it
+points), one attempt.
 
 A failure becomes a `ForgeError` whose message names the subject, the forge, the method,
 the path and the HTTP status, with the forge's own one-line explanation, never the token.
@@ -7,14 +8,15 @@ the path and the HTTP status, with the forge's own one-line explanation, never t
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
+from contextlib import suppress
 from dataclasses import dataclass
-from email.message import Message
-from typing import IO
 from urllib.parse import urlsplit
 
+from reconciler.notify.deadline import bounded
 from reconciler.notify.forge.errors import ForgeError
 from reconciler.notify.forge.model import Forge
 from reconciler.notify.model import Delivery
@@ -41,51 +43,48 @@ class Answer:
         return parsed
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: Message,
-        newurl: str,
-    ) -> None:
-        return None  # urllib then raises the 3xx as an HTTPError
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
 def exchange(
     delivery: Delivery, *, forge: Forge, subject: str, timeout: float = TIMEOUT_SECONDS
 ) -> Answer:
     """Send `delivery` once and return the forge's answer; any error is a `ForgeError`."""
-    request = urllib.request.Request(
-        delivery.url,
-        data=delivery.body if delivery.method != "GET" else None,
-        method=delivery.method,
-        headers=dict(delivery.headers),
-    )
     what = f"{delivery.method} {urlsplit(delivery.url).path}"
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            headers = {name.lower(): value for name, value in response.headers.items()}
-            return Answer(response.status, headers, response.read(ANSWER_LIMIT))
-    except urllib.error.HTTPError as error:
-        with error:
-            detail = _explanation(error.read(4096), forge)
-        raise ForgeError(
-            f"{subject} failed: {forge.kind.display} answered HTTP {error.code} to {what}{detail}",
-            status=error.code,
-        ) from None
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", None) or error
-        host = urlsplit(delivery.url).netloc
-        raise ForgeError(
-            f"{subject} failed: {forge.kind.display} at {host} could not be reached "
-            f"({scrub(str(reason), [forge.token])})"
-        ) from None
+    with bounded(timeout) as (opener, watchdog):
+        try:
+            request = urllib.request.Request(
+                delivery.url,
+                data=delivery.body if delivery.method != "GET" else None,
+                method=delivery.method,
+                headers=dict(delivery.headers),
+            )
+            with opener.open(request, timeout=timeout) as response:
+                headers = {name.lower(): value for name, value in response.headers.items()}
+                return Answer(response.status, headers, response.read(ANSWER_LIMIT))
+        except urllib.error.HTTPError as error:
+            detail = ""
+            with error, suppress(OSError, http.client.HTTPException):
+                detail = _explanation(error.read(4096), forge)
+            raise ForgeError(
+                f"{subject} failed: {forge.kind.display} answered HTTP {error.code} "
+                f"to {what}{detail}",
+                status=error.code,
+            ) from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            reason = "timed out" if watchdog.expired else getattr(error, "reason", None) or error
+            raise ForgeError(
+                f"{subject} failed: {forge.kind.display} at {_host(delivery.url)} could not "
+                f"be reached ({scrub(str(reason), [forge.token])})"
+            ) from None
+        except ValueError:  # its text quotes the URL or the header (the token)
+            raise ForgeError(
+                f"{subject} failed: {forge.kind.display} request {what} cannot be made "
+                "(a URL that does not parse, or a line break in a header such as the token)"
+            ) from None
+
+
+def _host(url: str) -> str:
+    """The host and port of `url`, without any credentials written into it."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 def _explanation(body: bytes, forge: Forge) -> str:

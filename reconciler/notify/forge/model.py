@@ -85,16 +85,28 @@ def default_api_url(kind: ForgeKind, host: str | None) -> str:
     return f"https://{host}/api/v1"
 
 
+def checked_token(token: str, *, source: str) -> str:
+    """`token` without surrounding whitespace; a `ForgeConfigError` naming `source` (never
+    the content) when it is empty or holds a space, a line break or a control character:
+    http.client refuses such a header with an error that quotes it whole."""
+    token = token.strip()
+    if not token:
+        raise ForgeConfigError(f"{source}: it is empty")
+    if not token.isprintable() or any(character.isspace() for character in token):
+        raise ForgeConfigError(
+            f"{source}: it holds a space, a line break or a control character; give the token alone"
+        )
+    return token
+
+
 def read_token(path: Path) -> str:
     """The token in `path` (surrounding whitespace dropped: files often end in a newline)."""
     try:
-        token = path.read_text().strip()
+        text = path.read_text()
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or "not text"
         raise ForgeConfigError(f"forge token file {path}: cannot read it ({reason})") from None
-    if not token:
-        raise ForgeConfigError(f"forge token file {path}: it is empty")
-    return token
+    return checked_token(text, source=f"forge token file {path}")
 
 
 def load_forge(settings: ForgeSettings, *, remote_url: str) -> Forge:

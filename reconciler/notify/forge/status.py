@@ -75,8 +75,9 @@ def status_context(release: ReleaseKey) -> str:
 
 
 def shortened(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
-    """`text` on one line, cut to `limit` characters with an ellipsis when longer."""
-    line = " ".join(text.split())
+    """`text` on one line of printable characters (a control character becomes `?`: a NUL
+    is refused by the forges' databases), cut to `limit` characters with an ellipsis."""
+    line = "".join(ch if ch.isprintable() else "?" for ch in " ".join(text.split()))
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
@@ -142,10 +143,11 @@ def commit_status_sink(
     forge: Forge, *, receiver: str = "forge", link_url: str | None = None
 ) -> Sink:
     """The sink the dispatcher calls with each state change, in order: a status request
-    when the commit's status for the release changes (pending, success, failure), none
-    when it would say again what it says. Its memory is what makes a release that fails,
-    recovers and fails again at the same commit say failure twice: the dispatcher sends a
-    key once, so each change has a key of its own (its place in the release's sequence)."""
+    keyed by the commit, the release and its place in the release's sequence of states
+    (pending, success, failure). The dispatcher sends a key once: said again, the same
+    state is the same key and is not sent twice, but is sent when every attempt of the
+    first failed (the forge was down); a release that fails, recovers and fails again at
+    the same commit says failure twice, under two keys."""
     said: OrderedDict[tuple[str, str], tuple[StatusState, int]] = OrderedDict()
 
     def sink(change: StateChange) -> list[Delivery]:
@@ -153,13 +155,12 @@ def commit_status_sink(
         if status is None:
             return []
         place = (status.sha, status.context)
-        last, changes = said.pop(place, (None, 0))
-        said[place] = (status.state, changes + (last is not status.state))
+        last, states = said.pop(place, (None, 0))
+        states += last is not status.state
+        said[place] = (status.state, states)
         while len(said) > STATUSES_REMEMBERED:
             said.popitem(last=False)
-        if last is status.state:
-            return []
         delivery = status_delivery(forge, status, receiver=receiver)
-        return [dataclasses.replace(delivery, key=f"{delivery.key}:{changes}")]
+        return [dataclasses.replace(delivery, key=f"{delivery.key}:{states - 1}")]
 
     return sink
