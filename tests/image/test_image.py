@@ -31,7 +31,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
-from devcluster.image import IMAGE, build_image, buildah
+from devcluster.buildah import buildah
+from devcluster.image import IMAGE, build_image
 from tests.conftest import LiveCluster
 from tests.image.pod import Mount, PodRun, pod_run, resolved
 from tests.recording_server import RecordingServer, Reply, recording_server
