@@ -27,8 +27,9 @@ from reconciler.types import JsonObject
 
 BOX_WIDTH, BOX_HEIGHT = 240, 62
 COLUMN_GAP, ROW_GAP, MARGIN = 90, 18, 12
-_SHOWN_TEXT = 32
-"""Characters of a line drawn in a box; the whole text is in its title."""
+_SHOWN_TEXT = 30
+"""Characters of a line drawn in a box (the release's name, not its namespace); the whole
+key and message are in its title."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ def _box(key: str, at: tuple[int, int], summaries: Mapping[str, JsonObject]) -> 
     state = _state_of(summary)
     message = text_of(summary.get("message"))
     x, y = at
+    name = text_of(summary.get("name"))
     title, why = f"{key}: {state}: {message}", ""
     if state == "Blocked":
         waits = [dep for dep in _depends_on(summary) if _state_of(summaries.get(dep)) != "Ready"]
@@ -132,7 +134,7 @@ def _box(key: str, at: tuple[int, int], summaries: Mapping[str, JsonObject]) -> 
         f'<g class="release" data-release="{attribute(key)}" data-state="{attribute(state)}">'
         f"<title>{escape(title)}</title>"
         f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="6"/>'
-        f'<text class="name" x="{x + 10}" y="{y + 20}">{escape(_shortened(key))}</text>'
+        f'<text class="name" x="{x + 10}" y="{y + 20}">{escape(_shortened(name))}</text>'
         f'<text class="state" x="{x + 10}" y="{y + 37}">{escape(state)}</text>'
         f'<text class="why" x="{x + 10}" y="{y + 52}">{escape(_shortened(why))}</text>'
         "</g>"

@@ -17,6 +17,7 @@ document.addEventListener("DOMContentLoaded", () => {
       }
       box.dataset.state = event.state;
       box.querySelector(".state").textContent = event.state;
+      box.querySelector(".why").textContent = event.reason.slice(0, 30);
       box.querySelector("title").textContent = `${event.release}: ${event.state}: ${event.reason}`;
       box.classList.add("changed");
     }
