@@ -233,6 +233,8 @@ def release_summary(view: ReleaseView) -> JsonObject:
     else:
         state = NOT_INSTALLED
         message = view.report.message if view.report is not None else "not applied yet"
+    targets = view.release.dependencies.values() if view.release is not None else ()
+    depends_on: list[JsonValue] = [str(target) for target in sorted(set(targets))]
     summary: JsonObject = {
         "name": name,
         "namespace": namespace,
@@ -242,6 +244,7 @@ def release_summary(view: ReleaseView) -> JsonObject:
         "message": message,
         "revision": view.status.record.revision if view.status is not None else None,
         "outcome": str(view.report.outcome) if view.report is not None else None,
+        "dependsOn": depends_on,
     }
     if view.report is not None and view.report.next_attempt is not None:
         # Only for a failure `harmonia run` retries or waits on: `waiting for a change`,

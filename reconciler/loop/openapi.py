@@ -49,6 +49,11 @@ _SUMMARY: JsonObject = {
     "message": STRING,
     "revision": {**NULLABLE_STRING, "description": "The commit last applied."},
     "outcome": {**NULLABLE_STRING, "description": "What the last pass did to it."},
+    "dependsOn": {
+        "type": "array",
+        "items": STRING,
+        "description": "The releases (`namespace/name`) it depends on, from Git.",
+    },
     "nextAttempt": {
         **STRING,
         "description": "For a failure under `harmonia run`: `waiting for a change`, or "

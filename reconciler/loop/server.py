@@ -57,6 +57,7 @@ from reconciler.loop.ui import (
     parse_page_query,
     releases_page,
 )
+from reconciler.loop.ui_graph import graph_page
 from reconciler.types import JsonObject
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ HOOKS_PATH = "/hooks"
 ROUTES: JsonObject = {
     "routes": [
         "GET /?namespace=<namespace>&state=<state>",
+        "GET /graph?namespace=<namespace>",
         "GET /metrics",
         "GET /healthz",
         "GET /readyz",
@@ -183,6 +185,11 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         html = releases_page(list_releases(query.api_query()), query)
         return HTMLResponse(html, headers=_UI_HEADERS)
 
+    def graph(request: Request) -> Response:
+        query = parse_page_query(dict(parse_qsl(request.url.query)))
+        html = graph_page(list_releases(query.api_query()), query)
+        return HTMLResponse(html, headers=_UI_HEADERS)
+
     def static(request: Request) -> Response:
         body, media_type = asset(request.url.path)
         return Response(body, media_type=media_type, headers=_UI_HEADERS)
@@ -219,6 +226,7 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         *hooks,
         _get("/metrics", _in_thread(metrics, threads)),
         _get("/", _in_thread(page, threads)),
+        _get("/graph", _in_thread(graph, threads)),
         *(_get(path, _in_thread(static, threads)) for path in ASSET_PATHS),
         _get("/healthz", healthz),
         _get("/readyz", _in_thread(readyz, threads)),

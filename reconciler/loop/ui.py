@@ -21,10 +21,11 @@ from reconciler.types import JsonObject, JsonValue
 UI_QUERY_KEYS = ("namespace", "state")
 ASSETS_PATH = "/ui"
 SCRIPT_PATH = f"{ASSETS_PATH}/releases.js"
+GRAPH_SCRIPT_PATH = f"{ASSETS_PATH}/graph.js"
 STYLE_PATH = f"{ASSETS_PATH}/releases.css"
 ICON_PATH = f"{ASSETS_PATH}/favicon.svg"
 """A page's own icon: else a browser asks for `/favicon.ico`, a 404 in its console."""
-ASSET_PATHS = (SCRIPT_PATH, STYLE_PATH, ICON_PATH)
+ASSET_PATHS = (SCRIPT_PATH, GRAPH_SCRIPT_PATH, STYLE_PATH, ICON_PATH)
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
@@ -63,59 +64,80 @@ def asset(path: str) -> tuple[bytes, str]:
 
 def releases_page(release_list: JsonObject, query: PageQuery) -> str:
     """The releases page for the API's `release_list` body, filtered by `query.state`."""
-    releases = release_list.get("releases")
-    listed = releases if isinstance(releases, list) else []
-    summaries = [item for item in listed if isinstance(item, dict)]
+    summaries = summaries_of(release_list)
     shown = [item for item in summaries if query.state in (None, item.get("state"))]
     rows = "\n".join(_row(summary) for summary in shown)
     states = sorted({str(summary.get("state")) for summary in summaries} | {query.state or ""})
-    stream = "api/v1/events" + (f"?namespace={query.namespace}" if query.namespace else "")
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Releases · Harmonia</title>
-<link rel="icon" type="image/svg+xml" href="{_attr(ICON_PATH[1:])}">
-<link rel="stylesheet" href="{_attr(STYLE_PATH[1:])}">
-<script src="{_attr(SCRIPT_PATH[1:])}" defer></script>
-</head>
-<body>
-<main>
-<h1>Releases</h1>
+    stream = event_stream(query)
+    return page(
+        "Releases",
+        SCRIPT_PATH,
+        f"""<h1>Releases</h1>
+<nav><a href="graph">Dependency graph</a></nav>
 <form method="get" action="" class="filter">
-<label>Namespace <input name="namespace" value="{_attr(query.namespace or "")}"></label>
+<label>Namespace <input name="namespace" value="{attribute(query.namespace or "")}"></label>
 <label>State <select name="state">{_options(states, query.state)}</select></label>
 <button type="submit">Filter</button>
 </form>
 <p id="count">{len(shown)} of {len(summaries)} releases</p>
-<table id="releases" data-events="{_attr(stream)}">
+<table id="releases" data-events="{attribute(stream)}">
 <thead><tr><th scope="col">Release</th><th scope="col">State</th><th scope="col">Sync</th>\
 <th scope="col">Revision</th><th scope="col">Message</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
-</table>
+</table>""",
+    )
+
+
+def page(title: str, script_path: str, body: str) -> str:
+    """A whole page of the UI around `body` (already escaped): the shared style and icon,
+    `script_path`, every URL relative to the page (a page sits at the server's top)."""
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)} · Harmonia</title>
+<link rel="icon" type="image/svg+xml" href="{attribute(ICON_PATH[1:])}">
+<link rel="stylesheet" href="{attribute(STYLE_PATH[1:])}">
+<script src="{attribute(script_path[1:])}" defer></script>
+</head>
+<body>
+<main>
+{body}
 </main>
 </body>
 </html>
 """
 
 
+def event_stream(query: PageQuery) -> str:
+    """The page's relative URL of the release events, narrowed to its namespace."""
+    return "api/v1/events" + (f"?namespace={query.namespace}" if query.namespace else "")
+
+
+def summaries_of(release_list: JsonObject) -> list[JsonObject]:
+    """The release summaries of the API's list body."""
+    releases = release_list.get("releases")
+    listed = releases if isinstance(releases, list) else []
+    return [item for item in listed if isinstance(item, dict)]
+
+
 def _row(summary: JsonObject) -> str:
     key = f"{summary.get('namespace')}/{summary.get('name')}"
-    state = _text(summary.get("state"))
-    revision = _text(summary.get("revision"))
+    state = text_of(summary.get("state"))
+    revision = text_of(summary.get("revision"))
     sync = " · ".join(
-        _text(summary.get(field)) for field in ("outcome", "nextAttempt") if summary.get(field)
+        text_of(summary.get(field)) for field in ("outcome", "nextAttempt") if summary.get(field)
     )
     return (
-        f'<tr data-release="{_attr(key)}">'
+        f'<tr data-release="{attribute(key)}">'
         f"<td>{escape(key)}</td>"
-        f'<td class="state" data-state="{_attr(state)}">{escape(state)}</td>'
+        f'<td class="state" data-state="{attribute(state)}">{escape(state)}</td>'
         f'<td class="sync">{escape(sync)}</td>'
-        f'<td class="revision" title="{_attr(revision)}">{escape(revision[:12])}</td>'
-        f'<td class="message">{escape(_text(summary.get("message")))}</td>'
+        f'<td class="revision" title="{attribute(revision)}">{escape(revision[:12])}</td>'
+        f'<td class="message">{escape(text_of(summary.get("message")))}</td>'
         "</tr>"
     )
 
@@ -125,13 +147,15 @@ def _options(states: Sequence[str], chosen: str | None) -> str:
     for state in states:
         if state:
             selected = " selected" if state == chosen else ""
-            options.append(f'<option value="{_attr(state)}"{selected}>{escape(state)}</option>')
+            options.append(f'<option value="{attribute(state)}"{selected}>{escape(state)}</option>')
     return "".join(options)
 
 
-def _text(value: JsonValue) -> str:
+def text_of(value: JsonValue) -> str:
+    """A JSON value as page text: null is blank."""
     return "" if value is None else str(value)
 
 
-def _attr(text: str) -> str:
+def attribute(text: str) -> str:
+    """`text` escaped for an attribute's quoted value."""
     return escape(text, quote=True)

@@ -247,6 +247,7 @@ def test_the_list_names_every_release_by_key_with_its_summary() -> None:
         "message": "all 1 resources Ready",
         "revision": "abc123",
         "outcome": "Applied",
+        "dependsOn": [],
     }
     assert releases[0]["state"] == NOT_INSTALLED
     assert releases[0]["revision"] is None
@@ -301,12 +302,14 @@ def test_the_detail_shows_the_request_resources_dependencies_outputs_and_last_pa
     body: Any = release_detail(shown)
     assert list(body) == [
         *("name", "namespace", "labels", "chart", "state", "message", "revision", "outcome"),
+        "dependsOn",
         *("file", "spec", "source", "lastResult", "lastApplied", "readySince", "paused"),
         *("resources", "dependencies", "outputs", "computedValues", "lastPass"),
     ]
     assert body["file"] == "releases/shop/web.yaml"
     assert body["spec"]["configValues"] == {"replicas": 2}
     assert body["spec"]["dependencies"] == {"zk": "infra/zk"}
+    assert body["dependsOn"] == ["infra/zk"]
     assert body["spec"]["releaseLabels"] == {"team": "web"}
     (resource,) = body["resources"]
     assert (resource["kind"], resource["state"]) == ("Deployment", "Ready")
