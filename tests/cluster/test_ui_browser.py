@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,17 @@ def console_errors(driver: webdriver.Chrome) -> list[str]:
     ]
 
 
+@contextmanager
+def serving_ui(cluster: LiveCluster, git_repos: GitRepos, tmp_path: Path) -> Iterator[int]:
+    """A real `harmonia run` of the test's repository, a pass every few seconds, serving the
+    UI on a free loopback port (yielded)."""
+    port = free_port()
+    args = ("--repo", str(git_repos.remote), "--ref", "main", *PASSES)
+    listen = ("--listen", f"127.0.0.1:{port}")
+    with running_with(cluster, tmp_path / "cache", tmp_path / "run.log", *args, *listen):
+        yield port
+
+
 def test_the_releases_page_lists_a_release_and_shows_its_failure_live_without_a_reload(
     cluster: LiveCluster,
     namespace: str,
@@ -83,10 +95,7 @@ def test_the_releases_page_lists_a_release_and_shows_its_failure_live_without_a_
     browser: webdriver.Chrome,
 ) -> None:
     git_repos.commit_and_push(repository_files(namespace), "web")
-    port = free_port()
-    args = ("--repo", str(git_repos.remote), "--ref", "main", *PASSES)
-    listen = ("--listen", f"127.0.0.1:{port}")
-    with running_with(cluster, tmp_path / "cache", tmp_path / "run.log", *args, *listen):
+    with serving_ui(cluster, git_repos, tmp_path) as port:
         ready = f"?namespace={namespace}&state=Ready"
         eventually(
             lambda: f'data-release="{namespace}/web"' in http_get(port, f"/{ready}")[1],
@@ -134,11 +143,8 @@ def test_the_graph_page_draws_the_edge_from_a_dependency_to_its_dependent_and_it
     browser: webdriver.Chrome,
 ) -> None:
     git_repos.commit_and_push(dependent_files(namespace), "web depends on db")
-    port = free_port()
-    args = ("--repo", str(git_repos.remote), "--ref", "main", *PASSES)
-    listen = ("--listen", f"127.0.0.1:{port}")
     graph = f"/graph?namespace={namespace}"
-    with running_with(cluster, tmp_path / "cache", tmp_path / "run.log", *args, *listen):
+    with serving_ui(cluster, git_repos, tmp_path) as port:
         eventually(
             lambda: (
                 f'data-release="{namespace}/web" data-state="Ready"' in http_get(port, graph)[1]

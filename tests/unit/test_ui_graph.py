@@ -8,12 +8,10 @@ from urllib.parse import urljoin
 
 import pytest
 
-from reconciler.loop.metrics import Metrics
-from reconciler.loop.server import Endpoints, ObservabilityServer
 from reconciler.loop.ui import PageQuery
 from reconciler.loop.ui_graph import GraphLayout, graph_page, layered
 from reconciler.types import JsonObject
-from tests.unit.test_ui_page import HOSTILE, get, summary, tags_of
+from tests.unit.test_ui_page import HOSTILE, get, serving, summary, tags_of
 
 
 def release(key: str, state: str, *depends_on: str, message: str = "ok") -> JsonObject:
@@ -101,16 +99,8 @@ def test_every_url_of_the_graph_page_stays_under_a_path_prefix() -> None:
 
 @pytest.fixture
 def port() -> Iterator[int]:
-    endpoints = Endpoints(
-        metrics=Metrics(),
-        readiness=lambda: (True, ""),
-        releases=listed,
-        release=lambda namespace, name: {},
-    )
-    server = ObservabilityServer("127.0.0.1:0", endpoints)
-    server.start()
-    yield server.port
-    server.stop()
+    with serving(listed) as port:
+        yield port
 
 
 def test_the_server_answers_the_graph_linked_from_the_releases_page_with_its_policy(

@@ -6,7 +6,8 @@ from __future__ import annotations
 import tomllib
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from email.message import Message
 from html.parser import HTMLParser
 from pathlib import Path
@@ -106,18 +107,27 @@ def test_the_stream_the_script_reads_is_narrowed_to_the_filtered_namespace() -> 
     assert table["data-events"] == "api/v1/events?namespace=shop"
 
 
-@pytest.fixture
-def port() -> Iterator[int]:
+@contextmanager
+def serving(releases: Callable[[Mapping[str, str]], JsonObject]) -> Iterator[int]:
+    """The real HTTP server of `harmonia run` on a free port, listing `releases`."""
     endpoints = Endpoints(
         metrics=Metrics(),
         readiness=lambda: (True, ""),
-        releases=listed,
+        releases=releases,
         release=lambda namespace, name: {},
     )
     server = ObservabilityServer("127.0.0.1:0", endpoints)
     server.start()
-    yield server.port
-    server.stop()
+    try:
+        yield server.port
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def port() -> Iterator[int]:
+    with serving(listed) as port:
+        yield port
 
 
 def get(port: int, path: str) -> tuple[int, Message, str]:
