@@ -73,7 +73,6 @@ def releases_page(release_list: JsonObject, query: PageQuery) -> str:
         "Releases",
         SCRIPT_PATH,
         f"""<h1>Releases</h1>
-<nav><a href="graph">Dependency graph</a></nav>
 <form method="get" action="" class="filter">
 <label>Namespace <input name="namespace" value="{attribute(query.namespace or "")}"></label>
 <label>State <select name="state">{_options(states, query.state)}</select></label>
@@ -90,26 +89,42 @@ def releases_page(release_list: JsonObject, query: PageQuery) -> str:
     )
 
 
-def page(title: str, script_path: str, body: str) -> str:
+NAVIGATION = (("Releases", "./"), ("Dependency graph", "graph"), ("Reconciler", "reconciler"))
+"""The site's pages, as (title, address relative to the server's top), in the header of each."""
+
+
+def page(title: str, script_path: str, body: str, root: str = "") -> str:
     """A whole page of the UI around `body` (already escaped): the shared style and icon,
-    `script_path`, every URL relative to the page (a page sits at the server's top)."""
+    `script_path` and the site's navigation. Every URL is relative: `root` leads from the
+    page's address to the server's top (`../../` for `releases/<namespace>/<name>`)."""
     return f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} · Harmonia</title>
-<link rel="icon" type="image/svg+xml" href="{attribute(ICON_PATH[1:])}">
-<link rel="stylesheet" href="{attribute(STYLE_PATH[1:])}">
-<script src="{attribute(script_path[1:])}" defer></script>
+<link rel="icon" type="image/svg+xml" href="{attribute(root + ICON_PATH[1:])}">
+<link rel="stylesheet" href="{attribute(root + STYLE_PATH[1:])}">
+<script src="{attribute(root + script_path[1:])}" defer></script>
 </head>
 <body>
+{navigation(title, root)}
 <main>
 {body}
 </main>
 </body>
 </html>
 """
+
+
+def navigation(current: str, root: str) -> str:
+    """The header's links to the site's pages; the current one marked for assistive technology."""
+    links = []
+    for title, address in NAVIGATION:
+        here = ' aria-current="page"' if title == current else ""
+        href = attribute(root + address if address != "./" else root or "./")
+        links.append(f'<a href="{href}"{here}>{escape(title)}</a>')
+    return f'<nav aria-label="Pages">{" ".join(links)}</nav>'
 
 
 def event_stream(query: PageQuery) -> str:

@@ -77,7 +77,6 @@ def graph_page(release_list: JsonObject, query: PageQuery) -> str:
         "Dependency graph",
         GRAPH_SCRIPT_PATH,
         f"""<h1>Dependency graph</h1>
-<nav><a href="./">Releases</a></nav>
 <p>An arrow goes from a dependency to the release that depends on it.</p>
 <div id="graph" data-events="{attribute(stream)}">
 {_svg(layout, summaries)}

@@ -17,7 +17,7 @@ import pytest
 
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.server import Endpoints, ObservabilityServer
-from reconciler.loop.ui import ASSET_PATHS, PageQuery, releases_page
+from reconciler.loop.ui import ASSET_PATHS, SCRIPT_PATH, PageQuery, page, releases_page
 from reconciler.types import JsonObject
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -88,7 +88,7 @@ def test_the_page_has_no_inline_script_and_every_url_stays_under_a_path_prefix()
     named = ("src", "href", "action", "data-events")
     urls = [str(attrs[name]) for _, attrs in tags for name in named if name in attrs]
     prefix = "https://example.org/harmonia/"
-    assert len(urls) == 6 and all(urljoin(prefix, url).startswith(prefix) for url in urls)
+    assert len(urls) == 8 and all(urljoin(prefix, url).startswith(prefix) for url in urls)
     assert not any(name.startswith("on") for _, attrs in tags for name in attrs)
 
 
@@ -197,3 +197,13 @@ def test_every_asset_is_package_data_of_the_wheel() -> None:
     package = root / "reconciler" / "loop"
     shipped = {path for glob in globs for path in package.glob(glob)}
     assert {package / "ui_static" / path.rpartition("/")[2] for path in ASSET_PATHS} <= shipped
+
+
+def test_every_page_links_the_site_pages_relative_to_its_own_depth() -> None:
+    top = page("Releases", SCRIPT_PATH, "<h1>Releases</h1>")
+    below = page("Release shop/web", SCRIPT_PATH, "<h1>web</h1>", root="../../")
+    assert '<a href="./" aria-current="page">Releases</a>' in top
+    assert '<a href="graph">Dependency graph</a>' in top
+    assert '<a href="../../">Releases</a>' in below
+    assert '<a href="../../reconciler">Reconciler</a>' in below
+    assert 'src="../../ui/releases.js"' in below
