@@ -17,6 +17,7 @@ from rich.table import Table
 from reconciler.cli.options import (
     RenderInputs,
     cluster_options,
+    environment_option,
     policy_options,
     render_options,
     repository_argument,
@@ -43,6 +44,7 @@ from reconciler.yamltext import dump_yaml_documents
 )
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml")
 @click.option("--show-secrets", is_flag=True, help="Print Secret values instead of ***.")
+@environment_option
 @render_options
 @cluster_options
 @policy_options
@@ -51,6 +53,7 @@ def render(
     release: str,
     output: str,
     show_secrets: bool,
+    environment: str | None,
     policy: Policy,
     target: KubeTarget,
     inputs: RenderInputs,
@@ -60,7 +63,14 @@ def render(
     Exit 1 when the release is invalid, fails to render, or is blocked by a dependency.
     """
     key = ReleaseKey(release)
-    state = desired_state(path, policy=policy, target=target, inputs=inputs, only=frozenset({key}))
+    state = desired_state(
+        path,
+        policy=policy,
+        target=target,
+        inputs=inputs,
+        environment=environment,
+        only=frozenset({key}),
+    )
     for item in state.diagnostics:
         if item.is_error and item.release == key:
             click.echo(shown(path, item), err=True)
@@ -94,6 +104,7 @@ def render(
     help="Print WALM's dry-run resource estimate (the only plan so far).",
 )
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table")
+@environment_option
 @render_options
 @cluster_options
 @policy_options
@@ -101,6 +112,7 @@ def plan(
     path: Path,
     resources: bool,
     output: str,
+    environment: str | None,
     policy: Policy,
     target: KubeTarget,
     inputs: RenderInputs,
@@ -110,7 +122,9 @@ def plan(
 
     Exit 1 when a release is invalid or fails to render (the others are still estimated).
     """
-    state = desired_state(path, policy=policy, target=target, inputs=inputs)
+    state = desired_state(
+        path, policy=policy, target=target, inputs=inputs, environment=environment
+    )
     for item in state.diagnostics:
         if item.is_error:
             click.echo(shown(path, item), err=True)

@@ -14,7 +14,13 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import RenderInputs, cluster_options, policy_options, render_options
+from reconciler.cli.options import (
+    RenderInputs,
+    cluster_options,
+    environment_option,
+    policy_options,
+    render_options,
+)
 from reconciler.cli.session import render_tools
 from reconciler.kube.connection import KubeTarget
 from reconciler.locations import cache_home
@@ -91,6 +97,7 @@ def _duration(value: str | None, setting: str) -> Any:
     envvar="HARMONIA_REPO_PATH",
     help="Subfolder of the repository that holds harmonia.yaml.",
 )
+@environment_option
 @click.option("--git-username", envvar="HARMONIA_GIT_USERNAME", help="User name for a token.")
 @click.option(
     "--git-token-file",
@@ -186,6 +193,7 @@ def run(
             "url": flags["url"],
             "ref": flags["ref"],
             "subfolder": flags["subfolder"],
+            "environment": flags["environment"],
             "credentials": _credentials(flags),
             "git_timeout": _duration(flags["git_timeout"], "--git-timeout"),
             "interval": _duration(flags["interval"], "--interval"),

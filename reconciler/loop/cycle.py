@@ -45,6 +45,7 @@ from reconciler.reconcile import (
     reconcile,
 )
 from reconciler.reconcile.report import WAITING_FOR_A_CHANGE
+from reconciler.release_requests import EnvironmentChoiceError, environment_source
 from reconciler.release_requests.model import RepositoryConfig
 from reconciler.render.environment import VersionChoice, choose_versions
 from reconciler.render.model import RenderError
@@ -147,8 +148,9 @@ class Cycle:
     @property
     def source_id(self) -> str:
         subfolder = self._settings.subfolder.strip("/")
-        return self._settings.source_id or (
-            f"{self._source.url}//{subfolder}" if subfolder else self._source.url
+        return self._settings.source_id or environment_source(
+            f"{self._source.url}//{subfolder}" if subfolder else self._source.url,
+            self._settings.environment,
         )
 
     def watch(self, watched: Watches) -> None:
@@ -214,7 +216,7 @@ class Cycle:
             self._metrics.count_error("cluster")
             log.error("%s", error)
             return CycleResult(revision, problem=str(error), unreachable=True, temporary=True)
-        except RenderError as error:
+        except (RenderError, EnvironmentChoiceError) as error:
             self._metrics.count_error("render")
             log.error("revision %s: %s", revision[:12], error)
             return CycleResult(revision, problem=str(error))
@@ -351,6 +353,7 @@ class Cycle:
             policy=self._policy,
             versions_for=versions_for,
             tools=self._tools,
+            environment=self._settings.environment,
             external_outputs=external_outputs_from(self._client),
             hold=self._retries.hold,
             only=only,

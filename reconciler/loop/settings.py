@@ -53,6 +53,8 @@ class RunSettings:
     url: str
     ref: str = "HEAD"
     subfolder: str = ""
+    environment: str | None = None
+    """The environment of the repository's harmonia.yaml this reconciler applies."""
     credentials: Credentials = field(default_factory=Credentials)
     git_timeout: timedelta = timedelta(minutes=5)
     """Longest one Git command may take: a remote that stalls is a failed fetch,
@@ -101,7 +103,12 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
     """The file's keys as RunSettings fields (the schema has checked their types)."""
     found: dict[str, Any] = {}
     repository: Any = document.get("repository") or {}
-    for key, name in (("url", "url"), ("ref", "ref"), ("path", "subfolder")):
+    for key, name in (
+        ("url", "url"),
+        ("ref", "ref"),
+        ("path", "subfolder"),
+        ("environment", "environment"),
+    ):
         if key in repository:
             found[name] = repository[key]
     credentials = Credentials(

@@ -115,6 +115,10 @@ containers:
       - name: HARMONIA_REPO_PATH
         value: {{ . | quote }}
       {{- end }}
+      {{- with $values.repository.environment }}
+      - name: HARMONIA_ENVIRONMENT
+        value: {{ . | quote }}
+      {{- end }}
       {{- with $credentials.tokenKey }}
       - name: HARMONIA_GIT_TOKEN_FILE
         value: /etc/harmonia/git/{{ . }}
