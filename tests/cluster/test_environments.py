@@ -138,6 +138,13 @@ def test_each_environment_applies_its_own_values_and_reports_under_its_own_statu
     assert again.returncode == 0, again.stderr
     assert settings(cluster, prod)["mode"] == "prod", "a staging pass touched prod's release"
 
+    shown = harmonia(cluster, cache, "status", "-o", "json", "--environment", "prod")
+    listed = [(entry["namespace"], entry["source"]) for entry in json.loads(shown.stdout)]
+    assert listed == [(prod, f"{git_repos.remote}#prod")]
+    unknown = run_once(cluster, git_repos, cache, "--environment", "qa", "--no-status")
+    assert unknown.returncode == 1, unknown.stderr
+    assert "environment 'qa': harmonia.yaml declares staging, prod" in unknown.stderr
+
 
 def test_an_overlay_change_shows_in_its_environments_diff_and_applies_there_only(
     cluster: LiveCluster, namespace: str, second_namespace: str, tmp_path: Path

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.desired import check_repository
+from reconciler.policy import Policy
 from reconciler.release_requests import (
     EnvironmentChoiceError,
     LoadedRepository,
@@ -279,3 +281,15 @@ def test_each_environment_records_its_releases_under_its_own_source() -> None:
     assert environment_source("https://git.example/releases.git", None) == (
         "https://git.example/releases.git"
     )
+
+
+def test_an_environment_widening_the_reconcilers_policy_is_an_error_at_its_entry(
+    tmp_path: Path,
+) -> None:
+    root = repository(tmp_path, {})
+    policy = Policy(allowed_namespaces=("tools",))
+    _loaded, _graph, narrowed, problems = check_repository(root, policy=policy, environment="prod")
+    # prod's allowedNamespaces (line 16) replaces the repository's (line 10) in prod.
+    widening = [item for item in problems if "outside the reconciler's" in item.message]
+    assert [(item.file, item.line) for item in widening] == [("harmonia.yaml", 16)]
+    assert narrowed.allowed_namespaces == ()
