@@ -568,3 +568,15 @@ def test_the_chart_passes_the_forges_api_url_and_repository_and_leaves_out_what_
         "items": [{"key": "pat", "path": "forge/pat"}]
     }
     assert "notifications" not in config_of(docs)
+
+
+def test_the_charts_repository_environment_reaches_the_pod_as_harmonia_environment(
+    binaries: dict[str, Path],
+) -> None:
+    def variables(*helm: str) -> dict[str, str]:
+        docs = helm_template(binaries["helm"], *DEFAULT_RELEASE, *helm)
+        (container,) = pod_spec(docs)["containers"]
+        return {item["name"]: item.get("value", "") for item in container["env"]}
+
+    assert variables("--set", "repository.environment=prod")["HARMONIA_ENVIRONMENT"] == "prod"
+    assert "HARMONIA_ENVIRONMENT" not in variables()
