@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -90,23 +90,32 @@ def require_environment(config: RepositoryConfig | None) -> None:
 
 
 def read_overlays(
-    root: Path, config: RepositoryConfig | None, *, limits: YamlLimits
+    root: Path, config: RepositoryConfig | None, paths: Iterable[Path], *, limits: YamlLimits
 ) -> tuple[dict[ReleaseKey, Overlay], list[Diagnostic]]:
-    """The overlays of `config`'s environment, by release, and the problems of the files
-    under `environments/`: those of an undeclared environment are errors whatever the
-    choice (nothing reads them), those of other declared environments are left for their
-    own load."""
-    folder = root / ENVIRONMENTS_DIR
-    if not folder.is_dir() or folder.is_symlink():
-        return {}, []
+    """The overlays of `config`'s environment, by release, and the problems of `paths`
+    (the files under `environments/`): those of an undeclared environment are errors
+    whatever the choice (nothing reads them), those of other declared environments are
+    left for their own load."""
     declared = config.environments if config is not None else {}
     chosen = config.environment if config is not None else None
     overlays: dict[ReleaseKey, Overlay] = {}
     problems: list[Diagnostic] = []
-    for path in _files_under(folder):
+    for path in paths:
         shown = PurePosixPath(path.relative_to(root)).as_posix()
         parts = PurePosixPath(shown).parts
-        if config is not None and parts[1] not in declared:
+        if path.suffix not in _SUFFIXES and not path.is_dir():
+            # Notes (a README) may sit beside the overlays, as beside the release files.
+            problems.append(
+                file_diagnostic(
+                    shown,
+                    "not read: overlays end in .yaml or .yml",
+                    "rename it, or move it out of environments/",
+                    severity=Severity.WARNING,
+                )
+            )
+        elif len(parts) < 3:
+            problems.append(_misplaced(shown))
+        elif config is not None and parts[1] not in declared:
             names = ", ".join(declared) or "none"
             problems.append(
                 file_diagnostic(
@@ -124,19 +133,12 @@ def read_overlays(
     return overlays, problems
 
 
-def _files_under(folder: Path) -> Iterator[Path]:
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if not any(part.startswith(".") for part in relative.parts) and not path.is_dir():
-            yield path
-
-
 def _read_overlay(
     root: Path, path: Path, shown: str, limits: YamlLimits
 ) -> Overlay | list[Diagnostic]:
     parts = PurePosixPath(shown).parts
-    stem, suffix = PurePosixPath(parts[-1]).stem, PurePosixPath(parts[-1]).suffix
-    if len(parts) != 4 or suffix not in _SUFFIXES:
+    stem = PurePosixPath(parts[-1]).stem
+    if len(parts) != 4 or path.is_dir():
         return [_misplaced(shown)]
     namespace = parts[2]
     if not (_DNS_LABEL.fullmatch(namespace) and _DNS_LABEL.fullmatch(stem)):
@@ -175,7 +177,6 @@ def _misplaced(shown: str) -> Diagnostic:
         shown,
         "not an overlay: overlays are environments/<environment>/<namespace>/<name>.yaml",
         "move it there (namespace and name as the release's), or out of environments/",
-        severity=Severity.ERROR,
     )
 
 

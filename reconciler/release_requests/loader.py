@@ -110,7 +110,9 @@ def load_repository(
     config, settings, problems = _load_config(real_root, limits)
     if config is not None:
         config = settings = chosen_settings(config, environment)
-    overlays, found = read_overlays(real_root, config, limits=limits)
+    overlays, found = read_overlays(
+        real_root, config, _files_under(real_root / ENVIRONMENTS_DIR), limits=limits
+    )
     problems.extend(found)
     # A release whose overlay is broken is not applied as the base file says either.
     overlay_failed = {item.release for item in found if item.release is not None}

@@ -180,7 +180,7 @@ class ReleaseDefaults:
 @dataclass(frozen=True)
 class EnvironmentSettings:
     """One entry of `harmonia.yaml`'s `environments`: what differs for that environment.
-    None (or `()` for nothing declared) keeps the repository's own setting."""
+    None keeps the repository's own setting."""
 
     name: str
     kube_version: str | None = None

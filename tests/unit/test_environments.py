@@ -293,3 +293,18 @@ def test_an_environment_widening_the_reconcilers_policy_is_an_error_at_its_entry
     widening = [item for item in problems if "outside the reconciler's" in item.message]
     assert [(item.file, item.line) for item in widening] == [("harmonia.yaml", 16)]
     assert narrowed.allowed_namespaces == ()
+
+
+def test_notes_beside_the_overlays_are_a_warning_and_a_stray_yaml_file_an_error(
+    tmp_path: Path,
+) -> None:
+    root = repository(
+        tmp_path,
+        {"environments/README.md": "# overlays\n", "environments/web.yaml": "paused: true\n"},
+    )
+    loaded = load_repository(root, environment="prod")
+    assert [(item.file, item.severity) for item in loaded.diagnostics] == [
+        ("environments/README.md", "warning"),
+        ("environments/web.yaml", "error"),
+    ]
+    assert set(loaded.releases) == {WEB, API}
