@@ -30,6 +30,7 @@ from reconciler.loop.backoff import BackoffPolicy
 from reconciler.loop.catalog import ReleaseCatalog
 from reconciler.loop.event_bus import EventBus, pass_notices
 from reconciler.loop.events import Notice, emit_events
+from reconciler.loop.loop_journal import LoopJournal, pass_record
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.pass_queue import PassRequest
 from reconciler.loop.retries import Retries
@@ -140,6 +141,8 @@ class Cycle:
         """The last pass's desired state (what the reactor classifies changes against)."""
         self._snapshot: Snapshot | None = None
         self._passing = threading.Lock()
+        self.journal = LoopJournal()
+        """The passes, errors and deliveries the reconciler page shows."""
         self.release_labels: dict[ReleaseKey, Mapping[str, str]] = {}
         """Each release's releaseLabels as last loaded, kept after its file left Git (the
         receivers' filters see them on its Removed event too)."""
@@ -161,13 +164,30 @@ class Cycle:
         *,
         stopping: Callable[[], bool] = lambda: False,
         request: PassRequest | None = None,
+        why: str = "the interval",
     ) -> CycleResult:
         """One pass, one at a time: of the whole repository after a fetch (a tick, or
         `request` full), or of `request`'s releases on the last commit fetched. A bug in
         it is a crashed pass in the result and the metrics (the next tick tries again),
-        never an exception."""
+        never an exception. `why` (a tick's; a request says its own) goes to `journal`."""
+        if request is not None and request.reasons:
+            why = "; ".join(request.reasons)
         with self._passing:
-            return self._guarded_pass(stopping, request)
+            started = datetime.now(UTC)
+            self.journal.pass_started(started, why)
+            result = self._guarded_pass(stopping, request)
+            self.journal.pass_finished(
+                pass_record(
+                    result.report,
+                    started=started,
+                    finished=datetime.now(UTC),
+                    why=why,
+                    revision=result.revision,
+                    problem=result.problem,
+                    masked=self.catalog.masked,
+                )
+            )
+            return result
 
     def _guarded_pass(
         self, stopping: Callable[[], bool], request: PassRequest | None

@@ -171,6 +171,64 @@ SCHEMAS: JsonObject = {
         },
         optional=("seconds", "changes", "failure", "nextAttempt", "retryAt"),
     ),
+    "Reconciler": _object(
+        {
+            "instance": {**STRING, "description": "This replica's identity in the Lease."},
+            "leading": {"type": "boolean"},
+            "lease": _nullable(_ref("Lease")),
+            "running": _nullable(_object({"since": STRING, "why": STRING})),
+            "lastPass": _nullable(_ref("PassSummary")),
+            "nextPass": _object(
+                {
+                    "at": {**NULLABLE_STRING, "description": "RFC 3339; null: none scheduled."},
+                    "why": STRING,
+                }
+            ),
+            "errors": {"type": "array", "items": _ref("LoopError")},
+            "hooks": {"type": "array", "items": _ref("HookDelivery")},
+            "notifications": {"type": "array", "items": _ref("NotificationDelivery")},
+        }
+    ),
+    "Lease": _object(
+        {
+            "namespace": STRING,
+            "name": STRING,
+            "holder": NULLABLE_STRING,
+            "acquired": NULLABLE_STRING,
+            "renewed": NULLABLE_STRING,
+            "transitions": {"type": "integer"},
+            "durationSeconds": {"type": ["integer", "null"]},
+            "error": {**STRING, "description": "Why the Lease could not be read."},
+        },
+        optional=("holder", "acquired", "renewed", "transitions", "durationSeconds", "error"),
+    ),
+    "PassSummary": _object(
+        {
+            "revision": NULLABLE_STRING,
+            "why": STRING,
+            "started": STRING,
+            "finished": STRING,
+            "seconds": {"type": "number"},
+            "problem": NULLABLE_STRING,
+            "outcomes": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "applied": {"type": "array", "items": STRING},
+            "notApplied": {
+                "type": "array",
+                "items": _object({"release": STRING, "outcome": STRING, "message": STRING}),
+            },
+        }
+    ),
+    "LoopError": _object({"time": STRING, "subject": STRING, "message": STRING}),
+    "HookDelivery": _object(
+        {
+            "time": STRING,
+            "provider": STRING,
+            "event": STRING,
+            "status": {"type": "integer"},
+            "answer": STRING,
+        }
+    ),
+    "NotificationDelivery": _object({"time": STRING, "receiver": STRING, "result": STRING}),
     "ChangeSet": _object(
         {
             "release": STRING,
@@ -214,7 +272,7 @@ def _answers(schema: str, description: str, *errors: int) -> JsonObject:
 
 _ERRORS = {
     400: "A malformed or unknown query parameter.",
-    404: "No such release here.",
+    404: "No such release here (for /api/v1/reconciler: no loop in this server).",
     429: "Too many API requests at once; see Retry-After.",
     503: "The cluster could not be read.",
 }
@@ -307,6 +365,12 @@ OPENAPI: JsonObject = {
                 "summary": "One release",
                 "parameters": _PATH_PARAMETERS,
                 "responses": _answers("Release", "The release.", 404, 429, 503),
+            }
+        },
+        "/api/v1/reconciler": {
+            "get": {
+                "summary": "The reconciler: leader, last and next pass, errors, deliveries",
+                "responses": _answers("Reconciler", "The loop's state.", 404, 429),
             }
         },
         "/api/v1/events": {

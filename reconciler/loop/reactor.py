@@ -81,6 +81,10 @@ class Reactor:
         if self._acting():
             self._queue.add(request, now=time.monotonic())
 
+    def pending(self) -> PassRequest | None:
+        """The pass owed to changes or pushes, not begun yet."""
+        return self._queue.pending()
+
     def after_pass(self) -> None:
         """Watch what the records now name; classify against the repository as it is."""
         self._changes.repository = self._repository()

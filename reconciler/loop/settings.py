@@ -66,6 +66,9 @@ class RunSettings:
     source_id: str | None = None
     listen: str | None = DEFAULT_LISTEN
     """host:port of the metrics, probes and API; None when switched off."""
+    listen_token_file: Path | None = None
+    """The file (a mounted Secret) of the bearer token the UI and API then want
+    (`http_token.py`); None: no token (an authenticating proxy in front, or loopback)."""
     api_scope: str = "source"
     """One of `API_SCOPES`."""
     leader_election: bool = True
@@ -123,6 +126,8 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
     ):
         if key in document:
             found[name] = document[key]
+    if "listenTokenFile" in document:
+        found["listen_token_file"] = _path(document["listenTokenFile"])
     if "interval" in document:
         found["interval"] = parse_duration(str(document["interval"]), setting="interval")
     election: Any = document.get("leaderElection") or {}

@@ -22,10 +22,11 @@ UI_QUERY_KEYS = ("namespace", "state")
 ASSETS_PATH = "/ui"
 SCRIPT_PATH = f"{ASSETS_PATH}/releases.js"
 GRAPH_SCRIPT_PATH = f"{ASSETS_PATH}/graph.js"
+RECONCILER_SCRIPT_PATH = f"{ASSETS_PATH}/reconciler.js"
 STYLE_PATH = f"{ASSETS_PATH}/releases.css"
 ICON_PATH = f"{ASSETS_PATH}/favicon.svg"
 """A page's own icon: else a browser asks for `/favicon.ico`, a 404 in its console."""
-ASSET_PATHS = (SCRIPT_PATH, GRAPH_SCRIPT_PATH, STYLE_PATH, ICON_PATH)
+ASSET_PATHS = (SCRIPT_PATH, GRAPH_SCRIPT_PATH, RECONCILER_SCRIPT_PATH, STYLE_PATH, ICON_PATH)
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
@@ -95,7 +96,7 @@ NAVIGATION = (("Releases", "./"), ("Dependency graph", "graph"), ("Reconciler", 
 
 def page(title: str, script_path: str, body: str, root: str = "") -> str:
     """A whole page of the UI around `body` (already escaped): the shared style and icon,
-    `script_path` and the site's navigation. Every URL is relative: `root` leads from the
+    `script_path` (if any) and the site's navigation. Every URL is relative: `root` leads from the
     page's address to the server's top (`../../` for `releases/<namespace>/<name>`)."""
     return f"""<!doctype html>
 <html lang="en">
@@ -105,7 +106,7 @@ def page(title: str, script_path: str, body: str, root: str = "") -> str:
 <title>{escape(title)} · Harmonia</title>
 <link rel="icon" type="image/svg+xml" href="{attribute(root + ICON_PATH[1:])}">
 <link rel="stylesheet" href="{attribute(root + STYLE_PATH[1:])}">
-<script src="{attribute(root + script_path[1:])}" defer></script>
+{_script(root, script_path)}
 </head>
 <body>
 {navigation(title, root)}
@@ -115,6 +116,13 @@ def page(title: str, script_path: str, body: str, root: str = "") -> str:
 </body>
 </html>
 """
+
+
+def _script(root: str, script_path: str) -> str:
+    """The page's script element; none for a page without a script (`script_path` "")."""
+    if not script_path:
+        return ""
+    return f'<script src="{attribute(root + script_path[1:])}" defer></script>'
 
 
 def navigation(current: str, root: str) -> str:
