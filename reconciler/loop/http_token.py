@@ -26,14 +26,17 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reconciler.loop.hook_receiver import WebhookSecretError, read_secret
+from reconciler.loop.ui import ICON_PATH, STYLE_PATH
 from reconciler.loop.ui_login import login_page
 
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "harmonia_session"
 LOGIN_PATH = "/login"
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-"""Open with a token set: the kubelet's probes and Prometheus send none."""
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", STYLE_PATH, ICON_PATH})
+"""Open with a token set: the kubelet's probes and Prometheus send none; the login page
+needs its stylesheet and icon before there is a session (they are the package's own files
+and say nothing of the cluster; the scripts, which fetch its data, stay behind the token)."""
 HOOKS_PREFIX = "/hooks/"
 """Open too: a push webhook proves itself with its signature (`webhooks.py`)."""
 MAX_LOGIN_BYTES = 4096

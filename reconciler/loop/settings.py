@@ -23,8 +23,9 @@ from reconciler.source import Credentials
 from reconciler.types import JsonObject
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-"""Loopback: the API is unauthenticated, so reaching it from elsewhere is a choice the
-installation makes (deploy/ listens on 0.0.0.0:8080 for the probes and Prometheus)."""
+"""Loopback: the API is unauthenticated unless a token file is given, so reaching it from
+elsewhere is a choice the installation makes (deploy/ listens on 0.0.0.0:8080 for the
+probes and Prometheus)."""
 API_SCOPES = ("source", "all")
 """Which releases the JSON API shows: those recorded under this reconciler's source (and
 those in its repository), or every release recorded in the cluster."""

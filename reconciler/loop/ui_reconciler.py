@@ -27,7 +27,7 @@ FIELDS = (
             ("Held since", "lease.acquired"),
             ("Renewed", "lease.renewed"),
             ("Transitions", "lease.transitions"),
-            ("Not read", "lease.error"),
+            ("Read error", "lease.error"),
         ),
     ),
     (

@@ -31,6 +31,7 @@ from reconciler.loop.http_token import (
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.server import Endpoints, ObservabilityServer
 from reconciler.loop.settings import run_settings
+from reconciler.loop.ui import ICON_PATH, STYLE_PATH
 from reconciler.policy import load_policy
 from tests.unit.test_ui_page import listed
 
@@ -195,8 +196,10 @@ def test_a_page_without_the_token_is_sent_to_login_relative_to_its_depth(port: i
     assert answer.status == 303 and answer.headers["Location"] == "../../login"
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
-def test_the_probes_and_metrics_stay_open(port: int, path: str) -> None:
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", STYLE_PATH, ICON_PATH])
+def test_the_probes_metrics_and_the_login_pages_style_and_icon_stay_open(
+    port: int, path: str
+) -> None:
     assert ask(port, path).status == 200
 
 

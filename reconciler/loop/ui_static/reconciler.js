@@ -6,6 +6,7 @@
 "use strict";
 
 const REFRESH_SECONDS = 10;
+const AFTER_EVENT_SECONDS = 2;
 
 function found(body, path) {
   let value = body;
@@ -87,8 +88,15 @@ document.addEventListener("DOMContentLoaded", () => {
       fetching = false;
     }
   }
+  // An event comes while its pass runs: once more when the pass has likely ended.
+  let again = null;
+  function refreshSoonAndAfter() {
+    refresh();
+    window.clearTimeout(again);
+    again = window.setTimeout(refresh, AFTER_EVENT_SECONDS * 1000);
+  }
   if (window.EventSource) {
-    new EventSource(view.dataset.events).addEventListener("release", refresh);
+    new EventSource(view.dataset.events).addEventListener("release", refreshSoonAndAfter);
   }
   window.setInterval(refresh, REFRESH_SECONDS * 1000);
 });
