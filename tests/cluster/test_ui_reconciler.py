@@ -2,6 +2,7 @@
 against a real `harmonia run` on the dev cluster that holds a Lease in the test's
 namespace: the page names the leader and the last pass with no console error, and shows a
 new commit's pass without a reload; with a token file, the login form lets the browser in.
+Webhook deliveries are listed by what they were answered, never by what they carried.
 
 With `HARMONIA_UI_SCREENSHOTS=<folder>` the test saves the page it saw (docs/images/
 holds the one docs/ui.md shows)."""
@@ -27,6 +28,7 @@ from tests.cluster.test_run_loop import (
     repository_files,
     running_with,
 )
+from tests.cluster.test_run_webhooks import SECRET, hook, payload, signed
 from tests.cluster.test_ui_browser import SCREENSHOTS, browser, console_errors
 from tests.conftest import GitRepos, LiveCluster
 
@@ -138,3 +140,28 @@ def test_with_a_token_the_browser_signs_in_through_the_login_form(
         WebDriverWait(browser, 30).until(lambda _: field(browser, "instance") != "")
         assert console_errors(browser) == []
         assert token not in browser.page_source
+
+
+def test_a_signed_push_and_a_forged_one_are_listed_among_the_webhook_deliveries(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    secret_file = tmp_path / "webhook-secret"
+    secret_file.write_text(SECRET)
+    first = git_repos.commit_and_push(repository_files(namespace), "web")
+    with leading_reconciler(
+        cluster, git_repos, tmp_path, namespace, "--webhook-secret-file", str(secret_file)
+    ) as port:
+        eventually(lambda: last_revision(port) == first, what="the first pass", timeout=120)
+        body = payload(git_repos.remote)
+        assert hook(port, body, signed(body, "delivery-1"))[0] == 202
+        assert hook(port, body, signed(body, "delivery-2", secret="forged"))[0] == 401
+
+        hooks = state_of(port)["hooks"]
+
+    assert [(h["provider"], h["event"], h["status"]) for h in hooks] == [
+        ("github", "push", 401),
+        ("github", "push", 202),
+    ]
+    assert hooks[1]["answer"] == "accepted: a fetch and a full pass are asked for"
+    said = json.dumps(hooks)
+    assert SECRET not in said and "sha256=" not in said and "clone_url" not in said

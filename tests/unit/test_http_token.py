@@ -253,9 +253,7 @@ def test_a_login_posted_from_another_site_is_refused(port: int) -> None:
     assert answer.status == 403 and answer.headers["Set-Cookie"] is None
 
 
-def test_an_unreadable_token_file_answers_503_and_says_nothing_of_it(
-    port: int, tmp_path: Path
-) -> None:
+def test_an_unreadable_token_file_answers_503(port: int, tmp_path: Path) -> None:
     (tmp_path / "token").write_text("")
     answer = ask(port, "/api/v1/releases", BEARER)
     assert answer.status == 503
