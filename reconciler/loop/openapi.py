@@ -81,6 +81,19 @@ _DETAIL: JsonObject = {
     "outputs": {"type": "object", "additionalProperties": ANY_JSON},
     "computedValues": {"anyOf": [{"type": "object"}, {"type": "null"}, _ref("Masked")]},
     "lastPass": _nullable(_ref("ReleaseReport")),
+    "recentPasses": {
+        "type": "array",
+        "items": _ref("PassLine"),
+        "description": "The last passes over it (at most 10), newest first, since this "
+        "reconciler started.",
+    },
+    "events": {
+        "type": "array",
+        "items": _ref("KubeEvent"),
+        "description": "Kubernetes Events on its inventory record, its objects and their "
+        "pods, read now: newest first, at most 20.",
+    },
+    "eventsProblem": {**NULLABLE_STRING, "description": "Why its Events could not be read."},
 }
 
 SCHEMAS: JsonObject = {
@@ -170,6 +183,25 @@ SCHEMAS: JsonObject = {
             "retryAt": {**STRING, "description": "RFC 3339, for a temporary failure."},
         },
         optional=("seconds", "changes", "failure", "nextAttempt", "retryAt"),
+    ),
+    "PassLine": _object(
+        {
+            "time": {**STRING, "description": "RFC 3339: when the pass reported it."},
+            "revision": STRING,
+            "outcome": STRING,
+            "seconds": {"anyOf": [{"type": "number"}, {"type": "null"}, _ref("Masked")]},
+            "message": {**STRING, "description": "What changed and why."},
+        }
+    ),
+    "KubeEvent": _object(
+        {
+            "time": {**STRING, "description": "RFC 3339: when it last happened."},
+            "type": {**STRING, "description": "Normal or Warning."},
+            "reason": STRING,
+            "object": {**STRING, "description": "`Kind/name` of the object it is about."},
+            "message": STRING,
+            "count": MASKED_INTEGER,
+        }
     ),
     "ChangeSet": _object(
         {
