@@ -137,9 +137,7 @@ class ReleaseCatalog:
         with self._lock:
             recent = [line.to_json() for line in self._history.of(key)]
         events, problem = read_release_events(self._client, key, views[0].status)
-        return release_detail(
-            views[0], recent_passes=recent, events=events, events_problem=problem
-        )
+        return release_detail(views[0], recent_passes=recent, events=events, events_problem=problem)
 
     def masked(self, key: ReleaseKey, text: str) -> str:
         """`text` with the Secret values of `key`'s last render (and of its dependents')

@@ -62,7 +62,11 @@ def read_release_events(
 
 def _about(event: JsonObject) -> Involved:
     involved = _mapping(event.get("involvedObject"))
-    return (_text(involved.get("kind")), _text(involved.get("namespace")), _text(involved.get("name")))
+    return (
+        _text(involved.get("kind")),
+        _text(involved.get("namespace")),
+        _text(involved.get("name")),
+    )
 
 
 def _time(event: JsonObject) -> str:

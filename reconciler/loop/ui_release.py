@@ -120,7 +120,7 @@ def _pairs(values: JsonObject, label: str) -> str:
     if not values:
         return ""
     rows = "".join(
-        f"<tr><th scope=\"row\">{escape(key)}</th><td><code>{escape(_json_text(value))}"
+        f'<tr><th scope="row">{escape(key)}</th><td><code>{escape(_json_text(value))}'
         "</code></td></tr>"
         for key, value in sorted(values.items())
     )
