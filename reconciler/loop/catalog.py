@@ -127,8 +127,8 @@ class ReleaseCatalog:
         }
 
     def release_detail(self, namespace: str, name: str) -> JsonObject:
-        """The body of `GET /api/v1/releases/<namespace>/<name>`, with the release's recent
-        passes and its Events read now; `ApiError(404)` if unknown."""
+        """The body of `GET /api/v1/releases/<namespace>/<name>`, with the release's last
+        change, its recent passes and its Events read now; `ApiError(404)` if unknown."""
         key = release_key(namespace, name)
         views = self._read(release=key)[0] if is_namespace_name(namespace) else []
         if not views:
@@ -136,8 +136,15 @@ class ReleaseCatalog:
             raise ApiError(404, f"release {key}: not in this repository nor {where}")
         with self._lock:
             recent = [line.to_json() for line in self._history.of(key)]
+            change = self._history.last_change(key)
         events, problem = read_release_events(self._client, key, views[0].status)
-        return release_detail(views[0], recent_passes=recent, events=events, events_problem=problem)
+        return release_detail(
+            views[0],
+            last_change=change.to_json() if change is not None else None,
+            recent_passes=recent,
+            events=events,
+            events_problem=problem,
+        )
 
     def masked(self, key: ReleaseKey, text: str) -> str:
         """`text` with the Secret values of `key`'s last render (and of its dependents')

@@ -81,6 +81,11 @@ _DETAIL: JsonObject = {
     "outputs": {"type": "object", "additionalProperties": ANY_JSON},
     "computedValues": {"anyOf": [{"type": "object"}, {"type": "null"}, _ref("Masked")]},
     "lastPass": _nullable(_ref("ReleaseReport")),
+    "lastChange": {
+        **_nullable(_ref("LastChange")),
+        "description": "The last pass that created, configured or deleted objects of it, "
+        "since this reconciler started, with its change set and masked diffs.",
+    },
     "recentPasses": {
         "type": "array",
         "items": _ref("PassLine"),
@@ -191,6 +196,16 @@ SCHEMAS: JsonObject = {
             "outcome": STRING,
             "seconds": {"anyOf": [{"type": "number"}, {"type": "null"}, _ref("Masked")]},
             "message": {**STRING, "description": "What changed and why."},
+        }
+    ),
+    "LastChange": _object(
+        {
+            "time": STRING,
+            "revision": STRING,
+            "outcome": STRING,
+            "seconds": {"anyOf": [{"type": "number"}, {"type": "null"}, _ref("Masked")]},
+            "message": STRING,
+            "changes": _nullable(_ref("ChangeSet")),
         }
     ),
     "KubeEvent": _object(

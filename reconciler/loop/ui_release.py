@@ -49,6 +49,7 @@ def release_page(detail: JsonObject) -> str:
 {_outputs(detail)}
 {_resources(detail)}
 {_last_pass(detail)}
+{_last_change(detail)}
 {_recent_passes(detail)}
 {_events(detail)}""",
         root=ROOT,
@@ -176,19 +177,44 @@ def _last_pass(detail: JsonObject) -> str:
     if not last:
         return '<h2>Last pass</h2>\n<p id="last-pass">No pass over it yet.</p>'
     changes = _mapping(last.get("changes"))
+    items = "".join(_change(change) for change in _objects(changes.get("changes")))
+    listing = f'<ul class="changes">{items}</ul>' if items else ""
+    head = _pass_head(last, changes)
+    return f'<h2>Last pass</h2>\n<div id="last-pass"><p>{escape(head)}</p>{listing}</div>'
+
+
+def _last_change(detail: JsonObject) -> str:
+    """The last pass that changed objects: what it created, configured or deleted, each
+    with its masked diff (the last pass, often one that found nothing to do, may not)."""
+    last = _mapping(detail.get("lastChange"))
+    if not last:
+        return '<h2>Last change</h2>\n<p id="last-change">None since this reconciler started.</p>'
+    changes = _mapping(last.get("changes"))
+    items = "".join(
+        _change(change)
+        for change in _objects(changes.get("changes"))
+        if change.get("action") in _CHANGING
+    )
+    when = f"{text_of(last.get('time'))}, revision {text_of(last.get('revision'))[:12]}"
+    head = f"{when}: {_pass_head(last, changes)}"
+    return (
+        f'<h2>Last change</h2>\n<div id="last-change"><p>{escape(head)}</p>'
+        f'<ul class="changes">{items}</ul></div>'
+    )
+
+
+_CHANGING = ("created", "configured", "deleted")
+
+
+def _pass_head(report: JsonObject, changes: JsonObject) -> str:
+    """`Applied · 1 created, 2 unchanged · why`."""
     counts = ", ".join(
         f"{text_of(count)} {action}"
         for action, count in _mapping(changes.get("counts")).items()
         if count
     )
-    head = " · ".join(
-        part
-        for part in (text_of(last.get("outcome")), counts, text_of(last.get("message")))
-        if part
-    )
-    items = "".join(_change(change) for change in _objects(changes.get("changes")))
-    listing = f'<ul class="changes">{items}</ul>' if items else ""
-    return f'<h2>Last pass</h2>\n<div id="last-pass"><p>{escape(head)}</p>{listing}</div>'
+    parts = (text_of(report.get("outcome")), counts, text_of(report.get("message")))
+    return " · ".join(part for part in parts if part)
 
 
 def _change(change: JsonObject) -> str:

@@ -293,3 +293,24 @@ def test_events_that_cannot_be_read_are_a_line_of_the_detail_not_a_failure(
     assert body["state"] == "Ready" and body["events"] == []
     problem = body["eventsProblem"]
     assert problem.startswith(f"Events of release {namespace}/store could not be read: "), problem
+
+
+def test_the_last_change_keeps_the_objects_created_with_their_diffs_the_secret_masked(
+    after_pass: AfterPass, namespace: str
+) -> None:
+    store = release_key(namespace, "store")
+    quiet = ReleaseReport(store, Outcome.UNCHANGED, "nothing to do")
+    after_pass.catalog.update_releases(PassReport("rev-2", {store: quiet}))
+
+    body = after_pass.catalog.release_detail(namespace, "store")
+
+    assert body["lastPass"]["outcome"] == "Unchanged"
+    change = body["lastChange"]
+    assert (change["revision"], change["outcome"]) == ("rev-1", "Applied")
+    diffs = {item["subject"]: item["diff"] for item in change["changes"]["changes"]}
+    assert set(diffs) == {f"Secret/{namespace}/store", f"ConfigMap/{namespace}/store"}
+    assert "+  greeting: hi" in diffs[f"ConfigMap/{namespace}/store"]
+    assert "connection: '***'" in diffs[f"Secret/{namespace}/store"]
+    text = json.dumps(body)
+    assert CONNECTION not in text
+    assert base64.b64encode(CONNECTION.encode()).decode() not in text

@@ -305,7 +305,7 @@ def test_the_detail_shows_the_request_resources_dependencies_outputs_and_last_pa
         "dependsOn",
         *("file", "spec", "source", "lastResult", "lastApplied", "readySince", "paused"),
         *("resources", "dependencies", "outputs", "computedValues", "lastPass"),
-        *("recentPasses", "events", "eventsProblem"),
+        *("lastChange", "recentPasses", "events", "eventsProblem"),
     ]
     assert body["file"] == "releases/shop/web.yaml"
     assert body["spec"]["configValues"] == {"replicas": 2}

@@ -61,3 +61,26 @@ def test_a_pass_line_says_what_changed_and_why() -> None:
     (line,) = history.of(WEB)
     assert line.to_json()["message"] == "1 configured; all 1 resources Ready"
     assert line.to_json()["seconds"] is None
+
+
+def test_the_last_change_stays_through_passes_that_change_nothing_and_goes_with_the_release() -> (
+    None
+):
+    ref = ObjectRef("v1", "ConfigMap", "shop", "settings")
+    configured = ChangeSet(WEB, (ObjectChange(ref, Action.CONFIGURED, "differs at /data"),))
+    skipped = ChangeSet(WEB, (ObjectChange(ref, Action.SKIPPED, "unchanged since the last apply"),))
+    history = PassHistory()
+    applied = ReleaseReport(WEB, Outcome.APPLIED, "", configured)
+    history.record(PassReport("rev-1", {WEB: applied}), time=START, whole=True)
+    for number in range(2, 5):
+        quiet = ReleaseReport(WEB, Outcome.UNCHANGED, "", skipped)
+        history.record(PassReport(f"rev-{number}", {WEB: quiet}), time=START, whole=True)
+
+    change = history.last_change(WEB)
+    assert change is not None and change.report is applied
+    body = change.to_json()
+    assert body["revision"] == "rev-1" and body["outcome"] == "Applied"
+    assert body["changes"]["counts"]["configured"] == 1  # type: ignore[index,call-overload]
+
+    history.record(PassReport("rev-5", {}), time=START, whole=True)
+    assert history.last_change(WEB) is None

@@ -80,6 +80,29 @@ def kafka(message: str = "all 2 resources Ready") -> JsonObject:
                 ],
             },
         },
+        "lastChange": {
+            "time": "2026-12-07T01:00:00Z",
+            "revision": "fedcba9876543210",
+            "outcome": "Applied",
+            "seconds": 3.5,
+            "message": "rolled",
+            "changes": {
+                "counts": {"created": 0, "configured": 1, "unchanged": 1},
+                "changes": [
+                    {
+                        "subject": "ConfigMap/streaming/kafka",
+                        "action": "configured",
+                        "reason": "differs at /data/server.properties",
+                        "diff": "-  zookeeper.connect: zk-0\n+  zookeeper.connect: zk-0,zk-1\n",
+                    },
+                    {
+                        "subject": "Service/streaming/kafka-hl",
+                        "action": "unchanged",
+                        "reason": "matches the cluster",
+                    },
+                ],
+            },
+        },
         "recentPasses": [
             {
                 "time": "2026-12-07T02:00:00Z",
@@ -120,6 +143,26 @@ def test_the_page_shows_state_message_chart_resources_pods_passes_and_events() -
         "<td>2026-12-07T02:00:00Z</td><td>0123456789ab</td><td>Applied</td><td>4.2</td>",
     ):
         assert shown in html, shown
+
+
+def test_the_last_change_lists_what_it_changed_with_its_diff() -> None:
+    html = release_page(kafka())
+    last_change = html[html.index('<div id="last-change">') :]
+    last_change = last_change[: last_change.index("</div>")]
+
+    assert (
+        "2026-12-07T01:00:00Z, revision fedcba987654: Applied · 1 configured, 1 unchanged · rolled"
+        in last_change
+    )
+    assert "ConfigMap/streaming/kafka: differs at /data/server.properties" in last_change
+    assert "<pre>-  zookeeper.connect: zk-0\n+  zookeeper.connect: zk-0,zk-1\n</pre>" in last_change
+    assert "kafka-hl" not in last_change
+
+
+def test_a_release_with_no_change_yet_says_so() -> None:
+    html = release_page({**kafka(), "lastChange": None})
+
+    assert '<p id="last-change">None since this reconciler started.</p>' in html
 
 
 def test_each_dependency_links_to_its_page_with_the_outputs_taken_and_outputs_published() -> None:
