@@ -74,6 +74,7 @@ def test_kafkas_page_shows_zookeeper_as_its_dependency_with_the_outputs_it_takes
         resources = browser.find_element(By.ID, "resources").text
         assert "StatefulSet kafka Ready" in resources, resources
         assert "kafka-0" in resources, resources
+        assert browser.find_elements(By.CSS_SELECTOR, "#passes tbody tr td + td")  # a pass line
         assert console_errors(browser) == []
         if folder := os.environ.get(SCREENSHOTS):
             Path(folder).mkdir(parents=True, exist_ok=True)
