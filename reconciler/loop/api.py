@@ -268,10 +268,19 @@ _LIVE_FIELDS = (
 """What the detail takes from the live status (`ReleaseStatus.to_json`)."""
 
 
-def release_detail(view: ReleaseView) -> JsonObject:
+def release_detail(
+    view: ReleaseView,
+    *,
+    last_change: JsonObject | None = None,
+    recent_passes: Sequence[JsonObject] = (),
+    events: Sequence[JsonObject] = (),
+    events_problem: str | None = None,
+) -> JsonObject:
     """WALM's release detail: the summary, the release request (`spec`), every resource
     with its state and pods, the dependencies with the outputs taken from them, the
-    outputs published, the computed values and what the last pass did."""
+    outputs published, the computed values, what the last pass did, the last pass that
+    changed something (its change set and masked diffs), the recent passes and the
+    release's Kubernetes Events (or, in `eventsProblem`, why they could not be read)."""
     live = view.status.to_json() if view.status is not None else _never_applied(view)
     body: JsonObject = {
         **release_summary(view),
@@ -280,6 +289,10 @@ def release_detail(view: ReleaseView) -> JsonObject:
         **{field: live[field] for field in _LIVE_FIELDS},
         "computedValues": view.rendered.values if view.rendered is not None else None,
         "lastPass": view.report.to_json() if view.report is not None else None,
+        "lastChange": last_change,
+        "recentPasses": list(recent_passes),
+        "events": list(events),
+        "eventsProblem": events_problem,
     }
     return mask_object(body, secret_values(view))
 

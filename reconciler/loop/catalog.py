@@ -12,6 +12,7 @@ import dataclasses
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 
 from reconciler.desired import DesiredState
@@ -29,6 +30,8 @@ from reconciler.loop.api import (
     secret_values,
 )
 from reconciler.loop.errors import ApiError
+from reconciler.loop.pass_history import PassHistory
+from reconciler.loop.release_events import read_release_events
 from reconciler.reconcile import PassReport
 from reconciler.status.files import SourceState
 from reconciler.status.live import ReleaseStatus, read_statuses
@@ -78,6 +81,7 @@ class ReleaseCatalog:
         self._source = source
         self._lock = threading.Lock()
         self._last: _LastPass | None = None
+        self._history = PassHistory()
         self.watched: Watches | None = None
         """The reactor's reflectors, read instead of listing at each request."""
 
@@ -88,6 +92,7 @@ class ReleaseCatalog:
         ran on, stale when the fetch failed and the last good commit was served."""
         with self._lock:
             self._last = _LastPass(state, report, source)
+            self._history.record(report, time=datetime.now(UTC), whole=True)
 
     def update_releases(self, report: PassReport) -> None:
         """Remember a pass over some releases: their reports replace those of the last
@@ -98,6 +103,7 @@ class ReleaseCatalog:
             releases = {**self._last.report.releases, **report.releases}
             merged = dataclasses.replace(self._last.report, releases=releases)
             self._last = dataclasses.replace(self._last, report=merged)
+            self._history.record(report, time=datetime.now(UTC), whole=False)
 
     def views(
         self, *, namespace: str | None = None, release: ReleaseKey | None = None
@@ -121,13 +127,24 @@ class ReleaseCatalog:
         }
 
     def release_detail(self, namespace: str, name: str) -> JsonObject:
-        """The body of `GET /api/v1/releases/<namespace>/<name>`; `ApiError(404)` if unknown."""
+        """The body of `GET /api/v1/releases/<namespace>/<name>`, with the release's last
+        change, its recent passes and its Events read now; `ApiError(404)` if unknown."""
         key = release_key(namespace, name)
         views = self._read(release=key)[0] if is_namespace_name(namespace) else []
         if not views:
             where = "in the cluster" if self._source is None else "recorded under this source"
             raise ApiError(404, f"release {key}: not in this repository nor {where}")
-        return release_detail(views[0])
+        with self._lock:
+            recent = [line.to_json() for line in self._history.of(key)]
+            change = self._history.last_change(key)
+        events, problem = read_release_events(self._client, key, views[0].status)
+        return release_detail(
+            views[0],
+            last_change=change.to_json() if change is not None else None,
+            recent_passes=recent,
+            events=events,
+            events_problem=problem,
+        )
 
     def masked(self, key: ReleaseKey, text: str) -> str:
         """`text` with the Secret values of `key`'s last render (and of its dependents')

@@ -81,6 +81,24 @@ _DETAIL: JsonObject = {
     "outputs": {"type": "object", "additionalProperties": ANY_JSON},
     "computedValues": {"anyOf": [{"type": "object"}, {"type": "null"}, _ref("Masked")]},
     "lastPass": _nullable(_ref("ReleaseReport")),
+    "lastChange": {
+        **_nullable(_ref("LastChange")),
+        "description": "The last pass that created, configured or deleted objects of it, "
+        "since this reconciler started, with its change set and masked diffs.",
+    },
+    "recentPasses": {
+        "type": "array",
+        "items": _ref("PassLine"),
+        "description": "The last passes over it (at most 10), newest first, since this "
+        "reconciler started.",
+    },
+    "events": {
+        "type": "array",
+        "items": _ref("KubeEvent"),
+        "description": "Kubernetes Events on its inventory record, its objects and their "
+        "pods, read now: newest first, at most 20.",
+    },
+    "eventsProblem": {**NULLABLE_STRING, "description": "Why its Events could not be read."},
 }
 
 SCHEMAS: JsonObject = {
@@ -229,6 +247,35 @@ SCHEMAS: JsonObject = {
         }
     ),
     "NotificationDelivery": _object({"time": STRING, "receiver": STRING, "result": STRING}),
+    "PassLine": _object(
+        {
+            "time": {**STRING, "description": "RFC 3339: when the pass reported it."},
+            "revision": STRING,
+            "outcome": STRING,
+            "seconds": {"anyOf": [{"type": "number"}, {"type": "null"}, _ref("Masked")]},
+            "message": {**STRING, "description": "What changed and why."},
+        }
+    ),
+    "LastChange": _object(
+        {
+            "time": STRING,
+            "revision": STRING,
+            "outcome": STRING,
+            "seconds": {"anyOf": [{"type": "number"}, {"type": "null"}, _ref("Masked")]},
+            "message": STRING,
+            "changes": _nullable(_ref("ChangeSet")),
+        }
+    ),
+    "KubeEvent": _object(
+        {
+            "time": {**STRING, "description": "RFC 3339: when it last happened."},
+            "type": {**STRING, "description": "Normal or Warning."},
+            "reason": STRING,
+            "object": {**STRING, "description": "`Kind/name` of the object it is about."},
+            "message": STRING,
+            "count": MASKED_INTEGER,
+        }
+    ),
     "ChangeSet": _object(
         {
             "release": STRING,

@@ -61,6 +61,7 @@ from reconciler.loop.ui import (
 )
 from reconciler.loop.ui_graph import graph_page
 from reconciler.loop.ui_reconciler import reconciler_page
+from reconciler.loop.ui_release import is_release_name, missing_release_page, release_page
 from reconciler.types import JsonObject
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ ROUTES: JsonObject = {
         "GET /?namespace=<namespace>&state=<state>",
         "GET /graph?namespace=<namespace>",
         "GET /reconciler",
+        "GET /releases/<namespace>/<name>",
         "GET /metrics",
         "GET /healthz",
         "GET /readyz",
@@ -209,6 +211,19 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         html = reconciler_page(None if loop is None else loop())
         return HTMLResponse(html, headers=_UI_HEADERS)
 
+    def release_view(request: Request) -> Response:
+        namespace, name = request.path_params["namespace"], request.path_params["name"]
+        try:
+            if not (is_release_name(namespace) and is_release_name(name)):
+                raise ApiError(404, f"release {namespace}/{name}"[:200] + ": not a release name")
+            html = release_page(release_detail(namespace, name))
+        except ApiError as error:
+            if error.status != HTTPStatus.NOT_FOUND:
+                raise
+            html = missing_release_page(error.message)
+            return HTMLResponse(html, status_code=error.status, headers=_UI_HEADERS)
+        return HTMLResponse(html, headers=_UI_HEADERS)
+
     def static(request: Request) -> Response:
         body, media_type = asset(request.url.path)
         return Response(body, media_type=media_type, headers=_UI_HEADERS)
@@ -247,6 +262,7 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         _get("/", _in_thread(page, threads)),
         _get("/graph", _in_thread(graph, threads)),
         _get("/reconciler", _in_thread(loop_page, threads)),
+        _get("/releases/{namespace}/{name}", _in_thread(release_view, threads)),
         *(_get(path, _in_thread(static, threads)) for path in ASSET_PATHS),
         _get("/healthz", healthz),
         _get("/readyz", _in_thread(readyz, threads)),

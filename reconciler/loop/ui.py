@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from importlib.resources import files
+from urllib.parse import quote
 
 from reconciler.loop.api import queried_namespace
 from reconciler.loop.errors import ApiError
@@ -26,7 +27,15 @@ RECONCILER_SCRIPT_PATH = f"{ASSETS_PATH}/reconciler.js"
 STYLE_PATH = f"{ASSETS_PATH}/releases.css"
 ICON_PATH = f"{ASSETS_PATH}/favicon.svg"
 """A page's own icon: else a browser asks for `/favicon.ico`, a 404 in its console."""
-ASSET_PATHS = (SCRIPT_PATH, GRAPH_SCRIPT_PATH, RECONCILER_SCRIPT_PATH, STYLE_PATH, ICON_PATH)
+RELEASE_SCRIPT_PATH = f"{ASSETS_PATH}/release.js"
+ASSET_PATHS = (
+    SCRIPT_PATH,
+    GRAPH_SCRIPT_PATH,
+    RECONCILER_SCRIPT_PATH,
+    RELEASE_SCRIPT_PATH,
+    STYLE_PATH,
+    ICON_PATH,
+)
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
@@ -156,7 +165,7 @@ def _row(summary: JsonObject) -> str:
     )
     return (
         f'<tr data-release="{attribute(key)}">'
-        f"<td>{escape(key)}</td>"
+        f'<td><a href="{attribute(release_address(key))}">{escape(key)}</a></td>'
         f'<td class="state" data-state="{attribute(state)}">{escape(state)}</td>'
         f'<td class="sync">{escape(sync)}</td>'
         f'<td class="revision" title="{attribute(revision)}">{escape(revision[:12])}</td>'
@@ -172,6 +181,12 @@ def _options(states: Sequence[str], chosen: str | None) -> str:
             selected = " selected" if state == chosen else ""
             options.append(f'<option value="{attribute(state)}"{selected}>{escape(state)}</option>')
     return "".join(options)
+
+
+def release_address(key: str, root: str = "") -> str:
+    """The relative address of release `namespace/name`'s page, from a page at `root`."""
+    namespace, _, name = key.partition("/")
+    return f"{root}releases/{quote(namespace, safe='')}/{quote(name, safe='')}"
 
 
 def text_of(value: JsonValue) -> str:

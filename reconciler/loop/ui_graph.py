@@ -20,6 +20,7 @@ from reconciler.loop.ui import (
     attribute,
     event_stream,
     page,
+    release_address,
     summaries_of,
     text_of,
 )
@@ -130,13 +131,14 @@ def _box(key: str, at: tuple[int, int], summaries: Mapping[str, JsonObject]) -> 
         blockers = ", ".join(waits) or "its dependencies"
         title, why = f"{key}: Blocked by {blockers}: {message}", f"waits for {blockers}"
     return (
+        f'<a href="{attribute(release_address(key))}">'
         f'<g class="release" data-release="{attribute(key)}" data-state="{attribute(state)}">'
         f"<title>{escape(title)}</title>"
         f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="6"/>'
         f'<text class="name" x="{x + 10}" y="{y + 20}">{escape(_shortened(name))}</text>'
         f'<text class="state" x="{x + 10}" y="{y + 37}">{escape(state)}</text>'
         f'<text class="why" x="{x + 10}" y="{y + 52}">{escape(_shortened(why))}</text>'
-        "</g>"
+        "</g></a>"
     )
 
 

@@ -305,6 +305,7 @@ def test_the_detail_shows_the_request_resources_dependencies_outputs_and_last_pa
         "dependsOn",
         *("file", "spec", "source", "lastResult", "lastApplied", "readySince", "paused"),
         *("resources", "dependencies", "outputs", "computedValues", "lastPass"),
+        *("lastChange", "recentPasses", "events", "eventsProblem"),
     ]
     assert body["file"] == "releases/shop/web.yaml"
     assert body["spec"]["configValues"] == {"replicas": 2}
@@ -518,3 +519,32 @@ def test_the_summary_of_a_change_set_shows_through_unmasked() -> None:
     )
     body: Any = release_detail(shown)
     assert body["lastPass"]["changes"]["changes"][0]["subject"] == "Secret/shop/db"
+
+
+def test_the_recent_passes_and_events_of_the_detail_are_masked_like_the_rest() -> None:
+    passes: list[JsonObject] = [
+        {
+            "time": "2026-12-07T02:00:00Z",
+            "revision": "abc",
+            "outcome": "Failed",
+            "seconds": 1.0,
+            "message": f"apply failed: {DB_SECRET}",
+        }
+    ]
+    events: list[JsonObject] = [
+        {
+            "time": "2026-12-07T02:00:01Z",
+            "type": "Warning",
+            "reason": "BackOff",
+            "object": "Pod/web-1",
+            "message": f"env holds {DB_SECRET}",
+            "count": 2,
+        }
+    ]
+    body: Any = release_detail(
+        masked_view(), recent_passes=passes, events=events, events_problem=None
+    )
+    assert body["recentPasses"][0]["message"] == "apply failed: ***"
+    assert body["events"][0]["message"] == "env holds ***"
+    assert body["events"][0]["reason"] == "BackOff" and body["eventsProblem"] is None
+    assert DB_SECRET not in json.dumps(body)

@@ -97,6 +97,20 @@ def test_every_url_of_the_graph_page_stays_under_a_path_prefix() -> None:
     assert all(urljoin(f"{prefix}graph", url).startswith(prefix) for url in urls)
 
 
+def test_each_box_links_to_its_release_page() -> None:
+    tags = tags_of(graph_page(listed(), PageQuery()))
+
+    links = [attrs["href"] for tag, attrs in tags if tag == "a"][3:]
+    assert links == [
+        "releases/data/kafka",
+        "releases/data/schemas",
+        "releases/data/zookeeper",
+        "releases/shop/web",
+    ]
+    boxes = [tag for tag, attrs in tags if tag == "a" or attrs.get("class") == "release"][3:]
+    assert boxes == ["a", "g"] * 4
+
+
 @pytest.fixture
 def port() -> Iterator[int]:
     with serving(listed) as port:
