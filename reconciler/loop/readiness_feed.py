@@ -63,11 +63,10 @@ class ReadinessFeed:
     def start(self) -> None:
         """Watch the records, then what they name; the states seen now are the baseline
         (no event), so that only what moves from here on is said."""
-        self.watches.want({INVENTORY_SCOPE})
+        self._follow_records()  # listed first: an unreachable cluster raises here, at once
         deadline = time.monotonic() + SYNC_SECONDS
         while not self.watches.synced(INVENTORY_SCOPE) and time.monotonic() < deadline:
             time.sleep(0.05)
-        self._follow_records()
         self._publish(self._statuses(namespaces=None), baseline=True)
         self._thread.start()
 
