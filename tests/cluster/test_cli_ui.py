@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tests import manifests
 from tests.cluster.test_cli_cluster import HARMONIA, cli_environment, harmonia, nowhere_kubeconfig
 from tests.cluster.test_run_events import StreamReader
@@ -154,7 +152,10 @@ def test_ui_of_a_repository_shows_its_releases_live_and_its_invalid_files_as_inv
     assert applied.returncode == 0, applied.stderr
     bench.release(namespace, "later", chartPath="charts/web")
     broken = bench.root / "releases" / namespace / "broken.yaml"
-    broken.write_text(manifests.release_yaml(namespace, "broken", chartPath="charts/web") + "x: 1\n")
+    unknown_field = "x: 1\n"
+    broken.write_text(
+        manifests.release_yaml(namespace, "broken", chartPath="charts/web") + unknown_field
+    )
 
     with serving(cluster, str(bench.root)) as ui:
         releases = ui.releases(namespace)
