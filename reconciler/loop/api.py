@@ -233,8 +233,7 @@ def release_summary(view: ReleaseView) -> JsonObject:
     else:
         state = NOT_INSTALLED
         message = view.report.message if view.report is not None else "not applied yet"
-    targets = view.release.dependencies.values() if view.release is not None else ()
-    depends_on: list[JsonValue] = [str(target) for target in sorted(set(targets))]
+    depends_on: list[JsonValue] = [str(target) for target in sorted(dependencies_of(view))]
     summary: JsonObject = {
         "name": name,
         "namespace": namespace,
@@ -251,6 +250,15 @@ def release_summary(view: ReleaseView) -> JsonObject:
         # or `retrying in 40s (at 17:40:12Z)`.
         summary["nextAttempt"] = view.report.next_attempt.describe(datetime.now(UTC))
     return summary
+
+
+def dependencies_of(view: ReleaseView) -> set[str]:
+    """The releases it depends on: as its file in Git says, else as its inventory record
+    says its last render took outputs from them (a release only in the cluster)."""
+    if view.release is not None:
+        return {str(target) for target in view.release.dependencies.values()}
+    used = view.status.record.dependency_outputs.values() if view.status is not None else ()
+    return {str(taken["release"]) for taken in used if isinstance(taken.get("release"), str)}
 
 
 # -- the detail ------------------------------------------------------------------

@@ -52,7 +52,8 @@ _SUMMARY: JsonObject = {
     "dependsOn": {
         "type": "array",
         "items": STRING,
-        "description": "The releases (`namespace/name`) it depends on, from Git.",
+        "description": "The releases (`namespace/name`) it depends on, from Git; for a "
+        "release only in the cluster, those its inventory record took outputs from.",
     },
     "nextAttempt": {
         **STRING,

@@ -254,6 +254,15 @@ def test_the_list_names_every_release_by_key_with_its_summary() -> None:
     assert releases[1]["chart"] is None and releases[1]["outcome"] is None
 
 
+def test_a_release_only_in_the_cluster_depends_on_what_its_record_took_outputs_from() -> None:
+    """Without its file (`harmonia ui` with no repository), the graph's edges come from the
+    inventory record; with its file, Git says."""
+    (alone,) = release_list([only_in_cluster("data", "kafka")], {})["releases"]  # type: ignore[misc]
+    assert alone["dependsOn"] == ["infra/zk"]
+    (in_git,) = release_list([view("shop", "web")], {})["releases"]  # type: ignore[misc]
+    assert in_git["dependsOn"] == []
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
