@@ -47,6 +47,8 @@ class ReleaseView:
     """What the last pass did to it."""
     secrets_of_dependents: frozenset[str] = frozenset()
     """Values of the Secrets its dependents rendered, which may hold its outputs."""
+    revision_url: str | None = None
+    """The forge's page of the commit last applied, when the catalog knows the forge."""
 
     @property
     def labels(self) -> Mapping[str, str]:
@@ -235,6 +237,7 @@ def release_summary(view: ReleaseView) -> JsonObject:
         message = view.report.message if view.report is not None else "not applied yet"
     targets = view.release.dependencies.values() if view.release is not None else ()
     depends_on: list[JsonValue] = [str(target) for target in sorted(set(targets))]
+    record = view.status.record if view.status is not None else None
     summary: JsonObject = {
         "name": name,
         "namespace": namespace,
@@ -242,15 +245,35 @@ def release_summary(view: ReleaseView) -> JsonObject:
         "chart": chart_fields(view.release.chart) if view.release is not None else None,
         "state": state,
         "message": message,
-        "revision": view.status.record.revision if view.status is not None else None,
+        "revision": record.revision if record is not None else None,
+        "revisionUrl": view.revision_url,
+        "installed": (view.status.installed or None) if view.status is not None else None,
+        "lastApplied": record.time if record is not None else None,
         "outcome": str(view.report.outcome) if view.report is not None else None,
         "dependsOn": depends_on,
+        "outputsTaken": outputs_taken(view),
     }
     if view.report is not None and view.report.next_attempt is not None:
         # Only for a failure `harmonia run` retries or waits on: `waiting for a change`,
         # or `retrying in 40s (at 17:40:12Z)`.
         summary["nextAttempt"] = view.report.next_attempt.describe(datetime.now(UTC))
     return summary
+
+
+def outputs_taken(view: ReleaseView) -> list[JsonValue]:
+    """By alias, the release depended on and the names (never the values) of the outputs
+    this release takes from it: as the last pass rendered it, else as last applied."""
+    taken: list[JsonValue] = []
+    if view.rendered is not None:
+        for alias, found in sorted(view.rendered.dependencies.items()):
+            names: list[JsonValue] = sorted(found.outputs)
+            taken.append({"alias": alias, "release": str(found.key), "outputs": names})
+    elif view.status is not None:
+        for alias, used in sorted(view.status.record.dependency_outputs.items()):
+            outputs = used.get("outputs")
+            names = sorted(outputs) if isinstance(outputs, dict) else []
+            taken.append({"alias": alias, "release": str(used.get("release")), "outputs": names})
+    return taken
 
 
 # -- the detail ------------------------------------------------------------------

@@ -6,8 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.apply.inventory import InventoryRecord
+from reconciler.health import ReleaseHealth, ReleaseState
+from reconciler.loop.catalog import RevisionLinks
 from reconciler.notify.forge import ForgeKind, ForgeSettings
 from reconciler.notify.forge.web import commit_links
+from reconciler.status.live import ReleaseStatus
+from reconciler.types import ReleaseKey
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -101,3 +106,18 @@ def test_a_revision_that_is_no_commit_id_gets_no_link(revision: str) -> None:
 
     assert links is not None
     assert links.commit_url(revision) is None
+
+
+def recorded(source: str, revision: str = SHA) -> ReleaseStatus:
+    record = InventoryRecord(ReleaseKey("shop/web"), source, revision, "sha256:x", ())
+    return ReleaseStatus(record, ReleaseHealth(ReleaseState.READY, "ready"))
+
+
+def test_the_catalog_links_only_the_revisions_recorded_under_its_own_source() -> None:
+    commits = commit_links("https://user:s3cret@github.com/acme/shop.git")
+    assert commits is not None
+    links = RevisionLinks("https://***@github.com/acme/shop.git", commits)
+
+    assert links.url(recorded(links.source)) == f"https://github.com/acme/shop/commit/{SHA}"
+    assert links.url(recorded("https://github.com/other/repo.git")) is None
+    assert links.url(None) is None
