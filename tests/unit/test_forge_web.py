@@ -110,7 +110,7 @@ def test_a_revision_that_is_no_commit_id_gets_no_link(revision: str) -> None:
 
 def recorded(source: str, revision: str = SHA) -> ReleaseStatus:
     record = InventoryRecord(ReleaseKey("shop/web"), source, revision, "sha256:x", ())
-    return ReleaseStatus(record, ReleaseHealth(ReleaseState.READY, "ready"))
+    return ReleaseStatus(record, ReleaseHealth(ReleaseState.READY, "ready", ()))
 
 
 def test_the_catalog_links_only_the_revisions_recorded_under_its_own_source() -> None:
