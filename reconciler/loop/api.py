@@ -263,17 +263,19 @@ def release_summary(view: ReleaseView) -> JsonObject:
 def outputs_taken(view: ReleaseView) -> list[JsonValue]:
     """By alias, the release depended on and the names (never the values) of the outputs
     this release takes from it: as the last pass rendered it, else as last applied."""
-    taken: list[JsonValue] = []
+    found: list[tuple[str, str, list[str]]] = []
     if view.rendered is not None:
-        for alias, found in sorted(view.rendered.dependencies.items()):
-            names: list[JsonValue] = sorted(found.outputs)
-            taken.append({"alias": alias, "release": str(found.key), "outputs": names})
+        for alias, depended in view.rendered.dependencies.items():
+            found.append((alias, str(depended.key), list(depended.outputs)))
     elif view.status is not None:
-        for alias, used in sorted(view.status.record.dependency_outputs.items()):
+        for alias, used in view.status.record.dependency_outputs.items():
             outputs = used.get("outputs")
-            names = sorted(outputs) if isinstance(outputs, dict) else []
-            taken.append({"alias": alias, "release": str(used.get("release")), "outputs": names})
-    return taken
+            names = list(outputs) if isinstance(outputs, dict) else []
+            found.append((alias, str(used.get("release")), names))
+    return [
+        {"alias": alias, "release": release, "outputs": [*sorted(names)]}
+        for alias, release, names in sorted(found)
+    ]
 
 
 # -- the detail ------------------------------------------------------------------
