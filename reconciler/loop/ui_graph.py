@@ -92,7 +92,7 @@ def graph_page(release_list: JsonObject, query: PageQuery) -> str:
     """The dependency graph page for the API's `release_list` body."""
     summaries = {_key(item): item for item in summaries_of(release_list)}
     layout = layered({key: _depends_on(item) for key, item in summaries.items()})
-    taken = {key: outputs_taken(item) for key, item in summaries.items()}
+    taken = {key: output_names_by_dependency(item) for key, item in summaries.items()}
     stream = event_stream(query)
     return page(
         "Dependency graph",
@@ -106,7 +106,7 @@ outputs the release takes from it.</p>
     )
 
 
-def outputs_taken(summary: JsonObject) -> dict[str, list[str]]:
+def output_names_by_dependency(summary: JsonObject) -> dict[str, list[str]]:
     """The names of the outputs the summary's release takes from each release it depends on
     (the API's `outputsTaken`; several aliases of one release together)."""
     taken: dict[str, list[str]] = {}
