@@ -47,6 +47,8 @@ class ReleaseView:
     """What the last pass did to it."""
     secrets_of_dependents: frozenset[str] = frozenset()
     """Values of the Secrets its dependents rendered, which may hold its outputs."""
+    revision_url: str | None = None
+    """The forge's page of the commit last applied, when the catalog knows the forge."""
 
     @property
     def labels(self) -> Mapping[str, str]:
@@ -234,6 +236,7 @@ def release_summary(view: ReleaseView) -> JsonObject:
         state = NOT_INSTALLED
         message = view.report.message if view.report is not None else "not applied yet"
     depends_on: list[JsonValue] = [str(target) for target in sorted(dependencies_of(view))]
+    record = view.status.record if view.status is not None else None
     summary: JsonObject = {
         "name": name,
         "namespace": namespace,
@@ -241,9 +244,13 @@ def release_summary(view: ReleaseView) -> JsonObject:
         "chart": chart_fields(view.release.chart) if view.release is not None else None,
         "state": state,
         "message": message,
-        "revision": view.status.record.revision if view.status is not None else None,
+        "revision": record.revision if record is not None else None,
+        "revisionUrl": view.revision_url,
+        "installed": (view.status.installed or None) if view.status is not None else None,
+        "lastApplied": record.time if record is not None else None,
         "outcome": str(view.report.outcome) if view.report is not None else None,
         "dependsOn": depends_on,
+        "outputsTaken": outputs_taken(view),
     }
     if view.report is not None and view.report.next_attempt is not None:
         # Only for a failure `harmonia run` retries or waits on: `waiting for a change`,
@@ -259,6 +266,24 @@ def dependencies_of(view: ReleaseView) -> set[str]:
         return {str(target) for target in view.release.dependencies.values()}
     used = view.status.record.dependency_outputs.values() if view.status is not None else ()
     return {str(taken["release"]) for taken in used if isinstance(taken.get("release"), str)}
+
+
+def outputs_taken(view: ReleaseView) -> list[JsonValue]:
+    """By alias, the release depended on and the names (never the values) of the outputs
+    this release takes from it: as the last pass rendered it, else as last applied."""
+    found: list[tuple[str, str, list[str]]] = []
+    if view.rendered is not None:
+        for alias, depended in view.rendered.dependencies.items():
+            found.append((alias, str(depended.key), list(depended.outputs)))
+    elif view.status is not None:
+        for alias, used in view.status.record.dependency_outputs.items():
+            outputs = used.get("outputs")
+            names = list(outputs) if isinstance(outputs, dict) else []
+            found.append((alias, str(used.get("release")), names))
+    return [
+        {"alias": alias, "release": release, "outputs": [*sorted(names)]}
+        for alias, release, names in sorted(found)
+    ]
 
 
 # -- the detail ------------------------------------------------------------------

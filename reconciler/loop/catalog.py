@@ -32,10 +32,25 @@ from reconciler.loop.api import (
 from reconciler.loop.errors import ApiError
 from reconciler.loop.pass_history import PassHistory
 from reconciler.loop.release_events import read_release_events
+from reconciler.notify.forge.web import CommitLinks
 from reconciler.reconcile import PassReport
 from reconciler.status.files import SourceState
 from reconciler.status.live import ReleaseStatus, read_statuses
 from reconciler.types import JsonObject, ReleaseKey, release_key, split_release_key
+
+
+@dataclass(frozen=True)
+class RevisionLinks:
+    """Where the commits of this reconciler's repository are shown: a record written under
+    `source` holds a revision of that repository; another source's is not its to link."""
+
+    source: str
+    commits: CommitLinks
+
+    def url(self, status: ReleaseStatus | None) -> str | None:
+        if status is None or status.record.source != self.source:
+            return None
+        return self.commits.commit_url(status.record.revision)
 
 
 @dataclass(frozen=True)
@@ -44,7 +59,9 @@ class _LastPass:
     report: PassReport
     source: SourceState | None
 
-    def view(self, key: ReleaseKey, status: ReleaseStatus | None) -> ReleaseView:
+    def view(
+        self, key: ReleaseKey, status: ReleaseStatus | None, revision_url: str | None = None
+    ) -> ReleaseView:
         return ReleaseView(
             key=key,
             release=self.state.loaded.releases.get(key),
@@ -52,6 +69,7 @@ class _LastPass:
             status=status,
             report=self.report.releases.get(key),
             secrets_of_dependents=self.secrets_of_dependents.get(key, frozenset()),
+            revision_url=revision_url,
         )
 
     @cached_property
@@ -74,11 +92,15 @@ class _LastPass:
 class ReleaseCatalog:
     """The API's view of the releases; thread-safe."""
 
-    def __init__(self, client: KubeClient, *, source: str | None) -> None:
+    def __init__(
+        self, client: KubeClient, *, source: str | None, links: RevisionLinks | None = None
+    ) -> None:
         """`source`: show the releases in the last pass's repository and those recorded
-        under this source; None: every release recorded in the cluster too."""
+        under this source; None: every release recorded in the cluster too. `links`: the
+        forge pages of this repository's commits, None for an unknown forge."""
         self._client = client
         self._source = source
+        self._links = links
         self._lock = threading.Lock()
         self._last: _LastPass | None = None
         self._history = PassHistory()
@@ -175,13 +197,15 @@ class ReleaseCatalog:
         keys = set(live)
         if last is not None:
             keys.update(key for key in last.keys if _wanted(key, namespace, release))
-        return [_view(last, key, live.get(key)) for key in sorted(keys)], problems
+        return [self._view(last, key, live.get(key)) for key in sorted(keys)], problems
 
-
-def _view(last: _LastPass | None, key: ReleaseKey, status: ReleaseStatus | None) -> ReleaseView:
-    if last is None:
-        return ReleaseView(key, release=None, rendered=None, status=status, report=None)
-    return last.view(key, status)
+    def _view(
+        self, last: _LastPass | None, key: ReleaseKey, status: ReleaseStatus | None
+    ) -> ReleaseView:
+        url = self._links.url(status) if self._links is not None else None
+        if last is None:
+            return ReleaseView(key, None, None, status, None, revision_url=url)
+        return last.view(key, status, url)
 
 
 def _wanted(key: ReleaseKey, namespace: str | None, release: ReleaseKey | None) -> bool:

@@ -27,7 +27,7 @@ from reconciler.kube.connection import capabilities
 from reconciler.kube.errors import ClusterUnreachable, KubeError
 from reconciler.kube.watch import Watches
 from reconciler.loop.backoff import BackoffPolicy
-from reconciler.loop.catalog import ReleaseCatalog
+from reconciler.loop.catalog import ReleaseCatalog, RevisionLinks
 from reconciler.loop.event_bus import EventBus, pass_notices
 from reconciler.loop.events import Notice, emit_events
 from reconciler.loop.loop_journal import LoopJournal, pass_record
@@ -36,6 +36,7 @@ from reconciler.loop.pass_queue import PassRequest
 from reconciler.loop.retries import Retries
 from reconciler.loop.settings import RunSettings
 from reconciler.loop.status_report import StatusReporter
+from reconciler.notify.forge.web import commit_links
 from reconciler.policy import Policy
 from reconciler.reconcile import (
     FAILING,
@@ -122,8 +123,11 @@ class Cycle:
         self._retries = Retries(BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max))
         self._retrying = retrying
         self._revision: str | None = None
+        commits = commit_links(settings.url, settings.forge)
         self.catalog = ReleaseCatalog(
-            client, source=None if settings.api_scope == "all" else self.source_id
+            client,
+            source=None if settings.api_scope == "all" else self.source_id,
+            links=RevisionLinks(self.source_id, commits) if commits is not None else None,
         )
         """What the JSON API serves, updated after each pass."""
         self.events = EventBus(redact=self.catalog.masked)

@@ -48,12 +48,28 @@ _SUMMARY: JsonObject = {
     },
     "message": STRING,
     "revision": {**NULLABLE_STRING, "description": "The commit last applied."},
+    "revisionUrl": {
+        **NULLABLE_STRING,
+        "description": "That commit's page on the repository's forge (GitHub, GitLab, "
+        "Gitea/Forgejo); null when the forge is unknown or the record is another source's.",
+    },
+    "installed": {
+        **NULLABLE_STRING,
+        "description": "RFC 3339: when it was first installed (its inventory record made).",
+    },
+    "lastApplied": {**NULLABLE_STRING, "description": "RFC 3339: its last apply's result."},
     "outcome": {**NULLABLE_STRING, "description": "What the last pass did to it."},
     "dependsOn": {
         "type": "array",
         "items": STRING,
         "description": "The releases (`namespace/name`) it depends on, from Git; for a "
         "release only in the cluster, those its inventory record took outputs from.",
+    },
+    "outputsTaken": {
+        "type": "array",
+        "items": _ref("OutputsTaken"),
+        "description": "By alias: the release depended on and the names of the outputs "
+        "taken from it (never their values).",
     },
     "nextAttempt": {
         **STRING,
@@ -71,7 +87,6 @@ _DETAIL: JsonObject = {
     },
     "source": {**NULLABLE_STRING, "description": "The source its inventory record names."},
     "lastResult": NULLABLE_STRING,
-    "lastApplied": NULLABLE_STRING,
     "readySince": NULLABLE_STRING,
     "paused": {"type": "boolean"},
     "resources": {"type": "array", "items": _ref("Resource")},
@@ -129,6 +144,9 @@ SCHEMAS: JsonObject = {
         ]
     },
     "ReleaseSummary": _object(_SUMMARY, optional=("nextAttempt",)),
+    "OutputsTaken": _object(
+        {"alias": STRING, "release": STRING, "outputs": {"type": "array", "items": STRING}}
+    ),
     "ReleaseList": _object(
         {
             "releases": {"type": "array", "items": _ref("ReleaseSummary")},

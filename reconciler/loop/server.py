@@ -59,7 +59,7 @@ from reconciler.loop.ui import (
     parse_page_query,
     releases_page,
 )
-from reconciler.loop.ui_graph import graph_page
+from reconciler.loop.ui_graph import graph_page, parse_graph_query
 from reconciler.loop.ui_reconciler import reconciler_page
 from reconciler.loop.ui_release import is_release_name, missing_release_page, release_page
 from reconciler.types import JsonObject
@@ -198,7 +198,7 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         return HTMLResponse(html, headers=_UI_HEADERS)
 
     def graph(request: Request) -> Response:
-        query = parse_page_query(dict(parse_qsl(request.url.query)))
+        query = parse_graph_query(dict(parse_qsl(request.url.query)))
         html = graph_page(list_releases(query.api_query()), query)
         return HTMLResponse(html, headers=_UI_HEADERS)
 

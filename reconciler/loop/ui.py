@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from html import escape
 from importlib.resources import files
 from urllib.parse import quote
 
 from reconciler.loop.api import queried_namespace
 from reconciler.loop.errors import ApiError
+from reconciler.loop.ui_columns import age_cell, revision_cell
 from reconciler.types import JsonObject, JsonValue
 
-UI_QUERY_KEYS = ("namespace", "state")
+UI_QUERY_KEYS = ("namespace", "labelSelector", "state")
 ASSETS_PATH = "/ui"
 SCRIPT_PATH = f"{ASSETS_PATH}/releases.js"
 GRAPH_SCRIPT_PATH = f"{ASSETS_PATH}/graph.js"
@@ -46,13 +48,16 @@ _MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg
 
 @dataclass(frozen=True)
 class PageQuery:
-    """The page's filter: `?namespace=` goes to the API's list, `?state=` is applied here."""
+    """The page's filter: `?namespace=` and `?labelSelector=` go to the API's list (which
+    answers a malformed selector with its 400), `?state=` is applied here."""
 
     namespace: str | None = None
     state: str | None = None
+    label_selector: str | None = None
 
     def api_query(self) -> dict[str, str]:
-        return {"namespace": self.namespace} if self.namespace else {}
+        chosen = {"namespace": self.namespace, "labelSelector": self.label_selector}
+        return {key: value for key, value in chosen.items() if value}
 
 
 def parse_page_query(query: Mapping[str, str]) -> PageQuery:
@@ -61,7 +66,7 @@ def parse_page_query(query: Mapping[str, str]) -> PageQuery:
     state = query.get("state") or None
     if state is not None and (len(state) > _MAX_STATE or not state.isalnum()):
         raise ApiError(400, f"state: {state[:100]!r} is not a state name")
-    return PageQuery(namespace, state)
+    return PageQuery(namespace, state, query.get("labelSelector") or None)
 
 
 def asset(path: str) -> tuple[bytes, str]:
@@ -72,11 +77,15 @@ def asset(path: str) -> tuple[bytes, str]:
     return body, _MEDIA_TYPES[name[name.rindex(".") :]]
 
 
-def releases_page(release_list: JsonObject, query: PageQuery) -> str:
-    """The releases page for the API's `release_list` body, filtered by `query.state`."""
+def releases_page(
+    release_list: JsonObject, query: PageQuery, *, now: datetime | None = None
+) -> str:
+    """The releases page for the API's `release_list` body, filtered by `query.state`;
+    ages as of `now` (None: the time of the call)."""
     summaries = summaries_of(release_list)
     shown = [item for item in summaries if query.state in (None, item.get("state"))]
-    rows = "\n".join(_row(summary) for summary in shown)
+    at = now or datetime.now(UTC)
+    rows = "\n".join(_row(summary, at) for summary in shown)
     states = sorted({str(summary.get("state")) for summary in summaries} | {query.state or ""})
     stream = event_stream(query)
     return page(
@@ -85,13 +94,15 @@ def releases_page(release_list: JsonObject, query: PageQuery) -> str:
         f"""<h1>Releases</h1>
 <form method="get" action="" class="filter">
 <label>Namespace <input name="namespace" value="{attribute(query.namespace or "")}"></label>
+<label>Labels <input name="labelSelector" value="{attribute(query.label_selector or "")}" \
+placeholder="team=data,tier in (front)"></label>
 <label>State <select name="state">{_options(states, query.state)}</select></label>
 <button type="submit">Filter</button>
 </form>
 <p id="count">{len(shown)} of {len(summaries)} releases</p>
 <table id="releases" data-events="{attribute(stream)}">
 <thead><tr><th scope="col">Release</th><th scope="col">State</th><th scope="col">Sync</th>\
-<th scope="col">Revision</th><th scope="col">Message</th></tr></thead>
+<th scope="col">Revision</th><th scope="col">Age</th><th scope="col">Message</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
@@ -156,10 +167,9 @@ def summaries_of(release_list: JsonObject) -> list[JsonObject]:
     return [item for item in listed if isinstance(item, dict)]
 
 
-def _row(summary: JsonObject) -> str:
+def _row(summary: JsonObject, now: datetime) -> str:
     key = f"{summary.get('namespace')}/{summary.get('name')}"
     state = text_of(summary.get("state"))
-    revision = text_of(summary.get("revision"))
     sync = " · ".join(
         text_of(summary.get(field)) for field in ("outcome", "nextAttempt") if summary.get(field)
     )
@@ -168,7 +178,7 @@ def _row(summary: JsonObject) -> str:
         f'<td><a href="{attribute(release_address(key))}">{escape(key)}</a></td>'
         f'<td class="state" data-state="{attribute(state)}">{escape(state)}</td>'
         f'<td class="sync">{escape(sync)}</td>'
-        f'<td class="revision" title="{attribute(revision)}">{escape(revision[:12])}</td>'
+        f"{revision_cell(summary)}{age_cell(summary, now)}"
         f'<td class="message">{escape(text_of(summary.get("message")))}</td>'
         "</tr>"
     )
