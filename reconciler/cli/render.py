@@ -24,6 +24,7 @@ from reconciler.cli.options import (
     shown,
 )
 from reconciler.cli.session import desired_state
+from reconciler.desired import DesiredState
 from reconciler.kube.connection import KubeTarget
 from reconciler.policy import Policy
 from reconciler.render.secrets.masking import mask_secrets
@@ -125,13 +126,7 @@ def plan(
     state = desired_state(
         path, policy=policy, target=target, inputs=inputs, environment=environment
     )
-    for item in state.diagnostics:
-        if item.is_error:
-            click.echo(shown(path, item), err=True)
-    for _key, problem in sorted(state.render.failed.items()):
-        click.echo(problem.message, err=True)
-    for key, reason in sorted(state.render.blocked.items()):
-        click.echo(f"release {key} is blocked: {reason}", err=True)
+    failed = print_problems(path, state)
     result = estimate({key: r.objects for key, r in sorted(state.render.rendered.items())})
     if output == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
@@ -140,8 +135,20 @@ def plan(
         for row in result.table_rows():
             table.add_row(*row)
         Console(width=200).print(table)
-    failed = state.has_errors or state.render.failed or state.render.blocked
     raise click.exceptions.Exit(1 if failed else 0)
+
+
+def print_problems(path: Path, state: DesiredState) -> bool:
+    """Every invalid file (its file and line), failed render and blocked release, one line
+    each on stderr; whether there was any (exit 1)."""
+    for item in state.diagnostics:
+        if item.is_error:
+            click.echo(shown(path, item), err=True)
+    for _key, problem in sorted(state.render.failed.items()):
+        click.echo(problem.message, err=True)
+    for key, reason in sorted(state.render.blocked.items()):
+        click.echo(f"release {key} is blocked: {reason}", err=True)
+    return bool(state.has_errors or state.render.failed or state.render.blocked)
 
 
 COMMANDS = (render, plan)

@@ -27,14 +27,16 @@ from reconciler.kube.connection import capabilities
 from reconciler.kube.errors import ClusterUnreachable, KubeError
 from reconciler.kube.watch import Watches
 from reconciler.loop.backoff import BackoffPolicy
-from reconciler.loop.catalog import ReleaseCatalog
+from reconciler.loop.catalog import ReleaseCatalog, RevisionLinks
 from reconciler.loop.event_bus import EventBus, pass_notices
 from reconciler.loop.events import Notice, emit_events
+from reconciler.loop.loop_journal import LoopJournal, pass_record
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.pass_queue import PassRequest
 from reconciler.loop.retries import Retries
 from reconciler.loop.settings import RunSettings
 from reconciler.loop.status_report import StatusReporter
+from reconciler.notify.forge.web import commit_links
 from reconciler.policy import Policy
 from reconciler.reconcile import (
     FAILING,
@@ -122,8 +124,11 @@ class Cycle:
         self._retries = Retries(BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max))
         self._retrying = retrying
         self._revision: str | None = None
+        commits = commit_links(settings.url, settings.forge)
         self.catalog = ReleaseCatalog(
-            client, source=None if settings.api_scope == "all" else self.source_id
+            client,
+            source=None if settings.api_scope == "all" else self.source_id,
+            links=RevisionLinks(self.source_id, commits) if commits is not None else None,
         )
         """What the JSON API serves, updated after each pass."""
         self.events = EventBus(redact=self.catalog.masked)
@@ -141,6 +146,8 @@ class Cycle:
         """The last pass's desired state (what the reactor classifies changes against)."""
         self._snapshot: Snapshot | None = None
         self._passing = threading.Lock()
+        self.journal = LoopJournal()
+        """The passes, errors and deliveries the reconciler page shows."""
         self.release_labels: dict[ReleaseKey, Mapping[str, str]] = {}
         """Each release's releaseLabels as last loaded, kept after its file left Git (the
         receivers' filters see them on its Removed event too)."""
@@ -163,13 +170,30 @@ class Cycle:
         *,
         stopping: Callable[[], bool] = lambda: False,
         request: PassRequest | None = None,
+        why: str = "the interval",
     ) -> CycleResult:
         """One pass, one at a time: of the whole repository after a fetch (a tick, or
         `request` full), or of `request`'s releases on the last commit fetched. A bug in
         it is a crashed pass in the result and the metrics (the next tick tries again),
-        never an exception."""
+        never an exception. `why` (a tick's; a request says its own) goes to `journal`."""
+        if request is not None and request.reasons:
+            why = "; ".join(request.reasons)
         with self._passing:
-            return self._guarded_pass(stopping, request)
+            started = datetime.now(UTC)
+            self.journal.pass_started(started, why)
+            result = self._guarded_pass(stopping, request)
+            self.journal.pass_finished(
+                pass_record(
+                    result.report,
+                    started=started,
+                    finished=datetime.now(UTC),
+                    why=why,
+                    revision=result.revision,
+                    problem=result.problem,
+                    masked=self.catalog.masked,
+                )
+            )
+            return result
 
     def _guarded_pass(
         self, stopping: Callable[[], bool], request: PassRequest | None

@@ -23,8 +23,9 @@ from reconciler.source import Credentials
 from reconciler.types import JsonObject
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-"""Loopback: the API is unauthenticated, so reaching it from elsewhere is a choice the
-installation makes (deploy/ listens on 0.0.0.0:8080 for the probes and Prometheus)."""
+"""Loopback: the API is unauthenticated unless a token file is given, so reaching it from
+elsewhere is a choice the installation makes (deploy/ listens on 0.0.0.0:8080 for the
+probes and Prometheus)."""
 API_SCOPES = ("source", "all")
 """Which releases the JSON API shows: those recorded under this reconciler's source (and
 those in its repository), or every release recorded in the cluster."""
@@ -68,6 +69,9 @@ class RunSettings:
     source_id: str | None = None
     listen: str | None = DEFAULT_LISTEN
     """host:port of the metrics, probes and API; None when switched off."""
+    listen_token_file: Path | None = None
+    """The file (a mounted Secret) of the bearer token the UI and API then want
+    (`http_token.py`); None: no token (an authenticating proxy in front, or loopback)."""
     api_scope: str = "source"
     """One of `API_SCOPES`."""
     leader_election: bool = True
@@ -130,6 +134,8 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
     ):
         if key in document:
             found[name] = document[key]
+    if "listenTokenFile" in document:
+        found["listen_token_file"] = _path(document["listenTokenFile"])
     if "interval" in document:
         found["interval"] = parse_duration(str(document["interval"]), setting="interval")
     election: Any = document.get("leaderElection") or {}

@@ -103,3 +103,9 @@ def test_rendering_commands_need_an_environment_when_some_are_declared(command: 
     code, _, err = run(command, str(TWO_ENVIRONMENTS), "--offline", *extra)
     assert code == 2
     assert "pass --environment" in err
+
+
+def test_ui_takes_an_environment_of_a_repository_only() -> None:
+    code, _, err = run("ui", "--environment", "prod")
+    assert code == 2
+    assert "--environment is an environment of the repository at PATH" in err
