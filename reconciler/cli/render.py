@@ -77,10 +77,8 @@ def render(
             click.echo(shown(path, item), err=True)
     if key not in state.loaded.releases:
         known = key in state.loaded.invalid_releases
-        click.echo(
-            f"release {key}: " + ("its file is invalid" if known else "not in the repository"),
-            err=True,
-        )
+        missing = f"not in environment {environment}" if environment else "not in the repository"
+        click.echo(f"release {key}: " + ("its file is invalid" if known else missing), err=True)
         raise click.exceptions.Exit(1)
     if key in state.render.failed:
         click.echo(state.render.failed[key].message, err=True)

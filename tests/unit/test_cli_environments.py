@@ -109,3 +109,17 @@ def test_ui_takes_an_environment_of_a_repository_only() -> None:
     code, _, err = run("ui", "--environment", "prod")
     assert code == 2
     assert "--environment is an environment of the repository at PATH" in err
+
+
+def test_render_says_a_release_absent_in_the_environment_is_not_in_it() -> None:
+    code, _, err = run(
+        "render",
+        str(TWO_ENVIRONMENTS),
+        "-r",
+        "shop/debug-tools",
+        "--offline",
+        "--environment",
+        "prod",
+    )
+    assert code == 1
+    assert "release shop/debug-tools: not in environment prod" in err
