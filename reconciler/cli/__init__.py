@@ -59,6 +59,12 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "CPU (cores) and memory (MiB) per pod, storage per claim (GiB); per release and in "
         "total.",
     ),
+    "promote": LazyCommand(
+        "reconciler.cli.promote",
+        "promote",
+        "Commit, on a new branch, the overlay change that makes a release run in one "
+        "environment the chart and values it runs in another.",
+    ),
     "render": LazyCommand(
         "reconciler.cli.render",
         "render",

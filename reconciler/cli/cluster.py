@@ -227,11 +227,15 @@ def diff(
             raise click.UsageError("--source-id names releases in the cluster: not with --base")
         if dependents:
             raise click.UsageError("--with-dependents is for a pass: not with --base")
-        if environment is not None:
-            raise click.UsageError("--environment is not taken with --base yet")
         with environment_usage():
             review = review_revisions(
-                path, sides.base, sides.head, policy=policy, inputs=inputs, release=release
+                path,
+                sides.base,
+                sides.head,
+                policy=policy,
+                inputs=inputs,
+                release=release,
+                environment=environment,
             )
         markdown = print_review(review, output)
         if posting is not None:

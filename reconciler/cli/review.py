@@ -24,14 +24,19 @@ from reconciler.kube.connection import KubeTarget
 from reconciler.locations import cache_home
 from reconciler.policy import Policy
 from reconciler.reconcile import Outcome, PassReport, ReleaseReport
-from reconciler.release_requests import Diagnostic
+from reconciler.release_requests import Diagnostic, load_repository
+from reconciler.release_requests.environments import unknown_environment
 from reconciler.render.secrets.redaction import redacted
 from reconciler.review import (
+    EnvironmentReviews,
     ReleaseChange,
     ReleaseReview,
     Review,
     RevisionName,
     compare_revisions,
+    render_environments_json,
+    render_environments_markdown,
+    render_environments_text,
     render_json,
     render_markdown,
     render_text,
@@ -50,6 +55,11 @@ RENDERERS: dict[str, Callable[[Review], str]] = {
     "text": render_text,
     "markdown": render_markdown,
     "json": render_json,
+}
+ENVIRONMENT_RENDERERS: dict[str, Callable[[EnvironmentReviews], str]] = {
+    "text": render_environments_text,
+    "markdown": render_environments_markdown,
+    "json": render_environments_json,
 }
 WORKING_TREE = RevisionName("working tree")
 CLUSTER = RevisionName("cluster")
@@ -94,27 +104,99 @@ def review_revisions(
     policy: Policy,
     inputs: RenderInputs,
     release: str | None,
-) -> Review:
+    environment: str | None = None,
+) -> Review | EnvironmentReviews:
     """Both sides rendered for their `harmonia.yaml`'s Kubernetes version (no cluster) and
-    compared; no head revision means the files at `path` as they are."""
+    compared; no head revision means the files at `path` as they are. When the head (or
+    else the base) declares environments, once per environment (only `environment` if
+    given): a change is then seen in each environment it reaches."""
     only = ReleaseKey(release) if release else None
     base = checkout_or_exit(path, base_revision)
-    base_state = _offline_state(base.root, policy=policy, inputs=inputs, only=only)
+    base_name = RevisionName(base_revision, base.commit)
     if head_revision is None:
         head_root, head_name = path, WORKING_TREE
     else:
         head = checkout_or_exit(path, head_revision)
         head_root, head_name = head.root, RevisionName(head_revision, head.commit)
-    head_state = _offline_state(head_root, policy=policy, inputs=inputs, only=only)
-    review = compare_revisions(
-        base_state,
-        head_state,
-        base_name=RevisionName(base_revision, base.commit),
-        head_name=head_name,
-        only=only,
-        encrypted=EncryptedSides(ciphertexts_in(base.root), ciphertexts_in(head_root)),
+    sides = _Sides(
+        base.root,
+        head_root,
+        base_name,
+        head_name,
+        declared_environments(base.root),
+        declared_environments(head_root),
     )
-    return dataclasses.replace(review, diagnostics=seen_from(path, review.diagnostics))
+    names = environments_to_review(sides.head_declared or sides.base_declared, environment)
+    if not names:
+        review = _compare(sides, policy=policy, inputs=inputs, only=only, environment=None)
+        return dataclasses.replace(review, diagnostics=seen_from(path, review.diagnostics))
+    reviews = []
+    for name in names:
+        review = _compare(sides, policy=policy, inputs=inputs, only=only, environment=name)
+        reviews.append(
+            (name, dataclasses.replace(review, diagnostics=seen_from(path, review.diagnostics)))
+        )
+    return EnvironmentReviews(base_name, head_name, tuple(reviews))
+
+
+@dataclass(frozen=True)
+class _Sides:
+    base_root: Path
+    head_root: Path
+    base_name: RevisionName
+    head_name: RevisionName
+    base_declared: tuple[str, ...]
+    head_declared: tuple[str, ...]
+
+
+def _compare(
+    sides: _Sides,
+    *,
+    policy: Policy,
+    inputs: RenderInputs,
+    only: ReleaseKey | None,
+    environment: str | None,
+) -> Review:
+    """One environment's review (None: the repository declares none). A side that
+    declares no environments is the same in every one, as before environments."""
+    states = [
+        _offline_state(
+            root,
+            policy=policy,
+            inputs=inputs,
+            only=only,
+            environment=environment if declared else None,
+        )
+        for root, declared in (
+            (sides.base_root, sides.base_declared),
+            (sides.head_root, sides.head_declared),
+        )
+    ]
+    return compare_revisions(
+        states[0],
+        states[1],
+        base_name=sides.base_name,
+        head_name=sides.head_name,
+        only=only,
+        encrypted=EncryptedSides(ciphertexts_in(sides.base_root), ciphertexts_in(sides.head_root)),
+    )
+
+
+def declared_environments(root: Path) -> tuple[str, ...]:
+    """The environments the `harmonia.yaml` at `root` declares (none if it is invalid:
+    loading the side reports that)."""
+    config = load_repository(root).config
+    return tuple(config.environments) if config is not None else ()
+
+
+def environments_to_review(declared: tuple[str, ...], environment: str | None) -> tuple[str, ...]:
+    """All the declared environments, or the one asked for; a name not declared raises
+    `EnvironmentChoiceError` (a usage error naming the declared ones)."""
+    if environment is None:
+        return declared
+    if environment not in declared:
+        raise unknown_environment(environment, declared)
+    return (environment,)
 
 
 def ciphertexts_in(root: Path) -> Ciphertexts:
@@ -139,13 +221,19 @@ def ciphertexts_in(root: Path) -> Ciphertexts:
 
 
 def _offline_state(
-    root: Path, *, policy: Policy, inputs: RenderInputs, only: ReleaseKey | None
+    root: Path,
+    *,
+    policy: Policy,
+    inputs: RenderInputs,
+    only: ReleaseKey | None,
+    environment: str | None,
 ) -> DesiredState:
     return desired_state(
         root,
         policy=policy,
         target=KubeTarget(),
         inputs=dataclasses.replace(inputs, offline=True, decrypt=False),
+        environment=environment,
         only=frozenset({only}) if only else None,
     )
 
@@ -183,20 +271,30 @@ def seen_from(path: Path, diagnostics: tuple[Diagnostic, ...]) -> tuple[Diagnost
     )
 
 
-def print_review(review: Review, output: str, *, secrets: frozenset[str] = frozenset()) -> str:
+def print_review(
+    review: Review | EnvironmentReviews,
+    output: str,
+    *,
+    secrets: frozenset[str] = frozenset(),
+) -> str:
     """Print the review as `output` says, and return what was printed (the comment
     `--comment` posts); the values of `secrets` (decrypted SOPS values a release put
     outside a Secret, when rendered with the key) read `***`."""
-    text = redacted(RENDERERS[output](review), secrets)
+    if isinstance(review, EnvironmentReviews):
+        text = redacted(ENVIRONMENT_RENDERERS[output](review), secrets)
+        where = f" in environments {', '.join(review.environments)}"
+    else:
+        text = redacted(RENDERERS[output](review), secrets)
+        where = ""
     click.echo(text, nl=False)
     changing = sum(item.change is not ReleaseChange.UNCHANGED for item in review.releases)
     click.echo(
-        f"{len(review.releases)} releases compared, {changing} to show; "
+        f"{len(review.releases)} releases compared{where}, {changing} to show; "
         f"base {review.base}, head {review.head}",
         err=True,
     )
     return text
 
 
-def exit_status(review: Review, *, exit_code: bool) -> int:
+def exit_status(review: Review | EnvironmentReviews, *, exit_code: bool) -> int:
     return 1 if review.failed or (exit_code and review.has_changes) else 0

@@ -71,12 +71,17 @@ def chosen_settings(config: RepositoryConfig, environment: str | None) -> Reposi
     if environment is None:
         return config
     if environment not in config.environments:
-        declared = ", ".join(config.environments)
-        raise EnvironmentChoiceError(
-            f"environment '{environment}': harmonia.yaml "
-            + (f"declares {declared}" if declared else "declares no environments")
-        )
+        raise unknown_environment(environment, tuple(config.environments))
     return environment_config(config, environment)
+
+
+def unknown_environment(environment: str, declared: tuple[str, ...]) -> EnvironmentChoiceError:
+    """The usage error for a name `harmonia.yaml` does not declare, naming those it does."""
+    names = ", ".join(declared)
+    return EnvironmentChoiceError(
+        f"environment '{environment}': harmonia.yaml "
+        + (f"declares {names}" if names else "declares no environments")
+    )
 
 
 def require_environment(config: RepositoryConfig | None) -> None:

@@ -46,19 +46,26 @@ def render_text(review: Review) -> str:
     lines = [f"# base {review.base}, head {review.head}"]
     lines.extend(item.render() for item in review.diagnostics)
     for item in shown:
-        lines.append(f"# release {item.release}: {_headline(item)}")
-        if sentence := fan_out_sentence(item):
-            lines.append(f"# {sentence}")
-        lines.extend(f"# warning: {warning}" for warning in item.warnings)
-        lines.extend(
-            change.diff_text.rstrip("\n")
-            for change in item.objects.changes
-            if change.is_change and change.diff_text
-        )
+        lines.extend(release_text(item))
     total = review.resources
     if total is not None and total.changed:
         lines.append(f"# requests: {_resource_words(total, with_sides=True)}")
     return "\n".join(lines) + "\n"
+
+
+def release_text(item: ReleaseReview, *, where: str = "") -> list[str]:
+    """A release's lines in the text review: its header (`where` after its name, as
+    " in dev, prod"), why it changes, its warnings and its diffs."""
+    lines = [f"# release {item.release}{where}: {headline(item)}"]
+    if sentence := fan_out_sentence(item):
+        lines.append(f"# {sentence}")
+    lines.extend(f"# warning: {warning}" for warning in item.warnings)
+    lines.extend(
+        change.diff_text.rstrip("\n")
+        for change in item.objects.changes
+        if change.is_change and change.diff_text
+    )
+    return lines
 
 
 def render_markdown(review: Review, *, budget: int = MARKDOWN_BUDGET) -> str:
@@ -76,9 +83,9 @@ def render_markdown(review: Review, *, budget: int = MARKDOWN_BUDGET) -> str:
         parts.append(_diagnostics(review))
     length = sum(len(part) for part in parts)
     for item in shown:
-        section = _section(item, diffs=True)
+        section = release_section(item, diffs=True)
         if length + len(section) > budget:
-            section = _section(item, diffs=False)
+            section = release_section(item, diffs=False)
         parts.append(section)
         length += len(section)
     if review.notes:
@@ -132,17 +139,17 @@ def _table(review: Review, shown: list[ReleaseReview]) -> str:
     header = ["release", "change", "objects +/~/-"]
     if with_resources:
         header += ["CPU (cores)", "memory (MiB)", "storage (GiB)"]
-    rows = [_row(header), _row(["---", "---", "---"] + ["---:"] * (len(header) - 3))]
+    rows = [table_row(header), table_row(["---", "---", "---"] + ["---:"] * (len(header) - 3))]
     for item in shown:
-        cells = [f"`{item.release}`", _cell(_change_words(item)), _object_counts([item])]
+        cells = [f"`{item.release}`", table_cell(_change_words(item)), object_counts([item])]
         if with_resources:
             cells += _resource_cells(item.resources, with_sides=False)
-        rows.append(_row(cells))
+        rows.append(table_row(cells))
     if len(shown) > 1 or with_resources:
-        cells = ["**total**", "", _object_counts(review.releases)]
+        cells = ["**total**", "", object_counts(review.releases)]
         if with_resources:
             cells += _resource_cells(review.resources, with_sides=True)
-        rows.append(_row(cells))
+        rows.append(table_row(cells))
     return "\n".join(rows)
 
 
@@ -150,17 +157,17 @@ def _diagnostics(review: Review) -> str:
     errors = any(item.is_error for item in review.diagnostics)
     title = "Validation errors" if errors else "Validation warnings"
     lines = "\n".join(item.render() for item in review.diagnostics)
-    return f"#### {title}\n\n{_fenced(lines, 'text')}"
+    return f"#### {title}\n\n{fenced(lines, 'text')}"
 
 
-def _section(item: ReleaseReview, *, diffs: bool) -> str:
+def release_section(item: ReleaseReview, *, diffs: bool) -> str:
     opened = " open" if item.change in NOT_RENDERED else ""
-    summary = f"<code>{html.escape(item.release)}</code>: {html.escape(_headline(item))}"
+    summary = f"<code>{html.escape(item.release)}</code>: {html.escape(headline(item))}"
     body = []
     if sentence := fan_out_sentence(item, code=lambda text: f"`{text}`"):
         body.append(sentence)
     if item.message and item.change in NOT_RENDERED:
-        body.append(_fenced(item.message, "text"))
+        body.append(fenced(item.message, "text"))
     elif item.message:
         body.append(f"_{html.escape(item.message)}_")
     body.extend(f"> :warning: {html.escape(warning)}" for warning in item.warnings)
@@ -168,7 +175,7 @@ def _section(item: ReleaseReview, *, diffs: bool) -> str:
         change.diff_text for change in item.objects.changes if change.is_change and change.diff_text
     ]
     if texts and diffs:
-        body.append(_fenced("".join(texts), "diff"))
+        body.append(fenced("".join(texts), "diff"))
     elif texts:
         body.append(
             "_Diffs left out: the comment would pass GitHub's size limit. "
@@ -178,7 +185,7 @@ def _section(item: ReleaseReview, *, diffs: bool) -> str:
     return f"<details{opened}><summary>{summary}</summary>\n\n{inner}\n\n</details>"
 
 
-def _headline(item: ReleaseReview) -> str:
+def headline(item: ReleaseReview) -> str:
     counts = ", ".join(
         f"{item.objects.counts[action]} {action.value}"
         for action in _COUNTED
@@ -197,7 +204,7 @@ def _change_words(item: ReleaseReview) -> str:
     return f"{item.change.value} ({cause})" if cause else item.change.value
 
 
-def _object_counts(items: tuple[ReleaseReview, ...] | list[ReleaseReview]) -> str:
+def object_counts(items: tuple[ReleaseReview, ...] | list[ReleaseReview]) -> str:
     created, configured, deleted = (
         sum(item.objects.counts[action] for item in items) for action in _COUNTED
     )
@@ -227,15 +234,15 @@ def _resource_words(delta: ResourceDelta, *, with_sides: bool = False) -> str:
     return f"CPU {cpu} cores, memory {memory} MiB, storage {storage} GiB"
 
 
-def _row(cells: list[str]) -> str:
+def table_row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _cell(text: str) -> str:
+def table_cell(text: str) -> str:
     return html.escape(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _fenced(text: str, info: str) -> str:
+def fenced(text: str, info: str) -> str:
     """`text` in a code fence longer than any run of backticks inside it."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
