@@ -71,3 +71,19 @@ def examples(workspace: Workspace) -> Workspace:
     shutil.copytree(EXAMPLES, workspace.repos.work / "examples")
     workspace.commit("The examples")
     return workspace
+
+
+ROOT = "envs"
+"""Where the environments example lies in the repository."""
+STAGING = "environments/staging/shop/greeter.yaml"
+
+
+@pytest.fixture()
+def environments(workspace: Workspace) -> Workspace:
+    """examples/two-environments with staging declared first (its overlay sets greeter's
+    replicas), committed as the base."""
+    shutil.copytree(EXAMPLES / "two-environments", workspace.repos.work / ROOT)
+    workspace.edit(f"{ROOT}/harmonia.yaml", "environments:\n", "environments:\n  staging: {}\n")
+    workspace.repos.write({f"{ROOT}/{STAGING}": "configValues:\n  replicas: 2\n"})
+    workspace.commit("Three environments")
+    return workspace
