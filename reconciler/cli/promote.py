@@ -52,10 +52,11 @@ class PromotionRefused(click.ClickException):
     help="The new branch to commit on (default: promote/<namespace>-<name>-<from>-to-<to>).",
 )
 def promote(release: str, path: Path, source: str, target: str, branch: str | None) -> None:
-    """Commit, on a new branch, the overlay change that makes release NAMESPACE/NAME run
-    in --to the chart (source and version) and configValues it runs in --from.
+    """Commit, on a new branch, the overlay change that makes a release run in one
+    environment the chart and values it runs in another.
 
-    Reads HEAD's commit of the repository at PATH and leaves the working tree, the index
+    Release NAMESPACE/NAME gets in --to the chart (source and version) and configValues
+    it runs in --from. Reads HEAD's commit of the repository at PATH and leaves the working tree, the index
     and the current branch as they are. Exit 1 when refused (no such release, absent or
     invalid in either environment, already the same, the branch exists), 2 on usage
     errors.
@@ -155,3 +156,5 @@ def _dumped(overlay: JsonObject, path: Path) -> bytes:
             header += line
     body = yaml.safe_dump(overlay, sort_keys=False, allow_unicode=True, default_flow_style=False)
     return (header + body).encode()
+
+COMMANDS = (promote,)
