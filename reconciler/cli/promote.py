@@ -56,10 +56,10 @@ def promote(release: str, path: Path, source: str, target: str, branch: str | No
     environment the chart and values it runs in another.
 
     Release NAMESPACE/NAME gets in --to the chart (source and version) and configValues
-    it runs in --from. Reads HEAD's commit of the repository at PATH and leaves the working tree, the index
-    and the current branch as they are. Exit 1 when refused (no such release, absent or
-    invalid in either environment, already the same, the branch exists), 2 on usage
-    errors.
+    it runs in --from. Reads HEAD's commit of the repository at PATH and leaves the
+    working tree, the index and the current branch as they are. Exit 1 when refused (no
+    such release, absent or invalid in either environment, already the same, the branch
+    exists), 2 on usage errors.
     """
     if not _RELEASE.fullmatch(release):
         raise click.UsageError(f"release '{release}': expected NAMESPACE/NAME")
@@ -156,5 +156,6 @@ def _dumped(overlay: JsonObject, path: Path) -> bytes:
             header += line
     body = yaml.safe_dump(overlay, sort_keys=False, allow_unicode=True, default_flow_style=False)
     return (header + body).encode()
+
 
 COMMANDS = (promote,)
