@@ -42,6 +42,7 @@ from reconciler.review import (
     render_text,
 )
 from reconciler.review.encrypted import Ciphertexts, EncryptedSides
+from reconciler.review.environments import without_releases
 from reconciler.source.errors import SourceError
 from reconciler.source.git_source import checkout_revision
 from reconciler.source.snapshot import Snapshot
@@ -158,28 +159,38 @@ def _compare(
     environment: str | None,
 ) -> Review:
     """One environment's review (None: the repository declares none). A side that
-    declares no environments is the same in every one, as before environments."""
-    states = [
-        _offline_state(
-            root,
+    declares no environments is the same in every one, as before environments; a base
+    that declares others but not this one has none of its releases (a new environment)."""
+    head = _offline_state(
+        sides.head_root,
+        policy=policy,
+        inputs=inputs,
+        only=only,
+        environment=environment if sides.head_declared else None,
+    )
+    new = environment is not None and environment not in sides.base_declared
+    if new and sides.base_declared:
+        base = without_releases(head)
+    else:
+        base = _offline_state(
+            sides.base_root,
             policy=policy,
             inputs=inputs,
             only=only,
-            environment=environment if declared else None,
+            environment=environment if sides.base_declared else None,
         )
-        for root, declared in (
-            (sides.base_root, sides.base_declared),
-            (sides.head_root, sides.head_declared),
-        )
-    ]
-    return compare_revisions(
-        states[0],
-        states[1],
+    review = compare_revisions(
+        base,
+        head,
         base_name=sides.base_name,
         head_name=sides.head_name,
         only=only,
         encrypted=EncryptedSides(ciphertexts_in(sides.base_root), ciphertexts_in(sides.head_root)),
     )
+    if new and sides.base_declared:
+        note = f"environment {environment} is new at the head: its releases are all added"
+        review = dataclasses.replace(review, notes=(note, *review.notes))
+    return review
 
 
 def declared_environments(root: Path) -> tuple[str, ...]:

@@ -11,11 +11,14 @@ is absent. Pure, no I/O.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from reconciler.desired import DesiredState
 from reconciler.release_requests import Diagnostic
+from reconciler.render.pipeline import RepositoryRender
 from reconciler.review.model import ReleaseChange, ReleaseReview, Review, RevisionName
 from reconciler.types import JsonObject, ReleaseKey
 
@@ -103,6 +106,15 @@ class EnvironmentReviews:
             "environments": {name: review.to_json() for name, review in self.reviews},
             "sameChanges": [item.to_json() for item in self.shared_changes()],
         }
+
+
+def without_releases(state: DesiredState) -> DesiredState:
+    """A side on which an environment does not exist yet (its `harmonia.yaml` declares
+    others): no release, so each of the other side's shows as added (or removed)."""
+    loaded = dataclasses.replace(
+        state.loaded, releases={}, invalid_releases=frozenset(), diagnostics=()
+    )
+    return dataclasses.replace(state, loaded=loaded, render=RepositoryRender(), diagnostics=())
 
 
 def fingerprint(item: ReleaseReview) -> Hashable:

@@ -108,3 +108,17 @@ def test_an_unknown_environment_is_a_usage_error_and_an_unknown_release_shows_no
 
     assert (code, output) == ((2, "") if words else (0, "")), err
     assert words in err
+
+
+def test_an_environment_new_at_the_head_shows_each_of_its_releases_as_added(
+    environments: Workspace,
+) -> None:
+    environments.edit(f"{ROOT}/harmonia.yaml", "  staging: {}\n", "  staging: {}\n  qa: {}\n")
+    environments.commit("A qa environment")
+
+    code, comment, err = diff(environments, "-o", "markdown")
+
+    assert code == 0, err
+    assert "| release | staging | qa | dev | prod |" in comment
+    assert "| `shop/greeter` | unchanged | added +2 ~0 -0 | unchanged | unchanged |" in comment
+    assert "environment qa is new at the head: its releases are all added" in comment
