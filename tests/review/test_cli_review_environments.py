@@ -10,9 +10,11 @@ out (`absent: true`), staging's sets greeter's replicas.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from tests.recording_server import Recorded, Reply, recording_server
 from tests.review.conftest import ROOT, STAGING, Workspace
 
 
@@ -122,3 +124,31 @@ def test_an_environment_new_at_the_head_shows_each_of_its_releases_as_added(
     assert "| release | staging | qa | dev | prod |" in comment
     assert "| `shop/greeter` | unchanged | added +2 ~0 -0 | unchanged | unchanged |" in comment
     assert "environment qa is new at the head: its releases are all added" in comment
+
+
+def test_the_comment_posted_is_the_review_grouped_by_environment(
+    environments: Workspace, tmp_path: Path
+) -> None:
+    environments.edit(f"{ROOT}/environments/prod/shop/greeter.yaml", "replicas: 3", "replicas: 4")
+    environments.commit("Scale greeter in prod")
+    token_file = tmp_path / "forge-token"
+    token_file.write_text("ghs_not-a-real-token\n")
+
+    def answer(request: Recorded) -> Reply:
+        return Reply(200, []) if request.method == "GET" else Reply(201, {"id": 5})
+
+    with recording_server(answer) as server:
+        environments.environment.update(
+            GITHUB_API_URL=server.url,
+            GITHUB_REPOSITORY="acme/shop",
+            HARMONIA_FORGE_TOKEN_FILE=str(token_file),
+        )
+        code, comment, err = diff(
+            environments, "-o", "markdown", "--comment", "github", "--pull-request", "3"
+        )
+
+    assert code == 0, err
+    _listed, created = server.requests
+    assert created.json() == {"body": comment}
+    assert "| `shop/greeter` | unchanged | unchanged | changed +0 ~1 -0 |" in comment
+    assert "#### In prod" in comment
