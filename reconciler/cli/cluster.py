@@ -215,8 +215,9 @@ def diff(
 
     Against the cluster, each rendered object is compared with the live one through a
     server-side-apply dry run, so fields the API server defaults never show. Between
-    revisions, both are rendered for harmonia.yaml's Kubernetes version; `-o markdown`
-    prints a pull-request comment, which `--comment` posts. Exit 1 on validation errors
+    revisions, both are rendered for harmonia.yaml's Kubernetes version, once per
+    environment it declares (or the one --environment names); `-o markdown` prints a
+    pull-request comment, which `--comment` posts. Exit 1 on validation errors
     (or differences with --exit-code), 2 on an unknown revision, 3 when the cluster
     cannot be reached, 4 when the forge did not take the comment.
     """
