@@ -126,18 +126,17 @@ def review_revisions(
         head_name,
         declared_environments(base.root),
         declared_environments(head_root),
+        EncryptedSides(ciphertexts_in(base.root), ciphertexts_in(head_root)),
     )
     names = environments_to_review(sides.head_declared or sides.base_declared, environment)
-    if not names:
-        review = _compare(sides, policy=policy, inputs=inputs, only=only, environment=None)
-        return dataclasses.replace(review, diagnostics=seen_from(path, review.diagnostics))
-    reviews = []
-    for name in names:
+
+    def compared(name: str | None) -> Review:
         review = _compare(sides, policy=policy, inputs=inputs, only=only, environment=name)
-        reviews.append(
-            (name, dataclasses.replace(review, diagnostics=seen_from(path, review.diagnostics)))
-        )
-    return EnvironmentReviews(base_name, head_name, tuple(reviews))
+        return dataclasses.replace(review, diagnostics=seen_from(path, review.diagnostics))
+
+    if not names:
+        return compared(None)
+    return EnvironmentReviews(base_name, head_name, tuple((name, compared(name)) for name in names))
 
 
 @dataclass(frozen=True)
@@ -148,6 +147,7 @@ class _Sides:
     head_name: RevisionName
     base_declared: tuple[str, ...]
     head_declared: tuple[str, ...]
+    encrypted: EncryptedSides
 
 
 def _compare(
@@ -168,8 +168,8 @@ def _compare(
         only=only,
         environment=environment if sides.head_declared else None,
     )
-    new = environment is not None and environment not in sides.base_declared
-    if new and sides.base_declared:
+    new = bool(sides.base_declared) and environment not in sides.base_declared
+    if new:
         base = without_releases(head)
     else:
         base = _offline_state(
@@ -185,9 +185,9 @@ def _compare(
         base_name=sides.base_name,
         head_name=sides.head_name,
         only=only,
-        encrypted=EncryptedSides(ciphertexts_in(sides.base_root), ciphertexts_in(sides.head_root)),
+        encrypted=sides.encrypted,
     )
-    if new and sides.base_declared:
+    if new:
         note = f"environment {environment} is new at the head: its releases are all added"
         review = dataclasses.replace(review, notes=(note, *review.notes))
     return review
