@@ -148,7 +148,7 @@ def _row(summary: JsonObject) -> str:
     )
     return (
         f'<tr data-release="{attribute(key)}">'
-        f"<td>{escape(key)}</td>"
+        f'<td><a href="releases/{attribute(key)}">{escape(key)}</a></td>'
         f'<td class="state" data-state="{attribute(state)}">{escape(state)}</td>'
         f'<td class="sync">{escape(sync)}</td>'
         f'<td class="revision" title="{attribute(revision)}">{escape(revision[:12])}</td>'

@@ -88,8 +88,15 @@ def test_the_page_has_no_inline_script_and_every_url_stays_under_a_path_prefix()
     named = ("src", "href", "action", "data-events")
     urls = [str(attrs[name]) for _, attrs in tags for name in named if name in attrs]
     prefix = "https://example.org/harmonia/"
-    assert len(urls) == 8 and all(urljoin(prefix, url).startswith(prefix) for url in urls)
+    assert len(urls) == 8 + len(RELEASES) and all(urljoin(prefix, url).startswith(prefix) for url in urls)
     assert not any(name.startswith("on") for _, attrs in tags for name in attrs)
+
+
+def test_each_release_row_links_to_its_release_page_below_the_page() -> None:
+    tags = tags_of(releases_page(listed({}), PageQuery()))
+
+    links = [attrs["href"] for tag, attrs in tags if tag == "a" and "releases/" in str(attrs)]
+    assert links == ["releases/shop/web", "releases/shop/cart", "releases/data/kafka"]
 
 
 def test_the_state_filter_keeps_the_releases_in_that_state() -> None:
