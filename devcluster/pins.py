@@ -138,5 +138,6 @@ BINARIES: dict[str, str] = {
 # registry's `dist.integrity` of that version's tarball, checked at each use.
 AXE_CORE_VERSION = "4.14.1"
 AXE_CORE_INTEGRITY = (
-    "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ=="
+    "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCK"
+    "g2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ=="
 )

@@ -88,7 +88,9 @@ def test_the_page_has_no_inline_script_and_every_url_stays_under_a_path_prefix()
     named = ("src", "href", "action", "data-events")
     urls = [str(attrs[name]) for _, attrs in tags for name in named if name in attrs]
     prefix = "https://example.org/harmonia/"
-    assert len(urls) == 8 + len(RELEASES) and all(urljoin(prefix, url).startswith(prefix) for url in urls)
+    assert len(urls) == 8 + len(RELEASES) and all(
+        urljoin(prefix, url).startswith(prefix) for url in urls
+    )
     assert not any(name.startswith("on") for _, attrs in tags for name in attrs)
 
 
