@@ -13,7 +13,12 @@ from pathlib import Path
 
 from reconciler.graph import ReleaseGraph, build_graph, pass_scope
 from reconciler.policy import Policy, effective_policy, namespace_problems
-from reconciler.release_requests import Diagnostic, LoadedRepository, load_repository
+from reconciler.release_requests import (
+    Diagnostic,
+    LoadedRepository,
+    load_repository,
+    require_environment,
+)
 from reconciler.release_requests.model import Release, RepositoryConfig
 from reconciler.render.environment import VersionChoice, library_folders
 from reconciler.render.model import RenderEnvironment
@@ -75,16 +80,21 @@ class DesiredState:
 
 
 def check_repository(
-    root: Path, *, policy: Policy, cache_dir: Path | None = None
+    root: Path,
+    *,
+    policy: Policy,
+    environment: str | None = None,
+    cache_dir: Path | None = None,
 ) -> tuple[LoadedRepository, ReleaseGraph, Policy, tuple[Diagnostic, ...]]:
-    """Load and validate without rendering: what `harmonia validate` reports. A pass
-    gives its `cache_dir`, so unchanged release files are not read and validated again.
+    """Load and validate without rendering: what `harmonia validate` reports (for one
+    `environment`, or the base files). A pass gives its `cache_dir`, so unchanged release
+    files are not read and validated again.
 
     The graph is the one a pass renders and applies by, built once: it holds the releases
     the narrowed policy allows; one it refuses is left out like an invalid file (reported
     by its namespace problem), and its dependents wait.
     """
-    loaded = load_repository(root, cache_dir=cache_dir)
+    loaded = load_repository(root, environment=environment, cache_dir=cache_dir)
     narrowed, policy_problems = effective_policy(policy, loaded.config)
     allowed = {
         key: release
@@ -119,6 +129,7 @@ def compute_desired_state(
     policy: Policy,
     versions_for: VersionsFor,
     tools: Tools,
+    environment: str | None = None,
     external_outputs: ExternalOutputs = lambda _key: None,
     only: frozenset[ReleaseKey] | None = None,
     dependents: bool = False,
@@ -129,11 +140,13 @@ def compute_desired_state(
     Releases outside the narrowed policy's namespaces are not rendered (they are
     reported as diagnostics); `only` limits the state to those releases, with
     `dependents` the releases depending on them, and what all these depend on; `hold`
-    may keep a release from rendering (`render_repository`).
+    may keep a release from rendering (`render_repository`). A repository declaring
+    environments is rendered for one only: `EnvironmentChoiceError` without it.
     """
     loaded, graph, narrowed, diagnostics = check_repository(
-        root, policy=policy, cache_dir=tools.cache_dir
+        root, policy=policy, environment=environment, cache_dir=tools.cache_dir
     )
+    require_environment(loaded.config)
     versions = versions_for(loaded.config)
     allowed = {key: loaded.releases[key] for key in graph.releases}
     settings = RenderSettings(

@@ -80,6 +80,12 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "sync",
         "Ask the running reconciler (`harmonia run`) to reconcile releases now.",
     ),
+    "ui": LazyCommand(
+        "reconciler.cli.ui",
+        "ui",
+        "Serve the web UI of the cluster's releases (of the repository at PATH, if given), "
+        "read-only, until Ctrl-C.",
+    ),
     "validate": LazyCommand(
         "reconciler.cli.repository",
         "validate",

@@ -22,6 +22,8 @@ from reconciler.cli.comment import CommentFlags, comment_options, comment_target
 from reconciler.cli.options import (
     RenderInputs,
     cluster_options,
+    environment_option,
+    environment_usage,
     policy_options,
     render_options,
     repository_argument,
@@ -51,6 +53,7 @@ from reconciler.reconcile import (
     PassReport,
     reconcile,
 )
+from reconciler.release_requests import environment_source
 from reconciler.render.secrets.redaction import redacted
 from reconciler.review import RevisionName
 from reconciler.source.git_source import describe_checkout
@@ -88,6 +91,7 @@ def _state(
     target: KubeTarget,
     inputs: RenderInputs,
     release: str | None,
+    environment: str | None,
     dependents: bool = False,
     shown_as: Path | None = None,
 ) -> DesiredState:
@@ -102,6 +106,7 @@ def _state(
         policy=policy,
         target=target,
         inputs=dataclasses.replace(inputs, decrypt=True),
+        environment=environment,
         only=only,
         dependents=dependents,
         external_outputs=external_outputs_from(client),
@@ -153,7 +158,7 @@ source_id_option = click.option(
     "--source-id",
     help="The repository identity releases are recorded under; a release recorded under "
     "another is its owner's, not this repository's (default: the origin URL and "
-    "subfolder of PATH).",
+    "subfolder of PATH, and #ENVIRONMENT with --environment).",
 )
 
 
@@ -185,6 +190,7 @@ source_id_option = click.option(
     "--exit-code", is_flag=True, help="Exit 1 when there are differences (like git diff)."
 )
 @comment_options
+@environment_option
 @render_options
 @cluster_options
 @policy_options
@@ -199,6 +205,7 @@ def diff(
     output: str,
     exit_code: bool,
     comment: CommentFlags,
+    environment: str | None,
     policy: Policy,
     target: KubeTarget,
     inputs: RenderInputs,
@@ -220,9 +227,12 @@ def diff(
             raise click.UsageError("--source-id names releases in the cluster: not with --base")
         if dependents:
             raise click.UsageError("--with-dependents is for a pass: not with --base")
-        review = review_revisions(
-            path, sides.base, sides.head, policy=policy, inputs=inputs, release=release
-        )
+        if environment is not None:
+            raise click.UsageError("--environment is not taken with --base yet")
+        with environment_usage():
+            review = review_revisions(
+                path, sides.base, sides.head, policy=policy, inputs=inputs, release=release
+            )
         markdown = print_review(review, output)
         if posting is not None:
             post_or_exit(*posting, markdown)
@@ -237,16 +247,14 @@ def diff(
             target=target,
             inputs=inputs,
             release=release,
+            environment=environment,
             dependents=dependents,
             shown_as=path,
         )
         checkout = describe_checkout(path)
         revision = snapshot.commit if snapshot is not None else checkout.revision
-        report = _pass(
-            client,
-            state,
-            PassOptions(revision, source_id or checkout.source, dry_run=True),
-        )
+        source = source_id or environment_source(checkout.source, environment)
+        report = _pass(client, state, PassOptions(revision, source, dry_run=True))
     if output == "markdown":
         head_name = RevisionName(sides.head, revision) if sides.head else WORKING_TREE
         diagnostics = seen_from(path, state.diagnostics)
@@ -274,6 +282,7 @@ def diff(
 )
 @source_id_option
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@environment_option
 @render_options
 @cluster_options
 @policy_options
@@ -285,6 +294,7 @@ def apply(
     prune: bool,
     source_id: str | None,
     output: str,
+    environment: str | None,
     policy: Policy,
     target: KubeTarget,
     inputs: RenderInputs,
@@ -302,12 +312,13 @@ def apply(
             target=target,
             inputs=inputs,
             release=release,
+            environment=environment,
             dependents=dependents,
         )
         checkout = describe_checkout(path)
         options = PassOptions(
             checkout.revision,
-            source_id or checkout.source,
+            source_id or environment_source(checkout.source, environment),
             dry_run=dry_run,
             prune=prune and release is None,
         )

@@ -8,7 +8,8 @@ render inputs (tools, libraries, registries).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ import click
 
 from reconciler.kube.connection import KubeTarget
 from reconciler.policy import Policy, PolicyConfigError, load_policy
-from reconciler.release_requests import Diagnostic
+from reconciler.release_requests import Diagnostic, EnvironmentChoiceError
 from reconciler.sops import OPT_IN_KEY_TYPES
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
@@ -25,6 +26,27 @@ _Command = TypeVar("_Command", bound=Callable[..., Any])
 repository_argument = click.argument(
     "path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
+
+ENVIRONMENT_VARIABLE = "HARMONIA_ENVIRONMENT"
+
+environment_option = click.option(
+    "--environment",
+    "environment",
+    envvar=ENVIRONMENT_VARIABLE,
+    metavar="NAME",
+    help="The environment of harmonia.yaml's environments to work on: its overlays and "
+    f"settings (docs/environments.md; default ${ENVIRONMENT_VARIABLE}).",
+)
+"""Passes `environment: str | None`; needed when harmonia.yaml declares environments."""
+
+
+@contextmanager
+def environment_usage() -> Iterator[None]:
+    """An environment not declared, or none chosen where one must be: a usage error (2)."""
+    try:
+        yield
+    except EnvironmentChoiceError as error:
+        raise click.UsageError(str(error)) from None
 
 
 def grouped(

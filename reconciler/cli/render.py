@@ -17,12 +17,14 @@ from rich.table import Table
 from reconciler.cli.options import (
     RenderInputs,
     cluster_options,
+    environment_option,
     policy_options,
     render_options,
     repository_argument,
     shown,
 )
 from reconciler.cli.session import desired_state
+from reconciler.desired import DesiredState
 from reconciler.kube.connection import KubeTarget
 from reconciler.policy import Policy
 from reconciler.render.secrets.masking import mask_secrets
@@ -43,6 +45,7 @@ from reconciler.yamltext import dump_yaml_documents
 )
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml")
 @click.option("--show-secrets", is_flag=True, help="Print Secret values instead of ***.")
+@environment_option
 @render_options
 @cluster_options
 @policy_options
@@ -51,6 +54,7 @@ def render(
     release: str,
     output: str,
     show_secrets: bool,
+    environment: str | None,
     policy: Policy,
     target: KubeTarget,
     inputs: RenderInputs,
@@ -60,16 +64,21 @@ def render(
     Exit 1 when the release is invalid, fails to render, or is blocked by a dependency.
     """
     key = ReleaseKey(release)
-    state = desired_state(path, policy=policy, target=target, inputs=inputs, only=frozenset({key}))
+    state = desired_state(
+        path,
+        policy=policy,
+        target=target,
+        inputs=inputs,
+        environment=environment,
+        only=frozenset({key}),
+    )
     for item in state.diagnostics:
         if item.is_error and item.release == key:
             click.echo(shown(path, item), err=True)
     if key not in state.loaded.releases:
         known = key in state.loaded.invalid_releases
-        click.echo(
-            f"release {key}: " + ("its file is invalid" if known else "not in the repository"),
-            err=True,
-        )
+        missing = f"not in environment {environment}" if environment else "not in the repository"
+        click.echo(f"release {key}: " + ("its file is invalid" if known else missing), err=True)
         raise click.exceptions.Exit(1)
     if key in state.render.failed:
         click.echo(state.render.failed[key].message, err=True)
@@ -94,6 +103,7 @@ def render(
     help="Print WALM's dry-run resource estimate (the only plan so far).",
 )
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table")
+@environment_option
 @render_options
 @cluster_options
 @policy_options
@@ -101,6 +111,7 @@ def plan(
     path: Path,
     resources: bool,
     output: str,
+    environment: str | None,
     policy: Policy,
     target: KubeTarget,
     inputs: RenderInputs,
@@ -110,14 +121,10 @@ def plan(
 
     Exit 1 when a release is invalid or fails to render (the others are still estimated).
     """
-    state = desired_state(path, policy=policy, target=target, inputs=inputs)
-    for item in state.diagnostics:
-        if item.is_error:
-            click.echo(shown(path, item), err=True)
-    for _key, problem in sorted(state.render.failed.items()):
-        click.echo(problem.message, err=True)
-    for key, reason in sorted(state.render.blocked.items()):
-        click.echo(f"release {key} is blocked: {reason}", err=True)
+    state = desired_state(
+        path, policy=policy, target=target, inputs=inputs, environment=environment
+    )
+    failed = print_problems(path, state)
     result = estimate({key: r.objects for key, r in sorted(state.render.rendered.items())})
     if output == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
@@ -126,8 +133,20 @@ def plan(
         for row in result.table_rows():
             table.add_row(*row)
         Console(width=200).print(table)
-    failed = state.has_errors or state.render.failed or state.render.blocked
     raise click.exceptions.Exit(1 if failed else 0)
+
+
+def print_problems(path: Path, state: DesiredState) -> bool:
+    """Every invalid file (its file and line), failed render and blocked release, one line
+    each on stderr; whether there was any (exit 1)."""
+    for item in state.diagnostics:
+        if item.is_error:
+            click.echo(shown(path, item), err=True)
+    for _key, problem in sorted(state.render.failed.items()):
+        click.echo(problem.message, err=True)
+    for key, reason in sorted(state.render.blocked.items()):
+        click.echo(f"release {key} is blocked: {reason}", err=True)
+    return bool(state.has_errors or state.render.failed or state.render.blocked)
 
 
 COMMANDS = (render, plan)

@@ -14,11 +14,18 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import RenderInputs, cluster_options, policy_options, render_options
+from reconciler.cli.options import (
+    RenderInputs,
+    cluster_options,
+    environment_option,
+    policy_options,
+    render_options,
+)
 from reconciler.cli.session import render_tools
 from reconciler.kube.connection import KubeTarget
 from reconciler.locations import cache_home
 from reconciler.loop.hook_receiver import WebhookSecretError, read_secret
+from reconciler.loop.http_token import read_token
 from reconciler.loop.leader_label import own_pod
 from reconciler.loop.logs import configure_logging
 from reconciler.loop.service import Service
@@ -91,6 +98,7 @@ def _duration(value: str | None, setting: str) -> Any:
     envvar="HARMONIA_REPO_PATH",
     help="Subfolder of the repository that holds harmonia.yaml.",
 )
+@environment_option
 @click.option("--git-username", envvar="HARMONIA_GIT_USERNAME", help="User name for a token.")
 @click.option(
     "--git-token-file",
@@ -115,6 +123,14 @@ def _duration(value: str | None, setting: str) -> Any:
     envvar="HARMONIA_LISTEN",
     help="host:port of /metrics, /healthz, /readyz and /api/v1 (default 127.0.0.1:8080, "
     "loopback only; :8080 or 0.0.0.0:8080 for every interface; off to disable).",
+)
+@click.option(
+    "--listen-token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="HARMONIA_LISTEN_TOKEN_FILE",
+    help="File holding a bearer token that the UI and the API then want (Authorization: "
+    "Bearer, or the login page's cookie); /healthz, /readyz, /metrics and /hooks stay open. "
+    "Read again for every request.",
 )
 @click.option(
     "--api-scope",
@@ -186,6 +202,7 @@ def run(
             "url": flags["url"],
             "ref": flags["ref"],
             "subfolder": flags["subfolder"],
+            "environment": flags["environment"],
             "credentials": _credentials(flags),
             "git_timeout": _duration(flags["git_timeout"], "--git-timeout"),
             "interval": _duration(flags["interval"], "--interval"),
@@ -194,6 +211,7 @@ def run(
             "parallelism": flags["parallelism"],
             "source_id": flags["source_id"],
             "listen": flags["listen"],
+            "listen_token_file": flags["listen_token_file"],
             "api_scope": flags["api_scope"],
             "leader_election": False if once and flags["leader_election"] is None else None,
             "lease_namespace": flags["lease_namespace"],
@@ -215,6 +233,8 @@ def run(
         )
         if settings.webhook_secret_file is not None:
             read_secret(settings.webhook_secret_file)  # at start: a wrong path is a usage error
+        if settings.listen_token_file is not None:
+            read_token(settings.listen_token_file)
         receivers = load_receivers(settings.notifications.receivers)
         sinks = notification_sinks(settings, receivers)
     except (SettingsError, WebhookSecretError, NotificationConfigError, ForgeConfigError) as error:

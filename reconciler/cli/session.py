@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.options import RenderInputs
+from reconciler.cli.options import RenderInputs, environment_usage
 from reconciler.desired import DesiredState, Tools, compute_desired_state
 from reconciler.kube.connection import ClusterCapabilities, KubeTarget, probe
 from reconciler.kube.errors import ClusterUnreachable
@@ -96,6 +96,7 @@ def desired_state(
     policy: Policy,
     target: KubeTarget,
     inputs: RenderInputs,
+    environment: str | None = None,
     only: frozenset[ReleaseKey] | None = None,
     dependents: bool = False,
     external_outputs: ExternalOutputs = lambda _key: None,
@@ -114,15 +115,17 @@ def desired_state(
         return versions
 
     try:
-        state = compute_desired_state(
-            path,
-            policy=policy,
-            versions_for=versions_for,
-            tools=tools,
-            only=only,
-            dependents=dependents,
-            external_outputs=external_outputs,
-        )
+        with environment_usage():
+            state = compute_desired_state(
+                path,
+                policy=policy,
+                versions_for=versions_for,
+                tools=tools,
+                environment=environment,
+                only=only,
+                dependents=dependents,
+                external_outputs=external_outputs,
+            )
     except RenderError as error:
         raise click.ClickException(str(error)) from None
     for key, rendered in sorted(state.render.rendered.items()):

@@ -9,8 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from reconciler.cli.cluster import connect_or_exit
-from reconciler.cli.options import cluster_options
+from reconciler.cli.options import cluster_options, environment_option
 from reconciler.kube.connection import KubeTarget
+from reconciler.release_requests import of_environment
 from reconciler.status.live import read_statuses
 from reconciler.types import ReleaseKey
 from reconciler.yamltext import dump_yaml
@@ -20,11 +21,19 @@ from reconciler.yamltext import dump_yaml
 @click.option("--namespace", "-n", help="Only releases in this namespace (default: all).")
 @click.option("--release", "-r", metavar="NAMESPACE/NAME", help="One release, in detail.")
 @click.option("-o", "--output", type=click.Choice(["table", "yaml", "json"]), default="table")
+@environment_option
 @cluster_options
-def status(namespace: str | None, release: str | None, output: str, target: KubeTarget) -> None:
+def status(
+    namespace: str | None,
+    release: str | None,
+    output: str,
+    environment: str | None,
+    target: KubeTarget,
+) -> None:
     """Show every release Harmonia applied: Ready or not, and if not, the first resource
     that is not ready and why. `-o yaml|json` adds every resource with its pods, the
-    dependencies' outputs used, and the outputs published.
+    dependencies' outputs used, and the outputs published. With --environment, only the
+    releases an environment's passes recorded (their source ends in #ENVIRONMENT).
 
     Exit 1 when a release shown is not Ready (or Paused), 3 when the cluster cannot be reached.
     """
@@ -32,6 +41,8 @@ def status(namespace: str | None, release: str | None, output: str, target: Kube
         statuses, problems = read_statuses(
             client, namespace=namespace, release=ReleaseKey(release) if release else None
         )
+    if environment is not None:
+        statuses = [s for s in statuses if of_environment(s.record.source, environment)]
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)
     if release and not statuses:

@@ -47,6 +47,8 @@ class ReleaseView:
     """What the last pass did to it."""
     secrets_of_dependents: frozenset[str] = frozenset()
     """Values of the Secrets its dependents rendered, which may hold its outputs."""
+    revision_url: str | None = None
+    """The forge's page of the commit last applied, when the catalog knows the forge."""
 
     @property
     def labels(self) -> Mapping[str, str]:
@@ -233,8 +235,8 @@ def release_summary(view: ReleaseView) -> JsonObject:
     else:
         state = NOT_INSTALLED
         message = view.report.message if view.report is not None else "not applied yet"
-    targets = view.release.dependencies.values() if view.release is not None else ()
-    depends_on: list[JsonValue] = [str(target) for target in sorted(set(targets))]
+    depends_on: list[JsonValue] = [str(target) for target in sorted(dependencies_of(view))]
+    record = view.status.record if view.status is not None else None
     summary: JsonObject = {
         "name": name,
         "namespace": namespace,
@@ -242,15 +244,46 @@ def release_summary(view: ReleaseView) -> JsonObject:
         "chart": chart_fields(view.release.chart) if view.release is not None else None,
         "state": state,
         "message": message,
-        "revision": view.status.record.revision if view.status is not None else None,
+        "revision": record.revision if record is not None else None,
+        "revisionUrl": view.revision_url,
+        "installed": (view.status.installed or None) if view.status is not None else None,
+        "lastApplied": record.time if record is not None else None,
         "outcome": str(view.report.outcome) if view.report is not None else None,
         "dependsOn": depends_on,
+        "outputsTaken": outputs_taken(view),
     }
     if view.report is not None and view.report.next_attempt is not None:
         # Only for a failure `harmonia run` retries or waits on: `waiting for a change`,
         # or `retrying in 40s (at 17:40:12Z)`.
         summary["nextAttempt"] = view.report.next_attempt.describe(datetime.now(UTC))
     return summary
+
+
+def dependencies_of(view: ReleaseView) -> set[str]:
+    """The releases it depends on: as its file in Git says, else as its inventory record
+    says its last render took outputs from them (a release only in the cluster)."""
+    if view.release is not None:
+        return {str(target) for target in view.release.dependencies.values()}
+    used = view.status.record.dependency_outputs.values() if view.status is not None else ()
+    return {str(taken["release"]) for taken in used if isinstance(taken.get("release"), str)}
+
+
+def outputs_taken(view: ReleaseView) -> list[JsonValue]:
+    """By alias, the release depended on and the names (never the values) of the outputs
+    this release takes from it: as the last pass rendered it, else as last applied."""
+    found: list[tuple[str, str, list[str]]] = []
+    if view.rendered is not None:
+        for alias, depended in view.rendered.dependencies.items():
+            found.append((alias, str(depended.key), list(depended.outputs)))
+    elif view.status is not None:
+        for alias, used in view.status.record.dependency_outputs.items():
+            outputs = used.get("outputs")
+            names = list(outputs) if isinstance(outputs, dict) else []
+            found.append((alias, str(used.get("release")), names))
+    return [
+        {"alias": alias, "release": release, "outputs": [*sorted(names)]}
+        for alias, release, names in sorted(found)
+    ]
 
 
 # -- the detail ------------------------------------------------------------------
@@ -268,10 +301,19 @@ _LIVE_FIELDS = (
 """What the detail takes from the live status (`ReleaseStatus.to_json`)."""
 
 
-def release_detail(view: ReleaseView) -> JsonObject:
+def release_detail(
+    view: ReleaseView,
+    *,
+    last_change: JsonObject | None = None,
+    recent_passes: Sequence[JsonObject] = (),
+    events: Sequence[JsonObject] = (),
+    events_problem: str | None = None,
+) -> JsonObject:
     """WALM's release detail: the summary, the release request (`spec`), every resource
     with its state and pods, the dependencies with the outputs taken from them, the
-    outputs published, the computed values and what the last pass did."""
+    outputs published, the computed values, what the last pass did, the last pass that
+    changed something (its change set and masked diffs), the recent passes and the
+    release's Kubernetes Events (or, in `eventsProblem`, why they could not be read)."""
     live = view.status.to_json() if view.status is not None else _never_applied(view)
     body: JsonObject = {
         **release_summary(view),
@@ -280,6 +322,10 @@ def release_detail(view: ReleaseView) -> JsonObject:
         **{field: live[field] for field in _LIVE_FIELDS},
         "computedValues": view.rendered.values if view.rendered is not None else None,
         "lastPass": view.report.to_json() if view.report is not None else None,
+        "lastChange": last_change,
+        "recentPasses": list(recent_passes),
+        "events": list(events),
+        "eventsProblem": events_problem,
     }
     return mask_object(body, secret_values(view))
 

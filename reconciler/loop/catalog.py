@@ -12,6 +12,7 @@ import dataclasses
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 
 from reconciler.desired import DesiredState
@@ -29,10 +30,27 @@ from reconciler.loop.api import (
     secret_values,
 )
 from reconciler.loop.errors import ApiError
+from reconciler.loop.pass_history import PassHistory
+from reconciler.loop.release_events import read_release_events
+from reconciler.notify.forge.web import CommitLinks
 from reconciler.reconcile import PassReport
 from reconciler.status.files import SourceState
 from reconciler.status.live import ReleaseStatus, read_statuses
 from reconciler.types import JsonObject, ReleaseKey, release_key, split_release_key
+
+
+@dataclass(frozen=True)
+class RevisionLinks:
+    """Where the commits of this reconciler's repository are shown: a record written under
+    `source` holds a revision of that repository; another source's is not its to link."""
+
+    source: str
+    commits: CommitLinks
+
+    def url(self, status: ReleaseStatus | None) -> str | None:
+        if status is None or status.record.source != self.source:
+            return None
+        return self.commits.commit_url(status.record.revision)
 
 
 @dataclass(frozen=True)
@@ -41,7 +59,9 @@ class _LastPass:
     report: PassReport
     source: SourceState | None
 
-    def view(self, key: ReleaseKey, status: ReleaseStatus | None) -> ReleaseView:
+    def view(
+        self, key: ReleaseKey, status: ReleaseStatus | None, revision_url: str | None = None
+    ) -> ReleaseView:
         return ReleaseView(
             key=key,
             release=self.state.loaded.releases.get(key),
@@ -49,6 +69,7 @@ class _LastPass:
             status=status,
             report=self.report.releases.get(key),
             secrets_of_dependents=self.secrets_of_dependents.get(key, frozenset()),
+            revision_url=revision_url,
         )
 
     @cached_property
@@ -71,13 +92,18 @@ class _LastPass:
 class ReleaseCatalog:
     """The API's view of the releases; thread-safe."""
 
-    def __init__(self, client: KubeClient, *, source: str | None) -> None:
+    def __init__(
+        self, client: KubeClient, *, source: str | None, links: RevisionLinks | None = None
+    ) -> None:
         """`source`: show the releases in the last pass's repository and those recorded
-        under this source; None: every release recorded in the cluster too."""
+        under this source; None: every release recorded in the cluster too. `links`: the
+        forge pages of this repository's commits, None for an unknown forge."""
         self._client = client
         self._source = source
+        self._links = links
         self._lock = threading.Lock()
         self._last: _LastPass | None = None
+        self._history = PassHistory()
         self.watched: Watches | None = None
         """The reactor's reflectors, read instead of listing at each request."""
 
@@ -88,6 +114,7 @@ class ReleaseCatalog:
         ran on, stale when the fetch failed and the last good commit was served."""
         with self._lock:
             self._last = _LastPass(state, report, source)
+            self._history.record(report, time=datetime.now(UTC), whole=True)
 
     def update_releases(self, report: PassReport) -> None:
         """Remember a pass over some releases: their reports replace those of the last
@@ -98,6 +125,7 @@ class ReleaseCatalog:
             releases = {**self._last.report.releases, **report.releases}
             merged = dataclasses.replace(self._last.report, releases=releases)
             self._last = dataclasses.replace(self._last, report=merged)
+            self._history.record(report, time=datetime.now(UTC), whole=False)
 
     def views(
         self, *, namespace: str | None = None, release: ReleaseKey | None = None
@@ -121,13 +149,24 @@ class ReleaseCatalog:
         }
 
     def release_detail(self, namespace: str, name: str) -> JsonObject:
-        """The body of `GET /api/v1/releases/<namespace>/<name>`; `ApiError(404)` if unknown."""
+        """The body of `GET /api/v1/releases/<namespace>/<name>`, with the release's last
+        change, its recent passes and its Events read now; `ApiError(404)` if unknown."""
         key = release_key(namespace, name)
         views = self._read(release=key)[0] if is_namespace_name(namespace) else []
         if not views:
             where = "in the cluster" if self._source is None else "recorded under this source"
             raise ApiError(404, f"release {key}: not in this repository nor {where}")
-        return release_detail(views[0])
+        with self._lock:
+            recent = [line.to_json() for line in self._history.of(key)]
+            change = self._history.last_change(key)
+        events, problem = read_release_events(self._client, key, views[0].status)
+        return release_detail(
+            views[0],
+            last_change=change.to_json() if change is not None else None,
+            recent_passes=recent,
+            events=events,
+            events_problem=problem,
+        )
 
     def masked(self, key: ReleaseKey, text: str) -> str:
         """`text` with the Secret values of `key`'s last render (and of its dependents')
@@ -158,13 +197,15 @@ class ReleaseCatalog:
         keys = set(live)
         if last is not None:
             keys.update(key for key in last.keys if _wanted(key, namespace, release))
-        return [_view(last, key, live.get(key)) for key in sorted(keys)], problems
+        return [self._view(last, key, live.get(key)) for key in sorted(keys)], problems
 
-
-def _view(last: _LastPass | None, key: ReleaseKey, status: ReleaseStatus | None) -> ReleaseView:
-    if last is None:
-        return ReleaseView(key, release=None, rendered=None, status=status, report=None)
-    return last.view(key, status)
+    def _view(
+        self, last: _LastPass | None, key: ReleaseKey, status: ReleaseStatus | None
+    ) -> ReleaseView:
+        url = self._links.url(status) if self._links is not None else None
+        if last is None:
+            return ReleaseView(key, None, None, status, None, revision_url=url)
+        return last.view(key, status, url)
 
 
 def _wanted(key: ReleaseKey, namespace: str | None, release: ReleaseKey | None) -> bool:

@@ -27,14 +27,16 @@ from reconciler.kube.connection import capabilities
 from reconciler.kube.errors import ClusterUnreachable, KubeError
 from reconciler.kube.watch import Watches
 from reconciler.loop.backoff import BackoffPolicy
-from reconciler.loop.catalog import ReleaseCatalog
+from reconciler.loop.catalog import ReleaseCatalog, RevisionLinks
 from reconciler.loop.event_bus import EventBus, pass_notices
 from reconciler.loop.events import Notice, emit_events
+from reconciler.loop.loop_journal import LoopJournal, pass_record
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.pass_queue import PassRequest
 from reconciler.loop.retries import Retries
 from reconciler.loop.settings import RunSettings
 from reconciler.loop.status_report import StatusReporter
+from reconciler.notify.forge.web import commit_links
 from reconciler.policy import Policy
 from reconciler.reconcile import (
     FAILING,
@@ -45,6 +47,7 @@ from reconciler.reconcile import (
     reconcile,
 )
 from reconciler.reconcile.report import WAITING_FOR_A_CHANGE
+from reconciler.release_requests import EnvironmentChoiceError, environment_source
 from reconciler.release_requests.model import RepositoryConfig
 from reconciler.render.environment import VersionChoice, choose_versions
 from reconciler.render.model import RenderError
@@ -121,8 +124,11 @@ class Cycle:
         self._retries = Retries(BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max))
         self._retrying = retrying
         self._revision: str | None = None
+        commits = commit_links(settings.url, settings.forge)
         self.catalog = ReleaseCatalog(
-            client, source=None if settings.api_scope == "all" else self.source_id
+            client,
+            source=None if settings.api_scope == "all" else self.source_id,
+            links=RevisionLinks(self.source_id, commits) if commits is not None else None,
         )
         """What the JSON API serves, updated after each pass."""
         self.events = EventBus(redact=self.catalog.masked)
@@ -140,6 +146,8 @@ class Cycle:
         """The last pass's desired state (what the reactor classifies changes against)."""
         self._snapshot: Snapshot | None = None
         self._passing = threading.Lock()
+        self.journal = LoopJournal()
+        """The passes, errors and deliveries the reconciler page shows."""
         self.release_labels: dict[ReleaseKey, Mapping[str, str]] = {}
         """Each release's releaseLabels as last loaded, kept after its file left Git (the
         receivers' filters see them on its Removed event too)."""
@@ -147,8 +155,9 @@ class Cycle:
     @property
     def source_id(self) -> str:
         subfolder = self._settings.subfolder.strip("/")
-        return self._settings.source_id or (
-            f"{self._source.url}//{subfolder}" if subfolder else self._source.url
+        return self._settings.source_id or environment_source(
+            f"{self._source.url}//{subfolder}" if subfolder else self._source.url,
+            self._settings.environment,
         )
 
     def watch(self, watched: Watches) -> None:
@@ -161,13 +170,30 @@ class Cycle:
         *,
         stopping: Callable[[], bool] = lambda: False,
         request: PassRequest | None = None,
+        why: str = "the interval",
     ) -> CycleResult:
         """One pass, one at a time: of the whole repository after a fetch (a tick, or
         `request` full), or of `request`'s releases on the last commit fetched. A bug in
         it is a crashed pass in the result and the metrics (the next tick tries again),
-        never an exception."""
+        never an exception. `why` (a tick's; a request says its own) goes to `journal`."""
+        if request is not None and request.reasons:
+            why = "; ".join(request.reasons)
         with self._passing:
-            return self._guarded_pass(stopping, request)
+            started = datetime.now(UTC)
+            self.journal.pass_started(started, why)
+            result = self._guarded_pass(stopping, request)
+            self.journal.pass_finished(
+                pass_record(
+                    result.report,
+                    started=started,
+                    finished=datetime.now(UTC),
+                    why=why,
+                    revision=result.revision,
+                    problem=result.problem,
+                    masked=self.catalog.masked,
+                )
+            )
+            return result
 
     def _guarded_pass(
         self, stopping: Callable[[], bool], request: PassRequest | None
@@ -214,7 +240,7 @@ class Cycle:
             self._metrics.count_error("cluster")
             log.error("%s", error)
             return CycleResult(revision, problem=str(error), unreachable=True, temporary=True)
-        except RenderError as error:
+        except (RenderError, EnvironmentChoiceError) as error:
             self._metrics.count_error("render")
             log.error("revision %s: %s", revision[:12], error)
             return CycleResult(revision, problem=str(error))
@@ -351,6 +377,7 @@ class Cycle:
             policy=self._policy,
             versions_for=versions_for,
             tools=self._tools,
+            environment=self._settings.environment,
             external_outputs=external_outputs_from(self._client),
             hold=self._retries.hold,
             only=only,

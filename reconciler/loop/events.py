@@ -158,10 +158,10 @@ def _truncated(message: str) -> str:
     return message[: MESSAGE_LIMIT - 3] + "..."
 
 
-def health_notices(before: ReleaseState, state: ReleaseState, message: str) -> list[Notice]:
-    """A release's readiness moved between passes: its new state is the reason (the
-    contract's Ready, Progressing, Degraded, Failed, Paused), a Warning when it is bad;
-    leaving Paused is said first as Resumed."""
+def health_notices(before: ReleaseState | None, state: ReleaseState, message: str) -> list[Notice]:
+    """A release's readiness moved between passes (from `before`; None: first seen): its
+    new state is the reason (the contract's Ready, Progressing, Degraded, Failed, Paused),
+    a Warning when it is bad; leaving Paused is said first as Resumed."""
     kind = "Warning" if state in (ReleaseState.DEGRADED, ReleaseState.FAILED) else "Normal"
     notices = [Notice(kind, str(state), message)]
     if before is ReleaseState.PAUSED and state is not ReleaseState.PAUSED:

@@ -39,16 +39,17 @@ class WebhookSecretError(ValueError):
     """The secret file cannot serve: the message names the file, never its content."""
 
 
-def read_secret(path: Path) -> str:
+def read_secret(path: Path, *, what: str = "webhook secret file") -> str:
     """The secret in `path`, without the blanks around it (a file made by `kubectl create
-    secret --from-file` often ends in a newline)."""
+    secret --from-file` often ends in a newline); `what` names the file in an error (the
+    server's token file is read the same way)."""
     try:
         secret = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise WebhookSecretError(f"webhook secret file {path}: {reason}") from None
+        raise WebhookSecretError(f"{what} {path}: {reason}") from None
     if not secret:
-        raise WebhookSecretError(f"webhook secret file {path}: empty")
+        raise WebhookSecretError(f"{what} {path}: empty")
     return secret
 
 

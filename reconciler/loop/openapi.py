@@ -48,11 +48,28 @@ _SUMMARY: JsonObject = {
     },
     "message": STRING,
     "revision": {**NULLABLE_STRING, "description": "The commit last applied."},
+    "revisionUrl": {
+        **NULLABLE_STRING,
+        "description": "That commit's page on the repository's forge (GitHub, GitLab, "
+        "Gitea/Forgejo); null when the forge is unknown or the record is another source's.",
+    },
+    "installed": {
+        **NULLABLE_STRING,
+        "description": "RFC 3339: when it was first installed (its inventory record made).",
+    },
+    "lastApplied": {**NULLABLE_STRING, "description": "RFC 3339: its last apply's result."},
     "outcome": {**NULLABLE_STRING, "description": "What the last pass did to it."},
     "dependsOn": {
         "type": "array",
         "items": STRING,
-        "description": "The releases (`namespace/name`) it depends on, from Git.",
+        "description": "The releases (`namespace/name`) it depends on, from Git; for a "
+        "release only in the cluster, those its inventory record took outputs from.",
+    },
+    "outputsTaken": {
+        "type": "array",
+        "items": _ref("OutputsTaken"),
+        "description": "By alias: the release depended on and the names of the outputs "
+        "taken from it (never their values).",
     },
     "nextAttempt": {
         **STRING,
@@ -70,7 +87,6 @@ _DETAIL: JsonObject = {
     },
     "source": {**NULLABLE_STRING, "description": "The source its inventory record names."},
     "lastResult": NULLABLE_STRING,
-    "lastApplied": NULLABLE_STRING,
     "readySince": NULLABLE_STRING,
     "paused": {"type": "boolean"},
     "resources": {"type": "array", "items": _ref("Resource")},
@@ -81,6 +97,24 @@ _DETAIL: JsonObject = {
     "outputs": {"type": "object", "additionalProperties": ANY_JSON},
     "computedValues": {"anyOf": [{"type": "object"}, {"type": "null"}, _ref("Masked")]},
     "lastPass": _nullable(_ref("ReleaseReport")),
+    "lastChange": {
+        **_nullable(_ref("LastChange")),
+        "description": "The last pass that created, configured or deleted objects of it, "
+        "since this reconciler started, with its change set and masked diffs.",
+    },
+    "recentPasses": {
+        "type": "array",
+        "items": _ref("PassLine"),
+        "description": "The last passes over it (at most 10), newest first, since this "
+        "reconciler started.",
+    },
+    "events": {
+        "type": "array",
+        "items": _ref("KubeEvent"),
+        "description": "Kubernetes Events on its inventory record, its objects and their "
+        "pods, read now: newest first, at most 20.",
+    },
+    "eventsProblem": {**NULLABLE_STRING, "description": "Why its Events could not be read."},
 }
 
 SCHEMAS: JsonObject = {
@@ -110,6 +144,9 @@ SCHEMAS: JsonObject = {
         ]
     },
     "ReleaseSummary": _object(_SUMMARY, optional=("nextAttempt",)),
+    "OutputsTaken": _object(
+        {"alias": STRING, "release": STRING, "outputs": {"type": "array", "items": STRING}}
+    ),
     "ReleaseList": _object(
         {
             "releases": {"type": "array", "items": _ref("ReleaseSummary")},
@@ -171,6 +208,93 @@ SCHEMAS: JsonObject = {
         },
         optional=("seconds", "changes", "failure", "nextAttempt", "retryAt"),
     ),
+    "Reconciler": _object(
+        {
+            "instance": {**STRING, "description": "This replica's identity in the Lease."},
+            "leading": {"type": "boolean"},
+            "lease": _nullable(_ref("Lease")),
+            "running": _nullable(_object({"since": STRING, "why": STRING})),
+            "lastPass": _nullable(_ref("PassSummary")),
+            "nextPass": _object(
+                {
+                    "at": {**NULLABLE_STRING, "description": "RFC 3339; null: none scheduled."},
+                    "why": STRING,
+                }
+            ),
+            "errors": {"type": "array", "items": _ref("LoopError")},
+            "hooks": {"type": "array", "items": _ref("HookDelivery")},
+            "notifications": {"type": "array", "items": _ref("NotificationDelivery")},
+        }
+    ),
+    "Lease": _object(
+        {
+            "namespace": STRING,
+            "name": STRING,
+            "holder": NULLABLE_STRING,
+            "acquired": NULLABLE_STRING,
+            "renewed": NULLABLE_STRING,
+            "transitions": {"type": "integer"},
+            "durationSeconds": {"type": ["integer", "null"]},
+            "error": {**STRING, "description": "Why the Lease could not be read."},
+        },
+        optional=("holder", "acquired", "renewed", "transitions", "durationSeconds", "error"),
+    ),
+    "PassSummary": _object(
+        {
+            "revision": NULLABLE_STRING,
+            "why": STRING,
+            "started": STRING,
+            "finished": STRING,
+            "seconds": {"type": "number"},
+            "problem": NULLABLE_STRING,
+            "outcomes": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "applied": {"type": "array", "items": STRING},
+            "notApplied": {
+                "type": "array",
+                "items": _object({"release": STRING, "outcome": STRING, "message": STRING}),
+            },
+        }
+    ),
+    "LoopError": _object({"time": STRING, "subject": STRING, "message": STRING}),
+    "HookDelivery": _object(
+        {
+            "time": STRING,
+            "provider": STRING,
+            "event": STRING,
+            "status": {"type": "integer"},
+            "answer": STRING,
+        }
+    ),
+    "NotificationDelivery": _object({"time": STRING, "receiver": STRING, "result": STRING}),
+    "PassLine": _object(
+        {
+            "time": {**STRING, "description": "RFC 3339: when the pass reported it."},
+            "revision": STRING,
+            "outcome": STRING,
+            "seconds": {"anyOf": [{"type": "number"}, {"type": "null"}, _ref("Masked")]},
+            "message": {**STRING, "description": "What changed and why."},
+        }
+    ),
+    "LastChange": _object(
+        {
+            "time": STRING,
+            "revision": STRING,
+            "outcome": STRING,
+            "seconds": {"anyOf": [{"type": "number"}, {"type": "null"}, _ref("Masked")]},
+            "message": STRING,
+            "changes": _nullable(_ref("ChangeSet")),
+        }
+    ),
+    "KubeEvent": _object(
+        {
+            "time": {**STRING, "description": "RFC 3339: when it last happened."},
+            "type": {**STRING, "description": "Normal or Warning."},
+            "reason": STRING,
+            "object": {**STRING, "description": "`Kind/name` of the object it is about."},
+            "message": STRING,
+            "count": MASKED_INTEGER,
+        }
+    ),
     "ChangeSet": _object(
         {
             "release": STRING,
@@ -214,7 +338,7 @@ def _answers(schema: str, description: str, *errors: int) -> JsonObject:
 
 _ERRORS = {
     400: "A malformed or unknown query parameter.",
-    404: "No such release here.",
+    404: "No such release here (for /api/v1/reconciler: no loop in this server).",
     429: "Too many API requests at once; see Retry-After.",
     503: "The cluster could not be read.",
 }
@@ -307,6 +431,12 @@ OPENAPI: JsonObject = {
                 "summary": "One release",
                 "parameters": _PATH_PARAMETERS,
                 "responses": _answers("Release", "The release.", 404, 429, 503),
+            }
+        },
+        "/api/v1/reconciler": {
+            "get": {
+                "summary": "The reconciler: leader, last and next pass, errors, deliveries",
+                "responses": _answers("Reconciler", "The loop's state.", 404, 429),
             }
         },
         "/api/v1/events": {

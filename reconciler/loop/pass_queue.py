@@ -67,6 +67,11 @@ class PassQueue:
             due = min(self._last + self._quiet, self._first + self._longest)
             return max(due - now, 0.0)
 
+    def pending(self) -> PassRequest | None:
+        """The pass owed, due or not, left pending (what the reconciler page shows)."""
+        with self._changed:
+            return self._pending
+
     def take(self, now: float) -> PassRequest | None:
         """The pass owed, when it is due; it is no longer pending."""
         with self._changed:

@@ -20,12 +20,12 @@ from reconciler.apply.inventory import InventoryRecord, inventory_stub
 from reconciler.apply.live_index import scopes_to_watch
 from reconciler.apply.records import INVENTORY_SCOPE, inventory_records
 from reconciler.apply.sync_request import handled_patch
-from reconciler.health import ReleaseState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError
 from reconciler.kube.watch import Change, Watches
 from reconciler.loop.cycle import Cycle
 from reconciler.loop.events import emit_notices, health_notices
+from reconciler.loop.health_moves import HealthMemory
 from reconciler.loop.live_changes import LiveChanges, ReadinessCheck, Repository
 from reconciler.loop.pass_queue import QUIET_SECONDS, PassQueue, PassRequest
 from reconciler.status.live import read_statuses
@@ -59,7 +59,7 @@ class Reactor:
         self._lock = threading.Lock()
         self._unchecked: set[str] = set()
         self._checks_due = float("inf")
-        self._health: dict[ReleaseKey, ReleaseState] = {}
+        self._health = HealthMemory()
         self._records_moved = threading.Event()
         """A standby's cue to watch what the records now name (set at first, to begin)."""
         self._records_moved.set()
@@ -80,6 +80,10 @@ class Reactor:
         fetch), coalesced with the others; nothing while this replica does not act."""
         if self._acting():
             self._queue.add(request, now=time.monotonic())
+
+    def pending(self) -> PassRequest | None:
+        """The pass owed to changes or pushes, not begun yet."""
+        return self._queue.pending()
 
     def after_pass(self) -> None:
         """Watch what the records now name; classify against the repository as it is."""
@@ -175,14 +179,9 @@ class Reactor:
                 watched=self._watches,
             )[0]
         ]
-        moved = False
-        for status in statuses:
-            state = status.health.state
-            before = self._health.get(status.key)
-            self._health[status.key] = state
-            if before is None or before == state:
-                continue
-            moved = True
+        moves = self._health.moves(statuses)
+        for move in moves:
+            status, state = move.status, move.status.health.state
             # A pod's message may quote what a Secret holds: masked as the API masks it.
             message = self._cycle.catalog.masked(status.key, status.health.message)
             log.info(
@@ -192,8 +191,8 @@ class Reactor:
                 message,
                 extra={"release": status.key, "state": str(state)},
             )
-            notices = health_notices(before, state, message)
+            notices = health_notices(move.before, state, message)
             emit_notices(self._client, status.key, notices, instance=self._instance)
             self._cycle.events.publish(status.key, notices, revision=status.record.revision)
-        if moved:
+        if moves:
             self._cycle.status.readiness_changed()

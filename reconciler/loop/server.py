@@ -18,6 +18,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -48,6 +49,7 @@ from reconciler.loop.http_limits import (
     head_bytes,
     oversized_head,
 )
+from reconciler.loop.http_token import TokenGuard
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.openapi import OPENAPI, OPENAPI_PATH
 from reconciler.loop.ui import (
@@ -57,18 +59,23 @@ from reconciler.loop.ui import (
     parse_page_query,
     releases_page,
 )
-from reconciler.loop.ui_graph import graph_page
+from reconciler.loop.ui_graph import graph_page, parse_graph_query
+from reconciler.loop.ui_reconciler import reconciler_page
+from reconciler.loop.ui_release import is_release_name, missing_release_page, release_page
 from reconciler.types import JsonObject
 
 log = logging.getLogger(__name__)
 
 RELEASES_PATH = "/api/v1/releases"
+RECONCILER_PATH = "/api/v1/reconciler"
 HOOKS_PATH = "/hooks"
 
 ROUTES: JsonObject = {
     "routes": [
         "GET /?namespace=<namespace>&state=<state>",
         "GET /graph?namespace=<namespace>",
+        "GET /reconciler",
+        "GET /releases/<namespace>/<name>",
         "GET /metrics",
         "GET /healthz",
         "GET /readyz",
@@ -76,6 +83,7 @@ ROUTES: JsonObject = {
         f"GET {OPENAPI_PATH}",
         f"GET {RELEASES_PATH}?namespace=<namespace>&labelSelector=<selector>",
         f"GET {RELEASES_PATH}/<namespace>/<name>",
+        f"GET {RECONCILER_PATH}",
         f"POST {HOOKS_PATH}/<github|gitlab|gitea|generic>",
         f"GET {EVENTS_PATH}?namespace=<namespace>&release=<namespace>/<name>",
     ]
@@ -101,6 +109,9 @@ class Endpoints:
     None: no such route."""
     events: EventBus = field(default_factory=EventBus)
     """What `GET /api/v1/events` streams."""
+    reconciler: Callable[[], JsonObject] | None = None
+    """The body of `GET /api/v1/reconciler` (the loop's leader, passes, errors and
+    deliveries); None: the server runs without a loop (404, and the page says so)."""
 
 
 class JsonAnswer(Response):
@@ -164,6 +175,7 @@ def _in_thread(answer: Answer, limiter: anyio.CapacityLimiter) -> Endpoint:
 def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
     api = ConcurrencyLimit(MAX_API_REQUESTS, what="API requests")
     list_releases, release_detail = api.limited(endpoints.releases), api.limited(endpoints.release)
+    loop = None if endpoints.reconciler is None else api.limited(endpoints.reconciler)
     threads = anyio.CapacityLimiter(ANSWERING_THREADS)
 
     def metrics(_request: Request) -> Response:
@@ -186,8 +198,30 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         return HTMLResponse(html, headers=_UI_HEADERS)
 
     def graph(request: Request) -> Response:
-        query = parse_page_query(dict(parse_qsl(request.url.query)))
+        query = parse_graph_query(dict(parse_qsl(request.url.query)))
         html = graph_page(list_releases(query.api_query()), query)
+        return HTMLResponse(html, headers=_UI_HEADERS)
+
+    def loop_state(_request: Request) -> Response:
+        if loop is None:
+            raise ApiError(HTTPStatus.NOT_FOUND, "this server runs without a reconcile loop")
+        return JsonAnswer(loop())
+
+    def loop_page(_request: Request) -> Response:
+        html = reconciler_page(None if loop is None else loop())
+        return HTMLResponse(html, headers=_UI_HEADERS)
+
+    def release_view(request: Request) -> Response:
+        namespace, name = request.path_params["namespace"], request.path_params["name"]
+        try:
+            if not (is_release_name(namespace) and is_release_name(name)):
+                raise ApiError(404, f"release {namespace}/{name}"[:200] + ": not a release name")
+            html = release_page(release_detail(namespace, name))
+        except ApiError as error:
+            if error.status != HTTPStatus.NOT_FOUND:
+                raise
+            html = missing_release_page(error.message)
+            return HTMLResponse(html, status_code=error.status, headers=_UI_HEADERS)
         return HTMLResponse(html, headers=_UI_HEADERS)
 
     def static(request: Request) -> Response:
@@ -227,6 +261,8 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         _get("/metrics", _in_thread(metrics, threads)),
         _get("/", _in_thread(page, threads)),
         _get("/graph", _in_thread(graph, threads)),
+        _get("/reconciler", _in_thread(loop_page, threads)),
+        _get("/releases/{namespace}/{name}", _in_thread(release_view, threads)),
         *(_get(path, _in_thread(static, threads)) for path in ASSET_PATHS),
         _get("/healthz", healthz),
         _get("/readyz", _in_thread(readyz, threads)),
@@ -235,6 +271,7 @@ def _routes(endpoints: Endpoints, streams: EventStreams) -> list[Route]:
         _get(OPENAPI_PATH, openapi),
         _get(RELEASES_PATH, _in_thread(releases, threads)),
         _get(f"{RELEASES_PATH}/{{namespace}}/{{name}}", _in_thread(release, threads)),
+        _get(RECONCILER_PATH, _in_thread(loop_state, threads)),
         _get(EVENTS_PATH, events),
     ]
 
@@ -368,23 +405,30 @@ class RequestGuard:
         await answer(scope, receive, send)
 
 
-def build_app(endpoints: Endpoints, streams: EventStreams) -> ASGIApp:
-    """The ASGI app: the routes of `endpoints` behind the `RequestGuard`."""
+def build_app(
+    endpoints: Endpoints, streams: EventStreams, *, token_file: Path | None = None
+) -> ASGIApp:
+    """The ASGI app: the routes of `endpoints` behind the `RequestGuard` and, with a
+    `token_file`, the `TokenGuard`."""
     routes = _routes(endpoints, streams)
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.router.redirect_slashes = False
-    return RequestGuard(app)
+    guarded = app if token_file is None else TokenGuard(app, token_file, page_headers=_UI_HEADERS)
+    return RequestGuard(guarded)
 
 
 class ObservabilityServer:
     """Serves `Endpoints` over HTTP from a daemon thread; binds when constructed."""
 
-    def __init__(self, address: str, endpoints: Endpoints) -> None:
-        """`address` is `host:port` or `:port` (every interface); port 0 picks a free one."""
+    def __init__(
+        self, address: str, endpoints: Endpoints, *, token_file: Path | None = None
+    ) -> None:
+        """`address` is `host:port` or `:port` (every interface); port 0 picks a free one.
+        `token_file`: the bearer token's (`http_token.py`); None: no token asked for."""
         self._socket = socket.create_server(parse_address(address))
         self._streams = EventStreams(endpoints.events)
         config = uvicorn.Config(
-            build_app(endpoints, self._streams),
+            build_app(endpoints, self._streams, token_file=token_file),
             http=BoundedH11Protocol,
             ws="none",
             lifespan="off",

@@ -29,12 +29,18 @@ from apscheduler.triggers.interval import IntervalTrigger
 from reconciler.desired import Tools
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import KubeTarget
-from reconciler.kube.errors import ClusterUnreachable
+from reconciler.kube.errors import ClusterUnreachable, KubeError
 from reconciler.loop.cycle import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Cycle, CycleResult
 from reconciler.loop.event_bus import ReleaseEvent
 from reconciler.loop.hook_receiver import WebhookReceiver
 from reconciler.loop.leader_label import LeaderLabel, OwnPod
-from reconciler.loop.lease import LeaderElector, LeaseSettings
+from reconciler.loop.lease import LeaderElector, LeaseSettings, lease_reference
+from reconciler.loop.loop_journal import (
+    DeliveryRecord,
+    journaled_hook,
+    lease_json,
+    reconciler_body,
+)
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.pass_queue import QUIET_SECONDS, PassRequest
 from reconciler.loop.reactor import Reactor
@@ -43,6 +49,7 @@ from reconciler.loop.settings import RunSettings
 from reconciler.notify.dispatch import Dispatcher
 from reconciler.notify.model import Sink, StateChange
 from reconciler.policy import Policy
+from reconciler.types import JsonObject
 
 log = logging.getLogger(__name__)
 _PASS_JOB = "pass"
@@ -72,6 +79,8 @@ class _Progress:
     stop: threading.Event = field(default_factory=threading.Event)
     scheduler: BackgroundScheduler | None = None
     """The loop's scheduler while it runs (not with `--once`)."""
+    next_why: str = "the interval"
+    """Why the scheduler's next tick comes when it does (brought forward, or not)."""
     fetch_owed: bool = False
     """Without watches: a push arrived since the last tick began, so the next one is due
     at once (a tick under way may have fetched before the push)."""
@@ -151,7 +160,7 @@ class Service:
                 retrying=not once,
             )
             dispatcher = self._notifications(cycle, metrics)
-            server = self._serve(metrics, cycle)
+            server = self._serve(metrics, cycle, client)
             if self._settings.watch and not once:
                 watch_client = clients.enter_context(self._connect())
                 metrics.count_requests("watch", watch_client.requests_by_verb)
@@ -185,6 +194,9 @@ class Service:
             rate_limit=self._settings.notifications.rate_limit,
             registry=metrics.registry,
             receivers=names,
+            on_done=lambda receiver, result: cycle.journal.notification_done(
+                DeliveryRecord(datetime.now(UTC), receiver, result)
+            ),
         )
 
         def offer(event: ReleaseEvent) -> None:
@@ -202,9 +214,19 @@ class Service:
     def _connect(self) -> KubeClient:
         return KubeClient.connect(self._target, cache_dir=self._cache_root / "discovery")
 
-    def _serve(self, metrics: Metrics, cycle: Cycle) -> ObservabilityServer | None:
+    def _serve(
+        self, metrics: Metrics, cycle: Cycle, client: KubeClient
+    ) -> ObservabilityServer | None:
         if self._settings.listen is None:
             return None
+        receiver = WebhookReceiver(
+            self._settings.webhook_secret_file,
+            url=self._settings.url,
+            ref=self._settings.ref,
+            acting=lambda: self._progress.leading,
+            ask=self._ask,
+            retry_after=math.ceil(self._settings.lease_duration.total_seconds()),
+        )
         server = ObservabilityServer(
             self._settings.listen,
             Endpoints(
@@ -212,19 +234,49 @@ class Service:
                 readiness=self._readiness,
                 releases=cycle.catalog.list_releases,
                 release=cycle.catalog.release_detail,
-                hook=WebhookReceiver(
-                    self._settings.webhook_secret_file,
-                    url=self._settings.url,
-                    ref=self._settings.ref,
-                    acting=lambda: self._progress.leading,
-                    ask=self._ask,
-                    retry_after=math.ceil(self._settings.lease_duration.total_seconds()),
-                ).receive,
+                hook=journaled_hook(
+                    receiver.receive, cycle.journal, clock=lambda: datetime.now(UTC)
+                ),
                 events=cycle.events,
+                reconciler=lambda: self._reconciler_state(cycle, client),
             ),
+            token_file=self._settings.listen_token_file,
         )
         server.start()
         return server
+
+    def _reconciler_state(self, cycle: Cycle, client: KubeClient) -> JsonObject:
+        """The body of `GET /api/v1/reconciler`: the journal, the Lease read now (a Lease
+        that cannot be read says why, the rest is still told) and the next pass."""
+        lease: JsonObject | None = None
+        if self._settings.leader_election:
+            settings = self._lease_settings()
+            where = {"namespace": settings.namespace, "name": settings.name}
+            try:
+                lease = lease_json(client.get(lease_reference(settings)), **where)
+            except KubeError as error:
+                lease = {**where, "error": f"{settings.subject}: {error.message}"}
+        return reconciler_body(
+            cycle.journal.view(),
+            instance=self.instance,
+            leading=self._progress.leading,
+            lease=lease,
+            next_pass=self._next_pass(),
+        )
+
+    def _next_pass(self) -> tuple[datetime | None, str]:
+        """When the next pass comes and why: a pass owed to changes or pushes (the
+        reactor's, within seconds), else the scheduler's next tick."""
+        pending = self._reactor.pending() if self._reactor is not None else None
+        if pending is not None and self._progress.leading:
+            return datetime.now(UTC), "; ".join(pending.reasons) or "a change"
+        scheduler = self._progress.scheduler
+        job = scheduler.get_job(_PASS_JOB) if scheduler is not None else None
+        if job is None or job.next_run_time is None:
+            if self._progress.standing_by:
+                return None, "standing by: another replica holds the lease"
+            return None, "none scheduled"
+        return job.next_run_time, self._progress.next_why
 
     def _ask(self, request: PassRequest) -> None:
         """A pass asked for from outside (a push): the reactor's, coalesced with the
@@ -286,9 +338,9 @@ class Service:
             if elector is not None and elector.is_leader:
                 elector.release()
 
-    def _elect(self, client: KubeClient, metrics: Metrics) -> LeaderElector:
+    def _lease_settings(self) -> LeaseSettings:
         duration = self._settings.lease_duration
-        settings = LeaseSettings(
+        return LeaseSettings(
             namespace=self._settings.lease_namespace,
             name=self._settings.lease_name,
             identity=self.instance,
@@ -296,6 +348,9 @@ class Service:
             renew_deadline=duration * 2 / 3,
             retry_period=duration * 2 / 15,
         )
+
+    def _elect(self, client: KubeClient, metrics: Metrics) -> LeaderElector:
+        settings = self._lease_settings()
 
         def on_lost() -> None:
             log.error("leader lease lost: stopping so that two replicas never apply at once")
@@ -310,7 +365,8 @@ class Service:
 
     def _tick(self, cycle: Cycle) -> CycleResult:
         self._progress.fetch_owed = False
-        result = cycle.run_pass(stopping=self._progress.stop.is_set)
+        why, self._progress.next_why = self._progress.next_why, "the interval"
+        result = cycle.run_pass(stopping=self._progress.stop.is_set, why=why)
         self._progress.last = result
         self._hold_leader_label()
         if self._reactor is not None:
@@ -337,6 +393,7 @@ class Service:
             return
         if job.next_run_time is None or due < job.next_run_time:
             scheduler.modify_job(_PASS_JOB, next_run_time=due)
+            self._progress.next_why = why
             log.info("next pass at %s for %s", f"{due.astimezone(UTC):%H:%M:%S}Z", why)
 
     def _loop(self, cycle: Cycle) -> None:

@@ -23,8 +23,9 @@ from reconciler.source import Credentials
 from reconciler.types import JsonObject
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-"""Loopback: the API is unauthenticated, so reaching it from elsewhere is a choice the
-installation makes (deploy/ listens on 0.0.0.0:8080 for the probes and Prometheus)."""
+"""Loopback: the API is unauthenticated unless a token file is given, so reaching it from
+elsewhere is a choice the installation makes (deploy/ listens on 0.0.0.0:8080 for the
+probes and Prometheus)."""
 API_SCOPES = ("source", "all")
 """Which releases the JSON API shows: those recorded under this reconciler's source (and
 those in its repository), or every release recorded in the cluster."""
@@ -53,6 +54,8 @@ class RunSettings:
     url: str
     ref: str = "HEAD"
     subfolder: str = ""
+    environment: str | None = None
+    """The environment of the repository's harmonia.yaml this reconciler applies."""
     credentials: Credentials = field(default_factory=Credentials)
     git_timeout: timedelta = timedelta(minutes=5)
     """Longest one Git command may take: a remote that stalls is a failed fetch,
@@ -66,6 +69,9 @@ class RunSettings:
     source_id: str | None = None
     listen: str | None = DEFAULT_LISTEN
     """host:port of the metrics, probes and API; None when switched off."""
+    listen_token_file: Path | None = None
+    """The file (a mounted Secret) of the bearer token the UI and API then want
+    (`http_token.py`); None: no token (an authenticating proxy in front, or loopback)."""
     api_scope: str = "source"
     """One of `API_SCOPES`."""
     leader_election: bool = True
@@ -101,7 +107,12 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
     """The file's keys as RunSettings fields (the schema has checked their types)."""
     found: dict[str, Any] = {}
     repository: Any = document.get("repository") or {}
-    for key, name in (("url", "url"), ("ref", "ref"), ("path", "subfolder")):
+    for key, name in (
+        ("url", "url"),
+        ("ref", "ref"),
+        ("path", "subfolder"),
+        ("environment", "environment"),
+    ):
         if key in repository:
             found[name] = repository[key]
     credentials = Credentials(
@@ -123,6 +134,8 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
     ):
         if key in document:
             found[name] = document[key]
+    if "listenTokenFile" in document:
+        found["listen_token_file"] = _path(document["listenTokenFile"])
     if "interval" in document:
         found["interval"] = parse_duration(str(document["interval"]), setting="interval")
     election: Any = document.get("leaderElection") or {}

@@ -125,6 +125,7 @@ class StatusReporter:
             self._settings.url,
             branch=last.state.loaded.config.status_branch,
             folder=last.snapshot.subfolder,
+            environment=last.state.loaded.config.environment,
             credentials=self._settings.credentials,
             cache_root=self._cache_root,
             author_name=self._settings.status_author_name,

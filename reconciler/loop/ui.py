@@ -11,21 +11,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from html import escape
 from importlib.resources import files
+from urllib.parse import quote
 
 from reconciler.loop.api import queried_namespace
 from reconciler.loop.errors import ApiError
+from reconciler.loop.ui_columns import age_cell, revision_cell
 from reconciler.types import JsonObject, JsonValue
 
-UI_QUERY_KEYS = ("namespace", "state")
+UI_QUERY_KEYS = ("namespace", "labelSelector", "state")
 ASSETS_PATH = "/ui"
 SCRIPT_PATH = f"{ASSETS_PATH}/releases.js"
 GRAPH_SCRIPT_PATH = f"{ASSETS_PATH}/graph.js"
+RECONCILER_SCRIPT_PATH = f"{ASSETS_PATH}/reconciler.js"
 STYLE_PATH = f"{ASSETS_PATH}/releases.css"
 ICON_PATH = f"{ASSETS_PATH}/favicon.svg"
 """A page's own icon: else a browser asks for `/favicon.ico`, a 404 in its console."""
-ASSET_PATHS = (SCRIPT_PATH, GRAPH_SCRIPT_PATH, STYLE_PATH, ICON_PATH)
+RELEASE_SCRIPT_PATH = f"{ASSETS_PATH}/release.js"
+ASSET_PATHS = (
+    SCRIPT_PATH,
+    GRAPH_SCRIPT_PATH,
+    RECONCILER_SCRIPT_PATH,
+    RELEASE_SCRIPT_PATH,
+    STYLE_PATH,
+    ICON_PATH,
+)
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
@@ -36,13 +48,16 @@ _MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg
 
 @dataclass(frozen=True)
 class PageQuery:
-    """The page's filter: `?namespace=` goes to the API's list, `?state=` is applied here."""
+    """The page's filter: `?namespace=` and `?labelSelector=` go to the API's list (which
+    answers a malformed selector with its 400), `?state=` is applied here."""
 
     namespace: str | None = None
     state: str | None = None
+    label_selector: str | None = None
 
     def api_query(self) -> dict[str, str]:
-        return {"namespace": self.namespace} if self.namespace else {}
+        chosen = {"namespace": self.namespace, "labelSelector": self.label_selector}
+        return {key: value for key, value in chosen.items() if value}
 
 
 def parse_page_query(query: Mapping[str, str]) -> PageQuery:
@@ -51,7 +66,7 @@ def parse_page_query(query: Mapping[str, str]) -> PageQuery:
     state = query.get("state") or None
     if state is not None and (len(state) > _MAX_STATE or not state.isalnum()):
         raise ApiError(400, f"state: {state[:100]!r} is not a state name")
-    return PageQuery(namespace, state)
+    return PageQuery(namespace, state, query.get("labelSelector") or None)
 
 
 def asset(path: str) -> tuple[bytes, str]:
@@ -62,11 +77,15 @@ def asset(path: str) -> tuple[bytes, str]:
     return body, _MEDIA_TYPES[name[name.rindex(".") :]]
 
 
-def releases_page(release_list: JsonObject, query: PageQuery) -> str:
-    """The releases page for the API's `release_list` body, filtered by `query.state`."""
+def releases_page(
+    release_list: JsonObject, query: PageQuery, *, now: datetime | None = None
+) -> str:
+    """The releases page for the API's `release_list` body, filtered by `query.state`;
+    ages as of `now` (None: the time of the call)."""
     summaries = summaries_of(release_list)
     shown = [item for item in summaries if query.state in (None, item.get("state"))]
-    rows = "\n".join(_row(summary) for summary in shown)
+    at = now or datetime.now(UTC)
+    rows = "\n".join(_row(summary, at) for summary in shown)
     states = sorted({str(summary.get("state")) for summary in summaries} | {query.state or ""})
     stream = event_stream(query)
     return page(
@@ -75,13 +94,15 @@ def releases_page(release_list: JsonObject, query: PageQuery) -> str:
         f"""<h1>Releases</h1>
 <form method="get" action="" class="filter">
 <label>Namespace <input name="namespace" value="{attribute(query.namespace or "")}"></label>
+<label>Labels <input name="labelSelector" value="{attribute(query.label_selector or "")}" \
+placeholder="team=data,tier in (front)"></label>
 <label>State <select name="state">{_options(states, query.state)}</select></label>
 <button type="submit">Filter</button>
 </form>
 <p id="count">{len(shown)} of {len(summaries)} releases</p>
 <table id="releases" data-events="{attribute(stream)}">
 <thead><tr><th scope="col">Release</th><th scope="col">State</th><th scope="col">Sync</th>\
-<th scope="col">Revision</th><th scope="col">Message</th></tr></thead>
+<th scope="col">Revision</th><th scope="col">Age</th><th scope="col">Message</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
@@ -95,7 +116,7 @@ NAVIGATION = (("Releases", "./"), ("Dependency graph", "graph"), ("Reconciler", 
 
 def page(title: str, script_path: str, body: str, root: str = "") -> str:
     """A whole page of the UI around `body` (already escaped): the shared style and icon,
-    `script_path` and the site's navigation. Every URL is relative: `root` leads from the
+    `script_path` (if any) and the site's navigation. Every URL is relative: `root` leads from the
     page's address to the server's top (`../../` for `releases/<namespace>/<name>`)."""
     return f"""<!doctype html>
 <html lang="en">
@@ -105,7 +126,7 @@ def page(title: str, script_path: str, body: str, root: str = "") -> str:
 <title>{escape(title)} · Harmonia</title>
 <link rel="icon" type="image/svg+xml" href="{attribute(root + ICON_PATH[1:])}">
 <link rel="stylesheet" href="{attribute(root + STYLE_PATH[1:])}">
-<script src="{attribute(root + script_path[1:])}" defer></script>
+{_script(root, script_path)}
 </head>
 <body>
 {navigation(title, root)}
@@ -115,6 +136,13 @@ def page(title: str, script_path: str, body: str, root: str = "") -> str:
 </body>
 </html>
 """
+
+
+def _script(root: str, script_path: str) -> str:
+    """The page's script element; none for a page without a script (`script_path` "")."""
+    if not script_path:
+        return ""
+    return f'<script src="{attribute(root + script_path[1:])}" defer></script>'
 
 
 def navigation(current: str, root: str) -> str:
@@ -139,19 +167,18 @@ def summaries_of(release_list: JsonObject) -> list[JsonObject]:
     return [item for item in listed if isinstance(item, dict)]
 
 
-def _row(summary: JsonObject) -> str:
+def _row(summary: JsonObject, now: datetime) -> str:
     key = f"{summary.get('namespace')}/{summary.get('name')}"
     state = text_of(summary.get("state"))
-    revision = text_of(summary.get("revision"))
     sync = " · ".join(
         text_of(summary.get(field)) for field in ("outcome", "nextAttempt") if summary.get(field)
     )
     return (
         f'<tr data-release="{attribute(key)}">'
-        f'<td><a href="releases/{attribute(key)}">{escape(key)}</a></td>'
+        f'<td><a href="{attribute(release_address(key))}">{escape(key)}</a></td>'
         f'<td class="state" data-state="{attribute(state)}">{escape(state)}</td>'
         f'<td class="sync">{escape(sync)}</td>'
-        f'<td class="revision" title="{attribute(revision)}">{escape(revision[:12])}</td>'
+        f"{revision_cell(summary)}{age_cell(summary, now)}"
         f'<td class="message">{escape(text_of(summary.get("message")))}</td>'
         "</tr>"
     )
@@ -164,6 +191,12 @@ def _options(states: Sequence[str], chosen: str | None) -> str:
             selected = " selected" if state == chosen else ""
             options.append(f'<option value="{attribute(state)}"{selected}>{escape(state)}</option>')
     return "".join(options)
+
+
+def release_address(key: str, root: str = "") -> str:
+    """The relative address of release `namespace/name`'s page, from a page at `root`."""
+    namespace, _, name = key.partition("/")
+    return f"{root}releases/{quote(namespace, safe='')}/{quote(name, safe='')}"
 
 
 def text_of(value: JsonValue) -> str:

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter
@@ -75,11 +75,14 @@ class Dispatcher:
         inbox: int = INBOX,
         backlog: int = BACKLOG,
         remembered: int = REMEMBERED,
+        on_done: Callable[[str, str], None] | None = None,
     ) -> None:
         """`timeout`: seconds one request may take; `registry`: where the counter is
         registered (the loop's metrics), else a registry of its own; `receivers`: the
-        names whose series exist from the start, so that rates work from the first sample."""
+        names whose series exist from the start, so that rates work from the first sample;
+        `on_done`: told (receiver, result) of each delivery settled, never its URL."""
         self._sinks = tuple(sinks)
+        self._on_done = on_done
         self._rate_limit = rate_limit or RateLimit()
         self._retry = retry or RetryPolicy()
         self._timeout = timeout
@@ -222,6 +225,8 @@ class Dispatcher:
         if settled:
             self._sent.add(key)
         self.counts.labels(receiver=queued.delivery.receiver, result=result).inc()
+        if self._on_done is not None:
+            self._on_done(queued.delivery.receiver, result)
 
     def _say_failing(self, name: str, lane: _Lane, answer: Answer) -> None:
         """Once per streak at WARNING (by name and status: the URL may be a secret)."""

@@ -9,7 +9,8 @@ from reconciler.desired import DesiredState
 from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import NotFound
 from reconciler.objects import Identity, ref_of
-from reconciler.outcome import Failure
+from reconciler.outcome import Failure, Outcome
+from reconciler.reconcile.report import ReleaseReport, failed
 from reconciler.render.model import RenderedRelease
 from reconciler.render.ownership import CLUSTER_SCOPED_REFUSAL, OWNER_ANNOTATION
 from reconciler.types import ReleaseKey
@@ -28,6 +29,28 @@ def invalid_releases(state: DesiredState) -> dict[ReleaseKey, str]:
         if item.is_error and item.release in keys:
             first.setdefault(item.release, f"{item.file}:{item.line}: {item.message}")
     return {key: first.get(key, "its file is invalid") for key in sorted(keys)}
+
+
+def refused_before_writing(state: DesiredState) -> dict[ReleaseKey, ReleaseReport]:
+    """The reports of the releases the desired state alone refuses, before the cluster is
+    read: invalid (where its first problem is), blocked by a dependency, failed to render.
+    A pass starts from these; `harmonia ui` shows them without a pass."""
+    reports: dict[ReleaseKey, ReleaseReport] = {}
+    for key, first_error in invalid_releases(state).items():
+        reports[key] = ReleaseReport(
+            key,
+            Outcome.INVALID,
+            f"{first_error}; it keeps running as it was",
+            failure=Failure.PERMANENT,
+        )
+    for key, reason in state.render.blocked.items():
+        reports[key] = ReleaseReport(
+            key, Outcome.BLOCKED, reason, failure=blocked_failure(state, key)
+        )
+    for key, problem in state.render.failed.items():
+        failure = Failure.TEMPORARY if problem.temporary else Failure.PERMANENT
+        reports[key] = failed(key, problem.message, failure)
+    return reports
 
 
 def blocked_failure(state: DesiredState, key: ReleaseKey) -> Failure:

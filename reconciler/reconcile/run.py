@@ -26,7 +26,7 @@ from reconciler.health import ReleaseHealth
 from reconciler.kube.client import KubeClient
 from reconciler.kube.watch import Watches
 from reconciler.outcome import Failure, Outcome
-from reconciler.reconcile.refusals import blocked_failure, contested, invalid_releases
+from reconciler.reconcile.refusals import contested, refused_before_writing
 from reconciler.reconcile.release_flow import Written, finish_release, start_release
 from reconciler.reconcile.removal import mark_removals, removed_releases
 from reconciler.reconcile.report import (
@@ -69,22 +69,11 @@ def reconcile(
     release's writes changed something and its wait for Ready begins (called from this
     thread; it must not block).
     """
-    reports: dict[ReleaseKey, ReleaseReport] = {}
-    for key, first_error in invalid_releases(state).items():
-        reports[key] = ReleaseReport(
-            key,
-            Outcome.INVALID,
-            f"{first_error}; it keeps running as it was",
-            failure=Failure.PERMANENT,
-        )
-    for key, reason in state.render.blocked.items():
-        reports[key] = ReleaseReport(
-            key, Outcome.BLOCKED, reason, failure=blocked_failure(state, key)
-        )
-    for key, problem in state.render.failed.items():
-        failure = Failure.TEMPORARY if problem.temporary else Failure.PERMANENT
-        reports[key] = options.held.get(key) or failed(key, problem.message, failure)
-    reports = {key: report for key, report in reports.items() if state.in_scope(key)}
+    reports = {
+        key: options.held.get(key, report) if key in state.render.failed else report
+        for key, report in refused_before_writing(state).items()
+        if state.in_scope(key)
+    }
     changed: set[ReleaseKey] = set()
     live = LiveIndex(client, watched=watched)
     for key, message in contested(state, live).items():

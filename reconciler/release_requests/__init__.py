@@ -4,12 +4,19 @@ The first stage after the Git snapshot; inside: yaml_source -> schema (walm) -> 
 """
 
 from reconciler.release_requests.diagnostics import Diagnostic, Position, Severity, SourceMap
+from reconciler.release_requests.environments import (
+    EnvironmentChoiceError,
+    environment_source,
+    of_environment,
+    require_environment,
+)
 from reconciler.release_requests.loader import LoadedRepository, load_repository
 from reconciler.release_requests.model import (
     API_VERSION,
     ChartImage,
     ChartPath,
     ChartSource,
+    EnvironmentSettings,
     EnvVar,
     IgnoreDifference,
     MetaInfoParams,
@@ -34,6 +41,8 @@ __all__ = [
     "ChartSource",
     "Diagnostic",
     "EnvVar",
+    "EnvironmentChoiceError",
+    "EnvironmentSettings",
     "IgnoreDifference",
     "LoadedRepository",
     "MetaInfoParams",
@@ -52,5 +61,8 @@ __all__ = [
     "SourceMap",
     "StorageResource",
     "YamlLimits",
+    "environment_source",
     "load_repository",
+    "of_environment",
+    "require_environment",
 ]

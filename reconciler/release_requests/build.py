@@ -5,6 +5,7 @@ Also checks what a schema cannot say: names unique in a list, plugin args and ti
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -20,6 +21,7 @@ from reconciler.release_requests.model import (
     ChartImage,
     ChartPath,
     ChartSource,
+    EnvironmentSettings,
     EnvVar,
     IgnoreDifference,
     MetaInfoParams,
@@ -350,4 +352,51 @@ def build_repository_config(document: JsonObject, source: SourceMap) -> Reposito
         allow_cluster_scoped=fields.flag("allowClusterScoped"),
         strict_secrets=fields.flag("strictSecrets") is True,
         confirm_removal=frozenset(map(ReleaseKey, fields.strings("confirmRemoval"))),
+        environments={
+            name: _environment(name, _Fields(item if isinstance(item, dict) else {}))
+            for name, item in (fields.mapping("environments") or {}).items()
+        },
+    )
+
+
+def _environment(name: str, fields: _Fields) -> EnvironmentSettings:
+    def listed(key: str) -> tuple[str, ...] | None:
+        return fields.strings(key) if key in fields.data else None
+
+    return EnvironmentSettings(
+        name=name,
+        kube_version=fields.text("kubeVersion"),
+        api_versions=listed("apiVersions"),
+        allowed_namespaces=listed("allowedNamespaces"),
+        allow_cluster_scoped=fields.flag("allowClusterScoped"),
+        status_branch=fields.text("statusBranch"),
+    )
+
+
+_ENVIRONMENT_FIELDS = ("kubeVersion", "apiVersions", "allowedNamespaces", "allowClusterScoped")
+
+
+def environment_config(config: RepositoryConfig, name: str) -> RepositoryConfig:
+    """The settings as environment `name` sees them: each of its own replaces the
+    repository's. The source map then places a replaced field at the environment's entry,
+    so a policy problem with it points there."""
+    chosen = config.environments[name]
+    source = config.source
+    if source is not None:
+        prefix = ("environments", name)
+        moved = {
+            path[2:]: node
+            for path, node in source.nodes.items()
+            if path[:2] == prefix and len(path) > 2 and path[2] in _ENVIRONMENT_FIELDS
+        }
+        source = SourceMap(source.file, {**source.nodes, **moved})
+    return dataclasses.replace(
+        config,
+        source=source,
+        kube_version=_or(chosen.kube_version, config.kube_version),
+        api_versions=_or(chosen.api_versions, config.api_versions),
+        allowed_namespaces=_or(chosen.allowed_namespaces, config.allowed_namespaces),
+        allow_cluster_scoped=_or(chosen.allow_cluster_scoped, config.allow_cluster_scoped),
+        status_branch=_or(chosen.status_branch, config.status_branch),
+        environment=name,
     )

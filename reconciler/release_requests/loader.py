@@ -16,6 +16,14 @@ from pathlib import Path, PurePosixPath
 from reconciler.release_requests.build import build_release, build_repository_config
 from reconciler.release_requests.diagnostics import Diagnostic, Severity, SourceMap, file_diagnostic
 from reconciler.release_requests.document_cache import CheckedDocument, DocumentCache
+from reconciler.release_requests.environments import (
+    ENVIRONMENTS_DIR,
+    Overlay,
+    apply_overlay,
+    chosen_settings,
+    read_overlays,
+    unmatched_overlays,
+)
 from reconciler.release_requests.model import (
     ChartPath,
     Release,
@@ -85,30 +93,52 @@ class _ReleaseFile:
 
 
 def load_repository(
-    root: Path, *, limits: YamlLimits = DEFAULT_LIMITS, cache_dir: Path | None = None
+    root: Path,
+    *,
+    environment: str | None = None,
+    limits: YamlLimits = DEFAULT_LIMITS,
+    cache_dir: Path | None = None,
 ) -> LoadedRepository:
     """Load and validate the repository at `root` (the folder holding `harmonia.yaml`).
 
-    With `cache_dir`, release files read and validated before are taken from the
-    document cache there (see `document_cache`)."""
+    With `environment`, its settings replace the repository's and its overlays are
+    merged over the release files (docs/environments.md); a name `harmonia.yaml` does not
+    declare raises `EnvironmentChoiceError`. With `cache_dir`, release files read and
+    validated before are taken from the document cache there (see `document_cache`)."""
     # Resolved once: every check that a path stays inside the repository compares with it.
     real_root = root.resolve()
     config, settings, problems = _load_config(real_root, limits)
+    if config is not None:
+        config = settings = chosen_settings(config, environment)
+    overlays, found = read_overlays(
+        real_root, config, _files_under(real_root / ENVIRONMENTS_DIR), limits=limits
+    )
+    problems.extend(found)
+    # A release whose overlay is broken is not applied as the base file says either.
+    overlay_failed = {item.release for item in found if item.release is not None}
     paths, found = _release_paths(real_root, settings)
     problems.extend(found)
     documents = DocumentCache(cache_dir / "releases", limits=limits) if cache_dir else None
     files = [
-        _load_release_file(real_root, path, settings, config, limits, documents) for path in paths
+        _load_release_file(real_root, path, settings, config, limits, documents, overlays)
+        for path in paths
     ]
     duplicated, found = _duplicate_claims(files)
     problems.extend(found)
     problems.extend(problem for item in files for problem in item.problems)
+    problems.extend(unmatched_overlays(overlays, _claims(files)))
     releases = {
         item.release.key: item.release
         for item in files
-        if item.release is not None and item.release.key not in duplicated
+        if item.release is not None and item.release.key not in duplicated | overlay_failed
     }
     failed = {item.claimed for item in files if item.claimed is not None and item.problems}
+    failed |= overlay_failed | (overlays.keys() - {item.claimed for item in files})
+    if environment is not None and config is None:
+        # Which environment's releases these would be is unknown: none is applied, and
+        # none is removed either.
+        failed |= releases.keys()
+        releases = {}
     return LoadedRepository(
         root=root,
         config=config,
@@ -116,6 +146,16 @@ def load_repository(
         diagnostics=tuple(sorted(problems, key=Diagnostic.sort_key)),
         invalid_releases=frozenset(failed | duplicated),
     )
+
+
+def _claims(files: list[_ReleaseFile]) -> dict[ReleaseKey, str | None]:
+    """Each release claimed, with its file when that file itself is invalid."""
+    claims: dict[ReleaseKey, str | None] = {}
+    for item in files:
+        if item.claimed is not None:
+            broken = item.problems and all(p.file == item.file for p in item.problems)
+            claims[item.claimed] = item.file if broken else None
+    return claims
 
 
 def _load_config(
@@ -187,7 +227,9 @@ def _release_paths(root: Path, settings: RepositoryConfig) -> tuple[list[Path], 
     paths, problems = [], []
     for path in _files_under(root / folder):
         shown = _display(root, path)
-        if shown == REPOSITORY_FILE:
+        if shown == REPOSITORY_FILE or (
+            settings.environments and shown.startswith(f"{ENVIRONMENTS_DIR}/")
+        ):
             continue
         if path.is_dir():
             # Not walked, and not silently skipped either: the releases in it would look
@@ -252,6 +294,7 @@ def _load_release_file(
     config: RepositoryConfig | None,
     limits: YamlLimits,
     documents: DocumentCache | None,
+    overlays: Mapping[ReleaseKey, Overlay],
 ) -> _ReleaseFile:
     shown = _display(root, path)
     raw = read_limited(path, display_name=shown, limits=limits)
@@ -271,19 +314,29 @@ def _load_release_file(
             documents.put(raw, checked)
     else:
         claimed = _claimed_release(checked.data)
+    written, base_source = checked.data, checked.source
+    overlay = overlays.get(claimed) if claimed is not None else None
+    if overlay is not None and settings.environment is not None:
+        overlaid = apply_overlay(checked, overlay, environment=settings.environment)
+        if overlaid is None:
+            return _ReleaseFile(shown, claimed, base_source, None, ())
+        if not isinstance(overlaid, CheckedDocument):
+            return _invalid_file(shown, claimed, base_source, overlaid)
+        checked = overlaid
     outcome = build_release(
         without_metadata(checked.data),
         checked.source,
         defaults=settings.defaults,
         source_format=checked.source_format,
     )
-    if isinstance(outcome, Release) and is_sops_document(checked.data):
-        outcome = dataclasses.replace(outcome, encrypted=checked.data)
+    if isinstance(outcome, Release) and is_sops_document(written):
+        # The file as written: its MAC covers every value, the overlay's changes aside.
+        outcome = dataclasses.replace(outcome, encrypted=written)
     if isinstance(outcome, Release):
         outcome = _repository_problems(root, outcome, config) or outcome
     if isinstance(outcome, Release):
-        return _ReleaseFile(shown, claimed, checked.source, outcome, ())
-    return _invalid_file(shown, claimed, checked.source, outcome)
+        return _ReleaseFile(shown, claimed, base_source, outcome, ())
+    return _invalid_file(shown, claimed, base_source, outcome)
 
 
 def _invalid_file(

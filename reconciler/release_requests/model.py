@@ -178,6 +178,19 @@ class ReleaseDefaults:
 
 
 @dataclass(frozen=True)
+class EnvironmentSettings:
+    """One entry of `harmonia.yaml`'s `environments`: what differs for that environment.
+    None keeps the repository's own setting."""
+
+    name: str
+    kube_version: str | None = None
+    api_versions: tuple[str, ...] | None = None
+    allowed_namespaces: tuple[str, ...] | None = None
+    allow_cluster_scoped: bool | None = None
+    status_branch: str | None = None
+
+
+@dataclass(frozen=True)
 class RepositoryConfig:
     """`harmonia.yaml`. The narrowing fields are None when the repository does not narrow."""
 
@@ -196,3 +209,7 @@ class RepositoryConfig:
     confirm_removal: frozenset[ReleaseKey] = frozenset()
     """Releases whose removal a person confirmed: removed once their files leave Git,
     even when the snapshot-shrink guard would withhold it (and the last release too)."""
+    environments: Mapping[str, EnvironmentSettings] = field(default_factory=dict)
+    """The environments declared, by name (docs/environments.md); empty: none."""
+    environment: str | None = None
+    """The environment these settings are for (its own already applied), or None."""

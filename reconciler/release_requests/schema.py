@@ -23,6 +23,7 @@ from reconciler.types import JsonObject
 class Schema(StrEnum):
     RELEASE = "release.schema.json"
     WALM_RELEASE_REQUEST = "walm-release-request.schema.json"
+    RELEASE_OVERLAY = "release-overlay.schema.json"
     REPOSITORY = "harmonia.schema.json"
     RECONCILER_CONFIG = "reconciler-config.schema.json"
 

@@ -52,7 +52,9 @@ class StatusCommit:
 
 
 class StatusBranch:
-    """Publishes `<folder>/status/` of one branch of one remote.
+    """Publishes `<folder>/status/` of one branch of one remote; for an `environment`,
+    `<folder>/status/<environment>/` (the composed files' `status/` stands for it), and
+    the other environments' status there is left as it is.
 
     Keeps a working clone under `<cache_root>/status/<cache key>-<branch>/`, locked
     against other processes like the Git source's cache. `publish` fetches the branch
@@ -70,6 +72,7 @@ class StatusBranch:
         *,
         branch: str,
         folder: str = "",
+        environment: str | None = None,
         credentials: Credentials | None = None,
         cache_root: Path | None = None,
         author_name: str = "Harmonia",
@@ -80,6 +83,7 @@ class StatusBranch:
         self._remote = parse_remote_url(url)
         self._branch = _branch_name(branch)
         self._folder = normalise_subfolder(folder)
+        self._environment = environment
         self._credentials = Credentials.from_env() if credentials is None else credentials
         self._cache_root = default_cache_root() if cache_root is None else cache_root
         safe_branch = re.sub(r"[^A-Za-z0-9._-]+", "-", self._branch)
@@ -183,9 +187,8 @@ class StatusBranch:
         files: dict[str, str] = {}
         for item in status.traverse():
             if isinstance(item, git.Blob) and item.mode in (0o100644, 0o100755):
-                relative = PurePosixPath(item.path)
-                if self._folder:
-                    relative = relative.relative_to(self._folder)
+                inside = PurePosixPath(item.path).relative_to(self._status_path)
+                relative = PurePosixPath(STATUS_FOLDER) / inside
                 try:
                     files[relative.as_posix()] = item.data_stream.read().decode("utf-8")
                 except UnicodeDecodeError:
@@ -194,15 +197,14 @@ class StatusBranch:
 
     def _write_status(self, files: Mapping[str, str]) -> None:
         """Replace `<folder>/status/` in the work tree with `files` (paths like the input's)."""
-        root = self._clone_folder / self._folder if self._folder else self._clone_folder
-        self._refuse_non_folders(root / STATUS_FOLDER)
-        status = root / STATUS_FOLDER
+        status = self._clone_folder / self._status_path
+        self._refuse_non_folders(status)
         if status.is_symlink() or status.is_file():
             status.unlink()
         else:
             remove_tree(status)
         for relative, text in sorted(files.items()):
-            path = root / _checked_status_file(relative)
+            path = status / _checked_status_file(relative).relative_to(STATUS_FOLDER)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
 
@@ -261,7 +263,10 @@ class StatusBranch:
 
     @property
     def _status_path(self) -> str:
-        return f"{self._folder}/{STATUS_FOLDER}" if self._folder else STATUS_FOLDER
+        """The status folder in the branch: `status/`, below the subfolder, and for an
+        environment its own folder in it."""
+        parts = (self._folder, STATUS_FOLDER, self._environment or "")
+        return "/".join(part for part in parts if part)
 
 
 def _branch_name(branch: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from reconciler.apply.inventory import (
     INVENTORY_SELECTOR,
@@ -31,6 +32,8 @@ from reconciler.types import JsonObject, ReleaseKey
 class ReleaseStatus:
     record: InventoryRecord
     health: ReleaseHealth
+    installed: str = ""
+    """When the release was first installed: its record's creationTimestamp ("" unknown)."""
 
     @property
     def key(self) -> ReleaseKey:
@@ -111,5 +114,7 @@ def read_statuses(
         except (Forbidden, NotFound) as error:
             problems.append(f"release {record.release}: {error}")
             continue
-        statuses.append(ReleaseStatus(record, health))
+        metadata: Any = configmap.get("metadata") or {}
+        installed = str(metadata.get("creationTimestamp") or "")
+        statuses.append(ReleaseStatus(record, health, installed=installed))
     return sorted(statuses, key=lambda status: status.key), problems

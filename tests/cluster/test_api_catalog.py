@@ -14,12 +14,16 @@ from pathlib import Path
 import pytest
 
 from reconciler.kube.client import KubeClient
+from reconciler.kube.connection import KubeTarget
 from reconciler.loop.catalog import ReleaseCatalog
 from reconciler.loop.errors import ApiError
 from reconciler.loop.event_bus import EventBus
-from reconciler.loop.events import Notice
-from reconciler.types import release_key
+from reconciler.loop.events import Notice, emit_notices
+from reconciler.outcome import Outcome
+from reconciler.reconcile import PassReport, ReleaseReport
+from reconciler.types import JsonObject, release_key
 from tests import manifests
+from tests.cluster.accounts import namespace_kubeconfig
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
 
@@ -218,3 +222,95 @@ def test_an_event_reason_holding_a_chart_secret_value_is_masked_on_the_bus(
     [event] = subscriber.take()
     assert CONNECTION not in json.dumps(event.to_json())
     assert event.reason == f"Secret/{namespace}/store: bad value ***"
+
+
+def test_the_detail_lists_the_last_ten_passes_newest_first(
+    after_pass: AfterPass, namespace: str
+) -> None:
+    store = release_key(namespace, "store")
+    for number in range(2, 14):
+        report = ReleaseReport(store, Outcome.UNCHANGED, f"pass {number}", seconds=0.25)
+        after_pass.catalog.update_releases(PassReport(f"rev-{number}", {store: report}))
+
+    passes = after_pass.catalog.release_detail(namespace, "store")["recentPasses"]
+    assert len(passes) == 10
+    assert [item["revision"] for item in passes] == [f"rev-{n}" for n in range(13, 3, -1)]
+    assert passes[0]["outcome"] == "Unchanged" and passes[0]["message"] == "pass 13"
+    web = after_pass.catalog.release_detail(namespace, "web")["recentPasses"]
+    assert [(item["revision"], item["outcome"]) for item in web] == [("rev-1", "Applied")]
+
+
+def core_event(namespace: str, name: str, kind: str, about: str, message: str) -> JsonObject:
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": name, "namespace": namespace},
+        "involvedObject": {"apiVersion": "v1", "kind": kind, "namespace": namespace, "name": about},
+        "type": "Warning",
+        "reason": "Tested",
+        "message": message,
+        "lastTimestamp": "2000-01-01T00:00:00Z",
+        "count": 1,
+    }
+
+
+def test_the_detail_shows_the_releases_events_newest_first_and_masked(
+    after_pass: AfterPass, namespace: str
+) -> None:
+    client = after_pass.client
+    store = release_key(namespace, "store")
+    emit_notices(client, store, [Notice("Warning", "Failed", f"bad {CONNECTION}")], instance="t")
+    client.create(core_event(namespace, "on-store", "ConfigMap", "store", "old, on its object"))
+    client.create(core_event(namespace, "on-web", "ConfigMap", "web", "another release's"))
+
+    body = after_pass.catalog.release_detail(namespace, "store")
+
+    assert body["eventsProblem"] is None
+    assert [(item["reason"], item["object"]) for item in body["events"]] == [
+        ("Failed", "ConfigMap/harmonia-inventory-store"),
+        ("Tested", "ConfigMap/store"),
+    ]
+    assert body["events"][0]["message"] == "bad ***"
+    assert CONNECTION not in json.dumps(body)
+
+
+def test_events_that_cannot_be_read_are_a_line_of_the_detail_not_a_failure(
+    after_pass: AfterPass, cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    """A reconciler whose role may read its releases' objects but not Events."""
+    role = f"{namespace}-no-events"
+    rule = ("--verb=get,list,watch", "--resource=configmaps,secrets,pods")
+    cluster.kubectl("create", "clusterrole", role, *rule)
+    try:
+        kubeconfig = namespace_kubeconfig(cluster, namespace, tmp_path, role=role)
+        target = KubeTarget(kubeconfig)
+        with KubeClient.connect(target, cache_dir=tmp_path / "restricted-cache") as client:
+            catalog = ReleaseCatalog(client, source=after_pass.bench.source)
+            catalog.update(after_pass.bench.desired(after_pass.client), PassReport("rev-1", {}))
+            body = catalog.release_detail(namespace, "store")
+    finally:
+        cluster.kubectl("delete", "clusterrole", role)
+    assert body["state"] == "Ready" and body["events"] == []
+    problem = body["eventsProblem"]
+    assert problem.startswith(f"Events of release {namespace}/store could not be read: "), problem
+
+
+def test_the_last_change_keeps_the_objects_created_with_their_diffs_the_secret_masked(
+    after_pass: AfterPass, namespace: str
+) -> None:
+    store = release_key(namespace, "store")
+    quiet = ReleaseReport(store, Outcome.UNCHANGED, "nothing to do")
+    after_pass.catalog.update_releases(PassReport("rev-2", {store: quiet}))
+
+    body = after_pass.catalog.release_detail(namespace, "store")
+
+    assert body["lastPass"]["outcome"] == "Unchanged"
+    change = body["lastChange"]
+    assert (change["revision"], change["outcome"]) == ("rev-1", "Applied")
+    diffs = {item["subject"]: item["diff"] for item in change["changes"]["changes"]}
+    assert set(diffs) == {f"Secret/{namespace}/store", f"ConfigMap/{namespace}/store"}
+    assert "+  greeting: hi" in diffs[f"ConfigMap/{namespace}/store"]
+    assert "connection: '***'" in diffs[f"Secret/{namespace}/store"]
+    text = json.dumps(body)
+    assert CONNECTION not in text
+    assert base64.b64encode(CONNECTION.encode()).decode() not in text

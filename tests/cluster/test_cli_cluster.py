@@ -16,20 +16,24 @@ from tests.conftest import LiveCluster
 HARMONIA = (sys.executable, "-m", "reconciler")
 
 
-def harmonia(
-    cluster: LiveCluster, *args: str, kubeconfig: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    environment = {
+def cli_environment(cluster: LiveCluster, kubeconfig: Path | None = None) -> dict[str, str]:
+    """The environment a user's `harmonia` has: the cluster's kubeconfig, helm and kubectl."""
+    return {
         **os.environ,
         "KUBECONFIG": str(kubeconfig or cluster.kubeconfig),
         "HARMONIA_HELM": str(cluster.binaries["helm"]),
         "HARMONIA_KUBECTL": str(cluster.binaries["kubectl"]),
     }
+
+
+def harmonia(
+    cluster: LiveCluster, *args: str, kubeconfig: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*HARMONIA, *args],
         capture_output=True,
         text=True,
-        env=environment,
+        env=cli_environment(cluster, kubeconfig),
         timeout=600,
         check=False,
     )
@@ -88,8 +92,9 @@ def test_apply_diff_and_status_speak_through_output_and_exit_codes(
     assert "cli-secret" not in json.dumps(detail)
 
 
-def test_an_unreachable_cluster_exits_3(cluster: LiveCluster, tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "nowhere.kubeconfig"
+def nowhere_kubeconfig(folder: Path) -> Path:
+    """A kubeconfig whose API server (127.0.0.1:9) never answers."""
+    kubeconfig = folder / "nowhere.kubeconfig"
     kubeconfig.write_text(
         yaml.safe_dump(
             {
@@ -104,6 +109,11 @@ def test_an_unreachable_cluster_exits_3(cluster: LiveCluster, tmp_path: Path) ->
             }
         )
     )
+    return kubeconfig
+
+
+def test_an_unreachable_cluster_exits_3(cluster: LiveCluster, tmp_path: Path) -> None:
+    kubeconfig = nowhere_kubeconfig(tmp_path)
     bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
     for command in ("apply", "diff"):
         result = harmonia(cluster, command, str(bench.root), "--kubeconfig", str(kubeconfig))

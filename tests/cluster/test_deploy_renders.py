@@ -568,3 +568,36 @@ def test_the_chart_passes_the_forges_api_url_and_repository_and_leaves_out_what_
         "items": [{"key": "pat", "path": "forge/pat"}]
     }
     assert "notifications" not in config_of(docs)
+
+
+def test_the_charts_repository_environment_reaches_the_pod_as_harmonia_environment(
+    binaries: dict[str, Path],
+) -> None:
+    def variables(*helm: str) -> dict[str, str]:
+        docs = helm_template(binaries["helm"], *DEFAULT_RELEASE, *helm)
+        (container,) = pod_spec(docs)["containers"]
+        return {item["name"]: item.get("value", "") for item in container["env"]}
+
+    assert variables("--set", "repository.environment=prod")["HARMONIA_ENVIRONMENT"] == "prod"
+    assert "HARMONIA_ENVIRONMENT" not in variables()
+
+
+def test_the_chart_mounts_the_ui_token_secret_its_values_name_and_names_the_file_or_none(
+    binaries: dict[str, Path],
+) -> None:
+    named = helm_template(
+        binaries["helm"], *DEFAULT_RELEASE, "--set", "uiToken.secretName=harmonia-ui-token"
+    )
+    (container,) = pod_spec(named)["containers"]
+    assert {
+        "name": "HARMONIA_LISTEN_TOKEN_FILE",
+        "value": "/etc/harmonia/ui-token/token",
+    } in container["env"]
+    assert secret_sources(pod_spec(named))["harmonia-ui-token"] == {
+        "items": [{"key": "token", "path": "ui-token/token"}]
+    }
+
+    without = helm_template(binaries["helm"], *DEFAULT_RELEASE)
+    (container,) = pod_spec(without)["containers"]
+    assert "HARMONIA_LISTEN_TOKEN_FILE" not in {variable["name"] for variable in container["env"]}
+    assert "harmonia-ui-token" not in secret_sources(pod_spec(without))

@@ -36,6 +36,9 @@ from tests.waiting import wait_for
 PAGES = (
     "/?namespace={namespace}",
     "/graph?namespace={namespace}",
+    "/releases/{namespace}/web",
+    "/releases/{namespace}/db",
+    "/reconciler",
 )
 """Every page of the UI, `{namespace}` the test's; its releases are web and db."""
 KEYBOARD_REACHES = {
@@ -46,15 +49,17 @@ KEYBOARD_REACHES = {
         "form.filter button",
         "#releases tr[data-release] a",
     ),
-    "/graph?namespace={namespace}": ("nav a",),
+    "/graph?namespace={namespace}": ("nav a", "svg a"),
+    "/releases/{namespace}/web": ("nav a", "details > summary"),
+    "/reconciler": ("nav a",),
 }
 """What the keyboard must reach on each page, besides everything focusable in it."""
 ROWS_REACHED = {"/?namespace={namespace}": "#releases tr[data-release]"}
 """Pages whose every row of releases holds something the keyboard reaches."""
 WCAG_A_AA = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
 FOCUSABLE = (
-    "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), "
-    'textarea:not([disabled]), [tabindex]:not([tabindex="-1"])'
+    "a[href], details > summary, button:not([disabled]), input:not([disabled]), "
+    'select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])'
 )
 RUN_AXE = """
 return axe.run(document, {runOnly: {type: "tag", values: arguments[0]}}).then((result) => ({
@@ -119,7 +124,7 @@ def test_axe_core_finds_no_wcag_a_or_aa_violation_on_any_page(
         assert "color-contrast" in result["checked"], (page, "colour contrast was not checked")
         found[page] = result["violations"]
         assert console_errors(browser) == [], page
-    assert found == {page: [] for page in PAGES}
+    assert found == {page: [] for page in PAGES}, json.dumps(found, indent=1)
 
 
 def test_the_keyboard_reaches_every_control_of_each_page_in_order_with_a_visible_focus(

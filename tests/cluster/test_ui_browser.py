@@ -77,11 +77,13 @@ def console_errors(driver: webdriver.Chrome) -> list[str]:
 
 
 @contextmanager
-def serving_ui(cluster: LiveCluster, git_repos: GitRepos, tmp_path: Path) -> Iterator[int]:
-    """A real `harmonia run` of the test's repository, a pass every few seconds, serving the
-    UI on a free loopback port (yielded)."""
+def serving_ui(
+    cluster: LiveCluster, git_repos: GitRepos, tmp_path: Path, *extra: str
+) -> Iterator[int]:
+    """A real `harmonia run` of the test's repository (with `extra` arguments), a pass every
+    few seconds, serving the UI on a free loopback port (yielded)."""
     port = free_port()
-    args = ("--repo", str(git_repos.remote), "--ref", "main", *PASSES)
+    args = ("--repo", str(git_repos.remote), "--ref", "main", *PASSES, *extra)
     listen = ("--listen", f"127.0.0.1:{port}")
     with running_with(cluster, tmp_path / "cache", tmp_path / "run.log", *args, *listen):
         yield port

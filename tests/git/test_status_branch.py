@@ -198,3 +198,39 @@ def test_a_token_pushes_over_https_and_is_written_nowhere(
     written = [path for path in cache.rglob("*") if path.is_file()]
     assert any(path.name == "config" for path in written)
     assert not any(http_remote.token.encode() in path.read_bytes() for path in written)
+
+
+def test_each_environment_publishes_under_its_own_folder_and_keeps_the_others(
+    git_repos: GitRepos, tmp_path: Path
+) -> None:
+    def environment_branch(environment: str) -> StatusBranch:
+        return StatusBranch(
+            str(git_repos.remote),
+            branch=STATUS,
+            environment=environment,
+            credentials=Credentials(),
+            cache_root=tmp_path / "cache",
+        )
+
+    environment_branch("staging").publish(lambda _current: WEB, message="staging")
+    seen: list[Mapping[str, str]] = []
+
+    def compose(current: Mapping[str, str]) -> Mapping[str, str]:
+        seen.append(current)
+        return {"status/shop/web.yaml": "state: Degraded\n"}
+
+    environment_branch("prod").publish(compose, message="prod")
+    environment_branch("staging").publish(
+        lambda current: {**current, "status/shop/web.yaml": "state: Failed\n"}, message="again"
+    )
+
+    assert seen == [{}]
+    assert sorted(files_on(git_repos, STATUS)) == [
+        "status/prod/shop/web.yaml",
+        "status/staging/README.md",
+        "status/staging/shop/web.yaml",
+    ]
+    assert remote_git(git_repos, "show", f"{STATUS}:status/prod/shop/web.yaml") == "state: Degraded"
+    assert (
+        remote_git(git_repos, "show", f"{STATUS}:status/staging/shop/web.yaml") == "state: Failed"
+    )

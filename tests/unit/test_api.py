@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
 import time
 from typing import Any
@@ -34,7 +35,7 @@ from reconciler.release_requests.diagnostics import SourceMap
 from reconciler.release_requests.document import release_document
 from reconciler.release_requests.model import ChartPath, EnvVar, Release, RoleBaseConfig, RoleConfig
 from reconciler.release_requests.model import MetaInfoParams as MetaInfo
-from reconciler.render.model import RenderedRelease
+from reconciler.render.model import DependedRelease, RenderedRelease
 from reconciler.render.secrets.redaction import values_of_secrets
 from reconciler.status.live import ReleaseStatus
 from reconciler.types import JsonObject, ReleaseKey, release_key
@@ -246,12 +247,76 @@ def test_the_list_names_every_release_by_key_with_its_summary() -> None:
         "state": "Ready",
         "message": "all 1 resources Ready",
         "revision": "abc123",
+        "revisionUrl": None,
+        "installed": None,
+        "lastApplied": "2026-11-23T10:00:00+00:00",
         "outcome": "Applied",
         "dependsOn": [],
+        "outputsTaken": [],
     }
     assert releases[0]["state"] == NOT_INSTALLED
     assert releases[0]["revision"] is None
     assert releases[1]["chart"] is None and releases[1]["outcome"] is None
+
+
+def test_a_release_only_in_the_cluster_depends_on_what_its_record_took_outputs_from() -> None:
+    """Without its file (`harmonia ui` with no repository), the graph's edges come from the
+    inventory record; with its file, Git says."""
+    (alone,) = release_list([only_in_cluster("data", "kafka")], {})["releases"]  # type: ignore[misc]
+    assert alone["dependsOn"] == ["infra/zk"]
+    (in_git,) = release_list([view("shop", "web")], {})["releases"]  # type: ignore[misc]
+    assert in_git["dependsOn"] == []
+
+
+def test_the_summary_says_when_the_release_was_installed_and_last_applied() -> None:
+    key = release_key("shop", "web")
+    installed = dataclasses.replace(status(key), installed="2026-11-20T08:00:00Z")
+    shown = dataclasses.replace(view(), status=installed)
+
+    summary: Any = release_list([shown], {})["releases"][0]
+
+    assert summary["installed"] == "2026-11-20T08:00:00Z"
+    assert summary["lastApplied"] == "2026-11-23T10:00:00+00:00"
+    never: Any = release_list([view(applied=False)], {})["releases"][0]
+    assert never["installed"] is None and never["lastApplied"] is None
+
+
+def test_the_summary_gives_the_revision_url_the_catalog_found() -> None:
+    url = "https://github.com/acme/shop/commit/abc1234"
+    shown = dataclasses.replace(view(), revision_url=url)
+
+    summary: Any = release_list([shown], {})["releases"][0]
+
+    assert summary["revisionUrl"] == url
+
+
+def test_the_summary_names_the_outputs_taken_from_each_dependency_never_their_values() -> None:
+    key = release_key("data", "kafka")
+    depended = DependedRelease(
+        release_key("data", "zookeeper"), {"zookeeper_port": 2181, "zookeeper_addresses": "zk-0"}
+    )
+    rendered_with = dataclasses.replace(rendered(key), dependencies={"zk": depended})
+    shown = dataclasses.replace(view("data", "kafka"), rendered=rendered_with)
+
+    summary: Any = release_list([shown], {})["releases"][0]
+
+    assert summary["outputsTaken"] == [
+        {
+            "alias": "zk",
+            "release": "data/zookeeper",
+            "outputs": ["zookeeper_addresses", "zookeeper_port"],
+        }
+    ]
+    assert "zk-0" not in json.dumps(summary) and "2181" not in json.dumps(summary)
+
+
+def test_without_a_render_the_outputs_taken_are_those_of_the_last_apply() -> None:
+    shown = dataclasses.replace(view(), rendered=None)
+
+    summary: Any = release_list([shown], {})["releases"][0]
+
+    assert summary["outputsTaken"] == [{"alias": "zk", "release": "infra/zk", "outputs": ["hosts"]}]
+    assert "zk-0" not in json.dumps(summary)
 
 
 @pytest.mark.parametrize(
@@ -301,10 +366,11 @@ def test_the_detail_shows_the_request_resources_dependencies_outputs_and_last_pa
     )
     body: Any = release_detail(shown)
     assert list(body) == [
-        *("name", "namespace", "labels", "chart", "state", "message", "revision", "outcome"),
-        "dependsOn",
-        *("file", "spec", "source", "lastResult", "lastApplied", "readySince", "paused"),
+        *("name", "namespace", "labels", "chart", "state", "message", "revision"),
+        *("revisionUrl", "installed", "lastApplied", "outcome", "dependsOn", "outputsTaken"),
+        *("file", "spec", "source", "lastResult", "readySince", "paused"),
         *("resources", "dependencies", "outputs", "computedValues", "lastPass"),
+        *("lastChange", "recentPasses", "events", "eventsProblem"),
     ]
     assert body["file"] == "releases/shop/web.yaml"
     assert body["spec"]["configValues"] == {"replicas": 2}
@@ -518,3 +584,32 @@ def test_the_summary_of_a_change_set_shows_through_unmasked() -> None:
     )
     body: Any = release_detail(shown)
     assert body["lastPass"]["changes"]["changes"][0]["subject"] == "Secret/shop/db"
+
+
+def test_the_recent_passes_and_events_of_the_detail_are_masked_like_the_rest() -> None:
+    passes: list[JsonObject] = [
+        {
+            "time": "2026-12-07T02:00:00Z",
+            "revision": "abc",
+            "outcome": "Failed",
+            "seconds": 1.0,
+            "message": f"apply failed: {DB_SECRET}",
+        }
+    ]
+    events: list[JsonObject] = [
+        {
+            "time": "2026-12-07T02:00:01Z",
+            "type": "Warning",
+            "reason": "BackOff",
+            "object": "Pod/web-1",
+            "message": f"env holds {DB_SECRET}",
+            "count": 2,
+        }
+    ]
+    body: Any = release_detail(
+        masked_view(), recent_passes=passes, events=events, events_problem=None
+    )
+    assert body["recentPasses"][0]["message"] == "apply failed: ***"
+    assert body["events"][0]["message"] == "env holds ***"
+    assert body["events"][0]["reason"] == "BackOff" and body["eventsProblem"] is None
+    assert DB_SECRET not in json.dumps(body)

@@ -368,3 +368,21 @@ def test_a_receiver_whose_url_cannot_be_parsed_fails_alone_and_the_thread_goes_o
         assert dispatcher.close(timeout=30)
         assert count(dispatcher, "failed", "broken") == 2
     assert len(good.requests) == 2
+
+
+def test_each_settled_delivery_is_told_by_receiver_and_result_never_its_url() -> None:
+    told: list[tuple[str, ...]] = []
+    with recording_server() as receiver:
+        sink = AlertSink([Receiver("ops", "webhook", receiver.hook_url, AlertFilter())])
+        dispatcher = Dispatcher(
+            [sink],
+            retry=QUICK,
+            rate_limit=RateLimit(per_second=100, burst=100),
+            registry=CollectorRegistry(),
+            on_done=lambda *said: told.append(said),
+        )
+        dispatcher.start()
+        dispatcher.offer(failed())
+        settled(dispatcher, 1)
+        dispatcher.close(timeout=10)
+    assert told == [("ops", "sent")]

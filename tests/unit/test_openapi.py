@@ -17,10 +17,12 @@ from reconciler.diff.changeset import Action, ChangeSet, ObjectChange
 from reconciler.loop.api import ReleaseView, release_detail, release_list
 from reconciler.loop.errors import ApiError
 from reconciler.loop.metrics import Metrics
+from reconciler.loop.pass_history import PassHistory
+from reconciler.loop.release_events import involved_objects, release_events
 from reconciler.loop.server import Endpoints, ObservabilityServer
 from reconciler.objects import ObjectRef
 from reconciler.outcome import Failure, Outcome
-from reconciler.reconcile import ReleaseReport
+from reconciler.reconcile import PassReport, ReleaseReport
 from reconciler.reconcile.report import NextAttempt
 from reconciler.types import JsonObject, ReleaseKey, release_key
 from tests.unit.test_api import VIEWS, masked_view
@@ -158,3 +160,27 @@ def test_the_schema_catches_an_answer_that_is_not_the_apis(document: JsonObject)
         jsonschema.validate({**body, "unexpected": 1}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**body, "paused": "no"}, schema)
+
+
+def test_the_last_change_recent_passes_and_events_validate_against_the_schema(
+    document: JsonObject,
+) -> None:
+    shown = with_changes(masked_view())
+    assert shown.report is not None
+    history = PassHistory()
+    history.record(PassReport("rev", {shown.key: shown.report}), time=datetime.now(UTC), whole=True)
+    inventory = {"kind": "ConfigMap", "namespace": "shop", "name": "harmonia-inventory-web"}
+    listed: list[JsonObject] = [
+        {"involvedObject": inventory, "reason": "Applied", "lastTimestamp": "2026-12-07T02:00:00Z"}
+    ]
+    change = history.last_change(shown.key)
+    assert change is not None
+    body = release_detail(
+        shown,
+        last_change=change.to_json(),
+        recent_passes=[line.to_json() for line in history.of(shown.key)],
+        events=release_events(listed, involved_objects(shown.key, shown.status)),
+        events_problem="Events of release shop/web could not be read: forbidden",
+    )
+    assert body["lastChange"] and body["recentPasses"] and body["events"]
+    jsonschema.validate(body, answer_schema(document, "/api/v1/releases/{namespace}/{name}", 200))

@@ -177,3 +177,19 @@ def test_with_push_webhooks_the_interval_is_a_safety_net_unless_one_is_given() -
     given = run_settings({}, {**hooked, "interval": timedelta(seconds=30)}, pod_namespace=None)
     assert given.interval == timedelta(seconds=30)
     assert run_settings({}, {"url": "u"}, pod_namespace=None).interval == timedelta(minutes=1)
+
+
+def test_the_environment_comes_from_the_config_file_unless_a_flag_or_variable_names_one(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "apiVersion: harmonia.dev/v1alpha1\nkind: ReconcilerConfig\n"
+        "repository: {url: 'https://git.example/r.git', environment: prod}\n"
+    )
+    load_policy(config)  # the schema takes it
+    document = {"repository": {"url": "https://git.example/r.git", "environment": "prod"}}
+    assert run_settings(document, {}, pod_namespace=None).environment == "prod"
+    flags = {"environment": "staging"}
+    assert run_settings(document, flags, pod_namespace=None).environment == "staging"
+    assert run_settings({}, {"url": "file:///r"}, pod_namespace=None).environment is None

@@ -207,3 +207,22 @@ def test_a_repository_setting_of_the_wrong_shape_is_explained() -> None:
 def test_a_misspelt_required_field_is_reported_once_as_misspelt() -> None:
     text = release("web").replace("namespace:", "namspace:").replace("chartPath", "chartpath")
     assert messages(text) == ["unknown field 'namspace'", "unknown field 'chartpath'"]
+
+
+def test_an_overlay_may_hold_every_release_field_but_the_name_and_namespace() -> None:
+    release = json.loads((ROOT_SCHEMAS / Schema.RELEASE.value).read_text())["properties"]
+    overlay = json.loads((ROOT_SCHEMAS / Schema.RELEASE_OVERLAY.value).read_text())["properties"]
+    assert set(overlay) == set(release) - {"name", "namespace"} | {"absent"}
+    for field, rule in overlay.items():
+        if field not in ("kind", "absent"):
+            assert rule == {"$ref": f"release.schema.json#/properties/{field}"}
+
+
+def test_an_overlay_is_checked_with_the_release_fields_rules_and_nothing_required() -> None:
+    assert problems("paused: true\n", Schema.RELEASE_OVERLAY) == []
+    assert messages(
+        "metaInfoParams: {roles: [{baseConfig: {}}]}\nabsent: 1\n", Schema.RELEASE_OVERLAY
+    ) == [
+        "missing required field 'name'",
+        "expected true or false, got number 1",
+    ]

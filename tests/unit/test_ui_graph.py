@@ -97,6 +97,20 @@ def test_every_url_of_the_graph_page_stays_under_a_path_prefix() -> None:
     assert all(urljoin(f"{prefix}graph", url).startswith(prefix) for url in urls)
 
 
+def test_each_box_links_to_its_release_page() -> None:
+    tags = tags_of(graph_page(listed(), PageQuery()))
+
+    links = [attrs["href"] for tag, attrs in tags if tag == "a"][3:]
+    assert links == [
+        "releases/data/kafka",
+        "releases/data/schemas",
+        "releases/data/zookeeper",
+        "releases/shop/web",
+    ]
+    boxes = [tag for tag, attrs in tags if tag == "a" or attrs.get("class") == "release"][3:]
+    assert boxes == ["a", "g"] * 4
+
+
 @pytest.fixture
 def port() -> Iterator[int]:
     with serving(listed) as port:
@@ -115,3 +129,56 @@ def test_the_server_answers_the_graph_linked_from_the_releases_page_with_its_pol
     assert 'data-release="data/kafka"' in html
     assert any(tag == "a" and attrs["href"] == "graph" for tag, attrs in tags_of(releases))
     assert script_status == 200 and "graph.querySelectorAll" in script
+
+
+def taking(summary: JsonObject, *taken: tuple[str, str, list[str]]) -> JsonObject:
+    entries = [{"alias": a, "release": r, "outputs": list(o)} for a, r, o in taken]
+    return {**summary, "outputsTaken": entries}
+
+
+def test_an_edge_is_labelled_with_the_names_of_the_outputs_the_dependent_takes() -> None:
+    kafka = taking(
+        release("data/kafka", "Ready", "data/zookeeper"),
+        ("zk", "data/zookeeper", ["zookeeper_addresses", "zookeeper_port"]),
+    )
+    body: JsonObject = {"releases": [release("data/zookeeper", "Ready"), kafka]}
+
+    tags = tags_of(graph_page(body, PageQuery()))
+
+    labels = [attrs for tag, attrs in tags if tag == "text" and attrs.get("class") == "edge-label"]
+    assert [(a["data-from"], a["data-to"]) for a in labels] == [("data/zookeeper", "data/kafka")]
+    html = graph_page(body, PageQuery())
+    assert "data/kafka takes from data/zookeeper: zookeeper_addresses, zookeeper_port" in html
+    assert ">zookeeper_addresses, zookee…</text>" in html
+
+
+def test_an_edge_without_outputs_taken_has_no_label() -> None:
+    html = graph_page(listed(), PageQuery())
+
+    assert "edge-label" not in html
+
+
+def test_a_hostile_output_name_on_an_edge_is_escaped() -> None:
+    kafka = taking(release("data/kafka", "Ready", "data/zk"), ("zk", "data/zk", [HOSTILE]))
+    html = graph_page({"releases": [release("data/zk", "Ready"), kafka]}, PageQuery())
+
+    assert HOSTILE not in html
+    assert [tag for tag, _ in tags_of(html)].count("script") == 1
+    assert not any(tag == "img" for tag, _ in tags_of(html))
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("state=Failed", "state: the dependency graph is not filtered by state"),
+        ("labelSelector=team%3Ddata", "unknown query parameter labelSelector"),
+    ],
+)
+def test_the_graph_refuses_a_filter_it_does_not_apply_with_a_json_400(
+    port: int, query: str, named: str
+) -> None:
+    status, headers, body = get(port, f"/graph?{query}")
+
+    assert status == 400
+    assert headers["Content-Type"].startswith("application/json")
+    assert named in body

@@ -115,6 +115,10 @@ containers:
       - name: HARMONIA_REPO_PATH
         value: {{ . | quote }}
       {{- end }}
+      {{- with $values.repository.environment }}
+      - name: HARMONIA_ENVIRONMENT
+        value: {{ . | quote }}
+      {{- end }}
       {{- with $credentials.tokenKey }}
       - name: HARMONIA_GIT_TOKEN_FILE
         value: /etc/harmonia/git/{{ . }}
@@ -141,6 +145,10 @@ containers:
       {{- if $sopsAge.secretName }}
       - name: SOPS_AGE_KEY_FILE
         value: /etc/harmonia/sops/age/keys.txt
+      {{- end }}
+      {{- if and (not .once) $values.uiToken.secretName }}
+      - name: HARMONIA_LISTEN_TOKEN_FILE
+        value: /etc/harmonia/ui-token/{{ $values.uiToken.secretKey }}
       {{- end }}
       {{- if and (not .once) $values.webhook.secretName }}
       - name: HARMONIA_WEBHOOK_SECRET_FILE
@@ -175,7 +183,8 @@ containers:
       - {name: tmp, mountPath: /tmp}
 volumes:
   # /etc/harmonia: config.yaml, the Git credentials under git/, the age
-  # key at sops/age/keys.txt (optional), the webhook secret under webhook/, the
+  # key at sops/age/keys.txt (optional), the UI's token under ui-token/, the webhook
+  # secret under webhook/, the
   # receivers' files under notifications/, the forge's token under forge/.
   - name: config
     projected:
@@ -193,6 +202,11 @@ volumes:
             name: {{ $sopsAge.secretName }}
             optional: true
             items: [{key: {{ $sopsAge.secretKey }}, path: sops/age/keys.txt}]
+        {{- end }}
+        {{- if and (not .once) $values.uiToken.secretName }}
+        - secret:
+            name: {{ $values.uiToken.secretName }}
+            items: [{key: {{ $values.uiToken.secretKey }}, path: ui-token/{{ $values.uiToken.secretKey }}}]
         {{- end }}
         {{- if and (not .once) $values.webhook.secretName }}
         - secret:
