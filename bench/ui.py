@@ -3,7 +3,7 @@
 The releases page, the graph page and the JSON API they are built from, served by the real
 HTTP server (`ObservabilityServer`, its routes, threads and page functions) over a list of
 N generated release summaries shaped as the API makes them (state, message, revision,
-labels, dependsOn). Two figures: the server's time per request (median and p95 over
+labels, dependsOn, outputsTaken, a commit link, an age). Two figures: the server's time per request (median and p95 over
 `--requests` sequential GETs) and, in Debian's headless Chromium, the page's first
 contentful paint and its domInteractive, DOMContentLoaded and load (Performance API), the
 JSON API's answer timed the same way in the same run as the baseline. Results go to
@@ -63,10 +63,12 @@ BROWSER_FIGURES = (
 
 def release_summaries(count: int) -> list[JsonValue]:
     """`count` summaries over 20 namespaces, each release after the first of a namespace
-    depending on the one before it, as `release_summary` shapes them."""
+    depending on the one before it (taking two outputs), as `release_summary` shapes them,
+    with a commit link and an age."""
     summaries: list[JsonValue] = []
     for index in range(count):
         namespace, position = f"bench-{index % 20:02d}", index // 20
+        revision, depended = f"{index:040x}", f"{namespace}/release-{position - 1:04d}"
         summaries.append(
             {
                 "name": f"release-{position:04d}",
@@ -75,9 +77,15 @@ def release_summaries(count: int) -> list[JsonValue]:
                 "chart": {"path": "charts/app"},
                 "state": STATES[index % len(STATES)],
                 "message": f"all {index % 9 + 1} resources are Ready",
-                "revision": f"{index:040x}",
+                "revision": revision,
+                "revisionUrl": f"https://forge.example/shop/deploy/commit/{revision}",
+                "installed": "2026-12-01T10:00:00Z",
+                "lastApplied": "2026-12-06T10:00:00Z",
                 "outcome": "Applied",
-                "dependsOn": [f"{namespace}/release-{position - 1:04d}"] if position else [],
+                "dependsOn": [depended] if position else [],
+                "outputsTaken": [{"alias": "up", "release": depended, "outputs": ["host", "port"]}]
+                if position
+                else [],
             }
         )
     return summaries
