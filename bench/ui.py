@@ -2,12 +2,12 @@
 
 The releases page, the graph page and the JSON API they are built from, served by the real
 HTTP server (`ObservabilityServer`, its routes, threads and page functions) over a list of
-N generated release summaries shaped as the API makes them (state, message, revision,
-labels, dependsOn, outputsTaken, a commit link, an age). Two figures: the server's time per request (median and p95 over
-`--requests` sequential GETs) and, in Debian's headless Chromium, the page's first
-contentful paint and its domInteractive, DOMContentLoaded and load (Performance API), the
-JSON API's answer timed the same way in the same run as the baseline. Results go to
-`bench/results/ui-<timestamp>.md|.json`.
+N generated release summaries shaped as the API makes them (state, message, revision and
+its commit link, age, labels, dependsOn, outputsTaken). Two figures: the server's time per
+request (median and p95 over `--requests` sequential GETs) and, in Debian's headless
+Chromium, the page's first contentful paint and its domInteractive, DOMContentLoaded and
+load (Performance API), the JSON API's answer timed the same way in the same run as the
+baseline. Results go to `bench/results/ui-<timestamp>.md|.json`.
 """
 
 from __future__ import annotations
