@@ -22,8 +22,10 @@ $(BIN)/.installed: pyproject.toml requirements/dev.txt
 
 setup: $(BIN)/.installed
 
+# The dev cluster's binaries, Gitea (forge tests) and axe-core from npm (the UI's accessibility
+# test), each cached under ~/.cache/harmonia, never in the repository.
 binaries: setup
-	$(BIN)/harmonia dev-cluster build --with-gitea
+	$(BIN)/harmonia dev-cluster build --with-gitea --with-axe-core
 
 # Debian's packages the tests need: the OCI registry the chart-source tests push charts to on
 # loopback; buildah and mmdebstrap, which build the container image without a Docker engine;

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from devcluster.axe_core import ensure_axe_core
 from devcluster.build import BuildError, cached_binaries, ensure_binaries, ensure_gitea
 from devcluster.cluster import ClusterError, DevCluster, kubeconfig_path
 from devcluster.state import Ports, default_state_dir
@@ -38,12 +39,19 @@ def dev_cluster() -> None:
     is_flag=True,
     help="Also the Gitea the forge tests run (tests/forge/; minutes the first time).",
 )
-def build(with_gitea: bool) -> None:
+@click.option(
+    "--with-axe-core",
+    is_flag=True,
+    help="Also axe-core from npm, the accessibility checker of the web UI's browser tests.",
+)
+def build(with_gitea: bool, with_axe_core: bool) -> None:
     """Build (or find cached) every dev-cluster binary and print their paths."""
     try:
         binaries = ensure_binaries(_progress)
         if with_gitea:
             binaries["gitea"] = ensure_gitea(_progress)
+        if with_axe_core:
+            binaries["axe-core"] = ensure_axe_core(_progress)
     except BuildError as error:
         raise click.ClickException(str(error)) from error
     for name, path in binaries.items():

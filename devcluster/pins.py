@@ -132,3 +132,12 @@ BINARIES: dict[str, str] = {
     "sops": "sops",
     "age-keygen": "age",
 }
+
+# The accessibility checker the web UI's browser tests inject into each page
+# (tests/cluster/test_ui_accessibility.py), from the npm registry; the integrity is the
+# registry's `dist.integrity` of that version's tarball, checked at each use.
+AXE_CORE_VERSION = "4.14.1"
+AXE_CORE_INTEGRITY = (
+    "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCK"
+    "g2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ=="
+)

@@ -142,7 +142,7 @@ def _svg(
     boxes = "\n".join(_box(key, at[key], summaries) for key in sorted(at))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="Dependency graph">\n'
+        f'viewBox="0 0 {width} {height}" role="group" aria-label="Dependency graph">\n'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
         'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>'
         "</defs>\n"
