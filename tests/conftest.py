@@ -11,6 +11,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,19 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCluster]:
     info = dev.up(binaries, ports=Ports.free())
     try:
         yield LiveCluster(kubeconfig=info.kubeconfig, binaries=binaries)
+    finally:
+        dev.down()
+
+
+@contextmanager
+def own_dev_cluster(folder: Path) -> Iterator[tuple[LiveCluster, DevCluster]]:
+    """A dev cluster of a test's own, started in `folder` on free ports, stopped at the end:
+    for a test that kills its parts, or that needs a second cluster beside the session's."""
+    binaries = ensure_binaries()
+    dev = DevCluster(folder / "state")
+    info = dev.up(binaries, ports=Ports.free())
+    try:
+        yield LiveCluster(kubeconfig=info.kubeconfig, binaries=binaries), dev
     finally:
         dev.down()
 

@@ -30,7 +30,10 @@ STYLE_PATH = f"{ASSETS_PATH}/releases.css"
 ICON_PATH = f"{ASSETS_PATH}/favicon.svg"
 """A page's own icon: else a browser asks for `/favicon.ico`, a 404 in its console."""
 RELEASE_SCRIPT_PATH = f"{ASSETS_PATH}/release.js"
+LIVE_SCRIPT_PATH = f"{ASSETS_PATH}/live.js"
+"""The stream's one listener, which every page's script uses (loaded before it)."""
 ASSET_PATHS = (
+    LIVE_SCRIPT_PATH,
     SCRIPT_PATH,
     GRAPH_SCRIPT_PATH,
     RECONCILER_SCRIPT_PATH,
@@ -139,10 +142,14 @@ def page(title: str, script_path: str, body: str, root: str = "") -> str:
 
 
 def _script(root: str, script_path: str) -> str:
-    """The page's script element; none for a page without a script (`script_path` "")."""
+    """The page's script elements, the stream's listener first (deferred scripts run in
+    order); none for a page without a script (`script_path` "")."""
     if not script_path:
         return ""
-    return f'<script src="{attribute(root + script_path[1:])}" defer></script>'
+    return "\n".join(
+        f'<script src="{attribute(root + path[1:])}" defer></script>'
+        for path in (LIVE_SCRIPT_PATH, script_path)
+    )
 
 
 def navigation(current: str, root: str) -> str:

@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devcluster.build import ensure_binaries
 from devcluster.cluster import DevCluster
 from devcluster.state import Ports
-from tests.conftest import GitRepos, LiveCluster
+from tests.conftest import GitRepos, LiveCluster, own_dev_cluster
 from tests.waiting import wait_for
 
 REPOSITORY_ROOT = Path(__file__).parents[2]
@@ -69,13 +68,8 @@ class OwnCluster:
 
 @pytest.fixture()
 def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnCluster]:
-    binaries = ensure_binaries()
-    dev = DevCluster(tmp_path_factory.mktemp("own-cluster") / "state")
-    info = dev.up(binaries, ports=Ports.free())
-    try:
-        yield OwnCluster(LiveCluster(kubeconfig=info.kubeconfig, binaries=binaries), dev)
-    finally:
-        dev.down()
+    with own_dev_cluster(tmp_path_factory.mktemp("own-cluster")) as (live, dev):
+        yield OwnCluster(live, dev)
 
 
 @dataclass(frozen=True)

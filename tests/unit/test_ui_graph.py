@@ -81,7 +81,8 @@ def test_a_hostile_message_appears_escaped_and_adds_no_tag_script_or_style() -> 
 
     assert HOSTILE not in html
     assert [attrs for tag, attrs in tags if tag == "script"] == [
-        {"src": "ui/graph.js", "defer": None}
+        {"src": "ui/live.js", "defer": None},
+        {"src": "ui/graph.js", "defer": None},
     ]
     assert not any(tag in {"img", "style"} for tag, _ in tags)
     assert not any(name == "style" or name.startswith("on") for _, attrs in tags for name in attrs)
@@ -163,7 +164,7 @@ def test_a_hostile_output_name_on_an_edge_is_escaped() -> None:
     html = graph_page({"releases": [release("data/zk", "Ready"), kafka]}, PageQuery())
 
     assert HOSTILE not in html
-    assert [tag for tag, _ in tags_of(html)].count("script") == 1
+    assert [tag for tag, _ in tags_of(html)].count("script") == 2
     assert not any(tag == "img" for tag, _ in tags_of(html))
 
 

@@ -76,7 +76,7 @@ def test_a_hostile_message_appears_escaped_and_adds_no_tag() -> None:
 
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
     assert HOSTILE not in html
-    assert [tag for tag, _ in tags_of(html)].count("script") == 1
+    assert [tag for tag, _ in tags_of(html)].count("script") == 2
     assert not any(tag == "img" for tag, _ in tags_of(html))
 
 
@@ -84,11 +84,14 @@ def test_the_page_has_no_inline_script_and_every_url_stays_under_a_path_prefix()
     tags = tags_of(releases_page(listed({}), PageQuery()))
 
     scripts = [attrs for tag, attrs in tags if tag == "script"]
-    assert scripts == [{"src": "ui/releases.js", "defer": None}]
+    assert scripts == [
+        {"src": "ui/live.js", "defer": None},
+        {"src": "ui/releases.js", "defer": None},
+    ]
     named = ("src", "href", "action", "data-events")
     urls = [str(attrs[name]) for _, attrs in tags for name in named if name in attrs]
     prefix = "https://example.org/harmonia/"
-    assert len(urls) == 8 + len(RELEASES) and all(
+    assert len(urls) == 9 + len(RELEASES) and all(
         urljoin(prefix, url).startswith(prefix) for url in urls
     )
     assert not any(name.startswith("on") for _, attrs in tags for name in attrs)
@@ -184,7 +187,8 @@ def test_a_bad_filter_is_a_json_400_that_names_it(port: int, query: str, named: 
 @pytest.mark.parametrize(
     ("path", "media_type", "marker"),
     [
-        ("/ui/releases.js", "text/javascript", "new EventSource(table.dataset.events)"),
+        ("/ui/live.js", "text/javascript", "new EventSource(url)"),
+        ("/ui/releases.js", "text/javascript", "listenToReleases(table.dataset.events"),
         ("/ui/releases.css", "text/css", "border-collapse"),
         ("/ui/favicon.svg", "image/svg+xml", "<svg"),
     ],

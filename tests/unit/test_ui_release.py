@@ -186,14 +186,17 @@ def test_a_hostile_value_anywhere_appears_escaped_and_adds_no_tag() -> None:
     assert HOSTILE not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
     tags = [tag for tag, _ in tags_of(html)]
-    assert tags.count("script") == 1 and "img" not in tags
+    assert tags.count("script") == 2 and "img" not in tags
 
 
 def test_every_url_stays_under_a_path_prefix_and_no_script_or_style_is_inline() -> None:
     tags = tags_of(release_page(kafka()))
 
     scripts = [attrs for tag, attrs in tags if tag == "script"]
-    assert scripts == [{"src": "../../ui/release.js", "defer": None}]
+    assert scripts == [
+        {"src": "../../ui/live.js", "defer": None},
+        {"src": "../../ui/release.js", "defer": None},
+    ]
     named = ("src", "href", "data-events")
     urls = [str(attrs[name]) for _, attrs in tags for name in named if name in attrs]
     page_address = "https://example.org/harmonia/releases/streaming/kafka"
@@ -247,7 +250,7 @@ def test_the_server_answers_a_release_page_with_its_policy_and_script(port: int)
     assert headers["Content-Type"] == "text/html; charset=utf-8"
     assert headers["Content-Security-Policy"].startswith("default-src 'self';")
     assert "<h1>streaming/kafka</h1>" in html
-    assert script_status == 200 and "new EventSource(release.dataset.events)" in script
+    assert script_status == 200 and "listenToReleases(release.dataset.events" in script
 
 
 @pytest.mark.parametrize(
@@ -278,7 +281,7 @@ def test_an_unknown_or_hostile_release_is_a_404_saying_so_that_injects_nothing(
         assert "<script>" not in body
         assert headers["Content-Type"] == "text/html; charset=utf-8"
         assert "<h1>Release not found</h1>" in body
-        assert [tag for tag, _ in tags_of(body)].count("script") == 1
+        assert [tag for tag, _ in tags_of(body)].count("script") == 2
 
 
 def test_the_missing_release_page_escapes_its_message() -> None:

@@ -5,16 +5,10 @@
 
 document.addEventListener("DOMContentLoaded", () => {
   const graph = document.getElementById("graph");
-  if (!graph || !window.EventSource) {
+  if (!graph) {
     return;
   }
-  const stream = new EventSource(graph.dataset.events);
-  // A browser allows 6 connections to a server: a page kept in its history cache must not
-  // hold one, or a few visits later a page waits for a free one. Back, it is reloaded.
-  window.addEventListener("pagehide", () => stream.close());
-  window.addEventListener("pageshow", (shown) => shown.persisted && location.reload());
-  stream.addEventListener("release", (message) => {
-    const event = JSON.parse(message.data);
+  listenToReleases(graph.dataset.events, (event) => {
     for (const box of graph.querySelectorAll("g.release")) {
       if (box.dataset.release !== event.release) {
         continue;

@@ -95,8 +95,6 @@ document.addEventListener("DOMContentLoaded", () => {
     window.clearTimeout(again);
     again = window.setTimeout(refresh, AFTER_EVENT_SECONDS * 1000);
   }
-  if (window.EventSource) {
-    new EventSource(view.dataset.events).addEventListener("release", refreshSoonAndAfter);
-  }
+  listenToReleases(view.dataset.events, refreshSoonAndAfter);
   window.setInterval(refresh, REFRESH_SECONDS * 1000);
 });

@@ -5,15 +5,13 @@
 
 document.addEventListener("DOMContentLoaded", () => {
   const release = document.getElementById("release");
-  if (!release || !window.EventSource) {
+  if (!release) {
     return;
   }
   const state = document.getElementById("state");
   const message = document.getElementById("message");
   const events = document.querySelector("#events tbody");
-  const stream = new EventSource(release.dataset.events);
-  stream.addEventListener("release", (frame) => {
-    const event = JSON.parse(frame.data);
+  listenToReleases(release.dataset.events, (event) => {
     if (event.release !== release.dataset.release) {
       return;
     }

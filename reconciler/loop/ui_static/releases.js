@@ -4,16 +4,10 @@
 
 document.addEventListener("DOMContentLoaded", () => {
   const table = document.getElementById("releases");
-  if (!table || !window.EventSource) {
+  if (!table) {
     return;
   }
-  const stream = new EventSource(table.dataset.events);
-  // A browser allows 6 connections to a server: a page kept in its history cache must not
-  // hold one, or a few visits later a page waits for a free one. Back, it is reloaded.
-  window.addEventListener("pagehide", () => stream.close());
-  window.addEventListener("pageshow", (shown) => shown.persisted && location.reload());
-  stream.addEventListener("release", (message) => {
-    const event = JSON.parse(message.data);
+  listenToReleases(table.dataset.events, (event) => {
     for (const row of table.querySelectorAll("tbody tr")) {
       if (row.dataset.release !== event.release) {
         continue;
