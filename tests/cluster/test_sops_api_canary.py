@@ -119,7 +119,9 @@ def test_a_decrypted_value_a_dependent_puts_into_a_configmap_is_masked_in_its_di
         code, body = http_get(port, detail)
         return code == 200 and json.loads(body)["lastChange"] is not None
 
-    with running_ready(cluster, git_repos, tmp_path / "cache", tmp_path / "run.log", port, *decrypting):
+    with running_ready(
+        cluster, git_repos, tmp_path / "cache", tmp_path / "run.log", port, *decrypting
+    ):
         eventually(changed, what="consumer applied, its last change known", timeout=180)
         configmap = cluster.kubectl("-n", namespace, "get", "configmap", "consumer", "-o", "json")
         assert canaries.password in configmap.stdout, "the ConfigMap holds the decrypted value"
