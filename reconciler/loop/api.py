@@ -7,6 +7,7 @@ and every value under a key that names a secret, reads `***` (see `mask_values`)
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -371,11 +372,14 @@ def secret_values(view: ReleaseView) -> frozenset[str]:
 
 
 def rendered_secret_values(rendered: RenderedRelease | None) -> frozenset[str]:
-    """Every value of a render's v1 Secrets, hooks included."""
+    """Every value of a render's v1 Secrets, hooks included, and each in base64: the API
+    server stores a `stringData` value so, and its words (an admission webhook's denial, an
+    Event) may quote the stored Secret."""
     if rendered is None:
         return frozenset()
     hooks = (hook.object for hook in rendered.hooks)
-    return values_of_secrets([*rendered.objects, *hooks])
+    values = values_of_secrets([*rendered.objects, *hooks])
+    return values | {base64.b64encode(value.encode()).decode() for value in values}
 
 
 def mask_values(value: JsonValue, secrets: frozenset[str]) -> JsonValue:

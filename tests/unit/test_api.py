@@ -613,3 +613,29 @@ def test_the_recent_passes_and_events_of_the_detail_are_masked_like_the_rest() -
     assert body["events"][0]["message"] == "env holds ***"
     assert body["events"][0]["reason"] == "BackOff" and body["eventsProblem"] is None
     assert DB_SECRET not in json.dumps(body)
+
+
+def test_a_secrets_string_data_value_in_base64_as_the_api_server_stores_it_is_masked() -> None:
+    stored = base64.b64encode(PIN.encode()).decode()
+    stored_long = base64.b64encode(b"hunter2-battery-staple").decode()
+    shown = masked_view()
+    shown = dataclasses.replace(
+        shown,
+        rendered=rendered(
+            shown.key,
+            secret(pin=PIN, password="hunter2-battery-staple"),
+            values=shown.rendered.values if shown.rendered is not None else {},
+        ),
+    )
+    events: list[JsonObject] = [
+        {
+            "time": "2026-12-07T02:00:01Z",
+            "type": "Warning",
+            "reason": "Denied",
+            "object": "Secret/db",
+            "message": f"policy denied data.password={stored_long} data.pin={stored}",
+            "count": 1,
+        }
+    ]
+    body: Any = release_detail(shown, events=events)
+    assert body["events"][0]["message"] == "policy denied data.password=*** data.pin=***"
