@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import partial
 from enum import StrEnum
+from functools import partial
 
 from reconciler.objects import ObjectRef
 from reconciler.types import JsonObject, JsonValue, ReleaseKey
