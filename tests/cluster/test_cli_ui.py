@@ -239,3 +239,43 @@ def test_ui_on_loopback_answers_no_request_for_another_host_so_dns_rebinding_rea
             assert f'"namespace": "{namespace}"' in body
         code, err = ui.interrupt()
     assert code == 0, err
+
+
+def test_ui_masks_another_releases_secret_value_that_an_event_about_a_release_quotes(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    password = f"pw-{namespace[-6:]}-0f3c9a"
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    credentials = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db-credentials"},
+        "stringData": {"password": password},
+    }
+    settings = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web-settings"}}
+    bench.release(namespace, "db", chartPath=bench.chart("db", [credentials]))
+    bench.release(namespace, "web", chartPath=bench.chart("web", [settings]))
+    applied = harmonia(cluster, "apply", str(bench.root))
+    assert applied.returncode == 0, applied.stderr
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "web-settings.quoted", "namespace": namespace},
+        "involvedObject": {"kind": "ConfigMap", "namespace": namespace, "name": "web-settings"},
+        "reason": "Quoted",
+        "type": "Warning",
+        "message": f"a controller says: login with {password} failed",
+        "lastTimestamp": "2026-12-07T02:00:00Z",
+        "count": 1,
+    }
+    cluster.kubectl("-n", namespace, "create", "-f", "-", stdin=json.dumps(event))
+
+    with serving(cluster, str(bench.root)) as ui:
+        detail = ui.get(f"/api/v1/releases/{namespace}/web")
+        page = ui.get(f"/releases/{namespace}/web")
+        code, err = ui.interrupt()
+
+    assert code == 0, err
+    quoted = [e for e in json.loads(detail)["events"] if e["reason"] == "Quoted"]
+    assert [e["message"] for e in quoted] == ["a controller says: login with *** failed"]
+    assert password not in detail and password not in page
