@@ -143,8 +143,9 @@ class ChangeSet:
 
     def with_diffs(self, rewrite: Callable[[str], str]) -> ChangeSet:
         """This change set with each diff's text passed through `rewrite` when it is read
-        (so still written only if read): how a pass cuts the values it decrypted out of
-        the diffs of objects outside a Secret, which `mask_secret_values` leaves whole."""
+        (so still written only if read): how a pass cuts its Secrets' values and the values
+        it decrypted out of the diffs of objects that are no Secret (a ConfigMap holding a
+        decrypted value), which `mask_secret_values` leaves whole."""
         rewritten = tuple(
             change
             if change.diff is None
