@@ -36,6 +36,7 @@ from reconciler.kube.connection import KubeTarget
 from reconciler.kube.errors import KubeError
 from reconciler.loop.catalog import ReleaseCatalog
 from reconciler.loop.event_bus import EventBus
+from reconciler.loop.loopback_hosts import is_loopback
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.readiness_feed import ReadinessFeed
 from reconciler.loop.server import Endpoints, ObservabilityServer, parse_address
@@ -169,6 +170,7 @@ def _serve(
     listen: str, catalog: ReleaseCatalog, events: EventBus, *, open_browser: bool, what: str
 ) -> None:
     """Serve until SIGINT or SIGTERM, saying where."""
+    host = parse_address(listen)[0]
     try:
         server = ObservabilityServer(
             listen,
@@ -179,6 +181,7 @@ def _serve(
                 release=catalog.release_detail,
                 events=events,
             ),
+            loopback_hosts=is_loopback(host),
         )
     except OSError as error:
         raise click.BadParameter(f"{listen}: {error}", param_hint="--listen") from None
@@ -191,7 +194,6 @@ def _serve(
     signal.signal(signal.SIGTERM, on_signal)
     server.start()
     try:
-        host = parse_address(listen)[0]
         everywhere = host in ("", "0.0.0.0")
         url = f"http://{'127.0.0.1' if everywhere else host}:{server.port}/"
         scope = "every interface" if everywhere else f"on {host} only"

@@ -8,8 +8,9 @@ it, as with Flux's `ssa.ChangeSet`. Pure data, no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import partial
 
 from reconciler.objects import ObjectRef
 from reconciler.types import JsonObject, JsonValue, ReleaseKey
@@ -140,6 +141,19 @@ class ChangeSet:
         text = ", ".join(parts) or "no objects"
         return f"{text} (dry run)" if self.dry_run else text
 
+    def with_diffs(self, rewrite: Callable[[str], str]) -> ChangeSet:
+        """This change set with each diff's text passed through `rewrite` when it is read
+        (so still written only if read): how a pass cuts its Secrets' values and the values
+        it decrypted out of the diffs of objects that are no Secret (a ConfigMap holding a
+        decrypted value), which `mask_secret_values` leaves whole."""
+        rewritten = tuple(
+            change
+            if change.diff is None
+            else replace(change, diff=DiffText(partial(_rewritten, change.diff, rewrite)))
+            for change in self.changes
+        )
+        return replace(self, changes=rewritten)
+
     def to_json(self) -> JsonObject:
         """A JSON-compatible value (for `-o json`, the status report and the API)."""
         counts: dict[str, JsonValue] = {
@@ -152,3 +166,7 @@ class ChangeSet:
             "counts": counts,
             "changes": [change.to_json() for change in self.changes],
         }
+
+
+def _rewritten(diff: DiffText, rewrite: Callable[[str], str]) -> str:
+    return rewrite(diff.text)

@@ -7,8 +7,9 @@ and every value under a key that names a secret, reads `***` (see `mask_values`)
 
 from __future__ import annotations
 
+import base64
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -49,6 +50,9 @@ class ReleaseView:
     """Values of the Secrets its dependents rendered, which may hold its outputs."""
     revision_url: str | None = None
     """The forge's page of the commit last applied, when the catalog knows the forge."""
+    secrets_of_pass: PassSecrets | None = None
+    """The long Secret values of the whole pass: the cluster's words about this release (a
+    pod's termination message, an Event) may quote another release's Secret it reads."""
 
     @property
     def labels(self) -> Mapping[str, str]:
@@ -220,11 +224,20 @@ def release_list(views: Sequence[ReleaseView], query: Mapping[str, str]) -> Json
     """`{"releases": [summary, ...], "count": n}` for the views the query admits, by key."""
     chosen = parse_list_query(query)
     summaries: list[JsonValue] = [
-        mask_object(release_summary(view), secret_values(view))
+        _summary_masked(view)
         for view in sorted(views, key=lambda view: view.key)
         if chosen.admits(view)
     ]
     return {"releases": summaries, "count": len(summaries)}
+
+
+def _summary_masked(view: ReleaseView) -> JsonObject:
+    """The summary masked; its message (the cluster's words) of the pass's Secrets too."""
+    summary = mask_object(release_summary(view), secret_values(view))
+    message = summary.get("message")
+    if view.secrets_of_pass is not None and isinstance(message, str):
+        summary["message"] = view.secrets_of_pass.masked(message)
+    return summary
 
 
 def release_summary(view: ReleaseView) -> JsonObject:
@@ -327,7 +340,11 @@ def release_detail(
         "events": list(events),
         "eventsProblem": events_problem,
     }
-    return mask_object(body, secret_values(view))
+    masked = mask_object(body, secret_values(view))
+    if view.secrets_of_pass is None:
+        return masked
+    shown = view.secrets_of_pass.masked_all(masked)
+    return shown if isinstance(shown, dict) else masked
 
 
 def _never_applied(view: ReleaseView) -> JsonObject:
@@ -371,11 +388,14 @@ def secret_values(view: ReleaseView) -> frozenset[str]:
 
 
 def rendered_secret_values(rendered: RenderedRelease | None) -> frozenset[str]:
-    """Every value of a render's v1 Secrets, hooks included."""
+    """Every value of a render's v1 Secrets, hooks included, and each in base64: the API
+    server stores a `stringData` value so, and its words (an admission webhook's denial, an
+    Event) may quote the stored Secret."""
     if rendered is None:
         return frozenset()
     hooks = (hook.object for hook in rendered.hooks)
-    return values_of_secrets([*rendered.objects, *hooks])
+    values = values_of_secrets([*rendered.objects, *hooks])
+    return values | {base64.b64encode(value.encode()).decode() for value in values}
 
 
 def mask_values(value: JsonValue, secrets: frozenset[str]) -> JsonValue:
@@ -416,6 +436,38 @@ def _hides_secret(key: str, item: JsonValue, within: JsonObject) -> bool:
 def names_secret(key: str) -> bool:
     folded = key.lower().replace("-", "").replace("_", "")
     return any(word in folded for word in SECRET_KEY_WORDS)
+
+
+class PassSecrets:
+    """The Secret values of a whole pass at least `MIN_EMBEDDED_SECRET` long, and each in
+    base64, masked wherever they stand in a text. Thousands of them make the plain scan
+    (`_masked_text`) slow over a list of a thousand releases, so a text is scanned only when
+    one of its `MIN_EMBEDDED_SECRET`-character pieces is a piece of such a value."""
+
+    def __init__(self, values: Iterable[str]) -> None:
+        long = {value for value in values if len(value) >= MIN_EMBEDDED_SECRET}
+        long |= {base64.b64encode(value.encode()).decode() for value in long}
+        self._values = frozenset(long)
+        self._pieces = frozenset(
+            value[start : start + MIN_EMBEDDED_SECRET]
+            for value in long
+            for start in range(len(value) - MIN_EMBEDDED_SECRET + 1)
+        )
+
+    def masked(self, text: str) -> str:
+        """`text` with each of the values in it (or it, inside one of them) read `***`."""
+        width = MIN_EMBEDDED_SECRET
+        if any(text[at : at + width] in self._pieces for at in range(len(text) - width + 1)):
+            return _masked_text(text, self._values)
+        return text
+
+    def masked_all(self, value: JsonValue) -> JsonValue:
+        """Every string in `value` `masked` (keys stay: they are chart or API names)."""
+        if isinstance(value, dict):
+            return {key: self.masked_all(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.masked_all(item) for item in value]
+        return self.masked(value) if isinstance(value, str) else value
 
 
 def _masked_text(text: str, secrets: frozenset[str]) -> str:

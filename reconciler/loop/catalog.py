@@ -20,6 +20,7 @@ from reconciler.kube.client import KubeClient
 from reconciler.kube.errors import KubeError
 from reconciler.kube.watch import Watches
 from reconciler.loop.api import (
+    PassSecrets,
     ReleaseView,
     is_namespace_name,
     mask_values,
@@ -70,7 +71,14 @@ class _LastPass:
             report=self.report.releases.get(key),
             secrets_of_dependents=self.secrets_of_dependents.get(key, frozenset()),
             revision_url=revision_url,
+            secrets_of_pass=self.secrets_of_pass,
         )
+
+    @cached_property
+    def secrets_of_pass(self) -> PassSecrets:
+        """Every Secret value the pass rendered (and every value it decrypted): a release's
+        pods may read another release's Secret, and say its value in their messages."""
+        return PassSecrets(self.state.render.secrets)
 
     @cached_property
     def secrets_of_dependents(self) -> dict[ReleaseKey, frozenset[str]]:
@@ -176,7 +184,7 @@ class ReleaseCatalog:
         if last is None:
             return text
         masked = mask_values(text, secret_values(last.view(key, None)))
-        return masked if isinstance(masked, str) else str(masked)
+        return last.secrets_of_pass.masked(masked if isinstance(masked, str) else str(masked))
 
     def _read(
         self, *, namespace: str | None = None, release: ReleaseKey | None = None

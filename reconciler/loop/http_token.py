@@ -21,11 +21,13 @@ from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from starlette.requests import Request
+import anyio
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reconciler.loop.hook_receiver import WebhookSecretError, read_secret
+from reconciler.loop.http_limits import REQUEST_TIMEOUT_SECONDS
 from reconciler.loop.ui import ICON_PATH, STYLE_PATH
 from reconciler.loop.ui_login import login_page
 
@@ -193,7 +195,14 @@ class TokenGuard:
         headers = {name.lower(): value for name, value in request.headers.items()}
         if cross_site(headers):
             return _json_error(HTTPStatus.FORBIDDEN, "a login from another site is refused")
-        form = await _form(request)
+        try:
+            # Within the request deadline: a form trickled in forever would hold a
+            # connection of the server's `MAX_CONNECTIONS` that none can drop.
+            with anyio.fail_after(REQUEST_TIMEOUT_SECONDS):
+                form = await _form(request)
+        except (TimeoutError, ClientDisconnect):
+            message = "the login form did not arrive in time"
+            return _json_error(HTTPStatus.REQUEST_TIMEOUT, message, {"Connection": "close"})
         presented = (form or {}).get("token", "")
         if not presented or not hmac.compare_digest(presented.encode(), token.encode()):
             message = "That is not the token; try again." if form is not None else "Too long."

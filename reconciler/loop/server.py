@@ -50,6 +50,7 @@ from reconciler.loop.http_limits import (
     oversized_head,
 )
 from reconciler.loop.http_token import TokenGuard
+from reconciler.loop.loopback_hosts import names_loopback
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.openapi import OPENAPI, OPENAPI_PATH
 from reconciler.loop.ui import (
@@ -382,10 +383,12 @@ async def _http_error(request: Request, error: Exception) -> Response:
 class RequestGuard:
     """Before routing: a head over `MAX_REQUEST_BYTES` is refused (414/431) unread; an
     encoded slash names no route (no name has one, and `%2F` must not pass for a `/`);
-    trailing slashes are dropped (`/api/v1/` is `/api/v1`)."""
+    trailing slashes are dropped (`/api/v1/` is `/api/v1`); with `loopback_hosts`, a `Host`
+    naming anything but loopback is refused (403: `loopback_hosts.py`)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, loopback_hosts: bool = False) -> None:
         self._app = app
+        self._loopback_hosts = loopback_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -399,36 +402,61 @@ class RequestGuard:
             answer = error_answer(refusal[0], refusal[1], {"Connection": "close"})
         elif b"%2f" in raw_path.lower():
             answer = error_answer(HTTPStatus.NOT_FOUND, f"no such route: {scope['method']} {path}")
+        elif self._loopback_hosts and not _for_loopback(scope):
+            answer = error_answer(HTTPStatus.FORBIDDEN, _NOT_LOOPBACK)
         else:
             await self._app({**scope, "path": path}, receive, send)
             return
         await answer(scope, receive, send)
 
 
+_NOT_LOOPBACK = "this server listens on loopback and answers only requests for localhost"
+
+
+def _for_loopback(scope: Scope) -> bool:
+    """Whether the request's `Host` names loopback (a request without one is no browser's)."""
+    hosts = [value for name, value in scope["headers"] if name.lower() == b"host"]
+    return all(names_loopback(value.decode("latin-1")) for value in hosts)
+
+
 def build_app(
-    endpoints: Endpoints, streams: EventStreams, *, token_file: Path | None = None
+    endpoints: Endpoints,
+    streams: EventStreams,
+    *,
+    token_file: Path | None = None,
+    loopback_hosts: bool = False,
 ) -> ASGIApp:
-    """The ASGI app: the routes of `endpoints` behind the `RequestGuard` and, with a
-    `token_file`, the `TokenGuard`."""
+    """The ASGI app: the routes of `endpoints` behind the `RequestGuard` (`loopback_hosts`:
+    see there) and, with a `token_file`, the `TokenGuard`."""
     routes = _routes(endpoints, streams)
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.router.redirect_slashes = False
     guarded = app if token_file is None else TokenGuard(app, token_file, page_headers=_UI_HEADERS)
-    return RequestGuard(guarded)
+    return RequestGuard(guarded, loopback_hosts=loopback_hosts)
 
 
 class ObservabilityServer:
     """Serves `Endpoints` over HTTP from a daemon thread; binds when constructed."""
 
     def __init__(
-        self, address: str, endpoints: Endpoints, *, token_file: Path | None = None
+        self,
+        address: str,
+        endpoints: Endpoints,
+        *,
+        token_file: Path | None = None,
+        loopback_hosts: bool = False,
     ) -> None:
         """`address` is `host:port` or `:port` (every interface); port 0 picks a free one.
-        `token_file`: the bearer token's (`http_token.py`); None: no token asked for."""
+        `token_file`: the bearer token's (`http_token.py`); None: no token asked for.
+        `loopback_hosts`: answer only requests whose `Host` names loopback (`harmonia ui`
+        on loopback, with no token: no DNS-rebinding page may read it)."""
         self._socket = socket.create_server(parse_address(address))
         self._streams = EventStreams(endpoints.events)
+        app = build_app(
+            endpoints, self._streams, token_file=token_file, loopback_hosts=loopback_hosts
+        )
         config = uvicorn.Config(
-            build_app(endpoints, self._streams, token_file=token_file),
+            app,
             http=BoundedH11Protocol,
             ws="none",
             lifespan="off",

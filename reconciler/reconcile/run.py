@@ -121,12 +121,18 @@ def reconcile(
                 written.key, partial(finish_release, client, state, written, health)
             )
             ended = time.monotonic()
-        # The API server's and the hooks' words may quote what a Secret holds.
-        message = redacted(report.message, state.render.secrets)
+        # The API server's and the hooks' words may quote what a Secret holds; a diff, a
+        # value decrypted into an object that is no Secret (a warning of its render).
+        secrets = state.render.secrets
+        message = redacted(report.message, secrets)
+        changes = report.changes
         rendered = state.render.rendered.get(report.release)
         return dataclasses.replace(
             report,
             message=message,
+            changes=changes.with_diffs(partial(redacted, secrets=secrets))
+            if changes is not None and secrets
+            else changes,
             seconds=ended - step.started,
             warnings=rendered.warnings if rendered is not None else (),
         )

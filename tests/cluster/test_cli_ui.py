@@ -5,6 +5,7 @@ the cluster, Ctrl-C a clean exit; bad input named, with the Contracts' exit code
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import signal
@@ -199,3 +200,82 @@ def test_ui_exits_3_when_the_cluster_cannot_be_reached_and_1_when_path_is_no_rep
     assert nothing.returncode == 1, nothing.stderr
     assert "harmonia.yaml" in nothing.stderr and "nothing served" in nothing.stderr
     assert "http://" not in nothing.stdout
+
+
+def asked_as(port: int, path: str, host: str) -> tuple[int, str]:
+    """`GET path` on loopback with `Host: host` (what a browser sends for a page's own
+    address, even once its name resolves to 127.0.0.1)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Host": host})
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        connection.close()
+
+
+def test_ui_on_loopback_answers_no_request_for_another_host_so_dns_rebinding_reads_nothing(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    depending_releases(bench, namespace)
+    applied = harmonia(cluster, "apply", str(bench.root), "--source-id", bench.source)
+    assert applied.returncode == 0, applied.stderr
+
+    with serving(cluster) as ui:
+        path = f"/api/v1/releases?namespace={namespace}"
+        for host in (
+            f"attacker.example:{ui.port}",
+            "attacker.example",
+            f"127.0.0.1.nip.io:{ui.port}",
+        ):
+            for asked in (path, f"/releases/{namespace}/db", "/api/v1/events"):
+                status, body = asked_as(ui.port, asked, host)
+                assert status == 403, (host, asked, status, body)
+                assert namespace not in body, body
+        for host in (f"127.0.0.1:{ui.port}", f"localhost:{ui.port}", "localhost", "[::1]"):
+            status, body = asked_as(ui.port, path, host)
+            assert status == 200, (host, status, body)
+            assert f'"namespace": "{namespace}"' in body
+        code, err = ui.interrupt()
+    assert code == 0, err
+
+
+def test_ui_masks_another_releases_secret_value_that_an_event_about_a_release_quotes(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    password = f"pw-{namespace[-6:]}-0f3c9a"
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    credentials = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db-credentials"},
+        "stringData": {"password": password},
+    }
+    settings = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web-settings"}}
+    bench.release(namespace, "db", chartPath=bench.chart("db", [credentials]))
+    bench.release(namespace, "web", chartPath=bench.chart("web", [settings]))
+    applied = harmonia(cluster, "apply", str(bench.root))
+    assert applied.returncode == 0, applied.stderr
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "web-settings.quoted", "namespace": namespace},
+        "involvedObject": {"kind": "ConfigMap", "namespace": namespace, "name": "web-settings"},
+        "reason": "Quoted",
+        "type": "Warning",
+        "message": f"a controller says: login with {password} failed",
+        "lastTimestamp": "2026-12-07T02:00:00Z",
+        "count": 1,
+    }
+    cluster.kubectl("-n", namespace, "create", "-f", "-", stdin=json.dumps(event))
+
+    with serving(cluster, str(bench.root)) as ui:
+        detail = ui.get(f"/api/v1/releases/{namespace}/web")
+        page = ui.get(f"/releases/{namespace}/web")
+        code, err = ui.interrupt()
+
+    assert code == 0, err
+    quoted = [e for e in json.loads(detail)["events"] if e["reason"] == "Quoted"]
+    assert [e["message"] for e in quoted] == ["a controller says: login with *** failed"]
+    assert password not in detail and password not in page

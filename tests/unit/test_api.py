@@ -20,6 +20,7 @@ from reconciler.loop.api import (
     MAX_REQUIREMENTS,
     MAX_SELECTOR_LENGTH,
     NOT_INSTALLED,
+    PassSecrets,
     ReleaseView,
     mask_values,
     names_secret,
@@ -613,3 +614,61 @@ def test_the_recent_passes_and_events_of_the_detail_are_masked_like_the_rest() -
     assert body["events"][0]["message"] == "env holds ***"
     assert body["events"][0]["reason"] == "BackOff" and body["eventsProblem"] is None
     assert DB_SECRET not in json.dumps(body)
+
+
+def test_a_secrets_string_data_value_in_base64_as_the_api_server_stores_it_is_masked() -> None:
+    stored = base64.b64encode(PIN.encode()).decode()
+    stored_long = base64.b64encode(b"hunter2-battery-staple").decode()
+    shown = masked_view()
+    shown = dataclasses.replace(
+        shown,
+        rendered=rendered(
+            shown.key,
+            secret(pin=PIN, password="hunter2-battery-staple"),
+            values=shown.rendered.values if shown.rendered is not None else {},
+        ),
+    )
+    events: list[JsonObject] = [
+        {
+            "time": "2026-12-07T02:00:01Z",
+            "type": "Warning",
+            "reason": "Denied",
+            "object": "Secret/db",
+            "message": f"policy denied data.password={stored_long} data.pin={stored}",
+            "count": 1,
+        }
+    ]
+    body: Any = release_detail(shown, events=events)
+    assert body["events"][0]["message"] == "policy denied data.password=*** data.pin=***"
+
+
+def test_another_releases_secret_value_the_cluster_quotes_is_masked_in_list_and_detail() -> None:
+    """web's pod reads db's Secret and dies saying its value: web renders no such Secret,
+    the pass does."""
+    other = "db-password-7d0c41f9"
+    said = f"container web: login failed for {other} ({base64.b64encode(other.encode()).decode()})"
+    key = release_key("shop", "web")
+    applied = status(key)
+    health = dataclasses.replace(applied.health, state=ReleaseState.DEGRADED, message=said)
+    shown = dataclasses.replace(
+        view(),
+        status=dataclasses.replace(applied, health=health),
+        secrets_of_pass=PassSecrets({other, "4711"}),
+    )
+    events: list[JsonObject] = [
+        {
+            "time": "2026-12-07T02:00:01Z",
+            "type": "Warning",
+            "reason": "BackOff",
+            "object": "Pod/web-1",
+            "message": said,
+            "count": 1,
+        }
+    ]
+    masked = "container web: login failed for *** (***)"
+    summary: Any = release_list([shown], {})["releases"]
+    detail: Any = release_detail(shown, events=events)
+    assert summary[0]["message"] == masked
+    assert detail["message"] == masked and detail["events"][0]["message"] == masked
+    assert other not in json.dumps([summary, detail])
+    assert detail["outputs"] == {"port": 9092}, "a short value is no long secret's piece"

@@ -153,3 +153,26 @@ def test_one_object_at_two_api_versions_is_still_one_object() -> None:
     second = ObjectChange(ObjectRef("autoscaling/v2", "HPA", "shop", "a"), Action.CREATED, "")
     with pytest.raises(ValueError, match="appears twice"):
         ChangeSet(RELEASE, (first, second))
+
+
+def test_with_diffs_rewrites_each_diff_when_read_and_keeps_the_rest() -> None:
+    read: list[str] = []
+
+    def rewrite(text: str) -> str:
+        read.append(text)
+        return text.replace("hunter22", "***")
+
+    changes = ChangeSet(
+        RELEASE,
+        (
+            change("a", Action.CREATED, diff_text="+  password: hunter22\n"),
+            change("b", Action.DELETED),
+        ),
+    )
+    rewritten = changes.with_diffs(rewrite)
+    assert read == [], "nothing is rewritten before a diff is read"
+    assert [c.diff_text for c in rewritten.changes] == ["+  password: ***\n", None]
+    assert [(c.ref, c.action, c.reason) for c in rewritten.changes] == [
+        (c.ref, c.action, c.reason) for c in changes.changes
+    ]
+    assert rewritten.counts == changes.counts

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hmac
 import http.client
+import socket
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlencode
@@ -16,6 +18,7 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.loop import http_token
+from reconciler.loop.http_limits import REQUEST_TIMEOUT_SECONDS
 from reconciler.loop.http_token import (
     SESSION_COOKIE,
     authorized,
@@ -251,6 +254,27 @@ def test_a_wrong_token_on_the_login_form_sets_no_cookie(port: int) -> None:
 def test_a_login_posted_from_another_site_is_refused(port: int) -> None:
     answer = login(port, TOKEN, {"Origin": "https://evil.example"})
     assert answer.status == 403 and answer.headers["Set-Cookie"] is None
+
+
+def test_a_login_form_trickled_in_past_the_request_deadline_is_answered_408_and_closed(
+    port: int,
+) -> None:
+    connection = socket.create_connection(("127.0.0.1", port))
+    connection.sendall(
+        b"POST /login HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nt"
+    )
+    connection.settimeout(0.5)
+    started, answer = time.monotonic(), b""
+    with connection:
+        while time.monotonic() - started < REQUEST_TIMEOUT_SECONDS + 3:
+            try:
+                answer = connection.recv(1000)
+                break
+            except TimeoutError:
+                connection.sendall(b"o")  # a byte of the form now and then, never the whole
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert time.monotonic() - started < REQUEST_TIMEOUT_SECONDS + 2
 
 
 def test_an_unreadable_token_file_answers_503(port: int, tmp_path: Path) -> None:
