@@ -104,7 +104,9 @@ def test_every_helm_feature_renders_or_fails_as_helm_template_does(
 def test_the_feature_chart_shows_each_feature_it_is_meant_to_compare(
     renderer: Renderer,
 ) -> None:
-    shown = renderer.template(request(FEATURES, OWNED, api_versions=("example.com/v1",)), timeout=60)
+    shown = renderer.template(
+        request(FEATURES, OWNED, api_versions=("example.com/v1",)), timeout=60
+    )
     assert shown.ok, shown.error
     for expected in (
         "# Source: features/crds/widget.yaml",  # CRDs included
