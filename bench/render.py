@@ -113,9 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             }
             for way, run in runs.items():
                 samples[way].append(run)
-                log(
-                    f"repeat {index + 1} {way}: {run['seconds']:.2f}s, CPU {run['cpu_seconds']:.1f}s"
-                )
+                seconds, cpu_seconds = run["seconds"], run["cpu_seconds"]
+                log(f"repeat {index + 1} {way}: {seconds:.2f}s, CPU {cpu_seconds:.1f}s")
             helm_digests, renderer_digests = (run.pop("digests") for run in runs.values())
             compared = len(helm_digests)
             identical = identical and helm_digests == renderer_digests and compared > 0

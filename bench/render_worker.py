@@ -21,6 +21,7 @@ from reconciler.desired import Tools, compute_desired_state
 from reconciler.policy import load_policy
 from reconciler.render.environment import choose_versions
 from reconciler.render.helm import engine
+from reconciler.render.manifests.parse import parse_manifests as original_parse
 from reconciler.render.model import KubeObject
 
 digests: dict[str, str] = {}
@@ -33,11 +34,9 @@ def recording_parse(text: str, *, subject: str) -> tuple[KubeObject, ...]:
     return original_parse(text, subject=subject)
 
 
-original_parse = engine.parse_manifests
-
-
 def one_pass(arguments: argparse.Namespace) -> dict[str, Any]:
-    engine.parse_manifests = recording_parse  # type: ignore[assignment]
+    # The engine's own name for the parser, so both ways are recorded at the same point.
+    setattr(engine, "parse_manifests", recording_parse)  # noqa: B010
     tools = Tools(
         helm=arguments.helm, kubectl=None, cache_dir=arguments.cache, renderer=arguments.renderer
     )
