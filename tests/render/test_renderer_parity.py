@@ -15,7 +15,7 @@ import pytest
 
 from reconciler.render.helm.engine import render_helm, template_arguments
 from reconciler.render.helm.process import HelmRun, run_helm
-from reconciler.render.helm.renderer import Renderer, TemplateRequest
+from reconciler.render.helm.renderer import Renderer, TemplateRequest, renderer_for
 from reconciler.render.model import ChartKind, RenderEnvironment, RenderError, ResolvedChart
 from reconciler.types import JsonObject
 from tests.render.conftest import FIXTURE_CHARTS
@@ -166,3 +166,13 @@ def test_a_renderer_killed_mid_pass_is_restarted_and_every_release_still_renders
         renderer.close()
     assert [result.error for result in results if not result.ok] == []
     assert all(result.stdout == expected.stdout for result in results)
+
+
+def test_one_renderer_serves_every_render_of_a_harmonia_process(renderer_binary: Path) -> None:
+    shared = renderer_for(renderer_binary)
+    assert renderer_for(renderer_binary) is shared
+    first = shared.template(request(FEATURES, OWNED), timeout=60)
+    pid = shared._running().pid
+    second = shared.template(request(FEATURES, {**OWNED, "greeting": "hi"}), timeout=60)
+    assert first.ok and second.ok
+    assert shared._running().pid == pid
