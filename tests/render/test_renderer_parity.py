@@ -176,3 +176,27 @@ def test_one_renderer_serves_every_render_of_a_harmonia_process(renderer_binary:
     second = shared.template(request(FEATURES, {**OWNED, "greeting": "hi"}), timeout=60)
     assert first.ok and second.ok
     assert shared._running().pid == pid
+
+
+def test_a_render_past_its_timeout_fails_alone_and_the_next_one_renders(
+    tmp_path: Path, renderer_binary: Path
+) -> None:
+    slow = tmp_path / "slow"
+    (slow / "templates").mkdir(parents=True)
+    (slow / "Chart.yaml").write_text("apiVersion: v2\nname: slow\nversion: 0.1.0\n")
+    (slow / "templates" / "loop.yaml").write_text(
+        "{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}"
+    )
+    renderer = Renderer(renderer_binary)
+    try:
+        # More endless templates than the renderer renders at once (one per core).
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            late = list(
+                pool.map(lambda _: renderer.template(request(slow, {}), timeout=1), range(4))
+            )
+        after = renderer.template(request(FEATURES, OWNED), timeout=20)
+    finally:
+        renderer.close()
+    timed_out = HelmRun(ok=False, stdout="", error="helm did not finish within 1s")
+    assert late == [timed_out] * 4
+    assert after.ok, after.error

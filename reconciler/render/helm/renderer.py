@@ -127,6 +127,9 @@ class RendererProcess:
                 answer.set_exception(RendererExited())
         return answer
 
+    def kill(self) -> None:
+        self._process.kill()
+
     def close(self) -> None:
         """End the renderer: it finishes what it was asked, then exits on end of input."""
         with self._lock:
@@ -188,12 +191,16 @@ class Renderer:
 
     def template(self, request: TemplateRequest, *, timeout: float) -> HelmRun:
         """`helm template` of `request`; a renderer that dies on it is restarted and asked
-        once more, and a request past `timeout` seconds is a failure, as with helm."""
+        once more, and a request past `timeout` seconds is a failure, as with helm (the
+        renderer is ended, as helm would be, and started again for the next request)."""
         for attempt in range(2):
             process = self._running()
             try:
                 return process.submit(request).result(timeout=timeout)
             except FutureTimeout:
+                # Helm cannot stop a template midway: end the renderer, so the template
+                # does not hold a slot for ever (the others in flight are asked again).
+                process.kill()
                 return HelmRun(
                     ok=False, stdout="", error=f"helm did not finish within {timeout:g}s"
                 )
