@@ -200,3 +200,12 @@ def test_a_render_past_its_timeout_fails_alone_and_the_next_one_renders(
     timed_out = HelmRun(ok=False, stdout="", error="helm did not finish within 1s")
     assert late == [timed_out] * 4
     assert after.ok, after.error
+
+
+def test_a_renderer_that_cannot_start_fails_the_release_naming_it(tmp_path: Path) -> None:
+    broken = tmp_path / "harmonia-renderer"
+    broken.write_text("not a program")
+    broken.chmod(0o755)
+    failed = Renderer(broken).template(request(FEATURES, OWNED), timeout=10)
+    assert not failed.ok
+    assert failed.error.startswith("harmonia-renderer did not start: [Errno 8] Exec format error")

@@ -147,7 +147,10 @@ class RendererProcess:
         stdout = self._process.stdout
         assert stdout is not None
         for line in stdout:
-            answer = json.loads(line)
+            try:
+                answer = json.loads(line)
+            except ValueError:
+                continue  # not an answer (the protocol has stdout carry nothing else)
             with self._lock:
                 waiting = self._pending.pop(str(answer.get("id", "")), None)
             if waiting is not None:
@@ -194,7 +197,10 @@ class Renderer:
         once more, and a request past `timeout` seconds is a failure, as with helm (the
         renderer is ended, as helm would be, and started again for the next request)."""
         for attempt in range(2):
-            process = self._running()
+            try:
+                process = self._running()
+            except OSError as error:
+                return HelmRun(ok=False, stdout="", error=f"{RENDERER_NAME} did not start: {error}")
             try:
                 return process.submit(request).result(timeout=timeout)
             except FutureTimeout:
