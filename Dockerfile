@@ -4,7 +4,8 @@
 # CI builds this file unchanged with buildah and runs the image against the dev cluster
 # (tests/image/); docs/install.md, "The image", says what it holds and how big it is.
 
-# The tools every chart kind needs (helm; kubectl for Kustomize folders; sops for
+# The tools every chart kind needs (helm and harmonia-renderer, Helm's engine as one
+# long-lived process, built from renderer/; kubectl for Kustomize folders; sops for
 # encrypted files), built by the dev cluster's own recipe: devcluster/build.py, with the
 # versions and ldflags of devcluster/pins.py, CGO off, -trimpath. The image renders with
 # the binaries the tests render with, and `go` checks every module it fetches against
@@ -18,10 +19,11 @@ RUN apt-get update \
 WORKDIR /src
 COPY reconciler/__init__.py reconciler/locations.py ./reconciler/
 COPY devcluster/__init__.py devcluster/pins.py devcluster/build.py ./devcluster/
+COPY renderer ./renderer
 ENV HARMONIA_CACHE_DIR=/var/cache/harmonia-build
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    python3 -m devcluster.build helm kubectl sops --into /out \
-    && /out/helm version --short && /out/kubectl version --client && /out/sops --version --disable-version-check
+    python3 -m devcluster.build helm harmonia-renderer kubectl sops --into /out \
+    && /out/helm version --short && /out/harmonia-renderer < /dev/null && /out/kubectl version --client && /out/sops --version --disable-version-check
 
 # Debian's own python3 (3.11 in bookworm, the version pyproject.toml supports), so the
 # virtual environment built here runs unchanged in the final stage, same base, same path.
@@ -58,12 +60,13 @@ RUN groupadd --system --gid 10001 harmonia \
     && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/harmonia \
         --shell /usr/sbin/nologin harmonia \
     && install -d -o 10001 -g 10001 /var/cache/harmonia
-COPY --from=tools /out/helm /out/kubectl /out/sops /usr/local/bin/
+COPY --from=tools /out/helm /out/harmonia-renderer /out/kubectl /out/sops /usr/local/bin/
 COPY --from=builder /opt/harmonia /opt/harmonia
 ENV PATH=/opt/harmonia/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HARMONIA_HELM=/usr/local/bin/helm \
+    HARMONIA_RENDERER=/usr/local/bin/harmonia-renderer \
     HARMONIA_KUBECTL=/usr/local/bin/kubectl \
     HARMONIA_SOPS=/usr/local/bin/sops \
     HARMONIA_CACHE_DIR=/var/cache/harmonia

@@ -50,11 +50,38 @@ def go_version() -> str:
     ).stdout.strip()
 
 
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+"""Where `source` components live (the image's tools stage copies them beside devcluster/)."""
+
+
 def recipe_hash(component: Component, go: str) -> str:
     recipe = "\n".join(
         [component.module, component.version, *component.packages, *component.ldflags, go]
     )
+    if component.source:
+        recipe += "\n" + source_hash(REPOSITORY_ROOT / component.source)
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
+
+
+def source_hash(folder: Path) -> str:
+    """A digest of every file's path and bytes: an edited renderer is a new build."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def check_source_pin(component: Component, go_mod: str) -> None:
+    """A source component's go.mod must require Helm at the pinned version, so that it
+    renders with the engine the helm binary is built from."""
+    wanted = f"helm.sh/helm/v4 {component.version}"
+    lines = {" ".join(line.replace("require ", "", 1).split()) for line in go_mod.splitlines()}
+    if wanted not in lines:
+        raise BuildError(
+            f"{component.name}: {component.source}/go.mod must require {wanted}"
+            " (devcluster/pins.py's HELM_VERSION)"
+        )
 
 
 def component_bin_dir(component: Component, go: str) -> Path:
@@ -218,6 +245,16 @@ def build_component(component: Component, *, go: str, progress: Progress) -> Pat
         if component is GITEA:
             shutil.copytree(source / GITEA_OPTIONS, staging / GITEA_OPTIONS)
         shutil.rmtree(source, ignore_errors=True)
+    elif component.source:
+        source = REPOSITORY_ROOT / component.source
+        check_source_pin(component, (source / "go.mod").read_text())
+        progress(f"  {component.name}: compiling {component.source}/")
+        _run_go(
+            ["build", "-trimpath", "-ldflags", ldflags, "-o", str(staging / expected[0]), "."],
+            cwd=source,
+            env=env,
+            what=f"{component.name}: compile",
+        )
     elif component.wrapper:
         source = cache_root() / "src" / target.name
         source.mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,8 @@ def up(state_dir: Path, random_ports: bool) -> None:
     click.echo(f"API server: {info.server}")
     click.echo("Use it with:")
     click.echo(f"  export KUBECONFIG={info.kubeconfig}")
-    click.echo(f"  export PATH={binaries['kubectl'].parent}:{binaries['helm'].parent}:$PATH")
+    folders = [binaries[name].parent for name in ("kubectl", "helm", "harmonia-renderer")]
+    click.echo(f"  export PATH={':'.join(map(str, folders))}:$PATH")
     click.echo("  kubectl get nodes")
 
 

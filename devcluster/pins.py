@@ -32,7 +32,7 @@ class Component:
     upstream one (needed where upstream uses `replace` directives, which `go
     install pkg@version` refuses); `in_source` ones inside a copy of the upstream
     module itself, where its `replace` directives hold as upstream builds it; the
-    others are built with `go install`.
+    others are built with `go install`; `source` ones from this repository.
     """
 
     name: str
@@ -42,6 +42,9 @@ class Component:
     ldflags: tuple[str, ...] = ()
     wrapper: bool = False
     in_source: bool = False
+    source: str = ""
+    """A folder of this repository holding the module (the renderer): built there, and
+    cached by a hash of its files as well as by the pinned version it requires."""
 
 
 def _kubernetes_ldflags(version: str) -> tuple[str, ...]:
@@ -94,6 +97,15 @@ COMPONENTS: tuple[Component, ...] = (
         ldflags=(f"-X helm.sh/helm/v4/internal/version.version={HELM_VERSION}",),
     ),
     Component(
+        name="renderer",
+        module="harmonia.dev/renderer",
+        version=HELM_VERSION,
+        packages=("harmonia.dev/renderer",),
+        # The helm binary's own flag: `.Capabilities.HelmVersion` renders the same.
+        ldflags=(f"-X helm.sh/helm/v4/internal/version.version={HELM_VERSION}",),
+        source="renderer",
+    ),
+    Component(
         name="sops",
         module="github.com/getsops/sops/v3",
         version=SOPS_VERSION,
@@ -129,6 +141,7 @@ BINARIES: dict[str, str] = {
     "kubectl": "kubernetes",
     "kwok": "kwok",
     "helm": "helm",
+    "harmonia-renderer": "renderer",
     "sops": "sops",
     "age-keygen": "age",
 }

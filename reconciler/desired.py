@@ -52,6 +52,8 @@ class Tools:
     """Renders holding Secrets may be cached on disk (plaintext on the cache volume);
     by default they are kept in the process's memory only."""
     sops: SopsSettings | None = None
+    renderer: Path | None = None
+    """harmonia-renderer when found: Helm charts render in it instead of `helm template`."""
     """How SOPS files are decrypted; None: never (review without a key), their values
     render as placeholders."""
 
@@ -157,6 +159,7 @@ def compute_desired_state(
             api_versions=versions.api_versions,
             helm=tools.helm,
             kubectl=tools.kubectl,
+            renderer=tools.renderer,
             library_dirs=library_folders(root, loaded.config, extra=tools.library_dirs),
             cache_dir=tools.cache_dir,
         ),

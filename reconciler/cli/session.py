@@ -21,6 +21,7 @@ from reconciler.locations import cache_home
 from reconciler.policy import Policy
 from reconciler.release_requests.model import RepositoryConfig
 from reconciler.render.environment import ToolNotFound, VersionChoice, choose_versions, find_tool
+from reconciler.render.helm.renderer import find_renderer
 from reconciler.render.model import RenderError
 from reconciler.render.pipeline import ExternalOutputs
 from reconciler.render.secrets.sops_decryption import SopsSettings
@@ -73,6 +74,7 @@ def render_tools(inputs: RenderInputs) -> Tools:
         plain_http_registries=inputs.plain_http_registries,
         cache_secrets=os.environ.get(CACHE_SECRETS_VARIABLE, "") in ("1", "true"),
         sops=sops,
+        renderer=find_renderer(),
     )
 
 

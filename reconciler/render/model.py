@@ -75,6 +75,9 @@ class RenderEnvironment:
     helm: Path | None
     """None when no helm was found: only what needs it fails (HELM_NOT_FOUND)."""
     kubectl: Path | None = None
+    renderer: Path | None = None
+    """harmonia-renderer, Helm's engine in one long-lived process; None: `helm template`
+    runs once per release (reconciler/render/helm/renderer.py)."""
     library_dirs: tuple[Path, ...] = ()
     """Absolute Jsonnet library folders (e.g. a vendored ksonnet-lib)."""
     cache_dir: Path | None = None

@@ -310,6 +310,7 @@ def test_the_image_runs_as_its_non_root_user_on_a_read_only_root_with_every_char
             "-c",
             "id -u; id -g; helm version --short; kubectl version --client; "
             "sops --version --disable-version-check; harmonia --help | head -1; "
+            "harmonia-renderer < /dev/null && echo renderer runs; "
             "touch /var/cache/harmonia/written && echo cache writable; "
             "touch /home/harmonia/written 2>&1; touch /usr/local/bin/written 2>&1; true",
         ],
@@ -325,6 +326,7 @@ def test_the_image_runs_as_its_non_root_user_on_a_read_only_root_with_every_char
     assert "v4.3.1" in lines[2]
     assert "Client Version: v1.36.3" in probed.stdout
     assert "sops 3.13.3" in probed.stdout
+    assert "renderer runs" in probed.stdout
     assert "cache writable" in probed.stdout
     assert (cache / "written").is_file()
     assert probed.stdout.count("Read-only file system") == 2, probed.stdout
@@ -346,6 +348,7 @@ def test_a_pass_in_the_image_applies_the_examples_and_pushes_the_status(
     output = passed.stdout + passed.stderr
     print(output)
     assert passed.returncode == 0, output
+    assert "harmonia-renderer not found" not in output  # the charts render in the renderer
     assert demo_password() not in output
     found = statuses(remote)
     shop, streaming = installation.shop, installation.streaming

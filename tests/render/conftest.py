@@ -100,3 +100,9 @@ def copy_fixture_chart(name: str, destination: Path) -> Path:
 def key(tmp_path: Path) -> AgeKey:
     """An age key made by the real age-keygen for this test."""
     return age_key(tmp_path / "keys")
+
+
+@pytest.fixture(scope="session")
+def renderer_binary() -> Path:
+    """harmonia-renderer, built from renderer/ by the dev cluster's recipe."""
+    return ensure_binaries()["harmonia-renderer"]

@@ -96,18 +96,21 @@ def test_hadolint_finds_nothing_to_fix() -> None:
 def test_the_tools_are_built_by_the_dev_cluster_recipe_narrowed_to_what_charts_need() -> None:
     tools = stage_named("tools")
     (build,) = [command for command in tools.arguments("RUN") if "devcluster.build" in command]
-    assert "python3 -m devcluster.build helm kubectl sops --into /out" in build
+    assert "python3 -m devcluster.build helm harmonia-renderer kubectl sops --into /out" in build
     copied = " ".join(tools.arguments("COPY"))
     assert "devcluster/pins.py" in copied and "devcluster/build.py" in copied
+    assert "renderer ./renderer" in copied
 
 
 def test_the_final_stage_has_every_chart_tool_where_harmonia_looks() -> None:
     (environment,) = FINAL.arguments("ENV")
-    assert "--from=tools /out/helm /out/kubectl /out/sops /usr/local/bin/" in FINAL.arguments(
-        "COPY"
+    assert (
+        "--from=tools /out/helm /out/harmonia-renderer /out/kubectl /out/sops /usr/local/bin/"
+        in FINAL.arguments("COPY")
     )
     for name in ("helm", "kubectl", "sops"):
         assert f"HARMONIA_{name.upper()}=/usr/local/bin/{name}" in environment
+    assert "HARMONIA_RENDERER=/usr/local/bin/harmonia-renderer" in environment
 
 
 def test_the_final_stage_runs_as_a_numeric_user_that_is_not_root() -> None:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from reconciler.render.helm.process import run_helm
+from reconciler.render.helm.renderer import TemplateRequest, renderer_for, warn_fallback_once
 from reconciler.render.helm.values_schema import check_values_schemas
 from reconciler.render.manifests.parse import parse_manifests
 from reconciler.render.model import (
@@ -51,12 +52,25 @@ def render_helm(
     subject = f"release {namespace}/{release_name}: chart {chart.name} {chart.version}"
     check_values_schemas(chart.root, digest=chart.digest, subject=subject)
     # The values go on stdin: they may hold decrypted secrets, which never touch the disk.
-    run = run_helm(
-        env.helm,
-        template_arguments(chart.root, release_name=release_name, namespace=namespace, env=env),
-        timeout=timeout,
-        stdin=json.dumps(values, sort_keys=True),
-    )
+    document = json.dumps(values, sort_keys=True)
+    if env.renderer is not None:
+        request = TemplateRequest(
+            chart=chart.root,
+            release_name=release_name,
+            namespace=namespace,
+            values=document,
+            kube_version=env.kube_version,
+            api_versions=env.api_versions,
+        )
+        run = renderer_for(env.renderer).template(request, timeout=timeout)
+    else:
+        warn_fallback_once(env.helm)
+        run = run_helm(
+            env.helm,
+            template_arguments(chart.root, release_name=release_name, namespace=namespace, env=env),
+            timeout=timeout,
+            stdin=document,
+        )
     if not run.ok:
         message = masked(run.error, values)
         raise RenderError(f"{subject}: helm template failed: {message}")

@@ -71,7 +71,7 @@ def run_helm(
                 [str(helm), *args],
                 capture_output=True,
                 text=True,
-                env=_helm_environment(Path(home)),
+                env=helm_environment(Path(home)),
                 input=stdin,
                 stdin=subprocess.DEVNULL if stdin is None else None,
                 timeout=timeout,
@@ -81,10 +81,12 @@ def run_helm(
             return HelmRun(ok=False, stdout="", error=f"helm did not finish within {timeout:g}s")
     if completed.returncode == 0:
         return HelmRun(ok=True, stdout=completed.stdout, error="")
-    return HelmRun(ok=False, stdout=completed.stdout, error=_error_text(completed.stderr))
+    return HelmRun(ok=False, stdout=completed.stdout, error=error_text(completed.stderr))
 
 
-def _helm_environment(home: Path) -> dict[str, str]:
+def helm_environment(home: Path) -> dict[str, str]:
+    """What helm (and harmonia-renderer) run with: only the variables above, `home` for
+    every folder helm reads, and no kubeconfig."""
     environment = {name: os.environ.get(name, value) for name, value in GO_RUNTIME_DEFAULTS.items()}
     environment.update(MESSAGE_LANGUAGE)
     environment.update({name: os.environ[name] for name in PASSED_THROUGH if name in os.environ})
@@ -100,7 +102,8 @@ def _helm_environment(home: Path) -> dict[str, str]:
     return environment
 
 
-def _error_text(stderr: str) -> str:
+def error_text(stderr: str) -> str:
+    """Helm's error from its stderr: the `Error: ` line and what follows, at most 20 lines."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     # Warnings (symbolic links, deprecated charts) come before helm's error: keep the error.
     starts = [index for index, line in enumerate(lines) if line.startswith("Error: ")]
