@@ -31,7 +31,20 @@ metadata:
 data:
   mode: {{ .Values.mode | quote }}
   shared: {{ .Values.shared | quote }}
+  chart: {{ .Chart.Version | quote }}
 """
+
+
+def web_charts(*versions: str) -> dict[str, str]:
+    """The files of chart `web` at each of `versions` (`charts/web-<version>`), whose
+    ConfigMap `settings` says its values' mode and shared, and its own version."""
+    files = {}
+    for version in versions:
+        files[f"charts/web-{version}/Chart.yaml"] = (
+            f"apiVersion: v2\nname: web\nversion: {version}.0.0\n"
+        )
+        files[f"charts/web-{version}/templates/settings.yaml"] = TEMPLATE
+    return files
 
 
 @pytest.fixture()
@@ -55,8 +68,7 @@ environments:
 """
     files = {
         "harmonia.yaml": config,
-        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\n",
-        "charts/web/templates/settings.yaml": TEMPLATE,
+        **web_charts("1"),
         f"environments/staging/{prod}/web.yaml": "absent: true\n",
         f"environments/prod/{staging}/web.yaml": "absent: true\n",
         f"environments/staging/{staging}/web.yaml": "configValues: {mode: staging}\n",
@@ -64,14 +76,19 @@ environments:
     }
     for namespace in (staging, prod):
         release = manifests.release(
-            namespace, "web", chartPath="charts/web", configValues={"mode": "base", "shared": "s"}
+            namespace, "web", chartPath="charts/web-1", configValues={"mode": "base", "shared": "s"}
         )
         files[f"releases/{namespace}/web.yaml"] = yaml.safe_dump(release)
     return files
 
 
 def settings(cluster: LiveCluster, namespace: str) -> dict[str, str]:
-    found = cluster.kubectl("-n", namespace, "get", "configmap", "settings", "-o", "json")
+    """The data of release web's ConfigMap; empty while it does not exist."""
+    found = cluster.kubectl(
+        "-n", namespace, "get", "configmap", "settings", "-o", "json", check=False
+    )
+    if found.returncode != 0:
+        return {}
     data: dict[str, str] = json.loads(found.stdout)["data"]
     return data
 
@@ -121,8 +138,8 @@ def test_each_environment_applies_its_own_values_and_reports_under_its_own_statu
         variables={"HARMONIA_ENVIRONMENT": "prod"},
     )
     assert released.returncode == 0, released.stderr
-    assert settings(cluster, staging) == {"mode": "staging", "shared": "s"}
-    assert settings(cluster, prod) == {"mode": "prod", "shared": "s"}
+    assert settings(cluster, staging) == {"mode": "staging", "shared": "s", "chart": "1.0.0"}
+    assert settings(cluster, prod) == {"mode": "prod", "shared": "s", "chart": "1.0.0"}
     assert status_files(git_repos) == [
         "status/prod/README.md",
         f"status/prod/{prod}/web.yaml",

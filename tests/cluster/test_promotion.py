@@ -12,24 +12,15 @@ from pathlib import Path
 import yaml
 
 from tests import manifests
-from tests.cluster.test_environments import harmonia, settings
+from tests.cluster.test_environments import harmonia, settings, web_charts
 from tests.conftest import GitRepos, LiveCluster
 
-TEMPLATE = """\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings
-data:
-  mode: {{ .Values.mode | quote }}
-  chart: {{ .Chart.Version | quote }}
-"""
 BRANCH = "promote/{namespace}-web-staging-to-prod"
 
 
 def repository_files(namespace: str) -> dict[str, str]:
     release = manifests.release(
-        namespace, "web", chartPath="charts/web-1", configValues={"mode": "base"}
+        namespace, "web", chartPath="charts/web-1", configValues={"mode": "base", "shared": "s"}
     )
     files = {
         "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n"
@@ -42,12 +33,7 @@ def repository_files(namespace: str) -> dict[str, str]:
             "# prod's web\nconfigValues: {mode: careful}\ntimeoutSec: 120\n"
         ),
     }
-    for version in ("1", "2"):
-        files[f"charts/web-{version}/Chart.yaml"] = (
-            f"apiVersion: v2\nname: web\nversion: {version}.0.0\n"
-        )
-        files[f"charts/web-{version}/templates/settings.yaml"] = TEMPLATE
-    return files
+    return {**files, **web_charts("1", "2")}
 
 
 def test_a_merged_promotion_converges_prod_to_stagings_chart_and_values(
@@ -57,7 +43,7 @@ def test_a_merged_promotion_converges_prod_to_stagings_chart_and_values(
     cache, root = tmp_path / "cache", str(git_repos.work)
     applied = harmonia(cluster, cache, "apply", root, "--environment", "prod")
     assert applied.returncode == 0, applied.stderr
-    assert settings(cluster, namespace) == {"mode": "careful", "chart": "1.0.0"}
+    assert settings(cluster, namespace) == {"mode": "careful", "shared": "s", "chart": "1.0.0"}
 
     promoted = harmonia(
         cluster, cache, "promote", f"{namespace}/web", "--from", "staging", "--to", "prod", root
@@ -75,7 +61,7 @@ def test_a_merged_promotion_converges_prod_to_stagings_chart_and_values(
     git_repos.git("merge", "--quiet", "--ff-only", branch)
     applied = harmonia(cluster, cache, "apply", root, "--environment", "prod")
     assert applied.returncode == 0, applied.stderr
-    assert settings(cluster, namespace) == {"mode": "fast", "chart": "2.0.0"}
+    assert settings(cluster, namespace) == {"mode": "fast", "shared": "s", "chart": "2.0.0"}
     overlay = yaml.safe_load(
         (git_repos.work / f"environments/prod/{namespace}/web.yaml").read_text()
     )

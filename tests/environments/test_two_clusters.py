@@ -21,20 +21,10 @@ import pytest
 import yaml
 
 from tests import manifests
-from tests.cluster.test_environments import harmonia
+from tests.cluster.test_environments import harmonia, settings, web_charts
 from tests.cluster.test_run_loop import eventually, remote_git, running_with
 from tests.conftest import GitRepos, LiveCluster, own_dev_cluster
 
-TEMPLATE = """\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings
-data:
-  mode: {{ .Values.mode | quote }}
-  shared: {{ .Values.shared | quote }}
-  chart: {{ .Chart.Version | quote }}
-"""
 PASSES = ("--interval", "2s", "--jitter", "0", "--no-leader-elect", "--listen", "off")
 CONVERGE_SECONDS = 120
 
@@ -63,22 +53,7 @@ def repository_files(
         ),
         f"environments/prod/{namespace}/web.yaml": f"configValues: {{mode: {prod_mode}}}\n",
     }
-    for version in ("1", "2"):
-        files[f"charts/web-{version}/Chart.yaml"] = (
-            f"apiVersion: v2\nname: web\nversion: {version}.0.0\n"
-        )
-        files[f"charts/web-{version}/templates/settings.yaml"] = TEMPLATE
-    return files
-
-
-def settings(cluster: LiveCluster, namespace: str) -> dict[str, str]:
-    found = cluster.kubectl(
-        "-n", namespace, "get", "configmap", "settings", "-o", "json", check=False
-    )
-    if found.returncode != 0:
-        return {}
-    data: dict[str, str] = json.loads(found.stdout)["data"]
-    return data
+    return {**files, **web_charts("1", "2")}
 
 
 def resource_version(cluster: LiveCluster, namespace: str) -> str:
