@@ -27,16 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
+from bench.browser import headless_chromium
 from bench.run import RESULTS_DIR, _commit, log
 from reconciler import __version__
 from reconciler.loop.metrics import Metrics
 from reconciler.loop.server import Endpoints, ObservabilityServer
 from reconciler.types import JsonObject, JsonValue
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 PATHS = ("/", "/graph", "/api/v1/releases")
 """The pages, then the JSON API they are built from (the baseline)."""
 STATES = ("Ready", "Ready", "Ready", "Progressing", "Failed", "Blocked")
@@ -134,28 +132,6 @@ def server_times(port: int, path: str, requests: int) -> list[float]:
     return samples
 
 
-@contextmanager
-def chromium(profile: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--window-size=1280,800",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def browser_times(driver: webdriver.Chrome, port: int, path: str, loads: int) -> list[JsonObject]:
     """The Performance API's figures (milliseconds from navigation start) of `loads` loads."""
     samples: list[JsonObject] = []
@@ -249,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
                 "bytes": size,
                 "samples": [sample * 1000 for sample in samples],
             }
-        with tempfile.TemporaryDirectory() as profile, chromium(Path(profile)) as driver:
+        with tempfile.TemporaryDirectory() as profile, headless_chromium(Path(profile)) as driver:
             for path in PATHS:
                 log(f"browser: {arguments.loads} loads of {path}")
                 samples_ = browser_times(driver, port, path, arguments.loads)

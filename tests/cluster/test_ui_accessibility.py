@@ -25,7 +25,6 @@ from devcluster.axe_core import axe_core_script
 from tests.cluster.test_run_loop import http_get
 from tests.cluster.test_ui_browser import (
     broken_files,
-    browser,  # noqa: F401 (the fixture)
     console_errors,
     dependent_files,
     serving_ui,
@@ -112,7 +111,7 @@ def ui_port(
 def test_axe_core_finds_no_wcag_a_or_aa_violation_on_any_page(
     namespace: str,
     ui_port: int,
-    browser: webdriver.Chrome,  # noqa: F811 (the fixture imported above)
+    browser: webdriver.Chrome,
 ) -> None:
     script = axe_core_script()
     found = {}
@@ -130,7 +129,7 @@ def test_axe_core_finds_no_wcag_a_or_aa_violation_on_any_page(
 def test_the_keyboard_reaches_every_control_of_each_page_in_order_with_a_visible_focus(
     namespace: str,
     ui_port: int,
-    browser: webdriver.Chrome,  # noqa: F811 (the fixture imported above)
+    browser: webdriver.Chrome,
 ) -> None:
     for page, required in KEYBOARD_REACHES.items():
         browser.get(f"http://127.0.0.1:{ui_port}{page.format(namespace=namespace)}")

@@ -14,10 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import yaml
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -32,36 +30,9 @@ from tests.cluster.test_run_loop import (
 )
 from tests.conftest import GitRepos, LiveCluster
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-QUIET_CHROMIUM = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1280,480",
-)
-"""The machine's network is closed: nothing that would phone home."""
 SCREENSHOTS = "HARMONIA_UI_SCREENSHOTS"
 PASSES = ("--interval", "2s", "--jitter", "0", "--no-leader-elect", "--no-status")
 """A pass every 2 s, so a new commit is taken at once without a webhook."""
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (*QUIET_CHROMIUM, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def broken_files(namespace: str) -> dict[str, str]:

@@ -17,10 +17,8 @@ from selenium.webdriver.common.by import By
 
 from tests import manifests
 from tests.cluster.test_run_loop import eventually, http_get
-from tests.cluster.test_ui_browser import SCREENSHOTS, browser, console_errors, serving_ui
+from tests.cluster.test_ui_browser import SCREENSHOTS, console_errors, serving_ui
 from tests.conftest import GitRepos, LiveCluster
-
-__all__ = ["browser"]  # the fixture, used by name
 
 EXAMPLE_CHARTS = Path(__file__).parents[2] / "examples" / "charts"
 

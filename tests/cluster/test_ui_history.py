@@ -12,7 +12,6 @@ from selenium import webdriver
 
 from tests.cluster.test_run_loop import eventually, http_get, repository_files
 from tests.cluster.test_ui_browser import (
-    browser,  # noqa: F401 (the fixture)
     console_errors,
     serving_ui,
 )
@@ -29,7 +28,7 @@ def test_twelve_visits_in_one_tab_each_load_without_waiting_for_a_connection(
     namespace: str,
     git_repos: GitRepos,
     tmp_path: Path,
-    browser: webdriver.Chrome,  # noqa: F811 (the fixture imported above)
+    browser: webdriver.Chrome,
 ) -> None:
     git_repos.commit_and_push(repository_files(namespace), "web")
     with serving_ui(cluster, git_repos, tmp_path) as port:

@@ -29,10 +29,9 @@ from tests.cluster.test_run_loop import (
     running_with,
 )
 from tests.cluster.test_run_webhooks import SECRET, hook, payload, signed
-from tests.cluster.test_ui_browser import SCREENSHOTS, browser, console_errors
+from tests.cluster.test_ui_browser import SCREENSHOTS, console_errors
 from tests.conftest import GitRepos, LiveCluster
 
-__all__ = ["browser"]  # the fixture, shared with the other browser tests
 PASSES = ("--interval", "2s", "--jitter", "0", "--no-status", "--lease-duration", "15s")
 """A pass every 2 s, so a new commit is taken at once; leader election on."""
 

@@ -21,14 +21,11 @@ from tests.cluster.test_run_loop import SECRET_VALUE, eventually, http_get, repo
 from tests.cluster.test_ui_browser import (
     SCREENSHOTS,
     broken_files,
-    browser,
     console_errors,
     serving_ui,
 )
 from tests.cluster.workbench import EXAMPLES_SOURCE
 from tests.conftest import GitRepos, LiveCluster
-
-__all__ = ["browser"]  # the fixture, imported for its name
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
