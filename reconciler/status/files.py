@@ -82,6 +82,10 @@ class StatusEntry:
     """What this pass did for it; None when it was not in the pass."""
 
 
+_README_FIELDS = ("state", "message", "revision", "sync")
+"""What the README's table and graph read of each release's document."""
+
+
 def status_path(key: ReleaseKey) -> str:
     namespace, name = split_release_key(key)
     return f"{STATUS_FOLDER}/{namespace}/{name}.yaml"
@@ -118,9 +122,12 @@ def status_files(
     files = {status_path(key): dump_yaml(document) for key, document in documents.items()}
     for key in kept:
         text = previous.get(status_path(key))
+        if text is None:
+            continue
+        files[status_path(key)] = text
         kept_document = _previous_document(text)
-        if text is not None and kept_document:
-            files[status_path(key)] = text
+        # In the README when it reads as a status file (one edited by hand may not).
+        if all(field in kept_document for field in _README_FIELDS):
             documents[key] = dict(kept_document)
     files[README_PATH] = readme(
         documents, revision=revision, dependencies=dependencies, stale_source=stale
