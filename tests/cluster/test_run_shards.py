@@ -28,6 +28,8 @@ from reconciler.types import ReleaseKey
 from tests import manifests
 from tests.cluster.test_external_dependencies import CHARTS, kafka_connect
 from tests.cluster.test_run_loop import (
+    HARMONIA,
+    environment,
     eventually,
     free_port,
     http_get,
@@ -198,6 +200,27 @@ def test_three_shard_replicas_apply_each_release_once_and_a_killed_ones_move_to_
             f"{namespace}/{item['name']}": item["appliedBy"]
             for item in json.loads(listed)["releases"]
         } == owners
+
+        shown = subprocess.run(
+            [*HARMONIA, "status", "-n", namespace, "-o", "json"],
+            capture_output=True,
+            text=True,
+            env=environment(cluster, tmp_path / "status-cache"),
+            timeout=120,
+            check=False,
+        )
+        assert {
+            f"{namespace}/{item['name']}": item["appliedBy"] for item in json.loads(shown.stdout)
+        } == owners
+        table = subprocess.run(
+            [*HARMONIA, "status", "-n", namespace],
+            capture_output=True,
+            text=True,
+            env=environment(cluster, tmp_path / "status-cache"),
+            timeout=120,
+            check=False,
+        )
+        assert "APPLIED BY" in table.stdout and "shard-a" in table.stdout
 
         group.processes["shard-c"].send_signal(signal.SIGKILL)
         group.processes["shard-c"].wait(timeout=30)
