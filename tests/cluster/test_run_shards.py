@@ -364,3 +364,42 @@ def test_two_shard_replicas_committing_status_at_once_lose_no_file(
     assert all(f"| {key} |" in readme for key in keys)
     for identity in two:
         assert "status committed" in group.log(identity).read_text(), identity
+
+
+def test_only_the_owner_puts_back_a_hand_edit_and_answers_a_sync_request(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    count = 8
+    git_repos.commit_and_push(configmap_releases(namespace, count), "8 releases")
+    keys = keys_of(namespace, count)
+    two = {"shard-a", "shard-b"}
+    owners = assignment(keys, two)
+    edited = next(key for key in keys if owners[key] == "shard-a")
+    name = edited.split("/")[1]
+    with replicas(cluster, git_repos, tmp_path, namespace) as group:
+        for identity in sorted(two):
+            group.start(identity, "--no-status")
+        eventually(lambda: group.settled(two, keys), timeout=120, what="two shards settled")
+
+        def mark() -> str:
+            found = cluster.kubectl("-n", namespace, "get", "configmap", name, "-o", "json")
+            return str(json.loads(found.stdout)["data"]["mark"])
+
+        patch = json.dumps({"data": {"mark": "by hand"}})
+        cluster.kubectl("-n", namespace, "patch", "configmap", name, "--type=merge", "-p", patch)
+        eventually(lambda: mark() == "one", timeout=60, what="the hand edit put back")
+        synced = subprocess.run(
+            [*HARMONIA, "sync", str(edited), "--wait", "--timeout", "60s"],
+            capture_output=True,
+            text=True,
+            env=environment(cluster, tmp_path / "sync-cache"),
+            timeout=120,
+            check=False,
+        )
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+    owner_log = group.log("shard-a").read_text()
+    other_log = group.log("shard-b").read_text()
+    assert f"for {edited} (" in owner_log
+    assert f"for {edited} (" not in other_log
+    assert f"sync of {edited} requested" in owner_log
+    assert f"sync of {edited} requested" not in other_log
