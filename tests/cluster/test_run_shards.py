@@ -18,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -403,3 +404,19 @@ def test_only_the_owner_puts_back_a_hand_edit_and_answers_a_sync_request(
     assert f"for {edited} (" not in other_log
     assert f"sync of {edited} requested" in owner_log
     assert f"sync of {edited} requested" not in other_log
+
+
+def test_a_replica_whose_lease_is_taken_stops_applying_and_exits_1(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    git_repos.commit_and_push(configmap_releases(namespace, 2), "2 releases")
+    with replicas(cluster, git_repos, tmp_path, namespace) as group:
+        group.start("shard-a", "--no-status")
+        (lease_name,) = lease_holders(cluster, namespace)
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        taken = {"spec": {"holderIdentity": "intruder", "renewTime": now, "acquireTime": now}}
+        cluster.kubectl(
+            "-n", namespace, "patch", "lease", lease_name, "--type=merge", "-p", json.dumps(taken)
+        )
+        assert group.processes["shard-a"].wait(timeout=LEASE_SECONDS * 4) == 1
+    assert "shard lease lost: stopping" in group.log("shard-a").read_text()
