@@ -33,6 +33,8 @@ from reconciler.render.release import RenderSettings
 from reconciler.render.secrets.sops_decryption import Placeholders, SopsDecryption, SopsSettings
 from reconciler.types import ReleaseKey
 
+Owns = Callable[[ReleaseKey], bool]
+"""Whether this replica's shard owns a release (`harmonia run --shards`)."""
 VersionsFor = Callable[[RepositoryConfig | None], VersionChoice]
 """Picks the Kubernetes and API versions once `harmonia.yaml` is known (see environment.py)."""
 
@@ -72,9 +74,13 @@ class DesiredState:
     scope: frozenset[ReleaseKey] | None = None
     """The releases a pass over this state takes (pass_scope of those asked for); None:
     the whole repository, the only case in which releases whose files left are removed."""
+    owns: Owns | None = None
+    """Under sharding, the releases of this replica's shard: the others are neither
+    rendered, applied, removed nor reported here (their owners do it), and a dependency
+    among them is read from its inventory record like one outside the repository."""
 
     def in_scope(self, key: ReleaseKey) -> bool:
-        return self.scope is None or key in self.scope
+        return (self.scope is None or key in self.scope) and (self.owns is None or self.owns(key))
 
     @property
     def has_errors(self) -> bool:
@@ -136,13 +142,15 @@ def compute_desired_state(
     only: frozenset[ReleaseKey] | None = None,
     dependents: bool = False,
     hold: Hold = lambda _key, _depended: None,
+    owns: Owns | None = None,
 ) -> DesiredState:
     """Load, validate, order and render the repository at `root`.
 
     Releases outside the narrowed policy's namespaces are not rendered (they are
     reported as diagnostics); `only` limits the state to those releases, with
     `dependents` the releases depending on them, and what all these depend on; `hold`
-    may keep a release from rendering (`render_repository`). A repository declaring
+    may keep a release from rendering (`render_repository`); `owns` keeps the state to
+    this replica's shard (`DesiredState.owns`). A repository declaring
     environments is rendered for one only: `EnvironmentChoiceError` without it.
     """
     loaded, graph, narrowed, diagnostics = check_repository(
@@ -172,8 +180,11 @@ def compute_desired_state(
     # Through the releases the policy allows only: a refused release is reported, and
     # nothing it depends on is applied for it.
     scope = None if only is None else pass_scope(only, allowed, dependents=dependents)
+    rendered_only = scope
+    if owns is not None:
+        rendered_only = frozenset(key for key in scope or allowed if owns(key))
     render = render_repository(
-        allowed, graph, settings, external_outputs=external_outputs, only=scope, hold=hold
+        allowed, graph, settings, external_outputs=external_outputs, only=rendered_only, hold=hold
     )
     return DesiredState(
         root=root,
@@ -184,4 +195,5 @@ def compute_desired_state(
         render=render,
         diagnostics=diagnostics,
         scope=scope,
+        owns=owns,
     )

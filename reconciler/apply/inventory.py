@@ -131,6 +131,9 @@ class InventoryRecord:
     """Why the removal of this release, whose file left Git, was withheld ("" if it was
     not): it stays withheld on every later pass until `confirmRemoval` in harmonia.yaml
     names the release. An apply of the release (its file is back) writes a record without it."""
+    applied_by: str = ""
+    """The shard replica (its Lease identity) that last applied the release, under
+    `harmonia run --shards`; "" otherwise, and then not written."""
     handed_over_to: str = field(default="", compare=False)
     """The record's HAND_OVER_ANNOTATION as found: a person's, never written by Harmonia
     (so its applies leave the annotation to the person who set it)."""
@@ -145,6 +148,8 @@ class InventoryRecord:
         labels[INVENTORY_LABEL] = "true"
         payload = asdict(self)
         del payload["handed_over_to"]
+        if not self.applied_by:
+            del payload["applied_by"]
         payload["entries"] = [entry.to_json() for entry in self.entries]
         return {
             "apiVersion": "v1",

@@ -121,6 +121,7 @@ class AppliedRelease:
     source: str
     revision: str
     dependency_outputs: Mapping[str, JsonObject]
+    applied_by: str = ""
 
     @property
     def changed(self) -> bool:
@@ -158,6 +159,7 @@ def applied_record(applied: AppliedRelease, live: LiveIndex) -> InventoryRecord:
         paused=release.paused,
         timeout_sec=release.timeout_sec,
         ready_since=previous.ready_since if previous is not None and not applied.changed else "",
+        applied_by=applied.applied_by,
     )
 
 

@@ -147,6 +147,19 @@ def _duration(value: str | None, setting: str) -> Any:
 @click.option("--lease-name", help="The Lease's name (default harmonia-leader).")
 @click.option("--lease-duration", help="How long a lease lasts unrenewed (default 15s).")
 @click.option(
+    "--identity",
+    envvar="HARMONIA_IDENTITY",
+    help="This replica's identity in its Lease (default: the host name and a random tag); "
+    "must differ between replicas.",
+)
+@click.option(
+    "--shards/--no-shards",
+    "sharding",
+    default=None,
+    help="Share the releases out among the replicas, each holding a Lease of its own in the "
+    "set named by --lease-name (default off: one leader applies everything).",
+)
+@click.option(
     "--status/--no-status",
     "write_status",
     default=None,
@@ -217,6 +230,8 @@ def run(
             "lease_namespace": flags["lease_namespace"],
             "lease_name": flags["lease_name"],
             "lease_duration": _duration(flags["lease_duration"], "--lease-duration"),
+            "sharding": flags["sharding"],
+            "identity": flags["identity"],
             "write_status": flags["write_status"],
             "status_interval": _duration(flags["status_interval"], "--status-interval"),
             "watch": flags["watch"],

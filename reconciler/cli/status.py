@@ -54,9 +54,10 @@ def status(
     elif output == "yaml":
         click.echo(dump_yaml(documents if not release else documents[0]), nl=False)
     else:
-        table = Table(
-            "NAMESPACE", "NAME", "STATE", "REVISION", "APPLIED", "MESSAGE", box=None, pad_edge=False
-        )
+        # The shard replica that last applied each release, when replicas share them.
+        sharded = any(entry.record.applied_by for entry in statuses)
+        columns = ["NAMESPACE", "NAME", "STATE", "REVISION", "APPLIED", "MESSAGE"]
+        table = Table(*columns, *(["APPLIED BY"] if sharded else []), box=None, pad_edge=False)
         for entry in statuses:
             namespace_name, _, name = entry.key.partition("/")
             table.add_row(
@@ -66,6 +67,7 @@ def status(
                 entry.record.revision[:12],
                 entry.record.time,
                 entry.health.message,
+                *([entry.record.applied_by or "-"] if sharded else []),
             )
         Console(width=240).print(table)
     settled = all(s.health.state.value in ("Ready", "Paused") for s in statuses)

@@ -265,6 +265,9 @@ def release_summary(view: ReleaseView) -> JsonObject:
         "dependsOn": depends_on,
         "outputsTaken": outputs_taken(view),
     }
+    if record is not None and record.applied_by:
+        # Under `harmonia run --shards`: the replica that last applied it.
+        summary["appliedBy"] = record.applied_by
     if view.report is not None and view.report.next_attempt is not None:
         # Only for a failure `harmonia run` retries or waits on: `waiting for a change`,
         # or `retrying in 40s (at 17:40:12Z)`.

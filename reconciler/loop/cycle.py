@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 
 from reconciler.apply.external_outputs import external_outputs_from
-from reconciler.desired import DesiredState, Tools, compute_desired_state
+from reconciler.desired import DesiredState, Owns, Tools, compute_desired_state
 from reconciler.health import ReleaseState
 from reconciler.health.model import format_duration
 from reconciler.kube.client import KubeClient
@@ -35,6 +35,7 @@ from reconciler.loop.metrics import Metrics
 from reconciler.loop.pass_queue import PassRequest
 from reconciler.loop.retries import Retries
 from reconciler.loop.settings import RunSettings
+from reconciler.loop.shard_set import ShardSet, ShardView
 from reconciler.loop.status_report import StatusReporter
 from reconciler.notify.forge.web import commit_links
 from reconciler.policy import Policy
@@ -103,9 +104,12 @@ class Cycle:
         instance: str,
         cache_root: Path,
         retrying: bool = True,
+        shards: ShardSet | None = None,
     ) -> None:
         """`retrying`: more passes follow in this process, which retry failures (not with
-        `--once`, whose next run tries everything: nothing is said of a next attempt)."""
+        `--once`, whose next run tries everything: nothing is said of a next attempt).
+        `shards`: the shard set this replica is in (`--shards`): each pass takes only the
+        releases the set's live holders assign it."""
         self._settings = settings
         self._client = client
         self._policy = policy
@@ -123,6 +127,9 @@ class Cycle:
         )
         self._retries = Retries(BackoffPolicy(base=settings.backoff_base, cap=settings.backoff_max))
         self._retrying = retrying
+        self.shards = shards
+        self.shard_view: ShardView | None = None
+        """The shard set as the last pass saw it (None: no sharding, or no pass yet)."""
         self._revision: str | None = None
         commits = commit_links(settings.url, settings.forge)
         self.catalog = ReleaseCatalog(
@@ -233,9 +240,12 @@ class Cycle:
         assert snapshot is not None
         self._snapshot = snapshot
         revision = self._content_revision(snapshot)
+        owns = self._shard_owns(revision)
+        if isinstance(owns, CycleResult):
+            return owns
         self._retries.begin_pass()
         try:
-            state = self._desired(snapshot.root, only=only)
+            state = self._desired(snapshot.root, only=only, owns=owns)
         except ClusterUnreachable as error:
             self._metrics.count_error("cluster")
             log.error("%s", error)
@@ -257,6 +267,7 @@ class Cycle:
             parallelism=self._settings.parallelism,
             deferred=self._retries.deferred(datetime.now(UTC)),
             held=self._retries.held(),
+            applied_by=self._instance if self.shards is not None else "",
         )
         why = (
             f" for {', '.join(sorted(only))} ({'; '.join(request.reasons)})"
@@ -368,7 +379,38 @@ class Cycle:
             self._retries.new_revision()
         return snapshot.revision
 
-    def _desired(self, root: Path, *, only: frozenset[ReleaseKey] | None) -> DesiredState:
+    def _shard_owns(self, revision: str) -> Owns | CycleResult | None:
+        """Under sharding, which releases this pass takes, from the shard set listed now;
+        a set that cannot be read, or without this replica live in it, is a pass not run
+        (tried again with backoff): applying without knowing the set could apply twice."""
+        if self.shards is None:
+            return None
+        try:
+            view = self.shards.view(datetime.now(UTC))
+        except KubeError as error:
+            self._metrics.count_error("cluster")
+            problem = f"shard set {self.shards.name}: cannot be listed: {error.message}"
+            log.error("%s", problem)
+            return CycleResult(
+                revision, problem=problem, unreachable=error.temporary, temporary=True
+            )
+        if view.identity not in view.holders:
+            problem = f"shard set {self.shards.name}: {view.identity} holds no live Lease in it"
+            log.error("%s", problem)
+            return CycleResult(revision, problem=problem, temporary=True)
+        if self.shard_view is None or view.holders != self.shard_view.holders:
+            log.info(
+                "shard set %s: %d live (%s)",
+                self.shards.name,
+                len(view.holders),
+                ", ".join(sorted(view.holders)),
+            )
+        self.shard_view = view
+        return view.owns
+
+    def _desired(
+        self, root: Path, *, only: frozenset[ReleaseKey] | None, owns: Owns | None = None
+    ) -> DesiredState:
         def versions_for(repository: RepositoryConfig | None) -> VersionChoice:
             return choose_versions(repository, cluster=capabilities(self._client.api))
 
@@ -381,6 +423,7 @@ class Cycle:
             external_outputs=external_outputs_from(self._client),
             hold=self._retries.hold,
             only=only,
+            owns=owns,
         )
 
     def _say_outcome(self, entry: ReleaseReport, revision: str) -> None:

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,6 +48,9 @@ class LeaseSettings:
     """How long the leader keeps trying to renew before it gives up leading."""
     retry_period: timedelta = timedelta(seconds=2)
     """How often a standby tries to acquire, and the leader renews."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Written on the Lease (a shard's: the set it belongs to, shard_set.py); none for the
+    leader's."""
 
     def __post_init__(self) -> None:
         if not self.identity:
@@ -132,6 +135,8 @@ def _lease_object(
     """The whole Lease to create or, carrying `previous`'s resourceVersion, a merge patch that
     the API server refuses (409) if anyone wrote the Lease since `previous` was read."""
     metadata: JsonObject = {"name": settings.name, "namespace": settings.namespace}
+    if settings.labels:
+        metadata["labels"] = dict(settings.labels)
     if previous is not None:
         previous_metadata: Any = previous.get("metadata") or {}
         metadata["resourceVersion"] = str(previous_metadata.get("resourceVersion", ""))

@@ -216,9 +216,11 @@ def reconciler_body(
     leading: bool,
     lease: JsonObject | None,
     next_pass: tuple[datetime | None, str],
+    shards: JsonObject | None = None,
 ) -> JsonObject:
     """The body of `GET /api/v1/reconciler`: `view` with this instance's name, whether it
-    leads, the Lease as read (None: no leader election) and the next pass (when, why)."""
+    leads, the Lease as read (None: no leader election) and the next pass (when, why);
+    under sharding, `shards`: the set and this replica's share (shard_set.shards_json)."""
     running: JsonValue = (
         None if view.running is None else {"since": _time(view.running[0]), "why": view.running[1]}
     )
@@ -247,6 +249,7 @@ def reconciler_body(
             {"time": _time(sent.time), "receiver": sent.receiver, "result": sent.result}
             for sent in view.notifications
         ],
+        **({"shards": shards} if shards is not None else {}),
     }
 
 

@@ -76,6 +76,11 @@ _SUMMARY: JsonObject = {
         "description": "For a failure under `harmonia run`: `waiting for a change`, or "
         "`retrying in 40s (at 17:40:12Z)`.",
     },
+    "appliedBy": {
+        **STRING,
+        "description": "Under `harmonia run --shards`: the replica (its Lease identity) "
+        "that last applied it, from its inventory record (docs/sharding.md).",
+    },
 }
 
 _DETAIL: JsonObject = {
@@ -143,7 +148,7 @@ SCHEMAS: JsonObject = {
             _object({"repoName": STRING, "chartName": STRING, "chartVersion": STRING}),
         ]
     },
-    "ReleaseSummary": _object(_SUMMARY, optional=("nextAttempt",)),
+    "ReleaseSummary": _object(_SUMMARY, optional=("nextAttempt", "appliedBy")),
     "OutputsTaken": _object(
         {"alias": STRING, "release": STRING, "outputs": {"type": "array", "items": STRING}}
     ),
@@ -166,7 +171,7 @@ SCHEMAS: JsonObject = {
     "SourceState": _object(
         {"revision": STRING, "stale": {"type": "boolean"}, "error": NULLABLE_STRING}
     ),
-    "Release": _object(_DETAIL, optional=("nextAttempt",)),
+    "Release": _object(_DETAIL, optional=("nextAttempt", "appliedBy")),
     "Resource": _object(
         {
             "kind": STRING,
@@ -224,6 +229,27 @@ SCHEMAS: JsonObject = {
             "errors": {"type": "array", "items": _ref("LoopError")},
             "hooks": {"type": "array", "items": _ref("HookDelivery")},
             "notifications": {"type": "array", "items": _ref("NotificationDelivery")},
+            "shards": _ref("ShardSet"),
+        },
+        optional=("shards",),
+    ),
+    "ShardSet": _object(
+        {
+            "set": {**STRING, "description": "The set's name (leaderElection.name)."},
+            "namespace": STRING,
+            "lease": {**STRING, "description": "This replica's own Lease in the set."},
+            "holding": {"type": "boolean", "description": "Whether it holds it now."},
+            "holders": {
+                "type": "array",
+                "items": STRING,
+                "description": "The live holders' identities as the last pass listed them.",
+            },
+            "share": _object(
+                {
+                    "releases": {"type": "integer"},
+                    "of": {"type": "integer"},
+                }
+            ),
         }
     ),
     "Lease": _object(

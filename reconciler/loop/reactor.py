@@ -117,17 +117,27 @@ class Reactor:
                 self._unchecked.add(intent.namespace)
                 self._checks_due = min(self._checks_due, now + QUIET_SECONDS)
 
+    def _mine(self) -> Callable[[ReleaseKey], bool]:
+        """Under sharding, the releases of this replica's share as the last pass saw it:
+        what the others see is theirs to act on; else every release."""
+        state = self._cycle.state
+        owns = state.owns if state is not None else None
+        return owns if owns is not None else lambda _key: True
+
     def _repository(self) -> Repository:
         state = self._cycle.state
         releases = state.loaded.releases if state is not None else {}
+        mine = self._mine()
 
         def dependents(key: ReleaseKey) -> frozenset[ReleaseKey]:
-            return frozenset(k for k, r in releases.items() if key in r.dependencies.values())
+            return frozenset(
+                k for k, r in releases.items() if mine(k) and key in r.dependencies.values()
+            )
 
         return Repository(
-            heals=lambda key: key in releases and releases[key].self_heal,
+            heals=lambda key: key in releases and mine(key) and releases[key].self_heal,
             dependents=dependents,
-            owns=lambda key: key in releases,
+            owns=lambda key: key in releases and mine(key),
         )
 
     # -- the worker -------------------------------------------------------------
@@ -169,6 +179,7 @@ class Reactor:
         with self._lock:
             namespaces, self._unchecked = self._unchecked, set()
             self._checks_due = float("inf")
+        mine = self._mine()
         statuses = [
             status
             for namespace in sorted(namespaces)
@@ -178,6 +189,7 @@ class Reactor:
                 source=self._cycle.source_id,
                 watched=self._watches,
             )[0]
+            if mine(status.key)
         ]
         moves = self._health.moves(statuses)
         for move in moves:

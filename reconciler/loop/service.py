@@ -16,7 +16,7 @@ import signal
 import socket
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -46,6 +46,7 @@ from reconciler.loop.pass_queue import QUIET_SECONDS, PassRequest
 from reconciler.loop.reactor import Reactor
 from reconciler.loop.server import Endpoints, ObservabilityServer
 from reconciler.loop.settings import RunSettings
+from reconciler.loop.shard_set import ShardSet, shards_json
 from reconciler.notify.dispatch import Dispatcher
 from reconciler.notify.model import Sink, StateChange
 from reconciler.policy import Policy
@@ -107,7 +108,7 @@ class Service:
         self._tools = tools
         self._cache_root = cache_root
         self._progress = _Progress()
-        self.instance = instance_name()
+        self.instance = settings.identity or instance_name()
         self._reactor: Reactor | None = None
         self._own_pod = own_pod
         self._leader_label: LeaderLabel | None = None
@@ -135,7 +136,7 @@ class Service:
                 # delay a renewal.
                 lease_client = (
                     clients.enter_context(self._connect())
-                    if self._settings.leader_election
+                    if self._settings.leader_election or self._settings.sharding
                     else None
                 )
             except ClusterUnreachable as error:
@@ -149,6 +150,15 @@ class Service:
             metrics.count_requests("pass", client.requests_by_verb)
             if lease_client is not None:
                 metrics.count_requests("lease", lease_client.requests_by_verb)
+            shards = (
+                ShardSet(
+                    lease_client,
+                    self._lease_settings(),
+                    on_lost=self._lost(metrics, lease="shard lease"),
+                )
+                if self._settings.sharding and lease_client is not None
+                else None
+            )
             cycle = Cycle(
                 self._settings,
                 client=client,
@@ -158,6 +168,7 @@ class Service:
                 instance=self.instance,
                 cache_root=self._cache_root,
                 retrying=not once,
+                shards=shards,
             )
             dispatcher = self._notifications(cycle, metrics)
             server = self._serve(metrics, cycle, client)
@@ -173,6 +184,8 @@ class Service:
                 )
                 self._reactor.start()
             try:
+                if shards is not None:
+                    return self._share_and_loop(shards, cycle, metrics, once=once)
                 return self._lead_and_loop(lease_client, cycle, metrics, once=once)
             finally:
                 if self._reactor is not None:
@@ -249,7 +262,7 @@ class Service:
         """The body of `GET /api/v1/reconciler`: the journal, the Lease read now (a Lease
         that cannot be read says why, the rest is still told) and the next pass."""
         lease: JsonObject | None = None
-        if self._settings.leader_election:
+        if self._settings.leader_election and not self._settings.sharding:
             settings = self._lease_settings()
             where = {"namespace": settings.namespace, "name": settings.name}
             try:
@@ -262,7 +275,17 @@ class Service:
             leading=self._progress.leading,
             lease=lease,
             next_pass=self._next_pass(),
+            shards=self._shards_state(cycle),
         )
+
+    def _shards_state(self, cycle: Cycle) -> JsonObject | None:
+        """Under sharding, the set and this replica's share of the last full pass's releases."""
+        shards = cycle.shards
+        if shards is None:
+            return None
+        state = cycle.state
+        keys = [] if state is None else [*state.loaded.releases, *state.loaded.invalid_releases]
+        return shards_json(shards, cycle.shard_view, keys)
 
     def _next_pass(self) -> tuple[datetime | None, str]:
         """When the next pass comes and why: a pass owed to changes or pushes (the
@@ -320,6 +343,33 @@ class Service:
             self._progress.standing_by = False
             if not acquired:
                 return EXIT_OK
+
+        def give_up() -> None:
+            if elector is not None and elector.is_leader:
+                elector.release()
+
+        return self._act(cycle, metrics, once=once, give_up=give_up)
+
+    def _share_and_loop(
+        self, shards: ShardSet, cycle: Cycle, metrics: Metrics, *, once: bool
+    ) -> int:
+        """Under sharding: join the set with a Lease of this replica's own, then pass over
+        its share of the releases, as the leader passes over all of them."""
+        log.info(
+            "joining the shard set %s/%s as %s (Lease %s)",
+            shards.namespace,
+            shards.name,
+            self.instance,
+            shards.lease_name,
+        )
+        if not shards.join(self._progress.stop):
+            return EXIT_OK
+        return self._act(cycle, metrics, once=once, give_up=shards.leave)
+
+    def _act(
+        self, cycle: Cycle, metrics: Metrics, *, once: bool, give_up: Callable[[], None]
+    ) -> int:
+        """Pass after pass while this replica may apply; at the end `give_up` its Lease."""
         metrics.set_leader(True)
         self._progress.leading = True
         self._hold_leader_label()
@@ -335,8 +385,7 @@ class Service:
             if self._leader_label is not None:
                 # Before the Lease is given up: deliveries stop coming here first.
                 self._leader_label.drop()
-            if elector is not None and elector.is_leader:
-                elector.release()
+            give_up()
 
     def _lease_settings(self) -> LeaseSettings:
         duration = self._settings.lease_duration
@@ -349,15 +398,21 @@ class Service:
             retry_period=duration * 2 / 15,
         )
 
-    def _elect(self, client: KubeClient, metrics: Metrics) -> LeaderElector:
-        settings = self._lease_settings()
+    def _lost(self, metrics: Metrics, *, lease: str = "leader lease") -> Callable[[], None]:
+        """What losing this replica's Lease does: stop, so that two replicas never apply
+        the same release at once."""
 
         def on_lost() -> None:
-            log.error("leader lease lost: stopping so that two replicas never apply at once")
+            log.error("%s lost: stopping so that two replicas never apply at once", lease)
             metrics.count_error("lease")
             self._progress.lease_lost = True
             self.stop()
 
+        return on_lost
+
+    def _elect(self, client: KubeClient, metrics: Metrics) -> LeaderElector:
+        settings = self._lease_settings()
+        on_lost = self._lost(metrics)
         log.info(
             "waiting for the lease %s/%s as %s", settings.namespace, settings.name, self.instance
         )

@@ -78,6 +78,12 @@ class RunSettings:
     lease_namespace: str = "default"
     lease_name: str = "harmonia-leader"
     lease_duration: timedelta = timedelta(seconds=15)
+    identity: str | None = None
+    """This replica's identity in its Lease; None: the host's name and a random tag. A
+    stable one (a StatefulSet's pod name) gives a restarted shard its releases back."""
+    sharding: bool = False
+    """Replicas share the releases out (shard_set.py), each holding a Lease of its own in
+    the set named `lease_name`, instead of one leader applying everything."""
     write_status: bool = True
     status_interval: timedelta = timedelta(seconds=10)
     """Least time between two status commits caused by watched changes (a full pass
@@ -148,6 +154,9 @@ def _from_file(document: JsonObject) -> dict[str, Any]:
         found["lease_duration"] = parse_duration(
             str(election["leaseDuration"]), setting="leaderElection.leaseDuration"
         )
+    sharding: Any = document.get("sharding") or {}
+    if "enabled" in sharding:
+        found["sharding"] = sharding["enabled"]
     status: Any = document.get("status") or {}
     for key, name in (
         ("enabled", "write_status"),

@@ -132,6 +132,10 @@ class StatusReporter:
             author_email=self._settings.status_author_email,
         )
 
+        owns = last.state.owns
+        # Under sharding, the other replicas' releases: their files are theirs to write.
+        kept = () if owns is None else [key for key in _present(last.state) if not owns(key)]
+
         def compose(current: Mapping[str, str]) -> Mapping[str, str]:
             return status_files(
                 entries,
@@ -140,6 +144,7 @@ class StatusReporter:
                 now=datetime.now(UTC),
                 revision=revision,
                 source=last.source,
+                kept=kept,
             )
 
         self._committed_at = time.monotonic()
@@ -173,11 +178,15 @@ class StatusReporter:
         live = {status.key: status for status in statuses}
         self._metrics.set_release_states(_count_states(live.values(), reports.values()))
         keys: set[ReleaseKey] = {
-            *state.loaded.releases,
-            *state.loaded.invalid_releases,
+            *(key for key in _present(state) if state.owns is None or state.owns(key)),
             *(key for key, entry in reports.items() if entry.outcome is not Outcome.REMOVED),
         }
         return [StatusEntry(key, live.get(key), reports.get(key)) for key in sorted(keys)]
+
+
+def _present(state: DesiredState) -> set[ReleaseKey]:
+    """The releases whose files are in the snapshot, valid or not."""
+    return {*state.loaded.releases, *state.loaded.invalid_releases}
 
 
 def _count_states(

@@ -144,6 +144,7 @@ def _write_release(
         source=options.source,
         revision=options.revision,
         dependency_outputs=_dependency_outputs(rendered, state.render.secrets),
+        applied_by=options.applied_by,
     )
     record = applied_record(applied, live)
     awaited = None

@@ -29,11 +29,14 @@ from reconciler.types import ReleaseKey
 def _gone_records(
     state: DesiredState, options: PassOptions, found: Mapping[ReleaseKey, RecordRead]
 ) -> tuple[list[InventoryRecord], list[InventoryRecord]]:
-    """This source's readable records, and those of them whose files left Git."""
+    """This source's readable records (of this replica's shard), and those of them whose
+    files left Git."""
     records = [
         record
         for record in found.values()
-        if isinstance(record, InventoryRecord) and record.source == options.source
+        if isinstance(record, InventoryRecord)
+        and record.source == options.source
+        and (state.owns is None or state.owns(record.release))
     ]
     present = set(state.loaded.releases) | set(state.loaded.invalid_releases)
     return records, [record for record in records if record.release not in present]

@@ -124,6 +124,9 @@ class PassOptions:
     held: Mapping[ReleaseKey, ReleaseReport] = field(default_factory=dict)
     """Releases not attempted this pass, each reported as it last failed: a permanent
     failure whose inputs have not changed since (the loop's); their dependents wait."""
+    applied_by: str = ""
+    """The shard replica applying (`harmonia run --shards`), noted in each record it
+    writes; "" without sharding."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ it changes between passes unless the release did (the one time is a state change
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +82,10 @@ class StatusEntry:
     """What this pass did for it; None when it was not in the pass."""
 
 
+_README_FIELDS = ("state", "message", "revision", "sync")
+"""What the README's table and graph read of each release's document."""
+
+
 def status_path(key: ReleaseKey) -> str:
     namespace, name = split_release_key(key)
     return f"{STATUS_FOLDER}/{namespace}/{name}.yaml"
@@ -95,13 +99,16 @@ def status_files(
     previous: Mapping[str, str],
     now: datetime,
     source: SourceState | None = None,
+    kept: Collection[ReleaseKey] = (),
 ) -> dict[str, str]:
     """The whole `status/` folder, path -> text, for a pass at `revision`.
 
     `previous` is the folder as the status branch holds it (unreadable files are
     ignored); `dependencies` maps a release to the releases it depends on. A stale
     `source` is noted in every file (`source:` in each release's, a line in the README);
-    a fresh one adds nothing, so the files do not change with every fetch.
+    a fresh one adds nothing, so the files do not change with every fetch. The files of
+    `kept` (releases another shard replica reports) stay as `previous` has them, and
+    in the README.
     """
     stale = source if source is not None and source.stale else None
     documents: dict[ReleaseKey, JsonObject] = {}
@@ -113,6 +120,15 @@ def status_files(
                 document if stale is None else {**document, "source": stale.to_json()}
             )
     files = {status_path(key): dump_yaml(document) for key, document in documents.items()}
+    for key in kept:
+        text = previous.get(status_path(key))
+        if text is None:
+            continue
+        files[status_path(key)] = text
+        kept_document = _previous_document(text)
+        # In the README when it reads as a status file (one edited by hand may not).
+        if all(field in kept_document for field in _README_FIELDS):
+            documents[key] = dict(kept_document)
     files[README_PATH] = readme(
         documents, revision=revision, dependencies=dependencies, stale_source=stale
     )

@@ -41,6 +41,8 @@ class ReleaseStatus:
 
     def to_json(self) -> JsonObject:
         namespace, _, name = self.record.release.partition("/")
+        # Only under sharding: the shard replica that last applied it.
+        owner: JsonObject = {"appliedBy": self.record.applied_by} if self.record.applied_by else {}
         return {
             "name": name,
             "namespace": namespace,
@@ -55,6 +57,7 @@ class ReleaseStatus:
             "resources": [resource.to_json() for resource in self.health.resources],
             "dependencies": dict(self.record.dependency_outputs),
             "outputs": dict(self.record.outputs),
+            **owner,
         }
 
 

@@ -601,3 +601,26 @@ def test_the_chart_mounts_the_ui_token_secret_its_values_name_and_names_the_file
     (container,) = pod_spec(without)["containers"]
     assert "HARMONIA_LISTEN_TOKEN_FILE" not in {variable["name"] for variable in container["env"]}
     assert "harmonia-ui-token" not in secret_sources(pod_spec(without))
+
+
+def test_the_chart_shares_the_releases_out_when_sharding_is_on_and_may_list_the_leases(
+    binaries: dict[str, Path],
+) -> None:
+    plain = helm_template(binaries["helm"], *DEFAULT_RELEASE)
+    sharded = helm_template(
+        binaries["helm"], *DEFAULT_RELEASE, "--set", "sharding.enabled=true,replicas=3"
+    )
+    assert "sharding" not in config_of(plain)
+    settings = run_settings(config_of(sharded), {"url": "file:///r"}, pod_namespace=None)
+    assert settings.sharding is True
+    (deployment,) = find(sharded, "Deployment")
+    assert deployment["spec"]["replicas"] == 3
+    (role,) = find(sharded, "Role", "harmonia-leader-election")
+    lease_rules = [rule for rule in role["rules"] if "leases" in rule["resources"]]
+    assert {
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+        "verbs": ["get", "list", "update", "patch"],
+    } in lease_rules
+    assert all("resourceNames" not in rule for rule in lease_rules)
+    assert helm_lint(binaries["helm"], "--set", "sharding.enabled=true").returncode == 0

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from reconciler.apply.external_outputs import external_outputs_from
-from reconciler.desired import DesiredState, Tools, compute_desired_state
+from reconciler.desired import DesiredState, Owns, Tools, compute_desired_state
 from reconciler.kube.client import KubeClient
 from reconciler.kube.connection import KubeTarget, probe
 from reconciler.kube.watch import Watches
@@ -79,6 +79,7 @@ class Workbench:
         *,
         only: frozenset[ReleaseKey] | None = None,
         dependents: bool = False,
+        owns: Owns | None = None,
     ) -> DesiredState:
         cluster = probe(KubeTarget(self.cluster.kubeconfig))
         tools = Tools(
@@ -94,6 +95,7 @@ class Workbench:
             external_outputs=external_outputs_from(client),
             only=only,
             dependents=dependents,
+            owns=owns,
         )
 
     def run(
@@ -106,16 +108,17 @@ class Workbench:
         dependents: bool = False,
         watched: Watches | None = None,
         client: KubeClient | None = None,
+        owns: Owns | None = None,
         **options: Any,
     ) -> PassReport:
         """One pass (a diff with `dry_run`), as `harmonia apply` runs it, over the whole
         repository or the scope of `only` (and `dependents`); each pass is a new commit
         unless `same_commit` (a scheduled pass with nothing new in Git). `watched` and
         `client`: a long-running reconciler's reflectors, and the client the pass uses
-        (its requests counted apart from the rendering's)."""
+        (its requests counted apart from the rendering's); `owns`: a shard's releases."""
         self.revision += 0 if dry_run or same_commit else 1
         with self.client() as own:
-            state = self.desired(own, only=only, dependents=dependents)
+            state = self.desired(own, only=only, dependents=dependents, owns=owns)
             assert not state.has_errors, [d.render() for d in state.diagnostics]
             return reconcile(
                 client or own,

@@ -105,3 +105,12 @@ def test_an_event_of_an_outcome_is_named_by_the_outcome(outcome: Outcome) -> Non
     notices = release_notices(ReleaseReport(WEB, outcome, "why"), revision="abc")
 
     assert [notice.reason for notice in notices] == [str(outcome)]
+
+
+def test_a_record_names_the_replica_that_applied_it_only_under_sharding() -> None:
+    plain = InventoryRecord(WEB, "", "", "", ()).to_configmap()
+    sharded = InventoryRecord(WEB, "", "", "", (), applied_by="shard-a").to_configmap()
+
+    assert "applied_by" not in plain["data"]["inventory.json"]  # type: ignore[index]
+    assert record_from_configmap(plain).applied_by == ""
+    assert record_from_configmap(sharded).applied_by == "shard-a"

@@ -193,3 +193,11 @@ def test_the_environment_comes_from_the_config_file_unless_a_flag_or_variable_na
     flags = {"environment": "staging"}
     assert run_settings(document, flags, pod_namespace=None).environment == "staging"
     assert run_settings({}, {"url": "file:///r"}, pod_namespace=None).environment is None
+
+
+def test_sharding_is_off_unless_the_config_file_or_the_flag_turns_it_on() -> None:
+    assert run_settings({}, {"url": "file:///r"}, pod_namespace=None).sharding is False
+    on = {"sharding": {"enabled": True}}
+    assert run_settings(on, {"url": "file:///r"}, pod_namespace=None).sharding is True
+    flag_off = {"url": "file:///r", "sharding": False}
+    assert run_settings(on, flag_off, pod_namespace=None).sharding is False

@@ -527,3 +527,35 @@ def test_a_failed_release_says_whether_the_loop_retries_it_or_waits_for_a_change
         "message": "chart web: render failed",
         "retry": retry,
     }
+
+
+def test_the_files_of_another_shards_releases_are_kept_as_they_are_and_in_the_readme() -> None:
+    theirs = "apiVersion: harmonia.dev/v1alpha1\nkind: ReleaseStatus\nname: db\nnamespace: shop\n"
+    theirs += "state: Ready\nmessage: written by another replica\nrevision: abc\n"
+    theirs += "sync: {state: Synced}\n"
+    edited = "name: cache\n"
+    previous = {
+        "status/shop/db.yaml": theirs,
+        "status/shop/cache.yaml": edited,
+        "status/shop/gone.yaml": "state: Ready\n",
+    }
+
+    result = status_files(
+        [StatusEntry(WEB, live(), report(Outcome.APPLIED))],
+        revision=REVISION,
+        dependencies={},
+        previous=previous,
+        now=NOW,
+        kept=[DB, ReleaseKey("shop/cache"), ReleaseKey("shop/never-written")],
+    )
+
+    assert set(result) == {
+        "status/shop/web.yaml",
+        "status/shop/db.yaml",
+        "status/shop/cache.yaml",
+        README_PATH,
+    }
+    assert (result["status/shop/db.yaml"], result["status/shop/cache.yaml"]) == (theirs, edited)
+    assert "| shop/db | Ready | Synced |" in result[README_PATH]
+    assert "shop/cache" not in result[README_PATH]
+    assert "| shop/web | Ready |" in result[README_PATH]
