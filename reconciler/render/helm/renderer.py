@@ -193,27 +193,31 @@ class Renderer:
         self._lock = threading.Lock()
 
     def template(self, request: TemplateRequest, *, timeout: float) -> HelmRun:
-        """`helm template` of `request`; a renderer that dies on it is restarted and asked
-        once more, and a request past `timeout` seconds is a failure, as with helm (the
-        renderer is ended, as helm would be, and started again for the next request)."""
-        for attempt in range(2):
-            try:
-                process = self._running()
-            except OSError as error:
-                return HelmRun(ok=False, stdout="", error=f"{RENDERER_NAME} did not start: {error}")
-            try:
-                return process.submit(request).result(timeout=timeout)
-            except FutureTimeout:
-                # Helm cannot stop a template midway: end the renderer, so the template
-                # does not hold a slot for ever (the others in flight are asked again).
-                process.kill()
-                return HelmRun(
-                    ok=False, stdout="", error=f"helm did not finish within {timeout:g}s"
-                )
-            except RendererExited:
-                if attempt == 1:
-                    break
-        return HelmRun(ok=False, stdout="", error=f"{RENDERER_NAME} exited twice while rendering")
+        """`helm template` of `request`; a renderer that dies on it is restarted, and a
+        request past `timeout` seconds is a failure, as with helm (the renderer is ended,
+        as helm would be, and started again for the next request).
+
+        A request in flight when the shared renderer dies is asked once more in a renderer
+        of its own: the death may be another release's doing (a chart whose template eats
+        all memory kills the renderer on each try), and only that release must fail."""
+        try:
+            return _answer(self._running(), request, timeout)
+        except RendererExited:
+            pass
+        except OSError as error:
+            return _not_started(error)
+        try:
+            alone = RendererProcess(self.binary)
+        except OSError as error:
+            return _not_started(error)
+        try:
+            return _answer(alone, request, timeout)
+        except RendererExited:
+            return HelmRun(
+                ok=False, stdout="", error=f"{RENDERER_NAME} exited twice while rendering"
+            )
+        finally:
+            alone.close()
 
     def close(self) -> None:
         with self._lock:
@@ -229,6 +233,21 @@ class Renderer:
             if self._process is None:
                 self._process = RendererProcess(self.binary)
             return self._process
+
+
+def _answer(process: RendererProcess, request: TemplateRequest, timeout: float) -> HelmRun:
+    """`process`'s answer to `request`; raises RendererExited when it dies first."""
+    try:
+        return process.submit(request).result(timeout=timeout)
+    except FutureTimeout:
+        # Helm cannot stop a template midway: end the renderer, so the template does not
+        # hold a slot for ever (the others in flight are asked again).
+        process.kill()
+        return HelmRun(ok=False, stdout="", error=f"helm did not finish within {timeout:g}s")
+
+
+def _not_started(error: OSError) -> HelmRun:
+    return HelmRun(ok=False, stdout="", error=f"{RENDERER_NAME} did not start: {error}")
 
 
 _renderers: dict[Path, Renderer] = {}

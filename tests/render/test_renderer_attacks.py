@@ -1,0 +1,74 @@
+"""Red team, the renderer under hostile charts: a chart whose template kills the renderer
+on every try fails its own release, and the releases in flight beside it, retried after
+each death, still render, each with its own output."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from reconciler.render.helm.renderer import Renderer, TemplateRequest
+
+MEMORY_CEILING_KIB = 1_000_000
+"""The renderer's address space in these tests: a chart that doubles a string past it
+kills the renderer (Go's "out of memory" is fatal) within a second, without taking
+gigabytes from a shared machine."""
+
+
+def chart(root: Path, name: str, template: str) -> Path:
+    (root / name / "templates").mkdir(parents=True)
+    (root / name / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n")
+    (root / name / "templates" / "cm.yaml").write_text(template)
+    return root / name
+
+
+def confined(renderer_binary: Path, folder: Path) -> Path:
+    """The real renderer, exec'd under a ceiling on its memory (same process, same pid)."""
+    wrapper = folder / "harmonia-renderer"
+    wrapper.write_text(
+        f'#!/bin/sh\nulimit -v {MEMORY_CEILING_KIB}\nexport GOGC=100\nexec "{renderer_binary}"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def request(chart_root: Path, release: str) -> TemplateRequest:
+    return TemplateRequest(
+        chart=chart_root,
+        release_name=release,
+        namespace="shop",
+        values=json.dumps({"n": release}),
+        kube_version="v1.36.3",
+        api_versions=(),
+    )
+
+
+def test_a_chart_that_kills_the_renderer_on_each_try_fails_alone_and_the_releases_in_flight_render(
+    tmp_path: Path, renderer_binary: Path
+) -> None:
+    hog = chart(
+        tmp_path,
+        "hog",
+        '{{ $s := "xxxxxxxx" }}{{ range until 40 }}{{ $s = print $s $s }}{{ end }}{{ len $s }}',
+    )
+    # Busy for a few tenths of a second, so that both deaths find several of them in flight.
+    busy = chart(
+        tmp_path,
+        "busy",
+        "{{ range until 3000 }}{{ range until 1000 }}{{ end }}{{ end }}"
+        "kind: ConfigMap\napiVersion: v1\nmetadata: {name: {{ .Release.Name }}}\n"
+        "data: {n: {{ .Values.n | quote }}}\n",
+    )
+    renderer = Renderer(confined(renderer_binary, tmp_path))
+    asked = [request(hog, "hog")] + [request(busy, f"web-{index}") for index in range(11)]
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(lambda one: renderer.template(one, timeout=60), asked))
+    finally:
+        renderer.close()
+    assert results[0].error == "harmonia-renderer exited twice while rendering"
+    failed = {one.release_name: run.error for one, run in zip(asked[1:], results[1:]) if not run.ok}
+    assert failed == {}
+    for one, run in zip(asked[1:], results[1:]):
+        assert f'data: {{n: "{one.release_name}"}}' in run.stdout
