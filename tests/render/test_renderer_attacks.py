@@ -1,12 +1,16 @@
-"""Red team, the renderer under hostile charts: a chart whose template kills the renderer
-on every try fails its own release, and the releases in flight beside it, retried after
-each death, still render, each with its own output."""
+"""Red team, the renderer under hostile charts and loads: a chart whose template kills the
+renderer on every try fails its own release, and the releases in flight beside it,
+retried after each death, still render, each with its own output; requests and answers
+larger than a pipe, from more threads than the renderer has slots, never stall."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from reconciler.render.helm.renderer import Renderer, TemplateRequest
 
@@ -72,3 +76,32 @@ def test_a_chart_that_kills_the_renderer_on_each_try_fails_alone_and_the_release
     assert failed == {}
     for one, run in zip(asked[1:], results[1:]):
         assert f'data: {{n: "{one.release_name}"}}' in run.stdout
+
+
+def test_large_values_and_outputs_from_more_threads_than_slots_all_render_without_a_stall(
+    tmp_path: Path, renderer_binary: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One slot, eight threads, requests and answers larger than a pipe's buffer: a write
+    # that waits for a free slot must not keep the answers that free it from being read.
+    monkeypatch.setenv("GOMAXPROCS", "1")
+    echo = chart(
+        tmp_path,
+        "echo",
+        "kind: ConfigMap\napiVersion: v1\nmetadata: {name: {{ .Release.Name }}}\n"
+        "data: {blob: {{ .Values.blob | quote }}}\n",
+    )
+
+    def large(index: int) -> TemplateRequest:
+        return dataclasses.replace(
+            request(echo, f"web-{index}"), values=json.dumps({"blob": str(index) * 300_000})
+        )
+
+    renderer = Renderer(renderer_binary)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(lambda n: renderer.template(large(n), timeout=10), range(24)))
+    finally:
+        renderer.close()
+    assert [run.error for run in results if not run.ok] == []
+    for index, run in enumerate(results):
+        assert f"name: web-{index}}}" in run.stdout and str(index) * 300_000 in run.stdout

@@ -97,6 +97,9 @@ class RendererProcess:
         self._ids = count(1)
         self._pending: dict[str, Future[HelmRun]] = {}
         self._lock = threading.Lock()
+        """Guards `_pending` and `_exited`."""
+        self._writing = threading.Lock()
+        """Keeps requests from interleaving on stdin."""
         self._exited = False
         self._reader = threading.Thread(target=self._read, name="renderer-reader", daemon=True)
         self._reader.start()
@@ -117,14 +120,19 @@ class RendererProcess:
                 return answer
             identifier = str(next(self._ids))
             self._pending[identifier] = answer
-            try:
+        # Written outside `_lock`: a write blocks while the renderer's slots are full, and
+        # a slot frees only once the reader, which needs `_lock`, has taken an answer.
+        try:
+            with self._writing:
                 stdin: IO[str] | None = self._process.stdin
                 assert stdin is not None
                 stdin.write(json.dumps(_wire(identifier, request)) + "\n")
                 stdin.flush()
-            except OSError:
-                self._pending.pop(identifier, None)
-                answer.set_exception(RendererExited())
+        except (OSError, ValueError):  # ValueError: stdin closed by close()
+            with self._lock:
+                unanswered = self._pending.pop(identifier, None)
+            if unanswered is not None:
+                unanswered.set_exception(RendererExited())
         return answer
 
     def kill(self) -> None:
@@ -132,7 +140,7 @@ class RendererProcess:
 
     def close(self) -> None:
         """End the renderer: it finishes what it was asked, then exits on end of input."""
-        with self._lock:
+        with self._writing:
             if self._process.stdin is not None and not self._process.stdin.closed:
                 with contextlib.suppress(OSError):
                     self._process.stdin.close()
