@@ -72,9 +72,13 @@ def test_a_chart_that_kills_the_renderer_on_each_try_fails_alone_and_the_release
     finally:
         renderer.close()
     assert results[0].error == "harmonia-renderer exited twice while rendering"
-    failed = {one.release_name: run.error for one, run in zip(asked[1:], results[1:]) if not run.ok}
+    failed = {
+        one.release_name: run.error
+        for one, run in zip(asked[1:], results[1:], strict=True)
+        if not run.ok
+    }
     assert failed == {}
-    for one, run in zip(asked[1:], results[1:]):
+    for one, run in zip(asked[1:], results[1:], strict=True):
         assert f'data: {{n: "{one.release_name}"}}' in run.stdout
 
 
