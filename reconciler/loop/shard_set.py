@@ -28,6 +28,8 @@ from reconciler.loop.shard_assignment import owner_of
 from reconciler.types import JsonObject, JsonValue, ReleaseKey
 
 SHARD_SET_LABEL = "harmonia.dev/shard-set"
+LONGEST_CLAIM = 10
+"""How many of this replica's lease durations ahead another's claim may end and count."""
 
 
 def shard_lease_name(set_name: str, identity: str) -> str:
@@ -44,13 +46,14 @@ def live_holders(
     Only a claim a replica of the set could have written counts, so that a Lease edited
     by hand cannot hold releases that nobody applies: the Lease is the holder's own
     (named `shard_lease_name(set_name, holder)`, so a holder written into another
-    replica's Lease is nobody), and its claim ends at most two lease `duration`s from
-    now (one, plus as much again for clocks that disagree; a renewTime far in the future
-    or a huge leaseDurationSeconds is no claim)."""
+    replica's Lease is nobody), and its claim ends at most LONGEST_CLAIM lease
+    `duration`s from now (room for clocks that disagree and for replicas rolled out with
+    a longer duration; a renewTime far in the future or a huge leaseDurationSeconds is
+    no claim, and a fake holder is live at most that long)."""
     live = set()
     for lease in leases:
         holder, ends = holder_of(lease), claim_ends(lease)
-        if not holder or ends is None or not now < ends <= now + 2 * duration:
+        if not holder or ends is None or not now < ends <= now + LONGEST_CLAIM * duration:
             continue
         metadata = lease.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None

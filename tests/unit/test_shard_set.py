@@ -54,10 +54,12 @@ def test_a_released_or_unreadable_lease_names_no_live_holder() -> None:
 def test_a_claim_far_in_the_future_counts_for_nobody_so_a_fake_holder_takes_no_releases() -> None:
     leases = [
         lease("skewed", NOW + timedelta(seconds=10)),
+        lease("rolled-out-with-60s", NOW, seconds=60),
         lease("future", NOW + timedelta(days=365 * 80)),
         lease("for-ever", NOW, seconds=2**31 - 1),
     ]
-    assert live_holders(leases, NOW, set_name=SET, duration=DURATION) == {"skewed"}
+    live = live_holders(leases, NOW, set_name=SET, duration=DURATION)
+    assert live == {"skewed", "rolled-out-with-60s"}
 
 
 def test_a_holder_written_into_another_replicas_lease_or_another_sets_lease_is_not_live() -> None:
