@@ -223,9 +223,10 @@ class LeaderElector:
         self._renewed_at: float | None = None
         """Monotonic time the last successful write started; None while not leading."""
         self._stamps: tuple[str, ...] = ()
-        """The renewTimes of this elector's last successful write and of its last attempt:
-        while it holds the Lease, a live claim in its name carrying neither was written by
-        another replica with the same identity."""
+        """The renewTimes of this elector's last successful write and of every attempt since
+        (one may have landed though its answer was lost): while it holds the Lease, a live
+        claim in its name carrying none of them was written by another replica with the
+        same identity."""
         self._stop_renewing = threading.Event()
         self._renewer: threading.Thread | None = None
 
@@ -308,7 +309,7 @@ class LeaderElector:
         body = lease_body(self._settings, current, now)
         attempt = str(_spec(body).get("renewTime"))
         with self._state:
-            self._stamps = (*self._stamps[:1], attempt)
+            self._stamps = (*self._stamps, attempt)
         try:
             written = (
                 self._client.create(body)
