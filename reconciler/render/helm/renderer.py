@@ -249,7 +249,7 @@ def _answer(process: RendererProcess, request: TemplateRequest, timeout: float) 
         return process.submit(request).result(timeout=timeout)
     except FutureTimeout:
         # Helm cannot stop a template midway: end the renderer, so the template does not
-        # hold a slot for ever (the others in flight are asked again).
+        # hold a slot for ever (the others in flight are asked again, each alone).
         process.kill()
         return HelmRun(ok=False, stdout="", error=f"helm did not finish within {timeout:g}s")
 
