@@ -1,7 +1,8 @@
 """Red team, the renderer under hostile charts and loads: a chart whose template kills the
 renderer on every try fails its own release, and the releases in flight beside it,
 retried after each death, still render, each with its own output; requests and answers
-larger than a pipe, from more threads than the renderer has slots, never stall."""
+larger than a pipe, from more threads than the renderer has slots, never stall; when
+memory runs out, the kernel ends the renderer before Harmonia."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.render.helm.renderer import Renderer, TemplateRequest
+from reconciler.render.helm.renderer import Renderer, RendererProcess, TemplateRequest
 
 MEMORY_CEILING_KIB = 1_000_000
 """The renderer's address space in these tests: a chart that doubles a string past it
@@ -109,3 +110,15 @@ def test_large_values_and_outputs_from_more_threads_than_slots_all_render_withou
     assert [run.error for run in results if not run.ok] == []
     for index, run in enumerate(results):
         assert f"name: web-{index}}}" in run.stdout and str(index) * 300_000 in run.stdout
+
+
+def test_the_renderer_is_the_process_the_kernel_ends_first_when_memory_runs_out(
+    renderer_binary: Path,
+) -> None:
+    # Without a ceiling of its own, a chart eating gigabytes must cost the renderer (its
+    # requests are retried), not the Harmonia process that started it.
+    process = RendererProcess(renderer_binary)
+    try:
+        assert Path(f"/proc/{process.pid}/oom_score_adj").read_text().strip() == "1000"
+    finally:
+        process.close()

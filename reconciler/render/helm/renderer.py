@@ -94,6 +94,7 @@ class RendererProcess:
             encoding="utf-8",
             bufsize=1,
         )
+        _first_to_end_when_memory_runs_out(self._process.pid)
         self._ids = count(1)
         self._pending: dict[str, Future[HelmRun]] = {}
         self._lock = threading.Lock()
@@ -169,6 +170,14 @@ class RendererProcess:
             orphans, self._pending = list(self._pending.values()), {}
         for orphan in orphans:
             orphan.set_exception(RendererExited())
+
+
+def _first_to_end_when_memory_runs_out(pid: int) -> None:
+    """Make the renderer the kernel's first choice when memory runs out (Linux): a chart
+    whose template eats gigabytes then ends the renderer, whose requests are retried,
+    rather than Harmonia itself. Raising the score needs no privilege; elsewhere, no-op."""
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/oom_score_adj").write_text("1000")
 
 
 def _wire(identifier: str, request: TemplateRequest) -> dict[str, object]:
