@@ -129,6 +129,18 @@ def may_acquire(lease: JsonObject | None, identity: str, now: datetime) -> bool:
     return ends is None or ends <= now
 
 
+def _claimed_by_twin(
+    lease: JsonObject | None, identity: str, stamps: tuple[str, ...], now: datetime
+) -> bool:
+    """Whether `lease` carries a live claim in `identity`'s name whose renewTime is none of
+    `stamps` (what this elector wrote or tried to): another process with the same
+    identity renews it, and both would lead (or apply the same shard) unnoticed."""
+    if lease is None or holder_of(lease) != identity:
+        return False
+    ends = claim_ends(lease)
+    return ends is not None and ends > now and _spec(lease).get("renewTime") not in stamps
+
+
 def _lease_object(
     settings: LeaseSettings, previous: JsonObject | None, spec: JsonObject
 ) -> JsonObject:
@@ -210,6 +222,11 @@ class LeaderElector:
         """The Lease as this replica last wrote it with itself as holder."""
         self._renewed_at: float | None = None
         """Monotonic time the last successful write started; None while not leading."""
+        self._stamps: tuple[str, ...] = ()
+        """The renewTimes of this elector's last successful write and of every attempt since
+        (one may have landed though its answer was lost): while it holds the Lease, a live
+        claim in its name carrying none of them was written by another replica with the
+        same identity."""
         self._stop_renewing = threading.Event()
         self._renewer: threading.Thread | None = None
 
@@ -253,6 +270,7 @@ class LeaderElector:
             self._renewer.join()
         with self._state:
             held, self._held, self._renewed_at = self._held, None, None
+            self._stamps = ()
         if held is None:
             return
         subject = self._settings.subject
@@ -281,7 +299,17 @@ class LeaderElector:
         now = datetime.now(UTC)
         if not may_acquire(current, self.identity, now):
             return f"held by {holder_of(current)}"
+        with self._state:
+            holding, stamps = self._held is not None, self._stamps
+        if holding and _claimed_by_twin(current, self.identity, stamps, now):
+            return (
+                f"renewed by another replica as {self.identity} (two replicas share the"
+                " identity: give each its own)"
+            )
         body = lease_body(self._settings, current, now)
+        attempt = str(_spec(body).get("renewTime"))
+        with self._state:
+            self._stamps = (*self._stamps, attempt)
         try:
             written = (
                 self._client.create(body)
@@ -292,6 +320,7 @@ class LeaderElector:
             return "another replica wrote it first"
         with self._state:
             self._held, self._renewed_at = written, started
+            self._stamps = (str(_spec(written).get("renewTime")),)
         return None
 
     def _note_obstacle(self, previous: str, obstacle: str, level: int) -> str:

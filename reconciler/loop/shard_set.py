@@ -14,7 +14,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from reconciler.kube.client import KubeClient
 from reconciler.loop.lease import (
@@ -28,6 +28,8 @@ from reconciler.loop.shard_assignment import owner_of
 from reconciler.types import JsonObject, JsonValue, ReleaseKey
 
 SHARD_SET_LABEL = "harmonia.dev/shard-set"
+LONGEST_CLAIM = 10
+"""How many of this replica's lease durations ahead another's claim may end and count."""
 
 
 def shard_lease_name(set_name: str, identity: str) -> str:
@@ -35,13 +37,27 @@ def shard_lease_name(set_name: str, identity: str) -> str:
     return f"{set_name}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
 
 
-def live_holders(leases: Iterable[JsonObject], now: datetime) -> frozenset[str]:
+def live_holders(
+    leases: Iterable[JsonObject], now: datetime, *, set_name: str, duration: timedelta
+) -> frozenset[str]:
     """The identities holding a Lease of the set whose claim runs past `now` (a released
-    Lease names nobody; a dead replica's claim has run out)."""
+    Lease names nobody; a dead replica's claim has run out).
+
+    Only a claim a replica of the set could have written counts, so that a Lease edited
+    by hand cannot hold releases that nobody applies: the Lease is the holder's own
+    (named `shard_lease_name(set_name, holder)`, so a holder written into another
+    replica's Lease is nobody), and its claim ends at most LONGEST_CLAIM lease
+    `duration`s from now (room for clocks that disagree and for replicas rolled out with
+    a longer duration; a renewTime far in the future or a huge leaseDurationSeconds is
+    no claim, and a fake holder is live at most that long)."""
     live = set()
     for lease in leases:
         holder, ends = holder_of(lease), claim_ends(lease)
-        if holder and ends is not None and ends > now:
+        if not holder or ends is None or not now < ends <= now + LONGEST_CLAIM * duration:
+            continue
+        metadata = lease.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        if name == shard_lease_name(set_name, holder):
             live.add(holder)
     return frozenset(live)
 
@@ -101,7 +117,8 @@ class ShardSet:
             namespace=self.namespace,
             label_selector=f"{SHARD_SET_LABEL}={self.name}",
         )
-        return ShardView(self.identity, live_holders(leases, now))
+        holders = live_holders(leases, now, set_name=self.name, duration=self._own.duration)
+        return ShardView(self.identity, holders)
 
 
 def shards_json(

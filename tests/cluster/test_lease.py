@@ -196,3 +196,26 @@ def test_a_leader_whose_lease_is_taken_by_force_calls_on_lost_once(
         finally:
             elector.release()
     assert holder_of(live_lease(cluster, namespace)) == "intruder"
+
+
+def test_of_two_replicas_started_with_the_same_identity_the_one_outrenewed_gives_up_leading(
+    cluster: LiveCluster, namespace: str
+) -> None:
+    # The Lease cannot tell them apart (a renewal in one's name is the other's too): each
+    # would lead, and under sharding apply the same share, for ever.
+    lost: list[str] = []
+    settings = quick(namespace, "harmonia-0")
+    with connected(cluster) as client_a, connected(cluster) as client_b:
+        first = LeaderElector(client_a, settings, on_lost=lambda: lost.append("first"))
+        second = LeaderElector(client_b, settings, on_lost=lambda: lost.append("second"))
+        try:
+            assert first.acquire(threading.Event())
+            assert second.acquire(threading.Event())
+            bound = (settings.renew_deadline + 2 * settings.retry_period).total_seconds()
+            wait_for(lambda: lost, until=bool, what="a twin to give up", timeout=bound + MARGIN)
+            time.sleep(2 * settings.retry_period.total_seconds())
+            assert lost == ["first"]
+            assert leaders(first, second) == ["harmonia-0"] and second.is_leader
+        finally:
+            first.release()
+            second.release()

@@ -21,13 +21,18 @@ from reconciler.types import JsonObject, ReleaseKey
 NOW = datetime(2026, 12, 7, 3, 0, 0, tzinfo=UTC)
 
 
-def lease(holder: str, renewed: datetime, seconds: int = 15) -> JsonObject:
+SET = "harmonia-leader"
+DURATION = timedelta(seconds=15)
+
+
+def lease(holder: str, renewed: datetime, seconds: int = 15, *, name: str = "") -> JsonObject:
     return {
+        "metadata": {"name": name or shard_lease_name(SET, holder)},
         "spec": {
             "holderIdentity": holder,
             "renewTime": format_micro_time(renewed),
             "leaseDurationSeconds": seconds,
-        }
+        },
     }
 
 
@@ -37,13 +42,33 @@ def test_a_holder_is_live_until_its_renewal_plus_its_duration() -> None:
         lease("expired", NOW - timedelta(seconds=16)),
         lease("just-expired", NOW - timedelta(seconds=15)),
     ]
-    assert live_holders(leases, NOW) == {"fresh"}
+    assert live_holders(leases, NOW, set_name=SET, duration=DURATION) == {"fresh"}
 
 
 def test_a_released_or_unreadable_lease_names_no_live_holder() -> None:
     released = lease("", NOW)
     unreadable: JsonObject = {"spec": {"holderIdentity": "x", "renewTime": "yesterday"}}
-    assert live_holders([released, unreadable, {}], NOW) == frozenset()
+    assert live_holders([released, unreadable, {}], NOW, set_name=SET, duration=DURATION) == set()
+
+
+def test_a_claim_far_in_the_future_counts_for_nobody_so_a_fake_holder_takes_no_releases() -> None:
+    leases = [
+        lease("skewed", NOW + timedelta(seconds=10)),
+        lease("rolled-out-with-60s", NOW, seconds=60),
+        lease("future", NOW + timedelta(days=365 * 80)),
+        lease("for-ever", NOW, seconds=2**31 - 1),
+    ]
+    live = live_holders(leases, NOW, set_name=SET, duration=DURATION)
+    assert live == {"skewed", "rolled-out-with-60s"}
+
+
+def test_a_holder_written_into_another_replicas_lease_or_another_sets_lease_is_not_live() -> None:
+    leases = [
+        lease("ghost", NOW, name=shard_lease_name(SET, "replica-a")),
+        lease("other", NOW, name=shard_lease_name("other-set", "other")),
+        lease("replica-b", NOW),
+    ]
+    assert live_holders(leases, NOW, set_name=SET, duration=DURATION) == {"replica-b"}
 
 
 @pytest.mark.parametrize("identity", ["harmonia-7d9f_ab12cd34", "Pod Name/With:odd chars"])

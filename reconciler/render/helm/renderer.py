@@ -94,9 +94,13 @@ class RendererProcess:
             encoding="utf-8",
             bufsize=1,
         )
+        _first_to_end_when_memory_runs_out(self._process.pid)
         self._ids = count(1)
         self._pending: dict[str, Future[HelmRun]] = {}
         self._lock = threading.Lock()
+        """Guards `_pending` and `_exited`."""
+        self._writing = threading.Lock()
+        """Keeps requests from interleaving on stdin."""
         self._exited = False
         self._reader = threading.Thread(target=self._read, name="renderer-reader", daemon=True)
         self._reader.start()
@@ -117,14 +121,19 @@ class RendererProcess:
                 return answer
             identifier = str(next(self._ids))
             self._pending[identifier] = answer
-            try:
+        # Written outside `_lock`: a write blocks while the renderer's slots are full, and
+        # a slot frees only once the reader, which needs `_lock`, has taken an answer.
+        try:
+            with self._writing:
                 stdin: IO[str] | None = self._process.stdin
                 assert stdin is not None
                 stdin.write(json.dumps(_wire(identifier, request)) + "\n")
                 stdin.flush()
-            except OSError:
-                self._pending.pop(identifier, None)
-                answer.set_exception(RendererExited())
+        except (OSError, ValueError):  # ValueError: stdin closed by close()
+            with self._lock:
+                unanswered = self._pending.pop(identifier, None)
+            if unanswered is not None:
+                unanswered.set_exception(RendererExited())
         return answer
 
     def kill(self) -> None:
@@ -132,7 +141,7 @@ class RendererProcess:
 
     def close(self) -> None:
         """End the renderer: it finishes what it was asked, then exits on end of input."""
-        with self._lock:
+        with self._writing:
             if self._process.stdin is not None and not self._process.stdin.closed:
                 with contextlib.suppress(OSError):
                     self._process.stdin.close()
@@ -161,6 +170,14 @@ class RendererProcess:
             orphans, self._pending = list(self._pending.values()), {}
         for orphan in orphans:
             orphan.set_exception(RendererExited())
+
+
+def _first_to_end_when_memory_runs_out(pid: int) -> None:
+    """Make the renderer the kernel's first choice when memory runs out (Linux): a chart
+    whose template eats gigabytes then ends the renderer, whose requests are retried,
+    rather than Harmonia itself. Raising the score needs no privilege; elsewhere, no-op."""
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/oom_score_adj").write_text("1000")
 
 
 def _wire(identifier: str, request: TemplateRequest) -> dict[str, object]:
@@ -193,27 +210,31 @@ class Renderer:
         self._lock = threading.Lock()
 
     def template(self, request: TemplateRequest, *, timeout: float) -> HelmRun:
-        """`helm template` of `request`; a renderer that dies on it is restarted and asked
-        once more, and a request past `timeout` seconds is a failure, as with helm (the
-        renderer is ended, as helm would be, and started again for the next request)."""
-        for attempt in range(2):
-            try:
-                process = self._running()
-            except OSError as error:
-                return HelmRun(ok=False, stdout="", error=f"{RENDERER_NAME} did not start: {error}")
-            try:
-                return process.submit(request).result(timeout=timeout)
-            except FutureTimeout:
-                # Helm cannot stop a template midway: end the renderer, so the template
-                # does not hold a slot for ever (the others in flight are asked again).
-                process.kill()
-                return HelmRun(
-                    ok=False, stdout="", error=f"helm did not finish within {timeout:g}s"
-                )
-            except RendererExited:
-                if attempt == 1:
-                    break
-        return HelmRun(ok=False, stdout="", error=f"{RENDERER_NAME} exited twice while rendering")
+        """`helm template` of `request`; a renderer that dies on it is restarted, and a
+        request past `timeout` seconds is a failure, as with helm (the renderer is ended,
+        as helm would be, and started again for the next request).
+
+        A request in flight when the shared renderer dies is asked once more in a renderer
+        of its own: the death may be another release's doing (a chart whose template eats
+        all memory kills the renderer on each try), and only that release must fail."""
+        try:
+            return _answer(self._running(), request, timeout)
+        except RendererExited:
+            pass
+        except OSError as error:
+            return _not_started(error)
+        try:
+            alone = RendererProcess(self.binary)
+        except OSError as error:
+            return _not_started(error)
+        try:
+            return _answer(alone, request, timeout)
+        except RendererExited:
+            return HelmRun(
+                ok=False, stdout="", error=f"{RENDERER_NAME} exited twice while rendering"
+            )
+        finally:
+            alone.close()
 
     def close(self) -> None:
         with self._lock:
@@ -229,6 +250,21 @@ class Renderer:
             if self._process is None:
                 self._process = RendererProcess(self.binary)
             return self._process
+
+
+def _answer(process: RendererProcess, request: TemplateRequest, timeout: float) -> HelmRun:
+    """`process`'s answer to `request`; raises RendererExited when it dies first."""
+    try:
+        return process.submit(request).result(timeout=timeout)
+    except FutureTimeout:
+        # Helm cannot stop a template midway: end the renderer, so the template does not
+        # hold a slot for ever (the others in flight are asked again, each alone).
+        process.kill()
+        return HelmRun(ok=False, stdout="", error=f"helm did not finish within {timeout:g}s")
+
+
+def _not_started(error: OSError) -> HelmRun:
+    return HelmRun(ok=False, stdout="", error=f"{RENDERER_NAME} did not start: {error}")
 
 
 _renderers: dict[Path, Renderer] = {}
