@@ -143,20 +143,27 @@ def _read_overlay(
 ) -> Overlay | list[Diagnostic]:
     parts = PurePosixPath(shown).parts
     stem = PurePosixPath(parts[-1]).stem
-    if len(parts) != 4 or path.is_dir():
+    if len(parts) != 4:
         return [_misplaced(shown)]
     namespace = parts[2]
     if not (_DNS_LABEL.fullmatch(namespace) and _DNS_LABEL.fullmatch(stem)):
         return [_misplaced(shown)]
-    if not path.resolve().is_relative_to(root):
-        return [
-            file_diagnostic(
-                shown,
-                "symbolic link to a file outside the repository",
-                "a repository may only use its own files; copy the file in",
-            )
-        ]
+    # From here the path names a release: a problem fails it (it is then neither applied
+    # as the release file alone says, nor removed), as a problem in the overlay's text does.
     key = release_key(namespace, stem)
+    if path.is_dir():
+        return _claiming(key, [_misplaced(shown)])
+    if not path.resolve().is_relative_to(root):
+        return _claiming(
+            key,
+            [
+                file_diagnostic(
+                    shown,
+                    "symbolic link to a file outside the repository",
+                    "a repository may only use its own files; copy the file in",
+                )
+            ],
+        )
     read = read_yaml_file(path, display_name=shown, limits=limits)
     if read.document is None or read.problems:
         return _claiming(key, read.problems)

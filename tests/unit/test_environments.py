@@ -308,3 +308,33 @@ def test_notes_beside_the_overlays_are_a_warning_and_a_stray_yaml_file_an_error(
         ("environments/web.yaml", "error"),
     ]
     assert set(loaded.releases) == {WEB, API}
+
+
+def test_an_overlay_linked_outside_the_repository_fails_its_release_in_that_environment(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("absent: true\n")
+    root = repository(tmp_path / "repo", {})
+    (root / "environments/prod/apps").mkdir(parents=True)
+    (root / "environments/prod/apps/api.yaml").symlink_to(outside)
+    prod = load_repository(root, environment="prod")
+    assert errors(prod) == [
+        ("environments/prod/apps/api.yaml", 1, "symbolic link to a file outside the repository")
+    ]
+    assert (API in prod.releases, API in prod.invalid_releases) == (False, True)
+    assert prod.unclaimed_files == ()
+    assert API in load_repository(root, environment="staging").releases
+
+
+def test_an_overlay_path_that_is_a_link_to_a_folder_fails_its_release(tmp_path: Path) -> None:
+    root = repository(tmp_path, {"environments/staging/apps/web.yaml": "paused: true\n"})
+    (root / "environments/prod/apps").mkdir(parents=True)
+    (root / "environments/prod/apps/api.yaml").symlink_to(root / "environments/staging/apps")
+    prod = load_repository(root, environment="prod")
+    [problem] = prod.errors
+    assert (problem.file, problem.message.startswith("not an overlay")) == (
+        "environments/prod/apps/api.yaml",
+        True,
+    )
+    assert (API in prod.releases, API in prod.invalid_releases) == (False, True)
