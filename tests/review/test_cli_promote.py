@@ -128,6 +128,11 @@ def test_promotion_deletes_an_overlay_left_with_nothing_to_change(
             1,
             "branch a..b: not a valid branch name",
         ),
+        (
+            ("shop/greeter", "--from", "dev", "--to", "prod", "--branch", "heads/main"),
+            1,
+            "branch heads/main: names an existing branch, tag or commit",
+        ),
     ],
 )
 def test_promotion_refuses_what_it_cannot_do_and_creates_no_branch(
