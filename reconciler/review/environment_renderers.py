@@ -25,7 +25,6 @@ from reconciler.review.renderers import (
     table_cell,
     table_row,
 )
-from reconciler.types import ReleaseKey
 
 NOT_IN_ENVIRONMENT = "—"
 """A table cell for a release the environment does not have (absent, or no file)."""
@@ -49,11 +48,21 @@ def render_environments_text(reviews: EnvironmentReviews) -> str:
     return "\n".join(lines) + "\n"
 
 
+MARKDOWN_LIMIT = 64_000
+"""Characters of Markdown past which table rows, problems and release sections are left
+out (said so): GitHub refuses a comment over 65,536, and five environments of a thousand
+releases make a table, and sections, far longer."""
+NEWLINE = "\n"
+_LEFT_OUT = "the comment would pass GitHub's size limit; run the same `harmonia diff` locally"
+
+
 def render_environments_markdown(
-    reviews: EnvironmentReviews, *, budget: int = MARKDOWN_BUDGET
+    reviews: EnvironmentReviews, *, budget: int = MARKDOWN_BUDGET, limit: int = MARKDOWN_LIMIT
 ) -> str:
     """The comment: heading, summary, the release x environment table, validation
-    problems, then per group of environments its releases' collapsed sections."""
+    problems, then per group of environments its releases' collapsed sections. Diffs are
+    left out past `budget`; past shares of `limit`, table rows (at half), problems (at
+    three quarters) and sections (at `limit`) are, each with a line saying how many."""
     names = reviews.environments
     parts = [
         COMMENT_MARKER,
@@ -62,21 +71,43 @@ def render_environments_markdown(
     ]
     table = reviews.fan_out()
     if table:
-        parts.append(_table(table, names))
+        rows = [
+            table_row([f"`{key}`", *(_cell(cells.get(name)) for name in names)])
+            for key, cells in table.items()
+        ]
+        kept, gone = _fitting(rows, limit // 2 - _length(parts))
+        header = [table_row(["release", *names]), table_row(["---"] * (len(names) + 1))]
+        parts.append("\n".join([*header, *kept]))
+        if gone:
+            parts.append(f"_{gone} more releases left out of this table: {_LEFT_OUT}._")
     if problems := reviews.diagnostics():
         errors = any(item.is_error for item, _found in problems)
-        lines = "\n".join(_in(found, names, text=item.render()) for item, found in problems)
+        lines, gone = _fitting(
+            [_in(found, names, text=item.render()) for item, found in problems],
+            limit * 3 // 4 - _length(parts),
+        )
+        if gone:
+            lines.append(f"... {gone} more problems left out: {_LEFT_OUT}")
         title = "Validation errors" if errors else "Validation warnings"
-        parts.append(f"#### {title}\n\n{fenced(lines, 'text')}")
-    length = sum(len(part) for part in parts)
+        parts.append(f"#### {title}\n\n{fenced(NEWLINE.join(lines), 'text')}")
+    length, left_out = _length(parts), 0
     for group, changes in _by_group(reviews.shared_changes()).items():
-        parts.append(f"#### {_group_title(group)}")
+        heading = f"#### {_group_title(group)}"
         for change in changes:
             section = release_section(change.review, diffs=True)
             if length + len(section) > budget:
                 section = release_section(change.review, diffs=False)
+            if length + len(heading) + len(section) > limit:
+                left_out += 1
+                continue
+            if heading:
+                parts.append(heading)
+                length += len(heading)
+                heading = ""
             parts.append(section)
             length += len(section)
+    if left_out:
+        parts.append(f"_{left_out} more release sections left out: {_LEFT_OUT}._")
     if notes := reviews.notes():
         words = " · ".join(_in(found, names, text=note) for note, found in notes)
         parts.append("<sub>" + html.escape(words) + "</sub>")
@@ -102,11 +133,19 @@ def _summary(reviews: EnvironmentReviews) -> str:
     return text
 
 
-def _table(table: dict[ReleaseKey, dict[str, ReleaseReview]], names: tuple[str, ...]) -> str:
-    rows = [table_row(["release", *names]), table_row(["---"] * (len(names) + 1))]
-    for key, cells in table.items():
-        rows.append(table_row([f"`{key}`", *(_cell(cells.get(name)) for name in names)]))
-    return "\n".join(rows)
+def _length(parts: list[str]) -> int:
+    return sum(len(part) + 2 for part in parts)
+
+
+def _fitting(lines: list[str], room: int) -> tuple[list[str], int]:
+    """The first of `lines` that fit in `room` characters, and how many did not."""
+    kept: list[str] = []
+    for line in lines:
+        room -= len(line) + 1
+        if room < 0:
+            break
+        kept.append(line)
+    return kept, len(lines) - len(kept)
 
 
 def _cell(item: ReleaseReview | None) -> str:
