@@ -19,6 +19,7 @@ from reconciler.review.renderers import (
     COMMENT_MARKER,
     MARKDOWN_BUDGET,
     fenced,
+    heading,
     object_counts,
     release_section,
     release_text,
@@ -66,7 +67,7 @@ def render_environments_markdown(
     names = reviews.environments
     parts = [
         COMMENT_MARKER,
-        f"### Harmonia diff: `{reviews.base}` → `{reviews.head}`",
+        heading(reviews.base, reviews.head),
         _summary(reviews),
     ]
     table = reviews.fan_out()
@@ -92,18 +93,18 @@ def render_environments_markdown(
         parts.append(f"#### {title}\n\n{fenced(NEWLINE.join(lines), 'text')}")
     length, left_out = _length(parts), 0
     for group, changes in _by_group(reviews.shared_changes()).items():
-        heading = f"#### {_group_title(group)}"
+        group_title = f"#### {_group_title(group)}"
         for change in changes:
             section = release_section(change.review, diffs=True)
             if length + len(section) > budget:
                 section = release_section(change.review, diffs=False)
-            if length + len(heading) + len(section) > limit:
+            if length + len(group_title) + len(section) > limit:
                 left_out += 1
                 continue
-            if heading:
-                parts.append(heading)
-                length += len(heading)
-                heading = ""
+            if group_title:
+                parts.append(group_title)
+                length += len(group_title)
+                group_title = ""
             parts.append(section)
             length += len(section)
     if left_out:

@@ -20,6 +20,7 @@ from reconciler.review.model import (
     ReleaseReview,
     ResourceDelta,
     Review,
+    RevisionName,
 )
 
 COMMENT_MARKER = "<!-- harmonia-diff -->"
@@ -73,7 +74,7 @@ def render_markdown(review: Review, *, budget: int = MARKDOWN_BUDGET) -> str:
     collapsible section per release with its diffs and why it changes."""
     parts = [
         COMMENT_MARKER,
-        f"### Harmonia diff: `{review.base}` → `{review.head}`",
+        heading(review.base, review.head),
         _summary(review),
     ]
     shown = [item for item in review.releases if item.change is not ReleaseChange.UNCHANGED]
@@ -240,6 +241,22 @@ def table_row(cells: list[str]) -> str:
 
 def table_cell(text: str) -> str:
     return html.escape(text).replace("|", "\\|").replace("\n", " ")
+
+
+def heading(base: RevisionName, head: RevisionName) -> str:
+    """The comment's title, naming both sides as code: a branch name is the pull
+    request's author's, and Git allows backticks, `<details>` and `@org/team` in it."""
+    return f"### Harmonia diff: {code_span(str(base))} → {code_span(str(head))}"
+
+
+def code_span(text: str) -> str:
+    """`text` as inline code, in backticks outnumbering any run of them inside it: no
+    Markdown, HTML or mention in it takes effect."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    if not longest:
+        return f"`{text}`"
+    ticks = "`" * (longest + 1)
+    return f"{ticks} {text} {ticks}"
 
 
 def fenced(text: str, info: str) -> str:

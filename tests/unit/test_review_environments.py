@@ -149,6 +149,18 @@ def test_the_markdown_leaves_diffs_out_past_its_budget() -> None:
     assert "Diffs left out" in comment
 
 
+def test_a_hostile_branch_name_stays_code_in_the_comments_title() -> None:
+    hostile = RevisionName(
+        "x`</code><details>@org/team", "fedcba9876543210fedcba9876543210fedcba98"
+    )
+    found = EnvironmentReviews(BASE, hostile, base_change_in_five().reviews)
+
+    comment = render_environments_markdown(found)
+
+    title = "### Harmonia diff: `main (0123456789ab)` → `` x`</code><details>@org/team (fedcba987654) ``"
+    assert comment.splitlines()[2] == title
+
+
 def test_the_markdown_of_five_environments_of_a_thousand_releases_stays_under_githubs_limit() -> (
     None
 ):

@@ -84,6 +84,15 @@ def test_the_comment_opens_with_its_marker_and_names_both_revisions() -> None:
     assert "### Harmonia diff: `origin/main (0123456789ab)` → `HEAD (fedcba987654)`" in lines
 
 
+def test_a_branch_name_with_backticks_html_and_a_mention_stays_code_in_the_title() -> None:
+    hostile = RevisionName("a``b<details>@org/team", "")
+
+    comment = render_markdown(Review(BASE, hostile, scaled().releases))
+
+    title = "### Harmonia diff: `origin/main (0123456789ab)` → ``` a``b<details>@org/team ```"
+    assert title in comment.splitlines()
+
+
 def test_the_summary_table_has_a_row_per_changing_release_and_a_total() -> None:
     comment = render_markdown(scaled())
 
