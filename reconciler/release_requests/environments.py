@@ -30,7 +30,7 @@ from reconciler.release_requests.overlay import (
     merge_overlay,
     refuse_fixed_fields,
 )
-from reconciler.release_requests.schema import Schema, validate_document
+from reconciler.release_requests.schema import Schema, schema_fields, validate_document
 from reconciler.release_requests.yaml_source import YamlLimits, read_yaml_file
 from reconciler.sops import (
     is_sops_document,
@@ -178,7 +178,8 @@ def _read_overlay(
     except OverlayRefused as refused:
         hint = "to deploy the release under another name or namespace, write another release"
         return _claiming(key, [source.diagnostic(refused.path, refused.message, hint, at_key=True)])
-    problems = validate_document(_without_nulls(data), source, Schema.RELEASE_OVERLAY)
+    checked = _without_nulls(data, known=schema_fields(Schema.RELEASE_OVERLAY))
+    problems = validate_document(checked, source, Schema.RELEASE_OVERLAY)
     if problems:
         return _claiming(key, problems)
     return Overlay(shown, key, data, source)
@@ -196,14 +197,16 @@ def _claiming(key: ReleaseKey, problems: Iterable[Diagnostic]) -> list[Diagnosti
     return [dataclasses.replace(problem, release=key) for problem in problems]
 
 
-def _without_nulls(value: JsonObject) -> JsonObject:
+def _without_nulls(value: JsonObject, *, known: frozenset[str] | None = None) -> JsonObject:
     """The overlay as the overlay schema checks it: a `null` deletes, whatever the
-    field's type (the merged document is checked after)."""
+    field's type (the merged document is checked after). At the top, a `null` of a field
+    the schema does not know stays, for the schema to refuse: a typo deletes nothing, and
+    `sops: null` would strip an encrypted release file's metadata."""
     kept: dict[str, JsonValue] = {}
     for key, item in value.items():
         if isinstance(item, dict):
             kept[key] = _without_nulls(item)
-        elif item is not None:
+        elif item is not None or (known is not None and key not in known):
             kept[key] = item
     return kept
 

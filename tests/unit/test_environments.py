@@ -338,3 +338,22 @@ def test_an_overlay_path_that_is_a_link_to_a_folder_fails_its_release(tmp_path: 
         True,
     )
     assert (API in prod.releases, API in prod.invalid_releases) == (False, True)
+
+
+def test_a_null_of_a_field_no_release_has_is_an_unknown_field_not_a_silent_deletion(
+    tmp_path: Path,
+) -> None:
+    root = repository(
+        tmp_path,
+        {
+            "releases/web.yaml": ENCRYPTED_WEB,
+            "environments/prod/apps/web.yaml": "sops: null\n",
+            "environments/prod/apps/api.yaml": "timeoutSec: 90\nconfigValue: null\n",
+        },
+    )
+    prod = load_repository(root, environment="prod")
+    assert errors(prod) == [
+        ("environments/prod/apps/api.yaml", 2, "unknown field 'configValue'"),
+        ("environments/prod/apps/web.yaml", 1, "unknown field 'sops'"),
+    ]
+    assert prod.invalid_releases == {WEB, API}
