@@ -131,11 +131,29 @@ def read_overlays(
             )
         elif parts[1] == chosen:
             read = _read_overlay(root, path, shown, limits)
-            if isinstance(read, Overlay):
-                overlays[read.release] = read
-            else:
+            if not isinstance(read, Overlay):
                 problems.extend(read)
+            elif read.release in overlays:
+                # web.yaml and web.yml: which one holds would depend on the file order.
+                problems.extend(_twice(overlays[read.release], read))
+            else:
+                overlays[read.release] = read
     return overlays, problems
+
+
+def _twice(first: Overlay, second: Overlay) -> list[Diagnostic]:
+    hint = "keep one overlay file per release and environment"
+    return _claiming(
+        first.release,
+        [
+            file_diagnostic(
+                first.file, f"release {first.release} has another overlay here: {second.file}", hint
+            ),
+            file_diagnostic(
+                second.file, f"release {first.release} has another overlay here: {first.file}", hint
+            ),
+        ],
+    )
 
 
 def _read_overlay(

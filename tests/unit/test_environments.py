@@ -357,3 +357,29 @@ def test_a_null_of_a_field_no_release_has_is_an_unknown_field_not_a_silent_delet
         ("environments/prod/apps/web.yaml", 1, "unknown field 'sops'"),
     ]
     assert prod.invalid_releases == {WEB, API}
+
+
+def test_two_overlays_of_one_release_in_one_environment_fail_it_at_both_files(
+    tmp_path: Path,
+) -> None:
+    root = repository(
+        tmp_path,
+        {
+            "environments/prod/apps/api.yaml": "timeoutSec: 90\n",
+            "environments/prod/apps/api.yml": "absent: true\n",
+        },
+    )
+    prod = load_repository(root, environment="prod")
+    assert errors(prod) == [
+        (
+            "environments/prod/apps/api.yaml",
+            1,
+            "release apps/api has another overlay here: environments/prod/apps/api.yml",
+        ),
+        (
+            "environments/prod/apps/api.yml",
+            1,
+            "release apps/api has another overlay here: environments/prod/apps/api.yaml",
+        ),
+    ]
+    assert (API in prod.releases, API in prod.invalid_releases) == (False, True)
