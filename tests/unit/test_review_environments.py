@@ -157,7 +157,10 @@ def test_a_hostile_branch_name_stays_code_in_the_comments_title() -> None:
 
     comment = render_environments_markdown(found)
 
-    title = "### Harmonia diff: `main (0123456789ab)` → `` x`</code><details>@org/team (fedcba987654) ``"
+    title = (
+        "### Harmonia diff: `main (0123456789ab)` → "
+        "`` x`</code><details>@org/team (fedcba987654) ``"
+    )
     assert comment.splitlines()[2] == title
 
 
