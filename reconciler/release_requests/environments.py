@@ -100,11 +100,15 @@ def read_overlays(
     """The overlays of `config`'s environment, by release, and the problems of `paths`
     (the files under `environments/`): those of an undeclared environment are errors
     whatever the choice (nothing reads them), those of other declared environments are
-    left for their own load."""
+    left for their own load. A repository declaring none (or whose `harmonia.yaml` did
+    not load) loads as before environments existed: its `environments/` folder, values
+    files say, is nobody's business here."""
     declared = config.environments if config is not None else {}
     chosen = config.environment if config is not None else None
     overlays: dict[ReleaseKey, Overlay] = {}
     problems: list[Diagnostic] = []
+    if not declared:
+        return overlays, problems
     for path in paths:
         shown = PurePosixPath(path.relative_to(root)).as_posix()
         parts = PurePosixPath(shown).parts

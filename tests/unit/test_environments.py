@@ -383,3 +383,20 @@ def test_two_overlays_of_one_release_in_one_environment_fail_it_at_both_files(
         ),
     ]
     assert (API in prod.releases, API in prod.invalid_releases) == (False, True)
+
+
+def test_a_repository_declaring_no_environments_keeps_its_environments_folder_for_itself(
+    tmp_path: Path,
+) -> None:
+    root = write_repository(
+        tmp_path,
+        {
+            "releases/web.yaml": release("web", valuesFiles="[environments/prod/values.yaml]"),
+            "environments/prod/values.yaml": "replicas: 3\n",
+            "environments/prod/apps/web.yaml": "replicas: 5\n",
+            "environments/README.md": "values of each environment\n",
+        },
+    )
+    loaded = load_repository(root)
+    assert loaded.diagnostics == ()
+    assert set(loaded.releases) == {WEB}
