@@ -38,7 +38,7 @@ from reconciler.sops import (
     substituted_object,
     without_metadata,
 )
-from reconciler.types import JsonObject, JsonValue, ReleaseKey, release_key
+from reconciler.types import JsonObject, JsonValue, ReleaseKey, release_key, split_release_key
 
 ENVIRONMENTS_DIR = "environments"
 """Where overlays live, at the repository root (the Contracts)."""
@@ -94,9 +94,28 @@ def require_environment(config: RepositoryConfig | None) -> None:
         )
 
 
+@dataclass(frozen=True)
+class ReadOverlays:
+    """What `read_overlays` found for the chosen environment."""
+
+    overlays: dict[ReleaseKey, Overlay]
+    problems: list[Diagnostic]
+    unread_namespaces: frozenset[str] = frozenset()
+    """Namespaces whose overlay folder is a link to a folder (not read through), `*` for
+    the environment's own folder: their releases fail there, since any of them may have
+    an overlay (`absent: true`, prod's values) that the release file alone would undo."""
+
+    def unread(self, key: ReleaseKey) -> bool:
+        namespace, _name = split_release_key(key)
+        return bool({ALL_NAMESPACES, namespace} & self.unread_namespaces)
+
+
+ALL_NAMESPACES = "*"
+
+
 def read_overlays(
     root: Path, config: RepositoryConfig | None, paths: Iterable[Path], *, limits: YamlLimits
-) -> tuple[dict[ReleaseKey, Overlay], list[Diagnostic]]:
+) -> ReadOverlays:
     """The overlays of `config`'s environment, by release, and the problems of `paths`
     (the files under `environments/`): those of an undeclared environment are errors
     whatever the choice (nothing reads them), those of other declared environments are
@@ -107,12 +126,18 @@ def read_overlays(
     chosen = config.environment if config is not None else None
     overlays: dict[ReleaseKey, Overlay] = {}
     problems: list[Diagnostic] = []
+    unread: set[str] = set()
     if not declared:
-        return overlays, problems
+        return ReadOverlays(overlays, problems)
     for path in paths:
         shown = PurePosixPath(path.relative_to(root)).as_posix()
         parts = PurePosixPath(shown).parts
-        if path.suffix not in _SUFFIXES and not path.is_dir():
+        if path.is_dir() and len(parts) in (2, 3) and parts[1] in declared:
+            # Only links to folders come as folders (`loader._files_under`).
+            if parts[1] == chosen:
+                unread.add(parts[2] if len(parts) == 3 else ALL_NAMESPACES)
+                problems.append(_linked_folder(shown))
+        elif path.suffix not in _SUFFIXES and not path.is_dir():
             # Notes (a README) may sit beside the overlays, as beside the release files.
             problems.append(
                 file_diagnostic(
@@ -142,7 +167,7 @@ def read_overlays(
                 problems.extend(_twice(overlays[read.release], read))
             else:
                 overlays[read.release] = read
-    return overlays, problems
+    return ReadOverlays(overlays, problems, frozenset(unread))
 
 
 def _twice(first: Overlay, second: Overlay) -> list[Diagnostic]:
@@ -205,6 +230,15 @@ def _read_overlay(
     if problems:
         return _claiming(key, problems)
     return Overlay(shown, key, data, source)
+
+
+def _linked_folder(shown: str) -> Diagnostic:
+    return file_diagnostic(
+        shown,
+        "a symbolic link to a folder: overlay folders are not read through links",
+        "move the overlays into the folder (or link each file); until then the releases "
+        "it may hold overlays of are not applied in this environment",
+    )
 
 
 def _misplaced(shown: str) -> Diagnostic:

@@ -400,3 +400,22 @@ def test_a_repository_declaring_no_environments_keeps_its_environments_folder_fo
     loaded = load_repository(root)
     assert loaded.diagnostics == ()
     assert set(loaded.releases) == {WEB}
+
+
+@pytest.mark.parametrize("linked", ["environments/prod", "environments/prod/apps"])
+def test_an_overlay_folder_linked_elsewhere_fails_the_releases_it_may_hold_overlays_of(
+    tmp_path: Path, linked: str
+) -> None:
+    root = repository(tmp_path, {"environments/staging/apps/api.yaml": "absent: true\n"})
+    target = (
+        "environments/staging" if linked == "environments/prod" else "environments/staging/apps"
+    )
+    (root / linked).parent.mkdir(parents=True, exist_ok=True)
+    (root / linked).symlink_to(root / target)
+    prod = load_repository(root, environment="prod")
+    assert errors(prod) == [
+        (linked, 1, "a symbolic link to a folder: overlay folders are not read through links")
+    ]
+    assert (prod.releases, prod.invalid_releases) == ({}, {WEB, API})
+    staging = load_repository(root, environment="staging")
+    assert (staging.errors, set(staging.releases)) == ((), {WEB})
