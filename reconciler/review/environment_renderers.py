@@ -17,9 +17,13 @@ from reconciler.review.environments import EnvironmentReviews, SharedChange
 from reconciler.review.model import ReleaseChange, ReleaseReview
 from reconciler.review.renderers import (
     COMMENT_MARKER,
+    LEFT_OUT,
     MARKDOWN_BUDGET,
+    MARKDOWN_LIMIT,
     fenced,
+    fitting,
     heading,
+    markdown_length,
     object_counts,
     release_section,
     release_text,
@@ -49,14 +53,6 @@ def render_environments_text(reviews: EnvironmentReviews) -> str:
     return "\n".join(lines) + "\n"
 
 
-MARKDOWN_LIMIT = 64_000
-"""Characters of Markdown past which table rows, problems and release sections are left
-out (said so): GitHub refuses a comment over 65,536, and five environments of a thousand
-releases make a table, and sections, far longer."""
-NEWLINE = "\n"
-_LEFT_OUT = "the comment would pass GitHub's size limit; run the same `harmonia diff` locally"
-
-
 def render_environments_markdown(
     reviews: EnvironmentReviews, *, budget: int = MARKDOWN_BUDGET, limit: int = MARKDOWN_LIMIT
 ) -> str:
@@ -76,22 +72,23 @@ def render_environments_markdown(
             table_row([f"`{key}`", *(_cell(cells.get(name)) for name in names)])
             for key, cells in table.items()
         ]
-        kept, gone = _fitting(rows, limit // 2 - _length(parts))
+        kept, gone = fitting(rows, limit // 2 - markdown_length(parts))
         header = [table_row(["release", *names]), table_row(["---"] * (len(names) + 1))]
         parts.append("\n".join([*header, *kept]))
         if gone:
-            parts.append(f"_{gone} more releases left out of this table: {_LEFT_OUT}._")
+            parts.append(f"_{gone} more releases left out of this table: {LEFT_OUT}._")
     if problems := reviews.diagnostics():
         errors = any(item.is_error for item, _found in problems)
-        lines, gone = _fitting(
+        lines, gone = fitting(
             [_in(found, names, text=item.render()) for item, found in problems],
-            limit * 3 // 4 - _length(parts),
+            limit * 3 // 4 - markdown_length(parts),
         )
         if gone:
-            lines.append(f"... {gone} more problems left out: {_LEFT_OUT}")
+            lines.append(f"... {gone} more problems left out: {LEFT_OUT}")
         title = "Validation errors" if errors else "Validation warnings"
-        parts.append(f"#### {title}\n\n{fenced(NEWLINE.join(lines), 'text')}")
-    length, left_out = _length(parts), 0
+        body = "\n".join(lines)
+        parts.append(f"#### {title}\n\n{fenced(body, 'text')}")
+    length, left_out = sum(len(part) for part in parts), 0
     for group, changes in _by_group(reviews.shared_changes()).items():
         group_title = f"#### {_group_title(group)}"
         for change in changes:
@@ -108,7 +105,7 @@ def render_environments_markdown(
             parts.append(section)
             length += len(section)
     if left_out:
-        parts.append(f"_{left_out} more release sections left out: {_LEFT_OUT}._")
+        parts.append(f"_{left_out} more release sections left out: {LEFT_OUT}._")
     if notes := reviews.notes():
         words = " · ".join(_in(found, names, text=note) for note, found in notes)
         parts.append("<sub>" + html.escape(words) + "</sub>")
@@ -132,21 +129,6 @@ def _summary(reviews: EnvironmentReviews) -> str:
             f" :x: The head does not pass validation or does not render in {', '.join(failing)}."
         )
     return text
-
-
-def _length(parts: list[str]) -> int:
-    return sum(len(part) + 2 for part in parts)
-
-
-def _fitting(lines: list[str], room: int) -> tuple[list[str], int]:
-    """The first of `lines` that fit in `room` characters, and how many did not."""
-    kept: list[str] = []
-    for line in lines:
-        room -= len(line) + 1
-        if room < 0:
-            break
-        kept.append(line)
-    return kept, len(lines) - len(kept)
 
 
 def _cell(item: ReleaseReview | None) -> str:
