@@ -27,6 +27,7 @@ from reconciler.release_requests.promotion import (
     promoted_fields_differ,
     promoted_overlay,
 )
+from reconciler.release_requests.yaml_source import read_yaml_file
 from reconciler.source.branch_commit import FileChange, commit_on_new_branch
 from reconciler.source.errors import SourceError
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
@@ -137,8 +138,10 @@ def _overlay_path(root: Path, environment: str, namespace: str, name: str) -> st
 
 
 def _read_mapping(path: Path) -> JsonObject:
-    data = yaml.safe_load(path.read_text())
-    return data if isinstance(data, dict) else {}
+    """The file's data as loading sees it (its reader, not PyYAML's own: a date stays
+    the text written, as the release gets it), so that prod gets what staging runs."""
+    read = read_yaml_file(path, display_name=path.name)
+    return read.document.data if read.document is not None else {}
 
 
 def _read_optional(path: Path) -> JsonObject | None:

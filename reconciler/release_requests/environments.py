@@ -30,7 +30,7 @@ from reconciler.release_requests.overlay import (
     merge_overlay,
     refuse_fixed_fields,
 )
-from reconciler.release_requests.schema import Schema, validate_document
+from reconciler.release_requests.schema import Schema, schema_fields, validate_document
 from reconciler.release_requests.yaml_source import YamlLimits, read_yaml_file
 from reconciler.sops import (
     is_sops_document,
@@ -38,7 +38,7 @@ from reconciler.sops import (
     substituted_object,
     without_metadata,
 )
-from reconciler.types import JsonObject, JsonValue, ReleaseKey, release_key
+from reconciler.types import JsonObject, JsonValue, ReleaseKey, release_key, split_release_key
 
 ENVIRONMENTS_DIR = "environments"
 """Where overlays live, at the repository root (the Contracts)."""
@@ -94,21 +94,50 @@ def require_environment(config: RepositoryConfig | None) -> None:
         )
 
 
+@dataclass(frozen=True)
+class ReadOverlays:
+    """What `read_overlays` found for the chosen environment."""
+
+    overlays: dict[ReleaseKey, Overlay]
+    problems: list[Diagnostic]
+    unread_namespaces: frozenset[str] = frozenset()
+    """Namespaces whose overlay folder is a link to a folder (not read through), `*` for
+    the environment's own folder: their releases fail there, since any of them may have
+    an overlay (`absent: true`, prod's values) that the release file alone would undo."""
+
+    def unread(self, key: ReleaseKey) -> bool:
+        namespace, _name = split_release_key(key)
+        return bool({ALL_NAMESPACES, namespace} & self.unread_namespaces)
+
+
+ALL_NAMESPACES = "*"
+
+
 def read_overlays(
     root: Path, config: RepositoryConfig | None, paths: Iterable[Path], *, limits: YamlLimits
-) -> tuple[dict[ReleaseKey, Overlay], list[Diagnostic]]:
+) -> ReadOverlays:
     """The overlays of `config`'s environment, by release, and the problems of `paths`
     (the files under `environments/`): those of an undeclared environment are errors
     whatever the choice (nothing reads them), those of other declared environments are
-    left for their own load."""
+    left for their own load. A repository declaring none (or whose `harmonia.yaml` did
+    not load) loads as before environments existed: its `environments/` folder, values
+    files say, is nobody's business here."""
     declared = config.environments if config is not None else {}
     chosen = config.environment if config is not None else None
     overlays: dict[ReleaseKey, Overlay] = {}
     problems: list[Diagnostic] = []
+    unread: set[str] = set()
+    if not declared:
+        return ReadOverlays(overlays, problems)
     for path in paths:
         shown = PurePosixPath(path.relative_to(root)).as_posix()
         parts = PurePosixPath(shown).parts
-        if path.suffix not in _SUFFIXES and not path.is_dir():
+        if path.is_dir() and len(parts) in (2, 3) and parts[1] in declared:
+            # Only links to folders come as folders (`loader._files_under`).
+            if parts[1] == chosen:
+                unread.add(parts[2] if len(parts) == 3 else ALL_NAMESPACES)
+                problems.append(_linked_folder(shown))
+        elif path.suffix not in _SUFFIXES and not path.is_dir():
             # Notes (a README) may sit beside the overlays, as beside the release files.
             problems.append(
                 file_diagnostic(
@@ -131,11 +160,29 @@ def read_overlays(
             )
         elif parts[1] == chosen:
             read = _read_overlay(root, path, shown, limits)
-            if isinstance(read, Overlay):
-                overlays[read.release] = read
-            else:
+            if not isinstance(read, Overlay):
                 problems.extend(read)
-    return overlays, problems
+            elif read.release in overlays:
+                # web.yaml and web.yml: which one holds would depend on the file order.
+                problems.extend(_twice(overlays[read.release], read))
+            else:
+                overlays[read.release] = read
+    return ReadOverlays(overlays, problems, frozenset(unread))
+
+
+def _twice(first: Overlay, second: Overlay) -> list[Diagnostic]:
+    hint = "keep one overlay file per release and environment"
+    return _claiming(
+        first.release,
+        [
+            file_diagnostic(
+                first.file, f"release {first.release} has another overlay here: {second.file}", hint
+            ),
+            file_diagnostic(
+                second.file, f"release {first.release} has another overlay here: {first.file}", hint
+            ),
+        ],
+    )
 
 
 def _read_overlay(
@@ -143,20 +190,27 @@ def _read_overlay(
 ) -> Overlay | list[Diagnostic]:
     parts = PurePosixPath(shown).parts
     stem = PurePosixPath(parts[-1]).stem
-    if len(parts) != 4 or path.is_dir():
+    if len(parts) != 4:
         return [_misplaced(shown)]
     namespace = parts[2]
     if not (_DNS_LABEL.fullmatch(namespace) and _DNS_LABEL.fullmatch(stem)):
         return [_misplaced(shown)]
-    if not path.resolve().is_relative_to(root):
-        return [
-            file_diagnostic(
-                shown,
-                "symbolic link to a file outside the repository",
-                "a repository may only use its own files; copy the file in",
-            )
-        ]
+    # From here the path names a release: a problem fails it (it is then neither applied
+    # as the release file alone says, nor removed), as a problem in the overlay's text does.
     key = release_key(namespace, stem)
+    if path.is_dir():
+        return _claiming(key, [_misplaced(shown)])
+    if not path.resolve().is_relative_to(root):
+        return _claiming(
+            key,
+            [
+                file_diagnostic(
+                    shown,
+                    "symbolic link to a file outside the repository",
+                    "a repository may only use its own files; copy the file in",
+                )
+            ],
+        )
     read = read_yaml_file(path, display_name=shown, limits=limits)
     if read.document is None or read.problems:
         return _claiming(key, read.problems)
@@ -171,10 +225,20 @@ def _read_overlay(
     except OverlayRefused as refused:
         hint = "to deploy the release under another name or namespace, write another release"
         return _claiming(key, [source.diagnostic(refused.path, refused.message, hint, at_key=True)])
-    problems = validate_document(_without_nulls(data), source, Schema.RELEASE_OVERLAY)
+    checked = _without_nulls(data, known=schema_fields(Schema.RELEASE_OVERLAY))
+    problems = validate_document(checked, source, Schema.RELEASE_OVERLAY)
     if problems:
         return _claiming(key, problems)
     return Overlay(shown, key, data, source)
+
+
+def _linked_folder(shown: str) -> Diagnostic:
+    return file_diagnostic(
+        shown,
+        "a symbolic link to a folder: overlay folders are not read through links",
+        "move the overlays into the folder (or link each file); until then the releases "
+        "it may hold overlays of are not applied in this environment",
+    )
 
 
 def _misplaced(shown: str) -> Diagnostic:
@@ -189,14 +253,16 @@ def _claiming(key: ReleaseKey, problems: Iterable[Diagnostic]) -> list[Diagnosti
     return [dataclasses.replace(problem, release=key) for problem in problems]
 
 
-def _without_nulls(value: JsonObject) -> JsonObject:
+def _without_nulls(value: JsonObject, *, known: frozenset[str] | None = None) -> JsonObject:
     """The overlay as the overlay schema checks it: a `null` deletes, whatever the
-    field's type (the merged document is checked after)."""
+    field's type (the merged document is checked after). At the top, a `null` of a field
+    the schema does not know stays, for the schema to refuse: a typo deletes nothing, and
+    `sops: null` would strip an encrypted release file's metadata."""
     kept: dict[str, JsonValue] = {}
     for key, item in value.items():
         if isinstance(item, dict):
             kept[key] = _without_nulls(item)
-        elif item is not None:
+        elif item is not None or (known is not None and key not in known):
             kept[key] = item
     return kept
 

@@ -110,12 +110,13 @@ def load_repository(
     config, settings, problems = _load_config(real_root, limits)
     if config is not None:
         config = settings = chosen_settings(config, environment)
-    overlays, found = read_overlays(
+    read = read_overlays(
         real_root, config, _files_under(real_root / ENVIRONMENTS_DIR), limits=limits
     )
-    problems.extend(found)
+    overlays = read.overlays
+    problems.extend(read.problems)
     # A release whose overlay is broken is not applied as the base file says either.
-    overlay_failed = {item.release for item in found if item.release is not None}
+    overlay_failed = {item.release for item in read.problems if item.release is not None}
     paths, found = _release_paths(real_root, settings)
     problems.extend(found)
     documents = DocumentCache(cache_dir / "releases", limits=limits) if cache_dir else None
@@ -123,6 +124,7 @@ def load_repository(
         _load_release_file(real_root, path, settings, config, limits, documents, overlays)
         for path in paths
     ]
+    overlay_failed |= {item.claimed for item in files if item.claimed and read.unread(item.claimed)}
     duplicated, found = _duplicate_claims(files)
     problems.extend(found)
     problems.extend(problem for item in files for problem in item.problems)

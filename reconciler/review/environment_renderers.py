@@ -17,15 +17,19 @@ from reconciler.review.environments import EnvironmentReviews, SharedChange
 from reconciler.review.model import ReleaseChange, ReleaseReview
 from reconciler.review.renderers import (
     COMMENT_MARKER,
+    LEFT_OUT,
     MARKDOWN_BUDGET,
+    MARKDOWN_LIMIT,
     fenced,
+    fitting,
+    heading,
+    markdown_length,
     object_counts,
     release_section,
     release_text,
     table_cell,
     table_row,
 )
-from reconciler.types import ReleaseKey
 
 NOT_IN_ENVIRONMENT = "—"
 """A table cell for a release the environment does not have (absent, or no file)."""
@@ -50,33 +54,58 @@ def render_environments_text(reviews: EnvironmentReviews) -> str:
 
 
 def render_environments_markdown(
-    reviews: EnvironmentReviews, *, budget: int = MARKDOWN_BUDGET
+    reviews: EnvironmentReviews, *, budget: int = MARKDOWN_BUDGET, limit: int = MARKDOWN_LIMIT
 ) -> str:
     """The comment: heading, summary, the release x environment table, validation
-    problems, then per group of environments its releases' collapsed sections."""
+    problems, then per group of environments its releases' collapsed sections. Diffs are
+    left out past `budget`; past shares of `limit`, table rows (at half), problems (at
+    three quarters) and sections (at `limit`) are, each with a line saying how many."""
     names = reviews.environments
     parts = [
         COMMENT_MARKER,
-        f"### Harmonia diff: `{reviews.base}` → `{reviews.head}`",
+        heading(reviews.base, reviews.head),
         _summary(reviews),
     ]
     table = reviews.fan_out()
     if table:
-        parts.append(_table(table, names))
+        rows = [
+            table_row([f"`{key}`", *(_cell(cells.get(name)) for name in names)])
+            for key, cells in table.items()
+        ]
+        kept, gone = fitting(rows, limit // 2 - markdown_length(parts))
+        header = [table_row(["release", *names]), table_row(["---"] * (len(names) + 1))]
+        parts.append("\n".join([*header, *kept]))
+        if gone:
+            parts.append(f"_{gone} more releases left out of this table: {LEFT_OUT}._")
     if problems := reviews.diagnostics():
         errors = any(item.is_error for item, _found in problems)
-        lines = "\n".join(_in(found, names, text=item.render()) for item, found in problems)
+        lines, gone = fitting(
+            [_in(found, names, text=item.render()) for item, found in problems],
+            limit * 3 // 4 - markdown_length(parts),
+        )
+        if gone:
+            lines.append(f"... {gone} more problems left out: {LEFT_OUT}")
         title = "Validation errors" if errors else "Validation warnings"
-        parts.append(f"#### {title}\n\n{fenced(lines, 'text')}")
-    length = sum(len(part) for part in parts)
+        body = "\n".join(lines)
+        parts.append(f"#### {title}\n\n{fenced(body, 'text')}")
+    length, left_out = sum(len(part) for part in parts), 0
     for group, changes in _by_group(reviews.shared_changes()).items():
-        parts.append(f"#### {_group_title(group)}")
+        group_title = f"#### {_group_title(group)}"
         for change in changes:
             section = release_section(change.review, diffs=True)
             if length + len(section) > budget:
                 section = release_section(change.review, diffs=False)
+            if length + len(group_title) + len(section) > limit:
+                left_out += 1
+                continue
+            if group_title:
+                parts.append(group_title)
+                length += len(group_title)
+                group_title = ""
             parts.append(section)
             length += len(section)
+    if left_out:
+        parts.append(f"_{left_out} more release sections left out: {LEFT_OUT}._")
     if notes := reviews.notes():
         words = " · ".join(_in(found, names, text=note) for note, found in notes)
         parts.append("<sub>" + html.escape(words) + "</sub>")
@@ -100,13 +129,6 @@ def _summary(reviews: EnvironmentReviews) -> str:
             f" :x: The head does not pass validation or does not render in {', '.join(failing)}."
         )
     return text
-
-
-def _table(table: dict[ReleaseKey, dict[str, ReleaseReview]], names: tuple[str, ...]) -> str:
-    rows = [table_row(["release", *names]), table_row(["---"] * (len(names) + 1))]
-    for key, cells in table.items():
-        rows.append(table_row([f"`{key}`", *(_cell(cells.get(name)) for name in names)]))
-    return "\n".join(rows)
 
 
 def _cell(item: ReleaseReview | None) -> str:

@@ -20,6 +20,7 @@ from reconciler.review.model import (
     ReleaseReview,
     ResourceDelta,
     Review,
+    RevisionName,
 )
 
 COMMENT_MARKER = "<!-- harmonia-diff -->"
@@ -27,6 +28,11 @@ COMMENT_MARKER = "<!-- harmonia-diff -->"
 
 MARKDOWN_BUDGET = 60_000
 """Characters of Markdown before diffs are left out (GitHub refuses comments over 65,536)."""
+MARKDOWN_LIMIT = 64_000
+"""Characters of Markdown past which table rows, problems and release sections are left
+out (said so, with a count): GitHub refuses a comment over 65,536, and a thousand
+releases (five environments of them even more) make a table, and sections, far longer."""
+LEFT_OUT = "the comment would pass GitHub's size limit; run the same `harmonia diff` locally"
 
 _COUNTED = (Action.CREATED, Action.CONFIGURED, Action.DELETED)
 
@@ -68,26 +74,35 @@ def release_text(item: ReleaseReview, *, where: str = "") -> list[str]:
     return lines
 
 
-def render_markdown(review: Review, *, budget: int = MARKDOWN_BUDGET) -> str:
+def render_markdown(
+    review: Review, *, budget: int = MARKDOWN_BUDGET, limit: int = MARKDOWN_LIMIT
+) -> str:
     """A pull-request comment: heading, summary table, validation problems, then one
-    collapsible section per release with its diffs and why it changes."""
+    collapsible section per release with its diffs and why it changes. Diffs are left out
+    past `budget`; past shares of `limit`, table rows (at half), problems (at three
+    quarters) and sections (at `limit`) are, each with a line saying how many."""
     parts = [
         COMMENT_MARKER,
-        f"### Harmonia diff: `{review.base}` → `{review.head}`",
+        heading(review.base, review.head),
         _summary(review),
     ]
     shown = [item for item in review.releases if item.change is not ReleaseChange.UNCHANGED]
     if shown:
-        parts.append(_table(review, shown))
+        parts.extend(_table(review, shown, limit // 2 - markdown_length(parts)))
     if review.diagnostics:
-        parts.append(_diagnostics(review))
-    length = sum(len(part) for part in parts)
+        parts.append(_diagnostics(review, limit * 3 // 4 - markdown_length(parts)))
+    length, left_out = sum(len(part) for part in parts), 0
     for item in shown:
         section = release_section(item, diffs=True)
         if length + len(section) > budget:
             section = release_section(item, diffs=False)
+        if length + len(section) > limit:
+            left_out += 1
+            continue
         parts.append(section)
         length += len(section)
+    if left_out:
+        parts.append(f"_{left_out} more release sections left out: {LEFT_OUT}._")
     if review.notes:
         parts.append("<sub>" + html.escape(" · ".join(review.notes)) + "</sub>")
     return "\n\n".join(parts) + "\n"
@@ -134,30 +149,56 @@ def _summary(review: Review) -> str:
     return text
 
 
-def _table(review: Review, shown: list[ReleaseReview]) -> str:
+def _table(review: Review, shown: list[ReleaseReview], room: int) -> list[str]:
+    """The table, its rows cut to `room` characters, then the line saying how many were."""
     with_resources = review.resources is not None
     header = ["release", "change", "objects +/~/-"]
     if with_resources:
         header += ["CPU (cores)", "memory (MiB)", "storage (GiB)"]
     rows = [table_row(header), table_row(["---", "---", "---"] + ["---:"] * (len(header) - 3))]
+    releases = []
     for item in shown:
         cells = [f"`{item.release}`", table_cell(_change_words(item)), object_counts([item])]
         if with_resources:
             cells += _resource_cells(item.resources, with_sides=False)
-        rows.append(table_row(cells))
+        releases.append(table_row(cells))
+    kept, gone = fitting(releases, room)
+    rows.extend(kept)
     if len(shown) > 1 or with_resources:
         cells = ["**total**", "", object_counts(review.releases)]
         if with_resources:
             cells += _resource_cells(review.resources, with_sides=True)
         rows.append(table_row(cells))
-    return "\n".join(rows)
+    table = "\n".join(rows)
+    return (
+        [table, f"_{gone} more releases left out of this table: {LEFT_OUT}._"] if gone else [table]
+    )
 
 
-def _diagnostics(review: Review) -> str:
+def _diagnostics(review: Review, room: int) -> str:
     errors = any(item.is_error for item in review.diagnostics)
     title = "Validation errors" if errors else "Validation warnings"
-    lines = "\n".join(item.render() for item in review.diagnostics)
-    return f"#### {title}\n\n{fenced(lines, 'text')}"
+    lines, gone = fitting([item.render() for item in review.diagnostics], room)
+    if gone:
+        lines.append(f"... {gone} more problems left out: {LEFT_OUT}")
+    body = "\n".join(lines)
+    return f"#### {title}\n\n{fenced(body, 'text')}"
+
+
+def markdown_length(parts: list[str]) -> int:
+    """The length of `parts` joined as the comment joins them (a blank line between)."""
+    return sum(len(part) + 2 for part in parts)
+
+
+def fitting(lines: list[str], room: int) -> tuple[list[str], int]:
+    """The first of `lines` that fit in `room` characters, and how many did not."""
+    kept: list[str] = []
+    for line in lines:
+        room -= len(line) + 1
+        if room < 0:
+            break
+        kept.append(line)
+    return kept, len(lines) - len(kept)
 
 
 def release_section(item: ReleaseReview, *, diffs: bool) -> str:
@@ -240,6 +281,22 @@ def table_row(cells: list[str]) -> str:
 
 def table_cell(text: str) -> str:
     return html.escape(text).replace("|", "\\|").replace("\n", " ")
+
+
+def heading(base: RevisionName, head: RevisionName) -> str:
+    """The comment's title, naming both sides as code: a branch name is the pull
+    request's author's, and Git allows backticks, `<details>` and `@org/team` in it."""
+    return f"### Harmonia diff: {code_span(str(base))} → {code_span(str(head))}"
+
+
+def code_span(text: str) -> str:
+    """`text` as inline code, in backticks outnumbering any run of them inside it: no
+    Markdown, HTML or mention in it takes effect."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    if not longest:
+        return f"`{text}`"
+    ticks = "`" * (longest + 1)
+    return f"{ticks} {text} {ticks}"
 
 
 def fenced(text: str, info: str) -> str:

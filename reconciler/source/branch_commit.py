@@ -37,7 +37,8 @@ def commit_on_new_branch(
 ) -> str:
     """Commit `change` on `start` as the new branch `branch` of the repository holding
     `folder`, and return the commit. Raises `BranchExists`, or `SourceConfigError` for a
-    folder outside a work tree, an unknown start or a name Git refuses."""
+    folder outside a work tree, an unknown start, a name Git refuses or one Git would read
+    as another revision."""
     subject = f"branch {branch}"
     try:
         repo = git.Repo(folder, search_parent_directories=True)
@@ -50,6 +51,12 @@ def commit_on_new_branch(
             raise SourceConfigError(subject, "not a valid branch name")
         if run_git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}").ok:
             raise BranchExists(subject, "exists already: pass --branch NAME, or delete it")
+        if run_git(repo, "rev-parse", "--verify", "--quiet", branch).ok:
+            # `heads/main` would be made `refs/heads/heads/main`, and Git would then read
+            # the name everywhere (the review's --head, a push) as the revision it names.
+            raise SourceConfigError(
+                subject, "names an existing branch, tag or commit: pass another --branch NAME"
+            )
         found = run_git(repo, "rev-parse", "--verify", "--quiet", f"{start}^{{commit}}")
         if not found.ok:
             raise SourceConfigError(f"revision {start}", "no such commit in the local repository")

@@ -5,7 +5,8 @@ release is `absent: true` in its overlays) with values from its own overlay. Eac
 `harmonia run --once --environment` applies its own values and commits its status under
 `status/<environment>/`; a pass of one never removes the other's releases; an overlay
 change shows in its environment's diff only, and `harmonia apply` of that environment
-applies it there alone.
+applies it there alone. Overlays making every release of prod absent, or prod dropped
+from harmonia.yaml, remove nothing there.
 """
 
 from __future__ import annotations
@@ -200,3 +201,53 @@ def test_an_overlay_change_shows_in_its_environments_diff_and_applies_there_only
     assert f"environments/prod/{prod}/web.yaml:2:13: expected an integer" in broken.stderr
     assert settings(cluster, prod)["mode"] == "prod-2", "an invalid release keeps running"
     assert harmonia(cluster, cache, "apply", str(root), "--environment", "staging").returncode == 0
+
+
+def prod_only_files(prod: str, names: tuple[str, ...], *, environments: str) -> dict[str, str]:
+    """Releases `names` in namespace `prod` (each a ConfigMap of its name), with
+    harmonia.yaml's `environments`."""
+    files = {
+        "harmonia.yaml": (
+            f"apiVersion: harmonia.dev/v1alpha1\nkind: Repository\nenvironments: {environments}\n"
+        ),
+        "charts/each/Chart.yaml": "apiVersion: v2\nname: each\nversion: 1.0.0\n",
+        "charts/each/templates/cm.yaml": (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}}\n"
+        ),
+    }
+    for name in names:
+        release = manifests.release(prod, name, chartPath="charts/each", configValues={})
+        files[f"releases/{name}.yaml"] = yaml.safe_dump(release)
+    return files
+
+
+def test_overlays_making_every_release_absent_or_prod_undeclared_remove_nothing_in_prod(
+    cluster: LiveCluster, namespace: str, git_repos: GitRepos, tmp_path: Path
+) -> None:
+    names = ("web", "api", "db")
+    declared = "{staging: {}, prod: {}}"
+    git_repos.commit_and_push(prod_only_files(namespace, names, environments=declared), "prod")
+    cache = tmp_path / "cache"
+    first = run_once(cluster, git_repos, cache, "--environment", "prod", "--no-status")
+    assert first.returncode == 0, first.stderr
+
+    absent = {f"environments/prod/{namespace}/{name}.yaml": "absent: true\n" for name in names}
+    git_repos.commit_and_push(absent, "make all of prod absent")
+    held = run_once(cluster, git_repos, cache, "--environment", "prod", "--no-status")
+    assert "the snapshot lost 3 of 3 releases" in held.stdout + held.stderr
+    assert configmaps(cluster, namespace) == [f"configmap/{name}" for name in sorted(names)]
+
+    undeclared = prod_only_files(namespace, names, environments="{staging: {}}")
+    git_repos.commit_and_push(
+        {"harmonia.yaml": undeclared["harmonia.yaml"]}, "drop prod from harmonia.yaml"
+    )
+    gone = run_once(cluster, git_repos, cache, "--environment", "prod", "--no-status")
+    assert gone.returncode == 1
+    assert "environment 'prod': harmonia.yaml declares staging" in gone.stderr
+    assert configmaps(cluster, namespace) == [f"configmap/{name}" for name in sorted(names)]
+
+
+def configmaps(cluster: LiveCluster, namespace: str) -> list[str]:
+    listed = cluster.kubectl("-n", namespace, "get", "configmap", "-o", "name").stdout
+    ours = ("configmap/kube-root-ca.crt", "configmap/harmonia-")
+    return sorted(line for line in listed.splitlines() if not line.startswith(ours))

@@ -11,6 +11,8 @@ import json
 import pytest
 import yaml
 
+from reconciler.release_requests import load_repository
+from reconciler.types import ReleaseKey
 from tests.review.conftest import ROOT, STAGING, Workspace
 
 BRANCH = "promote/shop-greeter-staging-to-prod"
@@ -71,6 +73,27 @@ def test_promotion_commits_prods_overlay_on_a_new_branch_whose_diff_is_the_chang
     assert f"error: branch {BRANCH}: exists already: pass --branch NAME, or delete it" in again[2]
 
 
+def test_promotion_gives_prod_the_values_staging_runs_as_written_dates_included(
+    environments: Workspace,
+) -> None:
+    stamp = "2001-12-14t21:59:43.10-05:00"
+    environments.repos.write({f"{ROOT}/{STAGING}": f"configValues:\n  since: {stamp}\n"})
+    environments.commit("Staging has a date")
+
+    code, _out, err = promote(environments, "shop/greeter", "--from", "staging", "--to", "prod")
+
+    assert code == 0, err
+    environments.repos.git("checkout", "--quiet", BRANCH)
+    runs = {
+        name: load_repository(environments.repos.work / ROOT, environment=name)
+        .releases[ReleaseKey("shop/greeter")]
+        .config_values
+        for name in ("staging", "prod")
+    }
+    assert runs["prod"] == runs["staging"]
+    assert runs["prod"]["since"] == stamp
+
+
 def test_promotion_deletes_an_overlay_left_with_nothing_to_change(
     environments: Workspace,
 ) -> None:
@@ -127,6 +150,11 @@ def test_promotion_deletes_an_overlay_left_with_nothing_to_change(
             ("shop/greeter", "--from", "dev", "--to", "prod", "--branch", "a..b"),
             1,
             "branch a..b: not a valid branch name",
+        ),
+        (
+            ("shop/greeter", "--from", "dev", "--to", "prod", "--branch", "heads/main"),
+            1,
+            "branch heads/main: names an existing branch, tag or commit",
         ),
     ],
 )

@@ -308,3 +308,114 @@ def test_notes_beside_the_overlays_are_a_warning_and_a_stray_yaml_file_an_error(
         ("environments/web.yaml", "error"),
     ]
     assert set(loaded.releases) == {WEB, API}
+
+
+def test_an_overlay_linked_outside_the_repository_fails_its_release_in_that_environment(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("absent: true\n")
+    root = repository(tmp_path / "repo", {})
+    (root / "environments/prod/apps").mkdir(parents=True)
+    (root / "environments/prod/apps/api.yaml").symlink_to(outside)
+    prod = load_repository(root, environment="prod")
+    assert errors(prod) == [
+        ("environments/prod/apps/api.yaml", 1, "symbolic link to a file outside the repository")
+    ]
+    assert (API in prod.releases, API in prod.invalid_releases) == (False, True)
+    assert prod.unclaimed_files == ()
+    assert API in load_repository(root, environment="staging").releases
+
+
+def test_an_overlay_path_that_is_a_link_to_a_folder_fails_its_release(tmp_path: Path) -> None:
+    root = repository(tmp_path, {"environments/staging/apps/web.yaml": "paused: true\n"})
+    (root / "environments/prod/apps").mkdir(parents=True)
+    (root / "environments/prod/apps/api.yaml").symlink_to(root / "environments/staging/apps")
+    prod = load_repository(root, environment="prod")
+    [problem] = prod.errors
+    assert (problem.file, problem.message.startswith("not an overlay")) == (
+        "environments/prod/apps/api.yaml",
+        True,
+    )
+    assert (API in prod.releases, API in prod.invalid_releases) == (False, True)
+
+
+def test_a_null_of_a_field_no_release_has_is_an_unknown_field_not_a_silent_deletion(
+    tmp_path: Path,
+) -> None:
+    root = repository(
+        tmp_path,
+        {
+            "releases/web.yaml": ENCRYPTED_WEB,
+            "environments/prod/apps/web.yaml": "sops: null\n",
+            "environments/prod/apps/api.yaml": "timeoutSec: 90\nconfigValue: null\n",
+        },
+    )
+    prod = load_repository(root, environment="prod")
+    assert errors(prod) == [
+        ("environments/prod/apps/api.yaml", 2, "unknown field 'configValue'"),
+        ("environments/prod/apps/web.yaml", 1, "unknown field 'sops'"),
+    ]
+    assert prod.invalid_releases == {WEB, API}
+
+
+def test_two_overlays_of_one_release_in_one_environment_fail_it_at_both_files(
+    tmp_path: Path,
+) -> None:
+    root = repository(
+        tmp_path,
+        {
+            "environments/prod/apps/api.yaml": "timeoutSec: 90\n",
+            "environments/prod/apps/api.yml": "absent: true\n",
+        },
+    )
+    prod = load_repository(root, environment="prod")
+    assert errors(prod) == [
+        (
+            "environments/prod/apps/api.yaml",
+            1,
+            "release apps/api has another overlay here: environments/prod/apps/api.yml",
+        ),
+        (
+            "environments/prod/apps/api.yml",
+            1,
+            "release apps/api has another overlay here: environments/prod/apps/api.yaml",
+        ),
+    ]
+    assert (API in prod.releases, API in prod.invalid_releases) == (False, True)
+
+
+def test_a_repository_declaring_no_environments_keeps_its_environments_folder_for_itself(
+    tmp_path: Path,
+) -> None:
+    root = write_repository(
+        tmp_path,
+        {
+            "releases/web.yaml": release("web", valuesFiles="[environments/prod/values.yaml]"),
+            "environments/prod/values.yaml": "replicas: 3\n",
+            "environments/prod/apps/web.yaml": "replicas: 5\n",
+            "environments/README.md": "values of each environment\n",
+        },
+    )
+    loaded = load_repository(root)
+    assert loaded.diagnostics == ()
+    assert set(loaded.releases) == {WEB}
+
+
+@pytest.mark.parametrize("linked", ["environments/prod", "environments/prod/apps"])
+def test_an_overlay_folder_linked_elsewhere_fails_the_releases_it_may_hold_overlays_of(
+    tmp_path: Path, linked: str
+) -> None:
+    root = repository(tmp_path, {"environments/staging/apps/api.yaml": "absent: true\n"})
+    target = (
+        "environments/staging" if linked == "environments/prod" else "environments/staging/apps"
+    )
+    (root / linked).parent.mkdir(parents=True, exist_ok=True)
+    (root / linked).symlink_to(root / target)
+    prod = load_repository(root, environment="prod")
+    assert errors(prod) == [
+        (linked, 1, "a symbolic link to a folder: overlay folders are not read through links")
+    ]
+    assert (prod.releases, prod.invalid_releases) == ({}, {WEB, API})
+    staging = load_repository(root, environment="staging")
+    assert (staging.errors, set(staging.releases)) == ((), {WEB})

@@ -149,6 +149,55 @@ def test_the_markdown_leaves_diffs_out_past_its_budget() -> None:
     assert "Diffs left out" in comment
 
 
+def test_a_hostile_branch_name_stays_code_in_the_comments_title() -> None:
+    hostile = RevisionName(
+        "x`</code><details>@org/team", "fedcba9876543210fedcba9876543210fedcba98"
+    )
+    found = EnvironmentReviews(BASE, hostile, base_change_in_five().reviews)
+
+    comment = render_environments_markdown(found)
+
+    title = (
+        "### Harmonia diff: `main (0123456789ab)` → "
+        "`` x`</code><details>@org/team (fedcba987654) ``"
+    )
+    assert comment.splitlines()[2] == title
+
+
+def test_the_markdown_of_five_environments_of_a_thousand_releases_stays_under_githubs_limit() -> (
+    None
+):
+    keys = [ReleaseKey(f"team-{index % 7}/release-{index:04d}") for index in range(1000)]
+    problems = tuple(
+        Diagnostic(f"releases/{key}.yaml", 1, 1, "$", "unknown field 'x'", "") for key in keys
+    )
+    found = EnvironmentReviews(
+        BASE,
+        HEAD,
+        tuple(
+            (
+                name,
+                Review(
+                    BASE,
+                    HEAD,
+                    tuple(changed(key, "1.0", f"1.1-{name}") for key in keys),
+                    diagnostics=problems,
+                ),
+            )
+            for name in FIVE
+        ),
+    )
+
+    comment = render_environments_markdown(found)
+
+    assert len(comment) < 65_536
+    assert "| `team-0/release-0000` | changed +0 ~1 -0 |" in comment
+    assert "more releases left out of this table: the comment would pass GitHub's" in comment
+    assert "more problems left out: the comment would pass GitHub's size limit" in comment
+    assert "more release sections left out: the comment would pass GitHub's" in comment
+    assert comment.count("<details>") == comment.count("</details>")
+
+
 def test_a_problem_found_in_some_environments_says_which_and_one_found_in_all_is_said_once() -> (
     None
 ):

@@ -84,6 +84,15 @@ def test_the_comment_opens_with_its_marker_and_names_both_revisions() -> None:
     assert "### Harmonia diff: `origin/main (0123456789ab)` → `HEAD (fedcba987654)`" in lines
 
 
+def test_a_branch_name_with_backticks_html_and_a_mention_stays_code_in_the_title() -> None:
+    hostile = RevisionName("a``b<details>@org/team", "")
+
+    comment = render_markdown(Review(BASE, hostile, scaled().releases))
+
+    title = "### Harmonia diff: `origin/main (0123456789ab)` → ``` a``b<details>@org/team ```"
+    assert title in comment.splitlines()
+
+
 def test_the_summary_table_has_a_row_per_changing_release_and_a_total() -> None:
     comment = render_markdown(scaled())
 
@@ -199,6 +208,29 @@ def test_diffs_are_left_out_past_the_budget_but_every_release_is_still_listed() 
     assert comment.count("<details><summary>") == 2
     assert "_Diffs left out: the comment would pass GitHub's size limit." in comment
     assert len(comment) < len(render_markdown(scaled()))
+
+
+def test_a_thousand_changing_releases_and_problems_stay_under_githubs_limit() -> None:
+    keys = [ReleaseKey(f"team-{index % 7}/release-{index:04d}") for index in range(1000)]
+    releases = tuple(
+        ReleaseReview(
+            key,
+            ReleaseChange.CHANGED,
+            object_changes(key, (config_map("web", tag="1"),), (config_map("web", tag="2"),)),
+        )
+        for key in keys
+    )
+    problems = tuple(
+        Diagnostic(f"releases/{key}.yaml", 1, 1, "$", "unknown field 'x'", "") for key in keys
+    )
+
+    comment = render_markdown(Review(BASE, HEAD, releases, diagnostics=problems))
+
+    assert len(comment) < 65_536
+    assert "| `team-0/release-0000` | changed (its chart or values files changed) |" in comment
+    assert "more releases left out of this table: the comment would pass GitHub's" in comment
+    assert "more problems left out: the comment would pass GitHub's size limit" in comment
+    assert "more release sections left out: the comment would pass GitHub's" in comment
 
 
 def test_nothing_to_show_prints_nothing_as_text_and_says_so_as_markdown() -> None:
