@@ -145,7 +145,8 @@ class Waiter:
     joined, doubling to 1 s; a release joining later does not hurry the rounds, so
     they cost requests per kind, namespace and second, however many releases join.
     A round that takes long (thousands of objects to list and decode) pushes the next
-    one out (`next_round`), so rounds keep at most a third of the main thread.
+    one out (`next_round`), so rounds keep at most a third of the main thread's time
+    (and the first checks' re-listing of pods another third at most).
     The caller passes the time in, and sleeps itself until `due_in()`.
     """
 
