@@ -26,9 +26,9 @@ from devcluster.cluster import DevCluster, bootstrap_objects
 from devcluster.state import Ports
 
 REQUEST_METRIC = "apiserver_request_total"
-EXTRA_NODES = 3
+MIN_EXTRA_NODES = 3
 PODS_PER_EXTRA_NODE = 1000
-"""The dev cluster's three nodes hold 110 pods each; N = 1000 needs more, and a rollout
+"""The dev cluster's three nodes hold 110 pods each; N releases need N pods, and a rollout
 briefly doubles a Deployment's pods."""
 READY_POLL = 0.5
 
@@ -77,11 +77,12 @@ class BenchCluster:
         time.sleep(seconds)
         return (self.request_count() - before) / seconds
 
-    def add_pod_capacity(self) -> None:
-        """KWOK nodes with room for every benchmark pod, shaped like the dev cluster's own."""
+    def add_pod_capacity(self, pods: int) -> None:
+        """KWOK nodes with room for `pods` benchmark pods twice over, shaped like the dev
+        cluster's own."""
         template = next(o for o in bootstrap_objects() if o["kind"] == "Node")
         nodes = []
-        for index in range(EXTRA_NODES):
+        for index in range(extra_nodes(pods)):
             node: Any = copy.deepcopy(template)
             name = f"bench-node-{index}"
             node["metadata"]["name"] = name
@@ -130,6 +131,11 @@ class BenchCluster:
         }
 
 
+def extra_nodes(pods: int) -> int:
+    """Nodes of PODS_PER_EXTRA_NODE for `pods` pods, each of them rolling out at once."""
+    return max(MIN_EXTRA_NODES, -(-2 * pods // PODS_PER_EXTRA_NODE))
+
+
 def rolled_out(deployment: dict[str, Any]) -> bool:
     """Available with every replica on the current template (a rollout has finished)."""
     spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
@@ -143,8 +149,11 @@ def rolled_out(deployment: dict[str, Any]) -> bool:
 
 
 @contextmanager
-def own_cluster(workdir: Path, progress: Progress) -> Iterator[BenchCluster]:
-    """A dev cluster for the benchmark alone, stopped and removed afterwards."""
+def own_cluster(
+    workdir: Path, progress: Progress, *, pods: int = PODS_PER_EXTRA_NODE
+) -> Iterator[BenchCluster]:
+    """A dev cluster for the benchmark alone with room for `pods` pods, stopped and removed
+    afterwards."""
     binaries = ensure_binaries(progress)
     dev = DevCluster(workdir / "devcluster", progress=progress)
     info = dev.up(binaries, ports=Ports.free())
@@ -155,7 +164,7 @@ def own_cluster(workdir: Path, progress: Progress) -> Iterator[BenchCluster]:
             api=ApiAccess.from_kubeconfig(info.kubeconfig),
             kubectl_cache=workdir / "kubectl-cache",
         )
-        cluster.add_pod_capacity()
+        cluster.add_pod_capacity(pods)
         yield cluster
     finally:
         dev.down()

@@ -2,8 +2,10 @@
 
 The command runs as a subprocess, exactly as a user or CronJob runs it, with a render
 and discovery cache of its own (a fresh one makes the pass cold). Its peak RSS is the
-high-water mark the kernel keeps for it (`VmHWM`), read until it exits; `helm template`
-children are not included.
+high-water mark the kernel keeps for it (`VmHWM`), read until it exits; its children (the
+long-lived harmonia-renderer, or `helm template` without it) are not included. The pass
+renders with the harmonia-renderer the benchmark's binaries include, as a deployed
+reconciler does.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.cluster import BenchCluster, BenchError
+from reconciler.render.helm.renderer import RENDERER_VARIABLE
 
 RSS_POLL = 0.05
 LOG_TAIL_LINES = 15
@@ -66,6 +69,7 @@ def harmonia_apply(
         **os.environ,
         "HARMONIA_CACHE_DIR": str(cache),
         "HARMONIA_KUBECTL": str(cluster.binaries["kubectl"]),
+        RENDERER_VARIABLE: str(cluster.binaries["harmonia-renderer"]),
     }
     before = cluster.request_count()
     peak = 0.0

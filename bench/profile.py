@@ -158,7 +158,7 @@ def profile_passes(
 ) -> list[tuple[str, PassProfile]]:
     """A cold and then a no-op pass over `size` releases; those in `profiled` under py-spy."""
     profiles = []
-    with own_cluster(workdir, log) as cluster:
+    with own_cluster(workdir, log, pods=size) as cluster:
         git = GitRepository.create(workdir / f"n{size}")
         git.commit(synthetic_repository(size), f"{size} synthetic releases")
         for name in PASSES:

@@ -77,6 +77,8 @@ def log(line: str) -> None:
 HARMONIA_GROUP = "harmonia"
 """`--skip harmonia` skips Harmonia's four scenarios, which run as one sequence."""
 HARMONIA_SCENARIOS = (HARMONIA_COLD, HARMONIA_NOOP, HARMONIA_ONE_CHANGED, HARMONIA_FAN_OUT)
+PEER_SCENARIOS = (KUBECTL_PER_RELEASE, KUBECTL_EVERYTHING, HELM_PER_RELEASE, FLOOR)
+"""The scenarios that send the objects `helm template` renders from the first commit."""
 
 
 @dataclass(frozen=True)
@@ -126,22 +128,29 @@ class SizeRun:
         self.repository: SyntheticRepository = synthetic_repository(size)
         self.git = GitRepository.create(self.folder)
         self.git.commit(self.repository, f"{size} synthetic releases")
-        log(f"N={size}: rendering the peers' objects with helm template")
-        self.peers: PeerInputs = render_peer_inputs(
-            self.repository,
-            chart_root=self.git.work,
-            helm=helm,
-            folder=self.folder / "peers",
-        )
         self.ready_timeout = READY_TIMEOUT_BASE + READY_TIMEOUT_PER_RELEASE * size
-        notes = {
-            HARMONIA_FAN_OUT: f"{len(self.repository.dependents_of(self.repository.hub.key))} "
-            "dependents",
-            FLOOR: f"{self.peers.object_count} objects",
-        }
-        for name, note in notes.items():
-            if name in self.results:
-                self.results[name].note = note
+        self._peers: PeerInputs | None = None
+        if any(name in self.results for name in PEER_SCENARIOS):
+            log(f"N={size}: rendering the peers' objects with helm template")
+            self._peers = render_peer_inputs(
+                self.repository,
+                chart_root=self.git.work,
+                helm=helm,
+                folder=self.folder / "peers",
+            )
+        if HARMONIA_FAN_OUT in self.results:
+            dependents = len(self.repository.dependents_of(self.repository.hub.key))
+            self.results[HARMONIA_FAN_OUT].note = f"{dependents} dependents"
+        if FLOOR in self.results:
+            self.results[FLOOR].note = f"{self.peers.object_count} objects"
+
+    @property
+    def peers(self) -> PeerInputs:
+        """The peers' objects, rendered from the first commit when a peer runs; only
+        Harmonia's passes (N = 5000) skip the minutes of `helm template` per release."""
+        if self._peers is None:
+            raise BenchError(f"N={self.size}: no peer runs, so no peer objects were rendered")
+        return self._peers
 
     @contextmanager
     def scenario(self, name: str, repeat: int) -> Iterator[Callable[[Sample], None]]:
@@ -287,10 +296,10 @@ def run(settings: Settings) -> int:
     clock = time.monotonic()
     results: list[ScenarioResult] = []
 
-    def fresh_cluster() -> AbstractContextManager[BenchCluster]:
-        return own_cluster(settings.workdir, log)
+    def fresh_cluster(pods: int) -> FreshCluster:
+        return partial(own_cluster, settings.workdir, log, pods=pods)
 
-    with fresh_cluster() as cluster:
+    with fresh_cluster(pods=0)() as cluster:
         versions = cluster.versions()
     meta: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
@@ -314,7 +323,7 @@ def run(settings: Settings) -> int:
 
     helm = ensure_binaries(log)["helm"]
     for size in settings.sizes:
-        size_run = SizeRun(fresh_cluster, size, settings, helm=helm, publish=publish)
+        size_run = SizeRun(fresh_cluster(pods=size), size, settings, helm=helm, publish=publish)
         results += size_run.results.values()
         size_run.run()
         log(f"N={size} done; results in {settings.results_dir / stem}.md")

@@ -12,6 +12,7 @@ releases join while others wait (one slow release holds back only its dependents
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +36,11 @@ from reconciler.types import ReleaseKey, split_release_key
 FIRST_POLL = 0.1
 """Seconds before the second round; each later wait doubles, up to POLL_INTERVAL."""
 POLL_INTERVAL = 1.0
+ROUND_COST_PAUSE = 2.0
+"""A round (or a re-listing of pods) that took t seconds is followed by at least this
+many times t before the next: the rounds run on the pass's main thread, which also
+hands out the writes, and a round lists every scope the waiting releases use, so its
+cost grows with the pass. At N = 5000 rounds back to back starved the writes."""
 
 WORKLOAD_KINDS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
@@ -138,6 +144,9 @@ class Waiter:
     index shared by every release still waiting, 0.1 s after the first release
     joined, doubling to 1 s; a release joining later does not hurry the rounds, so
     they cost requests per kind, namespace and second, however many releases join.
+    A round that takes long (thousands of objects to list and decode) pushes the next
+    one out (`next_round`), so rounds keep at most a third of the main thread's time
+    (and the first checks' re-listing of pods another third at most).
     The caller passes the time in, and sleeps itself until `due_in()`.
     """
 
@@ -147,7 +156,7 @@ class Waiter:
         self._waiting: dict[ReleaseKey, Awaited] = {}
         self._due = 0.0
         self._delay = FIRST_POLL
-        self._children_listed = float("-inf")
+        self._children_due = float("-inf")
 
     def __bool__(self) -> bool:
         return bool(self._new or self._waiting)
@@ -166,20 +175,31 @@ class Waiter:
         """The checks due by `now`: the releases that settled, with their health."""
         settled: dict[ReleaseKey, ReleaseHealth] = {}
         if self._waiting and now >= self._due:
+            started = time.monotonic()
             settled = _settled(self._first.fresh(), self._waiting, now)
             self._waiting = {k: v for k, v in self._waiting.items() if k not in settled}
-            self._due, self._delay = now + self._delay, min(self._delay * 2, POLL_INTERVAL)
+            self._due = next_round(now, time.monotonic() - started, self._delay)
+            self._delay = min(self._delay * 2, POLL_INTERVAL)
         if self._new:
-            if now - self._children_listed >= POLL_INTERVAL:
+            relist = now >= self._children_due
+            if relist:
                 self._first.forget_children()
-                self._children_listed = now
+            started = time.monotonic()
             first = _settled(self._first, self._new, now)
+            if relist:
+                self._children_due = next_round(now, time.monotonic() - started, POLL_INTERVAL)
             if not self._waiting:
                 self._due, self._delay = now + FIRST_POLL, FIRST_POLL * 2
             self._waiting |= {k: v for k, v in self._new.items() if k not in first}
             self._new = {}
             settled |= first
         return settled
+
+
+def next_round(now: float, cost: float, interval: float) -> float:
+    """When the next round is due after one due at `now` that took `cost` seconds:
+    `interval` later, or once ROUND_COST_PAUSE times its cost has passed after it ended."""
+    return now + max(interval, (1 + ROUND_COST_PAUSE) * cost)
 
 
 def _settled(

@@ -24,7 +24,7 @@ def written(size: int, folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("size", [1, 10, 100, 1000])
+@pytest.mark.parametrize("size", [1, 10, 100, 1000, 5000])
 def test_a_repository_holds_exactly_the_requested_number_of_releases(size: int) -> None:
     repository = synthetic_repository(size)
     assert len(repository.releases) == size
