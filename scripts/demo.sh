@@ -8,9 +8,9 @@ BIN=$PWD/.venv/bin
 $BIN/harmonia dev-cluster up
 KUBECONFIG=$($BIN/harmonia dev-cluster kubeconfig)
 export KUBECONFIG
-# The dev cluster's own kubectl, helm and sops, for Harmonia and for you.
+# The dev cluster's own kubectl, helm, sops and harmonia-renderer, for Harmonia and for you.
 while read -r name path; do
-  case $name in kubectl|helm|sops) PATH=$(dirname "$path"):$PATH ;; esac
+  case $name in kubectl|helm|sops|harmonia-renderer) PATH=$(dirname "$path"):$PATH ;; esac
 done < <($BIN/harmonia dev-cluster build 2>/dev/null)
 export PATH
 # shop/web reads a values file encrypted by sops for the demo key kept in examples/keys/
