@@ -113,12 +113,8 @@ def serving(count: int) -> Iterator[int]:
         releases=listing(release_summaries(count)),
         release=lambda namespace, name: {},
     )
-    server = ObservabilityServer("127.0.0.1:0", endpoints)
-    server.start()
-    try:
+    with ObservabilityServer("127.0.0.1:0", endpoints) as server:
         yield server.port
-    finally:
-        server.stop()
 
 
 def server_times(port: int, path: str, requests: int) -> list[float]:

@@ -192,8 +192,7 @@ def _serve(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    server.start()
-    try:
+    with server:
         everywhere = host in ("", "0.0.0.0")
         url = f"http://{'127.0.0.1' if everywhere else host}:{server.port}/"
         scope = "every interface" if everywhere else f"on {host} only"
@@ -202,8 +201,6 @@ def _serve(
             webbrowser.open(url)
         while not stop.wait(1.0):
             pass
-    finally:
-        server.stop()
 
 
 COMMANDS = (ui,)

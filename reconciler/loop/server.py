@@ -490,6 +490,14 @@ class ObservabilityServer:
         # Off the main thread, uvicorn installs no signal handlers: the service owns them.
         asyncio.run(self._server.serve(sockets=[self._socket]))
 
+    def __enter__(self) -> ObservabilityServer:
+        """Started for the block, stopped after it: `with ObservabilityServer(...) as s:`."""
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         """Stop serving and close the socket; safe to call when never started. The event
         streams end first, so that no open one holds the stop for the grace period."""

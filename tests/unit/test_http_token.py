@@ -132,12 +132,8 @@ def port(tmp_path: Path) -> Iterator[int]:
         release=lambda namespace, name: {},
         reconciler=lambda: {"instance": "me"},
     )
-    server = ObservabilityServer("127.0.0.1:0", endpoints, token_file=token_file)
-    server.start()
-    try:
+    with ObservabilityServer("127.0.0.1:0", endpoints, token_file=token_file) as server:
         yield server.port
-    finally:
-        server.stop()
 
 
 def ask(

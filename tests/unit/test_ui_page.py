@@ -129,12 +129,8 @@ def serving(
     endpoints = Endpoints(
         metrics=Metrics(), readiness=lambda: (True, ""), releases=releases, release=release
     )
-    server = ObservabilityServer("127.0.0.1:0", endpoints)
-    server.start()
-    try:
+    with ObservabilityServer("127.0.0.1:0", endpoints) as server:
         yield server.port
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -127,12 +127,8 @@ def serving(reconciler: JsonObject | None) -> Iterator[int]:
         release=lambda namespace, name: {},
         reconciler=None if reconciler is None else (lambda: reconciler),
     )
-    server = ObservabilityServer("127.0.0.1:0", endpoints)
-    server.start()
-    try:
+    with ObservabilityServer("127.0.0.1:0", endpoints) as server:
         yield server.port
-    finally:
-        server.stop()
 
 
 def test_the_server_serves_the_body_the_page_and_its_script() -> None:
