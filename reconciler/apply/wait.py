@@ -7,18 +7,20 @@ every release being waited for together, round after round, each round on a fres
 index, so a round costs requests per kind and namespace, not per release; a release
 leaves as soon as it is Ready, Paused or Failed, or its own timeout has passed, and
 releases join while others wait (one slow release holds back only its dependents).
+Where the pass has no reflectors of its own (`harmonia apply`), the waiter starts watches
+of the scopes the waiting releases use, so a round reads them instead of listing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from reconciler.apply.inventory import InventoryEntry, InventoryRecord
-from reconciler.apply.live_index import LiveIndex
+from reconciler.apply.live_index import LiveIndex, scopes_to_watch
 from reconciler.health import (
     HealthContext,
     Reason,
@@ -30,17 +32,26 @@ from reconciler.health import (
     resource_health,
 )
 from reconciler.health.removed_jobs import completed_job_removed, job_completed, removed_job_health
+from reconciler.kube.watch import Watches
 from reconciler.objects import stub_object
 from reconciler.types import ReleaseKey, split_release_key
 
 FIRST_POLL = 0.1
-"""Seconds before the second round; each later wait doubles, up to POLL_INTERVAL."""
+"""Seconds before the second round; each later wait doubles, up to the waiter's interval."""
 POLL_INTERVAL = 1.0
+"""The longest wait between rounds that list, and between re-listings of pods for the
+first checks: each costs the API server a list per kind and namespace."""
+WATCHED_POLL_INTERVAL = 0.25
+"""The longest wait between rounds that read watches: they cost no request, and a
+dependent starts as soon as a round finds its dependency Ready."""
 ROUND_COST_PAUSE = 2.0
 """A round (or a re-listing of pods) that took t seconds is followed by at least this
 many times t before the next: the rounds run on the pass's main thread, which also
 hands out the writes, and a round lists every scope the waiting releases use, so its
 cost grows with the pass. At N = 5000 rounds back to back starved the writes."""
+MAX_FOLLOWED_SCOPES = 128
+"""Watches a pass starts at most for its rounds (each one thread and one connection held
+open); the scopes beyond are listed each round, as without watches."""
 
 WORKLOAD_KINDS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
@@ -142,16 +153,28 @@ class Waiter:
     current as of the writes, so it costs no request; its pods, ReplicaSets and Jobs
     listed again at most once a round interval). Later checks go in rounds on a fresh
     index shared by every release still waiting, 0.1 s after the first release
-    joined, doubling to 1 s; a release joining later does not hurry the rounds, so
+    joined, doubling to 1 s (0.25 s when the rounds read watches); a release joining later does not hurry the rounds, so
     they cost requests per kind, namespace and second, however many releases join.
     A round that takes long (thousands of objects to list and decode) pushes the next
     one out (`next_round`), so rounds keep at most a third of the main thread's time
     (and the first checks' re-listing of pods another third at most).
+    With `follow` (watches of the pass's own, which `first` reads too), each release not
+    settled at its first check adds the scopes of its objects, pods, ReplicaSets and Jobs
+    to them: a round then reads what the watches keep current and lists only the scopes
+    not (yet) synced.
+    Listing every scope each round made the API server serialise the whole benchmark
+    (25 000 objects at N = 5000) every second; a watch sends each change once.
     The caller passes the time in, and sleeps itself until `due_in()`.
     """
 
-    def __init__(self, first: LiveIndex) -> None:
+    def __init__(
+        self, first: LiveIndex, *, follow: Watches | None = None, watched: bool = False
+    ) -> None:
+        """`watched`: `first` reads a long-running reconciler's reflectors; with them or
+        `follow`, rounds come every WATCHED_POLL_INTERVAL at most, else POLL_INTERVAL."""
         self._first = first
+        self._follow = follow
+        self._interval = WATCHED_POLL_INTERVAL if watched or follow is not None else POLL_INTERVAL
         self._new: dict[ReleaseKey, Awaited] = {}
         self._waiting: dict[ReleaseKey, Awaited] = {}
         self._due = 0.0
@@ -179,7 +202,7 @@ class Waiter:
             settled = _settled(self._first.fresh(), self._waiting, now)
             self._waiting = {k: v for k, v in self._waiting.items() if k not in settled}
             self._due = next_round(now, time.monotonic() - started, self._delay)
-            self._delay = min(self._delay * 2, POLL_INTERVAL)
+            self._delay = min(self._delay * 2, self._interval)
         if self._new:
             relist = now >= self._children_due
             if relist:
@@ -190,10 +213,26 @@ class Waiter:
                 self._children_due = next_round(now, time.monotonic() - started, POLL_INTERVAL)
             if not self._waiting:
                 self._due, self._delay = now + FIRST_POLL, FIRST_POLL * 2
-            self._waiting |= {k: v for k, v in self._new.items() if k not in first}
+            joining = {k: v for k, v in self._new.items() if k not in first}
+            if self._follow is not None and joining:
+                _follow_scopes(self._follow, joining.values())
+            self._waiting |= joining
             self._new = {}
             settled |= first
         return settled
+
+
+def _follow_scopes(watches: Watches, joining: Collection[Awaited]) -> None:
+    """Watch the scopes of the releases joining too, up to MAX_FOLLOWED_SCOPES in all."""
+    watched = watches.scopes
+    wanted = scopes_to_watch(
+        (entry.ref for item in joining for entry in item.record.entries),
+        {split_release_key(item.record.release)[0] for item in joining},
+    )
+    room = MAX_FOLLOWED_SCOPES - len(watched)
+    new = sorted(wanted - watched, key=str)[: max(room, 0)]
+    if new:
+        watches.want(watched | set(new))
 
 
 def next_round(now: float, cost: float, interval: float) -> float:

@@ -75,7 +75,10 @@ def reconcile(
         if state.in_scope(key)
     }
     changed: set[ReleaseKey] = set()
-    live = LiveIndex(client, watched=watched)
+    # Without a long-running reconciler's reflectors, the wait for Ready starts watches
+    # of its own (only for what it waits for: none in a pass that changes nothing).
+    followed = Watches(client) if watched is None and not options.dry_run else None
+    live = LiveIndex(client, watched=watched or followed)
     for key, message in contested(state, live).items():
         reports.setdefault(key, failed(key, message, Failure.PERMANENT))
     records = inventory_records(client, watched=watched)
@@ -163,36 +166,42 @@ def reconcile(
             changed.add(report.release)
         order.reported(report.release)
 
-    with ThreadPoolExecutor(max_workers=options.parallelism) as pool:
-        rendered = (obj for release in state.render.rendered.values() for obj in release.objects)
-        live.load(rendered, mapper=pool.map)
-        waiter = Waiter(live)
-        waiting: dict[ReleaseKey, _Step] = {}
-        running: set[futures.Future[_Step | ReleaseReport]] = set()
-        while order or running or waiter:
-            room = options.parallelism - len(running)
-            running |= {pool.submit(one, key) for key in order.startable(room)}
-            due = waiter.due_in(time.monotonic())
-            done: set[futures.Future[_Step | ReleaseReport]] = set()
-            if running:
-                done, running = futures.wait(running, due, futures.FIRST_COMPLETED)
-            elif due:
-                time.sleep(due)
-            for future in done:
-                result = future.result()
-                if isinstance(result, ReleaseReport):
-                    reported(result)
-                elif isinstance(result.outcome, ReleaseReport):
-                    reported(finish(result, None))
-                elif result.outcome.awaited is not None:
-                    waiting[result.outcome.key] = result
-                    waiter.add(result.outcome.key, result.outcome.awaited)
-                    if result.outcome.changes.has_changes:
-                        awaiting_ready(result.outcome.key)
-                else:
-                    running.add(pool.submit(finish, result, None))
-            for key, health in waiter.poll(time.monotonic()).items():
-                running.add(pool.submit(finish, waiting.pop(key), health))
+    try:
+        with ThreadPoolExecutor(max_workers=options.parallelism) as pool:
+            rendered = (
+                obj for release in state.render.rendered.values() for obj in release.objects
+            )
+            live.load(rendered, mapper=pool.map)
+            waiter = Waiter(live, follow=followed, watched=watched is not None)
+            waiting: dict[ReleaseKey, _Step] = {}
+            running: set[futures.Future[_Step | ReleaseReport]] = set()
+            while order or running or waiter:
+                room = options.parallelism - len(running)
+                running |= {pool.submit(one, key) for key in order.startable(room)}
+                due = waiter.due_in(time.monotonic())
+                done: set[futures.Future[_Step | ReleaseReport]] = set()
+                if running:
+                    done, running = futures.wait(running, due, futures.FIRST_COMPLETED)
+                elif due:
+                    time.sleep(due)
+                for future in done:
+                    result = future.result()
+                    if isinstance(result, ReleaseReport):
+                        reported(result)
+                    elif isinstance(result.outcome, ReleaseReport):
+                        reported(finish(result, None))
+                    elif result.outcome.awaited is not None:
+                        waiting[result.outcome.key] = result
+                        waiter.add(result.outcome.key, result.outcome.awaited)
+                        if result.outcome.changes.has_changes:
+                            awaiting_ready(result.outcome.key)
+                    else:
+                        running.add(pool.submit(finish, result, None))
+                for key, health in waiter.poll(time.monotonic()).items():
+                    running.add(pool.submit(finish, waiting.pop(key), health))
+    finally:
+        if followed is not None:
+            followed.stop()
     if stopping():
         return PassReport(options.revision, reports, notes=("stopped before removals",))
     if state.scope is not None:
