@@ -153,8 +153,9 @@ class Waiter:
     current as of the writes, so it costs no request; its pods, ReplicaSets and Jobs
     listed again at most once a round interval). Later checks go in rounds on a fresh
     index shared by every release still waiting, 0.1 s after the first release
-    joined, doubling to 1 s (0.25 s when the rounds read watches); a release joining later does not hurry the rounds, so
-    they cost requests per kind, namespace and second, however many releases join.
+    joined, doubling to 1 s (0.25 s when the rounds read watches); a release joining
+    later does not hurry the rounds, so they cost requests per kind, namespace and
+    second, however many releases join.
     A round that takes long (thousands of objects to list and decode) pushes the next
     one out (`next_round`), so rounds keep at most a third of the main thread's time
     (and the first checks' re-listing of pods another third at most).
