@@ -9,11 +9,12 @@ are Ready.
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ class BenchCluster:
     binaries: Mapping[str, Path]
     api: ApiAccess
     kubectl_cache: Path
+    pids: Mapping[str, int] = field(default_factory=dict)
+    """The cluster's processes (etcd, kube-apiserver, ...) by component name."""
 
     def kubectl(self, *args: str, stdin: str | None = None, timeout: float = 1800) -> str:
         result = subprocess.run(
@@ -71,6 +74,11 @@ class BenchCluster:
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
+    def cpu_seconds(self) -> float:
+        """CPU-seconds the cluster's processes have used so far, all together: what a
+        scenario costs the control plane, whatever else the machine runs meanwhile."""
+        return sum(process_cpu_seconds(pid) for pid in self.pids.values())
+
     def background_rate(self, seconds: float) -> float:
         """Requests per second the API server serves while the benchmark sends nothing."""
         before = self.request_count()
@@ -87,8 +95,8 @@ class BenchCluster:
             name = f"bench-node-{index}"
             node["metadata"]["name"] = name
             node["metadata"]["labels"]["kubernetes.io/hostname"] = name
-            for field in ("allocatable", "capacity"):
-                node["status"][field]["pods"] = str(PODS_PER_EXTRA_NODE)
+            for part in ("allocatable", "capacity"):
+                node["status"][part]["pods"] = str(PODS_PER_EXTRA_NODE)
             nodes.append(node)
         self.kubectl(
             "apply", "--server-side", "--field-manager=harmonia-bench", "-f", "-",
@@ -131,6 +139,15 @@ class BenchCluster:
         }
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU-seconds of a running process (/proc/<pid>/stat), 0 once gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def extra_nodes(pods: int) -> int:
     """Nodes of PODS_PER_EXTRA_NODE for `pods` pods, each of them rolling out at once."""
     return max(MIN_EXTRA_NODES, -(-2 * pods // PODS_PER_EXTRA_NODE))
@@ -148,6 +165,11 @@ def rolled_out(deployment: dict[str, Any]) -> bool:
     )
 
 
+def _pids(dev: DevCluster) -> dict[str, int]:
+    state = dev.state()
+    return {name: record.pid for name, record in state.processes.items()} if state else {}
+
+
 @contextmanager
 def own_cluster(
     workdir: Path, progress: Progress, *, pods: int = PODS_PER_EXTRA_NODE
@@ -163,6 +185,7 @@ def own_cluster(
             binaries=binaries,
             api=ApiAccess.from_kubeconfig(info.kubeconfig),
             kubectl_cache=workdir / "kubectl-cache",
+            pids=_pids(dev),
         )
         cluster.add_pod_capacity(pods)
         yield cluster

@@ -31,6 +31,10 @@ class PassMeasure:
     requests: float
     """Difference in the API server's request counter over the pass (all clients)."""
     peak_rss_mib: float
+    cpu_seconds: float
+    """User and system CPU of the harmonia process and the children it waited for (its
+    renderer)."""
+    cluster_cpu_seconds: float
     summary: str
     """The pass's last line (`N releases, F not applied, revision ..., Ts, R API requests`)."""
 
@@ -72,6 +76,7 @@ def harmonia_apply(
         RENDERER_VARIABLE: str(cluster.binaries["harmonia-renderer"]),
     }
     before = cluster.request_count()
+    cluster_cpu = cluster.cpu_seconds()
     peak = 0.0
     started = time.monotonic()
     with log.open("w") as output:
@@ -82,12 +87,13 @@ def harmonia_apply(
             env=env,
         )
         while True:
-            pid, status, _usage = os.wait4(process.pid, os.WNOHANG)
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             peak = max(peak, _high_water_mib(process.pid) or 0.0)
             time.sleep(RSS_POLL)
     seconds = time.monotonic() - started
+    cluster_cpu = cluster.cpu_seconds() - cluster_cpu
     process.returncode = os.waitstatus_to_exitcode(status)
     requests = cluster.request_count() - before
     lines = [
@@ -98,4 +104,5 @@ def harmonia_apply(
     if process.returncode != 0:
         tail = "\n".join(lines[-LOG_TAIL_LINES:])
         raise BenchError(f"harmonia apply exited {process.returncode}; log {log}:\n{tail}")
-    return PassMeasure(seconds, requests, peak, lines[-1] if lines else "")
+    cpu = usage.ru_utime + usage.ru_stime
+    return PassMeasure(seconds, requests, peak, cpu, cluster_cpu, lines[-1] if lines else "")

@@ -57,6 +57,13 @@ class Sample:
     """The machine's one-minute load average when the run started (others share it)."""
     background_rate: float | None = None
     """Requests per second the API server served with the benchmark idle, just before."""
+    cluster_cpu_seconds: float | None = None
+    """CPU-seconds of the cluster's processes (API server, etcd, controllers, scheduler,
+    KWOK) over the scenario, until Ready: the control plane's cost, which other load on
+    the machine slows but does not add to."""
+    tool_cpu_seconds: float | None = None
+    """CPU-seconds of the tool itself: the harmonia process and its renderer; kubectl or
+    helm processes; the floor's client, for the sending."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,8 @@ class ScenarioResult:
                 ("requests", self.stat(lambda s: s.requests)),
                 ("peak_rss_mib", self.stat(lambda s: s.peak_rss_mib)),
                 ("load_average", self.stat(lambda s: s.load_average)),
+                ("cluster_cpu_seconds", self.stat(lambda s: s.cluster_cpu_seconds)),
+                ("tool_cpu_seconds", self.stat(lambda s: s.tool_cpu_seconds)),
             )
             if stat is not None
         }
@@ -126,8 +135,8 @@ def size_table(results: Sequence[ScenarioResult]) -> str:
     """One Markdown table for the scenarios of one size."""
     lines = [
         "| scenario | until Ready / pass (s) | sent (s) | API requests | peak RSS (MiB) "
-        "| load | note |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| cluster CPU (s) | tool CPU (s) | load | note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for result in sorted(results, key=lambda r: list(SCENARIOS).index(r.scenario)):
         note = "; ".join(
@@ -138,6 +147,8 @@ def size_table(results: Sequence[ScenarioResult]) -> str:
             f"| {_cell(result.stat(lambda s: s.apply_seconds))} "
             f"| {_cell(result.stat(lambda s: s.requests), 0)} "
             f"| {_cell(result.stat(lambda s: s.peak_rss_mib), 0)} "
+            f"| {_cell(result.stat(lambda s: s.cluster_cpu_seconds))} "
+            f"| {_cell(result.stat(lambda s: s.tool_cpu_seconds))} "
             f"| {_cell(result.stat(lambda s: s.load_average))} | {note} |"
         )
     return "\n".join(lines)

@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -202,6 +203,8 @@ class SizeRun:
                         requests=measure.requests,
                         peak_rss_mib=measure.peak_rss_mib,
                         background_rate=background_rate,
+                        cluster_cpu_seconds=measure.cluster_cpu_seconds,
+                        tool_cpu_seconds=measure.cpu_seconds,
                     )
                 )
 
@@ -220,11 +223,20 @@ class SizeRun:
         self, name: str, cluster: BenchCluster, repeat: int, send: Callable[[], float]
     ) -> None:
         with self.scenario(name, repeat) as record:
-            before = cluster.request_count()
+            before, cluster_cpu, tool_cpu = cluster.request_count(), cluster.cpu_seconds(), _cpu()
             sent = send()
-            requests = cluster.request_count() - before
+            requests, tool_cpu = cluster.request_count() - before, _cpu() - tool_cpu
             waited = cluster.wait_ready(self.size, timeout=self.ready_timeout)
-            record(Sample(sent + waited, apply_seconds=sent, requests=requests))
+            cluster_cpu = cluster.cpu_seconds() - cluster_cpu
+            record(
+                Sample(
+                    sent + waited,
+                    apply_seconds=sent,
+                    requests=requests,
+                    cluster_cpu_seconds=cluster_cpu,
+                    tool_cpu_seconds=tool_cpu,
+                )
+            )
 
     def kubectl_per_release(self, cluster: BenchCluster, repeat: int) -> None:
         send = partial(kubectl_per_release, cluster, self.peers)
@@ -244,11 +256,20 @@ class SizeRun:
                 f"their send time x{scale:g}, plus their measured wait for Ready"
             )
         with self.scenario(HELM_PER_RELEASE, repeat) as record:
-            before = cluster.request_count()
+            before, cluster_cpu, tool_cpu = cluster.request_count(), cluster.cpu_seconds(), _cpu()
             sent = helm_per_release(cluster, self.peers, releases, home=self.folder / "helm-home")
-            requests = (cluster.request_count() - before) * scale
+            requests, tool_cpu = (cluster.request_count() - before) * scale, _cpu() - tool_cpu
             waited = cluster.wait_ready(len(releases), timeout=self.ready_timeout)
-            record(Sample(sent * scale + waited, apply_seconds=sent * scale, requests=requests))
+            cluster_cpu = cluster.cpu_seconds() - cluster_cpu
+            record(
+                Sample(
+                    sent * scale + waited,
+                    apply_seconds=sent * scale,
+                    requests=requests,
+                    cluster_cpu_seconds=cluster_cpu * scale,
+                    tool_cpu_seconds=tool_cpu * scale,
+                )
+            )
 
     def floor(self, cluster: BenchCluster, repeat: int) -> None:
         objects = [
@@ -256,6 +277,16 @@ class SizeRun:
             *(obj for release in self.peers.releases for obj in release.objects),
         ]
         self._peer(FLOOR, cluster, repeat, lambda: floor_apply(cluster.api, objects))
+
+
+def _cpu() -> float:
+    """CPU-seconds of this process and the children it has waited for (kubectl, helm): the
+    floor's client sends from this process, the peers from their children."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _commit() -> str:

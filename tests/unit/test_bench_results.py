@@ -3,8 +3,12 @@ the profile summary read from py-spy's raw output."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
 from pathlib import Path
 
+from bench.cluster import process_cpu_seconds
 from bench.profile import parse_raw, profile_of
 from bench.results import (
     FLOOR,
@@ -116,3 +120,20 @@ def test_a_profile_splits_the_main_thread_from_busy_workers() -> None:
     assert profile.main.inclusive["reconcile (reconciler/reconcile.py)"] == 50
     assert profile.workers.samples == 20
     assert profile.workers.leaves == {"recv (ssl.py)": 20}
+
+
+def test_the_table_shows_the_cluster_and_tool_cpu_of_a_scenario() -> None:
+    results = [result(HARMONIA_COLD, 30.0, cluster_cpu_seconds=41.25, tool_cpu_seconds=12.5)]
+    (row,) = size_table(results).splitlines()[2:]
+    assert "| 41.2 | 12.5 |" in row
+
+
+def test_a_process_cpu_seconds_grow_while_it_works_and_are_zero_once_it_is_gone() -> None:
+    before = process_cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:
+        pass
+    assert process_cpu_seconds(os.getpid()) >= before + 0.2
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    assert process_cpu_seconds(finished.pid) == 0.0
