@@ -66,6 +66,8 @@ class LiveIndex:
         self.client = client
         self._watched = watched
         self._objects: dict[Identity, KubeObject | None] = {}
+        self._read_through: dict[tuple[str, str, str], WatchScope] = {}
+        """Scopes read object by object from `watched`, by (apiVersion, kind, namespace)."""
         self._scopes = _Once()
         self._owned = _Once()
         self._fetched = _Once()
@@ -97,11 +99,15 @@ class LiveIndex:
         return self._watched.objects(WatchScope(api_version, kind, namespace, selector))
 
     def _list(self, ref: ObjectRef) -> bool:
-        watched = self._watched_objects(ref.api_version, ref.kind, ref.namespace, MANAGED_SELECTOR)
-        if watched is not None:
-            for item in watched:
-                self._objects.setdefault(ref_of(item).identity, item)
+        scope = WatchScope(ref.api_version, ref.kind, ref.namespace, MANAGED_SELECTOR)
+        if self._watched is not None and self._watched.synced(scope):
+            # Read object by object as asked (`get`): a round of readiness checks reads
+            # the few objects of the releases still waiting, not the whole scope.
+            self._read_through[(ref.api_version, ref.kind, ref.namespace)] = scope
             return True
+        return self._list_managed(ref)
+
+    def _list_managed(self, ref: ObjectRef) -> bool:
         try:
             listed = self.client.list(
                 ref.api_version,
@@ -128,6 +134,10 @@ class LiveIndex:
         however many releases ask (their namespace)."""
         if ref.identity not in self._objects:
             scope = (ref.api_version, ref.kind, ref.namespace)
+            if scope in self._read_through:
+                self._read_watched(ref, self._read_through[scope])
+        if ref.identity not in self._objects:
+            scope = (ref.api_version, ref.kind, ref.namespace)
             watched = self._watched is not None and self._watched.synced(WatchScope(*scope))
             if self._scopes.peek(scope) or watched:
                 everything = self._unmanaged.get(scope, partial(self._list_unfiltered, ref))
@@ -135,6 +145,19 @@ class LiveIndex:
             else:
                 self._fetched.get(ref.identity, partial(self._fetch, ref))
         return self._objects[ref.identity]
+
+    def _read_watched(self, ref: ObjectRef, scope: WatchScope) -> None:
+        """`ref`'s object from the reflector of its scope; once that reflector is no longer
+        current (its watch failed), the scope is listed as without it."""
+        assert self._watched is not None
+        try:
+            found = self._watched.get(scope, ref.identity)
+        except LookupError:
+            self._read_through.pop((ref.api_version, ref.kind, ref.namespace), None)
+            self._list_managed(ref)
+            return
+        if found is not None:
+            self._objects.setdefault(ref.identity, found)
 
     def _list_unfiltered(self, ref: ObjectRef) -> dict[Identity, KubeObject]:
         watched = self._watched_objects(ref.api_version, ref.kind, ref.namespace)

@@ -140,6 +140,12 @@ class Reflector:
         with self._lock:
             return list(self._objects.values())
 
+    def get(self, identity: Identity) -> JsonObject | None:
+        """The scope's object of that identity now (None when it has none); only while
+        `current`, like `objects`."""
+        with self._lock:
+            return self._objects.get(identity)
+
     # -- the thread -----------------------------------------------------------
 
     def _run(self) -> None:
@@ -313,6 +319,15 @@ class Watches:
         with self._lock:
             reflector = self._reflectors.get(scope)
         return reflector.objects() if reflector is not None else None
+
+    def get(self, scope: WatchScope, identity: Identity) -> JsonObject | None:
+        """One object of a watched, current scope (None when the scope has none of that
+        identity): a reader of a few objects need not copy the whole scope."""
+        with self._lock:
+            reflector = self._reflectors.get(scope)
+        if reflector is None or not reflector.current:
+            raise LookupError(f"{scope} is not watched and current")
+        return reflector.get(identity)
 
     def problems(self) -> dict[WatchScope, str]:
         """The scopes whose last attempt failed, with why."""

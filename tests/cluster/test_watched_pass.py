@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.apply.inventory import InventoryRecord
-from reconciler.apply.live_index import scopes_to_watch
+from reconciler.apply.live_index import LiveIndex, scopes_to_watch
 from reconciler.apply.records import INVENTORY_SCOPE, inventory_records
 from reconciler.kube.watch import Watches
+from reconciler.objects import ObjectRef, stub_object
 from reconciler.outcome import Outcome
 from reconciler.types import JsonObject, ReleaseKey, split_release_key
 from tests import manifests
@@ -91,5 +92,30 @@ def test_a_hand_edit_seen_by_the_watch_is_put_back_by_a_pass_reading_the_reflect
         assert report.outcome is Outcome.APPLIED and report.drift == (f"ConfigMap/{namespace}/a",)
         found = cluster.kubectl("-n", namespace, "get", "cm", "a", "-o", "jsonpath={.data.v}")
         assert found.stdout == "1"
+    finally:
+        watches.stop()
+
+
+def test_an_index_reads_watched_objects_one_by_one_and_lists_once_the_watch_is_gone(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    web = bench.release(
+        namespace, "web", chartPath=bench.chart("web", [config_map("a"), config_map("b")])
+    )
+    assert not bench.run().failed
+    watches = watching(bench, [web])
+    a, b = (ObjectRef("v1", "ConfigMap", namespace, name) for name in ("a", "b"))
+    try:
+        with bench.client() as client:
+            live = LiveIndex(client, watched=watches)
+            live.load([stub_object(a)])
+            found = live.get(a)
+            assert found is not None and found["data"] == {"v": "1"}
+            assert client.requests_sent == 0
+            watches.stop()
+            found = live.get(b)
+            assert found is not None and found["metadata"]["name"] == "b"
+            assert client.requests_by_verb() == {"list": 1}
     finally:
         watches.stop()
