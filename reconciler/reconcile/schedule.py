@@ -2,7 +2,11 @@
 report, and only if that report lets it (the gate). A slow or failing release holds
 back its dependents, nobody else. Releases whose inputs changed go first, with what
 they wait on, so a push that changes one release of a thousand reaches it at once
-instead of after the releases that only need checking."""
+instead of after the releases that only need checking. Among those, a release with
+longer chains of dependents below it goes first: its wait for Ready then overlaps the
+writes of the releases nobody waits for, instead of starting after them (a cold pass of
+a thousand releases otherwise waited for a hub of fifty dependents only once every
+release before it by name was written)."""
 
 from __future__ import annotations
 
@@ -39,7 +43,8 @@ class StartOrder:
         self._first = _with_what_they_wait_on(
             {key for key in changed if key in in_pass}, self._waiting_on
         )
-        self._free: list[tuple[bool, ReleaseKey]] = []
+        self._height = _heights(self._waiting_on)
+        self._free: list[tuple[bool, int, ReleaseKey]] = []
         for key, targets in self._waiting_on.items():
             if not targets:
                 self._make_free(key)
@@ -51,10 +56,11 @@ class StartOrder:
 
     def startable(self, room: int) -> list[ReleaseKey]:
         """Up to `room` releases free to start now, taken (each is returned once): those
-        whose inputs changed and what they wait on first, then by name. Taking no more
+        whose inputs changed and what they wait on first, then those with the longest
+        chain of dependents below them, then by name. Taking no more
         than there are workers keeps a release freed later from queueing behind every
         release freed before it."""
-        taken = [heapq.heappop(self._free)[1] for _ in range(min(room, len(self._free)))]
+        taken = [heapq.heappop(self._free)[2] for _ in range(min(room, len(self._free)))]
         self._left -= len(taken)
         return taken
 
@@ -65,7 +71,7 @@ class StartOrder:
                 self._make_free(dependent)
 
     def _make_free(self, key: ReleaseKey) -> None:
-        heapq.heappush(self._free, (key not in self._first, key))
+        heapq.heappush(self._free, (key not in self._first, -self._height[key], key))
 
 
 def _with_what_they_wait_on(
@@ -80,6 +86,25 @@ def _with_what_they_wait_on(
             found.add(key)
             todo.extend(waiting_on[key])
     return found
+
+
+def _heights(waiting_on: Mapping[ReleaseKey, set[ReleaseKey]]) -> dict[ReleaseKey, int]:
+    """Each release's longest chain of dependents in the pass (0 when none waits on it),
+    found from the releases nobody waits on down (no recursion: chains may be long)."""
+    dependents_left = {key: 0 for key in waiting_on}
+    for targets in waiting_on.values():
+        for target in targets:
+            dependents_left[target] += 1
+    height = dict.fromkeys(waiting_on, 0)
+    ready = [key for key, count in dependents_left.items() if count == 0]
+    while ready:
+        key = ready.pop()
+        for target in waiting_on[key]:
+            height[target] = max(height[target], height[key] + 1)
+            dependents_left[target] -= 1
+            if dependents_left[target] == 0:
+                ready.append(target)
+    return height
 
 
 def gate(

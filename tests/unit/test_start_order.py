@@ -65,3 +65,27 @@ def test_dependencies_outside_the_pass_are_not_waited_for() -> None:
     order = StartOrder({key("b"): [key("outside")]}, changed=[key("b")])
 
     assert drain(order, 4) == [["b"]]
+
+
+def test_a_release_with_a_longer_chain_of_dependents_starts_before_the_others_freed_with_it() -> (
+    None
+):
+    order = StartOrder(
+        {
+            key("a"): [],
+            key("b"): [],
+            key("hub"): [],
+            key("head"): [],
+            key("one"): [key("hub")],
+            key("two"): [key("head")],
+            key("three"): [key("two")],
+        }
+    )
+
+    assert drain(order, 1) == [["head"], ["hub"], ["two"], ["a"], ["b"], ["one"], ["three"]]
+
+
+def test_a_cycle_the_graph_let_through_leaves_its_releases_unstarted_not_the_order_stuck() -> None:
+    order = StartOrder({key("a"): [key("b")], key("b"): [key("a")], key("c"): []})
+
+    assert order.startable(4) == [key("c")]
