@@ -88,7 +88,7 @@ def start_release(
     plan = plan_release(
         client, rendered, release, previous=previous, live=live, prune=options.prune
     )
-    if options.dry_run or _heal_withheld(release, rendered, previous, options):
+    if options.dry_run or _heal_withheld(release, rendered, previous):
         return _checked_only(plan, options)
     if plan.refused:
         return _failed(
@@ -260,15 +260,17 @@ def _heal_withheld(
     release: Release,
     rendered: RenderedRelease,
     previous: InventoryRecord | None,
-    options: PassOptions,
 ) -> bool:
-    """Whether a release with `selfHeal: false` is only checked this pass: it was already
-    applied from this revision with these inputs, so any difference is a hand edit."""
+    """Whether a release with `selfHeal: false` is only checked this pass: its last apply
+    of these very inputs succeeded, so any difference is a hand edit, left in place until
+    a commit changes the release (a failed or unfinished apply is tried again). Not the
+    revision: the record keeps the one that last changed the release, whatever commit
+    the pass is at."""
     return (
         not release.self_heal
         and previous is not None
-        and previous.revision == options.revision
         and previous.input_hash == rendered.input_hash
+        and previous.result == last_result(Outcome.APPLIED)
     )
 
 
