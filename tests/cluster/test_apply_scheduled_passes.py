@@ -62,6 +62,35 @@ def test_self_heal_off_leaves_a_hand_edit_until_the_next_commit(
     assert "selfHeal is off: drift left in place (1 configured" in left.message
     assert live_mode(cluster, namespace) == "slow"
 
+    bench.chart("app", [settings(), settings(name="extra")])
+    assert bench.run().releases[key].outcome is Outcome.APPLIED
+    assert live_mode(cluster, namespace) == "fast"
+
+
+def test_self_heal_off_leaves_a_hand_edit_at_a_commit_that_leaves_the_release_as_it_was(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    key = bench.release(
+        namespace, "app", chartPath=bench.chart("app", [settings()]), selfHeal=False
+    )
+    other = bench.release(
+        namespace, "other", chartPath=bench.chart("other", [settings(name="other")])
+    )
+    assert bench.run().releases[key].outcome is Outcome.APPLIED
+
+    bench.chart("other", [settings("slow", name="other")])
+    unrelated = bench.run()
+    assert unrelated.releases[other].outcome is Outcome.APPLIED
+    assert unrelated.releases[key].outcome is Outcome.UNCHANGED
+    edit_by_hand(cluster, namespace)
+
+    left = bench.run().releases[key]
+    assert left.outcome is Outcome.PLANNED
+    assert "selfHeal is off: drift left in place (1 configured" in left.message
+    assert live_mode(cluster, namespace) == "slow"
+
+    bench.chart("app", [settings(), settings(name="extra")])
     assert bench.run().releases[key].outcome is Outcome.APPLIED
     assert live_mode(cluster, namespace) == "fast"
 
