@@ -4,8 +4,9 @@ One ConfigMap per release in the release namespace (like Helm's release storage)
 The apply step writes it; prune, status, external dependencies and the API read it.
 It holds the object references applied (with a digest of what was applied and the
 resourceVersion that produced, so an unchanged object needs no dry-run), the Git
-revision at which the release last changed, the input hash, the outputs, the dependencies' outputs used, and the
-last result with its time, and the source (repository and path) that owns the release.
+revision at which the release last changed, the input hash, the outputs, the
+dependencies' outputs used, the last result with its time, and the source (repository
+and path) that owns the release.
 Converting to and from the ConfigMap is pure.
 """
 
