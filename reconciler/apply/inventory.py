@@ -4,8 +4,9 @@ One ConfigMap per release in the release namespace (like Helm's release storage)
 The apply step writes it; prune, status, external dependencies and the API read it.
 It holds the object references applied (with a digest of what was applied and the
 resourceVersion that produced, so an unchanged object needs no dry-run), the Git
-revision, the input hash, the outputs, the dependencies' outputs used, and the
-last result with its time, and the source (repository and path) that owns the release.
+revision at which the release last changed, the input hash, the outputs, the
+dependencies' outputs used, the last result with its time, and the source (repository
+and path) that owns the release.
 Converting to and from the ConfigMap is pure.
 """
 
@@ -109,6 +110,10 @@ class InventoryRecord:
     """The source (repository and path) that owns the release: only it applies the release
     and removes it when its file leaves Git ("" in a record of an older version)."""
     revision: str
+    """The Git revision at which the release last changed (installed, what it applies
+    changed, or the record had to change otherwise): a commit that leaves the release as
+    it was leaves its record, so a pass rewrites only the records of releases it changed.
+    The pass's own revision is the pass report's."""
     input_hash: str
     entries: tuple[InventoryEntry, ...]
     outputs: Mapping[str, OutputValue] = field(default_factory=dict)

@@ -173,11 +173,12 @@ def settled_record(
 ) -> InventoryRecord | None:
     """The record to write once the release's readiness is known, or None when the one
     in the cluster already says it all: an apply that changed nothing keeps the previous
-    record (its `time` is the last change), so a no-op pass, or a release failing the
+    record (its `time` is the last change, its `revision` the commit that made it), so a
+    no-op pass, a new commit that leaves the release as it was, or a release failing the
     same way pass after pass, writes nothing. `readySince` is set when it becomes Ready,
     and Jobs that completed are noted."""
     same = previous is not None and previous == dataclasses.replace(
-        applied, time=previous.time, result=previous.result
+        applied, revision=previous.revision, time=previous.time, result=previous.result
     )
     record = previous if same and previous is not None else applied
     if health is not None:

@@ -262,13 +262,20 @@ def _heal_withheld(
     previous: InventoryRecord | None,
     options: PassOptions,
 ) -> bool:
-    """Whether a release with `selfHeal: false` is only checked this pass: it was already
-    applied from this revision with these inputs, so any difference is a hand edit."""
+    """Whether a release with `selfHeal: false` is only checked this pass: its last apply
+    succeeded and an apply now would record it as it is (the same rendered inputs,
+    settings and source, no withheld removal), so any difference is a hand edit, left in
+    place until a commit changes the release. A failed or unfinished apply is tried
+    again. Not the revision: the record keeps the one that last changed the release,
+    whatever commit the pass is at."""
+    if release.self_heal or previous is None:
+        return False
+    recorded = (previous.input_hash, previous.source, previous.removal_withheld)
+    settings = (previous.prune, previous.delete_pvcs, previous.paused, previous.timeout_sec)
     return (
-        not release.self_heal
-        and previous is not None
-        and previous.revision == options.revision
-        and previous.input_hash == rendered.input_hash
+        previous.result == last_result(Outcome.APPLIED)
+        and recorded == (rendered.input_hash, options.source, "")
+        and settings == (release.prune, release.delete_pvcs, release.paused, release.timeout_sec)
     )
 
 

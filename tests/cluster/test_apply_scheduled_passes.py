@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from reconciler.apply.records import read_inventory
 from reconciler.reconcile import Outcome
 from reconciler.types import JsonObject, ReleaseKey
 from tests.cluster.workbench import Workbench
@@ -62,8 +63,54 @@ def test_self_heal_off_leaves_a_hand_edit_until_the_next_commit(
     assert "selfHeal is off: drift left in place (1 configured" in left.message
     assert live_mode(cluster, namespace) == "slow"
 
+    bench.chart("app", [settings(), settings(name="extra")])
     assert bench.run().releases[key].outcome is Outcome.APPLIED
     assert live_mode(cluster, namespace) == "fast"
+
+
+def test_self_heal_off_leaves_a_hand_edit_at_a_commit_that_leaves_the_release_as_it_was(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    key = bench.release(
+        namespace, "app", chartPath=bench.chart("app", [settings()]), selfHeal=False
+    )
+    other = bench.release(
+        namespace, "other", chartPath=bench.chart("other", [settings(name="other")])
+    )
+    assert bench.run().releases[key].outcome is Outcome.APPLIED
+
+    bench.chart("other", [settings("slow", name="other")])
+    unrelated = bench.run()
+    assert unrelated.releases[other].outcome is Outcome.APPLIED
+    assert unrelated.releases[key].outcome is Outcome.UNCHANGED
+    edit_by_hand(cluster, namespace)
+
+    left = bench.run().releases[key]
+    assert left.outcome is Outcome.PLANNED
+    assert "selfHeal is off: drift left in place (1 configured" in left.message
+    assert live_mode(cluster, namespace) == "slow"
+
+    bench.chart("app", [settings(), settings(name="extra")])
+    assert bench.run().releases[key].outcome is Outcome.APPLIED
+    assert live_mode(cluster, namespace) == "fast"
+
+
+def test_self_heal_off_still_records_a_commit_that_changes_only_the_release_settings(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    chart = bench.chart("app", [settings()])
+    key = bench.release(namespace, "app", chartPath=chart, selfHeal=False)
+    bench.run()
+
+    bench.release(namespace, "app", chartPath=chart, selfHeal=False, timeoutSec=120)
+    bench.run()
+
+    with bench.client() as client:
+        record = read_inventory(client, key)
+    assert record is not None
+    assert (record.timeout_sec, record.revision) == (120, "rev-2")
 
 
 def test_self_heal_off_still_reports_unchanged_when_nothing_drifted(

@@ -61,9 +61,12 @@ def namespaces(cluster: LiveCluster, namespace: str) -> Iterator[tuple[str, str]
         api.api_client.close()
 
 
-def no_op_requests(bench: Workbench, count: int, namespaces: tuple[str, str]) -> int:
+def no_op_requests(
+    bench: Workbench, count: int, namespaces: tuple[str, str], *, new_commit: bool = False
+) -> int:
     """Apply `count` releases per namespace and wait for them; then count the requests of
-    a second pass over the same commit, which must find nothing to do."""
+    a second pass over the same commit (or a new one changing none of them), which must
+    find nothing to do."""
     for namespace in namespaces:
         for number in range(count):
             name = f"app-{number}"
@@ -73,6 +76,7 @@ def no_op_requests(bench: Workbench, count: int, namespaces: tuple[str, str]) ->
     with bench.client() as client:
         state = bench.desired(client)
         before = client.requests_sent
+        bench.revision += 1 if new_commit else 0
         report = reconcile(client, state, PassOptions(f"rev-{bench.revision}", bench.source))
         sent = client.requests_sent - before
     assert {r.outcome for r in report.releases.values()} == {Outcome.UNCHANGED}, report.to_json()
@@ -92,6 +96,14 @@ def test_a_no_op_pass_sends_as_many_requests_for_twice_the_releases(
     # not asked for: a release with a record has its namespace, where the record lives).
     # No pods: Deployments Ready by their status need none to be judged.
     assert with_three == 1 + 2 * 5
+
+
+def test_a_pass_at_a_new_commit_that_changes_no_release_writes_no_record(
+    cluster: LiveCluster, tmp_path: Path, namespaces: tuple[str, str]
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    # As at the same commit: the records keep the revision that last changed them.
+    assert no_op_requests(bench, 3, namespaces, new_commit=True) == 1 + 2 * 5
 
 
 def inventory_writes(bench: Workbench, key: ReleaseKey) -> list[JsonObject]:
