@@ -62,12 +62,24 @@ class LiveIndex:
     is read from them instead of listed: no request at all.
     """
 
-    def __init__(self, client: KubeClient, *, watched: Watches | None = None) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        watched: Watches | None = None,
+        carried: tuple[LiveIndex, Callable[[ObjectRef], bool]] | None = None,
+    ) -> None:
+        """`carried`: an earlier index, and which objects to take from it as it saw them
+        instead of reading them again (their scope is then neither watched nor listed)."""
         self.client = client
         self._watched = watched
+        self._carried = carried
         self._objects: dict[Identity, KubeObject | None] = {}
-        self._read_through: dict[tuple[str, str, str], WatchScope] = {}
-        """Scopes read object by object from `watched`, by (apiVersion, kind, namespace)."""
+        self._read_through: dict[
+            tuple[str, str, str], Callable[[ObjectRef], KubeObject | None]
+        ] = {}
+        """Scopes read object by object, by (apiVersion, kind, namespace): from `watched`
+        (which raises LookupError once its watch is not current), or `carried`."""
         self._scopes = _Once()
         self._owned = _Once()
         self._fetched = _Once()
@@ -87,9 +99,12 @@ class LiveIndex:
             (ref.api_version, ref.kind, ref.namespace), partial(self._list, ref)
         )
 
-    def fresh(self) -> LiveIndex:
-        """A new moment's index on the same client and reflectors."""
-        return LiveIndex(self.client, watched=self._watched)
+    def fresh(self, *, carry: Callable[[ObjectRef], bool] | None = None) -> LiveIndex:
+        """A new moment's index on the same client and reflectors; the objects `carry`
+        says yes to are taken from this one as it saw them."""
+        return LiveIndex(
+            self.client, watched=self._watched, carried=(self, carry) if carry else None
+        )
 
     def _watched_objects(
         self, api_version: str, kind: str, namespace: str, selector: str = ""
@@ -99,11 +114,15 @@ class LiveIndex:
         return self._watched.objects(WatchScope(api_version, kind, namespace, selector))
 
     def _list(self, ref: ObjectRef) -> bool:
+        # Read object by object as asked (`get`): a round of readiness checks reads the
+        # few objects of the releases still waiting, not the whole scope.
+        key = (ref.api_version, ref.kind, ref.namespace)
+        if self._carried is not None and self._carried[1](ref):
+            self._read_through[key] = self._carried[0].get
+            return True
         scope = WatchScope(ref.api_version, ref.kind, ref.namespace, MANAGED_SELECTOR)
         if self._watched is not None and self._watched.synced(scope):
-            # Read object by object as asked (`get`): a round of readiness checks reads
-            # the few objects of the releases still waiting, not the whole scope.
-            self._read_through[(ref.api_version, ref.kind, ref.namespace)] = scope
+            self._read_through[key] = partial(_watched_object, self._watched, scope)
             return True
         return self._list_managed(ref)
 
@@ -135,7 +154,7 @@ class LiveIndex:
         if ref.identity not in self._objects:
             scope = (ref.api_version, ref.kind, ref.namespace)
             if scope in self._read_through:
-                self._read_watched(ref, self._read_through[scope])
+                self._read_one(ref, self._read_through[scope])
         if ref.identity not in self._objects:
             scope = (ref.api_version, ref.kind, ref.namespace)
             watched = self._watched is not None and self._watched.synced(WatchScope(*scope))
@@ -146,12 +165,11 @@ class LiveIndex:
                 self._fetched.get(ref.identity, partial(self._fetch, ref))
         return self._objects[ref.identity]
 
-    def _read_watched(self, ref: ObjectRef, scope: WatchScope) -> None:
-        """`ref`'s object from the reflector of its scope; once that reflector is no longer
+    def _read_one(self, ref: ObjectRef, read: Callable[[ObjectRef], KubeObject | None]) -> None:
+        """`ref`'s object as its scope's source has it; once a reflector is no longer
         current (its watch failed), the scope is listed as without it."""
-        assert self._watched is not None
         try:
-            found = self._watched.get(scope, ref.identity)
+            found = read(ref)
         except LookupError:
             self._read_through.pop((ref.api_version, ref.kind, ref.namespace), None)
             self._list_managed(ref)
@@ -235,6 +253,10 @@ class LiveIndex:
             return tuple(listed)
 
         return self._events.get(ref.identity, listing)
+
+
+def _watched_object(watched: Watches, scope: WatchScope, ref: ObjectRef) -> KubeObject | None:
+    return watched.get(scope, ref.identity)
 
 
 HEALTH_KINDS = (("v1", "Pod"), ("apps/v1", "ReplicaSet"), ("batch/v1", "Job"))
