@@ -198,7 +198,9 @@ class LiveIndex:
         return self.get(ref_of(obj))
 
     def update(self, obj: KubeObject) -> None:
-        self._objects[ref_of(obj).identity] = obj
+        """Keep `obj` (an apply's answer) as the live object, without its managedFields like
+        every object read: a cold pass of 5000 releases kept 25 000 answers whole."""
+        self._objects[ref_of(obj).identity] = _drop_managed_fields([obj])[0]
 
     def forget(self, ref: ObjectRef) -> None:
         self._objects[ref.identity] = None

@@ -119,3 +119,19 @@ def test_an_index_reads_watched_objects_one_by_one_and_lists_once_the_watch_is_g
             assert client.requests_by_verb() == {"list": 1}
     finally:
         watches.stop()
+
+
+def test_an_apply_answer_kept_by_the_index_is_kept_without_its_managed_fields(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    with bench.client() as client:
+        answer = client.apply(
+            {**config_map("kept"), "metadata": {"name": "kept", "namespace": namespace}}
+        )
+        assert answer["metadata"].get("managedFields")  # type: ignore[index, union-attr]
+        live = LiveIndex(client)
+        live.update(answer)
+        kept = live.get(ObjectRef("v1", "ConfigMap", namespace, "kept"))
+        assert kept is not None and "managedFields" not in kept["metadata"]  # type: ignore[operator]
+        assert kept["data"] == {"v": "1"}
