@@ -99,11 +99,18 @@ class LiveIndex:
             (ref.api_version, ref.kind, ref.namespace), partial(self._list, ref)
         )
 
-    def fresh(self, *, carry: Callable[[ObjectRef], bool] | None = None) -> LiveIndex:
-        """A new moment's index on the same client and reflectors; the objects `carry`
-        says yes to are taken from this one as it saw them."""
+    def fresh(
+        self,
+        *,
+        carry: Callable[[ObjectRef], bool] | None = None,
+        watched: Watches | None = None,
+    ) -> LiveIndex:
+        """A new moment's index on the same client and reflectors (or on `watched`); the
+        objects `carry` says yes to are taken from this one as it saw them."""
         return LiveIndex(
-            self.client, watched=self._watched, carried=(self, carry) if carry else None
+            self.client,
+            watched=watched or self._watched,
+            carried=(self, carry) if carry else None,
         )
 
     def _watched_objects(

@@ -159,13 +159,14 @@ class Waiter:
     A round that takes long (thousands of objects to list and decode) pushes the next
     one out (`next_round`), so rounds keep at most a third of the main thread's time
     (and the first checks' re-listing of pods another third at most).
-    With `follow` (watches of the pass's own, which `first` reads too), each release not
-    settled at its first check adds the scopes of its objects, pods, ReplicaSets and Jobs
-    to them: a round then reads what the watches keep current and lists only the scopes
-    not (yet) synced. Objects Ready at their release's first check are taken as they
-    were then (`unready_scopes`), so the rounds follow the workloads being rolled out,
-    not every ConfigMap, Secret and Service of the pass (at N = 5000 the watches of
-    those held 20 000 objects the rounds did not need).
+    With `follow` (watches of the pass's own, read by the rounds only: they keep only
+    what health reads), each release not settled at its first check adds the scopes of
+    its objects, pods, ReplicaSets and Jobs to them: a round then reads what the
+    watches keep current and lists only the scopes not (yet) synced. Objects Ready at
+    their release's first check are taken as they were then (`unready_scopes`), so the
+    rounds follow the workloads being rolled out, not every ConfigMap, Secret and
+    Service of the pass (at N = 5000 the watches of those held 20 000 objects the rounds
+    did not need).
     Listing every scope each round made the API server serialise the whole benchmark
     (25 000 objects at N = 5000) every second; a watch sends each change once.
     The caller passes the time in, and sleeps itself until `due_in()`.
@@ -205,7 +206,8 @@ class Waiter:
         settled: dict[ReleaseKey, ReleaseHealth] = {}
         if self._waiting and now >= self._due:
             started = time.monotonic()
-            settled = _settled(self._first.fresh(carry=self._carried), self._waiting, now)
+            index = self._first.fresh(carry=self._carried, watched=self._follow)
+            settled = _settled(index, self._waiting, now)
             self._waiting = {k: v for k, v in self._waiting.items() if k not in settled}
             self._due = next_round(now, time.monotonic() - started, self._delay)
             self._delay = min(self._delay * 2, self._interval)

@@ -81,12 +81,15 @@ class Reflector:
         *,
         on_change: Callable[[Change], None] = lambda _change: None,
         resume: Listing | None = None,
+        keep: Callable[[JsonObject], JsonObject] | None = None,
     ) -> None:
         """`resume`: start from these objects at their resourceVersion (what an earlier
-        reflector of the scope held), watching from there; None to list first."""
+        reflector of the scope held), watching from there; None to list first. `keep`:
+        what of each object to keep (by default, all but its managedFields)."""
         self.client = client
         self.scope = scope
         self._on_change = on_change
+        self._keep = keep or _without_managed_fields
         self._objects: dict[Identity, JsonObject] = {}
         self._lock = threading.Lock()
         self._synced = threading.Event()
@@ -185,7 +188,7 @@ class Reflector:
             label_selector=self.scope.label_selector or None,
         )
         self.lists += 1
-        fresh = {ref_of(obj).identity: _without_managed_fields(obj) for obj in listing.items}
+        fresh = {ref_of(obj).identity: self._keep(obj) for obj in listing.items}
         with self._lock:
             before, self._objects = self._objects, fresh
         self.resource_version = listing.resource_version
@@ -227,7 +230,7 @@ class Reflector:
             version = _version(event.object)
             if event.type != "BOOKMARK":
                 writers = latest_writers(event.object)
-                obj = _without_managed_fields(event.object)
+                obj = self._keep(event.object)
                 identity = ref_of(obj).identity
                 with self._lock:
                     if event.type == "DELETED":
@@ -274,10 +277,16 @@ class Watches:
     long-running reconciler keeps current instead of listing every pass."""
 
     def __init__(
-        self, client: KubeClient, *, on_change: Callable[[Change], None] = lambda _c: None
+        self,
+        client: KubeClient,
+        *,
+        on_change: Callable[[Change], None] = lambda _c: None,
+        keep: Callable[[JsonObject], JsonObject] | None = None,
     ) -> None:
+        """`keep`: what of each object the reflectors keep (see `Reflector`)."""
         self.client = client
         self._on_change = on_change
+        self._keep = keep
         self._reflectors: dict[WatchScope, Reflector] = {}
         self._lock = threading.Lock()
 
@@ -286,7 +295,7 @@ class Watches:
         wanted = set(scopes)
         with self._lock:
             started = {
-                s: Reflector(self.client, s, on_change=self._on_change)
+                s: Reflector(self.client, s, on_change=self._on_change, keep=self._keep)
                 for s in wanted - self._reflectors.keys()
             }
             dropped = [self._reflectors.pop(s) for s in self._reflectors.keys() - wanted]

@@ -23,6 +23,7 @@ from reconciler.apply.records import inventory_records
 from reconciler.apply.wait import Waiter
 from reconciler.desired import DesiredState
 from reconciler.health import ReleaseHealth
+from reconciler.health.view import health_view
 from reconciler.kube.client import KubeClient
 from reconciler.kube.watch import Watches
 from reconciler.outcome import Failure, Outcome
@@ -77,8 +78,11 @@ def reconcile(
     changed: set[ReleaseKey] = set()
     # Without a long-running reconciler's reflectors, the wait for Ready starts watches
     # of its own (only for what it waits for: none in a pass that changes nothing).
-    followed = Watches(client) if watched is None and not options.dry_run else None
-    live = LiveIndex(client, watched=watched or followed)
+    # They keep only what health reads (`health_view`), so only the rounds read them.
+    followed = (
+        Watches(client, keep=health_view) if watched is None and not options.dry_run else None
+    )
+    live = LiveIndex(client, watched=watched)
     for key, message in contested(state, live).items():
         reports.setdefault(key, failed(key, message, Failure.PERMANENT))
     records = inventory_records(client, watched=watched)
