@@ -25,7 +25,7 @@ READ_BY_THE_WALK = [
     HEAD + "spec:\n  n: [0755, 0o17, 1_000, -3, +4, 1.0, .inf, -.Inf, 1e3, 190:20:30]\n",
     HEAD + "spec:\n  flags: [yes, No, on, OFF, true, False, null, ~, '']\n",
     HEAD + "spec:\n  when: 2024-05-01T10:00:00Z\n  eq: =\n  text: |\n    two\n    lines\n",
-    HEAD + "spec:\n  base: &b {x: 1, y: [a, b]}\n  again: *b\n  list: [*b, *b]\n",
+    HEAD + "spec:\n  name: &n web\n  again: *n\n  list: [*n, *n]\n",
     HEAD + "spec:\n  explicit: !!str 12\n  number: !!int '12'\n  nothing: !!null ''\n",
     HEAD + "spec: {}\n---\n---\n# only a comment\n",
     "- a\n- b\n",
@@ -33,6 +33,8 @@ READ_BY_THE_WALK = [
 ]
 
 LEFT_TO_THE_CONSTRUCTOR = [
+    HEAD + "spec:\n  base: &b {x: 1, y: [a, b]}\n  again: *b\n",
+    HEAD + "spec:\n  base: &b [x, y]\n  list: [*b, *b]\n",
     HEAD + "spec:\n  base: &b {x: 1}\n  merged:\n    <<: *b\n    y: 2\n",
     HEAD + "spec:\n  set: !!set {a, b}\n",
     HEAD + "spec:\n  raw: !!binary aGVsbG8=\n",
@@ -63,7 +65,7 @@ def test_the_node_walk_reads_a_manifest_exactly_as_the_constructor_does(chunk: s
 
 
 @pytest.mark.parametrize("chunk", LEFT_TO_THE_CONSTRUCTOR)
-def test_the_node_walk_leaves_unusual_tags_merge_keys_and_errors_to_the_constructor(
+def test_the_node_walk_leaves_aliased_collections_unusual_tags_and_errors_to_the_constructor(
     chunk: str,
 ) -> None:
     assert _plain_documents(chunk) is None

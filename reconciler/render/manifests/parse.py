@@ -121,13 +121,15 @@ _SCALAR_CONSTRUCTORS = {
 
 
 class _NodeWalk:
-    """One document's nodes made JSON with `_JsonConversion`'s limits, counted the same
-    way (an alias is walked again wherever it appears), so it reads nothing the
-    conversion would refuse: past a limit it gives up and the conversion says why."""
+    """One document's nodes made JSON within `_JsonConversion`'s limits, so it reads
+    nothing the conversion would refuse: past a limit it gives up and the conversion says
+    why. A map or sequence met again (an alias) is left to the conversion too: a walk never
+    expands an alias bomb only to hand it over."""
 
     def __init__(self, loader: _KubernetesYamlLoader) -> None:
         self.loader = loader
         self.left = MAX_DOCUMENT_VALUES
+        self.collections: set[int] = set()
 
     def value(self, node: yaml.Node, depth: int) -> JsonValue:
         self.left -= 1
@@ -136,6 +138,10 @@ class _NodeWalk:
         tag = node.tag
         if tag == _STR and isinstance(node, yaml.ScalarNode):
             return str(node.value)
+        if isinstance(node, yaml.CollectionNode):
+            if id(node) in self.collections:
+                raise _NotPlain
+            self.collections.add(id(node))
         if tag == _MAP and isinstance(node, yaml.MappingNode):
             return {self.key(key): self.value(item, depth + 1) for key, item in node.value}
         if tag == _SEQ and isinstance(node, yaml.SequenceNode):
