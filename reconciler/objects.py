@@ -63,10 +63,11 @@ def ref_of(obj: JsonObject) -> ObjectRef:
     metadata = metadata if isinstance(metadata, dict) else {}
     name = _text(metadata.get("name"))
     namespace = metadata.get("namespace") or ""
-    subject = " ".join(part for part in (kind or "object", name) if part)
-    if not api_version:
-        raise MalformedObject(f"{subject}: no apiVersion")
-    if not kind:
+    if not api_version or not kind:
+        # Named in the message only when it is wrong: every object of a pass is read here.
+        subject = " ".join(part for part in (kind or "object", name) if part)
+        if not api_version:
+            raise MalformedObject(f"{subject}: no apiVersion")
         raise MalformedObject(f"{subject} ({api_version}): no kind")
     if not name:
         raise MalformedObject(f"{kind} ({api_version}): no metadata.name")

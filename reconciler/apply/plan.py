@@ -10,7 +10,6 @@ shows.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from reconciler.apply.live_index import LiveIndex
 from reconciler.diff.changeset import Action, ChangeSet, ObjectChange
 from reconciler.diff.compare import compare
 from reconciler.diff.contained import still_applied
+from reconciler.digest import sha256_hex
 from reconciler.health.removed_jobs import REMOVED as JOB_REMOVED
 from reconciler.health.removed_jobs import job_completed, removed_job_health
 from reconciler.kube.client import KubeClient
@@ -36,7 +36,7 @@ STALE_KEPT = "no longer rendered; pruning is off, so it stays (and stays in the 
 
 
 def object_digest(obj: KubeObject) -> str:
-    return hashlib.sha256(canonical_json(obj)).hexdigest()
+    return sha256_hex(canonical_json(obj))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from reconciler import __version__
+from reconciler.digest import sha256_hex
 from reconciler.json_store import JsonStore
 from reconciler.release_requests.diagnostics import NodeInfo, Position, SourceMap
 from reconciler.release_requests.model import SourceFormat
@@ -81,7 +82,7 @@ class DocumentCache:
         self._prefix = _code_fingerprint() + repr(limits).encode()
 
     def key(self, raw: bytes) -> str:
-        return hashlib.sha256(self._prefix + raw).hexdigest()
+        return sha256_hex(self._prefix + raw)
 
     def get(self, raw: bytes, *, file: str) -> CheckedDocument | None:
         """The checked document of a file with these bytes, positions under `file`."""

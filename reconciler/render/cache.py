@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
+from reconciler.digest import sha256_hex
 from reconciler.json_store import JsonStore
 from reconciler.render.model import (
     ChartOutput,
@@ -89,7 +90,7 @@ def render_key(
     }
     if opened_by:
         inputs["sops"] = opened_by
-    return hashlib.sha256(canonical_json(inputs)).hexdigest()
+    return sha256_hex(canonical_json(inputs))
 
 
 def _chart_output(raw: Any) -> ChartOutput:

@@ -11,13 +11,13 @@ ownership and converts API versions the cluster no longer serves.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.digest import sha256_hex
 from reconciler.policy import Policy
 from reconciler.release_requests import Release
 from reconciler.release_requests.model import ChartSource, RepositoryConfig
@@ -226,7 +226,7 @@ class ReleaseRenderer:
     ) -> Mapping[str, JsonValue]:
         """The token map of a SOPS document, asked of the secret source once per pass
         (a values file shared by many releases is decrypted once)."""
-        memo = hashlib.sha256(canonical_json(document)).hexdigest()
+        memo = sha256_hex(canonical_json(document))
         found = self._tokens.get(memo)
         if found is None:
             secrets = self.settings.secrets
@@ -284,7 +284,7 @@ class ReleaseRenderer:
         digest = (
             sealed_digest(rendered, prepared.decrypted)
             if prepared.decrypted
-            else hashlib.sha256(canonical_json(rendered)).hexdigest()
+            else sha256_hex(canonical_json(rendered))
         )
         return RenderedRelease(
             key=release.key,
