@@ -39,7 +39,8 @@ class PassMeasure:
     """The pass's last line (`N releases, F not applied, revision ..., Ts, R API requests`)."""
 
 
-def _high_water_mib(pid: int) -> float | None:
+def high_water_mib(pid: int) -> float | None:
+    """The process's peak RSS so far (the kernel's VmHWM), None once it is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
@@ -90,7 +91,7 @@ def harmonia_apply(
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
-            peak = max(peak, _high_water_mib(process.pid) or 0.0)
+            peak = max(peak, high_water_mib(process.pid) or 0.0)
             time.sleep(RSS_POLL)
     seconds = time.monotonic() - started
     cluster_cpu = cluster.cpu_seconds() - cluster_cpu

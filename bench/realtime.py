@@ -3,7 +3,8 @@
 For each size, on a dev cluster of its own with N synthetic releases applied by a cold
 `harmonia apply`: the periodic full pass with nothing changed, listing and reading the
 watches, side by side in one process; then real `harmonia run` processes against the
-bare remote: the daemon idle (API requests, CPU, RSS), hand edits put back, commits
+bare remote: its periodic passes with nothing new (the whole pass, as a pod runs it, and
+its peak RSS), the daemon idle (API requests, CPU, RSS), hand edits put back, commits
 pushed and announced by a signed webhook, and the same commits found by the 1 m poll.
 Results go to `bench/results/realtime-<timestamp>.md|.json`, rewritten after each figure.
 """
@@ -40,13 +41,14 @@ from bench.generate import (
     with_hub_outputs_changed,
 )
 from bench.generate import with_settings_changed as changed
-from bench.harmonia import harmonia_apply
+from bench.harmonia import harmonia_apply, high_water_mib
 from bench.peers import helm_environment
 from bench.realtime_report import (
     FULL_PASS,
     FULL_PASS_WATCHED,
     HAND_EDIT,
     IDLE,
+    PERIODIC,
     PUSH_HUB_POLL,
     PUSH_HUB_WEBHOOK,
     PUSH_POLL,
@@ -79,6 +81,9 @@ POLL = 0.1
 SETTLE = 10.0
 """Seconds after the daemon's first pass before measuring: its reflectors list and sync."""
 POLL_INTERVAL = 60.0
+PERIODIC_INTERVAL = 20
+"""Seconds between `harmonia run`'s passes in the periodic scenario."""
+PASS_FINISHED = re.compile(r"pass finished at revision \S+ in ([0-9.]+)s")
 LOGGED_TIMEOUT = 120.0
 """Seconds to wait, after the changed release is Ready, for the pass to log its outcome
 (outcomes are logged when the whole pass ends)."""
@@ -314,6 +319,7 @@ class Run:
                     change = changed(self.repository, keys[0], f"{name}-{index}")
                 logged_before = daemon_log.stat().st_size
                 sample = {"seconds": self._push(change, keys, announce)}
+                sample["pass_seconds"] = self._passes(daemon_log, logged_before, 1)[0]
                 if not hub:
                     own = self._release_seconds(daemon_log, logged_before, keys[0])
                     render = self._render_seconds(keys[0])
@@ -354,6 +360,35 @@ class Run:
 
         until(ready, READY_TIMEOUT, f"{len(keys)} releases Ready after the push")
         return time.monotonic() - started
+
+    def _passes(self, daemon_log: Path, offset: int, count: int) -> list[float]:
+        """The seconds of the first `count` passes the daemon finished after `offset`."""
+        found: list[float] = []
+
+        def logged() -> bool:
+            with daemon_log.open("rb") as text:
+                text.seek(offset)
+                lines = text.read().decode(errors="replace").splitlines()
+            found[:] = [float(m.group(1)) for line in lines if (m := PASS_FINISHED.search(line))]
+            return len(found) >= count
+
+        until(logged, LOGGED_TIMEOUT + count * PERIODIC_INTERVAL, f"{count} passes logged")
+        return found[:count]
+
+    def periodic(self) -> None:
+        """`harmonia run` passing every PERIODIC_INTERVAL with nothing new in Git, as a
+        pod does between commits: each pass from its tick to its end (the daemon's log:
+        fetch, desired state from its in-memory renders, the pass on its watches, the
+        status), and the daemon's peak RSS since it started (its first, rendering pass
+        included)."""
+        interval = f"{PERIODIC_INTERVAL}s"
+        with self.daemon("periodic", "--interval", interval, "--listen", "off") as process:
+            output = self.logs[process.pid]
+            with self.scenario(PERIODIC) as series:
+                for seconds in self._passes(output, output.stat().st_size, self.samples):
+                    peak = high_water_mib(process.pid) or 0.0
+                    series.samples.append({"pass_seconds": seconds, "peak_rss_mib": peak})
+                    log(f"N={self.size} periodic pass: {seconds:.1f} s, peak RSS {peak:.0f} MiB")
 
     def _release_seconds(self, daemon_log: Path, offset: int, key: str) -> float:
         """`seconds=` of `key`'s Applied line that the daemon logged after `offset`."""
@@ -519,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="Comma-separated: full-pass, daemon (edits, webhook, idle), poll.",
+        help="Comma-separated: full-pass, periodic, daemon (edits, webhook, idle), poll.",
     )
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
@@ -560,6 +595,8 @@ def main(argv: list[str] | None = None) -> int:
             meta[f"cold_apply_seconds_n{size}"] = round(run.cold(), 1)
             if "full-pass" not in skip:
                 run.full_passes()
+            if "periodic" not in skip:
+                run.periodic()
             if "daemon" not in skip:
                 run.webhook_and_edits(arguments.idle_minutes)
             if "poll" not in skip:

@@ -24,10 +24,12 @@ PUSH_POLL = "push-poll"
 PUSH_HUB_WEBHOOK = "push-hub-webhook"
 PUSH_HUB_POLL = "push-hub-poll"
 IDLE = "idle-daemon"
+PERIODIC = "periodic-pass-daemon"
 
 SCENARIOS: Mapping[str, str] = {
     FULL_PASS: "periodic full pass, nothing changed, listing (no watches)",
     FULL_PASS_WATCHED: "periodic full pass, nothing changed, reading the watches",
+    PERIODIC: "`harmonia run --interval 20s`, nothing new in Git: each pass, tick to end",
     HAND_EDIT: "hand edit of a managed ConfigMap -> put back (`harmonia run --interval 10m`)",
     PUSH_WEBHOOK: "commit pushed -> changed release Ready, signed GitHub push webhook",
     PUSH_POLL: "commit pushed -> changed release Ready, poll (`--interval 1m`, no webhook)",
@@ -46,6 +48,8 @@ MEASURES: Mapping[str, str] = {
     "own_lists": "LIST requests harmonia sent (its /metrics)",
     "cpu_seconds": "CPU s of harmonia since it started (children included)",
     "rss_mib": "RSS MiB",
+    "peak_rss_mib": "peak RSS MiB of the daemon so far (VmHWM)",
+    "pass_seconds": "s of the pass itself (its log: fetch, desired state, pass, status)",
     "render_seconds": "s of `helm template` of the changed release, alone",
     "release_seconds": "s the pass spent on the changed release: plan, apply, rollout (its log)",
     "overhead_seconds": "s of the rest: push to Ready less render and the release's own time",
