@@ -41,7 +41,7 @@ from bench.generate import (
     with_hub_outputs_changed,
 )
 from bench.generate import with_settings_changed as changed
-from bench.harmonia import harmonia_apply, high_water_mib
+from bench.harmonia import PassMeasure, harmonia_apply, high_water_mib
 from bench.peers import helm_environment
 from bench.realtime_report import (
     FULL_PASS,
@@ -128,12 +128,12 @@ class Run:
             log(f"N={self.size} {name}: FAILED: {error}")
         self.publish()
 
-    def cold(self) -> float:
+    def cold(self) -> PassMeasure:
         measure = harmonia_apply(
             self.cluster, self.git.work, cache=self.cache, log=self.folder / "cold.log"
         )
-        log(f"N={self.size}: cold apply {measure.seconds:.1f} s")
-        return measure.seconds
+        log(f"N={self.size}: cold apply {measure.seconds:.1f} s, {measure.peak_rss_mib:.0f} MiB")
+        return measure
 
     # -- 1. the periodic full pass, listing and reading the watches --------------
 
@@ -592,7 +592,9 @@ def main(argv: list[str] | None = None) -> int:
             meta["versions"].update(cluster.versions())
             run = Run(cluster, size, folder, arguments.samples, publish)
             series += run.series.values()
-            meta[f"cold_apply_seconds_n{size}"] = round(run.cold(), 1)
+            cold = run.cold()
+            meta[f"cold_apply_seconds_n{size}"] = round(cold.seconds, 1)
+            meta[f"cold_apply_peak_rss_mib_n{size}"] = round(cold.peak_rss_mib)
             if "full-pass" not in skip:
                 run.full_passes()
             if "periodic" not in skip:
