@@ -68,11 +68,16 @@ class LiveIndex:
         *,
         watched: Watches | None = None,
         carried: tuple[LiveIndex, Callable[[ObjectRef], bool]] | None = None,
+        children: Watches | None = None,
     ) -> None:
         """`carried`: an earlier index, and which objects to take from it as it saw them
-        instead of reading them again (their scope is then neither watched nor listed)."""
+        instead of reading them again (their scope is then neither watched nor listed).
+        `children`: watches to read the pods, ReplicaSets and Jobs of `owned` from first
+        (a pass's own readiness watches, which keep only what health reads: so only
+        health reads them)."""
         self.client = client
         self._watched = watched
+        self._children = children
         self._carried = carried
         self._objects: dict[Identity, KubeObject | None] = {}
         self._read_through: dict[
@@ -220,7 +225,10 @@ class LiveIndex:
         """The namespace's pods, ReplicaSets and Jobs by owner, listed once."""
 
         def objects_of(api_version: str, kind: str) -> list[KubeObject]:
-            watched = self._watched_objects(api_version, kind, namespace)
+            scope = WatchScope(api_version, kind, namespace)
+            watched = self._children.objects(scope) if self._children is not None else None
+            if watched is None:
+                watched = self._watched_objects(api_version, kind, namespace)
             if watched is not None:
                 return watched
             return _drop_managed_fields(self.client.list(api_version, kind, namespace=namespace))

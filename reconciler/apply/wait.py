@@ -158,7 +158,8 @@ class Waiter:
     second, however many releases join.
     A round that takes long (thousands of objects to list and decode) pushes the next
     one out (`next_round`), so rounds keep at most a third of the main thread's time
-    (and the first checks' re-listing of pods another third at most).
+    (and the first checks' re-listing of pods another third at most; a namespace the
+    pass's readiness watches follow is read from them instead, `LiveIndex(children=)`).
     With `follow` (watches of the pass's own, read by the rounds only: they keep only
     what health reads), each release not settled at its first check adds the scopes of
     its objects, pods, ReplicaSets and Jobs to them: a round then reads what the

@@ -82,7 +82,7 @@ def reconcile(
     followed = (
         Watches(client, keep=health_view) if watched is None and not options.dry_run else None
     )
-    live = LiveIndex(client, watched=watched)
+    live = LiveIndex(client, watched=watched, children=followed)
     for key, message in contested(state, live).items():
         reports.setdefault(key, failed(key, message, Failure.PERMANENT))
     records = inventory_records(client, watched=watched)

@@ -8,6 +8,7 @@ from pathlib import Path
 from reconciler.apply.inventory import InventoryRecord
 from reconciler.apply.live_index import LiveIndex, scopes_to_watch
 from reconciler.apply.records import INVENTORY_SCOPE, inventory_records
+from reconciler.health.view import health_view
 from reconciler.kube.watch import Watches
 from reconciler.objects import ObjectRef, stub_object
 from reconciler.outcome import Outcome
@@ -135,3 +136,33 @@ def test_an_apply_answer_kept_by_the_index_is_kept_without_its_managed_fields(
         kept = live.get(ObjectRef("v1", "ConfigMap", namespace, "kept"))
         assert kept is not None and "managedFields" not in kept["metadata"]  # type: ignore[operator]
         assert kept["data"] == {"v": "1"}
+
+
+def test_an_index_reads_a_namespaces_pods_from_the_readiness_watches_given_it(
+    cluster: LiveCluster, namespace: str, tmp_path: Path
+) -> None:
+    bench = Workbench(cluster, tmp_path / "repo", tmp_path / "cache")
+    worker = manifests.workload("Deployment", "worker", replicas=1)
+    key = bench.release(namespace, "worker", chartPath=bench.chart("worker", [worker]))
+    assert not bench.run().failed
+    with bench.client() as client:
+        followed = Watches(client, keep=health_view)
+        followed.want(scopes_to_watch([], [namespace]))
+        try:
+            wait_for(
+                lambda: all(followed.objects(scope) is not None for scope in followed.scopes),
+                until=bool,
+                what="the readiness watches synced",
+                timeout=60,
+            )
+            before = client.requests_sent
+            owned = LiveIndex(client, children=followed).owned(namespace)
+            assert client.requests_sent == before
+            (record,) = [r for k, r in inventory_records(client).items() if k == key]
+            assert isinstance(record, InventoryRecord)
+            deployment = LiveIndex(client).get(record.entries[0].ref)
+            assert deployment is not None
+            context = owned.context_for([deployment])
+            assert [pod["metadata"]["name"] for pod in context.pods]  # type: ignore[index]
+        finally:
+            followed.stop()
