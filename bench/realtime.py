@@ -588,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"working in {workdir}")
     for size in (int(value) for value in arguments.releases.split(",")):
         folder = workdir / f"n{size}"
-        with own_cluster(folder, log) as cluster:
+        with own_cluster(folder, log, pods=size) as cluster:
             meta["versions"].update(cluster.versions())
             run = Run(cluster, size, folder, arguments.samples, publish)
             series += run.series.values()
