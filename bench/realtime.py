@@ -58,6 +58,7 @@ from bench.realtime_report import (
     write_report,
 )
 from bench.run import RESULTS_DIR, _commit, log
+from devcluster.build import ensure_binaries
 from reconciler import __version__
 from reconciler.apply.external_outputs import external_outputs_from
 from reconciler.apply.inventory import InventoryRecord
@@ -70,6 +71,7 @@ from reconciler.kube.watch import Watches
 from reconciler.policy import load_policy
 from reconciler.reconcile import PassOptions, reconcile
 from reconciler.render.environment import choose_versions
+from reconciler.render.helm.renderer import RENDERER_VARIABLE
 from reconciler.source.git_source import describe_checkout
 from reconciler.types import ReleaseKey, split_release_key
 
@@ -215,6 +217,7 @@ class Run:
             "HARMONIA_HELM": str(self.cluster.binaries["helm"]),
             "HARMONIA_KUBECTL": str(self.cluster.binaries["kubectl"]),
             "HARMONIA_CACHE_DIR": str(self.cache),
+            RENDERER_VARIABLE: str(self.cluster.binaries["harmonia-renderer"]),
         }
         command = [
             sys.executable, "-m", "reconciler", "run",
@@ -586,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     log(f"working in {workdir}")
+    # The in-process passes render as `harmonia run` in the image does: through the renderer.
+    os.environ[RENDERER_VARIABLE] = str(ensure_binaries(log)["harmonia-renderer"])
     for size in (int(value) for value in arguments.releases.split(",")):
         folder = workdir / f"n{size}"
         with own_cluster(folder, log, pods=size) as cluster:
