@@ -54,10 +54,10 @@ class Tools:
     """Renders holding Secrets may be cached on disk (plaintext on the cache volume);
     by default they are kept in the process's memory only."""
     sops: SopsSettings | None = None
-    renderer: Path | None = None
-    """harmonia-renderer when found: Helm charts render in it instead of `helm template`."""
     """How SOPS files are decrypted; None: never (review without a key), their values
     render as placeholders."""
+    renderer: Path | None = None
+    """harmonia-renderer when found: Helm charts render in it instead of `helm template`."""
 
 
 @dataclass(frozen=True)
