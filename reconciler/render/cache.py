@@ -109,11 +109,24 @@ def _chart_output(raw: Any) -> ChartOutput:
 
 
 MEMORY_ENTRIES = 4096
-"""Engine outputs holding Secrets kept in the process (least recently used dropped)."""
+"""Engine outputs holding Secrets kept in the process at least (least recently used
+dropped); a repository of more releases raises it (`hold_in_memory`)."""
 
 _in_memory: OrderedDict[tuple[str, str], ChartOutput] = OrderedDict()
 """By (the cache's folder, the render key): a cache elsewhere shares none of it."""
 _in_memory_lock = threading.Lock()
+_in_memory_limit = MEMORY_ENTRIES
+
+
+def hold_in_memory(releases: int) -> None:
+    """Keep room for twice `releases` outputs in memory (each release's output, and its
+    previous one while its values change), never less than MEMORY_ENTRIES. A pass goes
+    through every release in turn: with fewer entries than releases, the least recently
+    used one is always the next to be asked for, and at N = 5000 every pass of
+    `harmonia run` rendered 2000 releases again."""
+    global _in_memory_limit
+    with _in_memory_lock:
+        _in_memory_limit = max(MEMORY_ENTRIES, 2 * releases)
 
 
 class RenderCache:
@@ -142,7 +155,7 @@ class RenderCache:
         if in_memory or (not self.secrets_on_disk and any(_holds_secret(obj) for obj in held)):
             with _in_memory_lock:
                 _in_memory[(self._folder, key)] = output
-                while len(_in_memory) > MEMORY_ENTRIES:
+                while len(_in_memory) > _in_memory_limit:
                     _in_memory.popitem(last=False)
             return
         self.store.put(

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from reconciler.graph import ReleaseGraph
 from reconciler.release_requests import Release
+from reconciler.render.cache import hold_in_memory
 from reconciler.render.charts import ChartSourceError
 from reconciler.render.model import ChartOutput, DependedRelease, RenderedRelease, RenderError
 from reconciler.render.release import PreparedRelease, ReleaseRenderer, RenderSettings
@@ -76,6 +77,7 @@ def render_repository(
     answer, not rendered.
     """
     renderer = ReleaseRenderer.for_settings(settings)
+    hold_in_memory(len(releases))
     rendered: dict[ReleaseKey, RenderedRelease] = {}
     failed: dict[ReleaseKey, ReleaseProblem] = {}
     blocked: dict[ReleaseKey, str] = dict(graph.blocked)

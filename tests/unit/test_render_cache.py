@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.render.cache import RenderCache
+from reconciler.render.cache import MEMORY_ENTRIES, RenderCache, hold_in_memory
 from reconciler.render.model import ChartOutput, Hook, KubeObject
 
 KEY = "ab" + "0" * 62
@@ -108,3 +108,17 @@ def test_a_cache_in_another_folder_shares_none_of_the_memory(tmp_path: Path) -> 
 
     assert RenderCache(tmp_path / "one").get(key) == held
     assert RenderCache(tmp_path / "other").get(key) is None
+
+
+def test_memory_holds_every_output_of_a_repository_larger_than_its_floor(tmp_path: Path) -> None:
+    cache = RenderCache(tmp_path)
+    releases = MEMORY_ENTRIES + 500
+    hold_in_memory(releases)
+    try:
+        keys = [hashlib.sha256(f"{tmp_path}{n}".encode()).hexdigest() for n in range(releases)]
+        for key in keys:
+            cache.put(key, ChartOutput(objects=(SECRET,), hooks=()))
+
+        assert all(cache.get(key) is not None for key in keys)
+    finally:
+        hold_in_memory(0)
