@@ -366,17 +366,8 @@ class Run:
 
     def _passes(self, daemon_log: Path, offset: int, count: int) -> list[float]:
         """The seconds of the first `count` passes the daemon finished after `offset`."""
-        found: list[float] = []
-
-        def logged() -> bool:
-            with daemon_log.open("rb") as text:
-                text.seek(offset)
-                lines = text.read().decode(errors="replace").splitlines()
-            found[:] = [float(m.group(1)) for line in lines if (m := PASS_FINISHED.search(line))]
-            return len(found) >= count
-
-        until(logged, LOGGED_TIMEOUT + count * PERIODIC_INTERVAL, f"{count} passes logged")
-        return found[:count]
+        timeout = LOGGED_TIMEOUT + count * PERIODIC_INTERVAL
+        return logged_numbers(daemon_log, offset, PASS_FINISHED, count=count, timeout=timeout)
 
     def periodic(self) -> None:
         """`harmonia run` passing every PERIODIC_INTERVAL with nothing new in Git, as a
@@ -396,17 +387,7 @@ class Run:
     def _release_seconds(self, daemon_log: Path, offset: int, key: str) -> float:
         """`seconds=` of `key`'s Applied line that the daemon logged after `offset`."""
         pattern = re.compile(rf"release {re.escape(key)} Applied .* seconds=([0-9.]+)")
-        found: list[float] = []
-
-        def logged() -> bool:
-            with daemon_log.open("rb") as text:
-                text.seek(offset)
-                lines = text.read().decode(errors="replace").splitlines()
-            found[:] = [float(m.group(1)) for line in lines if (m := pattern.search(line))]
-            return bool(found)
-
-        until(logged, LOGGED_TIMEOUT, f"{key}'s outcome logged")
-        return found[0]
+        return logged_numbers(daemon_log, offset, pattern, count=1, timeout=LOGGED_TIMEOUT)[0]
 
     def _render_seconds(self, key: str) -> float:
         """The fastest of three `helm template` runs of `key` with the values Harmonia
@@ -462,6 +443,24 @@ class Run:
                     wait_before=lambda: jitter.uniform(0, POLL_INTERVAL),
                     hub=hub,
                 )
+
+
+def logged_numbers(
+    daemon_log: Path, offset: int, pattern: re.Pattern[str], *, count: int, timeout: float
+) -> list[float]:
+    """The first `count` numbers `pattern` captures in the lines logged after `offset`,
+    once there are that many (BenchError after `timeout` seconds)."""
+    found: list[float] = []
+
+    def logged() -> bool:
+        with daemon_log.open("rb") as text:
+            text.seek(offset)
+            lines = text.read().decode(errors="replace").splitlines()
+        found[:] = [float(m.group(1)) for line in lines if (m := pattern.search(line))]
+        return len(found) >= count
+
+    until(logged, timeout, f"{count} x {pattern.pattern!r} logged")
+    return found[:count]
 
 
 def until(condition: Callable[[], object], timeout: float, what: str) -> None:

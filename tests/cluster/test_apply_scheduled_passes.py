@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from reconciler.apply.records import read_inventory
-from reconciler.reconcile import Outcome
+from reconciler.reconcile import Outcome, ReleaseReport
 from reconciler.types import JsonObject, ReleaseKey
 from tests.cluster.workbench import Workbench
 from tests.conftest import LiveCluster
@@ -49,6 +49,19 @@ def test_a_pass_without_a_new_commit_puts_a_hand_edit_back(
     assert live_mode(cluster, namespace) == "fast"
 
 
+def left_until_the_release_changes(
+    bench: Workbench, cluster: LiveCluster, namespace: str, key: ReleaseKey, left: ReleaseReport
+) -> None:
+    """The hand edit `left` reports stays, and a commit changing the release puts it back."""
+    assert left.outcome is Outcome.PLANNED
+    assert "selfHeal is off: drift left in place (1 configured" in left.message
+    assert live_mode(cluster, namespace) == "slow"
+
+    bench.chart("app", [settings(), settings(name="extra")])
+    assert bench.run().releases[key].outcome is Outcome.APPLIED
+    assert live_mode(cluster, namespace) == "fast"
+
+
 def test_self_heal_off_leaves_a_hand_edit_until_the_next_commit(
     cluster: LiveCluster, namespace: str, tmp_path: Path
 ) -> None:
@@ -59,13 +72,7 @@ def test_self_heal_off_leaves_a_hand_edit_until_the_next_commit(
     edit_by_hand(cluster, namespace)
 
     left = bench.run(same_commit=True).releases[key]
-    assert left.outcome is Outcome.PLANNED
-    assert "selfHeal is off: drift left in place (1 configured" in left.message
-    assert live_mode(cluster, namespace) == "slow"
-
-    bench.chart("app", [settings(), settings(name="extra")])
-    assert bench.run().releases[key].outcome is Outcome.APPLIED
-    assert live_mode(cluster, namespace) == "fast"
+    left_until_the_release_changes(bench, cluster, namespace, key, left)
 
 
 def test_self_heal_off_leaves_a_hand_edit_at_a_commit_that_leaves_the_release_as_it_was(
@@ -87,13 +94,7 @@ def test_self_heal_off_leaves_a_hand_edit_at_a_commit_that_leaves_the_release_as
     edit_by_hand(cluster, namespace)
 
     left = bench.run().releases[key]
-    assert left.outcome is Outcome.PLANNED
-    assert "selfHeal is off: drift left in place (1 configured" in left.message
-    assert live_mode(cluster, namespace) == "slow"
-
-    bench.chart("app", [settings(), settings(name="extra")])
-    assert bench.run().releases[key].outcome is Outcome.APPLIED
-    assert live_mode(cluster, namespace) == "fast"
+    left_until_the_release_changes(bench, cluster, namespace, key, left)
 
 
 def test_self_heal_off_still_records_a_commit_that_changes_only_the_release_settings(

@@ -32,6 +32,10 @@ def watching(bench: Workbench, keys: list[ReleaseKey]) -> Watches:
     entries = [entry.ref for record in mine for entry in record.entries]
     namespaces = {split_release_key(key)[0] for key in keys}
     watches.want(scopes_to_watch(entries, namespaces) | {INVENTORY_SCOPE})
+    return synced(watches)
+
+
+def synced(watches: Watches) -> Watches:
     wait_for(
         lambda: all(watches.objects(scope) is not None for scope in watches.scopes),
         until=bool,
@@ -149,12 +153,7 @@ def test_an_index_reads_a_namespaces_pods_from_the_readiness_watches_given_it(
         followed = Watches(client, keep=health_view)
         followed.want(scopes_to_watch([], [namespace]))
         try:
-            wait_for(
-                lambda: all(followed.objects(scope) is not None for scope in followed.scopes),
-                until=bool,
-                what="the readiness watches synced",
-                timeout=60,
-            )
+            synced(followed)
             before = client.requests_sent
             owned = LiveIndex(client, children=followed).owned(namespace)
             assert client.requests_sent == before
