@@ -190,8 +190,10 @@ def test_a_force_pushed_history_is_followed_and_only_what_it_removed_is_pruned_b
 
     followed = run_once(cluster, git_repos, cache, "--no-status")
     assert followed.returncode == 0, followed.stderr
+    # A record keeps the revision at which its release last changed: `c` at the new tip.
+    changed_at = {"a": old_tip, "b": old_tip, "c": tip}
     for name, objects in kept.items():
-        assert_converged(cluster, namespace, name, objects, revision=tip)
+        assert_converged(cluster, namespace, name, objects, revision=changed_at[name])
     assert release_in_cluster(cluster, release_key(namespace, "d")) is None
     assert [value_of(cluster, namespace, name) for name in ("d-1", "d-2", "c-2")] == [None] * 3
     assert {name: resource_version(cluster, namespace, name) for name in untouched} == untouched
@@ -211,7 +213,7 @@ def test_a_force_pushed_history_is_followed_and_only_what_it_removed_is_pruned_b
         assert guarded.returncode == code, guarded.stderr
         assert f"prune withheld: {withheld}" in guarded.stderr, guarded.stderr
         for name, objects in kept.items():
-            assert_converged(cluster, namespace, name, objects, revision=tip)
+            assert_converged(cluster, namespace, name, objects, revision=changed_at[name])
 
 
 def test_a_status_push_rejected_because_someone_else_pushed_is_retried_on_top_of_theirs(
