@@ -327,3 +327,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def write_run(folder: Path, stem: str, result: Mapping[str, Any], text: str) -> None:
+    """A run's figures as `<stem>.json` and its report as `<stem>.md` in `folder`, and the
+    report on stdout."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (folder / f"{stem}.md").write_text(text)
+    print(text)

@@ -21,7 +21,6 @@ import random
 import re
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate import synthetic_repository
+from bench.results import write_run
+from bench.run import RESULTS_DIR, _commit
 from devcluster.build import ensure_binaries
 from reconciler.apply.external_outputs import external_outputs_from
 from reconciler.desired import Owns, Tools, compute_desired_state
@@ -45,8 +46,6 @@ from reconciler.policy import Policy
 from reconciler.reconcile import PassOptions, reconcile
 from reconciler.render.environment import choose_versions
 from reconciler.types import ReleaseKey
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def identities(count: int, rng: random.Random) -> list[str]:
@@ -260,18 +259,19 @@ def report(result: dict[str, Any]) -> str:
             "| pass | releases taken | CPU s | wall s |",
             "| --- | --- | --- | --- |",
         ]
-        for phase in ("cold", "no_op"):
-            for measured in cpu[phase]:
-                lines.append(
-                    f"| {phase} | {measured['releases']} | {measured['cpu_seconds']} | "
-                    f"{measured['wall_seconds']} |"
-                )
-        for label, name in (("no_op, none taken", "no_op_none_taken"), ("no_op, all", "no_op_all")):
-            measured = cpu[name]
-            lines.append(
-                f"| {label} | {measured['releases']} | {measured['cpu_seconds']} | "
-                f"{measured['wall_seconds']} |"
+        rows = [(phase, measured) for phase in ("cold", "no_op") for measured in cpu[phase]]
+        rows += [
+            (label, cpu[name])
+            for label, name in (
+                ("no_op, none taken", "no_op_none_taken"),
+                ("no_op, all", "no_op_all"),
             )
+        ]
+        lines += [
+            f"| {label} | {measured['releases']} | {measured['cpu_seconds']} | "
+            f"{measured['wall_seconds']} |"
+            for label, measured in rows
+        ]
         for phase in ("cold", "no_op"):
             fit = cpu[f"{phase}_fit"]
             lines.append(
@@ -318,9 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubeconfig", type=Path)
     parser.add_argument("--cpu-releases", type=int, default=100)
     args = parser.parse_args(argv)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
+    commit = _commit()
     result: dict[str, Any] = {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit,
@@ -330,11 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.kubeconfig is not None:
         result["cpu"] = cpu_passes(args.kubeconfig, args.cpu_releases)
         result["shared_cost"] = shared_cost(args.kubeconfig, args.releases)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"shards-{stamp}.json").write_text(json.dumps(result, indent=1) + "\n")
-    text = report(result)
-    (RESULTS / f"shards-{stamp}.md").write_text(text)
-    print(text)
+    write_run(RESULTS_DIR, f"shards-{datetime.now(UTC):%Y%m%dT%H%M%SZ}", result, report(result))
     return 0
 
 

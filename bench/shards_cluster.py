@@ -31,12 +31,12 @@ from typing import Any
 
 import yaml
 
+from bench.results import write_run
+from bench.run import RESULTS_DIR, _commit
 from devcluster.build import ensure_binaries
 from reconciler.apply.inventory import INVENTORY_LABEL, record_from_configmap
 from reconciler.loop.shard_assignment import assignment, moved
 from reconciler.types import ReleaseKey
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def _free_port() -> int:
@@ -248,9 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=int, default=20)
     args = parser.parse_args(argv)
     bench = Bench(args.kubeconfig, args.releases, args.lease, args.interval)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
+    commit = _commit()
     try:
         result = measure(bench)
     finally:
@@ -261,11 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         "commit": commit,
         "cores": os.cpu_count(),
     }
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"shards-cluster-{stamp}.json").write_text(json.dumps(result, indent=1) + "\n")
-    text = report(result)
-    (RESULTS / f"shards-cluster-{stamp}.md").write_text(text)
-    print(text)
+    write_run(
+        RESULTS_DIR, f"shards-cluster-{datetime.now(UTC):%Y%m%dT%H%M%SZ}", result, report(result)
+    )
     return 0
 
 

@@ -111,3 +111,15 @@ def release(namespace: str, name: str, **fields: Any) -> JsonObject:
 def release_yaml(namespace: str, name: str, **fields: Any) -> str:
     """A Release file's text, its keys in the order written."""
     return yaml.safe_dump(release(namespace, name, **fields), sort_keys=False)
+
+
+def kafka_on_zookeeper(namespace: str) -> JsonObject:
+    """The examples' kafka release, one replica, taking the outputs of the zookeeper
+    release of `namespace` (charts/kafka and charts/zookeeper beside it)."""
+    return release(
+        namespace,
+        "kafka",
+        chartPath="charts/kafka",
+        configValues={"replicas": 1},
+        dependencies={"zookeeper": f"{namespace}/zookeeper"},
+    )

@@ -166,13 +166,7 @@ def test_new_outputs_of_a_release_of_another_repository_re_render_its_dependents
     fields = {"chartPath": "charts/zookeeper"}
     platform.release(namespace, "zookeeper", configValues={"replicas": 2}, **fields)
     assert all(r.ready for r in platform.run().releases.values())
-    kafka = manifests.release(
-        namespace,
-        "kafka",
-        chartPath="charts/kafka",
-        configValues={"replicas": 1},
-        dependencies={"zookeeper": f"{namespace}/zookeeper"},
-    )
+    kafka = manifests.kafka_on_zookeeper(namespace)
     files = {
         f"charts/kafka/{path.relative_to(CHARTS / 'kafka')}": path.read_text()
         for path in (CHARTS / "kafka").rglob("*")

@@ -156,6 +156,26 @@ def replicas(
         yield group
 
 
+def seconds_until_applied_by(
+    cluster: LiveCluster,
+    namespace: str,
+    keys: list[ReleaseKey],
+    holders: set[str],
+    *,
+    timeout: float,
+    since: float | None = None,
+) -> float:
+    """Seconds from `since` (now by default) until every release was last applied by the
+    replica `holders` assign it: the gone replica's releases taken over by the others."""
+    started = time.monotonic() if since is None else since
+    eventually(
+        lambda: applied_by(cluster, namespace) == assignment(keys, holders),
+        timeout=timeout,
+        what=f"every release applied by its replica among {sorted(holders)}",
+    )
+    return time.monotonic() - started
+
+
 def lease_holders(cluster: LiveCluster, namespace: str) -> dict[str, str]:
     """The set's Leases by name, with the identity each names ("" once released)."""
     found = cluster.kubectl(
@@ -225,14 +245,9 @@ def test_three_shard_replicas_apply_each_release_once_and_a_killed_ones_move_to_
 
         group.processes["shard-c"].send_signal(signal.SIGKILL)
         group.processes["shard-c"].wait(timeout=30)
-        killed = time.monotonic()
-        two = three - {"shard-c"}
-        eventually(
-            lambda: applied_by(cluster, namespace) == assignment(keys, two),
-            timeout=LEASE_SECONDS * 6,
-            what="the killed replica's releases applied by the others",
+        took = seconds_until_applied_by(
+            cluster, namespace, keys, three - {"shard-c"}, timeout=LEASE_SECONDS * 6
         )
-        took = time.monotonic() - killed
     # The Lease's duration, one pass interval, and the pass itself on a busy machine.
     assert took <= LEASE_SECONDS + INTERVAL_SECONDS + 10, took
     assert any(owner == "shard-c" for owner in owners.values())
@@ -271,13 +286,9 @@ def test_a_joining_replica_takes_only_its_share_and_a_stopped_one_hands_over_at_
         assert group.processes["shard-b"].wait(timeout=60) == 0
         stopped = time.monotonic()
         assert lease_holders(cluster, namespace)[lease_name] == ""
-        rest = four - {"shard-b"}
-        eventually(
-            lambda: applied_by(cluster, namespace) == assignment(keys, rest),
-            timeout=lease * 2,
-            what="the stopped replica's releases applied by the others",
+        took = seconds_until_applied_by(
+            cluster, namespace, keys, four - {"shard-b"}, timeout=lease * 2, since=stopped
         )
-        took = time.monotonic() - stopped
     # Released, not expired: within a pass interval and the pass, not the Lease's duration.
     assert took < lease, took
 
@@ -299,13 +310,7 @@ def test_a_dependency_in_another_shard_is_rendered_with_the_outputs_its_owner_re
     zookeeper = manifests.release(
         namespace, "zookeeper", chartPath="charts/zookeeper", configValues={"replicas": 2}
     )
-    kafka = manifests.release(
-        namespace,
-        "kafka",
-        chartPath="charts/kafka",
-        configValues={"replicas": 1},
-        dependencies={"zookeeper": f"{namespace}/zookeeper"},
-    )
+    kafka = manifests.kafka_on_zookeeper(namespace)
     files = {
         "harmonia.yaml": "apiVersion: harmonia.dev/v1alpha1\nkind: Repository\n",
         f"releases/{namespace}/zookeeper.yaml": yaml.safe_dump(zookeeper),
